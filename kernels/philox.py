@@ -1,0 +1,85 @@
+"""Philox4x32-10, the counter-based random number generator of Salmon et al. (2011).
+
+Every random number in bigbrain is a pure function of (seed, purpose, id, index): the
+128-bit counter holds the index (step or draw number), the neuron or synapse id and the
+purpose; the 64-bit key holds the seed. Nothing is carried from one draw to the next, so
+the numbers do not depend on how the work is split across ranks or threads.
+
+:func:`philox4x32` is written once with plain integer operators on ``uint64`` values that
+hold 32-bit words. The same function body therefore runs on NumPy arrays, on CuPy arrays,
+and (compiled by Numba, see :data:`philox4x32_jit`) on scalars inside kernels, with the
+same bits everywhere.
+
+Counter layout (see :func:`counter_words`)::
+
+    c0 = index & 0xffffffff          (step or draw number, low word)
+    c1 = id & 0xffffffff             (neuron / synapse id, low word)
+    c2 = (purpose << 16) | aux       (what the numbers are for; projection or population)
+    c3 = (index >> 32) | ((id >> 32) << 16)
+"""
+import numba
+import numpy as np
+
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint64(0x9E3779B9)
+_W1 = np.uint64(0xBB67AE85)
+_MASK = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+ROUNDS = 10
+
+
+def philox4x32(c0, c1, c2, c3, k0, k1):
+    """Return the four 32-bit output words for counter (c0..c3) and key (k0, k1).
+
+    All arguments are ``uint64`` (scalars or arrays) holding values below 2**32.
+    """
+    for _ in range(ROUNDS):
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        c0, c1, c2, c3 = ((p1 >> _S32) ^ c1 ^ k0, p1 & _MASK,
+                          (p0 >> _S32) ^ c3 ^ k1, p0 & _MASK)
+        k0 = (k0 + _W0) & _MASK
+        k1 = (k1 + _W1) & _MASK
+    return c0, c1, c2, c3
+
+
+philox4x32_jit = numba.njit(cache=True, inline="always")(philox4x32)
+
+
+def key_words(seed):
+    """The two 32-bit key words of a non-negative 64-bit seed."""
+    seed = int(seed)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+    return np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
+
+
+def counter_words(purpose, aux, ids, index):
+    """Counter words (c0, c1, c2, c3) for ``ids`` (array of ids) at ``index`` (array or int).
+
+    ``purpose`` (< 2**16) names what the numbers are for; ``aux`` (< 2**16) distinguishes
+    e.g. projections of the same purpose.
+    """
+    ids = np.asarray(ids, dtype=np.uint64)
+    index = np.asarray(index, dtype=np.uint64)
+    c0 = index & _MASK
+    c1 = ids & _MASK
+    c2 = np.uint64((int(purpose) << 16) | int(aux))
+    c3 = (index >> _S32) | ((ids >> _S32) << np.uint64(16))
+    return c0, c1, c2, c3
+
+
+def uniform53(w0, w1):
+    """A double in [0, 1) built from two 32-bit words (53 random bits, exact)."""
+    bits = ((w0 >> np.uint64(5)) << np.uint64(26)) | (w1 >> np.uint64(6))
+    return bits.astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def uniform(seed, purpose, aux, ids, index):
+    """Doubles in [0, 1): one per element of the broadcast of ``ids`` and ``index``."""
+    k0, k1 = key_words(seed)
+    c0, c1, c2, c3 = counter_words(purpose, aux, ids, index)
+    c0, c1, c3 = np.broadcast_arrays(c0, c1, c3)
+    w0, w1, _, _ = philox4x32(c0, c1, np.full(c0.shape, c2, np.uint64), c3, k0, k1)
+    return uniform53(w0, w1)
