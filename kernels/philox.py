@@ -12,10 +12,10 @@ same bits everywhere.
 
 Counter layout (see :func:`counter_words`)::
 
-    c0 = index & 0xffffffff          (step or draw number, low word)
-    c1 = id & 0xffffffff             (neuron / synapse id, low word)
-    c2 = (purpose << 16) | aux       (what the numbers are for; projection or population)
-    c3 = (index >> 32) | ((id >> 32) << 16)
+    c0 = index      (step, block of steps, or draw number; < 2**32)
+    c1 = id         (neuron id, < 2**32)
+    c2 = (purpose << 16) | aux   (what the numbers are for; projection or population)
+    c3 = sub        (a second index: redraw round, synapse ordinal; < 2**32)
 """
 import numba
 import numpy as np
@@ -55,19 +55,12 @@ def key_words(seed):
     return np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
 
 
-def counter_words(purpose, aux, ids, index):
-    """Counter words (c0, c1, c2, c3) for ``ids`` (array of ids) at ``index`` (array or int).
-
-    ``purpose`` (< 2**16) names what the numbers are for; ``aux`` (< 2**16) distinguishes
-    e.g. projections of the same purpose.
-    """
-    ids = np.asarray(ids, dtype=np.uint64)
-    index = np.asarray(index, dtype=np.uint64)
-    c0 = index & _MASK
-    c1 = ids & _MASK
-    c2 = np.uint64((int(purpose) << 16) | int(aux))
-    c3 = (index >> _S32) | ((ids >> _S32) << np.uint64(16))
-    return c0, c1, c2, c3
+def purpose_word(purpose, aux):
+    """Counter word c2: ``purpose`` (< 2**16) names what the numbers are for, ``aux``
+    (< 2**16) tells apart e.g. the projections that draw for the same purpose."""
+    if not (0 <= purpose < 2**16 and 0 <= aux < 2**16):
+        raise ValueError(f"purpose {purpose} / aux {aux} out of range")
+    return np.uint64((int(purpose) << 16) | int(aux))
 
 
 def uniform53(w0, w1):
@@ -76,10 +69,11 @@ def uniform53(w0, w1):
     return bits.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
-def uniform(seed, purpose, aux, ids, index):
-    """Doubles in [0, 1): one per element of the broadcast of ``ids`` and ``index``."""
+def uniform(seed, purpose, aux, ids, index, sub=0):
+    """Doubles in [0, 1), one per element of the broadcast of ``ids``, ``index``, ``sub``."""
     k0, k1 = key_words(seed)
-    c0, c1, c2, c3 = counter_words(purpose, aux, ids, index)
-    c0, c1, c3 = np.broadcast_arrays(c0, c1, c3)
-    w0, w1, _, _ = philox4x32(c0, c1, np.full(c0.shape, c2, np.uint64), c3, k0, k1)
+    c0, c1, c3 = np.broadcast_arrays(np.asarray(index, np.uint64), np.asarray(ids, np.uint64),
+                                     np.asarray(sub, np.uint64))
+    c2 = np.full(c0.shape, purpose_word(purpose, aux), np.uint64)
+    w0, w1, _, _ = philox4x32(c0, c1, c2, c3, k0, k1)
     return uniform53(w0, w1)

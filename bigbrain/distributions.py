@@ -1,0 +1,123 @@
+"""Random values for parameters, weights and delays: constants or distributions.
+
+A distribution draws its values from the counter-based streams
+(:mod:`bigbrain.kernels.philox`): value ``j`` of element ``id`` for purpose ``purpose`` is a
+pure function of (seed, purpose, aux, id, j), so it does not depend on the partition.
+Redrawing (for :class:`clipped_normal`) uses the counter word ``sub`` as the round number.
+"""
+import math
+
+import numpy as np
+
+from .errors import ModelError
+from .kernels.philox import uniform as philox_uniform
+
+
+class Distribution:
+    """Base class: ``sample(stream, ids, index)`` returns one float64 per (id, index) pair."""
+
+    def sample(self, stream, ids, index):
+        raise NotImplementedError
+
+    def describe(self):
+        """A JSON-able description (for archives and model files)."""
+        return {"distribution": type(self).__name__, **vars(self)}
+
+    def bounds(self):
+        """(lowest, highest) value the distribution can produce."""
+        raise NotImplementedError
+
+
+class Stream:
+    """The random stream of one purpose: fixes seed, purpose and aux of the counter."""
+
+    def __init__(self, seed, purpose, aux):
+        self.seed, self.purpose, self.aux = seed, purpose, aux
+
+    def uniform(self, ids, index, sub=0):
+        return philox_uniform(self.seed, self.purpose, self.aux, ids, index, sub)
+
+
+class uniform(Distribution):
+    """Uniform on [low, high)."""
+
+    def __init__(self, low, high):
+        if not high > low:
+            raise ModelError("uniform", f"high ({high}) must be greater than low ({low})")
+        self.low, self.high = float(low), float(high)
+
+    def sample(self, stream, ids, index):
+        return self.low + (self.high - self.low) * stream.uniform(ids, index)
+
+    def bounds(self):
+        return self.low, self.high
+
+
+def _standard_normal(stream, ids, index, sub):
+    """Box-Muller on two independent uniforms (index 2j and 2j+1 of the stream)."""
+    index = np.asarray(index, dtype=np.uint64) * np.uint64(2)
+    u1 = stream.uniform(ids, index, sub)
+    u2 = stream.uniform(ids, index + np.uint64(1), sub)
+    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * math.pi * u2)
+
+
+class normal(Distribution):
+    """Normal with mean ``mean`` and standard deviation ``std``."""
+
+    def __init__(self, mean, std):
+        if not std >= 0:
+            raise ModelError("normal", f"std must be >= 0, got {std}")
+        self.mean, self.std = float(mean), float(std)
+
+    def sample(self, stream, ids, index):
+        return self.mean + self.std * _standard_normal(stream, ids, index, 0)
+
+    def bounds(self):
+        return (-math.inf, math.inf) if self.std > 0 else (self.mean, self.mean)
+
+
+class clipped_normal(Distribution):
+    """Normal truncated to [low, high]: values outside are redrawn (NEST's ``redraw``)."""
+
+    MAX_ROUNDS = 1000
+
+    def __init__(self, mean, std, low=-math.inf, high=math.inf):
+        if not std >= 0:
+            raise ModelError("clipped_normal", f"std must be >= 0, got {std}")
+        if not high > low:
+            raise ModelError("clipped_normal", f"high ({high}) must be greater than low ({low})")
+        self.mean, self.std, self.low, self.high = float(mean), float(std), float(low), float(high)
+
+    def sample(self, stream, ids, index):
+        ids, index = np.broadcast_arrays(np.asarray(ids, np.uint64), np.asarray(index, np.uint64))
+        out = self.mean + self.std * _standard_normal(stream, ids, index, 0)
+        bad = np.flatnonzero((out < self.low) | (out > self.high))
+        for rnd in range(1, self.MAX_ROUNDS):
+            if bad.size == 0:
+                return out
+            out[bad] = self.mean + self.std * _standard_normal(stream, ids[bad], index[bad], rnd)
+            bad = bad[(out[bad] < self.low) | (out[bad] > self.high)]
+        raise ModelError("clipped_normal", f"[{self.low}, {self.high}] is too unlikely under "
+                         f"normal({self.mean}, {self.std}): redrawing did not end")
+
+    def bounds(self):
+        return self.low, self.high
+
+
+def describe(value):
+    """JSON-able form of a constant, an array or a distribution."""
+    if isinstance(value, Distribution):
+        return value.describe()
+    if np.ndim(value) > 0:
+        return {"array": np.asarray(value).tolist()}
+    return value
+
+
+def from_description(d):
+    """Inverse of :func:`describe`."""
+    if isinstance(d, dict) and "distribution" in d:
+        kind = {c.__name__: c for c in (uniform, normal, clipped_normal)}[d["distribution"]]
+        return kind(**{k: v for k, v in d.items() if k != "distribution"})
+    if isinstance(d, dict) and "array" in d:
+        return np.asarray(d["array"])
+    return d

@@ -1,0 +1,17 @@
+"""Errors that bigbrain raises: every one names what is wrong and where."""
+
+
+class ModelError(ValueError):
+    """A model description that cannot be built or run.
+
+    ``field`` names the offending field (a parameter, a connection argument, a population)
+    so that a user can find it in a script or model file.
+    """
+
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class RankError(RuntimeError):
+    """An error raised on one or more MPI ranks, re-raised on every rank so none hangs."""

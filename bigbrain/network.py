@@ -1,0 +1,209 @@
+"""The user's view: describe a network, then run it.
+
+The same script runs under ``python`` and under ``mpiexec -n K``: every rank executes the
+description calls (they only record what the user asked for and check it), and ``run``
+builds the local part of the network on each rank (lazily, on the first call) and
+advances it. Errors in the description are raised identically on every rank.
+"""
+import math
+
+import numpy as np
+
+from .comm import Comm, abort_on_uncaught_exception
+from .connectivity import make_rule
+from .errors import ModelError
+from .neuron_models import MODELS, suggest
+from .partition import PARTITIONS
+from .population import PoissonGenerators, Population, Selection, as_selection
+from .projection import Connection
+from .simulation import Simulation
+
+
+class Recording:
+    """What to record of one population: ids, and for V_m the sampling interval (ms)."""
+
+    def __init__(self, population, ids, interval=None):
+        self.population, self.ids, self.interval = population, np.unique(ids), interval
+
+
+class Network:
+    """A spiking network: populations, inputs, connections, recordings; ``run`` simulates it.
+
+    dt: time step (ms). seed: the seed of every random number. partition: how neurons are
+    placed on ranks (``round_robin`` or ``blocks``). comm: an mpi4py communicator
+    (default: COMM_WORLD).
+    """
+
+    def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None):
+        if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+            raise ModelError("dt", f"must be a positive number of ms, got {dt!r}")
+        if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**64):
+            raise ModelError("seed", f"must be an integer in [0, 2**64), got {seed!r}")
+        if partition not in PARTITIONS:
+            raise ModelError("partition", f"unknown partition {partition!r}"
+                             + suggest(partition, PARTITIONS))
+        self.dt, self.seed, self.partition = float(dt), int(seed), partition
+        self.comm = Comm(comm)
+        abort_on_uncaught_exception()
+        self.populations = {}
+        self.connections = []
+        self.spike_recordings, self.vm_recordings = [], []
+        self.n_nodes = 0
+        self._simulation = None
+
+    # ---------------------------------------------------------------- description
+    def _new_name(self, name):
+        if not isinstance(name, str) or not name:
+            raise ModelError("population", f"a population needs a non-empty name, got {name!r}")
+        if name in self.populations:
+            raise ModelError(f"population {name!r}", "a population of that name exists already")
+        self._not_built(f"population {name!r}")
+
+    def _not_built(self, what):
+        if self._simulation is not None:
+            raise ModelError(what, "the network is built (run was called): describe it before")
+
+    def population(self, name, size, model, **params):
+        """``size`` neurons of ``model`` (``iaf_psc_delta``, ``iaf_psc_exp``) with NEST's
+        parameter names and units; ``V_m`` (initial, mV) may be a distribution."""
+        self._new_name(name)
+        if model not in MODELS or model == "spike_source":
+            raise ModelError(f"population {name!r}.model", f"unknown model {model!r}"
+                             + suggest(model, [m for m in MODELS if m != "spike_source"]))
+        size = _count(f"population {name!r}.size", size)
+        params = MODELS[model].complete(f"population {name!r}", params)
+        return self._add(Population(name, size, MODELS[model], params, self.n_nodes, len(self.populations)))
+
+    def spike_source(self, name, spike_times):
+        """Nodes that emit given spikes (NEST's ``spike_generator``): ``spike_times[i]`` are
+        the times (ms, on the dt grid, ≥ dt) of node i."""
+        self._new_name(name)
+        steps = [_spike_steps(f"spike_source {name!r}.spike_times[{i}]", t, self.dt)
+                 for i, t in enumerate(spike_times)]
+        params = {"spike_times_steps": steps, "first_gid": self.n_nodes}
+        return self._add(Population(name, len(steps), MODELS["spike_source"], params,
+                                    self.n_nodes, len(self.populations)))
+
+    def poisson(self, name, rate, size=1):
+        """``size`` Poisson generators of ``rate`` Hz; each synapse gets its own train."""
+        self._new_name(name)
+        gen = PoissonGenerators(name, rate, _count(f"poisson {name!r}.size", size))
+        self.populations[name] = gen
+        return gen
+
+    def _add(self, pop):
+        self.populations[name := pop.name] = pop
+        self.n_nodes += pop.size
+        return self.populations[name]
+
+    def node_populations(self):
+        return [p for p in self.populations.values() if isinstance(p, Population)]
+
+    def _selection(self, obj, field):
+        if isinstance(obj, str):
+            if obj not in self.populations:
+                raise ModelError(field, f"unknown population {obj!r}" + suggest(obj, self.populations))
+            return self.populations[obj]
+        try:
+            return as_selection(obj)
+        except ModelError:
+            raise ModelError(field, f"expected a population, a selection or a name, got {obj!r}") from None
+
+    def connect(self, pre, post, rule="all_to_all", weight=1.0, delay=1.0, allow_autapses=True,
+                allow_multapses=True, synapse=None, **rule_args):
+        """Connect ``pre`` to ``post`` with a NEST rule; weight (mV for iaf_psc_delta, pA for
+        iaf_psc_exp) and delay (ms) are constants, distributions or (rule ``explicit``)
+        arrays with one value per synapse."""
+        where = f"connect[{len(self.connections)}]"
+        self._not_built(where)
+        pre = self._selection(pre, f"{where}.pre")
+        post = self._selection(post, f"{where}.post")
+        if isinstance(post, PoissonGenerators):
+            raise ModelError(f"{where}.post", "Poisson generators cannot receive spikes")
+        for pop in post.populations():
+            if not pop.model.receives_input:
+                raise ModelError(f"{where}.post", f"population {pop.name!r} ({pop.model.name}) "
+                                 "cannot receive spikes")
+        conn = Connection(len(self.connections), pre, post, make_rule(where, rule, rule_args),
+                          weight, delay, allow_autapses, allow_multapses, synapse, self.dt)
+        self.connections.append(conn)
+        return conn
+
+    def record(self, target, what="spikes", interval=None):
+        """Record ``spikes`` or ``V_m`` (sampled every ``interval`` ms, default dt) of a
+        population or a subset of one."""
+        self._not_built("record")
+        sel = self._selection(target, "record")
+        if isinstance(sel, PoissonGenerators) or len(sel.parts) != 1:
+            raise ModelError("record", "record one population (or a subset of one) per call")
+        pop, ids = sel.parts[0]
+        if what == "spikes":
+            self._merge(self.spike_recordings, Recording(pop, ids))
+        elif what == "V_m":
+            if pop.model.name == "spike_source":
+                raise ModelError("record", f"{pop.name!r} has no V_m")
+            interval = self.dt if interval is None else float(interval)
+            if not interval >= self.dt:
+                raise ModelError("record.interval", f"must be >= dt = {self.dt} ms, got {interval}")
+            self._merge(self.vm_recordings, Recording(pop, ids, interval))
+        else:
+            raise ModelError("record.what", f"unknown recordable {what!r}"
+                             + suggest(what, ["spikes", "V_m"]))
+
+    @staticmethod
+    def _merge(recordings, new):
+        for rec in recordings:
+            if rec.population is new.population:
+                if rec.interval != new.interval:
+                    raise ModelError("record.interval", f"{new.population.name!r} is already "
+                                     f"sampled every {rec.interval} ms")
+                rec.ids = np.union1d(rec.ids, new.ids)
+                return
+        recordings.append(new)
+
+    # ---------------------------------------------------------------- simulation
+    def build(self):
+        """Build this rank's part of the network (collective; ``run`` calls it)."""
+        if self._simulation is None:
+            self._simulation = Simulation(self, self.comm)
+        return self._simulation
+
+    def run(self, t):
+        """Simulate ``t`` ms more (a collective call); returns the records so far."""
+        if not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
+            raise ModelError("run.t", f"must be a duration >= 0 ms, got {t!r}")
+        sim = self.build()
+        sim.run(int(round(t / self.dt)))
+        return sim.result()
+
+    @property
+    def time(self):
+        """Biological time reached (ms)."""
+        return 0.0 if self._simulation is None else self._simulation.step * self.dt
+
+    @property
+    def rank(self):
+        return self.comm.rank
+
+    @property
+    def n_ranks(self):
+        return self.comm.size
+
+
+def _count(field, value):
+    if not (isinstance(value, (int, np.integer)) and value >= 0):
+        raise ModelError(field, f"must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _spike_steps(field, times, dt):
+    """Time stamps (steps) of spike times on the dt grid."""
+    times = np.sort(np.asarray(times, np.float64).ravel())
+    steps = np.rint(times / dt).astype(np.int64)
+    if times.size and not np.all(np.isfinite(times)):
+        raise ModelError(field, "spike times must be finite")
+    if times.size and np.abs(steps * dt - times).max() > 1e-6 * dt + 1e-12:
+        raise ModelError(field, f"spike times must lie on the dt = {dt} ms grid")
+    if times.size and steps[0] < 1:
+        raise ModelError(field, f"spike times must be >= dt = {dt} ms, got {times[0]}")
+    return steps

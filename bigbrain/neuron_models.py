@@ -1,0 +1,226 @@
+"""Neuron models: NEST's names, units, defaults and checks, and the per-rank state blocks.
+
+A population's model is looked up by name in :data:`MODELS`. On each rank, the neurons of
+a population that the partition gives to that rank form one *block*: their state arrays
+and the propagators, updated by a kernel from :mod:`bigbrain.kernels.lif` once per
+interval. Units: mV, ms, pF, pA. Spike-emitting inputs (``spike_source``) are blocks too,
+so their spikes travel like any neuron's.
+"""
+import difflib
+import math
+
+import numpy as np
+
+from .distributions import Distribution, Stream
+from .errors import ModelError
+from .kernels import lif
+from .streams import Purpose
+
+
+def _positive(v):
+    return v > 0
+
+
+def _non_negative(v):
+    return v >= 0
+
+
+def _any(v):
+    return True
+
+
+# name: (default, unit, check, description of the check)
+_LIF_COMMON = {
+    "V_m": (-70.0, "mV", _any, ""),
+    "E_L": (-70.0, "mV", _any, ""),
+    "C_m": (250.0, "pF", _positive, "> 0"),
+    "tau_m": (10.0, "ms", _positive, "> 0"),
+    "t_ref": (2.0, "ms", _non_negative, ">= 0"),
+    "V_th": (-55.0, "mV", _any, ""),
+    "V_reset": (-70.0, "mV", _any, ""),
+    "I_e": (0.0, "pA", _any, ""),
+}
+
+
+class NeuronModel:
+    """Parameters (defaults, units, checks) of one model and the block class that runs it."""
+
+    def __init__(self, name, params, block, receives_input=True):
+        self.name, self.params, self.block, self.receives_input = name, params, block, receives_input
+
+    def complete(self, where, given):
+        """The full parameter set: defaults updated with ``given``, every value checked."""
+        out = {k: v[0] for k, v in self.params.items()}
+        for key, value in given.items():
+            if key not in self.params:
+                raise ModelError(f"{where}.{key}", f"unknown parameter for model {self.name}"
+                                 + suggest(key, self.params))
+            out[key] = self._checked(where, key, value)
+        if "V_reset" in out and "V_th" in out and not out["V_reset"] < out["V_th"]:
+            raise ModelError(f"{where}.V_reset", f"must be below V_th ({out['V_th']} mV), "
+                             f"got {out['V_reset']} mV")
+        return out
+
+    def _checked(self, where, key, value):
+        default, unit, check, rule = self.params[key]
+        if isinstance(value, Distribution):
+            if key != "V_m":
+                raise ModelError(f"{where}.{key}", "only the initial V_m may be a distribution")
+            return value
+        if isinstance(default, bool):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ModelError(f"{where}.{key}", f"must be true or false, got {value!r}")
+            return bool(value)
+        if isinstance(default, list):
+            return value
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ModelError(f"{where}.{key}", f"must be a number ({unit}), got {value!r}") from None
+        if math.isnan(value) or not check(value):
+            raise ModelError(f"{where}.{key}", f"must be {rule} {unit}, got {value}")
+        return value
+
+
+def suggest(name, names):
+    """' (did you mean 'x'?)' for the nearest valid name, or ''."""
+    near = difflib.get_close_matches(str(name), list(names), n=1)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+def initial_values(value, seed, population_index, gids):
+    """Per-neuron initial values (float64) of a constant or a distribution."""
+    if isinstance(value, Distribution):
+        return value.sample(Stream(seed, Purpose.INITIAL_STATE, population_index), gids, 0)
+    return np.full(len(gids), float(value))
+
+
+def refractory_steps(t_ref, dt):
+    return int(round(t_ref / dt))
+
+
+class Block:
+    """The nodes of one population on one rank, in columns col0 … col0+len(gids)−1.
+
+    ``update(ring_ex, ring_in, t0, n_steps)`` advances them and returns the spikes as
+    (block-local indices, step offsets). ``rec_idx`` lists block-local indices whose V_m
+    the update writes to ``rec_v`` (n_steps × len(rec_idx)).
+    """
+
+    def __init__(self, gids, col0):
+        self.gids, self.col0 = gids, col0
+        self.rec_idx = np.zeros(0, np.int64)
+        self.rec_v = np.zeros((0, 0))
+        self._out_idx = self._out_off = np.zeros(0, np.int64)
+
+    def spike_buffers(self, n_steps):
+        """Output arrays large enough for every neuron spiking in every step."""
+        need = len(self.gids) * n_steps
+        if self._out_idx.size < need:
+            self._out_idx, self._out_off = np.zeros(need, np.int64), np.zeros(need, np.int64)
+        return self._out_idx, self._out_off
+
+    def state(self):
+        return {}
+
+
+class IafPscDeltaBlock(Block):
+    """Local neurons of one ``iaf_psc_delta`` population (state relative to E_L)."""
+
+    def __init__(self, p, gids, col0, dt, V_m):
+        super().__init__(gids, col0)
+        self.p = p
+        self.y3 = V_m - p["E_L"]
+        self.r = np.zeros(len(gids), np.int64)
+        self.refr_acc = np.zeros(len(gids))
+        self.P33 = math.exp(-dt / p["tau_m"])
+        self.P30 = -p["tau_m"] / p["C_m"] * math.expm1(-dt / p["tau_m"])
+        self.h = dt
+        self.args = (self.P30, self.P33, p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
+                     p["V_min"] - p["E_L"], refractory_steps(p["t_ref"], dt),
+                     p["refractory_input"], dt, p["tau_m"], p["E_L"])
+
+    def update(self, ring_ex, ring_in, t0, n_steps):
+        out_idx, out_off = self.spike_buffers(n_steps)
+        k = lif.iaf_psc_delta(self.y3, self.r, self.refr_acc, ring_ex, ring_in, self.col0, t0,
+                              n_steps, *self.args, self.rec_idx, self.rec_v, out_idx, out_off)
+        return out_idx[:k], out_off[:k]
+
+    def state(self):
+        return {"V_m": self.y3 + self.p["E_L"], "refractory": self.r, "refr_acc": self.refr_acc}
+
+
+def propagator_32(tau_syn, tau, C, h):
+    """NEST's propagator from synaptic current to membrane potential, stable near tau_syn = tau."""
+    P32_linear = 1.0 / (2.0 * C * tau * tau) * h * h * (tau_syn - tau) * math.exp(-h / tau)
+    P32_singular = h / C * math.exp(-h / tau)
+    P32 = (-tau / (C * (1.0 - tau / tau_syn)) * math.exp(-h / tau_syn)
+           * math.expm1(h * (1.0 / tau_syn - 1.0 / tau))) if tau != tau_syn else P32_singular
+    dev_P32 = abs(P32 - P32_singular)
+    if tau == tau_syn or (abs(tau - tau_syn) < 0.1 and dev_P32 > 2.0 * abs(P32_linear)):
+        return P32_singular
+    return P32
+
+
+class IafPscExpBlock(Block):
+    """Local neurons of one ``iaf_psc_exp`` population (V_m relative to E_L)."""
+
+    def __init__(self, p, gids, col0, dt, V_m):
+        super().__init__(gids, col0)
+        self.p = p
+        n = len(gids)
+        self.V = V_m - p["E_L"]
+        self.i_ex, self.i_in = np.zeros(n), np.zeros(n)
+        self.r = np.zeros(n, np.int64)
+        P22 = math.exp(-dt / p["tau_m"])
+        self.args = (P22, propagator_32(p["tau_syn_ex"], p["tau_m"], p["C_m"], dt),
+                     propagator_32(p["tau_syn_in"], p["tau_m"], p["C_m"], dt),
+                     p["tau_m"] / p["C_m"] * (1.0 - P22),
+                     math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
+                     p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
+                     refractory_steps(p["t_ref"], dt), p["E_L"])
+
+    def update(self, ring_ex, ring_in, t0, n_steps):
+        out_idx, out_off = self.spike_buffers(n_steps)
+        k = lif.iaf_psc_exp(self.V, self.i_ex, self.i_in, self.r, ring_ex, ring_in, self.col0, t0,
+                            n_steps, *self.args, self.rec_idx, self.rec_v, out_idx, out_off)
+        return out_idx[:k], out_off[:k]
+
+    def state(self):
+        return {"V_m": self.V + self.p["E_L"], "I_syn_ex": self.i_ex, "I_syn_in": self.i_in,
+                "refractory": self.r}
+
+
+class SpikeSourceBlock(Block):
+    """Local nodes of a ``spike_source`` population: NEST's ``spike_generator``.
+
+    A spike at time t (ms, on the dt grid, t >= dt) is emitted in step t/dt − 1, so it
+    carries the time stamp t and reaches a target at t + delay.
+    """
+
+    def __init__(self, p, gids, col0, dt, V_m):
+        super().__init__(gids, col0)
+        steps = [np.asarray(p["spike_times_steps"][g - p["first_gid"]], np.int64) - 1 for g in gids]
+        self.emit_step = np.concatenate(steps + [np.zeros(0, np.int64)])
+        self.emit_idx = np.repeat(np.arange(len(gids)), [len(s) for s in steps])
+        order = np.argsort(self.emit_step, kind="stable")
+        self.emit_step, self.emit_idx = self.emit_step[order], self.emit_idx[order]
+
+    def update(self, ring_ex, ring_in, t0, n_steps):
+        a, b = np.searchsorted(self.emit_step, [t0, t0 + n_steps])
+        return self.emit_idx[a:b], self.emit_step[a:b] - t0
+
+
+MODELS = {
+    "iaf_psc_delta": NeuronModel("iaf_psc_delta", {
+        **_LIF_COMMON,
+        "V_min": (-math.inf, "mV", _any, ""),
+        "refractory_input": (False, "", _any, ""),
+    }, IafPscDeltaBlock),
+    "iaf_psc_exp": NeuronModel("iaf_psc_exp", {
+        **_LIF_COMMON,
+        "tau_syn_ex": (2.0, "ms", _positive, "> 0"),
+        "tau_syn_in": (2.0, "ms", _positive, "> 0"),
+    }, IafPscExpBlock),
+    "spike_source": NeuronModel("spike_source", {}, SpikeSourceBlock, receives_input=False),
+}

@@ -1,0 +1,87 @@
+"""Populations of nodes and selections of them.
+
+A :class:`Population` is a named group of nodes of one model with consecutive global ids
+(gids). Selections combine populations (``exc | inh``) or take subsets (``exc[:100]``);
+connection rules and recorders take selections. A selection's *positions* 0 … size−1
+number its members in order, which is how connection rules index sources and targets.
+"""
+import numpy as np
+
+from .errors import ModelError
+
+
+class Selection:
+    """An ordered list of (population, population-local ids) parts."""
+
+    def __init__(self, parts):
+        self.parts = [(pop, np.asarray(ids, np.int64)) for pop, ids in parts]
+
+    def __or__(self, other):
+        return Selection(self.parts + as_selection(other).parts)
+
+    def __len__(self):
+        return sum(len(ids) for _, ids in self.parts)
+
+    @property
+    def label(self):
+        return "|".join(pop.name if len(ids) == pop.size else f"{pop.name}[{len(ids)}]"
+                        for pop, ids in self.parts)
+
+    def gids(self):
+        """Global ids of the members, in position order (int64)."""
+        return np.concatenate([pop.first_gid + ids for pop, ids in self.parts] + [np.zeros(0, np.int64)])
+
+    def populations(self):
+        return [pop for pop, _ in self.parts]
+
+    def describe(self):
+        return [{"population": pop.name, "ids": "all" if len(ids) == pop.size else ids.tolist()}
+                for pop, ids in self.parts]
+
+
+class Population(Selection):
+    """``size`` nodes of ``model`` with parameters ``params`` and gids first_gid … first_gid+size−1."""
+
+    def __init__(self, name, size, model, params, first_gid, index):
+        self.name, self.model, self.params = name, model, params
+        self.first_gid, self.index = first_gid, index
+        self.size = int(size)
+        super().__init__([(self, np.arange(self.size))])
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, key):
+        ids = np.arange(self.size)[key]
+        if np.ndim(ids) == 0:
+            ids = np.array([ids])
+        return Selection([(self, ids)])
+
+    def __repr__(self):
+        return f"Population({self.name!r}, {self.size}, {self.model.name!r})"
+
+
+class PoissonGenerators:
+    """``size`` Poisson generators of ``rate`` Hz: NEST's ``poisson_generator``.
+
+    A generator is not a node: every synapse it makes carries its own independent train
+    (as in NEST), drawn on the rank of the target neuron, so nothing is exchanged.
+    """
+
+    is_poisson = True
+
+    def __init__(self, name, rate, size):
+        if not rate >= 0:
+            raise ModelError(f"{name}.rate", f"must be >= 0 Hz, got {rate}")
+        self.name, self.rate, self.size = name, float(rate), int(size)
+        self.parts = [(self, np.arange(self.size))]
+        self.label = name
+
+    def __len__(self):
+        return self.size
+
+
+def as_selection(obj):
+    if isinstance(obj, (Selection, PoissonGenerators)):
+        return obj
+    raise ModelError("connect", f"expected a population or a selection, got {obj!r}")

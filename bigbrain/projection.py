@@ -1,0 +1,182 @@
+"""Projections: the synapses of one ``connect`` call that end on this rank's neurons.
+
+A :class:`Connection` is the description (the same on every rank). Building it on a rank
+generates the local synapses (:mod:`.connectivity`) and stores them compactly:
+
+* :class:`StaticProjection` (sources are nodes): compressed rows by source gid — ``ptr``
+  (int64, one per source gid in the pre selection's gid range), ``post`` (ring-buffer
+  column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
+  homogeneous, else one per synapse) and delays (one uint8/uint16 per synapse unless
+  homogeneous).
+* :class:`PoissonProjection` (sources are Poisson generators): one entry per synapse with
+  its target column, gid, ordinal, delay and weight; the events are drawn every step.
+"""
+import math
+
+import numpy as np
+
+from .connectivity import Explicit
+from .distributions import Distribution, Stream
+from .errors import ModelError
+from .kernels import delivery
+from .kernels.fixed_point import MAX_WEIGHT, to_fixed
+from .kernels.philox import key_words, purpose_word
+from .streams import Purpose
+
+SYNAPSES_PER_CHUNK = 2_000_000
+MAX_DELAY_STEPS = 65535
+
+
+class Connection:
+    """One ``connect`` call: pre and post selections, rule, weight, delay, synapse model."""
+
+    def __init__(self, index, pre, post, rule, weight, delay, allow_autapses, allow_multapses,
+                 synapse, dt):
+        self.index, self.pre, self.post, self.rule = index, pre, post, rule
+        self.weight, self.delay, self.synapse = weight, delay, synapse
+        self.allow_autapses, self.allow_multapses = bool(allow_autapses), bool(allow_multapses)
+        self.where = f"connect[{index}] {pre.label}->{post.label}"
+        self.is_poisson = getattr(pre, "is_poisson", False)
+        self.pre_gids = None if self.is_poisson else pre.gids()
+        self._check_values(dt)
+        rule.check(self)
+
+    def _check_values(self, dt):
+        if np.ndim(self.weight) > 0 or np.ndim(self.delay) > 0:
+            if not isinstance(self.rule, Explicit):
+                name = "weight" if np.ndim(self.weight) > 0 else "delay"
+                raise ModelError(f"{self.where}.{name}", "arrays of values need rule='explicit'")
+        check_weights(f"{self.where}.weight", self.weight)
+        lo, hi = value_bounds(self.delay)
+        if not (math.isfinite(lo) and lo > 0) or round(lo / dt) < 1:
+            raise ModelError(f"{self.where}.delay", f"delay {lo} ms is below the resolution "
+                             f"dt = {dt} ms (at least one step is needed)")
+        if math.isfinite(hi) and round(hi / dt) > MAX_DELAY_STEPS:
+            raise ModelError(f"{self.where}.delay", f"delay {hi} ms exceeds {MAX_DELAY_STEPS} steps")
+
+    def local_synapses(self, seed, dt, owned):
+        """Generate this rank's synapses: (pre_pos, post_pos, ordinal, weight, delay_steps).
+
+        ``owned(gids)`` tells which gids this rank hosts. Weight and delay are scalars when
+        homogeneous, else per-synapse float64 / int64 arrays.
+        """
+        post_gids = self.post.gids()
+        local = np.flatnonzero(owned(post_gids))
+        chunk = max(1, int(SYNAPSES_PER_CHUNK / max(self.rule.expected_per_target, 1.0)))
+        parts = [self.rule.generate(self, seed, local[i:i + chunk], post_gids[local[i:i + chunk]])
+                 for i in range(0, len(local), chunk)]
+        pre_pos, post_pos, ordinal = (np.concatenate([p[j] for p in parts] + [np.zeros(0, np.int64)])
+                                      for j in range(3))
+        target_gids = post_gids[post_pos]
+        weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal)
+        delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal)
+        delay_steps = np.rint(np.asarray(delay) / dt).astype(np.int64)
+        if np.ndim(delay_steps) and delay_steps.size and delay_steps.min() < 1:
+            bad = float(np.asarray(delay)[np.argmin(delay_steps)])
+            raise ModelError(f"{self.where}.delay", f"delay {bad} ms drawn for a synapse is below "
+                             f"the resolution dt = {dt} ms")
+        if np.ndim(weight):
+            check_weights(f"{self.where}.weight", weight)
+        return pre_pos, post_pos, ordinal, weight, delay_steps
+
+    def _values(self, value, purpose, seed, target_gids, ordinal):
+        if isinstance(value, Distribution):
+            return value.sample(Stream(seed, purpose, self.index), target_gids, ordinal)
+        if np.ndim(value) > 0:
+            return np.asarray(value, np.float64)[ordinal]
+        return float(value)
+
+    def describe(self):
+        from .distributions import describe
+        return {"pre": self.pre.describe() if not self.is_poisson else [{"poisson": self.pre.name}],
+                "post": self.post.describe(), **self.rule.describe(),
+                "weight": describe(self.weight), "delay": describe(self.delay),
+                "allow_autapses": self.allow_autapses, "allow_multapses": self.allow_multapses,
+                "synapse": None if self.synapse is None else self.synapse.describe()}
+
+
+def value_bounds(value):
+    if isinstance(value, Distribution):
+        return value.bounds()
+    arr = np.asarray(value, np.float64)
+    if arr.size == 0:
+        return math.inf, math.inf
+    return float(arr.min()), float(arr.max())
+
+
+def check_weights(field, weight):
+    if isinstance(weight, Distribution):
+        return
+    arr = np.asarray(weight, np.float64)
+    if arr.size and not (np.all(np.isfinite(arr)) and np.abs(arr).max() < MAX_WEIGHT):
+        raise ModelError(field, f"weights must be finite and below {MAX_WEIGHT:g} in magnitude")
+
+
+def _compact(values):
+    """(scalar, empty array) if all values are equal, else (0, the array)."""
+    if np.ndim(values) == 0:
+        return values, np.zeros(0, np.int64)
+    if values.size and np.all(values == values[0]):
+        return values[0], np.zeros(0, values.dtype)
+    return 0, values
+
+
+class StaticProjection:
+    """Synapses from nodes onto this rank's neurons, in rows by source gid."""
+
+    def __init__(self, conn, pre_pos, post_col, weight, delay_steps, n_columns):
+        self.conn = conn
+        pre_gid = conn.pre_gids[pre_pos]
+        self.gid_lo = int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
+        span = int(conn.pre_gids.max()) + 1 - self.gid_lo if len(conn.pre_gids) else 0
+        order = np.argsort(pre_gid, kind="stable")
+        self.ptr = np.zeros(span + 1, np.int64)
+        np.cumsum(np.bincount(pre_gid - self.gid_lo, minlength=span), out=self.ptr[1:])
+        self.post = post_col[order].astype(np.uint16 if n_columns <= 65536 else np.uint32)
+        w = to_fixed(weight)
+        self.weight_all, self.weight = _compact(w if np.ndim(w) == 0 else w[order])
+        d = np.asarray(delay_steps)
+        self.delay_all, self.delay = _compact(d if d.ndim == 0 else
+                                              d[order].astype(np.uint8 if d.max() < 256 else np.uint16))
+        self.min_delay = int(d.min()) if d.size else None
+        self.max_delay = int(d.max()) if d.size else None
+
+    def __len__(self):
+        return len(self.post)
+
+    def source_gids(self):
+        """Gids with at least one synapse here (they must be routed to this rank)."""
+        return self.gid_lo + np.flatnonzero(np.diff(self.ptr))
+
+    def deliver(self, src_gid, src_step, ring_ex, ring_in):
+        delivery.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post, self.weight,
+                         np.int64(self.weight_all), self.delay, np.int64(self.delay_all),
+                         ring_ex, ring_in)
+
+    def nbytes(self):
+        return self.post.nbytes + self.weight.nbytes + self.delay.nbytes + self.ptr.nbytes
+
+
+class PoissonProjection:
+    """Poisson generators onto this rank's neurons: one independent train per synapse."""
+
+    def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps):
+        n = len(post_col)
+        self.post, self.post_gid = post_col.astype(np.int64), post_gid.astype(np.int64)
+        self.ordinal = ordinal.astype(np.int64)
+        self.weight = np.broadcast_to(to_fixed(weight), (n,)).copy()
+        self.delay = np.broadcast_to(np.asarray(delay_steps, np.int64), (n,)).copy()
+        self.lam = conn.pre.rate * dt * 1e-3
+        if self.lam > 700:
+            raise ModelError(f"{conn.where}.rate", "rate·dt above 700 events per step is not supported")
+        self.exp_neg_lam = math.exp(-self.lam)
+        self.key = key_words(seed)
+        self.c2 = purpose_word(Purpose.POISSON, conn.index)
+
+    def __len__(self):
+        return len(self.post)
+
+    def inject(self, t0, n_steps, ring_ex, ring_in):
+        delivery.poisson_input(t0, n_steps, self.post, self.post_gid, self.ordinal, self.delay,
+                               self.weight, self.lam, self.exp_neg_lam, self.key[0], self.key[1],
+                               self.c2, ring_ex, ring_in)

@@ -1,0 +1,143 @@
+"""The per-rank simulation: build the local part of a network, then advance it.
+
+Time advances in intervals of at most the minimum delay (in steps). In each interval a
+rank adds its Poisson input to the ring buffers, updates its neurons step by step (each
+step reads and clears the neuron's ring-buffer slot), and collects the spikes; the
+interval's spikes are then exchanged as AER packets and delivered into the ring buffers.
+A spike emitted in step n with delay d is read in step n + d ≥ the next interval's first
+step, so an interval never needs input that has not yet arrived.
+"""
+import numpy as np
+
+from .exchange import MAX_INTERVAL, AlltoallExchange, RoutingTable
+from .neuron_models import initial_values
+from .partition import make as make_partition
+from .projection import PoissonProjection, StaticProjection
+from .recording import SpikeRecorder, VmRecorder, Result
+
+DEFAULT_INTERVAL_MS = 1.0
+
+
+class Simulation:
+    """The local state of a built network on one rank and the loop that advances it."""
+
+    def __init__(self, net, comm):
+        self.net, self.comm, self.dt = net, comm, net.dt
+        self.step = 0
+        self.partition = make_partition(net.partition, net.n_nodes, comm.size)
+        self.blocks = comm.agree(self._make_blocks)
+        self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
+        self.static, self.poisson = comm.agree(self._make_projections)
+        self._set_interval()
+        self.exchange = AlltoallExchange(comm, RoutingTable(
+            comm, self.partition, self.local_gids,
+            np.concatenate([p.source_gids() for p in self.static] + [np.zeros(0, np.int64)])))
+        self.spike_recorders, self.vm_recorders = self._make_recorders()
+
+    def _make_blocks(self):
+        blocks, column = [], 0
+        for pop in self.net.node_populations():
+            gids = self.partition.local_gids(self.comm.rank, pop.first_gid, pop.size)
+            V_m = initial_values(pop.params.get("V_m", 0.0), self.net.seed, pop.index, gids)
+            blocks.append(pop.model.block(pop.params, gids, column, self.dt, V_m))
+            column += len(gids)
+        return blocks
+
+    def columns(self, gids):
+        """Ring-buffer column (local index) of locally owned gids."""
+        return np.searchsorted(self.local_gids, gids)
+
+    def _owned(self, gids):
+        return self.partition.owner(gids) == self.comm.rank
+
+    def _make_projections(self):
+        static, poisson = [], []
+        for conn in self.net.connections:
+            pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
+                self.net.seed, self.dt, self._owned)
+            post_gid = conn.post.gids()[post_pos]
+            if conn.is_poisson:
+                poisson.append(PoissonProjection(conn, self.net.seed, self.dt, self.columns(post_gid),
+                                                 post_gid, ordinal, weight, delay))
+            else:
+                static.append(StaticProjection(conn, pre_pos, self.columns(post_gid), weight, delay,
+                                               len(self.local_gids)))
+        return static, poisson
+
+    def _set_interval(self):
+        """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""
+        lo = [p.min_delay for p in self.static if p.min_delay is not None]
+        hi = [p.max_delay for p in self.static if p.max_delay is not None]
+        d_min = self.comm.allreduce_min(min(lo) if lo else MAX_INTERVAL)
+        d_max = self.comm.allreduce_max(max(hi) if hi else 0)
+        if d_max == 0:
+            d_min = max(1, int(round(DEFAULT_INTERVAL_MS / self.dt)))
+        self.interval = int(min(d_min, MAX_INTERVAL - 1))
+        self.ring_length = int(max(d_max, self.interval))
+        shape = (self.ring_length, len(self.local_gids))
+        self.ring_ex = np.zeros(shape, np.int64)
+        self.ring_in = np.zeros(shape, np.int64)
+
+    def _make_recorders(self):
+        by_pop = {b_pop.name: b for b_pop, b in zip(self.net.node_populations(), self.blocks)}
+        spikes = [SpikeRecorder(sel.population, sel.ids, by_pop[sel.population.name])
+                  for sel in self.net.spike_recordings]
+        samples = [VmRecorder(sel.population, sel.ids, by_pop[sel.population.name],
+                              max(1, int(round(sel.interval / self.dt))))
+                   for sel in self.net.vm_recordings]
+        return spikes, samples
+
+    def run(self, n_steps):
+        """Advance by ``n_steps`` steps (a collective call on all ranks)."""
+        end = self.step + n_steps
+        error = None
+        while self.step < end:
+            n = min(self.interval, end - self.step)
+            local_index, gids, offsets = self._empty_spikes()
+            if error is None:
+                try:
+                    local_index, gids, offsets = self._advance(self.step, n)
+                except Exception as exc:  # noqa: BLE001 - reported to all ranks by the exchange
+                    error = exc
+            src_gid, src_off = self.exchange.exchange(local_index, gids, offsets, error)
+            try:
+                self._deliver(src_gid, src_off + self.step)
+            except Exception as exc:  # noqa: BLE001
+                error = exc
+            self.step += n
+        self.comm.check(error)
+
+    @staticmethod
+    def _empty_spikes():
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+
+    def _advance(self, t0, n):
+        """Poisson input, neuron updates and recording for steps t0 … t0+n−1."""
+        for proj in self.poisson:
+            proj.inject(t0, n, self.ring_ex, self.ring_in)
+        emitted = []
+        for block in self.blocks:
+            block.rec_v = np.zeros((n, len(block.rec_idx)))
+            idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
+            emitted.append((block.col0 + idx, block.gids[idx], off))
+            for rec in self.spike_recorders:
+                if rec.block is block:
+                    rec.collect(t0, idx, off)
+        for rec in self.vm_recorders:
+            rec.collect(t0, n)
+        return tuple(np.concatenate([e[i] for e in emitted] + [np.zeros(0, np.int64)])
+                     for i in range(3))
+
+    def _deliver(self, src_gid, src_step):
+        for proj in self.static:
+            proj.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
+
+    def result(self):
+        """The records so far, gathered on every rank (collective)."""
+        spikes = {rec.population.name: rec.gather(self.comm) for rec in self.spike_recorders}
+        samples = {rec.population.name: rec.gather(self.comm) for rec in self.vm_recorders}
+        return Result(self.dt, spikes, samples, {p.name: p for p in self.net.node_populations()})
+
+    def n_synapses(self):
+        return sum(len(p) for p in self.static) + sum(len(p) for p in self.poisson)

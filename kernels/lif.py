@@ -1,0 +1,92 @@
+"""Leaky integrate-and-fire updates with NEST's exact integration (Rotter & Diesmann 1999).
+
+Each kernel advances the neurons of one population on one rank through the steps of one
+interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slot, updates
+the state with the precomputed propagators, and records a spike when V_m ≥ V_th. The
+arithmetic follows NEST's ``iaf_psc_delta`` and ``iaf_psc_exp`` operation by operation, so
+that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
+NEST.
+
+Shared arguments:
+  ring_ex, ring_in  int64 (L, n_columns) fixed-point input, slot = step % L
+  col0              the population's first column in the ring buffers
+  t0, n_steps       first step of the interval and its length
+  rec_idx, rec_v    population-local indices whose V_m (mV, absolute) is written to
+                    rec_v[step offset, k] after each step
+  out_idx, out_off  spikes: population-local index and step offset; returns their number
+"""
+import math
+
+import numba
+
+from .fixed_point import INVERSE_SCALE
+
+
+@numba.njit(cache=True)
+def iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps,
+                  P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input, h, tau_m,
+                  E_L, rec_idx, rec_v, out_idx, out_off):
+    """NEST ``iaf_psc_delta``: delta synapses (weights in mV), optional refractory input."""
+    L = ring_ex.shape[0]
+    n = y3.shape[0]
+    k = 0
+    for s in range(n_steps):
+        slot = (t0 + s) % L
+        for i in range(n):
+            c = col0 + i
+            x = (ring_ex[slot, c] + ring_in[slot, c]) * INVERSE_SCALE
+            ring_ex[slot, c] = 0
+            ring_in[slot, c] = 0
+            if r[i] == 0:
+                y3[i] = P30 * I_e + P33 * y3[i] + x
+                if refractory_input and refr_acc[i] != 0.0:
+                    y3[i] += refr_acc[i]
+                    refr_acc[i] = 0.0
+                if y3[i] < V_min:
+                    y3[i] = V_min
+            else:
+                if refractory_input:
+                    refr_acc[i] += x * math.exp(-r[i] * h / tau_m)
+                r[i] -= 1
+            if y3[i] >= theta:
+                r[i] = refr_counts
+                y3[i] = V_reset
+                out_idx[k] = i
+                out_off[k] = s
+                k += 1
+        for j in range(rec_idx.shape[0]):
+            rec_v[s, j] = y3[rec_idx[j]] + E_L
+    return k
+
+
+@numba.njit(cache=True)
+def iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps,
+                P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts,
+                E_L, rec_idx, rec_v, out_idx, out_off):
+    """NEST ``iaf_psc_exp``: exponential currents (weights in pA), ex/in by weight sign."""
+    L = ring_ex.shape[0]
+    n = V.shape[0]
+    k = 0
+    for s in range(n_steps):
+        slot = (t0 + s) % L
+        for i in range(n):
+            c = col0 + i
+            if r[i] == 0:
+                V[i] = V[i] * P22 + i_ex[i] * P21ex + i_in[i] * P21in + I_e * P20
+            else:
+                r[i] -= 1
+            i_ex[i] *= P11ex
+            i_in[i] *= P11in
+            i_ex[i] += ring_ex[slot, c] * INVERSE_SCALE
+            i_in[i] += ring_in[slot, c] * INVERSE_SCALE
+            ring_ex[slot, c] = 0
+            ring_in[slot, c] = 0
+            if V[i] >= theta:
+                r[i] = refr_counts
+                V[i] = V_reset
+                out_idx[k] = i
+                out_off[k] = s
+                k += 1
+        for j in range(rec_idx.shape[0]):
+            rec_v[s, j] = V[rec_idx[j]] + E_L
+    return k
