@@ -72,6 +72,9 @@ class Network:
                              + suggest(model, [m for m in MODELS if m != "spike_source"]))
         size = _count(f"population {name!r}.size", size)
         params = MODELS[model].complete(f"population {name!r}", params)
+        if np.ndim(params.get("V_m")) > 0 and np.size(params["V_m"]) != size:
+            raise ModelError(f"population {name!r}.V_m", f"has {np.size(params['V_m'])} values "
+                             f"for {size} neurons")
         return self._add(Population(name, size, MODELS[model], params, self.n_nodes, len(self.populations)))
 
     def spike_source(self, name, spike_times):

@@ -63,9 +63,10 @@ class NeuronModel:
 
     def _checked(self, where, key, value):
         default, unit, check, rule = self.params[key]
-        if isinstance(value, Distribution):
+        if isinstance(value, Distribution) or np.ndim(value) > 0:
             if key != "V_m":
-                raise ModelError(f"{where}.{key}", "only the initial V_m may be a distribution")
+                raise ModelError(f"{where}.{key}", "only the initial V_m may be a distribution "
+                                 "or an array")
             return value
         if isinstance(default, bool):
             if not isinstance(value, (bool, np.bool_)):
@@ -88,10 +89,13 @@ def suggest(name, names):
     return f" (did you mean '{near[0]}'?)" if near else ""
 
 
-def initial_values(value, seed, population_index, gids):
-    """Per-neuron initial values (float64) of a constant or a distribution."""
+def initial_values(value, seed, population, gids):
+    """Per-neuron initial values (float64) of a constant, an array (one value per neuron of
+    the population) or a distribution."""
     if isinstance(value, Distribution):
-        return value.sample(Stream(seed, Purpose.INITIAL_STATE, population_index), gids, 0)
+        return value.sample(Stream(seed, Purpose.INITIAL_STATE, population.index), gids, 0)
+    if np.ndim(value) > 0:
+        return np.asarray(value, np.float64)[gids - population.first_gid]
     return np.full(len(gids), float(value))
 
 

@@ -38,7 +38,7 @@ class Simulation:
         blocks, column = [], 0
         for pop in self.net.node_populations():
             gids = self.partition.local_gids(self.comm.rank, pop.first_gid, pop.size)
-            V_m = initial_values(pop.params.get("V_m", 0.0), self.net.seed, pop.index, gids)
+            V_m = initial_values(pop.params.get("V_m", 0.0), self.net.seed, pop, gids)
             blocks.append(pop.model.block(pop.params, gids, column, self.dt, V_m))
             column += len(gids)
         return blocks

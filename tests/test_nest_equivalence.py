@@ -1,0 +1,116 @@
+"""bigbrain's neuron dynamics and spike delivery against NEST 3.x, spike for spike.
+
+Each test builds one network description (explicit connectivity, explicit input spike
+trains), runs it in NEST and in bigbrain, and asserts identical spike trains.
+"""
+import numpy as np
+import pytest
+
+from neutral import run_bigbrain
+
+nest_reference = pytest.importorskip("nest_reference")
+pytest.importorskip("nest")
+pytestmark = pytest.mark.nest
+
+DT = 0.1
+
+
+def poisson_trains(rng, n, rate_hz, t_sim, dt=DT):
+    """``n`` Poisson spike trains on the dt grid (ms), at most one spike per step."""
+    steps = int(t_sim / dt)
+    p = rate_hz * dt * 1e-3
+    return [list(np.flatnonzero(rng.random(steps) < p)[1:] * dt) for _ in range(n)]
+
+
+def random_connections(rng, pre, post, n_pre, n_post, n_syn, weight, delays):
+    """``n_syn`` random synapses (multapses allowed) with weights w·(0.5 … 1.5) and
+    delays drawn from ``delays`` (ms)."""
+    return {"pre": pre, "post": post,
+            "sources": rng.integers(0, n_pre, n_syn).tolist(),
+            "targets": rng.integers(0, n_post, n_syn).tolist(),
+            "weights": (weight * rng.uniform(0.5, 1.5, n_syn)).tolist(),
+            "delays": rng.choice(delays, n_syn).tolist()}
+
+
+def assert_same_spikes(desc):
+    ours = run_bigbrain(desc)
+    theirs = nest_reference.run_nest(desc)["spikes"]
+    for name in desc["record"]:
+        t_nest, i_nest = theirs[name]
+        t_bb, i_bb = ours[name]
+        assert len(t_nest) > 0, f"{name}: NEST produced no spikes, the test checks nothing"
+        np.testing.assert_array_equal(np.rint(t_bb / DT).astype(int), np.rint(t_nest / DT).astype(int),
+                                      err_msg=f"{name}: spike times differ")
+        np.testing.assert_array_equal(i_bb, i_nest, err_msg=f"{name}: spiking neurons differ")
+    return ours
+
+
+@pytest.mark.parametrize("refractory_input", [False, True])
+def test_iaf_psc_delta_with_input_during_refractoriness(refractory_input):
+    rng = np.random.default_rng(3)
+    n = 20
+    desc = {
+        "dt": DT, "t_sim": 500.0,
+        "populations": [
+            {"name": "S", "model": "spike_generator", "n": 40,
+             "spike_times": poisson_trains(rng, 40, 60.0, 500.0)},
+            {"name": "N", "model": "iaf_psc_delta", "n": n,
+             "params": {"tau_m": 20.0, "C_m": 1.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0,
+                        "t_ref": 2.0, "I_e": 0.5, "refractory_input": refractory_input},
+             "V_m": rng.uniform(0.0, 20.0, n).tolist()},
+        ],
+        "connections": [random_connections(rng, "S", "N", 40, n, 600, 1.2, [0.1, 0.5, 1.0, 1.5]),
+                        random_connections(rng, "S", "N", 40, n, 150, -1.0, [0.2, 2.0])],
+        "record": ["N"],
+    }
+    assert_same_spikes(desc)
+
+
+def test_iaf_psc_exp_excitatory_and_inhibitory_inputs_with_several_delays():
+    rng = np.random.default_rng(5)
+    n = 30
+    desc = {
+        "dt": DT, "t_sim": 500.0,
+        "populations": [
+            {"name": "S", "model": "spike_generator", "n": 50,
+             "spike_times": poisson_trains(rng, 50, 40.0, 500.0)},
+            {"name": "N", "model": "iaf_psc_exp", "n": n,
+             "params": {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": 0.5, "tau_syn_in": 3.0,
+                        "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0, "I_e": 250.0},
+             "V_m": rng.uniform(-65.0, -50.0, n).tolist()},
+        ],
+        "connections": [random_connections(rng, "S", "N", 50, n, 900, 180.0, [0.1, 0.7, 1.5, 3.2]),
+                        random_connections(rng, "S", "N", 50, n, 300, -150.0, [0.3, 1.0, 4.9])],
+        "record": ["S", "N"],
+    }
+    assert_same_spikes(desc)
+
+
+@pytest.mark.parametrize("model", ["iaf_psc_delta", "iaf_psc_exp"])
+def test_recurrent_network_over_one_second(model):
+    """300 neurons (240 E, 60 I) with random recurrent connectivity, driven by input trains."""
+    rng = np.random.default_rng(11)
+    n_e, n_i, n_s = 240, 60, 100
+    if model == "iaf_psc_delta":
+        params = {"tau_m": 20.0, "C_m": 1.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0, "t_ref": 2.0}
+        v0, j_ext, j_e, j_i = (0.0, 20.0), 2.0, 0.4, -1.6
+    else:
+        params = {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": 0.5, "tau_syn_in": 0.5,
+                  "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0}
+        v0, j_ext, j_e, j_i = (-65.0, -50.0), 700.0, 150.0, -600.0
+    pops = [("E", n_e), ("I", n_i)]
+    desc = {
+        "dt": DT, "t_sim": 1000.0,
+        "populations": [{"name": "S", "model": "spike_generator", "n": n_s,
+                         "spike_times": poisson_trains(rng, n_s, 50.0, 1000.0)}]
+        + [{"name": name, "model": model, "n": n, "params": params,
+            "V_m": rng.uniform(*v0, n).tolist()} for name, n in pops],
+        "connections": [random_connections(rng, "S", post, n_s, n, n * 20, j_ext, [1.0, 1.5])
+                        for post, n in pops]
+        + [random_connections(rng, pre, post, n_pre, n_post, n_post * n_pre // 10,
+                              j_e if pre == "E" else j_i, [0.8, 1.5, 2.2])
+           for pre, n_pre in pops for post, n_post in pops],
+        "record": ["E", "I"],
+    }
+    spikes = assert_same_spikes(desc)
+    assert len(spikes["E"][0]) > 1000, "too little activity to test the recurrent dynamics"
