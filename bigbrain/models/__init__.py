@@ -1,0 +1,4 @@
+"""Reference networks shipped with bigbrain (runnable by name)."""
+from .brunel import brunel
+
+__all__ = ["brunel"]
