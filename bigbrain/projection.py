@@ -48,7 +48,7 @@ class Connection:
                 raise ModelError(f"{self.where}.{name}", "arrays of values need rule='explicit'")
         check_weights(f"{self.where}.weight", self.weight)
         lo, hi = value_bounds(self.delay)
-        if not (math.isfinite(lo) and lo > 0) or round(lo / dt) < 1:
+        if math.isfinite(lo) and round(lo / dt) < 1:
             raise ModelError(f"{self.where}.delay", f"delay {lo} ms is below the resolution "
                              f"dt = {dt} ms (at least one step is needed)")
         if math.isfinite(hi) and round(hi / dt) > MAX_DELAY_STEPS:
