@@ -1,0 +1,29 @@
+"""bigbrain.analysis.report.write_report: HTML page with PNG figures."""
+
+import numpy as np
+
+import archive_factory as af
+from bigbrain.analysis.report import write_report
+
+
+def test_write_report(tmp_path):
+    af.small_run(tmp_path / "run.zarr")
+    page = write_report(tmp_path / "run.zarr", tmp_path / "report")
+    assert page == tmp_path / "report" / "index.html"
+    text = page.read_text()
+    for image in ("raster.png", "rates.png", "cv.png", "population_rate.png"):
+        assert f'src="{image}"' in text
+        assert (tmp_path / "report" / image).read_bytes()[:4] == b"\x89PNG"
+    for expected in ("run.zarr", "<th>E</th>", "<th>I</th>", "mean rate (Hz)", "mean CV",
+                     "20 interval blocks", "t_update_s", "iaf_psc_delta"):
+        assert expected in text
+    assert "<th>X</th>" in text.split("<h2>Firing</h2>")[0]    # listed, not recorded
+    assert "<th>X</th>" not in text.split("<h2>Firing</h2>")[1]
+
+
+def test_report_without_telemetry(tmp_path):
+    root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 20}])
+    times, ids = af.poisson_spikes(np.random.default_rng(1), 20, 5.0, 0.0, 300.0)
+    af.write_population(root, "E", times, ids, t_start_ms=0.0, t_stop_ms=300.0, size=20)
+    text = write_report(tmp_path / "run.zarr", tmp_path / "out").read_text()
+    assert "No telemetry in this archive." in text
