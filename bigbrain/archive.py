@@ -1,0 +1,461 @@
+"""The run archive: one zarr v3 store per run (layout: docs/archive-layout.md).
+
+:class:`Archive` says where and how a run is archived (``Network(archive=...)``).
+:class:`ArchiveWriter` writes it while the run goes on:
+
+* Spike records are streamed. Every ``flush_every`` ms of biological time (a *block*) each
+  rank sends the block's spikes to rank 0, which sorts them by (time, node id) and appends
+  *whole chunks* of ``spikes_per_chunk`` spikes; the rest (less than a chunk) waits on
+  rank 0 until the next block. Memory is therefore bounded by one block of spikes per rank
+  plus one chunk, and the stored arrays, their chunking and their bytes are the same for
+  any number of ranks (a chunk is only ever written from globally sorted spikes).
+  Gathering to one writer was chosen over parallel chunk-aligned writes by every rank
+  because a spike is 16 bytes against thousands of synaptic events of work, so one writer
+  keeps up, and parallel writes would need a global sort (a collective sample sort) per
+  block to know which rank owns which chunk.
+* V_m samples and telemetry are appended the same way, one block at a time.
+* At the end of ``run`` (and at checkpoints) the partial last chunks are written too, so
+  the store is readable up to that time; the next block rewrites that chunk.
+
+Only rank 0 writes outside ``checkpoints/``. Writes to a local store are atomic per file
+(zarr writes a temporary file and renames it). Every array carries a CRC-32C checksum per
+chunk, so a damaged chunk is reported when read, never returned.
+"""
+import datetime
+import os
+import time
+
+import numpy as np
+import zarr
+from zarr.codecs import Crc32cCodec, ZstdCodec
+
+from .errors import RankError
+
+FORMAT_VERSION = 1
+SPIKES_PER_CHUNK = 1 << 16
+ROWS_PER_CHUNK = 1024
+COMPRESSORS = (ZstdCodec(level=3), Crc32cCodec())
+AER_BYTES = 8
+TELEMETRY_BLOCK = ("t_start_ms", "t_stop_ms", "n_intervals", "t_update_s", "t_exchange_s",
+                   "t_deliver_s", "t_write_s", "spikes", "packets", "bytes")
+TELEMETRY_RANK = ("block", "rank", "t_update_s", "t_exchange_s", "t_deliver_s", "t_write_s",
+                  "spikes", "packets_sent", "packets_received", "bytes_sent", "bytes_received")
+
+
+class ArchiveError(RuntimeError):
+    """An archive that cannot be written, read or resumed; the message names the problem."""
+
+
+class Archive:
+    """Where and how a run is archived.
+
+    path: the zarr store (a directory). overwrite: replace an existing store (otherwise an
+    existing path is refused and left untouched). checkpoint_every: biological time (ms)
+    between checkpoints, or None. checkpoint_at_end: checkpoint when each ``run`` call
+    ends. flush_every: biological time (ms) per block (spikes are sent to the writer and
+    telemetry is taken once per block; signals are acted on at block ends).
+    spikes_per_chunk: spikes per stored chunk.
+    """
+
+    def __init__(self, path, overwrite=False, checkpoint_every=None, checkpoint_at_end=True,
+                 flush_every=10.0, spikes_per_chunk=SPIKES_PER_CHUNK):
+        self.path = str(path)
+        self.overwrite = bool(overwrite)
+        self.checkpoint_every = None if checkpoint_every is None else float(checkpoint_every)
+        self.checkpoint_at_end = bool(checkpoint_at_end)
+        self.flush_every = float(flush_every)
+        self.spikes_per_chunk = int(spikes_per_chunk)
+        for name in ("checkpoint_every", "flush_every"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ArchiveError(f"archive.{name}: must be > 0 ms, got {value}")
+        if self.spikes_per_chunk < 1:
+            raise ArchiveError(f"archive.spikes_per_chunk: must be >= 1, got {spikes_per_chunk}")
+
+    @classmethod
+    def of(cls, archive):
+        """An :class:`Archive` from a path or an :class:`Archive` (None stays None)."""
+        return archive if archive is None or isinstance(archive, Archive) else cls(archive)
+
+    def refuse_existing(self):
+        """Raise if the store exists and may not be overwritten (before anything is built)."""
+        if not self.overwrite and os.path.exists(self.path):
+            raise ArchiveError(f"{self.path}: an archive (or file) exists there already; pass "
+                               "overwrite=True to replace it, or resume it with bigbrain.resume")
+
+    def settings(self):
+        return {"checkpoint_every_ms": self.checkpoint_every, "checkpoint_at_end": self.checkpoint_at_end,
+                "flush_every_ms": self.flush_every, "spikes_per_chunk": self.spikes_per_chunk}
+
+
+def now():
+    """The current UTC time, ISO 8601."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def versions():
+    import importlib.metadata as md
+    import sys
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("bigbrain", "numpy", "numba", "zarr", "numcodecs", "mpi4py"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def open_store(path, mode="r"):
+    """The root group of an archive, checked to be a bigbrain archive of a known format."""
+    if not os.path.isdir(path):
+        raise ArchiveError(f"{path}: no archive there")
+    try:
+        root = zarr.open_group(path, mode=mode, zarr_format=3)
+        meta = root.attrs["bigbrain"]
+    except (KeyError, FileNotFoundError, ValueError, TypeError) as exc:
+        raise ArchiveError(f"{path}: not a bigbrain archive ({type(exc).__name__}: {exc})") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArchiveError(f"{path}: archive format {meta.get('format_version')!r}, this bigbrain "
+                           f"reads format {FORMAT_VERSION}")
+    return root
+
+
+def read_array(root, name, selection=Ellipsis):
+    """``root[name][selection]`` as numpy, with an error naming a missing or damaged array."""
+    try:
+        array = root[name]
+    except (KeyError, FileNotFoundError):
+        raise ArchiveError(f"{root.store}: array {name!r} is missing") from None
+    try:
+        return array[selection]
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means damaged data
+        raise ArchiveError(f"{root.store}: array {name!r} is damaged ({type(exc).__name__}: "
+                           f"{exc})") from None
+
+
+def model_arrays(root):
+    """name -> lazily read array of the model description's arrays (``model/``)."""
+    if "model" not in root:
+        return {}
+    return {path: node for path, node in root["model"].members(max_depth=None)
+            if isinstance(node, zarr.Array)}
+
+
+class Appender:
+    """Appends rows to a zarr array (axis 0) in whole chunks; fewer rows wait in ``tail``.
+
+    ``n_full`` rows (a multiple of the chunk length) are in the store for good; ``write_tail``
+    also stores the tail (a partial chunk, rewritten when more rows come).
+    """
+
+    def __init__(self, array):
+        self.array = array
+        self.chunk = array.chunks[0]
+        self.n_full = array.shape[0] // self.chunk * self.chunk
+        self.tail = array[self.n_full:] if array.shape[0] > self.n_full else \
+            np.zeros((0,) + array.shape[1:], array.dtype)
+
+    def add(self, rows):
+        self.tail = np.concatenate([self.tail, np.asarray(rows, self.array.dtype)])
+        k = len(self.tail) // self.chunk * self.chunk
+        if k:
+            self._store(self.tail[:k])
+            self.n_full += k
+            self.tail = self.tail[k:]
+
+    def write_tail(self):
+        if len(self.tail) or self.array.shape[0] != self.n_full:
+            self._store(self.tail)
+
+    def _store(self, rows):
+        self.array.resize((self.n_full + len(rows),) + self.array.shape[1:])
+        self.array[self.n_full:self.n_full + len(rows)] = rows
+
+    def restore(self, n_full, tail):
+        """Back to ``n_full`` stored rows plus ``tail`` (drops everything after)."""
+        self.array.resize((n_full,) + self.array.shape[1:])
+        self.n_full, self.tail = n_full, np.asarray(tail, self.array.dtype)
+        self.write_tail()
+
+    def __len__(self):
+        return self.n_full + len(self.tail)
+
+
+def _create(group, name, dtype, chunk_rows, columns=None, attrs=None):
+    shape, chunks = ((0,), (chunk_rows,)) if columns is None else ((0, columns), (chunk_rows, max(columns, 1)))
+    return group.create_array(name, shape=shape, dtype=dtype, chunks=chunks, compressors=COMPRESSORS,
+                              fill_value=0, attributes=attrs or {})
+
+
+class ArchiveWriter:
+    """Writes one rank's share of the archive of a running simulation (see module doc).
+
+    Call :meth:`create` (new store) or :meth:`reopen` (resume), then the simulation loop
+    calls :meth:`steps_to_boundary`, :meth:`after_interval` and :meth:`end_run`.
+    """
+
+    def __init__(self, sim, options):
+        from .checkpoint import Checkpointer
+
+        self.sim, self.options, self.comm = sim, options, sim.comm
+        self.path = options.path
+        self.block_steps = max(1, int(round(options.flush_every / sim.dt)))
+        self.checkpointer = Checkpointer(self, options)
+        self.root = None
+        self.appenders = {}
+        self.block_start = sim.step
+        self._acc = np.zeros(5)        # t_update, t_exchange, t_deliver, spikes, intervals
+        self._packets = (0, 0)
+        self.meta = None
+
+    # ------------------------------------------------------------------ opening
+    def create(self, desc, arrays):
+        """Collective: create the store (rank 0) with metadata, model and empty records."""
+        from .description import fingerprint
+
+        error = None
+        if self.comm.rank == 0:
+            try:
+                root = zarr.open_group(self.path, mode="w", zarr_format=3)
+                for name, arr in arrays.items():
+                    root.create_array(f"model/{name}", data=arr, compressors=COMPRESSORS)
+                self._create_records(root)
+                root.attrs["bigbrain"] = self._initial_meta(desc, fingerprint(desc, arrays))
+                self.root = root
+            except Exception as exc:  # noqa: BLE001 - raised on every rank by check
+                error = ArchiveError(f"{self.path}: cannot create the archive ({exc})")
+        self.comm.check(error)
+        self._open_appenders()
+
+    def reopen(self, root, meta):
+        """Collective: continue writing an existing store (after a checkpoint was loaded)."""
+        self.root = root if self.comm.rank == 0 else None
+        self.meta = meta
+        self._open_appenders()
+
+    def _initial_meta(self, desc, sha):
+        self.meta = {
+            "format_version": FORMAT_VERSION, "model": desc, "model_sha256": sha,
+            "dt_ms": self.sim.dt, "seed": self.sim.net.seed, "partition": self.sim.net.partition,
+            "n_ranks": self.comm.size, "versions": versions(), "archive": self.options.settings(),
+            "started": now(), "finished": None, "t_end_ms": 0.0, "status": "running",
+            "segments": [self._segment("start")]}
+        return self.meta
+
+    def _segment(self, how):
+        return {"how": how, "from_step": self.sim.step, "n_ranks": self.comm.size,
+                "partition": self.sim.net.partition, "started": now(), "versions": versions()}
+
+    def _create_records(self, root):
+        chunk = self.options.spikes_per_chunk
+        for rec in self.sim.net.spike_recordings:
+            pop = rec.population
+            g = root.create_group(f"spikes/{pop.name}", attributes={
+                "sorting": "by_time", "t_start_ms": 0.0, "t_stop_ms": 0.0,
+                "n_recorded": int(len(rec.ids)),
+                "recorded": "all" if len(rec.ids) == pop.size else rec.ids.tolist()})
+            _create(g, "node_ids", "int64", chunk)
+            _create(g, "timestamps", "float64", chunk, attrs={"units": "ms"})
+        for rec in self.sim.net.vm_recordings:
+            g = root.create_group(f"samples/{rec.population.name}",
+                                  attributes={"interval_ms": rec.interval})
+            g.create_array("node_ids", data=rec.ids.astype(np.int64), compressors=COMPRESSORS)
+            _create(g, "times", "float64", ROWS_PER_CHUNK, attrs={"units": "ms"})
+            _create(g, "V_m", "float64", ROWS_PER_CHUNK, columns=len(rec.ids), attrs={"units": "mV"})
+        tel = root.create_group("telemetry", attributes={
+            "per_block": "timings: max over ranks (s); counters: sums over ranks",
+            "ranks": "telemetry/ranks/: one row per (block, rank)"})
+        for name in TELEMETRY_BLOCK:
+            _create(tel, name, "float64" if name.startswith("t_") else "int64", ROWS_PER_CHUNK)
+        for name in TELEMETRY_RANK:
+            _create(tel, f"ranks/{name}", "float64" if name.startswith("t_") else "int64", ROWS_PER_CHUNK)
+
+    def _open_appenders(self):
+        if self.comm.rank != 0:
+            return
+        root = self.root
+        paths = [f"spikes/{r.population.name}/{a}" for r in self.sim.net.spike_recordings
+                 for a in ("node_ids", "timestamps")]
+        paths += [f"samples/{r.population.name}/{a}" for r in self.sim.net.vm_recordings
+                  for a in ("times", "V_m")]
+        paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
+        paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
+        self.appenders = {p: Appender(root[p]) for p in paths}
+
+    # ------------------------------------------------------------------ the loop
+    def steps_to_boundary(self, step):
+        """Steps from ``step`` to the next block end or checkpoint (the loop cuts intervals there)."""
+        self.checkpointer.arm()
+        to_block = self.block_steps - step % self.block_steps
+        return min(to_block, self.checkpointer.steps_to_due(step))
+
+    def after_interval(self, n, t_update, t_exchange, t_deliver, n_spikes, error):
+        """Account one interval; at a block end (collective) flush and maybe checkpoint."""
+        self._acc += (t_update, t_exchange, t_deliver, n_spikes, 1)
+        step = self.sim.step
+        if step % self.block_steps and self.checkpointer.steps_to_due(step) != 0:
+            return
+        self.comm.check(error)
+        signal = self.flush()
+        self.checkpointer.at_block_end(step, signal)
+
+    def flush(self, final=False):
+        """Collective: write the block's records (rank 0) and telemetry; returns the most
+        urgent signal any rank received (see :class:`~bigbrain.checkpoint.Checkpointer`)."""
+        t = time.perf_counter()
+        gathered = self.comm.mpi.gather(self._drain(), root=0)
+        error = None
+        if self.comm.rank == 0:
+            try:
+                self._write_records(gathered)
+            except Exception as exc:  # noqa: BLE001 - raised on all ranks below
+                error = exc
+        row = self._telemetry_row(time.perf_counter() - t)
+        rows = self.comm.mpi.allgather((row, self.checkpointer.pending_signal(),
+                                        None if error is None else f"{type(error).__name__}: {error}"))
+        failed = [(r, e) for r, (_, _, e) in enumerate(rows) if e is not None]
+        if failed:
+            raise RankError("; ".join(f"rank {r}: writing the archive failed: {e}" for r, e in failed))
+        if self.comm.rank == 0 and rows[0][0][7] > 0:
+            self._write_telemetry([r for r, _, _ in rows])
+        if self.comm.rank == 0 and final:
+            self.write_tails()
+        self.block_start = self.sim.step
+        return max(s for _, s, _ in rows)
+
+    def _drain(self):
+        """This rank's records since the last block (the recorders are emptied)."""
+        spikes, samples = [], []
+        for rec in self.sim.spike_recorders:
+            spikes.append((np.concatenate(rec.steps + [np.zeros(0, np.int64)]),
+                           np.concatenate(rec.ids + [np.zeros(0, np.int64)])))
+            rec.steps, rec.ids = [], []
+        for rec in self.sim.vm_recorders:
+            values = np.concatenate(rec.values, axis=0) if rec.values else np.zeros((0, len(rec.ids)))
+            samples.append((np.concatenate(rec.steps + [np.zeros(0, np.int64)]), rec.ids, values))
+            rec.steps, rec.values = [], []
+        return spikes, samples
+
+    def _write_records(self, gathered):
+        dt = self.sim.dt
+        for k, rec in enumerate(self.sim.net.spike_recordings):
+            steps = np.concatenate([g[0][k][0] for g in gathered])
+            ids = np.concatenate([g[0][k][1] for g in gathered])
+            order = np.lexsort((ids, steps))
+            name = f"spikes/{rec.population.name}"
+            self.appenders[f"{name}/node_ids"].add(ids[order])
+            self.appenders[f"{name}/timestamps"].add(steps[order] * dt)
+        for k, rec in enumerate(self.sim.net.vm_recordings):
+            steps = gathered[0][1][k][0]
+            values = np.zeros((len(steps), len(rec.ids)))
+            for g in gathered:
+                _, ids, v = g[1][k]
+                values[:, np.searchsorted(rec.ids, ids)] = v
+            name = f"samples/{rec.population.name}"
+            self.appenders[f"{name}/times"].add(steps * dt)
+            self.appenders[f"{name}/V_m"].add(values)
+
+    def write_tails(self):
+        for appender in self.appenders.values():
+            appender.write_tail()
+
+    def _telemetry_row(self, t_write):
+        sent, received = self.sim.exchange.packets_sent, self.sim.exchange.packets_received
+        ps, pr = sent - self._packets[0], received - self._packets[1]
+        self._packets = (sent, received)
+        t_update, t_exchange, t_deliver, spikes, intervals = self._acc
+        self._acc = np.zeros(5)
+        return (t_update, t_exchange, t_deliver, t_write, int(spikes), ps, pr, int(intervals))
+
+    def _write_telemetry(self, rows):
+        dt = self.sim.dt
+        rows = np.array(rows, np.float64)
+        block = len(self.appenders["telemetry/t_start_ms"])
+        add = lambda name, v: self.appenders[f"telemetry/{name}"].add(np.atleast_1d(v))  # noqa: E731
+        add("t_start_ms", self.block_start * dt)
+        add("t_stop_ms", self.sim.step * dt)
+        add("n_intervals", int(rows[0, 7]))
+        for j, name in enumerate(("t_update_s", "t_exchange_s", "t_deliver_s", "t_write_s")):
+            add(name, rows[:, j].max())
+        add("spikes", int(rows[:, 4].sum()))
+        add("packets", int(rows[:, 5].sum()))
+        add("bytes", int(rows[:, 5].sum()) * AER_BYTES)
+        n = len(rows)
+        per_rank = {"block": np.full(n, block), "rank": np.arange(n), "t_update_s": rows[:, 0],
+                    "t_exchange_s": rows[:, 1], "t_deliver_s": rows[:, 2], "t_write_s": rows[:, 3],
+                    "spikes": rows[:, 4], "packets_sent": rows[:, 5], "packets_received": rows[:, 6],
+                    "bytes_sent": rows[:, 5] * AER_BYTES, "bytes_received": rows[:, 6] * AER_BYTES}
+        for name, values in per_rank.items():
+            self.appenders[f"telemetry/ranks/{name}"].add(values)
+
+    def end_run(self, stop=False):
+        """Collective, at the end of ``run`` (or on SIGTERM, ``stop``): flush everything,
+        checkpoint if asked or signalled, update the metadata; exit the process with
+        :data:`~bigbrain.checkpoint.PREEMPTED_EXIT_CODE` on SIGTERM."""
+        from .checkpoint import PREEMPTED_EXIT_CODE, STOP
+
+        sig = self.flush(final=True)
+        stop = stop or sig == STOP
+        self.checkpointer.disarm()
+        self.checkpointer.at_run_end(self.sim.step, STOP if stop else sig)
+        self.update_meta(status="stopped by SIGTERM" if stop else "done")
+        self.comm.mpi.Barrier()
+        if stop:
+            raise SystemExit(PREEMPTED_EXIT_CODE)
+
+    def update_meta(self, status):
+        """Rank 0: record how far the run got."""
+        if self.comm.rank != 0:
+            return
+        self.meta.update(t_end_ms=self.sim.step * self.sim.dt, finished=now(), status=status)
+        self.meta["segments"][-1].update(to_step=self.sim.step, finished=self.meta["finished"])
+        for rec in self.sim.net.spike_recordings:
+            self.root[f"spikes/{rec.population.name}"].attrs["t_stop_ms"] = self.sim.step * self.sim.dt
+        self.root.attrs["bigbrain"] = self.meta
+
+    def result(self):
+        """The records so far, read back from the store (every rank reads)."""
+        return ArchiveResult(self.path)
+
+
+class ArchiveResult:
+    """Spike records and V_m samples of an archive, read on demand (the :class:`Result` API)."""
+
+    def __init__(self, path):
+        self.root = open_store(path)
+        self.dt = self.root.attrs["bigbrain"]["dt_ms"]
+
+    def _group(self, kind, name, what):
+        from .errors import ModelError
+
+        if kind not in self.root or name not in self.root[kind]:
+            raise ModelError(what, f"population {name!r} was not recorded ({what}) in {self.root.store}")
+        return f"{kind}/{name}"
+
+    def spikes(self, name):
+        """(times in ms, population-local ids) of the recorded spikes of population ``name``."""
+        g = self._group("spikes", name, "spikes")
+        return read_array(self.root, f"{g}/timestamps"), read_array(self.root, f"{g}/node_ids")
+
+    def V_m(self, name):
+        """(times in ms, ids, values in mV with one column per id) of population ``name``."""
+        g = self._group("samples", name, "V_m")
+        return (read_array(self.root, f"{g}/times"), read_array(self.root, f"{g}/node_ids"),
+                read_array(self.root, f"{g}/V_m"))
+
+    def n_spikes(self, name):
+        return self.root[self._group("spikes", name, "spikes") + "/node_ids"].shape[0]
+
+
+def verify(path):
+    """Read every array of an archive; returns a list of problems (empty: all readable)."""
+    root = open_store(path)
+    problems = []
+    for name, node in root.members(max_depth=None):
+        if isinstance(node, zarr.Array):
+            try:
+                node[...]
+            except Exception as exc:  # noqa: BLE001 - reported
+                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+    return problems

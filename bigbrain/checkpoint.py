@@ -1,0 +1,375 @@
+"""Checkpoints: everything needed to continue a run exactly, and resuming from them.
+
+A checkpoint at step S (an interval boundary) holds, keyed by neuron and synapse, not by
+rank:
+
+* neuron state: the integrated variables of every neuron (``Block.exact_state``: V_m
+  relative to E_L, refractory counters, synaptic currents, …) with their gids;
+* spikes in flight: the non-zero ring-buffer entries as (gid, absolute step, excitatory,
+  inhibitory fixed-point input);
+* plastic synapses: the arrays that plastic projections expose (hook below);
+* the archive's record streams: rows stored for good and the unwritten tails (so spikes
+  written after S are dropped on resume and none before S is lost);
+* the step S. The random streams need nothing more: Poisson input is a pure function of
+  (seed, synapse, step) and connectivity of (seed, projection, post gid, ordinal), so the
+  step is the streams' position, and static synapses are regenerated from the seed.
+
+Two phases: every rank writes its part ``checkpoints/<S>/rank_<r>/`` and reports SHA-256
+checksums of its arrays; then rank 0 writes the tails and, last, the manifest (the group's
+``attrs["manifest"]``). A checkpoint without a manifest, with an array that is missing or
+whose checksum differs, or written for another model, is reported and skipped; the
+previous one is used.
+
+Checkpoints are written every ``checkpoint_every`` ms, when a ``run`` ends (optional), and
+at the end of the block in which any rank received SIGUSR1 (the run goes on) or SIGTERM
+(the run stops and the process exits with :data:`PREEMPTED_EXIT_CODE`). The signal flag
+travels with the block's telemetry (one ``allgather`` per block), so all ranks agree.
+
+Plastic state (hook): when the simulation has a ``plasticity`` object, its
+``state_arrays() -> {name: 1-D array}`` (weights and traces keyed by synapse (post gid, pre
+gid, ordinal), the post-synaptic spike history keyed by gid, …) is saved under
+``rank_<r>/plastic/<name>``; on resume ``restore_state_arrays({name: array})`` receives the
+concatenation over all parts (in rank order) and keeps what belongs to its rank.
+"""
+import hashlib
+import os
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import zarr
+
+from .archive import COMPRESSORS, Archive, ArchiveError, ArchiveWriter, model_arrays, now, open_store
+from .comm import Comm
+from .description import build_network, describe, fingerprint
+from .errors import ModelError
+
+PREEMPTED_EXIT_CODE = 0
+CONTINUE, STOP = 1, 2
+SIGNALS = {signal.SIGUSR1: CONTINUE, signal.SIGTERM: STOP}
+_REASONS = {CONTINUE: "SIGUSR1", STOP: "SIGTERM"}
+CRASH_HOOK = "BIGBRAIN_TEST_CRASH_IN_CHECKPOINT"   # "<rank>@<step>": os._exit mid-part (tests)
+
+
+class CheckpointError(ArchiveError):
+    """A checkpoint that is incomplete, damaged or does not fit the network."""
+
+
+class Checkpointer:
+    """Decides when to checkpoint (interval, run end, signals) and writes checkpoints."""
+
+    def __init__(self, writer, options):
+        self.writer, self.sim, self.comm = writer, writer.sim, writer.comm
+        every = options.checkpoint_every
+        self.every = None if every is None else max(1, int(round(every / self.sim.dt)))
+        self.at_end = options.checkpoint_at_end
+        self.last_step = None
+        self._signal = 0
+        self._previous = None
+
+    def arm(self):
+        """Catch SIGUSR1 and SIGTERM while a run goes on (main thread only)."""
+        if self._previous is None and threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._on_signal) for sig in SIGNALS}
+
+    def disarm(self):
+        """Give the signals back to their previous handlers."""
+        for sig, handler in (self._previous or {}).items():
+            signal.signal(sig, handler)
+        self._previous = None
+
+    def _on_signal(self, signum, frame):
+        self._signal = max(self._signal, SIGNALS[signum])
+
+    def pending_signal(self):
+        """The signal received since the last call (0, CONTINUE or STOP); clears it."""
+        sig, self._signal = self._signal, 0
+        return sig
+
+    def steps_to_due(self, step):
+        return self.every - step % self.every if self.every else 1 << 62
+
+    def at_block_end(self, step, sig):
+        """Collective: checkpoint when due or signalled; on SIGTERM end the run and exit."""
+        if sig or (self.every and step % self.every == 0):
+            self.write(step, _REASONS.get(sig, "interval"))
+        if sig == STOP:
+            self.writer.end_run(stop=True)
+
+    def at_run_end(self, step, sig):
+        if (self.at_end or sig) and self.last_step != step:
+            self.write(step, _REASONS.get(sig, "end of run"))
+
+    def write(self, step, reason):
+        """Collective: write checkpoint ``step`` in two phases (parts, then manifest)."""
+        t = time.perf_counter()
+        root = self.writer.root
+        name = f"checkpoints/{step}"
+        error = None
+        if self.comm.rank == 0:
+            try:
+                if name in root:
+                    del root[name]
+                root.create_group(name)
+            except Exception as exc:  # noqa: BLE001
+                error = exc
+        self.comm.check(error)
+        part = None
+        try:
+            group = zarr.open_group(self.writer.path, mode="r+", zarr_format=3)[name]
+            part = write_part(group.create_group(f"rank_{self.comm.rank}"), self.sim, step)
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+        self.comm.check(error)
+        parts = self.comm.mpi.gather(part, root=0)
+        if self.comm.rank == 0:
+            try:
+                self._complete(root[name], step, reason, parts, t)
+            except Exception as exc:  # noqa: BLE001
+                error = exc
+        self.comm.check(error)
+        self.last_step = step
+
+    def _complete(self, group, step, reason, parts, t0):
+        writer = self.writer
+        writer.write_tails()
+        records, tails = {}, {}
+        for path, app in writer.appenders.items():
+            records[path] = app.n_full
+            tails[path] = _put(group, f"tails/{path}", app.tail)
+        group.attrs["manifest"] = {
+            "step": step, "t_ms": step * self.sim.dt, "reason": reason, "written": now(),
+            "n_ranks": self.comm.size, "partition": self.sim.net.partition,
+            "model_sha256": writer.meta["model_sha256"], "ring_length": self.sim.ring_length,
+            "parts": {f"rank_{r}": p for r, p in enumerate(parts)},
+            "records": records, "tails": tails, "write_s": time.perf_counter() - t0}
+
+
+def _checksum(arr):
+    arr = np.ascontiguousarray(arr)
+    return {"sha256": hashlib.sha256(arr.tobytes()).hexdigest(), "shape": list(arr.shape),
+            "dtype": arr.dtype.str}
+
+
+def _put(group, path, arr):
+    group.create_array(path, data=np.ascontiguousarray(arr), compressors=COMPRESSORS)
+    return _checksum(arr)
+
+
+def _crash_hook(rank, step):
+    """Test hook: a real crash (``os._exit``) of one rank in the middle of writing its part."""
+    spec = os.environ.get(CRASH_HOOK)
+    if spec and spec == f"{rank}@{step}":
+        os._exit(3)
+
+
+def write_part(group, sim, step):
+    """Write this rank's state into ``group``; returns {array path: checksum}."""
+    out = {}
+    for pop, block in zip(sim.net.node_populations(), sim.blocks):
+        if block.STATE:
+            out[f"neurons/{pop.name}/gid"] = _put(group, f"neurons/{pop.name}/gid", block.gids)
+            _crash_hook(sim.comm.rank, step)
+            for key, values in block.exact_state().items():
+                out[f"neurons/{pop.name}/{key}"] = _put(group, f"neurons/{pop.name}/{key}", values)
+    slots, cols = np.nonzero(sim.ring_ex | sim.ring_in)
+    abs_step = step + (slots - step) % sim.ring_length
+    for key, values in (("gid", sim.local_gids[cols]), ("step", abs_step),
+                        ("ex", sim.ring_ex[slots, cols]), ("in", sim.ring_in[slots, cols])):
+        out[f"ring/{key}"] = _put(group, f"ring/{key}", values)
+    plasticity = getattr(sim, "plasticity", None)
+    if plasticity is not None:
+        for key, values in plasticity.state_arrays().items():
+            out[f"plastic/{key}"] = _put(group, f"plastic/{key}", values)
+    return out
+
+
+# ---------------------------------------------------------------------- reading
+def _read(group, path, expected, where):
+    try:
+        arr = group[path][...]
+    except KeyError:
+        raise CheckpointError(f"{where}: array {path!r} is missing") from None
+    except Exception as exc:  # noqa: BLE001 - damaged chunk
+        raise CheckpointError(f"{where}: array {path!r} is damaged ({type(exc).__name__}: {exc})") from None
+    if _checksum(arr) != expected:
+        raise CheckpointError(f"{where}: array {path!r} does not match the manifest's checksum")
+    return arr
+
+
+def checkpoint_steps(root):
+    """Steps of all checkpoint groups in the archive (complete or not), ascending."""
+    if "checkpoints" not in root:
+        return []
+    return sorted(int(name) for name, _ in root["checkpoints"].groups() if name.isdigit())
+
+
+def manifest(root, step):
+    """The manifest of checkpoint ``step``; CheckpointError if there is none."""
+    try:
+        m = root[f"checkpoints/{step}"].attrs.get("manifest")
+    except Exception as exc:  # noqa: BLE001 - unreadable group metadata
+        raise CheckpointError(f"checkpoint {step}: unreadable ({exc})") from None
+    if m is None:
+        raise CheckpointError(f"checkpoint {step}: incomplete (no manifest; the run stopped "
+                              "while writing it)")
+    return m
+
+
+def verify_checkpoint(root, step):
+    """Check that checkpoint ``step`` is complete, intact and of this archive's model."""
+    m = manifest(root, step)
+    where = f"checkpoint {step}"
+    if m["model_sha256"] != root.attrs["bigbrain"]["model_sha256"]:
+        raise CheckpointError(f"{where}: written for a different model (model checksum "
+                              f"{m['model_sha256'][:12]}…, the archive's is "
+                              f"{root.attrs['bigbrain']['model_sha256'][:12]}…)")
+    group = root[f"checkpoints/{step}"]
+    for part, arrays in m["parts"].items():
+        for path, expected in arrays.items():
+            _read(group, f"{part}/{path}", expected, where)
+    for path, expected in m["tails"].items():
+        _read(group, f"tails/{path}", expected, where)
+    return m
+
+
+def latest_checkpoint(root):
+    """(step of the latest intact checkpoint or None, [reports on the ones skipped])."""
+    reports = []
+    for step in reversed(checkpoint_steps(root)):
+        try:
+            verify_checkpoint(root, step)
+            return step, reports
+        except CheckpointError as exc:
+            reports.append(str(exc))
+    return None, reports
+
+
+def load_part_arrays(root, step, m, prefix):
+    """{path below ``prefix``: concatenation over all parts} of checkpoint ``step``."""
+    group = root[f"checkpoints/{step}"]
+    out = {}
+    for part, arrays in m["parts"].items():
+        for path, expected in arrays.items():
+            if path.startswith(prefix):
+                out.setdefault(path[len(prefix):], []).append(
+                    _read(group, f"{part}/{path}", expected, f"checkpoint {step}"))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def restore(sim, root, step):
+    """Set the simulation's state to checkpoint ``step`` (every rank reads every part)."""
+    m = manifest(root, step)
+    if m["ring_length"] != sim.ring_length:
+        raise CheckpointError(f"checkpoint {step}: ring buffer of {m['ring_length']} steps, the "
+                              f"network needs {sim.ring_length} (a different model?)")
+    for pop, block in zip(sim.net.node_populations(), sim.blocks):
+        if not block.STATE:
+            continue
+        saved = load_part_arrays(root, step, m, f"neurons/{pop.name}/")
+        order = np.argsort(saved["gid"])
+        pos = order[np.searchsorted(saved["gid"], block.gids, sorter=order).clip(0, len(order) - 1)]
+        if len(block.gids) and (len(order) == 0 or not np.array_equal(saved["gid"][pos], block.gids)):
+            raise CheckpointError(f"checkpoint {step}: neurons of {pop.name!r} are missing")
+        block.set_state({k: v[pos] for k, v in saved.items() if k != "gid"})
+    ring = load_part_arrays(root, step, m, "ring/")
+    mine = sim.partition.owner(ring["gid"]) == sim.comm.rank
+    slots, cols = ring["step"][mine] % sim.ring_length, sim.columns(ring["gid"][mine])
+    sim.ring_ex[...] = 0
+    sim.ring_in[...] = 0
+    sim.ring_ex[slots, cols] = ring["ex"][mine]
+    sim.ring_in[slots, cols] = ring["in"][mine]
+    plastic = load_part_arrays(root, step, m, "plastic/")
+    restore_plastic = getattr(getattr(sim, "plasticity", None), "restore_state_arrays", None)
+    if restore_plastic is not None:
+        restore_plastic(plastic)
+    elif any(len(v) for v in plastic.values()):
+        raise CheckpointError(f"checkpoint {step}: holds plastic state that this network cannot "
+                              "restore (no plasticity.restore_state_arrays)")
+    sim.step = step
+
+
+# ---------------------------------------------------------------------- resume
+def resume(path, comm=None, partition=None, net=None, **archive_settings):
+    """Continue an archived run from its latest intact checkpoint (collective).
+
+    Rebuilds the network from the archive's model description (or checks that ``net``,
+    a network described by the caller, is the same model), restores the checkpoint and
+    attaches the archive, which then drops the records written after the checkpoint.
+    ``partition`` may differ from the original, and so may the number of ranks.
+    ``archive_settings`` (``checkpoint_every``, ``checkpoint_at_end``, ``flush_every``)
+    override the archived ones. Returns the network; ``net.time`` is the checkpoint's time,
+    continue with ``net.run(t_end - net.time)``. Nothing in the archive changes unless the
+    checkpoint loads on every rank.
+    """
+    comm = Comm(comm)
+    root = comm.agree(open_store, str(path))
+    meta = root.attrs["bigbrain"]
+    step, reports = comm.mpi.bcast(latest_checkpoint(root) if comm.rank == 0 else None, root=0)
+    for report in reports:
+        if comm.rank == 0:
+            warnings.warn(f"{path}: {report}; skipped", stacklevel=2)
+    if step is None:
+        raise CheckpointError(f"{path}: no intact checkpoint to resume from"
+                              + "".join(f"; {r}" for r in reports))
+    arrays = {k: v[...] for k, v in comm.agree(model_arrays, root).items()}
+    if net is None:
+        net = build_network(meta["model"], arrays, comm=comm.mpi, partition=partition)
+    else:
+        _same_model(net, meta, path)
+    sim = net.build()
+    comm.agree(restore, sim, root, step)
+    settings = {**{k.replace("_ms", ""): v for k, v in meta["archive"].items()}, **archive_settings}
+    writer = ArchiveWriter(sim, Archive(path, **settings))
+    comm.agree(_reopen, writer, sim, step, meta, comm.rank)
+    sim.archive, net.archive = writer, writer.options
+    return net
+
+
+def _reopen(writer, sim, step, meta, rank):
+    """Rank 0: cut the records back to the checkpoint and mark the resumed segment."""
+    if rank != 0:
+        writer.reopen(None, meta)
+        return
+    root = zarr.open_group(writer.path, mode="r+", zarr_format=3)
+    m = manifest(root, step)
+    for later in [s for s in checkpoint_steps(root) if s > step]:
+        del root[f"checkpoints/{later}"]
+    group = root[f"checkpoints/{step}"]
+    writer.reopen(root, meta)
+    for path, app in writer.appenders.items():
+        app.restore(m["records"][path], group[f"tails/{path}"][...])
+    writer.checkpointer.last_step = step
+    meta["segments"].append({**writer._segment("resume"), "checkpoint": step})
+    meta.update(status="running", finished=None, t_end_ms=step * sim.dt)
+    root.attrs["bigbrain"] = meta
+
+
+def _same_model(net, meta, path):
+    """Raise ModelError naming the first difference between ``net`` and the archive's model."""
+    arrays = {}
+    desc = describe(net, arrays)
+    if fingerprint(desc, arrays) == meta["model_sha256"]:
+        return
+    diff = _first_difference(meta["model"], desc, "model") or "model arrays (model/)"
+    raise ModelError(diff, f"the network differs from the model archived in {path}")
+
+
+def _first_difference(a, b, where):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key == "partition":
+                continue
+            d = _first_difference(a.get(key), b.get(key), f"{where}.{key}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = _first_difference(x, y, f"{where}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else where
