@@ -7,9 +7,12 @@
     net.record(exc, "spikes")
     times, ids = net.run(100.0).spikes("E")
 """
+from .archive import Archive, ArchiveError
+from .checkpoint import CheckpointError, resume
 from .distributions import clipped_normal, normal, uniform
 from .errors import ModelError, RankError
 from .network import Network
+from .stdp import STDP
 
 __version__ = "0.1.0"
-__all__ = ["Network", "uniform", "normal", "clipped_normal", "ModelError", "RankError"]
+__all__ = ["Network", "STDP", "uniform", "normal", "clipped_normal", "ModelError", "RankError"]

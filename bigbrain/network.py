@@ -9,8 +9,10 @@ import math
 
 import numpy as np
 
+from .archive import Archive, ArchiveWriter
 from .comm import Comm, abort_on_uncaught_exception
 from .connectivity import make_rule
+from .description import describe
 from .errors import ModelError
 from .neuron_models import MODELS, suggest
 from .partition import PARTITIONS
@@ -31,10 +33,12 @@ class Network:
 
     dt: time step (ms). seed: the seed of every random number. partition: how neurons are
     placed on ranks (``round_robin`` or ``blocks``). comm: an mpi4py communicator
-    (default: COMM_WORLD).
+    (default: COMM_WORLD). archive: a path or a :class:`bigbrain.Archive`: the zarr store
+    the run is written to (spikes, samples, telemetry, checkpoints); an existing store is
+    refused unless ``Archive(path, overwrite=True)``.
     """
 
-    def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None):
+    def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None, archive=None):
         if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
             raise ModelError("dt", f"must be a positive number of ms, got {dt!r}")
         if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**64):
@@ -43,6 +47,9 @@ class Network:
             raise ModelError("partition", f"unknown partition {partition!r}"
                              + suggest(partition, PARTITIONS))
         self.dt, self.seed, self.partition = float(dt), int(seed), partition
+        self.archive = Archive.of(archive)
+        if self.archive is not None:
+            self.archive.refuse_existing()
         self.comm = Comm(comm)
         abort_on_uncaught_exception()
         self.populations = {}
@@ -113,10 +120,13 @@ class Network:
             raise ModelError(field, f"expected a population, a selection or a name, got {obj!r}") from None
 
     def connect(self, pre, post, rule="all_to_all", weight=1.0, delay=1.0, allow_autapses=True,
-                allow_multapses=True, synapse=None, **rule_args):
+                allow_multapses=True, synapse=None, receptor=0, **rule_args):
         """Connect ``pre`` to ``post`` with a NEST rule; weight (mV for iaf_psc_delta, pA for
         iaf_psc_exp) and delay (ms) are constants, distributions or (rule ``explicit``)
-        arrays with one value per synapse."""
+        arrays with one value per synapse. ``synapse``: None (static) or ``bb.STDP(...)``
+        (NEST's stdp_synapse). ``receptor``: NEST's receptor_type; 1 is only for
+        ``parrot_neuron`` targets, whose port-1 input is not repeated. Returns the
+        connection (for ``record_weights`` and ``Result.weights``)."""
         where = f"connect[{len(self.connections)}]"
         self._not_built(where)
         pre = self._selection(pre, f"{where}.pre")
@@ -128,9 +138,28 @@ class Network:
                 raise ModelError(f"{where}.post", f"population {pop.name!r} ({pop.model.name}) "
                                  "cannot receive spikes")
         conn = Connection(len(self.connections), pre, post, make_rule(where, rule, rule_args),
-                          weight, delay, allow_autapses, allow_multapses, synapse, self.dt)
+                          weight, delay, allow_autapses, allow_multapses, synapse, self.dt,
+                          receptor)
         self.connections.append(conn)
         return conn
+
+    def record_weights(self, conn, pre=None, post=None):
+        """Record the weights of the plastic synapses of ``conn`` (returned by ``connect``)
+        from positions ``pre`` of its pre selection to positions ``post`` of its post
+        selection (None: all), like NEST's weight_recorder: one event (time stamp of the
+        pre-synaptic spike, pre, post, weight after the update) at each spike delivery.
+        Read them with ``Result.weight_events(conn)``."""
+        self._not_built("record_weights")
+        if conn not in self.connections or conn.synapse is None:
+            raise ModelError("record_weights", "expected a plastic connection of this network")
+        chosen = [np.arange(n) if ids is None else np.asarray(ids, np.int64).ravel()
+                  for ids, n in ((pre, len(conn.pre)), (post, len(conn.post)))]
+        for name, ids, n in (("pre", chosen[0], len(conn.pre)), ("post", chosen[1], len(conn.post))):
+            if ids.size and (ids.min() < 0 or ids.max() >= n):
+                raise ModelError(f"record_weights.{name}", f"positions must be in [0, {n})")
+        if conn.recorded_weights is not None:
+            raise ModelError("record_weights", f"{conn.where} is already recorded")
+        conn.recorded_weights = tuple(chosen)
 
     def record(self, target, what="spikes", interval=None):
         """Record ``spikes`` or ``V_m`` (sampled every ``interval`` ms, default dt) of a
@@ -143,7 +172,7 @@ class Network:
         if what == "spikes":
             self._merge(self.spike_recordings, Recording(pop, ids))
         elif what == "V_m":
-            if pop.model.name == "spike_source":
+            if "V_m" not in pop.model.params:
                 raise ModelError("record", f"{pop.name!r} has no V_m")
             interval = self.dt if interval is None else float(interval)
             if not interval >= self.dt:
@@ -168,7 +197,12 @@ class Network:
     def build(self):
         """Build this rank's part of the network (collective; ``run`` calls it)."""
         if self._simulation is None:
-            self._simulation = Simulation(self, self.comm)
+            sim = Simulation(self, self.comm)
+            if self.archive is not None:
+                sim.archive = ArchiveWriter(sim, self.archive)
+                arrays = {}
+                sim.archive.create(describe(self, arrays), arrays)
+            self._simulation = sim
         return self._simulation
 
     def run(self, t):

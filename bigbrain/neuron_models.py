@@ -14,6 +14,7 @@ import numpy as np
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels import lif
+from .kernels.fixed_point import FRACTION_BITS
 from .streams import Purpose
 
 
@@ -39,6 +40,7 @@ _LIF_COMMON = {
     "V_th": (-55.0, "mV", _any, ""),
     "V_reset": (-70.0, "mV", _any, ""),
     "I_e": (0.0, "pA", _any, ""),
+    "tau_minus": (20.0, "ms", _positive, "> 0"),
 }
 
 
@@ -124,12 +126,26 @@ class Block:
             self._out_idx, self._out_off = np.zeros(need, np.int64), np.zeros(need, np.int64)
         return self._out_idx, self._out_off
 
+    #: Attributes that hold the dynamic state, exactly as integrated (for checkpoints).
+    STATE = ()
+
     def state(self):
         return {}
+
+    def exact_state(self):
+        """The dynamic state arrays by attribute name (V relative to E_L, counters, …)."""
+        return {name: getattr(self, name) for name in self.STATE}
+
+    def set_state(self, values):
+        """Set the state from arrays as :meth:`exact_state` returns them (bit-exact)."""
+        for name in self.STATE:
+            getattr(self, name)[...] = values[name]
 
 
 class IafPscDeltaBlock(Block):
     """Local neurons of one ``iaf_psc_delta`` population (state relative to E_L)."""
+
+    STATE = ("y3", "r", "refr_acc")
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0)
@@ -168,6 +184,8 @@ def propagator_32(tau_syn, tau, C, h):
 
 class IafPscExpBlock(Block):
     """Local neurons of one ``iaf_psc_exp`` population (V_m relative to E_L)."""
+
+    STATE = ("V", "i_ex", "i_in", "r")
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0)
@@ -215,6 +233,30 @@ class SpikeSourceBlock(Block):
         return self.emit_idx[a:b], self.emit_step[a:b] - t0
 
 
+class ParrotBlock(Block):
+    """Local nodes of a ``parrot_neuron`` population: NEST's parrot_neuron.
+
+    Each spike that arrives (on port 0) in a step is emitted in that step, with its
+    multiplicity: k spikes in, k spikes out. Input synapses deliver one spike each as
+    2**FRACTION_BITS in the ring buffer (see ``Connection.input_weight``), whatever their
+    weight. Its spikes are post-synaptic spikes for STDP (trace ``tau_minus``, ms).
+    """
+
+    def __init__(self, p, gids, col0, dt, V_m):
+        super().__init__(gids, col0)
+        self.p = p
+
+    def update(self, ring_ex, ring_in, t0, n_steps):
+        slots = (t0 + np.arange(n_steps)) % ring_ex.shape[0]
+        cols = slice(self.col0, self.col0 + len(self.gids))
+        counts = (ring_ex[slots, cols] + ring_in[slots, cols]) >> FRACTION_BITS
+        ring_ex[slots, cols] = 0
+        ring_in[slots, cols] = 0
+        off, idx = np.nonzero(counts)
+        repeats = counts[off, idx]
+        return np.repeat(idx, repeats).astype(np.int64), np.repeat(off, repeats).astype(np.int64)
+
+
 MODELS = {
     "iaf_psc_delta": NeuronModel("iaf_psc_delta", {
         **_LIF_COMMON,
@@ -227,4 +269,7 @@ MODELS = {
         "tau_syn_in": (2.0, "ms", _positive, "> 0"),
     }, IafPscExpBlock),
     "spike_source": NeuronModel("spike_source", {}, SpikeSourceBlock, receives_input=False),
+    "parrot_neuron": NeuronModel("parrot_neuron", {
+        "tau_minus": (20.0, "ms", _positive, "> 0"),
+    }, ParrotBlock),
 }

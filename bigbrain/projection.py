@@ -21,6 +21,7 @@ from .errors import ModelError
 from .kernels import delivery
 from .kernels.fixed_point import MAX_WEIGHT, to_fixed
 from .kernels.philox import key_words, purpose_word
+from .stdp import STDP
 from .streams import Purpose
 
 SYNAPSES_PER_CHUNK = 2_000_000
@@ -31,14 +32,16 @@ class Connection:
     """One ``connect`` call: pre and post selections, rule, weight, delay, synapse model."""
 
     def __init__(self, index, pre, post, rule, weight, delay, allow_autapses, allow_multapses,
-                 synapse, dt):
+                 synapse, dt, receptor=0):
         self.index, self.pre, self.post, self.rule = index, pre, post, rule
-        self.weight, self.delay, self.synapse = weight, delay, synapse
+        self.weight, self.delay, self.synapse, self.receptor = weight, delay, synapse, receptor
         self.allow_autapses, self.allow_multapses = bool(allow_autapses), bool(allow_multapses)
         self.where = f"connect[{index}] {pre.label}->{post.label}"
         self.is_poisson = getattr(pre, "is_poisson", False)
         self.pre_gids = None if self.is_poisson else pre.gids()
+        self.recorded_weights = None
         self._check_values(dt)
+        self._check_synapse()
         rule.check(self)
 
     def _check_values(self, dt):
@@ -53,6 +56,38 @@ class Connection:
                              f"dt = {dt} ms (at least one step is needed)")
         if math.isfinite(hi) and round(hi / dt) > MAX_DELAY_STEPS:
             raise ModelError(f"{self.where}.delay", f"delay {hi} ms exceeds {MAX_DELAY_STEPS} steps")
+
+    def _check_synapse(self):
+        if self.synapse is not None and not isinstance(self.synapse, STDP):
+            raise ModelError(f"{self.where}.synapse", f"expected None (static) or bb.STDP(...), "
+                             f"got {self.synapse!r}")
+        if self.synapse is not None and self.is_poisson:
+            raise ModelError(f"{self.where}.synapse", "Poisson generators cannot have plastic "
+                             "synapses (as in NEST)")
+        if self.synapse is not None and not isinstance(self.weight, Distribution):
+            self.synapse.check_weights(f"{self.where}.weight", np.ravel(self.weight))
+        parrots = [pop.model.name == "parrot_neuron" for pop in self.post.populations()]
+        if any(parrots) and not all(parrots):
+            raise ModelError(f"{self.where}.post", "connect parrot neurons and other neurons "
+                             "in separate calls")
+        if self.receptor not in (0, 1) or (self.receptor == 1 and not all(parrots)):
+            raise ModelError(f"{self.where}.receptor", f"must be 0, or 1 for parrot_neuron "
+                             f"targets (input not repeated), got {self.receptor!r}")
+
+    @property
+    def into_parrots(self):
+        return self.post.populations()[0].model.name == "parrot_neuron" if len(self.post) else False
+
+    def input_weight(self, weight):
+        """The static weight that reaches the targets: ``weight``, or for parrots one spike
+        (port 0) or nothing (port 1); parrots count spikes and ignore weights, as in NEST."""
+        if not self.into_parrots:
+            return weight
+        return 1.0 if self.receptor == 0 else 0.0
+
+    def positions(self, pre_gid, post_gid):
+        """Positions in the pre and post selections of synapses given by gids."""
+        return _positions(self.pre_gids, pre_gid), _positions(self.post.gids(), post_gid)
 
     def local_synapses(self, seed, dt, owned):
         """Generate this rank's synapses: (pre_pos, post_pos, ordinal, weight, delay_steps).
@@ -92,7 +127,13 @@ class Connection:
                 "post": self.post.describe(), **self.rule.describe(),
                 "weight": describe(self.weight), "delay": describe(self.delay),
                 "allow_autapses": self.allow_autapses, "allow_multapses": self.allow_multapses,
-                "synapse": None if self.synapse is None else self.synapse.describe()}
+                "synapse": None if self.synapse is None else self.synapse.describe(),
+                "receptor": self.receptor}
+
+
+def _positions(selection_gids, gids):
+    order = np.argsort(selection_gids, kind="stable")
+    return order[np.searchsorted(selection_gids[order], gids)]
 
 
 def value_bounds(value):

@@ -64,9 +64,25 @@ class VmRecorder:
 class Result:
     """The records of a run, gathered on every rank."""
 
-    def __init__(self, dt, spikes, samples, populations):
+    def __init__(self, dt, spikes, samples, populations, plastic=None):
         self.dt = dt
         self._spikes, self._samples, self._populations = spikes, samples, populations
+        self._plastic = plastic
+
+    def weights(self, pre, post=None):
+        """(pre positions, post positions, weights) of every synapse of a plastic connection
+        at the end of this run, sorted by (post, pre, ordinal). ``pre``: the connection
+        returned by ``connect``, or the pre and post populations (selections) of the only
+        plastic connection between them. Positions are population-local ids when whole
+        populations are connected. A collective call: every rank must make it, and every
+        rank gets all the weights."""
+        return self._plastic.weights(pre, post)
+
+    def weight_events(self, pre, post=None):
+        """(times ms, pre positions, post positions, weights) recorded by
+        ``Network.record_weights`` for a plastic connection (see :meth:`weights`), sorted by
+        (time, post, pre, ordinal); the time is the pre-synaptic spike's time stamp."""
+        return self._plastic.weight_events(pre, post)
 
     def _lookup(self, table, name, what):
         if name not in table:

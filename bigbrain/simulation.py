@@ -7,11 +7,14 @@ interval's spikes are then exchanged as AER packets and delivered into the ring 
 A spike emitted in step n with delay d is read in step n + d ≥ the next interval's first
 step, so an interval never needs input that has not yet arrived.
 """
+from time import perf_counter
+
 import numpy as np
 
 from .exchange import MAX_INTERVAL, AlltoallExchange, RoutingTable
 from .neuron_models import initial_values
 from .partition import make as make_partition
+from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection
 from .recording import SpikeRecorder, VmRecorder, Result
 
@@ -27,12 +30,14 @@ class Simulation:
         self.partition = make_partition(net.partition, net.n_nodes, comm.size)
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
-        self.static, self.poisson = comm.agree(self._make_projections)
+        self.static, self.poisson, plastic = comm.agree(self._make_projections)
+        self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
         self._set_interval()
         self.exchange = AlltoallExchange(comm, RoutingTable(
             comm, self.partition, self.local_gids,
-            np.concatenate([p.source_gids() for p in self.static] + [np.zeros(0, np.int64)])))
+            np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)])))
         self.spike_recorders, self.vm_recorders = self._make_recorders()
+        self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
 
     def _make_blocks(self):
         blocks, column = [], 0
@@ -43,6 +48,12 @@ class Simulation:
             column += len(gids)
         return blocks
 
+    def _tau_minus(self):
+        """Post-synaptic STDP time constant (ms) of each column (inf for spike sources)."""
+        return np.concatenate([np.full(len(b.gids), pop.params.get("tau_minus", np.inf))
+                               for pop, b in zip(self.net.node_populations(), self.blocks)]
+                              + [np.zeros(0)])
+
     def columns(self, gids):
         """Ring-buffer column (local index) of locally owned gids."""
         return np.searchsorted(self.local_gids, gids)
@@ -51,23 +62,27 @@ class Simulation:
         return self.partition.owner(gids) == self.comm.rank
 
     def _make_projections(self):
-        static, poisson = [], []
+        static, poisson, plastic = [], [], []
         for conn in self.net.connections:
             pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
                 self.net.seed, self.dt, self._owned)
             post_gid = conn.post.gids()[post_pos]
             if conn.is_poisson:
                 poisson.append(PoissonProjection(conn, self.net.seed, self.dt, self.columns(post_gid),
-                                                 post_gid, ordinal, weight, delay))
+                                                 post_gid, ordinal, conn.input_weight(weight), delay))
+            elif conn.synapse is not None:
+                plastic.append(PlasticProjection(conn, pre_pos, self.columns(post_gid), ordinal,
+                                                 weight, delay, len(self.local_gids)))
             else:
-                static.append(StaticProjection(conn, pre_pos, self.columns(post_gid), weight, delay,
-                                               len(self.local_gids)))
-        return static, poisson
+                static.append(StaticProjection(conn, pre_pos, self.columns(post_gid),
+                                               conn.input_weight(weight), delay, len(self.local_gids)))
+        return static, poisson, plastic
 
     def _set_interval(self):
         """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""
-        lo = [p.min_delay for p in self.static if p.min_delay is not None]
-        hi = [p.max_delay for p in self.static if p.max_delay is not None]
+        node_projections = self.static + self.plasticity.projections
+        lo = [p.min_delay for p in node_projections if p.min_delay is not None]
+        hi = [p.max_delay for p in node_projections if p.max_delay is not None]
         d_min = self.comm.allreduce_min(min(lo) if lo else MAX_INTERVAL)
         d_max = self.comm.allreduce_max(max(hi) if hi else 0)
         if d_max == 0:
@@ -93,19 +108,28 @@ class Simulation:
         error = None
         while self.step < end:
             n = min(self.interval, end - self.step)
+            if self.archive is not None:
+                n = min(n, self.archive.steps_to_boundary(self.step))
+            t0 = perf_counter()
             local_index, gids, offsets = self._empty_spikes()
             if error is None:
                 try:
                     local_index, gids, offsets = self._advance(self.step, n)
                 except Exception as exc:  # noqa: BLE001 - reported to all ranks by the exchange
                     error = exc
+            t1 = perf_counter()
             src_gid, src_off = self.exchange.exchange(local_index, gids, offsets, error)
+            t2 = perf_counter()
             try:
                 self._deliver(src_gid, src_off + self.step)
             except Exception as exc:  # noqa: BLE001
                 error = exc
             self.step += n
+            if self.archive is not None:
+                self.archive.after_interval(n, t1 - t0, t2 - t1, perf_counter() - t2, len(gids), error)
         self.comm.check(error)
+        if self.archive is not None:
+            self.archive.end_run()
 
     @staticmethod
     def _empty_spikes():
@@ -126,18 +150,26 @@ class Simulation:
                     rec.collect(t0, idx, off)
         for rec in self.vm_recorders:
             rec.collect(t0, n)
-        return tuple(np.concatenate([e[i] for e in emitted] + [np.zeros(0, np.int64)])
-                     for i in range(3))
+        spikes = tuple(np.concatenate([e[i] for e in emitted] + [np.zeros(0, np.int64)])
+                       for i in range(3))
+        self.plasticity.post_spikes(spikes[0], t0 + spikes[2] + 1)
+        return spikes
 
     def _deliver(self, src_gid, src_step):
         for proj in self.static:
             proj.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
+        self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):
-        """The records so far, gathered on every rank (collective)."""
+        """The records so far, gathered on every rank (collective); read from the archive
+        when there is one."""
+        if self.archive is not None:
+            return self.archive.result()
         spikes = {rec.population.name: rec.gather(self.comm) for rec in self.spike_recorders}
         samples = {rec.population.name: rec.gather(self.comm) for rec in self.vm_recorders}
-        return Result(self.dt, spikes, samples, {p.name: p for p in self.net.node_populations()})
+        return Result(self.dt, spikes, samples, {p.name: p for p in self.net.node_populations()},
+                      PlasticRecords(self))
 
     def n_synapses(self):
-        return sum(len(p) for p in self.static) + sum(len(p) for p in self.poisson)
+        return (sum(len(p) for p in self.static) + sum(len(p) for p in self.poisson)
+                + len(self.plasticity))

@@ -1,0 +1,359 @@
+"""STDP at run time: plastic projections, the post-synaptic spike history, the weight recorder.
+
+Everything lives on the rank of the post-synaptic neuron, so the only traffic STDP needs
+is the pre-synaptic spikes (AER packets), as for static synapses.
+
+Memory layout (per rank):
+
+* :class:`PlasticProjection`, rows by source gid: ``ptr`` (int64 per source gid),
+  per synapse only ``weight`` (float64) and ``post`` (ring-buffer column, uint16 or
+  uint32), plus ``delay`` (uint8/uint16) when delays differ. Synapses are sorted by
+  (source gid, post column, ordinal). The pre-synaptic trace K+ and the last spike stamp
+  depend only on the source's spikes, so they are kept once per row (``kplus`` float64,
+  ``t_last`` int64), not per synapse.
+* :class:`PostHistory`: one log of post-synaptic spikes (stamp, K− after the spike, link
+  to the previous entry of the same neuron) and per neuron the trace K−, its last stamp and
+  ``tau_minus``. Entries are dropped once no synapse can need them (older than every
+  row's last pre spike minus the delay; the latest such entry per neuron is kept for K−),
+  which, as in NEST, keeps the history of a neuron as long as one of its sources is silent.
+
+Deviation from NEST: none known in the arithmetic; time differences are computed as
+(stamp difference) · dt instead of from NEST's tic-based ms values (differences ~1e-16
+relative).
+"""
+import numpy as np
+
+from .errors import ModelError
+from .kernels import stdp as kernel
+from .projection import _compact
+
+INITIAL_HISTORY = 1024
+
+
+class PostHistory:
+    """Spikes of this rank's neurons that are targets of plastic synapses, and their traces."""
+
+    def __init__(self, tau_minus, tracked, dt):
+        n = len(tau_minus)
+        self.dt = dt
+        self.tracked = tracked
+        self.inv_tau_minus = 1.0 / tau_minus
+        self.kminus = np.zeros(n)
+        self.last_stamp = np.zeros(n, np.int64)
+        self.head = np.full(n, -1, np.int64)
+        self.stamp = np.zeros(INITIAL_HISTORY, np.int64)
+        self.k = np.zeros(INITIAL_HISTORY)
+        self.prev = np.zeros(INITIAL_HISTORY, np.int64)
+        self.size = 0
+
+    def record(self, cols, stamps, bound):
+        """Append post spikes (ring-buffer columns, stamps); ``bound()``: the stamp at or
+        below which no facilitation will need an entry (see :meth:`prune`)."""
+        if self.size + len(cols) > len(self.stamp):
+            self.prune(bound())
+            if 2 * (self.size + len(cols)) > len(self.stamp):
+                self._grow(2 * (self.size + len(cols)))
+        self.size = kernel.record_post_spikes(cols, stamps, self.tracked, self.kminus,
+                                              self.last_stamp, self.inv_tau_minus, self.dt,
+                                              self.head, self.stamp, self.k, self.prev, self.size)
+
+    def _grow(self, capacity):
+        for name in ("stamp", "k", "prev"):
+            old = getattr(self, name)
+            new = np.zeros(capacity, old.dtype)
+            new[:self.size] = old[:self.size]
+            setattr(self, name, new)
+
+    def prune(self, bound):
+        """Drop entries stamped ≤ ``bound`` except the latest of each neuron (its K−)."""
+        n = self.size
+        stamp, prev = self.stamp[:n], self.prev[:n]
+        following = np.full(n, -1, np.int64)
+        linked = prev >= 0
+        following[prev[linked]] = np.flatnonzero(linked)
+        keep = (stamp > bound) | (following < 0) | (stamp[np.maximum(following, 0)] > bound)
+        new_index = np.cumsum(keep) - 1
+        kept = np.flatnonzero(keep)
+        old_prev = prev[kept]
+        self.prev[:len(kept)] = np.where((old_prev >= 0) & keep[np.maximum(old_prev, 0)],
+                                         new_index[np.maximum(old_prev, 0)], -1)
+        self.stamp[:len(kept)] = stamp[kept]
+        self.k[:len(kept)] = self.k[:n][kept]
+        has = self.head >= 0
+        self.head[has] = new_index[self.head[has]]
+        self.size = len(kept)
+
+    def arrays(self):
+        """(head, stamp, K−, prev) views for the kernels."""
+        n = self.size
+        return self.head, self.stamp[:n], self.k[:n], self.prev[:n]
+
+
+class PlasticProjection:
+    """STDP synapses of one connection onto this rank's neurons, in rows by source gid."""
+
+    def __init__(self, conn, pre_pos, post_col, ordinal, weight, delay_steps, n_columns):
+        self.conn, self.rule = conn, conn.synapse
+        self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
+                     kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
+        pre_gid = conn.pre_gids[pre_pos]
+        self.gid_lo = int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
+        span = int(conn.pre_gids.max()) + 1 - self.gid_lo if len(conn.pre_gids) else 0
+        order = np.lexsort((ordinal, post_col, pre_gid))
+        self.ptr = np.zeros(span + 1, np.int64)
+        np.cumsum(np.bincount(pre_gid - self.gid_lo, minlength=span), out=self.ptr[1:])
+        self.post = post_col[order].astype(np.uint16 if n_columns <= 65536 else np.uint32)
+        self.weight = np.broadcast_to(np.asarray(weight, np.float64), (len(order),))[order].copy()
+        self.rule.check_weights(f"{conn.where}.weight", self.weight)
+        d = np.broadcast_to(np.asarray(delay_steps, np.int64), (len(order),))
+        self.delay_all, self.delay = _compact(d[order].astype(np.uint8 if d.size and d.max() < 256
+                                                              else np.uint16))
+        self.min_delay = int(d.min()) if d.size else None
+        self.max_delay = int(d.max()) if d.size else None
+        self.kplus = np.zeros(span)
+        self.t_last = np.zeros(span, np.int64)
+        self.active = np.diff(self.ptr) > 0
+        self.recorder = None
+
+    def __len__(self):
+        return len(self.post)
+
+    def source_gids(self):
+        """Gids with at least one synapse here (they must be routed to this rank)."""
+        return self.gid_lo + np.flatnonzero(self.active)
+
+    def history_bound(self):
+        """Stamp at or below which no post spike can still potentiate a synapse here."""
+        if not self.active.any():
+            return np.iinfo(np.int64).max
+        return int(self.t_last[self.active].min()) - self.max_delay
+
+    def deliver(self, src_gid, src_step, history, ring_ex, ring_in):
+        """Deliver spikes (in time order) through the synapses, updating the weights."""
+        rec = self.recorder or WeightRecorder.NONE
+        n_events = rec.bound(src_gid - self.gid_lo)
+        out = (np.zeros(n_events, np.int64), np.zeros(n_events, np.int64), np.zeros(n_events))
+        r = self.rule
+        head, h_stamp, h_k, h_prev = history.arrays()
+        n = kernel.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post, self.weight,
+                           self.delay, np.int64(self.delay_all), self.kplus, self.t_last,
+                           head, h_stamp, h_k, h_prev, len(h_stamp), history.inv_tau_minus,
+                           history.dt, r.tau_plus, r.lambda_, r.alpha, r.mu_plus, r.mu_minus,
+                           r.Wmax, self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+        if self.recorder is not None:
+            self.recorder.add(*(a[:n] for a in out))
+
+    def synapse_keys(self, local_gids):
+        """(post gid, pre gid, multapse) of every synapse, in storage order; ``multapse``
+        numbers the synapses of one (pre, post) pair in the order of their ordinals."""
+        pre_gid = self.gid_lo + np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
+        post_gid = local_gids[self.post]
+        first = np.r_[True, (pre_gid[1:] != pre_gid[:-1]) | (post_gid[1:] != post_gid[:-1])]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
+        return post_gid, pre_gid, np.arange(len(first)) - start
+
+    def nbytes(self):
+        """Bytes held for the synapses and their rows."""
+        return sum(a.nbytes for a in (self.post, self.weight, self.delay, self.ptr,
+                                      self.kplus, self.t_last, self.active))
+
+
+class WeightRecorder:
+    """NEST's ``weight_recorder`` for chosen synapses of one plastic projection: at each
+    pre-synaptic spike delivery it records (stamp, synapse, weight after the update)."""
+
+    def __init__(self, synapses, n_rows, row_of):
+        self.synapses = np.sort(np.asarray(synapses, np.int64))
+        self.per_row = np.bincount(row_of[self.synapses], minlength=n_rows)
+        self.row_flag = self.per_row > 0
+        self.stamps, self.syn, self.weights = [], [], []
+
+    def bound(self, rows):
+        """Most events the spikes of ``rows`` can record."""
+        ok = (rows >= 0) & (rows < len(self.per_row))
+        return int(self.per_row[rows[ok]].sum())
+
+    def add(self, stamps, syn, weights):
+        self.stamps.append(stamps)
+        self.syn.append(syn)
+        self.weights.append(weights)
+
+    def events(self):
+        cat = lambda parts, dt: np.concatenate(parts + [np.zeros(0, dt)])  # noqa: E731
+        return cat(self.stamps, np.int64), cat(self.syn, np.int64), cat(self.weights, np.float64)
+
+
+class _NoRecorder:
+    row_flag = np.zeros(0, bool)
+    synapses = np.zeros(0, np.int64)
+
+    @staticmethod
+    def bound(rows):
+        return 0
+
+
+WeightRecorder.NONE = _NoRecorder()
+
+
+class Plasticity:
+    """The plastic projections of one rank and the spike history of their targets."""
+
+    def __init__(self, projections, tau_minus, local_gids, dt):
+        self.projections, self.local_gids = projections, local_gids
+        tracked = np.zeros(len(local_gids), bool)
+        for proj in projections:
+            tracked[proj.post] = True
+        self.history = PostHistory(tau_minus, tracked, dt)
+        for proj in projections:
+            self._attach_recorder(proj)
+
+    def _attach_recorder(self, proj):
+        chosen = proj.conn.recorded_weights
+        if chosen is None:
+            return
+        post_gid, pre_gid, _ = proj.synapse_keys(self.local_gids)
+        pre_pos, post_pos = proj.conn.positions(pre_gid, post_gid)
+        pick = np.isin(pre_pos, chosen[0]) & np.isin(post_pos, chosen[1])
+        row_of = np.repeat(np.arange(len(proj.ptr) - 1), np.diff(proj.ptr))
+        proj.recorder = WeightRecorder(np.flatnonzero(pick), len(proj.ptr) - 1, row_of)
+
+    def __len__(self):
+        return sum(len(p) for p in self.projections)
+
+    def post_spikes(self, cols, stamps):
+        """Record the spikes (ring-buffer columns, stamps) of this rank's neurons."""
+        if self.projections:
+            self.history.record(cols, stamps, lambda: min(p.history_bound() for p in self.projections))
+
+    def deliver(self, src_gid, src_step, ring_ex, ring_in):
+        """Deliver received spikes through every plastic projection, in time order."""
+        if not self.projections:
+            return
+        order = np.argsort(src_step, kind="stable")
+        src_gid, src_step = src_gid[order], src_step[order]
+        for proj in self.projections:
+            proj.deliver(src_gid, src_step, self.history, ring_ex, ring_in)
+
+    def projection(self, conn):
+        for proj in self.projections:
+            if proj.conn is conn:
+                return proj
+        raise ModelError("weights", f"{conn.where} has no plastic synapses (synapse=bb.STDP(...))")
+
+    def gather_weights(self, comm, conn):
+        """(pre positions, post positions, weights) of every synapse of ``conn``, on every
+        rank (collective), sorted by (post, pre, multapse)."""
+        proj = self.projection(conn)
+        post_gid, pre_gid, multapse = proj.synapse_keys(self.local_gids)
+        post_gid, pre_gid, multapse, w = (comm.allgather_array(a) for a in
+                                          (post_gid, pre_gid, multapse, proj.weight))
+        order = np.lexsort((multapse, pre_gid, post_gid))
+        pre_pos, post_pos = conn.positions(pre_gid[order], post_gid[order])
+        return pre_pos, post_pos, w[order]
+
+    def gather_weight_events(self, comm):
+        """For each recorded connection: (stamps, pre positions, post positions, weights)
+        on every rank (collective), sorted by (stamp, post, pre, multapse)."""
+        out = {}
+        for proj in self.projections:
+            if proj.recorder is None:
+                continue
+            stamps, syn, w = proj.recorder.events()
+            post_gid, pre_gid, multapse = (a[syn] for a in proj.synapse_keys(self.local_gids))
+            parts = [comm.allgather_array(a) for a in (stamps, post_gid, pre_gid, multapse, w)]
+            order = np.lexsort(tuple(parts[3::-1]))
+            stamps, post_gid, pre_gid, _, w = (a[order] for a in parts)
+            out[proj.conn.index] = (stamps, *proj.conn.positions(pre_gid, post_gid), w)
+        return out
+
+    def state_arrays(self):
+        """This rank's plastic state, keyed so that it can be restored on any number of ranks.
+
+        ``synapse/*``: connection index, post gid, pre gid, multapse (see
+        :meth:`PlasticProjection.synapse_keys`) and weight of each local plastic synapse;
+        ``row/*``: connection index, pre gid, K+ and last spike stamp (steps) of each source
+        with local synapses (the same on every rank that has the row); ``neuron/*``: gid,
+        K− and last spike stamp of each local post-synaptic neuron; ``history/*``: gid,
+        stamp and K− after the spike of the retained post-synaptic spike history.
+        """
+        syn = {k: [] for k in ("connection", "post_gid", "pre_gid", "multapse", "weight")}
+        row = {k: [] for k in ("connection", "pre_gid", "kplus", "t_last")}
+        for proj in self.projections:
+            keys = proj.synapse_keys(self.local_gids)
+            for name, value in zip(("post_gid", "pre_gid", "multapse", "weight"), (*keys, proj.weight)):
+                syn[name].append(value)
+            syn["connection"].append(np.full(len(proj), proj.conn.index, np.int64))
+            rows = np.flatnonzero(proj.active)
+            for name, value in zip(("pre_gid", "kplus", "t_last"),
+                                   (proj.gid_lo + rows, proj.kplus[rows], proj.t_last[rows])):
+                row[name].append(value)
+            row["connection"].append(np.full(len(rows), proj.conn.index, np.int64))
+        h = self.history
+        head, stamp, k, prev = h.arrays()
+        owner = np.zeros(len(stamp), np.int64)
+        _link_owners(head, prev, owner)
+        out = {f"synapse/{n}": _cat(v) for n, v in syn.items()}
+        out.update({f"row/{n}": _cat(v) for n, v in row.items()})
+        cols = np.flatnonzero(h.tracked)
+        out.update({"neuron/gid": self.local_gids[cols], "neuron/kminus": h.kminus[cols],
+                    "neuron/last_stamp": h.last_stamp[cols], "history/gid": self.local_gids[owner],
+                    "history/stamp": stamp.copy(), "history/kminus": k.copy()})
+        return out
+
+    def nbytes(self):
+        """(bytes held for plastic synapses and their rows, number of plastic synapses)."""
+        return sum(p.nbytes() for p in self.projections), len(self)
+
+
+def _link_owners(head, prev, owner):
+    """Column of each history entry, following each column's chain from its head."""
+    cols = np.flatnonzero(head >= 0)
+    entry = head[cols].copy()
+    while len(entry):
+        owner[entry] = cols
+        entry = prev[entry]
+        keep = entry >= 0
+        cols, entry = cols[keep], entry[keep]
+
+
+def _cat(parts):
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+
+class PlasticRecords:
+    """What a :class:`~bigbrain.recording.Result` offers about plastic synapses: final
+    weights (gathered on request, a collective call) and weight-recorder events."""
+
+    def __init__(self, simulation):
+        self.simulation, self.step = simulation, simulation.step
+        self.events = simulation.plasticity.gather_weight_events(simulation.comm)
+
+    def connection(self, pre, post, what):
+        """The plastic connection given as itself, or by its pre and post selections."""
+        conns = [c for c in self.simulation.net.connections if c.synapse is not None]
+        if post is None and pre in conns:
+            return pre
+        sel = self.simulation.net._selection
+        pre_gids = sel(pre, f"{what}.pre").gids()
+        post_gids = sel(post, f"{what}.post").gids() if post is not None else None
+        found = [c for c in conns if np.array_equal(c.pre_gids, pre_gids)
+                 and (post_gids is None or np.array_equal(c.post.gids(), post_gids))]
+        if len(found) != 1:
+            raise ModelError(what, f"{len(found)} plastic connections match; pass the connection "
+                             "returned by connect")
+        return found[0]
+
+    def weights(self, pre, post=None):
+        conn = self.connection(pre, post, "weights")
+        if self.simulation.step != self.step:
+            raise ModelError("weights", "the network has run on since this result was made; "
+                             "use the latest result")
+        return self.simulation.plasticity.gather_weights(self.simulation.comm, conn)
+
+    def weight_events(self, pre, post=None):
+        conn = self.connection(pre, post, "weight_events")
+        if conn.index not in self.events:
+            raise ModelError("weight_events", f"{conn.where} was not recorded (record_weights)")
+        stamps, pre_pos, post_pos, w = self.events[conn.index]
+        return stamps * self.simulation.dt, pre_pos, post_pos, w
