@@ -397,7 +397,6 @@ class ArchiveWriter:
 
         sig = self.flush(final=True)
         stop = stop or sig == STOP
-        self.checkpointer.disarm()
         self.checkpointer.at_run_end(self.sim.step, STOP if stop else sig)
         self.update_meta(status="stopped by SIGTERM" if stop else "done")
         self.comm.mpi.Barrier()

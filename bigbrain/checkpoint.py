@@ -67,18 +67,15 @@ class Checkpointer:
         self.at_end = options.checkpoint_at_end
         self.last_step = None
         self._signal = 0
-        self._previous = None
+        self._armed = False
 
     def arm(self):
-        """Catch SIGUSR1 and SIGTERM while a run goes on (main thread only)."""
-        if self._previous is None and threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._on_signal) for sig in SIGNALS}
-
-    def disarm(self):
-        """Give the signals back to their previous handlers."""
-        for sig, handler in (self._previous or {}).items():
-            signal.signal(sig, handler)
-        self._previous = None
+        """Catch SIGUSR1 and SIGTERM from the first ``run`` on (main thread only). A signal
+        that arrives between two ``run`` calls is acted on in the next one."""
+        if not self._armed and threading.current_thread() is threading.main_thread():
+            for sig in SIGNALS:
+                signal.signal(sig, self._on_signal)
+            self._armed = True
 
     def _on_signal(self, signum, frame):
         self._signal = max(self._signal, SIGNALS[signum])
@@ -292,7 +289,7 @@ def restore(sim, root, step):
 
 
 # ---------------------------------------------------------------------- resume
-def resume(path, comm=None, partition=None, net=None, **archive_settings):
+def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_settings):
     """Continue an archived run from its latest intact checkpoint (collective).
 
     Rebuilds the network from the archive's model description (or checks that ``net``,
@@ -301,7 +298,8 @@ def resume(path, comm=None, partition=None, net=None, **archive_settings):
     ``partition`` may differ from the original, and so may the number of ranks.
     ``archive_settings`` (``checkpoint_every``, ``checkpoint_at_end``, ``flush_every``)
     override the archived ones. Returns the network; ``net.time`` is the checkpoint's time,
-    continue with ``net.run(t_end - net.time)``. Nothing in the archive changes unless the
+    continue with ``net.run(t_end - net.time)``; ``t_end`` (ms), when given, is checked to
+    lie at or after the checkpoint first. Nothing in the archive changes unless the
     checkpoint loads on every rank.
     """
     comm = Comm(comm)
@@ -314,6 +312,9 @@ def resume(path, comm=None, partition=None, net=None, **archive_settings):
     if step is None:
         raise CheckpointError(f"{path}: no intact checkpoint to resume from"
                               + "".join(f"; {r}" for r in reports))
+    if t_end is not None and t_end < step * meta["dt_ms"] - 1e-9:
+        raise CheckpointError(f"{path}: cannot resume to {t_end} ms, the latest intact "
+                              f"checkpoint is at {step * meta['dt_ms']} ms")
     arrays = {k: v[...] for k, v in comm.agree(model_arrays, root).items()}
     if net is None:
         net = build_network(meta["model"], arrays, comm=comm.mpi, partition=partition)
