@@ -1,15 +1,18 @@
 """Build a network with one bad field (named by CASE) and report the error on every rank.
 
-    bad_input.py CASE [uncaught]
+    bad_input.py CASE OUT_DIR [uncaught]
 
-Each rank prints ``rank R: ErrorType: message``. With ``uncaught`` the error is left to
-propagate (the job must end, not hang).
+Each rank writes ``ErrorType: message`` to OUT_DIR/rank<R>.txt. With ``uncaught`` the
+error is left to propagate (the job must end, not hang).
 """
 import sys
+from pathlib import Path
+
+from mpi4py import MPI
 
 import bigbrain as bb
 
-CASE = sys.argv[1]
+CASE, OUT = sys.argv[1], Path(sys.argv[2])
 
 
 def build():
@@ -31,11 +34,11 @@ def build():
     net.run(10.0)
 
 
-if len(sys.argv) > 2 and sys.argv[2] == "uncaught":
+if len(sys.argv) > 3 and sys.argv[3] == "uncaught":
     build()
 try:
     build()
-    print(f"rank {bb.Network().rank}: no error", flush=True)
+    report = "no error"
 except (bb.ModelError, bb.RankError) as err:
-    from mpi4py import MPI
-    print(f"rank {MPI.COMM_WORLD.rank}: {type(err).__name__}: {err}", flush=True)
+    report = f"{type(err).__name__}: {err}"
+(OUT / f"rank{MPI.COMM_WORLD.rank}.txt").write_text(report)

@@ -1,8 +1,11 @@
 """Rank 1 raises in the middle of a run; every rank must end with that message.
 
-Prints ``rank R ended: message`` on every rank and exits with status 3.
+    fail_during_run.py OUT_DIR
+
+Each rank writes the error it ended with to OUT_DIR/rank<R>.txt and exits with status 3.
 """
 import sys
+from pathlib import Path
 
 from mpi4py import MPI
 
@@ -24,6 +27,5 @@ if MPI.COMM_WORLD.rank == 1:
 try:
     net.run(100.0)
 except Exception as err:  # noqa: BLE001 - the point of the script
-    print(f"rank {MPI.COMM_WORLD.rank} ended: {err}", flush=True)
+    (Path(sys.argv[1]) / f"rank{MPI.COMM_WORLD.rank}.txt").write_text(str(err))
     sys.exit(3)
-print(f"rank {MPI.COMM_WORLD.rank} finished without error", flush=True)
