@@ -27,6 +27,7 @@ class Simulation:
     def __init__(self, net, comm):
         self.net, self.comm, self.dt = net, comm, net.dt
         self.step = 0
+        self.n_spikes = 0  # spikes emitted by this rank's nodes so far
         self.partition = make_partition(net.partition, net.n_nodes, comm.size)
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
@@ -118,6 +119,7 @@ class Simulation:
                 except Exception as exc:  # noqa: BLE001 - reported to all ranks by the exchange
                     error = exc
             t1 = perf_counter()
+            self.n_spikes += len(gids)
             src_gid, src_off = self.exchange.exchange(local_index, gids, offsets, error)
             t2 = perf_counter()
             try:

@@ -1,0 +1,95 @@
+"""Brunel network (static synapses): bigbrain with 1 and 2 ranks beside NEST with 1 and 2 threads.
+
+    python benchmarks/brunel.py                       # N = 12,500 and 125,000, 1 s
+    python benchmarks/brunel.py --N 12500 --t 1000 --ranks 1 2
+
+Network: Brunel (2000) model A, CE = 1000, CI = 250 fixed whatever N (as NEST's
+``brunel_delta_nest`` scales it), J = 0.1 mV, g = 5, eta = 2, delay 1.5 ms, dt 0.1 ms.
+Every configuration runs in its own process (bigbrain under ``mpiexec -n K``, NEST in a
+fresh Python), one after the other, so peak memory (ru_maxrss) belongs to that run alone.
+Prints one line per run and the ratios bigbrain / NEST for the same number of cores.
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def worker(N, t, stdp):
+    """Run inside each rank: build, simulate, report (rank 0 prints one JSON line)."""
+    import bigbrain as bb
+    from bigbrain.models import brunel
+    synapse = bb.STDP(lambda_=0.01, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=0.2) if stdp else None
+    net = bb.Network(dt=0.1, seed=1)
+    brunel(net, N=N, CE=1000, CI=250, synapse=synapse)
+    t0 = time.perf_counter()
+    sim = net.build()
+    net.comm.mpi.Barrier()
+    t1 = time.perf_counter()
+    net.run(t)
+    net.comm.mpi.Barrier()
+    t2 = time.perf_counter()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stats = net.comm.allgather((sim.n_spikes, rss, sim.n_synapses(), synapse_bytes(sim)))
+    if net.rank == 0:
+        print(json.dumps({"build_s": t1 - t0, "sim_s": t2 - t1,
+                          "peak_rss_mb": max(s[1] for s in stats),
+                          "n_spikes": sum(s[0] for s in stats),
+                          "n_synapses": sum(s[2] for s in stats),
+                          "bytes_per_synapse": sum(s[3] for s in stats) / max(1, sum(s[2] for s in stats))}))
+
+
+def synapse_bytes(sim):
+    """Bytes of synapse storage on this rank (rows, targets, weights, delays)."""
+    return sum(p.nbytes() for p in sim.static + sim.plasticity.projections)
+
+
+def run_bigbrain(N, t, ranks, stdp=False):
+    cmd = ["mpiexec", "-n", str(ranks), sys.executable, __file__, "--worker", "--N", str(N), "--t", str(t)]
+    if stdp:
+        cmd.append("--stdp")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def compare(N, t, ranks, stdp=False):
+    """Run bigbrain and NEST for each core count; print a line per run and the ratios."""
+    from nest_brunel import run_nest_brunel
+    label = "brunel+stdp" if stdp else "brunel"
+    for k in ranks:
+        ours = run_bigbrain(N, t, k, stdp)
+        nest = run_nest_brunel(N=N, threads=k, t_sim=t, stdp=stdp)
+        print(f"{label} N={N} cores={k} t={t} ms")
+        print(f"  bigbrain: build {ours['build_s']:.2f} s, sim {ours['sim_s']:.2f} s, peak/rank "
+              f"{ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, "
+              f"{ours['bytes_per_synapse']:.2f} B/synapse")
+        print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
+              f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}")
+        print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
+              f"sim {ours['sim_s'] / nest['sim_s']:.2f}, memory "
+              f"{ours['peak_rss_mb'] * k / nest['peak_rss_mb']:.2f} (all ranks / NEST process)", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--N", type=int, nargs="*", default=[12_500, 125_000])
+    parser.add_argument("--t", type=float, default=1000.0)
+    parser.add_argument("--ranks", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--stdp", action="store_true", help="STDP on E->E (additive, Wmax = 2 J)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.N[0], args.t, args.stdp)
+        return
+    for N in args.N:
+        compare(N, args.t, args.ranks, args.stdp)
+
+
+if __name__ == "__main__":
+    main()
