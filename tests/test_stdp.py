@@ -15,7 +15,8 @@ RTOL = 1e-9
 
 ADDITIVE = dict(lambda_=0.05, mu_plus=0.0, mu_minus=0.0, Wmax=100.0)
 MULTIPLICATIVE = dict(lambda_=0.1, mu_plus=1.0, mu_minus=1.0, alpha=1.2, Wmax=100.0, tau_plus=15.0)
-CLIPPED = dict(lambda_=0.5, mu_plus=0.0, mu_minus=0.0, alpha=0.3, Wmax=50.0)
+CLIPPED_AT_WMAX = dict(lambda_=0.5, mu_plus=0.0, mu_minus=0.0, alpha=0.0, Wmax=50.0)
+CLIPPED_AT_ZERO = dict(lambda_=0.5, mu_plus=0.0, mu_minus=0.0, alpha=3.0, Wmax=50.0)
 
 
 def nest_synapse(stdp, tau_minus):
@@ -79,7 +80,8 @@ def canonical(sources, targets):
 
 @pytest.mark.nest
 @pytest.mark.parametrize("delay", [1.0, 2.3, 3.0])
-@pytest.mark.parametrize("rule", [ADDITIVE, MULTIPLICATIVE, CLIPPED], ids=["additive", "multiplicative", "clipped"])
+@pytest.mark.parametrize("rule", [ADDITIVE, MULTIPLICATIVE, CLIPPED_AT_WMAX, CLIPPED_AT_ZERO],
+                         ids=["additive", "multiplicative", "clipped_at_Wmax", "clipped_at_0"])
 def test_parrot_pairs_match_nest(rule, delay):
     rng = np.random.default_rng(int(delay * 10))
     t_sim = 400.0
@@ -113,8 +115,10 @@ def test_parrot_pairs_match_nest(rule, delay):
     np.testing.assert_array_equal(pre, events["senders"][nest_key])
     np.testing.assert_array_equal(post, events["targets"][nest_key])
     np.testing.assert_allclose(w, events["weights"][nest_key], rtol=RTOL, atol=0)
-    if rule is CLIPPED:
-        assert np.sum(w == stdp.Wmax) > 10, "the clipped case must reach Wmax"
+    if rule is CLIPPED_AT_WMAX:
+        assert np.sum(w == stdp.Wmax) > 20, "the weights must reach Wmax"
+    if rule is CLIPPED_AT_ZERO:
+        assert np.sum(w == 0.0) > 20, "the weights must reach 0"
 
 
 @pytest.mark.nest
@@ -150,14 +154,13 @@ def recurrent_description(n_exc=800, n_inh=200, n_in=100, t_sim=2000.0, seed=3):
               "tau_minus": 30.0}
 
     def explicit(n_src, n_tgt, k):
-        return np.repeat(np.arange(n_tgt), k)[::-1] * 0 + rng.integers(0, n_src, n_tgt * k), \
-            np.repeat(np.arange(n_tgt), k)
+        return rng.integers(0, n_src, n_tgt * k), np.repeat(np.arange(n_tgt), k)
 
     ee_s, ee_t = explicit(n_exc, n_exc, 80)
     ie_s, ie_t = explicit(n_exc, n_inh, 80)
     ii_s, ii_t = explicit(n_inh, n_exc + n_inh, 20)
     in_s, in_t = explicit(n_in, n_exc + n_inh, 10)
-    stdp = bb.STDP(tau_plus=16.8, lambda_=0.02, alpha=1.05, mu_plus=0.0, mu_minus=0.0, Wmax=0.6)
+    stdp = bb.STDP(tau_plus=16.8, lambda_=0.02, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=0.4)
     return {
         "dt": DT, "t_sim": t_sim,
         "populations": [
@@ -166,13 +169,13 @@ def recurrent_description(n_exc=800, n_inh=200, n_in=100, t_sim=2000.0, seed=3):
             {"name": "I", "model": "iaf_psc_delta", "n": n_inh, "params": neuron,
              "V_m": rng.uniform(0.0, 20.0, n_inh)},
             {"name": "X", "model": "spike_generator", "n": n_in,
-             "spike_times": trains(rng, n_in, t_sim, 150.0)}],
+             "spike_times": trains(rng, n_in, t_sim, 80.0)}],
         "connections": [
             {"pre": "E", "post": "E", "sources": ee_s, "targets": ee_t,
-             "weights": rng.uniform(0.2, 0.5, ee_s.size), "delays": rng.choice([1.0, 1.5, 2.3], ee_s.size),
+             "weights": rng.uniform(0.1, 0.3, ee_s.size), "delays": rng.choice([1.0, 1.5, 2.3], ee_s.size),
              "synapse": nest_synapse(stdp, neuron["tau_minus"])},
             {"pre": "E", "post": "I", "sources": ie_s, "targets": ie_t, "weights": 0.3, "delays": 1.5},
-            {"pre": "I", "post": "EI", "sources": ii_s, "targets": ii_t, "weights": -1.5, "delays": 1.2},
+            {"pre": "I", "post": "EI", "sources": ii_s, "targets": ii_t, "weights": -3.0, "delays": 1.2},
             {"pre": "X", "post": "EI", "sources": in_s, "targets": in_t, "weights": 2.1, "delays": 1.0}],
         "record": ["E", "I"],
     }, stdp
@@ -213,7 +216,6 @@ def nest_recurrent(desc):
 
 
 @pytest.mark.nest
-@pytest.mark.slow
 def test_recurrent_network_matches_nest():
     desc, stdp = recurrent_description()
     ref = nest_recurrent(desc)
@@ -229,7 +231,7 @@ def test_recurrent_network_matches_nest():
     pre, post, w = res.weights(conn)
     np.testing.assert_array_equal(pre, c["sources"][order])
     np.testing.assert_allclose(w, ref["weights"][0][order], rtol=RTOL, atol=0)
-    assert np.abs(w - c["weights"][order]).max() > 0.05, "weights must have changed"
+    assert np.abs(w - c["weights"][order]).mean() > 0.02, "weights must have changed"
 
 
 # ---------------------------------------------------------------- rank invariance
