@@ -18,7 +18,7 @@ import numpy as np
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
-from .kernels import delivery
+from .kernels import csr, delivery
 from .kernels.fixed_point import MAX_WEIGHT, to_fixed
 from .kernels.philox import key_words, purpose_word
 from .stdp import STDP
@@ -170,9 +170,7 @@ class StaticProjection:
         pre_gid = conn.pre_gids[pre_pos]
         self.gid_lo = int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
         span = int(conn.pre_gids.max()) + 1 - self.gid_lo if len(conn.pre_gids) else 0
-        order = np.argsort(pre_gid, kind="stable")
-        self.ptr = np.zeros(span + 1, np.int64)
-        np.cumsum(np.bincount(pre_gid - self.gid_lo, minlength=span), out=self.ptr[1:])
+        order, self.ptr = csr.rows(pre_gid - self.gid_lo, span)
         self.post = post_col[order].astype(np.uint16 if n_columns <= 65536 else np.uint32)
         w = to_fixed(weight)
         self.weight_all, self.weight = _compact(w if np.ndim(w) == 0 else w[order])

@@ -69,11 +69,25 @@ def uniform53(w0, w1):
     return bits.astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
+@numba.njit(cache=True)
+def _uniform_kernel(c0, c1, c2, c3, k0, k1, out):
+    """out[i] = 53-bit double from the first two words of Philox at counter i."""
+    for i in range(out.shape[0]):
+        w0, w1, _, _ = philox4x32_jit(c0[i], c1[i], c2, c3[i], k0, k1)
+        bits = ((w0 >> np.uint64(5)) << np.uint64(26)) | (w1 >> np.uint64(6))
+        out[i] = bits * (1.0 / 9007199254740992.0)
+
+
 def uniform(seed, purpose, aux, ids, index, sub=0):
-    """Doubles in [0, 1), one per element of the broadcast of ``ids``, ``index``, ``sub``."""
+    """Doubles in [0, 1), one per element of the broadcast of ``ids``, ``index``, ``sub``.
+
+    Equal, bit for bit, to :func:`uniform53` of :func:`philox4x32` (compiled loop on the CPU).
+    """
     k0, k1 = key_words(seed)
     c0, c1, c3 = np.broadcast_arrays(np.asarray(index, np.uint64), np.asarray(ids, np.uint64),
                                      np.asarray(sub, np.uint64))
-    c2 = np.full(c0.shape, purpose_word(purpose, aux), np.uint64)
-    w0, w1, _, _ = philox4x32(c0, c1, c2, c3, k0, k1)
-    return uniform53(w0, w1)
+    out = np.empty(c0.shape, np.float64)
+    _uniform_kernel(np.ascontiguousarray(c0).ravel(), np.ascontiguousarray(c1).ravel(),
+                    purpose_word(purpose, aux), np.ascontiguousarray(c3).ravel(), k0, k1,
+                    out.reshape(-1))
+    return out

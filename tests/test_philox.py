@@ -31,3 +31,12 @@ def test_uniform_is_a_pure_function_of_its_counter():
     assert 0.0 <= a.min() and a.max() < 1.0
     big = uniform(1, 1, 0, np.arange(200_000), 0)
     assert abs(big.mean() - 0.5) < 0.005 and abs(big.var() - 1 / 12) < 0.002
+
+
+def test_compiled_uniform_equals_the_vectorised_formula():
+    from bigbrain.kernels.philox import key_words, purpose_word, uniform53
+    ids, index = np.arange(5000, dtype=np.uint64), np.uint64(17)
+    k0, k1 = key_words(2**40 + 5)
+    c2 = np.full(ids.shape, purpose_word(3, 9), np.uint64)
+    w0, w1, _, _ = philox4x32(np.full(ids.shape, index), ids, c2, np.full(ids.shape, np.uint64(4)), k0, k1)
+    assert np.array_equal(uniform(2**40 + 5, 3, 9, ids, index, 4), uniform53(w0, w1))
