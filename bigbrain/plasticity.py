@@ -300,6 +300,31 @@ class Plasticity:
                     "history/stamp": stamp.copy(), "history/kminus": k.copy()})
         return out
 
+    def restore_state_arrays(self, saved):
+        """Set the state from :meth:`state_arrays` of any number of ranks (concatenated);
+        each rank keeps what belongs to its synapses, rows and neurons."""
+        for proj in self.projections:
+            index = proj.conn.index
+            local = np.column_stack([np.full(len(proj), index), *proj.synapse_keys(self.local_gids)])
+            keys = np.column_stack([saved[f"synapse/{n}"] for n in
+                                    ("connection", "post_gid", "pre_gid", "multapse")])
+            proj.weight[:] = saved["synapse/weight"][_match(keys, local, "synapse")]
+            rows = np.flatnonzero(proj.active)
+            keys = np.column_stack([saved["row/connection"], saved["row/pre_gid"]])
+            at = _match(keys, np.column_stack([np.full(len(rows), index), proj.gid_lo + rows]), "row")
+            proj.kplus[rows], proj.t_last[rows] = saved["row/kplus"][at], saved["row/t_last"][at]
+        h = self.history
+        cols = np.flatnonzero(h.tracked)
+        at = _match(saved["neuron/gid"][:, None], self.local_gids[cols][:, None], "neuron")
+        h.kminus[cols], h.last_stamp[cols] = saved["neuron/kminus"][at], saved["neuron/last_stamp"][at]
+        mine = np.isin(saved["history/gid"], self.local_gids[cols])
+        col = np.searchsorted(self.local_gids, saved["history/gid"][mine])
+        h.size = 0
+        h._grow(max(INITIAL_HISTORY, 2 * len(col)))
+        h.head[:] = -1
+        h.size = kernel.record_entries(col, saved["history/stamp"][mine], saved["history/kminus"][mine],
+                                       h.head, h.stamp, h.k, h.prev)
+
     def nbytes(self):
         """(bytes held for plastic synapses and their rows, number of plastic synapses)."""
         return sum(p.nbytes() for p in self.projections), len(self)
@@ -314,6 +339,17 @@ def _link_owners(head, prev, owner):
         entry = prev[entry]
         keep = entry >= 0
         cols, entry = cols[keep], entry[keep]
+
+
+def _match(saved, local, what):
+    """Row of ``saved`` (n × k int64 keys) equal to each row of ``local``."""
+    as_bytes = lambda a: np.ascontiguousarray(a, np.int64).view(f"V{8 * a.shape[1]}").ravel()  # noqa: E731
+    saved_b, local_b = as_bytes(saved), as_bytes(local)
+    order = np.argsort(saved_b, kind="stable")
+    at = order[np.searchsorted(saved_b, local_b, sorter=order).clip(0, max(len(order) - 1, 0))]
+    if len(local_b) and (len(order) == 0 or not np.array_equal(saved_b[at], local_b)):
+        raise ModelError("checkpoint", f"plastic state: some {what} keys are missing")
+    return at
 
 
 def _cat(parts):

@@ -43,15 +43,37 @@ def record_post_spikes(cols, stamps, tracked, kminus, last_stamp, inv_tau_minus,
     return n_hist
 
 
+@numba.njit(cache=True)
+def record_entries(cols, stamps, kminus, head, h_stamp, h_kminus, h_prev):
+    """Rebuild a history from entries (columns, stamps, K−; in time order per column)."""
+    for i in range(cols.shape[0]):
+        h_stamp[i] = stamps[i]
+        h_kminus[i] = kminus[i]
+        h_prev[i] = head[cols[i]]
+        head[cols[i]] = i
+    return cols.shape[0]
+
+
+@numba.njit(cache=True, inline="always")
+def power(x, mu):
+    """x ** mu; pow(x, 0) = 1 and pow(x, 1) = x exactly (C99), so the common additive and
+    multiplicative cases skip the call."""
+    if mu == 0.0:
+        return 1.0
+    if mu == 1.0:
+        return x
+    return x ** mu
+
+
 @numba.njit(cache=True, inline="always")
 def facilitate(w, kplus, lam, mu_plus, w_max):
-    norm_w = (w / w_max) + (lam * (1.0 - (w / w_max)) ** mu_plus * kplus)
+    norm_w = (w / w_max) + (lam * power(1.0 - (w / w_max), mu_plus) * kplus)
     return norm_w * w_max if norm_w < 1.0 else w_max
 
 
 @numba.njit(cache=True, inline="always")
 def depress(w, kminus, lam, alpha, mu_minus, w_max):
-    norm_w = (w / w_max) - (alpha * lam * (w / w_max) ** mu_minus * kminus)
+    norm_w = (w / w_max) - (alpha * lam * power(w / w_max, mu_minus) * kminus)
     return norm_w * w_max if norm_w > 0.0 else 0.0
 
 
