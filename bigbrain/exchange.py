@@ -1,19 +1,43 @@
 """Spike exchange between ranks as address-event (AER) packets.
 
-AER word (uint64), one per spike and destination rank::
+AER word (uint64), one per spike and destination::
 
     bits 63 … 16   source gid (48 bits)
     bits 15 … 0    step offset of the spike inside the current interval (< 65536)
 
-A rank sends a spike only to the ranks that host targets of its source (multicast routing
-table built at connect time: every rank tells each source's owner which sources it
-needs). :class:`AlltoallExchange` moves one interval's packets with a single
-``MPI.Alltoallv``. A rank that failed during the interval sends −1 counts instead, and
-every rank then raises the same error (no rank is left waiting).
+A rank sends a spike only towards the ranks that host targets of its source (multicast
+routing tables built at connect time: every rank asks for the sources it needs). Three
+strategies move one interval's packets (``Network(exchange=...)``); all deliver the same
+packets, so the spikes are bit-identical:
+
+* ``alltoall`` (:class:`AlltoallExchange`): one ``MPI.Alltoallv`` over all ranks.
+* ``sparse`` (:class:`SparseExchange`): neighbourhood collectives
+  (``Neighbor_alltoallv``) on a distributed graph topology whose edges join only the
+  ranks that share synapses.
+* ``mesh`` (:class:`MeshExchange`): the ranks form a logical 2-D mesh
+  (:mod:`bigbrain.partition.mesh`); a packet goes along its row to the destination's
+  column, where that column's rank (the intermediate router) forwards it along the
+  column: dimension-ordered routing in two message phases, over the row and the column
+  sub-communicators, so a rank talks to (cols − 1) + (rows − 1) others instead of P − 1.
+  Multicast: a spike is sent once to each destination column, and forwarded once to each
+  destination row of that column; the split happens in the routers' tables (the source
+  knows the columns, the intermediate the rows), so a packet stays one 8-byte word.
+
+Errors: a rank that failed during the interval still takes part, and then every rank
+raises (:meth:`bigbrain.comm.Comm.check`), never leaving a rank waiting. ``alltoall`` and
+``mesh`` flag the failure with −1 counts (over the row and then the column, which reaches
+every rank); ``sparse`` with a non-blocking ``Iallreduce`` that overlaps its messages.
+
+Every strategy keeps :class:`~bigbrain.traffic.Traffic` counters (pairs, mesh links,
+hops, messages).
 """
 import numpy as np
+from mpi4py import MPI
 
 from .arrays import ranges
+from .comm import Comm
+from .partition.mesh import Mesh
+from .traffic import Traffic
 
 OFFSET_BITS = 16
 OFFSET_MASK = np.uint64((1 << OFFSET_BITS) - 1)
@@ -31,50 +55,199 @@ def unpack(words):
             (words & OFFSET_MASK).astype(np.int64))
 
 
+def source_gids(words):
+    return (words >> np.uint64(OFFSET_BITS)).astype(np.int64)
+
+
 class RoutingTable:
-    """For every local node (by local index), the ranks that host targets of it."""
+    """For every key (ascending gids), the ranks of one communicator that asked for it."""
 
-    def __init__(self, comm, partition, local_gids, needed_gids):
-        needed = np.unique(needed_gids)
-        owners = partition.owner(needed)
-        order = np.argsort(owners, kind="stable")
-        requests, sizes = comm.alltoallv(needed[order].astype(np.int64),
-                                         np.bincount(owners, minlength=comm.size))
-        requester = np.repeat(np.arange(comm.size), sizes)
-        local_index = np.searchsorted(local_gids, requests)
-        order = np.lexsort((requester, local_index))
+    def __init__(self, keys, key_index, requester):
+        order = np.lexsort((requester, key_index))
+        self.keys = keys
         self.ranks = requester[order].astype(np.int64)
-        self.ptr = np.zeros(len(local_gids) + 1, np.int64)
-        np.cumsum(np.bincount(local_index, minlength=len(local_gids)), out=self.ptr[1:])
+        self.ptr = np.zeros(len(keys) + 1, np.int64)
+        np.cumsum(np.bincount(key_index, minlength=len(keys)), out=self.ptr[1:])
 
-    def destinations(self, local_index):
-        """(spike index, destination rank) pairs for spikes of the given local nodes."""
-        starts, stops = self.ptr[local_index], self.ptr[local_index + 1]
+    @classmethod
+    def requested(cls, comm, holder, wanted, keys=None):
+        """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``holder[j]`` for
+        key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
+        (ascending, holding every requested key) or by the distinct requested keys."""
+        order = np.argsort(holder, kind="stable")
+        requests, sizes = comm.alltoallv(np.asarray(wanted, np.int64)[order],
+                                         np.bincount(holder, minlength=comm.size))
+        requester = np.repeat(np.arange(comm.size), sizes)
+        keys = np.unique(requests) if keys is None else keys
+        return cls(keys, np.searchsorted(keys, requests), requester)
+
+    def destinations(self, key_index):
+        """(packet index, destination rank) pairs for packets of the given keys (by index)."""
+        starts, stops = self.ptr[key_index], self.ptr[key_index + 1]
         n = stops - starts
-        return np.repeat(np.arange(len(local_index)), n), self.ranks[ranges(starts, n)]
+        return np.repeat(np.arange(len(key_index)), n), self.ranks[ranges(starts, n)]
+
+    def peers(self):
+        """The ranks this table sends to, ascending."""
+        return np.unique(self.ranks)
 
 
-class AlltoallExchange:
-    """One ``Alltoallv`` per interval; counts packets and bytes for telemetry."""
+def by_destination(words, dest, n_dest):
+    """``words`` sorted by destination index (stable) and the count per destination."""
+    order = np.argsort(dest, kind="stable")
+    return words[order], np.bincount(dest, minlength=n_dest)
 
-    name = "alltoall"
 
-    def __init__(self, comm, routing):
-        self.comm, self.routing = comm, routing
-        self.packets_sent = 0
-        self.packets_received = 0
+class Exchange:
+    """What the strategies share: AER packing, delivery accounting, telemetry.
+
+    Subclasses implement ``_move(local_index, words, error)``: send the words of the
+    spikes of local nodes ``local_index`` to every rank that needs them; return the words
+    this rank received and whether any rank reported an error.
+    """
+
+    name = ""
+
+    def __init__(self, comm, partition):
+        self.comm, self.partition = comm, partition
+        self.mesh = Mesh(comm.size)
+        self.traffic = Traffic(self.mesh, partition, comm.rank)
 
     def exchange(self, local_index, gids, offsets, error=None):
-        """Send this interval's spikes; return the received (source gids, offsets).
+        """Send this interval's spikes (local index, gid and step offset of each); return
+        the received (source gids, offsets).
 
         ``error``: an exception raised on this rank during the interval, or None. If any
         rank reports one, every rank raises (see :meth:`Comm.check`).
         """
-        comm = self.comm
-        spike, dest = self.routing.destinations(local_index)
-        order = np.argsort(dest, kind="stable")
-        send = pack(gids[spike[order]], offsets[spike[order]])
-        recv, _ = comm.alltoallv(send, np.bincount(dest, minlength=comm.size), error)
-        self.packets_sent += len(send)
-        self.packets_received += len(recv)
-        return unpack(recv)
+        words, failed = self._move(local_index, pack(gids, offsets), error)
+        if failed:
+            self.comm.check(error)
+        src_gid, src_off = unpack(words)
+        self.traffic.delivered(src_gid)
+        return src_gid, src_off
+
+    @property
+    def packets_sent(self):
+        return self.traffic.words_sent
+
+    @property
+    def packets_received(self):
+        return self.traffic.words_received
+
+    def describe(self):
+        return {"strategy": self.name, "mesh": [self.mesh.rows, self.mesh.cols]}
+
+
+def _needed_table(comm, partition, local_gids, needed_gids):
+    """Routing table at each source's owner: which ranks host targets of its local nodes."""
+    needed = np.unique(needed_gids)
+    return RoutingTable.requested(comm, partition.owner(needed), needed, local_gids)
+
+
+class AlltoallExchange(Exchange):
+    """One ``Alltoallv`` over all ranks per interval."""
+
+    name = "alltoall"
+
+    def __init__(self, comm, partition, local_gids, needed_gids):
+        super().__init__(comm, partition)
+        self.table = _needed_table(comm, partition, local_gids, needed_gids)
+
+    def _move(self, local_index, words, error):
+        spike, dest = self.table.destinations(local_index)
+        self.traffic.unicast(dest)
+        send, counts = by_destination(words[spike], dest, self.comm.size)
+        recv, recv_counts, failed = _flagged_alltoallv(self.comm, send, counts, error is not None)
+        self.traffic.sent(counts, recv_counts, self.comm.size - 1, me=self.comm.rank)
+        return recv, failed
+
+
+class SparseExchange(Exchange):
+    """Neighbourhood collectives on a distributed graph of the ranks that share synapses."""
+
+    name = "sparse"
+
+    def __init__(self, comm, partition, local_gids, needed_gids):
+        super().__init__(comm, partition)
+        self.table = _needed_table(comm, partition, local_gids, needed_gids)
+        self.targets = self.table.peers()
+        self.sources = np.unique(partition.owner(np.unique(needed_gids)))
+        self.graph = comm.mpi.Create_dist_graph_adjacent(self.sources.tolist(), self.targets.tolist(),
+                                                         reorder=False)
+        self.n_peers = int(np.count_nonzero(self.targets != comm.rank))
+
+    def _move(self, local_index, words, error):
+        flag = np.array([error is not None], np.int8)
+        any_failed = np.zeros(1, np.int8)
+        request = self.comm.mpi.Iallreduce(flag, any_failed, op=MPI.MAX)
+        spike, dest = self.table.destinations(local_index)
+        self.traffic.unicast(dest)
+        send, counts = by_destination(words[spike], np.searchsorted(self.targets, dest), len(self.targets))
+        recv_counts = np.empty(len(self.sources), np.int64)
+        self.graph.Neighbor_alltoall(counts, recv_counts)
+        recv = np.empty(int(recv_counts.sum()), np.uint64)
+        self.graph.Neighbor_alltoallv([send, counts], [recv, recv_counts])
+        request.Wait()
+        me = np.searchsorted(self.targets, self.comm.rank)
+        self.traffic.sent(counts, recv_counts, self.n_peers,
+                          me if me < len(self.targets) and self.targets[me] == self.comm.rank else None)
+        return recv, bool(any_failed[0])
+
+
+class MeshExchange(Exchange):
+    """Dimension-ordered routing over the logical 2-D mesh: row phase, then column phase."""
+
+    name = "mesh"
+
+    def __init__(self, comm, partition, local_gids, needed_gids):
+        super().__init__(comm, partition)
+        mesh = self.mesh
+        self.row_comm = Comm(comm.mpi.Split(self.traffic.row, self.traffic.col))
+        self.col_comm = Comm(comm.mpi.Split(self.traffic.col, self.traffic.row))
+        needed = np.unique(needed_gids)
+        # The intermediate of (source owner o, destination d) is (row of o, column of d).
+        self.forward = RoutingTable.requested(self.col_comm, mesh.row(partition.owner(needed)), needed)
+        self.table = RoutingTable.requested(self.row_comm, mesh.col(partition.owner(self.forward.keys)),
+                                            self.forward.keys, local_gids)
+
+    def _move(self, local_index, words, error):
+        t, mesh = self.traffic, self.mesh
+        spike, dest_col = self.table.destinations(local_index)
+        t.multicast(0, t.col, spike, dest_col, len(local_index))
+        send, counts = by_destination(words[spike], dest_col, mesh.cols)
+        got, got_counts, failed = _flagged_alltoallv(self.row_comm, send, counts, error is not None)
+        t.sent(counts, got_counts, mesh.cols - 1, me=t.col)
+        origin_col = np.repeat(np.arange(mesh.cols), got_counts)
+        packet, dest_row = self.forward.destinations(np.searchsorted(self.forward.keys, source_gids(got)))
+        t.multicast(1, t.row, packet, dest_row, len(got))
+        t.add_hops(np.abs(origin_col[packet] - t.col) + np.abs(dest_row - t.row))
+        send, counts = by_destination(got[packet], dest_row, mesh.rows)
+        recv, recv_counts, failed = _flagged_alltoallv(self.col_comm, send, counts, failed)
+        t.sent(counts, recv_counts, mesh.rows - 1, me=t.row)
+        return recv, failed
+
+
+def _flagged_alltoallv(comm, send, send_counts, failed):
+    """``Alltoallv`` on ``comm`` (a :class:`Comm`) that carries a failure flag instead of
+    raising: a failed rank sends −1 counts, and then nobody exchanges data. Returns
+    (received words, received counts, whether any rank of ``comm`` failed)."""
+    send_counts = np.array(send_counts, np.int64)
+    if failed:
+        send_counts[:] = -1
+    recv_counts = np.empty(comm.size, np.int64)
+    comm.mpi.Alltoall(send_counts, recv_counts)
+    if failed or (recv_counts < 0).any():
+        return send[:0], np.zeros(comm.size, np.int64), True
+    recv = np.empty(int(recv_counts.sum()), send.dtype)
+    comm.mpi.Alltoallv([send, send_counts], [recv, recv_counts])
+    return recv, recv_counts, False
+
+
+EXCHANGES = {cls.name: cls for cls in (AlltoallExchange, SparseExchange, MeshExchange)}
+
+
+def make(name, comm, partition, local_gids, needed_gids):
+    """The exchange strategy ``name`` for this rank's nodes ``local_gids`` (ascending)
+    whose targets need the sources ``needed_gids``."""
+    return EXCHANGES[name](comm, partition, local_gids, needed_gids)

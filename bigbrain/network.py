@@ -15,7 +15,8 @@ from .connectivity import make_rule
 from .description import describe
 from .errors import ModelError
 from .neuron_models import MODELS, suggest
-from .partition import PARTITIONS
+from .exchange import EXCHANGES
+from .partition import PARTITIONS, parse as parse_partition
 from .population import PoissonGenerators, Population, Selection, as_selection
 from .projection import Connection
 from .simulation import Simulation
@@ -32,21 +33,28 @@ class Network:
     """A spiking network: populations, inputs, connections, recordings; ``run`` simulates it.
 
     dt: time step (ms). seed: the seed of every random number. partition: how neurons are
-    placed on ranks (``round_robin`` or ``blocks``). comm: an mpi4py communicator
+    placed on ranks (``round_robin``, ``blocks``, ``population``, ``graph``; or a dict such
+    as ``{"name": "graph", "rates": {"E": 8.0}}``, see :mod:`bigbrain.partition`).
+    exchange: how spikes travel between ranks (``alltoall``, ``sparse``, ``mesh``; see
+    :mod:`bigbrain.exchange`); all give the same spikes. comm: an mpi4py communicator
     (default: COMM_WORLD). archive: a path or a :class:`bigbrain.Archive`: the zarr store
     the run is written to (spikes, samples, telemetry, checkpoints); an existing store is
     refused unless ``Archive(path, overwrite=True)``.
     """
 
-    def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None, archive=None):
+    def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None, archive=None,
+                 exchange="alltoall"):
         if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
             raise ModelError("dt", f"must be a positive number of ms, got {dt!r}")
         if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**64):
             raise ModelError("seed", f"must be an integer in [0, 2**64), got {seed!r}")
-        if partition not in PARTITIONS:
+        name = parse_partition(partition)[0]
+        if not isinstance(name, str) or name not in PARTITIONS:
             raise ModelError("partition", f"unknown partition {partition!r}"
-                             + suggest(partition, PARTITIONS))
-        self.dt, self.seed, self.partition = float(dt), int(seed), partition
+                             + suggest(str(name), PARTITIONS))
+        if exchange not in EXCHANGES:
+            raise ModelError("exchange", f"unknown exchange {exchange!r}" + suggest(str(exchange), EXCHANGES))
+        self.dt, self.seed, self.partition, self.exchange = float(dt), int(seed), partition, exchange
         self.archive = Archive.of(archive)
         if self.archive is not None:
             self.archive.refuse_existing()

@@ -11,7 +11,7 @@ from time import perf_counter
 
 import numpy as np
 
-from .exchange import MAX_INTERVAL, AlltoallExchange, RoutingTable
+from .exchange import MAX_INTERVAL, make as make_exchange
 from .neuron_models import initial_values
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
@@ -28,17 +28,18 @@ class Simulation:
         self.net, self.comm, self.dt = net, comm, net.dt
         self.step = 0
         self.n_spikes = 0  # spikes emitted by this rank's nodes so far
-        self.partition = make_partition(net.partition, net.n_nodes, comm.size)
+        self.partition = make_partition(net.partition, net, comm.size)
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic = comm.agree(self._make_projections)
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
         self._set_interval()
-        self.exchange = AlltoallExchange(comm, RoutingTable(
-            comm, self.partition, self.local_gids,
-            np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)])))
+        self.exchange = make_exchange(
+            net.exchange, comm, self.partition, self.local_gids,
+            np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)]))
         self.spike_recorders, self.vm_recorders = self._make_recorders()
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
+        self.progress = None  # a bigbrain.progress.Progress to report to while running
 
     def _make_blocks(self):
         blocks, column = [], 0
@@ -129,6 +130,8 @@ class Simulation:
             self.step += n
             if self.archive is not None:
                 self.archive.after_interval(n, t1 - t0, t2 - t1, perf_counter() - t2, len(gids), error)
+            if self.progress is not None:
+                self.progress.update(self)
         self.comm.check(error)
         if self.archive is not None:
             self.archive.end_run()

@@ -5,12 +5,20 @@ it for any gid without communication, which is how spikes are routed and synapse
 
 * ``round_robin``: gid g lives on rank g mod P (NEST's default placement).
 * ``blocks``: contiguous, nearly equal ranges of gids per rank.
+* ``population`` (:mod:`.population`): every population in P blocks, one per rank.
+* ``graph`` (:mod:`.graph`): a graph partition of contiguous neuron blocks that minimises
+  the expected spike traffic between ranks while balancing neurons and synapses.
+
+``Network(partition=...)`` takes a name or a dict ``{"name": ..., option: value}``
+(options of the graph partition: ``rates``). :mod:`.mesh` places the ranks on a logical
+2-D mesh.
 """
 import numpy as np
 
 
 class Partition:
     name = ""
+    reconstructible = True  # the owners follow from the description alone (no stored array)
 
     def __init__(self, n_nodes, n_ranks):
         self.n_nodes, self.n_ranks = int(n_nodes), int(n_ranks)
@@ -18,6 +26,11 @@ class Partition:
     def owner(self, gids):
         """Rank of each gid (int64 array)."""
         raise NotImplementedError
+
+    @classmethod
+    def from_network(cls, net, n_ranks):
+        """The partition of network ``net`` (a ``bigbrain.Network``) on ``n_ranks`` ranks."""
+        return cls(net.n_nodes, n_ranks)
 
     def local_gids(self, rank, first, size):
         """The gids in [first, first+size) that ``rank`` owns, ascending."""
@@ -54,9 +67,22 @@ class Blocks(Partition):
         return np.arange(max(first, lo), min(first + size, hi), dtype=np.int64)
 
 
-PARTITIONS = {cls.name: cls for cls in (RoundRobin, Blocks)}
+def parse(spec):
+    """(name, options) of a partition given as a name or as ``{"name": ..., **options}``."""
+    if isinstance(spec, dict):
+        options = dict(spec)
+        return options.pop("name", None), options
+    return spec, {}
 
 
-def make(name, n_nodes, n_ranks):
-    """The partition called ``name`` for ``n_nodes`` nodes on ``n_ranks`` ranks."""
-    return PARTITIONS[name](n_nodes, n_ranks)
+def make(spec, net, n_ranks):
+    """The partition ``spec`` (a name or a dict, see :func:`parse`) of network ``net`` on
+    ``n_ranks`` ranks."""
+    name, options = parse(spec)
+    return PARTITIONS[name].from_network(net, n_ranks, **options)
+
+
+from .population import PopulationBlocks  # noqa: E402 - subclasses need Partition above
+from .graph import GraphPartition  # noqa: E402
+
+PARTITIONS = {cls.name: cls for cls in (RoundRobin, Blocks, PopulationBlocks, GraphPartition)}

@@ -1,0 +1,87 @@
+"""Spike-traffic counters of one rank, the same for every exchange strategy.
+
+Whatever the exchange moves its packets with (one ``Alltoallv``, sparse neighbour
+messages, or two mesh phases), the traffic is also accounted on the logical 2-D mesh of
+ranks (:class:`bigbrain.partition.mesh.Mesh`), as a network-on-chip would carry it with
+dimension-ordered routing (along the row, then along the column):
+
+* ``pairs[o]``: packets delivered to this rank from origin rank ``o`` (the column of the
+  rank-pair matrix that belongs to this rank; the diagonal counts local deliveries).
+* ``links``: (P, 4) packets put on each directed mesh link (see the mesh module for the
+  order) by the traffic this rank injects or forwards. A unicast packet (``alltoall``,
+  ``sparse``) crosses every link of its path; a multicast packet (``mesh``) crosses each
+  link of its tree once.
+* ``hops[h]``: deliveries that travelled h links (Manhattan distance, 0: local).
+* ``messages``: point-to-point MPI messages this rank sent (count messages to every peer
+  of the pattern, plus one data message to every peer that gets packets).
+* ``words_sent``, ``words_received``: AER words in those messages (all phases).
+
+Counters are cumulative since the network was built; :meth:`snapshot` copies them.
+A packet is one AER word of :data:`BYTES_PER_PACKET` bytes.
+"""
+import numpy as np
+
+BYTES_PER_PACKET = 8
+
+
+class Traffic:
+    """Cumulative traffic counters of one rank (see the module docstring)."""
+
+    def __init__(self, mesh, partition, rank):
+        self.mesh, self.partition, self.rank = mesh, partition, rank
+        self.row, self.col = int(mesh.row(rank)), int(mesh.col(rank))
+        self.pairs = np.zeros(mesh.n_ranks, np.int64)
+        self.links = np.zeros((mesh.n_ranks, 4), np.int64)
+        self.hops = np.zeros(mesh.max_hops + 1, np.int64)
+        self.messages = 0
+        self.words_sent = 0
+        self.words_received = 0
+
+    def delivered(self, gids):
+        """Packets of sources ``gids`` arrived at their destination (this rank)."""
+        self.pairs += np.bincount(self.partition.owner(gids), minlength=len(self.pairs))
+
+    def sent(self, send_counts, recv_counts, n_peers, me=None):
+        """One message phase: words sent to and received from each peer, ``n_peers``
+        count messages; ``me``: this rank's own entry in the counts (not a message)."""
+        own = 0 if me is None else int(send_counts[me] > 0)
+        self.messages += n_peers + int(np.count_nonzero(send_counts)) - own
+        self.words_sent += int(np.sum(send_counts))
+        self.words_received += int(np.sum(recv_counts))
+
+    def unicast(self, dest):
+        """One packet per destination rank in ``dest``, each routed along the row of this
+        rank to the destination's column, then along that column."""
+        mesh, n = self.mesh, len(dest)
+        r1, c1 = mesh.row(dest), mesh.col(dest)
+        self.links += mesh.segment_loads(0, np.full(n, self.row), np.full(n, self.col), c1)
+        self.links += mesh.segment_loads(1, c1, np.full(n, self.row), r1)
+        self.hops += np.bincount(mesh.hops(self.rank, dest), minlength=len(self.hops))
+
+    def multicast(self, axis, origin, packet, dest, n_packets):
+        """``n_packets`` packets leave this rank along its row (``axis`` 0) or column
+        (``axis`` 1); packet ``packet[k]`` drops a copy at position ``dest[k]`` of that
+        line (column or row index). Each packet crosses each link of its tree once."""
+        line = self.row if axis == 0 else self.col
+        far = np.full(n_packets, origin, np.int64)
+        near = far.copy()
+        np.maximum.at(far, packet, dest)
+        np.minimum.at(near, packet, dest)
+        self.links += self.mesh.segment_loads(axis, np.full(2 * n_packets, line),
+                                              np.full(2 * n_packets, origin), np.r_[far, near])
+
+    def add_hops(self, hops):
+        self.hops += np.bincount(hops, minlength=len(self.hops))
+
+    def snapshot(self):
+        """A copy of the counters: name -> int or array."""
+        return {"pairs": self.pairs.copy(), "links": self.links.copy(), "hops": self.hops.copy(),
+                "messages": self.messages, "words_sent": self.words_sent,
+                "words_received": self.words_received}
+
+
+def router_loads(mesh, links):
+    """Packets arriving at each rank's router over its links, from (P, 4) link loads."""
+    heads = mesh.link_heads()
+    inside = heads >= 0
+    return np.bincount(heads[inside], weights=links[inside], minlength=mesh.n_ranks).astype(np.int64)
