@@ -130,7 +130,7 @@ class PlasticProjection:
 
     def deliver(self, src_gid, src_step, history, ring_ex, ring_in):
         """Deliver spikes (in time order) through the synapses, updating the weights."""
-        rec = self.recorder or WeightRecorder.NONE
+        rec = self.recorder or NO_RECORDER
         n_events = rec.bound(src_gid - self.gid_lo)
         out = (np.zeros(n_events, np.int64), np.zeros(n_events, np.int64), np.zeros(n_events))
         r = self.rule
@@ -183,16 +183,7 @@ class WeightRecorder:
         return cat(self.stamps, np.int64), cat(self.syn, np.int64), cat(self.weights, np.float64)
 
 
-class _NoRecorder:
-    row_flag = np.zeros(0, bool)
-    synapses = np.zeros(0, np.int64)
-
-    @staticmethod
-    def bound(rows):
-        return 0
-
-
-WeightRecorder.NONE = _NoRecorder()
+NO_RECORDER = WeightRecorder(np.zeros(0, np.int64), 0, np.zeros(0, np.int64))
 
 
 class Plasticity:

@@ -317,3 +317,34 @@ def test_tau_minus_and_receptor_checks():
         net.connect(net.poisson("x", 10.0), a, synapse=bb.STDP())
     with pytest.raises(bb.ModelError, match="has no V_m"):
         net.record(p, "V_m")
+
+
+def test_state_arrays_restore_continues_the_run_exactly():
+    """A network restored (neurons, ring buffers, plastic state) at 150 ms and run on to
+    300 ms gives the weights and spikes of an uninterrupted 300 ms run."""
+    def make():
+        net = bb.Network(dt=DT, seed=7)
+        p = {"C_m": 1.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0}
+        e = net.population("E", 300, "iaf_psc_delta", V_m=bb.uniform(0.0, 20.0), **p)
+        net.connect(net.poisson("noise", 16000.0), e, weight=0.1, delay=1.5)
+        conn = net.connect(e, e, "fixed_indegree", indegree=50, weight=bb.uniform(0.05, 0.2),
+                           delay=bb.uniform(1.0, 3.0),
+                           synapse=bb.STDP(lambda_=0.02, mu_plus=0.0, mu_minus=0.0, Wmax=0.3))
+        net.record(e)
+        return net, conn
+
+    whole, conn = make()
+    ref = whole.run(300.0)
+    first, _ = make()
+    first.run(150.0)
+    saved = first.build()
+    second, conn2 = make()
+    sim = second.build()
+    for old, new in zip(saved.blocks, sim.blocks):
+        new.set_state({k: np.copy(v) for k, v in old.exact_state().items()})
+    sim.ring_ex[...], sim.ring_in[...], sim.step = saved.ring_ex, saved.ring_in, saved.step
+    sim.plasticity.restore_state_arrays(saved.plasticity.state_arrays())
+    got = second.run(150.0)
+    assert np.array_equal(got.weights(conn2)[2], ref.weights(conn)[2])
+    t, _ = ref.spikes("E")
+    assert np.array_equal(got.spikes("E")[0], t[t > 150.0 + DT / 2])
