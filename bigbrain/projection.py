@@ -208,7 +208,7 @@ class PoissonProjection:
         self.lam = conn.pre.rate * dt * 1e-3
         if self.lam > 700:
             raise ModelError(f"{conn.where}.rate", "rate·dt above 700 events per step is not supported")
-        self.exp_neg_lam = math.exp(-self.lam)
+        self.cdf, self.guide = delivery.poisson_cdf(self.lam)
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)
 
@@ -217,5 +217,5 @@ class PoissonProjection:
 
     def inject(self, t0, n_steps, ring_ex, ring_in):
         delivery.poisson_input(t0, n_steps, self.post, self.post_gid, self.ordinal, self.delay,
-                               self.weight, self.lam, self.exp_neg_lam, self.key[0], self.key[1],
+                               self.weight, self.cdf, self.guide, self.key[0], self.key[1],
                                self.c2, ring_ex, ring_in)
