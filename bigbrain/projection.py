@@ -176,7 +176,7 @@ class StaticProjection:
         self.weight_all, self.weight = _compact(w if np.ndim(w) == 0 else w[order])
         d = np.asarray(delay_steps)
         self.delay_all, self.delay = _compact(d if d.ndim == 0 else
-                                              d[order].astype(np.uint8 if d.max() < 256 else np.uint16))
+                                              d[order].astype(np.uint8 if d.max(initial=0) < 256 else np.uint16))
         self.min_delay = int(d.min()) if d.size else None
         self.max_delay = int(d.max()) if d.size else None
 
