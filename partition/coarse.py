@@ -27,25 +27,29 @@ MAX_CHUNKS = 4096
 
 
 def chunk_bounds(firsts, n_nodes, n_chunks):
-    """First gid of every chunk, then ``n_nodes``: about ``n_chunks`` chunks, never crossing
-    a population boundary (``firsts``: first gid of each population, ascending)."""
+    """(bounds, population): the first gid of every chunk, then ``n_nodes``, and each
+    chunk's population index; about ``n_chunks`` chunks, never crossing a population
+    boundary (``firsts``: first gid of each population, ascending)."""
     firsts = np.asarray(firsts, np.int64)
     sizes = np.diff(np.r_[firsts, n_nodes])
-    starts = []
-    for first, size in zip(firsts, sizes):
+    starts, population = [], []
+    for j, (first, size) in enumerate(zip(firsts, sizes)):
         k = int(min(size, max(1, round(n_chunks * size / max(n_nodes, 1)))))
         starts.append(first + (np.arange(k, dtype=np.int64) * size) // max(k, 1))
-    return np.concatenate(starts + [np.array([n_nodes], np.int64)])
+        population.append(np.full(k, j, np.int64))
+    return (np.concatenate(starts + [np.array([n_nodes], np.int64)]),
+            np.concatenate(population + [np.zeros(0, np.int64)]))
 
 
 class CoarseGraph:
-    """Chunks ``bounds[i] … bounds[i+1] − 1`` with their ``neurons``, expected ``synapses``
-    (incoming) and expected ``packets`` per second between them (see module docstring)."""
+    """Chunks ``bounds[i] … bounds[i+1] − 1`` of population ``population[i]`` with their
+    ``neurons``, expected ``synapses`` (incoming) and expected ``packets`` per second
+    between them (see module docstring)."""
 
     def __init__(self, net, n_ranks, rates=None):
         pops = net.node_populations()
         n_chunks = min(MAX_CHUNKS, CHUNKS_PER_RANK * n_ranks, max(net.n_nodes, 1))
-        self.bounds = chunk_bounds([p.first_gid for p in pops], net.n_nodes, n_chunks)
+        self.bounds, self.population = chunk_bounds([p.first_gid for p in pops], net.n_nodes, n_chunks)
         C = len(self.bounds) - 1
         self.neurons = np.diff(self.bounds)
         self.synapses = np.zeros(C)

@@ -1,0 +1,140 @@
+"""Exchange strategies: the same spikes whatever the strategy, partition and number of
+ranks; every packet reaches exactly the ranks that need it; hops and link loads on the
+logical mesh; failures end every rank."""
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bigbrain.partition.mesh import EAST, NORTH, SOUTH, WEST, Mesh
+from bigbrain.traffic import Traffic, router_loads
+from mpi_helpers import run_mpi
+
+SCRIPTS = Path(__file__).parent / "scripts"
+RANKS = (1, 2, 3, 4, 9)
+STRATEGIES = ("alltoall", "sparse", "mesh")
+PARTITIONS = ("round_robin", "blocks", "population", "graph")
+T = 100.0
+
+
+@lru_cache(maxsize=None)
+def spike_runs(n_ranks, tmp):
+    """All strategy × partition runs of the cluster network on ``n_ranks`` ranks (one job)."""
+    out = Path(tmp) / f"exchange_{n_ranks}.npz"
+    run_mpi(SCRIPTS / "exchange_spikes.py", n_ranks, T, out, timeout=900)
+    with np.load(out) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("exchange"))
+    return lambda n_ranks: spike_runs(n_ranks, tmp)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n_ranks", RANKS)
+def test_every_strategy_and_partition_gives_the_same_spikes(runs, n_ranks):
+    """Reference: 1 rank, round-robin, alltoall."""
+    ref, got = runs(1), runs(n_ranks)
+    assert len(ref["round_robin_alltoall_times_E"]) > 5000, "the network must be active"
+    for partition in PARTITIONS:
+        for strategy in STRATEGIES:
+            for what in ("times_E", "ids_E", "times_I", "ids_I"):
+                a, b = ref[f"round_robin_alltoall_{what}"], got[f"{partition}_{strategy}_{what}"]
+                assert a.dtype == b.dtype and np.array_equal(a, b), (
+                    f"{what} differs: {n_ranks} ranks, {partition}, {strategy}")
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n_ranks", (4, 9))
+def test_strategies_deliver_the_same_packets(runs, n_ranks):
+    got = runs(n_ranks)
+    for partition in PARTITIONS:
+        pairs = got[f"{partition}_alltoall_pairs"]
+        assert pairs.shape == (n_ranks, n_ranks) and (pairs.sum() - np.trace(pairs)) > 0
+        for strategy in ("sparse", "mesh"):
+            assert np.array_equal(got[f"{partition}_{strategy}_pairs"], pairs), (partition, strategy)
+
+
+@lru_cache(maxsize=None)
+def routing(n_ranks, tmp):
+    out = Path(tmp) / f"routing_{n_ranks}.npz"
+    run_mpi(SCRIPTS / "routing_check.py", n_ranks, out, timeout=300)
+    with np.load(out) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n_ranks", (6, 9))
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_packets_reach_exactly_the_ranks_that_need_them(tmp_path_factory, n_ranks, strategy):
+    got = routing(n_ranks, str(tmp_path_factory.getbasetemp()))
+    received = got[f"{strategy}_received"]
+    needed = got[f"{strategy}_needed"]
+    rows, cols = got["mesh"]
+    assert rows * cols == n_ranks and rows == Mesh(n_ranks).rows
+    pairs = np.unique(received, axis=1)
+    assert pairs.shape == received.shape, "a rank received a packet twice"
+    assert np.array_equal(pairs, np.unique(needed, axis=1)), "missing or unneeded packets"
+    assert got[f"{strategy}_offsets_ok"].all()
+    origin = got["owner"][needed[0]]
+    manhattan = np.abs(origin // cols - needed[1] // cols) + np.abs(origin % cols - needed[1] % cols)
+    hops = got[f"{strategy}_hops"]
+    assert np.array_equal(hops, np.bincount(manhattan, minlength=len(hops)))
+    total_hops = int((np.arange(len(hops)) * hops).sum())
+    links = got[f"{strategy}_links"]
+    if strategy == "mesh":
+        assert 0 < links.sum() < total_hops, "multicast shares links"
+    else:
+        assert links.sum() == total_hops, "a unicast packet crosses one link per hop"
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_failure_on_one_rank_ends_all_ranks(tmp_path, strategy):
+    n_ranks = 6
+    proc = run_mpi(SCRIPTS / "exchange_failure.py", n_ranks, strategy, tmp_path, timeout=180, check=False)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    for rank in range(n_ranks):
+        report = (tmp_path / f"rank{rank}.txt").read_text()
+        assert re.search(r"injected failure at step 5\d\d", report), f"rank {rank}: {report}"
+
+
+@pytest.mark.parametrize("n_ranks,shape", [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)), (4, (2, 2)),
+                                            (6, (2, 3)), (9, (3, 3)), (12, (3, 4)), (1024, (32, 32))])
+def test_mesh_is_the_most_square_factorisation(n_ranks, shape):
+    assert Mesh(n_ranks).shape == shape
+
+
+def test_segment_loads_count_each_link_crossed():
+    mesh = Mesh(9)  # 3 x 3
+    # along row 1: column 0 -> 2 (two east links), column 2 -> 1 (one west link)
+    loads = mesh.segment_loads(0, [1, 1], [0, 2], [2, 1])
+    expected = np.zeros((9, 4), np.int64)
+    expected[[3, 4], EAST] = 1
+    expected[5, WEST] = 1
+    assert np.array_equal(loads, expected)
+    # along column 2: row 0 -> 2, row 2 -> 0
+    loads = mesh.segment_loads(1, [2, 2], [0, 2], [2, 0])
+    expected = np.zeros((9, 4), np.int64)
+    expected[[2, 5], SOUTH] = 1
+    expected[[8, 5], NORTH] = 1
+    assert np.array_equal(loads, expected)
+
+
+def test_multicast_crosses_each_link_of_its_tree_once():
+    mesh = Mesh(16)  # 4 x 4; rank 5 sits at row 1, column 1
+    traffic = Traffic(mesh, None, 5)
+    # packet 0 drops copies at columns 0, 2 and 3 of row 1; packet 1 at column 1 only
+    traffic.multicast(0, 1, np.array([0, 0, 0, 1]), np.array([0, 2, 3, 1]), 2)
+    expected = np.zeros((16, 4), np.int64)
+    expected[[5, 6], EAST] = 1
+    expected[5, WEST] = 1
+    assert np.array_equal(traffic.links, expected)
+    assert np.array_equal(router_loads(mesh, traffic.links)[[4, 6, 7]], [1, 1, 1])
+    unicast = Traffic(mesh, None, 5)
+    unicast.unicast(np.array([4, 6, 7, 15]))
+    assert unicast.links.sum() == 1 + 1 + 2 + 4 and np.array_equal(unicast.hops[:5], [0, 2, 1, 0, 1])
