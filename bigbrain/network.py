@@ -15,6 +15,7 @@ from .connectivity import make_rule
 from .description import describe
 from .errors import ModelError
 from .neuron_models import MODELS, suggest
+from .backends import check_name as check_backend
 from .exchange import EXCHANGES
 from .partition import PARTITIONS, parse as parse_partition
 from .population import PoissonGenerators, Population, Selection, as_selection
@@ -39,11 +40,14 @@ class Network:
     :mod:`bigbrain.exchange`); all give the same spikes. comm: an mpi4py communicator
     (default: COMM_WORLD). archive: a path or a :class:`bigbrain.Archive`: the zarr store
     the run is written to (spikes, samples, telemetry, checkpoints); an existing store is
-    refused unless ``Archive(path, overwrite=True)``.
+    refused unless ``Archive(path, overwrite=True)``. backend: where each rank computes
+    (``numpy``: the CPU; ``cupy``: one GPU per rank; ``auto``: the GPU when CuPy and a device
+    are present; see :mod:`bigbrain.backends`); all give the same spikes. device: the CUDA
+    device number of every rank (default: the node-local rank, or ``$BIGBRAIN_GPU``).
     """
 
     def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None, archive=None,
-                 exchange="alltoall"):
+                 exchange="alltoall", backend="numpy", device=None):
         if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
             raise ModelError("dt", f"must be a positive number of ms, got {dt!r}")
         if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**64):
@@ -54,7 +58,9 @@ class Network:
                              + suggest(str(name), PARTITIONS))
         if exchange not in EXCHANGES:
             raise ModelError("exchange", f"unknown exchange {exchange!r}" + suggest(str(exchange), EXCHANGES))
+        check_backend(backend)
         self.dt, self.seed, self.partition, self.exchange = float(dt), int(seed), partition, exchange
+        self.backend, self.device = backend, device
         self.archive = Archive.of(archive)
         if self.archive is not None:
             self.archive.refuse_existing()

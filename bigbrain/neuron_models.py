@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
+from .backends import NUMPY
 from .distributions import Distribution, Stream
 from .errors import ModelError
-from .kernels import lif
 from .kernels.fixed_point import FRACTION_BITS
 from .streams import Purpose
 
@@ -110,8 +110,11 @@ class Block:
 
     ``update(ring_ex, ring_in, t0, n_steps)`` advances them and returns the spikes as
     (block-local indices, step offsets). ``rec_idx`` lists block-local indices whose V_m
-    the update writes to ``rec_v`` (n_steps × len(rec_idx)).
+    the update writes to ``rec_v`` (n_steps × len(rec_idx)). The state lives where
+    ``backend`` (:mod:`bigbrain.backends`) computes; :meth:`use` moves it there.
     """
+
+    backend = NUMPY
 
     def __init__(self, gids, col0):
         self.gids, self.col0 = gids, col0
@@ -123,8 +126,16 @@ class Block:
         """Output arrays large enough for every neuron spiking in every step."""
         need = len(self.gids) * n_steps
         if self._out_idx.size < need:
-            self._out_idx, self._out_off = np.zeros(need, np.int64), np.zeros(need, np.int64)
+            self._out_idx, self._out_off = (self.backend.zeros(need, np.int64) for _ in range(2))
         return self._out_idx, self._out_off
+
+    def use(self, backend):
+        """Compute with ``backend`` from now on: move the state arrays there."""
+        backend.move(self, self.STATE)
+
+    def spikes(self, k):
+        """The first k spikes of the output buffers, on the host: (indices, step offsets)."""
+        return self.backend.to_host(self._out_idx[:k]), self.backend.to_host(self._out_off[:k])
 
     #: Attributes that hold the dynamic state, exactly as integrated (for checkpoints).
     STATE = ()
@@ -134,7 +145,7 @@ class Block:
 
     def exact_state(self):
         """The dynamic state arrays by attribute name (V relative to E_L, counters, …)."""
-        return {name: getattr(self, name) for name in self.STATE}
+        return {name: self.backend.to_host(getattr(self, name)) for name in self.STATE}
 
     def set_state(self, values):
         """Set the state from arrays as :meth:`exact_state` returns them (bit-exact)."""
@@ -162,12 +173,14 @@ class IafPscDeltaBlock(Block):
 
     def update(self, ring_ex, ring_in, t0, n_steps):
         out_idx, out_off = self.spike_buffers(n_steps)
-        k = lif.iaf_psc_delta(self.y3, self.r, self.refr_acc, ring_ex, ring_in, self.col0, t0,
-                              n_steps, *self.args, self.rec_idx, self.rec_v, out_idx, out_off)
-        return out_idx[:k], out_off[:k]
+        k = self.backend.kernels.iaf_psc_delta(self.y3, self.r, self.refr_acc, ring_ex, ring_in,
+                                               self.col0, t0, n_steps, *self.args, self.rec_idx,
+                                               self.rec_v, out_idx, out_off)
+        return self.spikes(k)
 
     def state(self):
-        return {"V_m": self.y3 + self.p["E_L"], "refractory": self.r, "refr_acc": self.refr_acc}
+        y3, r, refr_acc = (self.backend.to_host(a) for a in (self.y3, self.r, self.refr_acc))
+        return {"V_m": y3 + self.p["E_L"], "refractory": r, "refr_acc": refr_acc}
 
 
 def propagator_32(tau_syn, tau, C, h):
@@ -204,13 +217,14 @@ class IafPscExpBlock(Block):
 
     def update(self, ring_ex, ring_in, t0, n_steps):
         out_idx, out_off = self.spike_buffers(n_steps)
-        k = lif.iaf_psc_exp(self.V, self.i_ex, self.i_in, self.r, ring_ex, ring_in, self.col0, t0,
-                            n_steps, *self.args, self.rec_idx, self.rec_v, out_idx, out_off)
-        return out_idx[:k], out_off[:k]
+        k = self.backend.kernels.iaf_psc_exp(self.V, self.i_ex, self.i_in, self.r, ring_ex, ring_in,
+                                             self.col0, t0, n_steps, *self.args, self.rec_idx,
+                                             self.rec_v, out_idx, out_off)
+        return self.spikes(k)
 
     def state(self):
-        return {"V_m": self.V + self.p["E_L"], "I_syn_ex": self.i_ex, "I_syn_in": self.i_in,
-                "refractory": self.r}
+        V, i_ex, i_in, r = (self.backend.to_host(a) for a in (self.V, self.i_ex, self.i_in, self.r))
+        return {"V_m": V + self.p["E_L"], "I_syn_ex": i_ex, "I_syn_in": i_in, "refractory": r}
 
 
 class SpikeSourceBlock(Block):
@@ -250,6 +264,7 @@ class ParrotBlock(Block):
         slots = (t0 + np.arange(n_steps)) % ring_ex.shape[0]
         cols = slice(self.col0, self.col0 + len(self.gids))
         counts = (ring_ex[slots, cols] + ring_in[slots, cols]) >> FRACTION_BITS
+        counts = self.backend.to_host(counts)
         ring_ex[slots, cols] = 0
         ring_in[slots, cols] = 0
         off, idx = np.nonzero(counts)

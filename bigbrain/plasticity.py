@@ -23,6 +23,7 @@ relative).
 """
 import numpy as np
 
+from .backends import NUMPY
 from .errors import ModelError
 from .kernels import stdp as kernel
 from .projection import _compact
@@ -88,9 +89,16 @@ class PostHistory:
         n = self.size
         return self.head, self.stamp[:n], self.k[:n], self.prev[:n]
 
+    def on(self, backend):
+        """:meth:`arrays` as ``backend`` arrays (copied to a device once per interval: the
+        history is appended to on the host, in spike order)."""
+        return tuple(backend.asarray(a) for a in self.arrays())
+
 
 class PlasticProjection:
     """STDP synapses of one connection onto this rank's neurons, in rows by source gid."""
+
+    backend = NUMPY
 
     def __init__(self, conn, pre_pos, post_col, ordinal, weight, delay_steps, n_columns):
         self.conn, self.rule = conn, conn.synapse
@@ -113,6 +121,7 @@ class PlasticProjection:
         self.kplus = np.zeros(span)
         self.t_last = np.zeros(span, np.int64)
         self.active = np.diff(self.ptr) > 0
+        self.rows = self.ptr
         self.recorder = None
 
     def __len__(self):
@@ -126,35 +135,47 @@ class PlasticProjection:
         """Stamp at or below which no post spike can still potentiate a synapse here."""
         if not self.active.any():
             return np.iinfo(np.int64).max
-        return int(self.t_last[self.active].min()) - self.max_delay
+        return int(self.backend.to_host(self.t_last)[self.active].min()) - self.max_delay
 
-    def deliver(self, src_gid, src_step, history, ring_ex, ring_in):
-        """Deliver spikes (in time order) through the synapses, updating the weights."""
+    def use(self, backend):
+        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses and row
+        traces there; ``ptr`` stays on the host, ``rows`` is its copy there."""
+        self.rows = self.ptr
+        backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last"))
+
+    def deliver(self, src_gid, src_step, history, inv_tau_minus, dt, ring_ex, ring_in):
+        """Deliver spikes (in time order) through the synapses, updating the weights.
+        ``history``: :meth:`PostHistory.on` this projection's backend."""
         rec = self.recorder or NO_RECORDER
         n_events = rec.bound(src_gid - self.gid_lo)
-        out = (np.zeros(n_events, np.int64), np.zeros(n_events, np.int64), np.zeros(n_events))
+        zeros = self.backend.zeros
+        out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
         r = self.rule
-        head, h_stamp, h_k, h_prev = history.arrays()
-        n = kernel.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post, self.weight,
-                           self.delay, np.int64(self.delay_all), self.kplus, self.t_last,
-                           head, h_stamp, h_k, h_prev, len(h_stamp), history.inv_tau_minus,
-                           history.dt, r.tau_plus, r.lambda_, r.alpha, r.mu_plus, r.mu_minus,
-                           r.Wmax, self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+        head, h_stamp, h_k, h_prev = history
+        n = self.backend.kernels.deliver_stdp(
+            src_gid, src_step, self.gid_lo, self.rows, self.post, self.weight, self.delay,
+            np.int64(self.delay_all), self.kplus, self.t_last, head, h_stamp, h_k, h_prev,
+            len(h_stamp), inv_tau_minus, dt, r.tau_plus, r.lambda_, r.alpha, r.mu_plus,
+            r.mu_minus, r.Wmax, self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
         if self.recorder is not None:
-            self.recorder.add(*(a[:n] for a in out))
+            self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
+
+    def host_arrays(self):
+        """(weight, K+, last stamp) on the host."""
+        return tuple(self.backend.to_host(a) for a in (self.weight, self.kplus, self.t_last))
 
     def synapse_keys(self, local_gids):
         """(post gid, pre gid, multapse) of every synapse, in storage order; ``multapse``
         numbers the synapses of one (pre, post) pair in the order of their ordinals."""
         pre_gid = self.gid_lo + np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
-        post_gid = local_gids[self.post]
+        post_gid = local_gids[self.backend.to_host(self.post)]
         first = np.r_[True, (pre_gid[1:] != pre_gid[:-1]) | (post_gid[1:] != post_gid[:-1])]
         start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
         return post_gid, pre_gid, np.arange(len(first)) - start
 
     def nbytes(self):
         """Bytes held for the synapses and their rows."""
-        return sum(a.nbytes for a in (self.post, self.weight, self.delay, self.ptr,
+        return sum(a.nbytes for a in (self.post, self.weight, self.delay, self.rows,
                                       self.kplus, self.t_last, self.active))
 
 
@@ -195,8 +216,16 @@ class Plasticity:
         for proj in projections:
             tracked[proj.post] = True
         self.history = PostHistory(tau_minus, tracked, dt)
+        self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)
+
+    def use(self, backend):
+        """Compute with ``backend``: move the synapses; the spike history stays on the
+        host and is copied over at each delivery (:meth:`PostHistory.on`)."""
+        self.backend, self.inv_tau_minus = backend, backend.asarray(self.history.inv_tau_minus)
+        for proj in self.projections:
+            proj.use(backend)
 
     def _attach_recorder(self, proj):
         chosen = proj.conn.recorded_weights
@@ -222,8 +251,10 @@ class Plasticity:
             return
         order = np.argsort(src_step, kind="stable")
         src_gid, src_step = src_gid[order], src_step[order]
+        history = self.history.on(self.backend)
         for proj in self.projections:
-            proj.deliver(src_gid, src_step, self.history, ring_ex, ring_in)
+            proj.deliver(src_gid, src_step, history, self.inv_tau_minus, self.history.dt,
+                         ring_ex, ring_in)
 
     def projection(self, conn):
         for proj in self.projections:
@@ -237,7 +268,7 @@ class Plasticity:
         proj = self.projection(conn)
         post_gid, pre_gid, multapse = proj.synapse_keys(self.local_gids)
         post_gid, pre_gid, multapse, w = (comm.allgather_array(a) for a in
-                                          (post_gid, pre_gid, multapse, proj.weight))
+                                          (post_gid, pre_gid, multapse, proj.host_arrays()[0]))
         order = np.lexsort((multapse, pre_gid, post_gid))
         pre_pos, post_pos = conn.positions(pre_gid[order], post_gid[order])
         return pre_pos, post_pos, w[order]
@@ -271,12 +302,13 @@ class Plasticity:
         row = {k: [] for k in ("connection", "pre_gid", "kplus", "t_last")}
         for proj in self.projections:
             keys = proj.synapse_keys(self.local_gids)
-            for name, value in zip(("post_gid", "pre_gid", "multapse", "weight"), (*keys, proj.weight)):
+            weight, kplus, t_last = proj.host_arrays()
+            for name, value in zip(("post_gid", "pre_gid", "multapse", "weight"), (*keys, weight)):
                 syn[name].append(value)
             syn["connection"].append(np.full(len(proj), proj.conn.index, np.int64))
             rows = np.flatnonzero(proj.active)
             for name, value in zip(("pre_gid", "kplus", "t_last"),
-                                   (proj.gid_lo + rows, proj.kplus[rows], proj.t_last[rows])):
+                                   (proj.gid_lo + rows, kplus[rows], t_last[rows])):
                 row[name].append(value)
             row["connection"].append(np.full(len(rows), proj.conn.index, np.int64))
         h = self.history
@@ -299,11 +331,14 @@ class Plasticity:
             local = np.column_stack([np.full(len(proj), index), *proj.synapse_keys(self.local_gids)])
             keys = np.column_stack([saved[f"synapse/{n}"] for n in
                                     ("connection", "post_gid", "pre_gid", "multapse")])
-            proj.weight[:] = saved["synapse/weight"][_match(keys, local, "synapse")]
+            weight, kplus, t_last = proj.host_arrays()
+            weight[:] = saved["synapse/weight"][_match(keys, local, "synapse")]
             rows = np.flatnonzero(proj.active)
             keys = np.column_stack([saved["row/connection"], saved["row/pre_gid"]])
             at = _match(keys, np.column_stack([np.full(len(rows), index), proj.gid_lo + rows]), "row")
-            proj.kplus[rows], proj.t_last[rows] = saved["row/kplus"][at], saved["row/t_last"][at]
+            kplus[rows], t_last[rows] = saved["row/kplus"][at], saved["row/t_last"][at]
+            proj.weight, proj.kplus, proj.t_last = weight, kplus, t_last
+            proj.use(proj.backend)
         h = self.history
         cols = np.flatnonzero(h.tracked)
         at = _match(saved["neuron/gid"][:, None], self.local_gids[cols][:, None], "neuron")

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .backends import NUMPY
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
@@ -165,6 +166,8 @@ def _compact(values):
 class StaticProjection:
     """Synapses from nodes onto this rank's neurons, in rows by source gid."""
 
+    backend = NUMPY
+
     def __init__(self, conn, pre_pos, post_col, weight, delay_steps, n_columns):
         self.conn = conn
         pre_gid = conn.pre_gids[pre_pos]
@@ -185,12 +188,16 @@ class StaticProjection:
 
     def source_gids(self):
         """Gids with at least one synapse here (they must be routed to this rank)."""
-        return self.gid_lo + np.flatnonzero(np.diff(self.ptr))
+        return self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))
+
+    def use(self, backend):
+        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
+        backend.move(self, ("ptr", "post", "weight", "delay"))
 
     def deliver(self, src_gid, src_step, ring_ex, ring_in):
-        delivery.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post, self.weight,
-                         np.int64(self.weight_all), self.delay, np.int64(self.delay_all),
-                         ring_ex, ring_in)
+        self.backend.kernels.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post,
+                                     self.weight, np.int64(self.weight_all), self.delay,
+                                     np.int64(self.delay_all), ring_ex, ring_in)
 
     def nbytes(self):
         return self.post.nbytes + self.weight.nbytes + self.delay.nbytes + self.ptr.nbytes
@@ -198,6 +205,8 @@ class StaticProjection:
 
 class PoissonProjection:
     """Poisson generators onto this rank's neurons: one independent train per synapse."""
+
+    backend = NUMPY
 
     def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps):
         n = len(post_col)
@@ -215,7 +224,11 @@ class PoissonProjection:
     def __len__(self):
         return len(self.post)
 
+    def use(self, backend):
+        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
+        backend.move(self, ("post", "post_gid", "ordinal", "delay", "weight", "cdf", "guide"))
+
     def inject(self, t0, n_steps, ring_ex, ring_in):
-        delivery.poisson_input(t0, n_steps, self.post, self.post_gid, self.ordinal, self.delay,
-                               self.weight, self.cdf, self.guide, self.key[0], self.key[1],
-                               self.c2, ring_ex, ring_in)
+        self.backend.kernels.poisson_input(t0, n_steps, self.post, self.post_gid, self.ordinal,
+                                           self.delay, self.weight, self.cdf, self.guide,
+                                           self.key[0], self.key[1], self.c2, ring_ex, ring_in)

@@ -11,6 +11,8 @@ from time import perf_counter
 
 import numpy as np
 
+from .backends import select as select_backend
+from .backends.memory import estimate as estimate_memory
 from .exchange import MAX_INTERVAL, make as make_exchange
 from .neuron_models import initial_values
 from .partition import make as make_partition
@@ -29,6 +31,8 @@ class Simulation:
         self.step = 0
         self.n_spikes = 0  # spikes emitted by this rank's nodes so far
         self.partition = make_partition(net.partition, net, comm.size)
+        self.backend = comm.agree(select_backend, net.backend, comm.mpi, net.device)
+        comm.agree(self._check_memory)
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic = comm.agree(self._make_projections)
@@ -40,6 +44,19 @@ class Simulation:
         self.spike_recorders, self.vm_recorders = self._make_recorders()
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
         self.progress = None  # a bigbrain.progress.Progress to report to while running
+        self._use(self.backend)
+
+    def _check_memory(self):
+        """Refuse, before the build, a network that cannot fit on this rank's device."""
+        if self.backend.device is not None:
+            self.backend.check_memory(estimate_memory(self.net, self.comm.size))
+
+    def _use(self, backend):
+        """Move neuron state, synapses and ring buffers to where ``backend`` computes."""
+        for part in self.blocks + self.static + self.poisson:
+            part.use(backend)
+        self.plasticity.use(backend)
+        backend.move(self, ("ring_ex", "ring_in"))
 
     def _make_blocks(self):
         blocks, column = [], 0
@@ -147,8 +164,9 @@ class Simulation:
             proj.inject(t0, n, self.ring_ex, self.ring_in)
         emitted = []
         for block in self.blocks:
-            block.rec_v = np.zeros((n, len(block.rec_idx)))
+            block.rec_v = self.backend.zeros((n, len(block.rec_idx)))
             idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
+            block.rec_v = self.backend.to_host(block.rec_v)
             emitted.append((block.col0 + idx, block.gids[idx], off))
             for rec in self.spike_recorders:
                 if rec.block is block:
@@ -161,8 +179,9 @@ class Simulation:
         return spikes
 
     def _deliver(self, src_gid, src_step):
+        gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)
         for proj in self.static:
-            proj.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
+            proj.deliver(gid, step, self.ring_ex, self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):

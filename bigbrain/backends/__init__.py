@@ -1,0 +1,106 @@
+"""Array backends: where a rank's arrays live and which kernels advance them.
+
+The simulation talks to one small contract, :class:`Backend` (in the spirit of
+zarr-python's buffer prototype):
+
+* ``xp``: the array module (NumPy or CuPy);
+* ``asarray(a)`` puts a host array where the backend computes (no copy on NumPy),
+  ``zeros(shape, dtype)`` allocates there, ``to_host(a)`` brings an array back (no copy on
+  NumPy), ``move(obj, names)`` puts an object's arrays there;
+* ``kernels``: the entry points ``iaf_psc_delta``, ``iaf_psc_exp``, ``deliver``,
+  ``poisson_input`` and ``deliver_stdp``, with the arguments of the Numba kernels in
+  :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
+  the CUDA sources in ``kernels/cuda`` through :mod:`bigbrain.kernels.gpu`, same bits);
+* ``check_memory(estimate)``: refuse, before the build, a network that cannot fit.
+
+``Network(backend="numpy" | "cupy" | "auto")`` chooses per run; ``auto`` takes the GPU when
+CuPy and a device are present. Device discovery is in :mod:`bigbrain.devices`.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+from .. import devices
+from ..errors import ModelError
+from ..kernels import delivery, lif, stdp
+
+NAMES = ("numpy", "cupy", "auto")
+
+
+class Backend:
+    """An array module with its kernels; ``device``: the CUDA device number or None."""
+
+    def __init__(self, name, xp, kernels, device=None, label="CPU"):
+        self.name, self.xp, self.kernels, self.device, self.label = name, xp, kernels, device, label
+
+    def asarray(self, a):
+        return self.xp.asarray(a)
+
+    def zeros(self, shape, dtype=np.float64):
+        return self.xp.zeros(shape, dtype)
+
+    def to_host(self, a):
+        return a.get() if self.xp is not np and hasattr(a, "get") else a
+
+    def move(self, obj, names):
+        """Make ``obj`` compute with this backend: set ``obj.backend`` and put its arrays
+        ``names`` here."""
+        obj.backend = self
+        for name in names:
+            setattr(obj, name, self.asarray(getattr(obj, name)))
+
+    def check_memory(self, estimate):
+        """Raise if ``estimate`` (a :class:`~bigbrain.backends.memory.Estimate`) exceeds the
+        device's free memory; nothing to check on the host."""
+        if self.device is None:
+            return
+        free, total = devices.free_memory(self.device)
+        if estimate.total > free:
+            raise ModelError("backend", f"the network needs about {estimate.describe()} on "
+                             f"{self.label}, which has {free / 2**30:.2f} GiB free of "
+                             f"{total / 2**30:.2f} GiB; use more ranks (GPUs) or a smaller network")
+
+    def describe(self):
+        return {"backend": self.name, "device": self.device, "device_name": self.label}
+
+
+CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.iaf_psc_exp,
+                              deliver=delivery.deliver, poisson_input=delivery.poisson_input,
+                              deliver_stdp=stdp.deliver)
+NUMPY = Backend("numpy", np, CPU_KERNELS)
+
+
+def check_name(name):
+    if name not in NAMES:
+        from ..neuron_models import suggest
+        raise ModelError("backend", f"unknown backend {name!r} (expected one of "
+                         f"{', '.join(NAMES)})" + suggest(name, NAMES))
+
+
+def select(name, mpi_comm, device=None):
+    """The backend of this rank for ``name`` (collective: the node-local rank is found with
+    an MPI split). ``device``: a CUDA device number overriding the node-local choice."""
+    check_name(name)
+    node_rank = devices.local_rank(mpi_comm)
+    if name == "numpy":
+        return NUMPY
+    count, missing = devices.cuda_devices()
+    if count == 0:
+        if name == "auto":
+            return NUMPY
+        raise ModelError("backend", f"backend 'cupy' needs a CUDA device: {missing}")
+    try:
+        chosen = devices.choose_device(node_rank, count, device)
+    except ValueError as exc:
+        raise ModelError("device", str(exc)) from None
+    return cupy_backend(chosen)
+
+
+def cupy_backend(device):
+    """The CuPy backend on CUDA device ``device`` (made current for this process)."""
+    import cupy
+
+    from ..kernels.gpu import CudaKernels
+    cupy.cuda.Device(device).use()
+    return Backend("cupy", cupy, CudaKernels(), device, f"GPU {device} "
+                   f"({devices.device_name(device)})")

@@ -1,0 +1,102 @@
+"""How much memory a rank needs for a network, estimated from its description alone.
+
+Used before the build, so that a network too large for a GPU fails at once with the
+estimate instead of running out of device memory half-way. The estimate follows the
+storage layout (:mod:`bigbrain.neuron_models`, :mod:`bigbrain.projection`,
+:mod:`bigbrain.plasticity`) for the busiest rank, with neurons spread evenly over ranks and
+the expected number of synapses of each rule:
+
+* neuron state: 24 B per ``iaf_psc_delta`` neuron, 32 B per ``iaf_psc_exp`` neuron;
+* ring buffers: 2 × 8 B × (maximum delay in steps) per local node, plus the spike flags of
+  one interval (1 B per node and step);
+* static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (8 B
+  unless homogeneous), delay (1 B up to 255 steps, else 2 B, unless homogeneous), and 8 B
+  per source row;
+* plastic synapses: the same with an 8 B weight always, and 25 B per source row (row
+  pointer, trace, last spike, active flag), plus the exp tables of the STDP kernels;
+* Poisson synapses: 40 B (column, gid, ordinal, delay, weight).
+"""
+import math
+
+import numpy as np
+
+from ..distributions import Distribution
+from ..kernels.exp_tables import MAX_LENGTH
+
+STATE_BYTES = {"iaf_psc_delta": 24, "iaf_psc_exp": 32}
+POISSON_SYNAPSE_BYTES = 40
+PLASTIC_ROW_BYTES = 25
+EXP_UNDERFLOW = 745.2   # exp(-x) is 0.0 in double precision beyond this x
+
+
+class Estimate:
+    """Bytes needed on one rank, by part (``parts``), and the expected synapse count."""
+
+    def __init__(self, parts, n_synapses):
+        self.parts, self.n_synapses = parts, n_synapses
+
+    @property
+    def total(self):
+        return sum(self.parts.values())
+
+    @property
+    def bytes_per_synapse(self):
+        """Bytes of synapse storage (synapses, rows, Poisson) per synapse."""
+        syn = sum(self.parts[k] for k in ("synapses", "rows", "poisson synapses"))
+        return syn / max(self.n_synapses, 1)
+
+    def describe(self):
+        detail = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in self.parts.items() if v)
+        return (f"{self.total / 2**30:.2f} GiB per rank ({detail} GiB; "
+                f"{self.n_synapses:.3g} synapses)")
+
+
+def _heterogeneous(value):
+    return isinstance(value, Distribution) or np.ndim(value) > 0
+
+
+def _delay_steps_max(conn, dt):
+    hi = conn.delay.bounds()[1] if isinstance(conn.delay, Distribution) else np.max(conn.delay)
+    return int(round(float(hi) / dt)) if math.isfinite(hi) else 255
+
+
+def _exp_table_bytes(dt, tau):
+    return 8 * min(MAX_LENGTH, math.ceil(EXP_UNDERFLOW * tau / dt) + 1)
+
+
+def estimate(net, n_ranks):
+    """The :class:`Estimate` for the busiest rank of ``net`` (a :class:`bigbrain.Network`,
+    described but not built) run on ``n_ranks`` ranks."""
+    share = lambda n: -(-int(n) // n_ranks)  # noqa: E731 - neurons of the busiest rank
+    pops = net.node_populations()
+    columns = sum(share(p.size) for p in pops)
+    post_bytes = 2 if columns <= 65536 else 4
+    parts = dict.fromkeys(("neurons", "ring buffers", "synapses", "rows", "poisson synapses",
+                           "exp tables"), 0)
+    parts["neurons"] = sum(STATE_BYTES.get(p.model.name, 0) * share(p.size) for p in pops)
+    n_synapses, max_delay, min_delay = 0.0, 1, None
+    for conn in net.connections:
+        n = conn.rule.expected_per_target * share(len(conn.post))
+        n_synapses += n
+        if conn.is_poisson:
+            parts["poisson synapses"] += POISSON_SYNAPSE_BYTES * n
+            continue
+        d_max = _delay_steps_max(conn, net.dt)
+        max_delay = max(max_delay, d_max)
+        lo = conn.delay.bounds()[0] if isinstance(conn.delay, Distribution) else np.min(conn.delay)
+        min_delay = min(min_delay or d_max, max(1, int(round(float(lo) / net.dt))))
+        rows = int(conn.pre_gids.max()) + 1 - int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
+        delay_bytes = (1 if d_max < 256 else 2) if _heterogeneous(conn.delay) else 0
+        if conn.synapse is None:
+            weight_bytes = 8 if _heterogeneous(conn.weight) else 0
+            parts["synapses"] += (post_bytes + weight_bytes + delay_bytes) * n
+            parts["rows"] += 8 * rows
+        else:
+            parts["synapses"] += (post_bytes + 8 + delay_bytes) * n
+            parts["rows"] += PLASTIC_ROW_BYTES * rows
+            parts["exp tables"] += _exp_table_bytes(net.dt, conn.synapse.tau_plus)
+    if any(c.synapse is not None for c in net.connections):
+        taus = {p.params.get("tau_minus") for p in pops if "tau_minus" in p.params}
+        parts["exp tables"] += sum(_exp_table_bytes(net.dt, t) for t in taus)
+    parts["ring buffers"] = 16 * max_delay * columns + (min_delay or 10) * columns
+    return Estimate({k: int(v) for k, v in parts.items()}, n_synapses)

@@ -1,0 +1,95 @@
+// Spike delivery into the ring buffers and Poisson input: the CUDA form of
+// kernels/delivery.py. Additions are integer atomics (common.cuh: ring_add), so the sums
+// equal the CPU's whatever the order of the threads.
+#include "philox.cuh"
+
+// Synapse k of a spike emitted in step t: add its weight to slot (t + delay) % L of its
+// column, excitatory for weights >= 0, inhibitory otherwise.
+template <typename Post, typename Delay>
+BB_HD void deliver_synapse(i64 k, i64 t, const Post *post, const i64 *weight, i64 weight_all,
+                           const Delay *delay, i64 delay_all, i64 *ring_ex, i64 *ring_in,
+                           i64 L, i64 n_columns) {
+    i64 w = weight ? weight[k] : weight_all;
+    i64 d = delay ? (i64)delay[k] : delay_all;
+    i64 e = ((t + d) % L) * n_columns + (i64)post[k];
+    ring_add(w >= 0 ? ring_ex + e : ring_in + e, w);
+}
+
+// One block per spike (source gid, emission step); its threads share the source's row
+// ptr[g - gid_lo] : ptr[g - gid_lo + 1]. weight / delay: per-synapse arrays, or null
+// when every synapse has weight_all / delay_all.
+template <typename Post, typename Delay>
+__global__ void deliver(const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 gid_lo,
+                        const i64 *ptr, i64 span, const Post *post, const i64 *weight,
+                        i64 weight_all, const Delay *delay, i64 delay_all, i64 *ring_ex,
+                        i64 *ring_in, i64 L, i64 n_columns) {
+    for (i64 s = blockIdx.x; s < n_spikes; s += gridDim.x) {
+        i64 row = src_gid[s] - gid_lo;
+        if (row < 0 || row >= span) continue;
+        for (i64 k = ptr[row] + threadIdx.x; k < ptr[row + 1]; k += blockDim.x)
+            deliver_synapse(k, src_step[s], post, weight, weight_all, delay, delay_all,
+                            ring_ex, ring_in, L, n_columns);
+    }
+}
+
+template __global__ void deliver<unsigned short, unsigned char>(
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned short *, const i64 *,
+    i64, const unsigned char *, i64, i64 *, i64 *, i64, i64);
+template __global__ void deliver<unsigned short, unsigned short>(
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned short *, const i64 *,
+    i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
+template __global__ void deliver<unsigned int, unsigned char>(
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i64 *,
+    i64, const unsigned char *, i64, i64 *, i64 *, i64, i64);
+template __global__ void deliver<unsigned int, unsigned short>(
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i64 *,
+    i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
+
+// Poisson count by inversion of one uniform u in [0, 1) (kernels/delivery.py::poisson_count):
+// the smallest k with u < cdf[k] (or n_cdf), searched from guide[(int)(u * n_guide)].
+BB_HD i64 poisson_count(double u, const double *cdf, i64 n_cdf, const i64 *guide, i64 n_guide) {
+    i64 k = guide[(i64)(u * (double)n_guide)];
+    while (k < n_cdf && u >= cdf[k]) k += 1;
+    return k;
+}
+
+// Poisson synapse i, steps t0 … t0+n_steps−1 (kernels/delivery.py::poisson_input): the count
+// read in step s was generated in step n = s − delay[i]; it is Poisson from word n % 4
+// of Philox at counter (n / 4, post_gid[i], c2, ordinal[i]), key (k0, k1), counted with the
+// host's tables cdf and guide (kernels/delivery.py::poisson_cdf).
+BB_HD void poisson_synapse(i64 i, i64 t0, i64 n_steps, const i64 *post, const i64 *post_gid,
+                           const i64 *ordinal, const i64 *delay, const i64 *weight, const double *cdf,
+                           i64 n_cdf, const i64 *guide, i64 n_guide, u32 k0, u32 k1, u32 c2, i64 *ring_ex,
+                           i64 *ring_in, i64 L, i64 n_columns) {
+    i64 last = -1;
+    u32 words[4] = {0, 0, 0, 0};
+    for (i64 s = t0; s < t0 + n_steps; ++s) {
+        i64 n = s - delay[i];
+        if (n < 0) continue;
+        if ((n >> 2) != last) {
+            last = n >> 2;
+            words[0] = (u32)last; words[1] = (u32)post_gid[i]; words[2] = c2;
+            words[3] = (u32)ordinal[i];
+            philox4x32(words, k0, k1);
+        }
+        double u = (double)words[n & 3] * 2.3283064365386962890625e-10;
+        i64 k = poisson_count(u, cdf, n_cdf, guide, n_guide);
+        if (k > 0) {
+            i64 w = k * weight[i];
+            i64 e = (s % L) * n_columns + post[i];
+            ring_add(w >= 0 ? ring_ex + e : ring_in + e, w);
+        }
+    }
+}
+
+extern "C" __global__ void poisson_input(i64 n, i64 t0, i64 n_steps, const i64 *post,
+                                         const i64 *post_gid, const i64 *ordinal,
+                                         const i64 *delay, const i64 *weight,
+                                         const double *cdf, i64 n_cdf, const i64 *guide,
+                                         i64 n_guide, u32 k0, u32 k1, u32 c2,
+                                         i64 *ring_ex, i64 *ring_in, i64 L, i64 n_columns) {
+    i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    poisson_synapse(i, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, n_cdf, guide,
+                    n_guide, k0, k1, c2, ring_ex, ring_in, L, n_columns);
+}

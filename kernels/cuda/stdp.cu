@@ -1,0 +1,181 @@
+// STDP (NEST stdp_synapse) at pre-synaptic spike delivery: the CUDA form of
+// kernels/stdp.py::deliver. Time stamps in steps, exponentials of ms from exp tables
+// (common.cuh: exp_steps) filled by the host's libm, so the bits equal the CPU's.
+//
+// The spikes of one interval are grouped by source row (group g: row group_row[g], its
+// spikes group_ptr[g] … group_ptr[g+1]−1 in time order, stamps spike_stamp, position in the
+// CPU's time-ordered list spike_pos). One block per group, one thread per synapse of the
+// row: the thread applies the row's spikes to its synapse in time order, carrying the
+// pre-synaptic trace K+ exactly as the CPU does; stdp_rows then stores the row's trace.
+//
+// Post-synaptic history (kernels/stdp.py): entry e has h_stamp[e], h_kminus[e] (K− just
+// after the spike) and h_prev[e] (previous entry of the same column, −1: none); head[c] is
+// the latest entry of column c.
+#include "common.cuh"
+
+#define DELIVER_WEIGHT 0
+#define DELIVER_COUNT 1
+
+struct StdpRule {
+    double dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max;
+    const double *exp_plus;      // exp(-m * dt / tau_plus)
+    i64 n_exp_plus;
+    const double *exp_minus;     // table of column c: exp_minus + minus_start[c]:
+    const i64 *minus_start;      //   exp(-m * dt * inv_tau_minus[c])
+    const i64 *minus_length;
+    const double *inv_tau_minus;
+};
+
+// The rule as kernel parameters (CuPy passes scalars and pointers, not structs).
+#define BB_STDP_PARAMS                                                                         \
+    double dt, double tau_plus, double lam, double alpha, double mu_plus, double mu_minus,     \
+    double w_max, const double *exp_plus, i64 n_exp_plus, const double *exp_minus,             \
+    const i64 *minus_start, const i64 *minus_length, const double *inv_tau_minus
+#define BB_STDP_PARAM_TYPES                                                                    \
+    double, double, double, double, double, double, double, const double *, i64,               \
+    const double *, const i64 *, const i64 *, const double *
+#define BB_STDP_RULE {dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, exp_plus, n_exp_plus, \
+                      exp_minus, minus_start, minus_length, inv_tau_minus}
+
+// x ** mu as libm's pow gives it for mu 0 and 1 (exact); other exponents: the device pow.
+BB_HD double power(double x, double mu) {
+    if (mu == 0.0) return 1.0;
+    if (mu == 1.0) return x;
+    return pow(x, mu);
+}
+
+BB_HD double facilitate(double w, double kplus, const StdpRule &p) {
+    double norm_w = (w / p.w_max) + (p.lam * power(1.0 - (w / p.w_max), p.mu_plus) * kplus);
+    return norm_w < 1.0 ? norm_w * p.w_max : p.w_max;
+}
+
+BB_HD double depress(double w, double kminus, const StdpRule &p) {
+    double norm_w = (w / p.w_max) - (p.alpha * p.lam * power(w / p.w_max, p.mu_minus) * kminus);
+    return norm_w > 0.0 ? norm_w * p.w_max : 0.0;
+}
+
+// The weight after a pre spike stamped t reaches a synapse (delay d, post column c) whose
+// row had its previous spike at t_last with trace kplus (kernels/stdp.py::update_weight).
+// Facilitation runs over the post spikes in (t_last − d, t − d] oldest first; the history
+// links point backwards, so the j-th oldest is found by walking from the newest.
+BB_HD double update_weight(double w, i64 t, i64 d, i64 t_last, double kplus, i64 c,
+                           const i64 *head, const i64 *h_stamp, const double *h_kminus,
+                           const i64 *h_prev, const StdpRule &p) {
+    i64 e = head[c];
+    while (e >= 0 && h_stamp[e] > t - d) e = h_prev[e];
+    i64 n = 0;
+    for (i64 f = e; f >= 0 && h_stamp[f] > t_last - d; f = h_prev[f]) ++n;
+    for (i64 j = n - 1; j >= 0; --j) {
+        i64 f = e;
+        for (i64 m = 0; m < j; ++m) f = h_prev[f];
+        i64 gap = -(t_last - (h_stamp[f] + d));
+        w = facilitate(w, kplus * exp_steps(p.exp_plus, p.n_exp_plus, gap, p.dt, p.tau_plus, 0), p);
+    }
+    while (e >= 0 && h_stamp[e] >= t - d) e = h_prev[e];
+    double k_minus = 0.0;
+    if (e >= 0) {
+        i64 gap = -(h_stamp[e] - (t - d));
+        k_minus = h_kminus[e] * exp_steps(p.exp_minus + p.minus_start[c], p.minus_length[c], gap,
+                                          p.dt, p.inv_tau_minus[c], 1);
+    }
+    return depress(w, k_minus, p);
+}
+
+// Synapse k of group g: apply the group's spikes in time order, deliver, record.
+template <typename Post, typename Delay>
+BB_HD void stdp_synapse(i64 k, i64 g, const i64 *group_row, const i64 *group_ptr,
+                        const i64 *spike_stamp, const i64 *spike_pos, const Post *post,
+                        double *weight, const Delay *delay, i64 delay_all, const double *kplus,
+                        const i64 *t_last, const i64 *head, const i64 *h_stamp,
+                        const double *h_kminus, const i64 *h_prev, StdpRule p, int mode,
+                        i64 *ring_ex, i64 *ring_in, i64 L, i64 n_columns,
+                        const unsigned char *rec_row, const i64 *rec_syn, i64 n_rec_syn,
+                        i64 *n_out, i64 *out_pos, i64 *out_stamp, i64 *out_syn, double *out_w) {
+    i64 row = group_row[g];
+    i64 d = delay ? (i64)delay[k] : delay_all;
+    i64 c = (i64)post[k];
+    double w = weight[k], kp = kplus[row];
+    i64 tl = t_last[row];
+    int recorded = n_rec_syn > 0 && rec_row[row];
+    if (recorded) {
+        i64 j = lower_bound(rec_syn, n_rec_syn, k);
+        recorded = j < n_rec_syn && rec_syn[j] == k;
+    }
+    for (i64 s = group_ptr[g]; s < group_ptr[g + 1]; ++s) {
+        i64 t = spike_stamp[s];
+        w = update_weight(w, t, d, tl, kp, c, head, h_stamp, h_kminus, h_prev, p);
+        i64 e = ((t - 1 + d) % L) * n_columns + c;
+        if (mode == DELIVER_WEIGHT) {
+            i64 fixed = (i64)rint(w * BB_SCALE);
+            ring_add(fixed >= 0 ? ring_ex + e : ring_in + e, fixed);
+        } else if (mode == DELIVER_COUNT) {
+            ring_add(ring_ex + e, (i64)BB_SCALE);
+        }
+        if (recorded) {
+#ifdef __CUDA_ARCH__
+            i64 o = (i64)atomicAdd((u64 *)n_out, 1ull);
+#else
+            i64 o = (*n_out)++;
+#endif
+            out_pos[o] = spike_pos[s]; out_stamp[o] = t; out_syn[o] = k; out_w[o] = w;
+        }
+        kp = kp * exp_steps(p.exp_plus, p.n_exp_plus, t - tl, p.dt, p.tau_plus, 0) + 1.0;
+        tl = t;
+    }
+    weight[k] = w;
+}
+
+// The trace K+ and last stamp of group g's row after its spikes (kernels/stdp.py::deliver).
+BB_HD void stdp_row(i64 g, const i64 *group_row, const i64 *group_ptr, const i64 *spike_stamp,
+                    double *kplus, i64 *t_last, StdpRule p) {
+    i64 row = group_row[g];
+    double kp = kplus[row];
+    i64 tl = t_last[row];
+    for (i64 s = group_ptr[g]; s < group_ptr[g + 1]; ++s) {
+        i64 t = spike_stamp[s];
+        kp = kp * exp_steps(p.exp_plus, p.n_exp_plus, t - tl, p.dt, p.tau_plus, 0) + 1.0;
+        tl = t;
+    }
+    kplus[row] = kp;
+    t_last[row] = tl;
+}
+
+template <typename Post, typename Delay>
+__global__ void stdp_synapses(i64 n_groups, const i64 *group_row, const i64 *group_ptr,
+                              const i64 *spike_stamp, const i64 *spike_pos, const i64 *ptr,
+                              const Post *post, double *weight, const Delay *delay,
+                              i64 delay_all, const double *kplus, const i64 *t_last,
+                              const i64 *head, const i64 *h_stamp, const double *h_kminus,
+                              const i64 *h_prev, BB_STDP_PARAMS, int mode, i64 *ring_ex,
+                              i64 *ring_in, i64 L, i64 n_columns, const unsigned char *rec_row,
+                              const i64 *rec_syn, i64 n_rec_syn, i64 *n_out, i64 *out_pos,
+                              i64 *out_stamp, i64 *out_syn, double *out_w) {
+    StdpRule p = BB_STDP_RULE;
+    for (i64 g = blockIdx.x; g < n_groups; g += gridDim.x) {
+        i64 row = group_row[g];
+        for (i64 k = ptr[row] + threadIdx.x; k < ptr[row + 1]; k += blockDim.x)
+            stdp_synapse(k, g, group_row, group_ptr, spike_stamp, spike_pos, post, weight, delay,
+                         delay_all, kplus, t_last, head, h_stamp, h_kminus, h_prev, p, mode,
+                         ring_ex, ring_in, L, n_columns, rec_row, rec_syn, n_rec_syn, n_out,
+                         out_pos, out_stamp, out_syn, out_w);
+    }
+}
+
+extern "C" __global__ void stdp_rows(i64 n_groups, const i64 *group_row, const i64 *group_ptr,
+                                     const i64 *spike_stamp, double *kplus, i64 *t_last,
+                                     BB_STDP_PARAMS) {
+    StdpRule p = BB_STDP_RULE;
+    i64 g = blockIdx.x * (i64)blockDim.x + threadIdx.x;
+    if (g < n_groups) stdp_row(g, group_row, group_ptr, spike_stamp, kplus, t_last, p);
+}
+
+#define BB_STDP_SYNAPSES(Post, Delay)                                                          \
+    template __global__ void stdp_synapses<Post, Delay>(                                       \
+        i64, const i64 *, const i64 *, const i64 *, const i64 *, const i64 *, const Post *,    \
+        double *, const Delay *, i64, const double *, const i64 *, const i64 *, const i64 *,   \
+        const double *, const i64 *, BB_STDP_PARAM_TYPES, int, i64 *, i64 *, i64, i64,                    \
+        const unsigned char *, const i64 *, i64, i64 *, i64 *, i64 *, i64 *, double *);
+BB_STDP_SYNAPSES(unsigned short, unsigned char)
+BB_STDP_SYNAPSES(unsigned short, unsigned short)
+BB_STDP_SYNAPSES(unsigned int, unsigned char)
+BB_STDP_SYNAPSES(unsigned int, unsigned short)

@@ -1,0 +1,59 @@
+"""The CUDA kernels compiled for the CPU: a stand-in device for tests without a GPU.
+
+:func:`build` compiles ``tests/cuda/host_harness.cu`` (which includes every
+``kernels/cuda/*.cu``) with nvcc into a shared library; :class:`HostLauncher` runs a kernel
+by calling the library's loop over what the kernel's threads do. With NumPy as the array
+module, ``CudaKernels(np, HostLauncher(lib))`` then runs the GPU code path on the CPU.
+"""
+import ctypes
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SOURCES = HERE.parent / "kernels" / "cuda"
+_SHORT = {"unsigned short": "u16", "unsigned int": "u32", "unsigned char": "u8"}
+_SCALARS = {np.dtype(np.int64): ctypes.c_int64, np.dtype(np.int32): ctypes.c_int32,
+            np.dtype(np.uint32): ctypes.c_uint32, np.dtype(np.uint64): ctypes.c_uint64,
+            np.dtype(np.float64): ctypes.c_double}
+
+
+def nvcc():
+    return shutil.which("nvcc")
+
+
+def build(out_dir):
+    """Compile the host harness into ``out_dir``; returns the loaded library."""
+    lib = Path(out_dir) / "bigbrain_cuda_host.so"
+    subprocess.run([nvcc(), "-arch=sm_90", "-fmad=false", "-O2", "-shared", "-Xcompiler",
+                    "-fPIC,-ffp-contract=off", f"-I{SOURCES}", "-o", str(lib),
+                    str(HERE / "cuda" / "host_harness.cu")], check=True, capture_output=True)
+    return ctypes.CDLL(str(lib))
+
+
+def host_name(kernel):
+    """``deliver<unsigned short, unsigned char>`` -> ``host_deliver_u16_u8``."""
+    m = re.fullmatch(r"(\w+)<(.+), (.+)>", kernel)
+    if m is None:
+        return f"host_{kernel}"
+    return f"host_{m[1]}_{_SHORT[m[2]]}_{_SHORT[m[3]]}"
+
+
+class HostLauncher:
+    """``launch(source, kernel, grid, block, args)`` on the CPU build of the kernels."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __call__(self, source, kernel, grid, block, args):
+        getattr(self.lib, host_name(kernel))(*(self._arg(a) for a in args))
+
+    @staticmethod
+    def _arg(value):
+        if isinstance(value, np.ndarray):
+            assert value.flags.c_contiguous, "kernels take contiguous arrays"
+            return ctypes.c_void_p(value.ctypes.data if value.size else 0)
+        return _SCALARS[np.asarray(value).dtype](value)
