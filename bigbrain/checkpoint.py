@@ -171,10 +171,11 @@ def write_part(group, sim, step):
             _crash_hook(sim.comm.rank, step)
             for key, values in block.exact_state().items():
                 out[f"neurons/{pop.name}/{key}"] = _put(group, f"neurons/{pop.name}/{key}", values)
-    slots, cols = np.nonzero(sim.ring_ex | sim.ring_in)
+    ring_ex, ring_in = sim.backend.to_host(sim.ring_ex), sim.backend.to_host(sim.ring_in)
+    slots, cols = np.nonzero(ring_ex | ring_in)
     abs_step = step + (slots - step) % sim.ring_length
     for key, values in (("gid", sim.local_gids[cols]), ("step", abs_step),
-                        ("ex", sim.ring_ex[slots, cols]), ("in", sim.ring_in[slots, cols])):
+                        ("ex", ring_ex[slots, cols]), ("in", ring_in[slots, cols])):
         out[f"ring/{key}"] = _put(group, f"ring/{key}", values)
     plasticity = getattr(sim, "plasticity", None)
     if plasticity is not None:
@@ -274,10 +275,10 @@ def restore(sim, root, step):
     ring = load_part_arrays(root, step, m, "ring/")
     mine = sim.partition.owner(ring["gid"]) == sim.comm.rank
     slots, cols = ring["step"][mine] % sim.ring_length, sim.columns(ring["gid"][mine])
-    sim.ring_ex[...] = 0
-    sim.ring_in[...] = 0
-    sim.ring_ex[slots, cols] = ring["ex"][mine]
-    sim.ring_in[slots, cols] = ring["in"][mine]
+    for name, key in (("ring_ex", "ex"), ("ring_in", "in")):
+        host = np.zeros(getattr(sim, name).shape, np.int64)
+        host[slots, cols] = ring[key][mine]
+        getattr(sim, name)[...] = sim.backend.asarray(host)
     plastic = load_part_arrays(root, step, m, "plastic/")
     restore_plastic = getattr(getattr(sim, "plasticity", None), "restore_state_arrays", None)
     if restore_plastic is not None:
@@ -331,6 +332,7 @@ def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_sett
 
 def _reopen(writer, sim, step, meta, rank):
     """Rank 0: cut the records back to the checkpoint and mark the resumed segment."""
+    writer.checkpointer.last_step = step
     if rank != 0:
         writer.reopen(None, meta)
         return
@@ -342,7 +344,6 @@ def _reopen(writer, sim, step, meta, rank):
     writer.reopen(root, meta)
     for path, app in writer.appenders.items():
         app.restore(m["records"][path], group[f"tails/{path}"][...])
-    writer.checkpointer.last_step = step
     meta["segments"].append({**writer._segment("resume"), "checkpoint": step})
     meta.update(status="running", finished=None, t_end_ms=step * sim.dt)
     root.attrs["bigbrain"] = meta
