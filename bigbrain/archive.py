@@ -30,6 +30,7 @@ import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
 from .errors import RankError
+from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta
 
 FORMAT_VERSION = 1
 SPIKES_PER_CHUNK = 1 << 16
@@ -207,6 +208,7 @@ class ArchiveWriter:
         self.block_start = sim.step
         self._acc = np.zeros(5)        # t_update, t_exchange, t_deliver, spikes, intervals
         self._packets = (0, 0)
+        self._traffic = None           # traffic counters at the last block end
         self.meta = None
 
     # ------------------------------------------------------------------ opening
@@ -221,8 +223,8 @@ class ArchiveWriter:
                 for name, arr in arrays.items():
                     root.create_array(f"model/{name}", data=arr, compressors=COMPRESSORS)
                 self._create_records(root)
-                root.attrs["bigbrain"] = self._initial_meta(desc, fingerprint(desc, arrays))
                 self.root = root
+                root.attrs["bigbrain"] = self._initial_meta(desc, fingerprint(desc, arrays))
             except Exception as exc:  # noqa: BLE001 - raised on every rank by check
                 error = ArchiveError(f"{self.path}: cannot create the archive ({exc})")
         self.comm.check(error)
@@ -238,14 +240,29 @@ class ArchiveWriter:
         self.meta = {
             "format_version": FORMAT_VERSION, "model": desc, "model_sha256": sha,
             "dt_ms": self.sim.dt, "seed": self.sim.net.seed, "partition": self.sim.net.partition,
-            "n_ranks": self.comm.size, "versions": versions(), "archive": self.options.settings(),
+            "n_ranks": self.comm.size, "exchange": self.sim.net.exchange,
+            "versions": versions(), "archive": self.options.settings(),
             "started": now(), "finished": None, "t_end_ms": 0.0, "status": "running",
             "segments": [self._segment("start")]}
         return self.meta
 
     def _segment(self, how):
         return {"how": how, "from_step": self.sim.step, "n_ranks": self.comm.size,
-                "partition": self.sim.net.partition, "started": now(), "versions": versions()}
+                "partition": self.sim.net.partition, "started": now(), "versions": versions(),
+                "layout": self._layout()}
+
+    def _layout(self):
+        """This segment's partition (its description; the owner of every gid stored in
+        ``layout/step_<from_step>/owner`` when the description cannot rebuild it) and
+        exchange (strategy, mesh shape)."""
+        part = self.sim.partition
+        layout = {"partition": part.describe(), "exchange": self.sim.exchange.describe()}
+        if not part.reconstructible:
+            name = f"layout/step_{self.sim.step}/owner"
+            owner = part.owner(np.arange(part.n_nodes)).astype(np.int32)
+            self.root.create_array(name, data=owner, compressors=COMPRESSORS, overwrite=True)
+            layout["partition"]["owner"] = {"array_ref": name}
+        return layout
 
     def _create_records(self, root):
         chunk = self.options.spikes_per_chunk
@@ -270,6 +287,10 @@ class ArchiveWriter:
             _create(tel, name, "float64" if name.startswith("t_") else "int64", ROWS_PER_CHUNK)
         for name in TELEMETRY_RANK:
             _create(tel, f"ranks/{name}", "float64" if name.startswith("t_") else "int64", ROWS_PER_CHUNK)
+        traffic = tel.create_group("traffic", attributes={
+            "bytes_per_packet": BYTES_PER_PACKET, "layout": "docs/archive-layout.md, telemetry/traffic"})
+        for path in _traffic_paths():
+            _create(traffic, path, "int64", SPIKES_PER_CHUNK)
 
     def _open_appenders(self):
         if self.comm.rank != 0:
@@ -281,6 +302,7 @@ class ArchiveWriter:
                   for a in ("times", "V_m")]
         paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
         paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
+        paths += [f"telemetry/traffic/{p}" for p in _traffic_paths()]
         self.appenders = {p: Appender(root[p]) for p in paths}
 
     # ------------------------------------------------------------------ the loop
@@ -304,7 +326,7 @@ class ArchiveWriter:
         """Collective: write the block's records (rank 0) and telemetry; returns the most
         urgent signal any rank received (see :class:`~bigbrain.checkpoint.Checkpointer`)."""
         t = time.perf_counter()
-        gathered = self.comm.mpi.gather(self._drain(), root=0)
+        gathered = self.comm.mpi.gather(self._drain() + (self._traffic_delta(),), root=0)
         error = None
         if self.comm.rank == 0:
             try:
@@ -318,7 +340,7 @@ class ArchiveWriter:
         if failed:
             raise RankError("; ".join(f"rank {r}: writing the archive failed: {e}" for r, e in failed))
         if self.comm.rank == 0 and rows[0][0][7] > 0:
-            self._write_telemetry([r for r, _, _ in rows])
+            self._write_telemetry([r for r, _, _ in rows], [g[2] for g in gathered])
         if self.comm.rank == 0 and final:
             self.write_tails()
         self.block_start = self.sim.step
@@ -368,10 +390,17 @@ class ArchiveWriter:
         self._acc = np.zeros(5)
         return (t_update, t_exchange, t_deliver, t_write, int(spikes), ps, pr, int(intervals))
 
-    def _write_telemetry(self, rows):
+    def _traffic_delta(self):
+        now = self.sim.exchange.traffic.snapshot()
+        change, self._traffic = delta(now, self._traffic), now
+        return change
+
+    def _write_telemetry(self, rows, traffic):
         dt = self.sim.dt
         rows = np.array(rows, np.float64)
         block = len(self.appenders["telemetry/t_start_ms"])
+        for path, values in archive_rows(self.sim.exchange.mesh, traffic, block).items():
+            self.appenders[f"telemetry/traffic/{path}"].add(values)
         add = lambda name, v: self.appenders[f"telemetry/{name}"].add(np.atleast_1d(v))  # noqa: E731
         add("t_start_ms", self.block_start * dt)
         add("t_stop_ms", self.sim.step * dt)
@@ -445,6 +474,10 @@ class ArchiveResult:
 
     def n_spikes(self, name):
         return self.root[self._group("spikes", name, "spikes") + "/node_ids"].shape[0]
+
+
+def _traffic_paths():
+    return [f"{group}/{name}" for group, names in ARCHIVE_ARRAYS.items() for name in names]
 
 
 def verify(path):

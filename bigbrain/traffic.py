@@ -80,6 +80,42 @@ class Traffic:
                 "words_received": self.words_received}
 
 
+def delta(now, before):
+    """Counter changes between two :meth:`Traffic.snapshot` results (``before`` may be None)."""
+    return now if before is None else {k: now[k] - before[k] for k in now}
+
+
+ARCHIVE_ARRAYS = {
+    "pairs": ("block", "origin", "destination", "packets"),
+    "links": ("block", "rank", "direction", "packets"),
+    "routers": ("block", "rank", "packets"),
+    "hops": ("block", "hops", "packets"),
+    "messages": ("block", "rank", "messages"),
+}
+
+
+def archive_rows(mesh, deltas, block):
+    """Rows of the archive's ``telemetry/traffic/`` arrays for one block, from every rank's
+    counter changes (``deltas``, in rank order): sparse triplets, zero counts left out.
+    Returns {"pairs/origin": array, ...} (int64)."""
+    pairs = np.stack([d["pairs"] for d in deltas])           # [destination, origin]
+    links = np.sum([d["links"] for d in deltas], axis=0)
+    hops = np.sum([d["hops"] for d in deltas], axis=0)
+    routers = router_loads(mesh, links)
+    messages = np.array([d["messages"] for d in deltas], np.int64)
+    columns = {"pairs": np.nonzero(pairs)[::-1] + (pairs[np.nonzero(pairs)],),
+               "links": np.nonzero(links) + (links[np.nonzero(links)],),
+               "routers": (np.flatnonzero(routers), routers[routers > 0]),
+               "hops": (np.flatnonzero(hops), hops[hops > 0]),
+               "messages": (np.arange(len(messages)), messages)}
+    rows = {}
+    for group, values in columns.items():
+        names = ARCHIVE_ARRAYS[group]
+        rows[f"{group}/block"] = np.full(len(values[0]), block, np.int64)
+        rows.update({f"{group}/{name}": np.asarray(v, np.int64) for name, v in zip(names[1:], values)})
+    return rows
+
+
 def router_loads(mesh, links):
     """Packets arriving at each rank's router over its links, from (P, 4) link loads."""
     heads = mesh.link_heads()

@@ -43,23 +43,32 @@ def chunk_bounds(firsts, n_nodes, n_chunks):
 
 class CoarseGraph:
     """Chunks ``bounds[i] … bounds[i+1] − 1`` of population ``population[i]`` with their
-    ``neurons``, expected ``synapses`` (incoming) and expected ``packets`` per second
-    between them (see module docstring)."""
+    ``neurons``, expected ``synapses`` (incoming, Poisson included), expected synapses
+    ``between`` chunks (from row to column, node sources only), ``rate`` (Hz) and expected
+    ``packets`` per second between them (see module docstring)."""
 
-    def __init__(self, net, n_ranks, rates=None):
-        pops = net.node_populations()
-        n_chunks = min(MAX_CHUNKS, CHUNKS_PER_RANK * n_ranks, max(net.n_nodes, 1))
-        self.bounds, self.population = chunk_bounds([p.first_gid for p in pops], net.n_nodes, n_chunks)
-        C = len(self.bounds) - 1
-        self.neurons = np.diff(self.bounds)
+    def __init__(self, net, bounds, population, rates=None):
+        self.bounds, self.population = bounds, population
+        C = len(bounds) - 1
+        self.neurons = np.diff(bounds)
         self.synapses = np.zeros(C)
-        expected = np.zeros((C, C))
+        self.between = np.zeros((C, C))
         for conn in net.connections:
             self.synapses += self._incoming(conn)
             if not conn.is_poisson:
-                expected += self._between(conn)
-        rate = _per_chunk(self, pops, rates)
-        self.packets = rate[:, None] * np.minimum(expected, self.neurons[:, None])
+                self.between += self._between(conn)
+        self.rate = _per_chunk(self, net.node_populations(), rates)
+
+    @classmethod
+    def for_ranks(cls, net, n_ranks, rates=None):
+        """About ``CHUNKS_PER_RANK`` chunks per rank (at most ``MAX_CHUNKS``)."""
+        n_chunks = min(MAX_CHUNKS, CHUNKS_PER_RANK * n_ranks, max(net.n_nodes, 1))
+        return cls(net, *chunk_bounds([p.first_gid for p in net.node_populations()], net.n_nodes, n_chunks),
+                   rates)
+
+    @property
+    def packets(self):
+        return self.rate[:, None] * np.minimum(self.between, self.neurons[:, None])
 
     def chunk(self, gids):
         """Chunk index of each gid."""

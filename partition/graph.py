@@ -44,7 +44,7 @@ class GraphPartition(Partition):
     def from_network(cls, net, n_ranks, rates=None):
         """``rates``: expected firing rate (Hz) per population name (default 1 Hz each)."""
         _check_rates(net, rates)
-        graph = CoarseGraph(net, n_ranks, rates)
+        graph = CoarseGraph.for_ranks(net, n_ranks, rates)
         return cls(net.n_nodes, n_ranks, graph.bounds, partition_graph(graph, n_ranks), rates)
 
     def owner(self, gids):

@@ -24,6 +24,13 @@ class Mesh:
         self.rows = max(d for d in range(1, int(np.sqrt(self.n_ranks)) + 1) if self.n_ranks % d == 0)
         self.cols = self.n_ranks // self.rows
 
+    @classmethod
+    def of_shape(cls, rows, cols):
+        """A mesh of exactly ``rows × cols`` nodes."""
+        mesh = cls(1)
+        mesh.n_ranks, mesh.rows, mesh.cols = rows * cols, rows, cols
+        return mesh
+
     @property
     def shape(self):
         return self.rows, self.cols
