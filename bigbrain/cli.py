@@ -1,18 +1,28 @@
 """The ``bigbrain`` command: one subcommand per task.
 
+    bigbrain run [MODEL] [--t MS] [--out PATH] [--set KEY=VALUE] [...]
+                                               run a model file or shipped model (default
+                                               brunel-ai); python, mpiexec -n K or srun
+    bigbrain submit MODEL --nodes N ... [--array KEY=V1,V2] [--dry-run]
+                                               render a batch script (jobs/) and sbatch it
     bigbrain info ARCHIVE [--no-verify]        what an archive holds; checks every chunk
     bigbrain resume ARCHIVE --t MS [...]       continue a run to MS (under mpiexec too)
+    bigbrain report ARCHIVE [--out DIR]        HTML summary (rates, CVs, rasters)
 
 Each subcommand is a function ``cmd_<name>(args) -> exit code`` registered in
 :func:`parser`. Exit codes: 0 success, 1 a problem with the archive or model (the message
-names it), 2 usage errors (argparse).
+names it), 2 usage errors (argparse) and model files that cannot be read or built.
 """
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .archive import ArchiveError, open_store, verify
 from .errors import ModelError
+from .modelfile import ModelFileError
+
+DEFAULT_MODEL = "brunel-ai"
 
 
 def cmd_info(args):
@@ -61,6 +71,85 @@ def cmd_resume(args):
     return 0
 
 
+def cmd_run(args):
+    """Run a model file (or shipped model) to ``--t`` ms into an archive."""
+    from .archive import Archive
+    from .checkpoint import latest_checkpoint, resume
+    from .modelfile import read
+
+    model = read(args.model or DEFAULT_MODEL, [_setting(s) for s in args.set])
+    t = model.run["t"] if args.t is None else args.t
+    out = args.out or model.run["output"] or f"{Path(model.path).stem}.zarr"
+    every = model.run["checkpoint_every"] if args.checkpoint_every is None else args.checkpoint_every
+    settings = {k: v for k, v in (("checkpoint_every", every), ("flush_every", model.run["flush_every"]))
+                if v is not None}
+    if args.resume and Path(out).is_dir() and latest_checkpoint(open_store(out))[0] is not None:
+        net = resume(out, partition=args.partition, t_end=t, **settings)
+        net.build()
+    else:
+        archive = Archive(out, overwrite=args.overwrite or args.resume, **settings)
+        net = model.network(archive=archive, partition=args.partition,
+                            backend=model.run["backend"])
+    return _run_to(net, t, out, args.progress_every)
+
+
+def _run_to(net, t, out, progress_every):
+    """Run ``net`` to ``t`` ms with progress on rank 0; print where the archive is."""
+    from .progress import Progress
+
+    sim = net.build()
+    if progress_every != 0:
+        sim.progress = Progress(sim, t, log_every_s=progress_every)
+    net.run(max(0.0, t - net.time))
+    if net.rank == 0:
+        print(f"{out}: {net.time} ms on {net.n_ranks} rank(s)")
+    return 0
+
+
+def _setting(text):
+    """``KEY=VALUE`` of --set as (dotted key, TOML value text)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ModelFileError("--set", text, "expected KEY=VALUE, e.g. builder.g=4.5")
+    return key.strip(), value.strip()
+
+
+def cmd_submit(args):
+    """Render a batch script for MODEL and submit it with sbatch (or print it: --dry-run)."""
+    from .jobs.batch import BatchJob, JobError
+
+    try:
+        job = BatchJob(model=args.model, nodes=args.nodes, ntasks_per_node=args.ntasks_per_node,
+                       gpus_per_task=args.gpus_per_task, time=args.time, partition=args.partition,
+                       account=args.account, job_name=args.job_name, t=args.t, out=args.out,
+                       settings=[_setting(s) for s in args.set],
+                       sweep=args.array, warning_s=args.signal_before, progress_s=args.progress_every)
+        if args.dry_run:
+            print(job.render(), end="")
+            return 0
+        print(job.submit())
+    except JobError as exc:
+        print(f"bigbrain submit: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_report(args):
+    """Write an HTML summary of an archive."""
+    from .analysis.report import write_report
+
+    page = write_report(args.archive, args.out or f"{args.archive.rstrip('/')}.report")
+    print(page)
+    return 0
+
+
+def _run_arguments(p):
+    p.add_argument("--t", type=float, default=None, help="biological time to reach (ms; default: the file's)")
+    p.add_argument("--out", default=None, help="archive path (default: the file's run.output or MODEL.zarr)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a model-file value, e.g. builder.scale=0.2 or network.seed=3")
+
+
 def parser():
     p = argparse.ArgumentParser(prog="bigbrain", description="Simulate large spiking networks.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -75,6 +164,40 @@ def parser():
     res.add_argument("--partition", default=None, help="a different partition (default: the run's)")
     res.add_argument("--checkpoint-every", type=float, default=None, help="ms between checkpoints")
     res.set_defaults(func=cmd_resume)
+    run = sub.add_parser("run", help="run a model file or a shipped model")
+    run.add_argument("model", nargs="?", default=None,
+                     help=f"a .toml model file or a shipped model name (default {DEFAULT_MODEL})")
+    _run_arguments(run)
+    run.add_argument("--partition", default=None, help="round_robin or blocks (default: the file's)")
+    run.add_argument("--checkpoint-every", type=float, default=None, help="ms between checkpoints")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing archive")
+    run.add_argument("--resume", action="store_true", help="continue the archive from its latest "
+                     "checkpoint if it has one, else start it afresh (batch jobs that requeue)")
+    run.add_argument("--progress-every", type=float, default=30.0, metavar="S",
+                     help="seconds between progress lines in a log (0: none; a terminal gets a bar)")
+    run.set_defaults(func=cmd_run)
+    sb = sub.add_parser("submit", help="render a SLURM batch script from jobs/ and sbatch it")
+    sb.add_argument("model")
+    _run_arguments(sb)
+    sb.add_argument("--nodes", type=int, default=1)
+    sb.add_argument("--ntasks-per-node", type=int, default=1)
+    sb.add_argument("--gpus-per-task", type=int, default=0)
+    sb.add_argument("--time", default="01:00:00", help="time limit [D-]HH:MM:SS")
+    sb.add_argument("--partition", default=None)
+    sb.add_argument("--account", default=None)
+    sb.add_argument("--job-name", default=None)
+    sb.add_argument("--array", default=None, metavar="KEY=V1,V2,...",
+                    help="sweep one model-file value: one array task and one archive per value")
+    sb.add_argument("--signal-before", type=int, default=60, metavar="S",
+                    help="seconds before the time limit at which the job checkpoints and requeues")
+    sb.add_argument("--progress-every", type=int, default=30, metavar="S",
+                    help="seconds between progress lines in the job's log")
+    sb.add_argument("--dry-run", action="store_true", help="print the script, submit nothing")
+    sb.set_defaults(func=cmd_submit)
+    rep = sub.add_parser("report", help="write an HTML report of an archive")
+    rep.add_argument("archive")
+    rep.add_argument("--out", default=None, help="folder (default ARCHIVE.report)")
+    rep.set_defaults(func=cmd_report)
     return p
 
 
@@ -82,6 +205,9 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except ModelFileError as exc:
+        print(f"bigbrain {args.command}: {exc}", file=sys.stderr)
+        return 2
     except (ArchiveError, ModelError) as exc:
         print(f"bigbrain {args.command}: {exc}", file=sys.stderr)
         return 1
