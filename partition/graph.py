@@ -12,7 +12,8 @@ identically, with integer arithmetic only:
    of I).
 3. Refinement (greedy, Fiduccia–Mattheyses style): repeatedly move the chunk whose move to
    another rank removes the most expected packets between ranks, as long as every rank's
-   neurons and synapses stay within ``TOLERANCE`` of the mean; each chunk moves at most
+   combined load stays within 5 % of the mean and its neurons and synapses each within
+   20 % (``TOLERANCE``; chunks first leave ranks above those caps); each chunk moves at most
    once per pass; passes repeat until one moves nothing. The refined start with the
    fewer expected packets between ranks wins.
 
@@ -25,7 +26,7 @@ from ..errors import ModelError
 from . import Partition
 from .coarse import CoarseGraph
 
-TOLERANCE = 0.05
+TOLERANCE = np.array([[0.05], [0.2], [0.2]])   # combined load, neurons, synapses
 MAX_PASSES = 16
 WEIGHT_SCALE = 2.0 ** 40
 LOAD_SCALE = 1 << 24
@@ -51,8 +52,8 @@ class GraphPartition(Partition):
         return self.parts[np.searchsorted(self.bounds, np.asarray(gids, np.int64), side="right") - 1]
 
     def describe(self):
-        return {**super().describe(), "chunks": len(self.parts), "tolerance": TOLERANCE,
-                "rates": self.rates}
+        return {**super().describe(), "chunks": len(self.parts), "rates": self.rates,
+                "tolerance": dict(zip(("load", "neurons", "synapses"), TOLERANCE.ravel().tolist()))}
 
 
 def _check_rates(net, rates):
@@ -70,8 +71,9 @@ def partition_graph(graph, n_ranks):
     top = weights.max() if weights.size else 0.0
     weights = np.floor(weights * (WEIGHT_SCALE / top)).astype(np.int64) if top > 0 else \
         np.zeros(weights.shape, np.int64)
-    load = np.stack([_normalised(graph.neurons), _normalised(np.rint(graph.synapses))])
-    starts = (contiguous_parts(load.sum(axis=0), n_ranks), population_parts(graph.population, n_ranks))
+    neurons, synapses = _normalised(graph.neurons), _normalised(np.rint(graph.synapses))
+    load = np.stack([neurons + synapses, neurons, synapses])
+    starts = (contiguous_parts(load[0], n_ranks), population_parts(graph.population, n_ranks))
     refined = [refine(weights, load, parts, n_ranks) for parts in starts]
     return min(refined, key=lambda parts: cut(weights, parts))
 
@@ -105,31 +107,51 @@ def population_parts(population, n_ranks):
 
 
 def refine(weights, load, parts, n_ranks):
-    """Greedy moves that lower the cut weight within the balance tolerance (in place)."""
+    """Balance, then greedy moves that lower the cut weight within the tolerance (in place)."""
     C = len(parts)
     onehot = np.zeros((C, n_ranks), np.int64)
     onehot[np.arange(C), parts] = 1
-    conn = weights @ onehot                      # weight from each vertex to each part
-    part_load = load @ onehot                    # (2, P)
+    state = {"conn": weights @ onehot, "load": load @ onehot}  # weight to each part; (3, P) loads
     mean = load.sum(axis=1, keepdims=True) / n_ranks
     cap, floor = np.floor(mean * (1 + TOLERANCE)), np.ceil(mean * (1 - TOLERANCE))
+    for _ in range(C):                                         # balance: leave overloaded parts
+        over = np.any(state["load"] > cap, axis=0)
+        gain = _gains(state, load, parts, cap, floor, ~over[parts], check_leave=False)
+        if not over.any() or _move_best(state, weights, load, parts, gain, positive=False) is None:
+            break
     for _ in range(MAX_PASSES):
         moved = np.zeros(C, bool)
-        while True:
-            gain = conn - conn[np.arange(C), parts][:, None]
-            fits = np.all(part_load[:, None, :] + load[:, :, None] <= cap[:, :, None], axis=0)
-            leaves = np.all(part_load[:, parts] - load >= floor, axis=0)
-            gain[~(fits & leaves[:, None]) | moved[:, None]] = -1
-            best = int(np.argmax(gain))
-            v, b = divmod(best, n_ranks)
-            if gain[v, b] <= 0:
-                break
-            a = parts[v]
-            conn[:, a] -= weights[:, v]
-            conn[:, b] += weights[:, v]
-            part_load[:, a] -= load[:, v]
-            part_load[:, b] += load[:, v]
-            parts[v], moved[v] = b, True
+        while (v := _move_best(state, weights, load, parts,
+                               _gains(state, load, parts, cap, floor, moved), positive=True)) is not None:
+            moved[v] = True
         if not moved.any():
             break
     return parts
+
+
+def _gains(state, load, parts, cap, floor, frozen, check_leave=True):
+    """(C, P) cut reduction of moving each vertex to each part; −inf where not allowed."""
+    conn = state["conn"]
+    gain = (conn - conn[np.arange(len(parts)), parts][:, None]).astype(np.float64)
+    fits = np.all(state["load"][:, None, :] + load[:, :, None] <= cap[:, :, None], axis=0)
+    allowed = fits & ~frozen[:, None]
+    if check_leave:
+        allowed &= np.all(state["load"][:, parts] - load >= floor, axis=0)[:, None]
+    allowed[np.arange(len(parts)), parts] = False
+    gain[~allowed] = -np.inf
+    return gain
+
+
+def _move_best(state, weights, load, parts, gain, positive):
+    """Apply the move of highest gain (only a positive one if ``positive``); returns the
+    moved vertex, or None."""
+    v, b = divmod(int(np.argmax(gain)), gain.shape[1])
+    if gain[v, b] == -np.inf or (positive and gain[v, b] <= 0):
+        return None
+    a = parts[v]
+    state["conn"][:, a] -= weights[:, v]
+    state["conn"][:, b] += weights[:, v]
+    state["load"][:, a] -= load[:, v]
+    state["load"][:, b] += load[:, v]
+    parts[v] = b
+    return v

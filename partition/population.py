@@ -1,9 +1,10 @@
 """Population-aware placement: every population spread over all ranks in blocks.
 
-Population j (gids ``first_j`` … ``first_j + size_j − 1``) is cut into P contiguous,
-nearly equal blocks (block k holds positions ⌊k·size/P⌋ … ⌊(k+1)·size/P⌋ − 1); block k
-goes to rank (k + first_j) mod P, so the larger blocks of successive populations land on
-different ranks. Every rank thus holds a 1/P share of every population — the neuron, synapse
+Population j (gids ``first_j`` … ``first_j + size_j − 1``, size_j = q_j·P + m_j) is cut
+into P contiguous blocks, the first m_j of q_j + 1 neurons, the others of q_j; block k
+goes to rank (k + o_j) mod P with o_j = m_0 + … + m_{j−1}, so the larger blocks of
+successive populations continue where the previous ones stopped and every rank's total
+differs by at most one neuron. Every rank holds a 1/P share of every population — the neuron, synapse
 and spike load of populations with different rates and in-degrees is balanced per
 population — while each rank's neurons of one population stay contiguous.
 """
@@ -20,6 +21,7 @@ class PopulationBlocks(Partition):
         super().__init__(n_nodes, n_ranks)
         self.firsts = np.asarray(firsts, np.int64)
         self.sizes = np.diff(np.r_[self.firsts, self.n_nodes])
+        self.offsets = np.r_[0, np.cumsum(self.sizes % n_ranks)[:-1]] % n_ranks
 
     @classmethod
     def from_network(cls, net, n_ranks):
@@ -28,6 +30,8 @@ class PopulationBlocks(Partition):
     def owner(self, gids):
         gids = np.asarray(gids, np.int64)
         pop = np.searchsorted(self.firsts, gids, side="right") - 1
-        first, size, P = self.firsts[pop], self.sizes[pop], self.n_ranks
-        block = ((gids - first + 1) * P - 1) // np.maximum(size, 1)
-        return (block + first) % P
+        P = self.n_ranks
+        i, q, m = gids - self.firsts[pop], self.sizes[pop] // P, self.sizes[pop] % P
+        big = m * (q + 1)                                  # neurons in the larger blocks
+        block = np.where(i < big, i // (q + 1), m + (i - big) // np.maximum(q, 1))
+        return (block + self.offsets[pop]) % P
