@@ -42,7 +42,7 @@ def module(name):
     """The compiled ``kernels/cuda/<name>.cu``, with its template kernels instantiated."""
     import cupy
     templates = {"delivery": "deliver", "stdp": "stdp_synapses"}.get(name)
-    names = [f"{templates}<{p}, {d}>" for p, d in _TEMPLATE_ARGS] if templates else ()
+    names = [f"{templates}<{p}, {d}>" for p, d in _TEMPLATE_ARGS] if templates else None
     return cupy.RawModule(code=(SOURCES / f"{name}.cu").read_text(), options=OPTIONS,
                           name_expressions=names)
 

@@ -28,10 +28,11 @@ BB_HD void ring_add(i64 *entry, i64 v) {
 
 // exp(-m * dt / tau) (op 0) or exp(-m * dt * inv_tau) (op 1) for a step count m >= 0, read
 // from a table that the host filled with the CPU's libm exp (kernels/exp_tables.py) until
-// the value reached 0. Past a table that was cut before reaching 0, the device's exp.
+// the value reached 0. Past a table that was cut before reaching 0 (or for m < 0, which
+// time-ordered spikes never give), the device's exp.
 BB_HD double exp_steps(const double *table, i64 length, i64 m, double dt, double tau, int op) {
-    if (m < length) return table[m];
-    if (table[length - 1] == 0.0) return 0.0;
+    if (m >= 0 && m < length) return table[m];
+    if (m >= length && table[length - 1] == 0.0) return 0.0;
     double x = (double)(-m) * dt;
     return exp(op == 0 ? x / tau : x * tau);
 }

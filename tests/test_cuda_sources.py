@@ -1,0 +1,176 @@
+"""The CUDA sources compile with nvcc, and their arithmetic equals the Numba kernels'.
+
+Without a GPU, the kernels are compiled for the CPU (tests/cuda/host_harness.cu, the same
+__host__ __device__ functions the device runs) and driven through the launchers of
+kernels/gpu.py with NumPy arrays; each kernel's results must equal the Numba kernel's bit
+for bit. Skipped only where nvcc is not on PATH.
+"""
+import math
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cuda_host
+from bigbrain.kernels import delivery, exp_tables, lif, philox, stdp
+from bigbrain.kernels.fixed_point import to_fixed
+from bigbrain.kernels.gpu import CudaKernels
+
+SOURCES = sorted(cuda_host.SOURCES.glob("*.cu"))
+pytestmark = pytest.mark.skipif(cuda_host.nvcc() is None, reason="nvcc is not on PATH")
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_source_compiles_for_sm90(source, tmp_path):
+    out = tmp_path / (source.stem + ".ptx")
+    proc = subprocess.run([cuda_host.nvcc(), "--ptx", "-arch=sm_90", "-fmad=false",
+                           "--std=c++17", "-o", str(out), str(source)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert ".entry" in out.read_text()
+
+
+def test_every_source_is_checked():
+    assert {p.name for p in SOURCES} == {"philox.cu", "lif.cu", "delivery.cu", "stdp.cu"}
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    return CudaKernels(np, cuda_host.HostLauncher(cuda_host.build(tmp_path_factory.mktemp("cuda"))))
+
+
+def test_philox_words_equal_numpy(kernels):
+    rng = np.random.default_rng(1)
+    counters = rng.integers(0, 2**32, (1000, 4), dtype=np.uint64).astype(np.uint32)
+    out = np.zeros_like(counters)
+    kernels.launch("philox", "philox_words", (4,), (256,),
+                   (counters, np.int64(1000), np.uint32(0xDEADBEEF), np.uint32(12345), out))
+    ref = philox.philox4x32(*counters.T.astype(np.uint64), np.uint64(0xDEADBEEF), np.uint64(12345))
+    assert np.array_equal(out, np.stack(ref, 1).astype(np.uint32))
+
+
+def _ring(rng, L=20, n_columns=300):
+    return (to_fixed(rng.normal(0.5, 2.0, (L, n_columns))), to_fixed(-rng.exponential(1.0, (L, n_columns))))
+
+
+def _run_both(cpu, gpu, make_args, n_intervals=6):
+    """Run both kernels on copies of the same arguments over several intervals; compare
+    every output and every array argument."""
+    args_cpu, args_gpu = make_args(), make_args()
+    for t0 in range(0, n_intervals * 7, 7):
+        k_cpu, k_gpu = cpu(*args_cpu(t0)), gpu(*args_gpu(t0))
+        assert k_cpu == k_gpu
+        for a, b in zip(args_cpu(t0), args_gpu(t0)):
+            if isinstance(a, np.ndarray):
+                assert np.array_equal(a, b)
+    return k_cpu
+
+
+@pytest.mark.parametrize("refractory_input", [False, True])
+def test_iaf_psc_delta_equals_numba(kernels, refractory_input):
+    def make():
+        rng = np.random.default_rng(2)
+        y3, ring = rng.uniform(0.0, 20.0, 250), _ring(rng)
+        r, acc = np.zeros(250, np.int64), np.zeros(250)
+        rec_idx, rec_v = np.array([0, 3, 3, 249]), np.zeros((7, 4))
+        out = np.zeros(250 * 7, np.int64), np.zeros(250 * 7, np.int64)
+        return lambda t0: (y3, r, acc, *ring, 40, t0, 7, 0.25, math.exp(-0.1 / 20.0), 3.0, 20.0,
+                           10.0, 2.0, 20, refractory_input, 0.1, 20.0, -70.0, rec_idx, rec_v, *out)
+    _run_both(lif.iaf_psc_delta, kernels.iaf_psc_delta, make)
+
+
+def test_iaf_psc_exp_equals_numba(kernels):
+    def make():
+        rng = np.random.default_rng(3)
+        V, ring = rng.uniform(0.0, 15.0, 250), _ring(rng)
+        i_ex, i_in, r = rng.uniform(0, 300, 250), rng.uniform(-300, 0, 250), np.zeros(250, np.int64)
+        rec_idx, rec_v = np.array([1, 7]), np.zeros((7, 2))
+        out = np.zeros(250 * 7, np.int64), np.zeros(250 * 7, np.int64)
+        return lambda t0: (V, i_ex, i_in, r, *ring, 10, t0, 7, 0.995, 0.0009, 0.0007, 0.0399,
+                           0.95, 0.9, 400.0, 15.0, 0.0, 20, -65.0, rec_idx, rec_v, *out)
+    _run_both(lif.iaf_psc_exp, kernels.iaf_psc_exp, make)
+
+
+@pytest.mark.parametrize("post_type", [np.uint16, np.uint32])
+@pytest.mark.parametrize("per_synapse", [False, True])
+def test_deliver_equals_numba(kernels, post_type, per_synapse):
+    rng = np.random.default_rng(4)
+    ptr = np.r_[0, np.cumsum(rng.integers(0, 30, 100))]
+    n = ptr[-1]
+    post = rng.integers(0, 300, n).astype(post_type)
+    weight = to_fixed(rng.normal(0, 1, n)) if per_synapse else np.zeros(0, np.int64)
+    delay = rng.integers(1, 20, n).astype(np.uint8) if per_synapse else np.zeros(0, np.int64)
+    src_gid, src_step = rng.integers(40, 160, 500), rng.integers(0, 50, 500)
+    rings = [_ring(np.random.default_rng(5)) for _ in range(2)]
+    for kernel, ring in zip((delivery.deliver, kernels.deliver), rings):
+        kernel(src_gid, src_step, 50, ptr, post, weight, np.int64(to_fixed(-0.3)), delay,
+               np.int64(7), *ring)
+    assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+
+
+@pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])
+def test_poisson_input_equals_numba(kernels, rate_per_step):
+    rng = np.random.default_rng(6)
+    n = 400
+    post, post_gid = rng.integers(0, 300, n), rng.integers(0, 2**31, n)
+    ordinal, delay = rng.integers(0, 2**20, n), rng.integers(1, 20, n)
+    weight = to_fixed(rng.normal(0, 0.2, n))
+    cdf, guide = delivery.poisson_cdf(rate_per_step)
+    key = philox.key_words(2**40 + 17)
+    c2 = philox.purpose_word(5, 3)
+    rings = [_ring(np.random.default_rng(7)) for _ in range(2)]
+    for kernel, ring in zip((delivery.poisson_input, kernels.poisson_input), rings):
+        for t0 in (0, 13, 26):
+            kernel(t0, 13, post, post_gid, ordinal, delay, weight, cdf, guide, *key, c2, *ring)
+    assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+
+
+def test_exp_tables_are_libm_and_end_at_zero():
+    table = exp_tables.exp_div(0.1, 20.0)
+    m = np.array([0, 1, 7, 1000, len(table) - 2])
+    assert [table[k] for k in m] == [math.exp(-k * 0.1 / 20.0) for k in m]
+    assert table[-1] == 0.0 and table[-2] > 0.0
+    inv = exp_tables.exp_mul(0.1, 1.0 / 25.0)
+    assert inv[123] == math.exp(-123 * 0.1 * (1.0 / 25.0))
+    assert len(exp_tables.exp_div(0.1, 20.0, max_length=100)) == 100
+
+
+def test_stdp_deliver_equals_numba(kernels):
+    """Random rows, delays, a post-synaptic history and several spikes per source in one
+    interval; weights, traces, ring buffers and recorder events must be equal."""
+    rng = np.random.default_rng(8)
+    ptr = np.r_[0, np.cumsum(rng.integers(0, 12, 60))]
+    n, n_cols = ptr[-1], 300
+    post = rng.integers(0, n_cols, n).astype(np.uint16)
+    delay = rng.integers(1, 30, n).astype(np.uint8)
+    tau_minus = np.where(np.arange(n_cols) < 150, 25.0, 20.0)
+    history_cols = rng.integers(0, n_cols, 3000)
+    stamps = np.sort(rng.integers(1, 400, 3000))
+    head = np.full(n_cols, -1, np.int64)
+    h = (np.zeros(3000, np.int64), np.zeros(3000), np.zeros(3000, np.int64))
+    kminus, last = np.zeros(n_cols), np.zeros(n_cols, np.int64)
+    size = stdp.record_post_spikes(history_cols, stamps, np.ones(n_cols, bool), kminus, last,
+                                   1.0 / tau_minus, 0.1, head, *h, 0)
+    src_step = np.sort(rng.integers(380, 420, 200))
+    src_gid = rng.integers(90, 160, 200)
+    rec_row = np.zeros(60, bool)
+    rec_row[::3] = True
+    rec_syn = np.flatnonzero(np.repeat(rec_row, np.diff(ptr)))[::2].copy()
+    w0 = rng.uniform(0.0, 0.3, n)
+    states = [(w0.copy(), np.zeros(60), np.zeros(60, np.int64), *_ring(np.random.default_rng(9)))
+              for _ in range(2)]
+    events = []
+    for kernel, (w, kplus, t_last, ring_ex, ring_in) in zip((stdp.deliver, kernels.deliver_stdp),
+                                                            states):
+        for mode, mu, later in ((stdp.DELIVER_WEIGHT, 1.0, 0), (stdp.DELIVER_COUNT, 0.0, 50)):
+            out = (np.zeros(2400, np.int64), np.zeros(2400, np.int64), np.zeros(2400))
+            k = kernel(src_gid, src_step + later, 100, ptr, post, w, delay, np.int64(0), kplus, t_last,
+                       head, *(a[:size] for a in h), size, 1.0 / tau_minus, 0.1, 20.0, 0.05, 1.1,
+                       mu, mu, 0.3, mode, ring_ex, ring_in, rec_row, rec_syn, *out)
+            events.append([a[:k] for a in out])
+    assert not np.array_equal(states[0][0], w0)
+    for a, b in zip(*states):
+        assert np.array_equal(a, b)
+    for a, b in zip(events[:2], events[2:]):
+        assert len(a[0]) > 0 and all(np.array_equal(x, y) for x, y in zip(a, b))
