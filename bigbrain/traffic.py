@@ -25,17 +25,23 @@ BYTES_PER_PACKET = 8
 
 
 class Traffic:
-    """Cumulative traffic counters of one rank (see the module docstring)."""
+    """Cumulative traffic counters of one rank (see the module docstring).
+
+    Per interval only histograms are updated (destinations of unicast packets, the
+    farthest position of each multicast packet); links and hops follow from them, which
+    is linear, when :meth:`snapshot` is taken.
+    """
 
     def __init__(self, mesh, partition, rank):
         self.mesh, self.partition, self.rank = mesh, partition, rank
         self.row, self.col = int(mesh.row(rank)), int(mesh.col(rank))
         self.pairs = np.zeros(mesh.n_ranks, np.int64)
-        self.links = np.zeros((mesh.n_ranks, 4), np.int64)
-        self.hops = np.zeros(mesh.max_hops + 1, np.int64)
         self.messages = 0
         self.words_sent = 0
         self.words_received = 0
+        self._unicast = np.zeros(mesh.n_ranks, np.int64)       # packets per destination rank
+        self._reach = [np.zeros(mesh.cols, np.int64), np.zeros(mesh.rows, np.int64)]
+        self._hops = np.zeros(mesh.max_hops + 1, np.int64)      # counted by mesh routers
 
     def delivered(self, gids):
         """Packets of sources ``gids`` arrived at their destination (this rank)."""
@@ -46,36 +52,47 @@ class Traffic:
         count messages; ``me``: this rank's own entry in the counts (not a message)."""
         own = 0 if me is None else int(send_counts[me] > 0)
         self.messages += n_peers + int(np.count_nonzero(send_counts)) - own
-        self.words_sent += int(np.sum(send_counts))
-        self.words_received += int(np.sum(recv_counts))
+        self.words_sent += int(send_counts.sum())
+        self.words_received += int(recv_counts.sum())
 
     def unicast(self, dest):
         """One packet per destination rank in ``dest``, each routed along the row of this
         rank to the destination's column, then along that column."""
-        mesh, n = self.mesh, len(dest)
-        r1, c1 = mesh.row(dest), mesh.col(dest)
-        self.links += mesh.segment_loads(0, np.full(n, self.row), np.full(n, self.col), c1)
-        self.links += mesh.segment_loads(1, c1, np.full(n, self.row), r1)
-        self.hops += np.bincount(mesh.hops(self.rank, dest), minlength=len(self.hops))
+        self._unicast += np.bincount(dest, minlength=len(self._unicast))
 
     def multicast(self, axis, origin, packet, dest, n_packets):
         """``n_packets`` packets leave this rank along its row (``axis`` 0) or column
         (``axis`` 1); packet ``packet[k]`` drops a copy at position ``dest[k]`` of that
-        line (column or row index). Each packet crosses each link of its tree once."""
-        line = self.row if axis == 0 else self.col
+        line (column or row index). Each packet crosses each link of its tree once: it
+        goes as far as its farthest copy on either side."""
         far = np.full(n_packets, origin, np.int64)
         near = far.copy()
         np.maximum.at(far, packet, dest)
         np.minimum.at(near, packet, dest)
-        self.links += self.mesh.segment_loads(axis, np.full(2 * n_packets, line),
-                                              np.full(2 * n_packets, origin), np.r_[far, near])
+        reach = self._reach[axis]
+        reach += np.bincount(far, minlength=len(reach)) + np.bincount(near, minlength=len(reach))
 
     def add_hops(self, hops):
-        self.hops += np.bincount(hops, minlength=len(self.hops))
+        """Deliveries counted by a router, with the hops each travelled."""
+        self._hops += np.bincount(hops, minlength=len(self._hops))
+
+    def links(self):
+        """(P, 4) packets put on each directed link so far."""
+        mesh, ranks = self.mesh, np.arange(self.mesh.n_ranks)
+        along_row = np.bincount(mesh.col(ranks), self._unicast, minlength=mesh.cols) + self._reach[0]
+        loads = mesh.segment_loads(0, self.row, self.col, np.arange(mesh.cols), along_row)
+        loads += mesh.segment_loads(1, self.col, self.row, np.arange(mesh.rows), self._reach[1])
+        return loads + mesh.segment_loads(1, mesh.col(ranks), self.row, mesh.row(ranks), self._unicast)
+
+    def hops(self):
+        """Deliveries per hop count so far."""
+        unicast = np.bincount(self.mesh.hops(self.rank, np.arange(self.mesh.n_ranks)), self._unicast,
+                              minlength=len(self._hops))
+        return self._hops + np.rint(unicast).astype(np.int64)
 
     def snapshot(self):
         """A copy of the counters: name -> int or array."""
-        return {"pairs": self.pairs.copy(), "links": self.links.copy(), "hops": self.hops.copy(),
+        return {"pairs": self.pairs.copy(), "links": self.links(), "hops": self.hops(),
                 "messages": self.messages, "words_sent": self.words_sent,
                 "words_received": self.words_received}
 

@@ -60,18 +60,19 @@ class Mesh:
         inside = (r >= 0) & (r < self.rows) & (c >= 0) & (c < self.cols)
         return np.where(inside, self.rank(r, c), -1)
 
-    def segment_loads(self, axis, line, start, stop):
+    def segment_loads(self, axis, line, start, stop, packets=None):
         """Link loads of packets moving along rows (``axis`` 0) or columns (``axis`` 1).
 
-        Packet k travels along row (or column) ``line[k]`` from position ``start[k]`` to
-        ``stop[k]`` (column or row indices), crossing every link in between once. Returns
-        (P, 4) packet counts per directed link.
+        ``packets[k]`` packets (default 1) travel along row (or column) ``line[k]`` from
+        position ``start[k]`` to ``stop[k]`` (column or row indices), crossing every link
+        in between once. Returns (P, 4) packet counts per directed link.
         """
-        line, start, stop = (np.asarray(a, np.int64) for a in (line, start, stop))
+        line, start, stop = np.broadcast_arrays(*(np.asarray(a, np.int64) for a in (line, start, stop)))
+        packets = np.ones(len(line), np.int64) if packets is None else np.asarray(packets, np.int64)
         n_lines, length = (self.rows, self.cols) if axis == 0 else (self.cols, self.rows)
         fwd, bwd = stop > start, stop < start
-        forward = _covering(n_lines, length, line[fwd], start[fwd], stop[fwd])
-        backward = _covering(n_lines, length, line[bwd], stop[bwd] + 1, start[bwd] + 1)
+        forward = _covering(n_lines, length, line[fwd], start[fwd], stop[fwd], packets[fwd])
+        backward = _covering(n_lines, length, line[bwd], stop[bwd] + 1, start[bwd] + 1, packets[bwd])
         loads = np.zeros((self.rows, self.cols, 4), np.int64)
         if axis == 0:
             loads[:, :, EAST], loads[:, :, WEST] = forward, backward
@@ -88,10 +89,10 @@ class Mesh:
         return {"rows": self.rows, "cols": self.cols, "links": list(DIRECTIONS)}
 
 
-def _covering(n_lines, length, line, lo, hi):
-    """counts[l, k]: how many of the ranges [lo, hi) on line ``line`` contain position k."""
+def _covering(n_lines, length, line, lo, hi, packets):
+    """counts[l, k]: packets of the ranges [lo, hi) on line ``line`` that contain position k."""
     width = length + 1
     size = n_lines * width
-    diff = (np.bincount(line * width + lo, minlength=size)
-            - np.bincount(line * width + hi, minlength=size))
-    return np.cumsum(diff.reshape(n_lines, width), axis=1)[:, :length]
+    diff = (np.bincount(line * width + lo, packets, minlength=size)
+            - np.bincount(line * width + hi, packets, minlength=size))
+    return np.rint(np.cumsum(diff.reshape(n_lines, width), axis=1)[:, :length]).astype(np.int64)

@@ -133,8 +133,8 @@ def test_multicast_crosses_each_link_of_its_tree_once():
     expected = np.zeros((16, 4), np.int64)
     expected[[5, 6], EAST] = 1
     expected[5, WEST] = 1
-    assert np.array_equal(traffic.links, expected)
-    assert np.array_equal(router_loads(mesh, traffic.links)[[4, 6, 7]], [1, 1, 1])
+    assert np.array_equal(traffic.links(), expected)
+    assert np.array_equal(router_loads(mesh, traffic.links())[[4, 6, 7]], [1, 1, 1])
     unicast = Traffic(mesh, None, 5)
     unicast.unicast(np.array([4, 6, 7, 15]))
-    assert unicast.links.sum() == 1 + 1 + 2 + 4 and np.array_equal(unicast.hops[:5], [0, 2, 1, 0, 1])
+    assert unicast.links().sum() == 1 + 1 + 2 + 4 and np.array_equal(unicast.hops()[:5], [0, 2, 1, 0, 1])
