@@ -106,7 +106,9 @@ def timed(model, backend, args, t):
     t3 = time.perf_counter()
     stats = comm.allgather((sim.n_spikes - spikes0, sim.n_synapses(), _synapse_bytes(sim), pool))
     n_syn = sum(s[1] for s in stats)
+    from bigbrain.devices import cuda_aware_mpi
     return {"backend": sim.backend.name, "device": sim.backend.label, "ranks": comm.size,
+            "cuda_aware_mpi": cuda_aware_mpi(),
             "build_s": t1 - t0, "sim_s": t3 - t2, "bio_ms": t, "rtf": (t3 - t2) / (t / 1000.0),
             "n_spikes": sum(s[0] for s in stats), "n_synapses": n_syn,
             "synapse_bytes_per_synapse": sum(s[2] for s in stats) / max(n_syn, 1),
@@ -166,7 +168,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--only", nargs="*", default=None, help="steps to run (default: all)")
-    parser.add_argument("--json", default=str(Path(os.environ.get("OUT", ".")) / "gpu_benchmark.json"))
+    parser.add_argument("--json", default=str(Path(os.environ.get("OUT", ".")) /
+                                              "gpu_benchmark.json"))
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds per run")
     args = parser.parse_args()
     if args.worker:
@@ -176,7 +179,8 @@ def main():
         if args.only and spec[0] not in args.only:
             continue
         if spec[3] == "microcircuit" and not microcircuit_available():
-            results.append({"step": spec[0], "name": spec[1], "error": "no bigbrain.models.microcircuit"})
+            results.append({"step": spec[0], "name": spec[1],
+                            "error": "no bigbrain.models.microcircuit"})
             continue
         started = time.perf_counter()
         results.append(run_step(spec, args.timeout))

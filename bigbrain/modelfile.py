@@ -57,7 +57,7 @@ from .errors import ModelError
 from .neuron_models import suggest
 
 SHIPPED = Path(__file__).parent / "models"
-BACKENDS = ("cpu", "gpu")
+BACKENDS = {"cpu": "numpy", "gpu": "cupy", "auto": "auto"}  # run.backend -> bb.Network(backend=)
 _NUMBER = (int, float)
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
                list: "a list", dict: "a table"}
@@ -105,26 +105,23 @@ class Model:
                     "backend": "cpu", **doc.get("run", {})}
 
     def network(self, comm=None, archive=None, partition=None, backend="cpu"):
-        """A new Network of this model (raises ModelFileError naming this file)."""
-        from .network import Network
-
-        if backend != "cpu" and "backend" not in inspect.signature(Network).parameters:
-            raise ModelFileError(self.path, "run.backend", f"{backend!r} is not available in this "
-                                 "bigbrain; expected \"cpu\"")
+        """A new Network of this model (raises ModelFileError naming this file). backend:
+        ``cpu`` or ``gpu`` (= ``numpy``, ``cupy``; or ``auto``, see :mod:`bigbrain.backends`)."""
         try:
-            return self._network(comm, archive, partition)
+            return self._network(comm, archive, partition, BACKENDS.get(backend, backend))
         except ModelFileError:
             raise
         except ModelError as exc:
             raise ModelFileError(self.path, exc.field, str(exc)[len(exc.field) + 2:]) from None
 
-    def _network(self, comm, archive, partition):
+    def _network(self, comm, archive, partition, backend):
         from . import models
         from .network import Network
 
         settings = {"dt": 0.1, "seed": 1, "partition": "round_robin", **self.doc.get("network", {})}
         if partition:
             settings["partition"] = partition
+        settings["backend"] = backend
         if "builder" in self.doc:
             args = dict(self.doc["builder"])
             builder = models.BUILDERS[args.pop("name")]

@@ -32,5 +32,8 @@ def exp_div(dt, tau, max_length=MAX_LENGTH):
 
 
 def exp_mul(dt, inv_tau, max_length=MAX_LENGTH):
-    """exp(−m·dt·inv_tau) for m = 0, 1, … (dt in ms, inv_tau in 1/ms)."""
+    """exp(−m·dt·inv_tau) for m = 0, 1, … (dt in ms, inv_tau in 1/ms); for inv_tau = 0
+    (no trace) the one entry 1.0, which the kernels' fallback continues exactly."""
+    if inv_tau == 0.0:
+        return np.ones(1)
     return _fill(float(dt), float(inv_tau), True, int(max_length)).copy()

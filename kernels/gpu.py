@@ -71,6 +71,17 @@ def _f64(*values):
     return tuple(np.float64(v) for v in values)
 
 
+def spike_groups(src_gid, src_step, gid_lo, span):
+    """The spikes (time-ordered) of sources with a row here, grouped by row: (rows, group
+    pointers, stamps and positions in the time-ordered list of the grouped spikes)."""
+    rows = src_gid - gid_lo
+    pos = np.flatnonzero((rows >= 0) & (rows < span))
+    pos = pos[np.argsort(rows[pos], kind="stable")]
+    first = np.r_[True, rows[pos][1:] != rows[pos][:-1]] if len(pos) else np.zeros(0, bool)
+    group_ptr = np.r_[np.flatnonzero(first), len(pos)].astype(np.int64)
+    return rows[pos][first], group_ptr, src_step[pos] + 1, pos
+
+
 class CudaKernels:
     """The kernels on a device: array module ``xp`` (CuPy), ``launch(source, kernel, grid,
     block, args)``. Caches the exp tables it uploads."""
@@ -104,8 +115,9 @@ class CudaKernels:
             tables = [exp_mul(dt, v) for v in values]
             lengths = np.array([len(t) for t in tables], np.int64)
             starts = np.cumsum(lengths) - lengths
-            self._tables[key] = (inv_tau_minus, self.xp.asarray(np.concatenate(tables + [np.zeros(1)])),
-                                 self.xp.asarray(starts[column_table]), self.xp.asarray(lengths[column_table]))
+            arrays = (np.concatenate(tables + [np.zeros(0)]), starts[column_table],
+                      lengths[column_table])
+            self._tables[key] = (inv_tau_minus, *(self.xp.asarray(a) for a in arrays))
         return self._tables[key][1:]
 
     # ------------------------------------------------------------------ neurons
@@ -126,7 +138,8 @@ class CudaKernels:
         decay = self._exp_div(h, tau_m)
         rec_idx = self.xp.asarray(rec_idx)
         self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
-            np.int64(n), y3, r, refr_acc, ring_ex, ring_in, *_i64(*ring_ex.shape, col0, t0, n_steps),
+            np.int64(n), y3, r, refr_acc, ring_ex, ring_in,
+            *_i64(*ring_ex.shape, col0, t0, n_steps),
             *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
             np.int32(refractory_input), decay, np.float64(E_L), rec_idx, np.int64(rec_idx.size),
             rec_v, flags))
@@ -140,7 +153,8 @@ class CudaKernels:
         flags = self.xp.zeros((n_steps, n), np.uint8)
         rec_idx = self.xp.asarray(rec_idx)
         self.launch("lif", "iaf_psc_exp", _blocks(n), (THREADS,), (
-            np.int64(n), V, i_ex, i_in, r, ring_ex, ring_in, *_i64(*ring_ex.shape, col0, t0, n_steps),
+            np.int64(n), V, i_ex, i_in, r, ring_ex, ring_in,
+            *_i64(*ring_ex.shape, col0, t0, n_steps),
             *_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
             np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off)
@@ -175,27 +189,22 @@ class CudaKernels:
                      rec_row, rec_syn, out_stamp, out_syn, out_w):
         """kernels/stdp.py::deliver on the device; ``src_*`` on the host, in time order.
         Returns the number of weight-recorder events written to ``out_*``."""
-        src_gid, src_step = np.asarray(src_gid), np.asarray(src_step)
-        rows = src_gid - gid_lo
-        pos = np.flatnonzero((rows >= 0) & (rows < ptr.shape[0] - 1))
+        group_row, group_ptr, stamp, pos = spike_groups(np.asarray(src_gid), np.asarray(src_step),
+                                                        gid_lo, ptr.shape[0] - 1)
         if len(pos) == 0:
             return 0
-        pos = pos[np.argsort(rows[pos], kind="stable")]
-        first = np.r_[True, rows[pos][1:] != rows[pos][:-1]]
-        group_row = rows[pos][first]
-        group_ptr = np.r_[np.flatnonzero(first), len(pos)].astype(np.int64)
-        groups = (np.int64(len(group_row)), self.xp.asarray(group_row), self.xp.asarray(group_ptr),
-                  self.xp.asarray(src_step[pos] + 1))
+        xp = self.xp
+        groups = (np.int64(len(group_row)), *(xp.asarray(a) for a in (group_row, group_ptr, stamp)))
         exp_plus = self._exp_div(dt, tau_plus)
         rule = (*_f64(dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max), exp_plus,
                 np.int64(exp_plus.size), *self._exp_minus(dt, inv_tau_minus), inv_tau_minus)
-        n_out = self.xp.zeros(1, np.int64)
-        out_pos = self.xp.zeros(len(out_stamp), np.int64)
-        rec_syn = self.xp.asarray(rec_syn)
-        self.launch("stdp", template_name("stdp_synapses", post, delay), _blocks(len(group_row), 1), (128,), (
-            *groups, self.xp.asarray(pos), ptr, post, weight, self._pointer(delay), np.int64(delay_all),
+        n_out, out_pos = xp.zeros(1, np.int64), xp.zeros(len(out_stamp), np.int64)
+        rec_syn = xp.asarray(rec_syn)
+        self.launch("stdp", template_name("stdp_synapses", post, delay),
+                    _blocks(len(group_row), 1), (128,), (
+            *groups, xp.asarray(pos), ptr, post, weight, self._pointer(delay), np.int64(delay_all),
             kplus, t_last, head, h_stamp, h_kminus, h_prev, *rule, np.int32(mode), ring_ex,
-            ring_in, *_i64(*ring_ex.shape), self.xp.asarray(rec_row, np.uint8), rec_syn,
+            ring_in, *_i64(*ring_ex.shape), xp.asarray(rec_row, np.uint8), rec_syn,
             np.int64(rec_syn.size), n_out, out_pos, out_stamp, out_syn, out_w))
         self.launch("stdp", "stdp_rows", _blocks(len(group_row)), (THREADS,), (
             *groups, kplus, t_last, *rule))

@@ -51,7 +51,8 @@ def test_philox_words_equal_numpy(kernels):
 
 
 def _ring(rng, L=20, n_columns=300):
-    return (to_fixed(rng.normal(0.5, 2.0, (L, n_columns))), to_fixed(-rng.exponential(1.0, (L, n_columns))))
+    shape = (L, n_columns)
+    return to_fixed(rng.normal(0.5, 2.0, shape)), to_fixed(-rng.exponential(1.0, shape))
 
 
 def _run_both(cpu, gpu, make_args, n_intervals=6):
@@ -165,9 +166,9 @@ def test_stdp_deliver_equals_numba(kernels):
                                                             states):
         for mode, mu, later in ((stdp.DELIVER_WEIGHT, 1.0, 0), (stdp.DELIVER_COUNT, 0.0, 50)):
             out = (np.zeros(2400, np.int64), np.zeros(2400, np.int64), np.zeros(2400))
-            k = kernel(src_gid, src_step + later, 100, ptr, post, w, delay, np.int64(0), kplus, t_last,
-                       head, *(a[:size] for a in h), size, 1.0 / tau_minus, 0.1, 20.0, 0.05, 1.1,
-                       mu, mu, 0.3, mode, ring_ex, ring_in, rec_row, rec_syn, *out)
+            k = kernel(src_gid, src_step + later, 100, ptr, post, w, delay, np.int64(0), kplus,
+                       t_last, head, *(a[:size] for a in h), size, 1.0 / tau_minus, 0.1, 20.0,
+                       0.05, 1.1, mu, mu, 0.3, mode, ring_ex, ring_in, rec_row, rec_syn, *out)
             events.append([a[:k] for a in out])
     assert not np.array_equal(states[0][0], w0)
     for a, b in zip(*states):

@@ -15,6 +15,11 @@ zarr-python's buffer prototype):
 
 ``Network(backend="numpy" | "cupy" | "auto")`` chooses per run; ``auto`` takes the GPU when
 CuPy and a device are present. Device discovery is in :mod:`bigbrain.devices`.
+
+AER packets reach MPI through host memory: the spikes of an interval come to the host
+anyway (recording, STDP history), and the received ones go to the device once for all
+projections. ``devices.cuda_aware_mpi()`` tells whether the MPI library could take device
+buffers directly; the exchange does not use that yet.
 """
 from types import SimpleNamespace
 
@@ -59,9 +64,6 @@ class Backend:
             raise ModelError("backend", f"the network needs about {estimate.describe()} on "
                              f"{self.label}, which has {free / 2**30:.2f} GiB free of "
                              f"{total / 2**30:.2f} GiB; use more ranks (GPUs) or a smaller network")
-
-    def describe(self):
-        return {"backend": self.name, "device": self.device, "device_name": self.label}
 
 
 CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.iaf_psc_exp,

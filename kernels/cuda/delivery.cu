@@ -58,9 +58,9 @@ BB_HD i64 poisson_count(double u, const double *cdf, i64 n_cdf, const i64 *guide
 // of Philox at counter (n / 4, post_gid[i], c2, ordinal[i]), key (k0, k1), counted with the
 // host's tables cdf and guide (kernels/delivery.py::poisson_cdf).
 BB_HD void poisson_synapse(i64 i, i64 t0, i64 n_steps, const i64 *post, const i64 *post_gid,
-                           const i64 *ordinal, const i64 *delay, const i64 *weight, const double *cdf,
-                           i64 n_cdf, const i64 *guide, i64 n_guide, u32 k0, u32 k1, u32 c2, i64 *ring_ex,
-                           i64 *ring_in, i64 L, i64 n_columns) {
+                           const i64 *ordinal, const i64 *delay, const i64 *weight,
+                           const double *cdf, i64 n_cdf, const i64 *guide, i64 n_guide, u32 k0,
+                           u32 k1, u32 c2, i64 *ring_ex, i64 *ring_in, i64 L, i64 n_columns) {
     i64 last = -1;
     u32 words[4] = {0, 0, 0, 0};
     for (i64 s = t0; s < t0 + n_steps; ++s) {

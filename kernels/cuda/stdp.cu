@@ -173,7 +173,7 @@ extern "C" __global__ void stdp_rows(i64 n_groups, const i64 *group_row, const i
     template __global__ void stdp_synapses<Post, Delay>(                                       \
         i64, const i64 *, const i64 *, const i64 *, const i64 *, const i64 *, const Post *,    \
         double *, const Delay *, i64, const double *, const i64 *, const i64 *, const i64 *,   \
-        const double *, const i64 *, BB_STDP_PARAM_TYPES, int, i64 *, i64 *, i64, i64,                    \
+        const double *, const i64 *, BB_STDP_PARAM_TYPES, int, i64 *, i64 *, i64, i64,         \
         const unsigned char *, const i64 *, i64, i64 *, i64 *, i64 *, i64 *, double *);
 BB_STDP_SYNAPSES(unsigned short, unsigned char)
 BB_STDP_SYNAPSES(unsigned short, unsigned short)

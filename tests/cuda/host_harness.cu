@@ -87,7 +87,8 @@ extern "C" void host_stdp_rows(i64 n_groups, const i64 *group_row, const i64 *gr
                                const i64 *spike_stamp, double *kplus, i64 *t_last,
                                BB_STDP_PARAMS) {
     StdpRule p = BB_STDP_RULE;
-    for (i64 g = 0; g < n_groups; ++g) stdp_row(g, group_row, group_ptr, spike_stamp, kplus, t_last, p);
+    for (i64 g = 0; g < n_groups; ++g)
+        stdp_row(g, group_row, group_ptr, spike_stamp, kplus, t_last, p);
 }
 
 #define BB_HOST_INSTANCES(P, D, suffix)                                                        \
