@@ -14,9 +14,11 @@ on an oversubscribed machine it is mostly waiting for the slowest rank).
 
 Extrapolation to 1,024 ranks (same network, round-robin-like spreading): from the measured
 rank-pair matrix at the largest rank count, the mean number of destination ranks per spike
-d(P) is fitted to P·(1 − (1 − 1/P)^K), K the effective number of targets per neuron;
-d(1024) then gives packets per rank, and the strategies' message counts follow from their
-patterns (alltoall 2·1023, sparse 2·peers, mesh 2·(31 + 31) count messages plus data).
+d(P) is fitted to P·(1 − (1 − 1/P)^K), K the effective number of targets per neuron (when
+every spike already reaches every rank, K is the model's synapses per neuron); d(1024)
+then gives packets per rank, and the strategies' message counts follow from their
+patterns (alltoall 1023 count messages per interval, sparse one per peer, mesh 31 + 31).
+``--load results.json`` prints the tables of a saved run (``--json``) again.
 """
 import argparse
 import json
@@ -110,7 +112,17 @@ def _mean_hops(pairs):
     return float((pairs * hops).sum() / off) if off else 0.0
 
 
-def extrapolate(results, target=1024):
+def _targets_per_neuron(scale, K_scale):
+    """Expected synapses per neuron from neuron sources in the model description."""
+    import bigbrain as bb
+    from bigbrain.models.microcircuit import microcircuit
+
+    net = bb.Network()
+    microcircuit(net, scale=scale, K_scale=K_scale, record=False)
+    return sum(c.rule.expected_per_target * len(c.post) for c in net.connections if not c.is_poisson) / net.n_nodes
+
+
+def extrapolate(results, K_model, target=1024):
     """Per-rank figures at ``target`` ranks from the round-robin run at the most ranks."""
     from bigbrain.partition.mesh import Mesh
 
@@ -120,12 +132,13 @@ def extrapolate(results, target=1024):
     if P < 2 or r["spikes"] == 0:
         return
     d = pairs.sum() / r["spikes"]                        # destination ranks per spike (incl. own)
-    K = np.log(1 - d / P) / np.log(1 - 1 / P) if d < P else np.inf
-    d_target = target * -np.expm1(K * np.log1p(-1 / target)) if np.isfinite(K) else target
+    K = np.log(1 - d / P) / np.log(1 - 1 / P) if d < P - 1e-9 else K_model
+    d_target = target * -np.expm1(K * np.log1p(-1 / target))
     spikes_per_s = r["spikes"] / seconds
     packets = spikes_per_s * d_target / target          # per rank per second (same network)
     mesh = Mesh(target)
-    peers = (target - 1) * -np.expm1(np.log1p(-d_target / target) * r["neurons"] / target)
+    with np.errstate(divide="ignore"):   # every rank a destination: log(0)
+        peers = (target - 1) * -np.expm1(np.log1p(-d_target / target) * r["neurons"] / target)
     print(f"\nextrapolated to {target} ranks from {P} (round-robin, effective targets per neuron "
           f"K = {K:.0f}, destination ranks per spike {d:.2f} -> {d_target:.1f}):")
     print(f"  packets per rank per second {packets:.0f} ({packets * 8 / 1e3:.1f} kB/s); "
@@ -142,15 +155,16 @@ def main():
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4, 9, 16])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also save the raw results here")
+    parser.add_argument("--load", help="print the tables of results saved with --json")
     args = parser.parse_args()
     if args.worker:
         worker(args.scale, args.K_scale, args.t)
         return
-    results = run_jobs(args)
+    results = json.loads(Path(args.load).read_text()) if args.load else run_jobs(args)
     if args.json:
         Path(args.json).write_text(json.dumps(results))
     table(results)
-    extrapolate(results)
+    extrapolate(results, _targets_per_neuron(args.scale, args.K_scale))
 
 
 if __name__ == "__main__":
