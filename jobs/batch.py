@@ -73,7 +73,7 @@ class BatchJob:
         default_out = models[0].run["output"] or (f"{stem}-sweep" if self.sweep_key else f"{stem}.zarr")
         self.out = checked("out", str(Path(out or default_out).resolve()), "path")
         self.values = {
-            "job_name": checked("job_name", job_name or f"bb-{stem}"),
+            "job_name": checked("job_name", job_name or re.sub(r"[^A-Za-z0-9_.+-]", "_", f"bb-{stem}")[:64]),
             "nodes": _count("nodes", nodes, 1), "ntasks_per_node": _count("ntasks_per_node", ntasks_per_node, 1),
             "time": checked("time", time), "warning_s": _count("signal_before", warning_s, 1),
             "progress_s": _count("progress_every", progress_s, 1)}

@@ -1,0 +1,130 @@
+"""Model files: round trip with the Python API, overrides, and the errors of broken files."""
+import subprocess
+import sys
+
+import pytest
+
+import bigbrain as bb
+from bigbrain import modelfile
+from bigbrain.cli import main as cli
+from bigbrain.description import describe, fingerprint
+
+GOOD = """
+[network]
+dt = 0.1
+seed = 3
+[run]
+t = 50.0
+[[populations]]
+name = "E"
+size = 100
+model = "iaf_psc_delta"
+params = { tau_m = 20.0, V_th = 20.0, V_reset = 10.0, E_L = 0.0, C_m = 1.0, V_m = { distribution = "uniform", low = 0.0, high = 20.0 } }
+[[inputs]]
+name = "noise"
+rate = 20000.0
+[[projections]]
+pre = "E"
+post = "E"
+rule = "fixed_indegree"
+indegree = 10
+weight = 0.2
+delay = { distribution = "clipped_normal", mean = 1.5, std = 0.5, low = 0.1, high = 3.0 }
+[[projections]]
+pre = "noise"
+post = "E"
+weight = 0.2
+[[recordings]]
+population = "E"
+"""
+
+
+def sha(net):
+    arrays = {}
+    return fingerprint(describe(net, arrays), arrays)
+
+
+def test_file_builds_the_network_the_api_builds(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text(GOOD)
+    net = bb.Network(dt=0.1, seed=3)
+    e = net.population("E", 100, "iaf_psc_delta", tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0,
+                       C_m=1.0, V_m=bb.uniform(0.0, 20.0))
+    net.connect(e, e, rule="fixed_indegree", indegree=10, weight=0.2,
+                delay=bb.clipped_normal(1.5, 0.5, 0.1, 3.0))
+    net.connect(net.poisson("noise", 20000.0), e, weight=0.2)
+    net.record(e, "spikes")
+    model = modelfile.read(path)
+    assert model.run["t"] == 50.0
+    assert sha(model.network()) == sha(net)
+
+
+@pytest.mark.parametrize("name", modelfile.shipped_models())
+def test_written_file_reads_back_as_the_same_network(tmp_path, name):
+    small = {"microcircuit": [("builder.scale", "0.01")]}.get(name, [("builder.N", "500")])
+    net = modelfile.read(name, small).network()
+    modelfile.write(net, tmp_path / "out.toml", t=10.0)
+    back = modelfile.read(tmp_path / "out.toml")
+    assert back.run["t"] == 10.0 and sha(back.network()) == sha(net)
+
+
+def test_overrides_set_values():
+    model = modelfile.read("brunel-ai", [("builder.g", "4.5"), ("network.seed", "7"), ("run.t", "20")])
+    assert model.doc["builder"]["g"] == 4.5 and model.doc["network"]["seed"] == 7 and model.run["t"] == 20
+
+
+BROKEN = {
+    "syntax": ("[network\ndt = 0.1", "syntax: not valid TOML"),
+    "unknown_top": (GOOD.replace("[[projections]]", "[[projection]]", 1),
+                    "projection: unknown key (did you mean 'projections'?)"),
+    "misspelt_key": (GOOD.replace("size = 100", "siz = 100"),
+                     "populations[0].siz: unknown key (did you mean 'size'?)"),
+    "wrong_type": (GOOD.replace("size = 100", 'size = "ten"'),
+                   "populations[0].size: expected an integer, got 'ten'"),
+    "wrong_type_weight": (GOOD.replace("weight = 0.2", 'weight = "big"', 1),
+                          "projections[0].weight: expected a number, a distribution table"),
+    "unknown_model": (GOOD.replace('"iaf_psc_delta"', '"iaf_psc_delt"'),
+                      "unknown model 'iaf_psc_delt' (did you mean 'iaf_psc_delta'?)"),
+    "unknown_param": (GOOD.replace("tau_m = 20.0", "tau_mm = 20.0"),
+                      "population 'E'.tau_mm: unknown parameter for model iaf_psc_delta (did you mean 'tau_m'?)"),
+    "bad_param": (GOOD.replace("tau_m = 20.0", "tau_m = -5.0"), "population 'E'.tau_m: must be > 0 ms"),
+    "no_populations": ("[run]\nt = 10.0\n", "populations: missing"),
+    "missing_population": (GOOD.replace('post = "E"', 'post = "EE"', 1),
+                           "projections[0].post: unknown population 'EE' (did you mean 'E'?)"),
+    "recording_unknown": (GOOD.replace('population = "E"', 'population = "F"'),
+                          "recordings[0].population: unknown population 'F'"),
+    "negative_duration": (GOOD.replace("t = 50.0", "t = -5.0"), "run.t: expected a duration >= 0 ms, got -5.0"),
+    "negative_dt": (GOOD.replace("dt = 0.1", "dt = -0.1"), "dt: must be a positive number of ms"),
+    "unknown_rule": (GOOD.replace('"fixed_indegree"', '"fixed_indegre"'), "did you mean 'fixed_indegree'?"),
+    "unknown_distribution": (GOOD.replace('"clipped_normal"', '"clipped_normall"'),
+                             "projections[0].delay.distribution: unknown distribution 'clipped_normall' "
+                             "(did you mean 'clipped_normal'?)"),
+    "builder_name": ('[builder]\nname = "brunell"\n', "builder.name: unknown builder 'brunell' (did you mean 'brunel'?)"),
+    "builder_arg": ('[builder]\nname = "brunel"\netta = 2.0\n', "builder.etta: not an argument of brunel (did you mean 'eta'?)"),
+    "builder_type": ('[builder]\nname = "brunel"\ng = "five"\n', "builder.g: expected a number, got 'five'"),
+    "backend": (GOOD.replace("t = 50.0", 't = 50.0\nbackend = "gpx"'), "run.backend: expected one of cpu, gpu"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_broken_file_names_file_key_and_expectation(tmp_path, capsys, case):
+    text, expected = BROKEN[case]
+    path = tmp_path / f"{case}.toml"
+    path.write_text(text)
+    assert cli(["run", str(path), "--out", str(tmp_path / "a.zarr")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: " in err and expected in err, err
+    assert not (tmp_path / "a.zarr").exists()
+
+
+def test_misspelt_shipped_model_suggests_the_name(capsys):
+    assert cli(["run", "brunel-a"]) == 2
+    assert "did you mean 'brunel-ai'?" in capsys.readouterr().err
+
+
+def test_the_command_exits_with_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(BROKEN["misspelt_key"][0])
+    proc = subprocess.run([sys.executable, "-c", "import sys; from bigbrain.cli import main; sys.exit(main())",
+                           "run", str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "did you mean 'size'?" in proc.stderr
