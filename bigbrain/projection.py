@@ -96,14 +96,25 @@ class Connection:
         ``owned(gids)`` tells which gids this rank hosts. Weight and delay are scalars when
         homogeneous, else per-synapse float64 / int64 arrays.
         """
+        parts = list(self.local_chunks(seed, dt, owned))
+        return (*(np.concatenate([p[j] for p in parts]) for j in range(3)),
+                *(_joined([p[j] for p in parts]) for j in (3, 4)))
+
+    def local_chunks(self, seed, dt, owned):
+        """:meth:`local_synapses` chunk by chunk (chunks of targets, in order, about
+        ``SYNAPSES_PER_CHUNK`` synapses each; at least one chunk, maybe empty)."""
         post_gids = self.post.gids()
         local = np.flatnonzero(owned(post_gids))
         chunk = max(1, int(SYNAPSES_PER_CHUNK / max(self.rule.expected_per_target, 1.0)))
-        parts = [self.rule.generate(self, seed, local[i:i + chunk], post_gids[local[i:i + chunk]])
-                 for i in range(0, len(local), chunk)]
-        pre_pos, post_pos, ordinal = (np.concatenate([p[j] for p in parts] + [np.zeros(0, np.int64)])
-                                      for j in range(3))
-        target_gids = post_gids[post_pos]
+        for i in range(0, max(len(local), 1), chunk):
+            part = local[i:i + chunk]
+            empty = np.zeros(0, np.int64)
+            pre_pos, post_pos, ordinal = (self.rule.generate(self, seed, part, post_gids[part])
+                                          if part.size else (empty, empty, empty))
+            yield (pre_pos, post_pos, ordinal,
+                   *self._weight_delay(seed, dt, post_gids[post_pos], ordinal))
+
+    def _weight_delay(self, seed, dt, target_gids, ordinal):
         weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal)
         delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal)
         delay_steps = np.rint(np.asarray(delay) / dt).astype(np.int64)
@@ -113,7 +124,7 @@ class Connection:
                              f"the resolution dt = {dt} ms")
         if np.ndim(weight):
             check_weights(f"{self.where}.weight", weight)
-        return pre_pos, post_pos, ordinal, weight, delay_steps
+        return weight, delay_steps
 
     def _values(self, value, purpose, seed, target_gids, ordinal):
         if isinstance(value, Distribution):
@@ -154,6 +165,11 @@ def check_weights(field, weight):
         raise ModelError(field, f"weights must be finite and below {MAX_WEIGHT:g} in magnitude")
 
 
+def _joined(values):
+    """One scalar if the chunks' values are scalars, else the concatenated arrays."""
+    return values[0] if np.ndim(values[0]) == 0 else np.concatenate(values)
+
+
 def _compact(values):
     """(scalar, empty array) if all values are equal, else (0, the array)."""
     if np.ndim(values) == 0:
@@ -163,25 +179,69 @@ def _compact(values):
     return 0, values
 
 
+class _Range:
+    """Smallest and largest of values seen chunk by chunk (scalars or arrays)."""
+
+    def __init__(self):
+        self.lo, self.hi, self.scalar, self.size = None, None, True, 0
+
+    def add(self, values):
+        values = np.asarray(values)
+        self.scalar = values.ndim == 0
+        if values.size:
+            lo, hi = values.min(), values.max()
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+            self.size += values.size
+
+    @property
+    def homogeneous(self):
+        """All values equal (or none): no per-synapse array needed."""
+        return self.scalar or self.lo == self.hi
+
+
 class StaticProjection:
-    """Synapses from nodes onto this rank's neurons, in rows by source gid."""
+    """Synapses from nodes onto this rank's neurons, in rows by source gid.
+
+    ``chunks()`` yields the local synapses chunk by chunk, as (pre positions, ring-buffer
+    columns, weights, delays in steps), weights and delays scalar or per synapse; it is
+    called twice (count, then place), so the build never holds more than the final rows
+    and one chunk.
+    """
 
     backend = NUMPY
 
-    def __init__(self, conn, pre_pos, post_col, weight, delay_steps, n_columns):
+    def __init__(self, conn, chunks, n_columns):
         self.conn = conn
-        pre_gid = conn.pre_gids[pre_pos]
         self.gid_lo = int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
         span = int(conn.pre_gids.max()) + 1 - self.gid_lo if len(conn.pre_gids) else 0
-        order, self.ptr = csr.rows(pre_gid - self.gid_lo, span)
-        self.post = post_col[order].astype(np.uint16 if n_columns <= 65536 else np.uint32)
-        w = to_fixed(weight)
-        self.weight_all, self.weight = _compact(w if np.ndim(w) == 0 else w[order])
-        d = np.asarray(delay_steps)
-        self.delay_all, self.delay = _compact(d if d.ndim == 0 else
-                                              d[order].astype(np.uint8 if d.max(initial=0) < 256 else np.uint16))
-        self.min_delay = int(d.min()) if d.size else None
-        self.max_delay = int(d.max()) if d.size else None
+        counts, weights, delays = np.zeros(span, np.int64), _Range(), _Range()
+        for pre_pos, _, weight, delay in chunks():
+            counts += np.bincount(conn.pre_gids[pre_pos] - self.gid_lo, minlength=span)
+            weights.add(to_fixed(weight))
+            delays.add(delay)
+        self.ptr = csr.pointers(counts)
+        del counts
+        self.weight_all = int(weights.lo) if weights.lo is not None else 0
+        self.delay_all = int(delays.lo) if delays.lo is not None else 0
+        self.min_delay = None if delays.lo is None else int(delays.lo)
+        self.max_delay = None if delays.hi is None else int(delays.hi)
+        self._place(chunks, n_columns, weights.homogeneous, delays.homogeneous)
+
+    def _place(self, chunks, n_columns, one_weight, one_delay):
+        n = int(self.ptr[-1])
+        self.post = np.empty(n, np.uint16 if n_columns <= 65536 else np.uint32)
+        self.weight = np.zeros(0 if one_weight else n, np.int64)
+        delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
+        self.delay = np.zeros(0 if one_delay else n, delay_type)
+        fill = self.ptr[:-1].copy()
+        for pre_pos, post_col, weight, delay in chunks():
+            at = csr.slots(self.conn.pre_gids[pre_pos] - self.gid_lo, fill)
+            self.post[at] = post_col
+            if not one_weight:
+                self.weight[at] = to_fixed(weight)
+            if not one_delay:
+                self.delay[at] = delay
 
     def __len__(self):
         return len(self.post)

@@ -83,19 +83,30 @@ class Simulation:
     def _make_projections(self):
         static, poisson, plastic = [], [], []
         for conn in self.net.connections:
+            if not conn.is_poisson and conn.synapse is None:
+                static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
+                continue
             pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
                 self.net.seed, self.dt, self._owned)
             post_gid = conn.post.gids()[post_pos]
             if conn.is_poisson:
                 poisson.append(PoissonProjection(conn, self.net.seed, self.dt, self.columns(post_gid),
                                                  post_gid, ordinal, conn.input_weight(weight), delay))
-            elif conn.synapse is not None:
+            else:
                 plastic.append(PlasticProjection(conn, pre_pos, self.columns(post_gid), ordinal,
                                                  weight, delay, len(self.local_gids)))
-            else:
-                static.append(StaticProjection(conn, pre_pos, self.columns(post_gid),
-                                               conn.input_weight(weight), delay, len(self.local_gids)))
         return static, poisson, plastic
+
+    def _static_chunks(self, conn):
+        """The chunks (pre positions, columns, weights, delays) of a static projection, as
+        :class:`StaticProjection` takes them."""
+        post_gids = conn.post.gids()
+
+        def chunks():
+            for pre_pos, post_pos, _, weight, delay in conn.local_chunks(self.net.seed, self.dt,
+                                                                         self._owned):
+                yield pre_pos, self.columns(post_gids[post_pos]), conn.input_weight(weight), delay
+        return chunks
 
     def _set_interval(self):
         """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""

@@ -1,27 +1,31 @@
-"""Compressed rows: group items by an integer key in O(n) (a stable counting sort)."""
+"""Compressed rows built chunk by chunk: group items by an integer key (row) in O(n).
+
+Items arrive in chunks. A first pass counts the items of each row (:func:`pointers` turns
+the counts into row pointers); a second pass over the same chunks in the same order gives
+each item its slot (:func:`slots`), so the rows hold their items in arrival order (a
+stable counting sort) and nothing but the final arrays and one chunk is ever in memory.
+"""
 import numba
 import numpy as np
 
 
+def pointers(counts):
+    """Row pointers (int64, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
+    ptr = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return ptr
+
+
 @numba.njit(cache=True)
-def _counting_order(keys, n_rows, ptr, order):
-    for k in keys:
-        ptr[k + 1] += 1
-    for r in range(n_rows):
-        ptr[r + 1] += ptr[r]
-    fill = ptr[:-1].copy()
+def _slots(keys, fill, out):
     for i in range(keys.shape[0]):
-        order[fill[keys[i]]] = i
+        out[i] = fill[keys[i]]
         fill[keys[i]] += 1
 
 
-def rows(keys, n_rows):
-    """(order, ptr): items sorted stably by key (as ``np.argsort(keys, kind="stable")``),
-    and row pointers: the items of key r are ``order[ptr[r]:ptr[r + 1]]``.
-
-    keys: int64 array with values in [0, n_rows).
-    """
-    ptr = np.zeros(n_rows + 1, np.int64)
-    order = np.empty(len(keys), np.int64)
-    _counting_order(np.ascontiguousarray(keys, np.int64), n_rows, ptr, order)
-    return order, ptr
+def slots(keys, fill):
+    """Slot of each item of a chunk with row ``keys`` (int64 in [0, len(fill))); ``fill``
+    (int64, initially ``ptr[:-1]``) is the next free slot of each row and is advanced."""
+    out = np.empty(len(keys), np.int64)
+    _slots(np.ascontiguousarray(keys, np.int64), fill, out)
+    return out
