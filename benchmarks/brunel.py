@@ -1,13 +1,19 @@
-"""Brunel network (static synapses): bigbrain with 1 and 2 ranks beside NEST with 1 and 2 threads.
+"""Brunel network, static or with STDP on E->E: bigbrain with 1 and 2 ranks beside NEST with 1 and 2 threads.
 
     python benchmarks/brunel.py                       # N = 12,500 and 125,000, 1 s
     python benchmarks/brunel.py --N 12500 --t 1000 --ranks 1 2
+    python benchmarks/brunel.py --N 12500 --stdp      # E->E stdp_synapse
 
 Network: Brunel (2000) model A, CE = 1000, CI = 250 fixed whatever N (as NEST's
 ``brunel_delta_nest`` scales it), J = 0.1 mV, g = 5, eta = 2, delay 1.5 ms, dt 0.1 ms.
+With ``--stdp`` E->E is plastic: additive stdp_synapse, lambda 0.01, alpha 1,
+mu_plus = mu_minus = 0, Wmax = 2 J, initial weight J, tau_plus = tau_minus = 20 ms.
 Every configuration runs in its own process (bigbrain under ``mpiexec -n K``, NEST in a
-fresh Python), one after the other, so peak memory (ru_maxrss) belongs to that run alone.
-Prints one line per run and the ratios bigbrain / NEST for the same number of cores.
+fresh Python), one after the other, so peak memory (ru_maxrss, build included) belongs to
+that run alone. Prints one line per run and the ratios bigbrain / NEST for the same
+number of cores: build and simulation time, peak memory (all ranks / the NEST process),
+bytes per synapse (synapse storage of all ranks: rows, targets, weights, delays, and for
+plastic projections the row traces, divided by the synapses; static and plastic apart).
 """
 import argparse
 import json
@@ -17,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+J = 0.1  # mV
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -25,29 +34,29 @@ def worker(N, t, stdp):
     """Run inside each rank: build, simulate, report (rank 0 prints one JSON line)."""
     import bigbrain as bb
     from bigbrain.models import brunel
-    synapse = bb.STDP(lambda_=0.01, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=0.2) if stdp else None
+    synapse = bb.STDP(tau_plus=20.0, lambda_=0.01, alpha=1.0, mu_plus=0.0, mu_minus=0.0,
+                      Wmax=2 * J) if stdp else None
     net = bb.Network(dt=0.1, seed=1)
-    brunel(net, N=N, CE=1000, CI=250, synapse=synapse)
+    exc, _ = brunel(net, N=N, CE=1000, CI=250, J=J, synapse=synapse)
     t0 = time.perf_counter()
     sim = net.build()
     net.comm.mpi.Barrier()
     t1 = time.perf_counter()
-    net.run(t)
+    res = net.run(t)
     net.comm.mpi.Barrier()
     t2 = time.perf_counter()
+    w = res.weights(exc, exc)[2] if stdp else np.zeros(1)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    stats = net.comm.allgather((sim.n_spikes, rss, sim.n_synapses(), synapse_bytes(sim)))
+    static = (sum(p.nbytes() for p in sim.static), sum(len(p) for p in sim.static))
+    stats = np.array(net.comm.allgather((sim.n_spikes, *static, *sim.plasticity.nbytes(), rss)))
+    total = stats.sum(axis=0)
     if net.rank == 0:
-        print(json.dumps({"build_s": t1 - t0, "sim_s": t2 - t1,
-                          "peak_rss_mb": max(s[1] for s in stats),
-                          "n_spikes": sum(s[0] for s in stats),
-                          "n_synapses": sum(s[2] for s in stats),
-                          "bytes_per_synapse": sum(s[3] for s in stats) / max(1, sum(s[2] for s in stats))}))
-
-
-def synapse_bytes(sim):
-    """Bytes of synapse storage on this rank (rows, targets, weights, delays)."""
-    return sum(p.nbytes() for p in sim.static + sim.plasticity.projections)
+        print(json.dumps({"build_s": t1 - t0, "sim_s": t2 - t1, "peak_rss_mb": stats[:, 5].max(),
+                          "n_spikes": int(total[0]), "n_static": int(total[2]),
+                          "static_bytes_per_synapse": total[1] / max(1, total[2]),
+                          "n_plastic": int(total[4]),
+                          "plastic_bytes_per_synapse": total[3] / max(1, total[4]),
+                          "mean_weight": float(w.mean()), "at_Wmax": float((w == 2 * J).mean())}))
 
 
 def run_bigbrain(N, t, ranks, stdp=False):
@@ -66,9 +75,12 @@ def compare(N, t, ranks, stdp=False):
         ours = run_bigbrain(N, t, k, stdp)
         nest = run_nest_brunel(N=N, threads=k, t_sim=t, stdp=stdp)
         print(f"{label} N={N} cores={k} t={t} ms")
+        plastic = (f", {ours['n_plastic']} plastic {ours['plastic_bytes_per_synapse']:.2f} B/synapse, "
+                   f"mean w {ours['mean_weight']:.4f} mV ({100 * ours['at_Wmax']:.1f} % at Wmax)"
+                   if stdp else "")
         print(f"  bigbrain: build {ours['build_s']:.2f} s, sim {ours['sim_s']:.2f} s, peak/rank "
-              f"{ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, "
-              f"{ours['bytes_per_synapse']:.2f} B/synapse")
+              f"{ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, {ours['n_static']} static "
+              f"{ours['static_bytes_per_synapse']:.2f} B/synapse{plastic}")
         print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
               f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}")
         print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
