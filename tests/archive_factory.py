@@ -97,9 +97,17 @@ def poisson_spikes(rng, size, rate_hz, t_start_ms, t_stop_ms, dt_ms=DT_MS):
     n_steps = int(round(t_stop_ms / dt_ms)) + 1 - first
     expected = size * n_steps * rate_hz * dt_ms / 1000.0
     n = rng.poisson(expected)
-    keys = np.unique(rng.integers(0, n_steps * size, n))
+    keys = np.sort(rng.integers(0, n_steps * size, n))
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]][:n]]   # one spike per neuron and step
     steps, ids = np.divmod(keys, size)
     return (steps + first) * dt_ms, ids
+
+
+def poisson_windows(rng, size, rate_hz, t_stop_ms, window_ms, dt_ms=DT_MS):
+    """Poisson spikes of (0, t_stop] as successive windows of window_ms: yields
+    (times_ms, node_ids) per window, so the whole record is never held."""
+    for t0 in np.arange(0.0, t_stop_ms, window_ms):
+        yield poisson_spikes(rng, size, rate_hz, t0, min(t0 + window_ms, t_stop_ms), dt_ms)
 
 
 def write_population(root, name, times_ms, node_ids, *, t_start_ms, t_stop_ms,

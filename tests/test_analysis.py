@@ -9,18 +9,22 @@ import pytest
 
 import archive_factory as af
 import bigbrain.analysis as ba
+from bigbrain.analysis.binning import Bins
 from bigbrain.analysis.correlations import sample_pairs
 
 T0, T1 = 0.0, 2000.0        # window of population E in archive_factory.small_run
 I_T0 = 100.0                 # population I is recorded from 100 ms, ids 0, 3, ..., 99
 
 
-@pytest.fixture(scope="module", params=[97, 997, 1 << 20], ids=lambda c: f"chunk{c}")
+@pytest.fixture(scope="module", params=[(97, 1), (997, 3000), (1 << 20, 1 << 20)],
+                ids=["chunk97", "chunk997-3perblock", "chunk1M"])
 def small(request, tmp_path_factory):
-    """(run, written spikes) of a small archive, chunked finely, oddly and not at all."""
+    """(run, written spikes) of a small archive, chunked finely, oddly and not at all,
+    read one chunk or several chunks per dask task."""
+    chunk, spikes_per_block = request.param
     path = tmp_path_factory.mktemp("small") / "run.zarr"
-    written = af.small_run(path, chunk=request.param)
-    return ba.open(path), written
+    written = af.small_run(path, chunk=chunk)
+    return ba.open(path, spikes_per_block=spikes_per_block), written
 
 
 def trains(times, ids, node_ids):
@@ -160,6 +164,20 @@ def test_sample_pairs_is_uniform_without_replacement():
     assert np.bincount(draws - 10).min() > 0.7 * len(draws) / 30    # no id favoured
 
 
+@pytest.mark.parametrize("t0, bin_ms, n", [(0.0, 0.1, 5000), (100.0, 7.0, 285),
+                                            (0.3, 0.3, 1000), (-2.5, 1 / 3, 77)])
+def test_bins_are_those_of_numpy_histogram(t0, bin_ms, n):
+    edges = t0 + bin_ms * np.arange(n + 1)
+    rng = np.random.default_rng(5)
+    times = np.r_[edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
+                  np.round(rng.uniform(t0 - 5, edges[-1] + 5, 10**5), 1), -1e9, 1e9]
+    index = Bins(t0, bin_ms, n).index(times)
+    inside = (index >= 0) & (index < n)
+    np.testing.assert_array_equal(np.bincount(index[inside], minlength=n),
+                                  np.histogram(times, edges)[0])
+    assert set(index[~inside]) <= {-1, n}
+
+
 def test_raster_image(small):
     run, written = small
     times, ids = written["E"]
@@ -214,7 +232,9 @@ def test_statistics_computed_together_share_reads(small):
     lazy = [run.rates("E"), run.isi("E"), run.fano("E"), run.population_rate("E")]
     keys = set().union(*(x.__dask_graph__().keys() for x in lazy))
     reads = [k for k in keys if str(k).startswith("read_block")]
-    assert len(reads) == len(run.record("E").block_ranges())
+    blocks = run.record("E").block_ranges()
+    assert len(reads) == len(blocks)
+    assert {b - a for a, b in blocks[:-1]} <= {97, 2991, 9575}
     rates, isi, _, _ = dask.compute(*lazy)
     assert isinstance(rates, pd.Series) and isinstance(isi, pd.DataFrame)
 
@@ -224,6 +244,19 @@ def test_telemetry(small):
     df = run.telemetry()
     assert list(df.columns) == ["packets", "t_exchange_s", "t_update_s"] and len(df) == 20
     assert df.attrs["skipped"] == ["per_link"]
+
+
+def test_telemetry_real_time_factor_and_subgroup(tmp_path):
+    root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 10}])
+    af.write_telemetry(root, {"t_start_ms": [0.0, 10.0], "t_stop_ms": [10.0, 20.0],
+                              "t_update_s": [0.02, 0.03], "t_exchange_s": [0.01, 0.01],
+                              "packets": [5, 6]})
+    root.require_group("telemetry").create_group("ranks").create_array(
+        "rank", data=np.arange(4))
+    df = ba.open(tmp_path / "run.zarr").telemetry()
+    np.testing.assert_allclose(df["wall_s"], [0.03, 0.04])
+    np.testing.assert_allclose(df["rtf"], [3.0, 4.0])
+    assert list(ba.open(tmp_path / "run.zarr").telemetry("ranks")["rank"]) == [0, 1, 2, 3]
 
 
 def test_weights(small):
@@ -236,13 +269,20 @@ def test_weights(small):
         assert run.weights("EI") == {}
 
 
-def test_checkpoint_weights_need_a_manifest(tmp_path):
+def test_checkpoint_weights_need_a_manifest_and_join_ranks(tmp_path):
     root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 10}])
     for step in ("100", "200"):
-        group = root.require_group(f"checkpoints/{step}/projections/EE")
-        group.create_array("weights", data=np.full(7, float(step)))
-    root["checkpoints/100"].attrs["manifest"] = {"ranks": 1}
+        for rank in range(3):
+            group = root.require_group(f"checkpoints/{step}/rank_{rank}/plastic/synapse")
+            group.create_array("weight", data=np.full(rank + 1, float(rank)))
+            group.create_array("connection", data=np.zeros(rank + 1, np.int64))
+    root.require_group("checkpoints/100/tails/samples/EE").create_array(
+        "weights", data=np.ones(3))
+    root["checkpoints/100"].attrs["manifest"] = {"step": 100}    # 200 is incomplete
     run = ba.open(tmp_path / "run.zarr")
-    assert list(run.weights("EE")) == ["checkpoints/100/projections/EE/weights"]
-    with pytest.warns(UserWarning, match="no telemetry"):
+    weights = run.weights()
+    assert list(weights) == ["checkpoints/100/plastic/synapse/weight"]
+    np.testing.assert_array_equal(weights["checkpoints/100/plastic/synapse/weight"],
+                                  [0.0, 1.0, 1.0, 2.0, 2.0, 2.0])
+    with pytest.warns(UserWarning, match="r.*run.zarr has no telemetry"):
         assert run.telemetry().empty

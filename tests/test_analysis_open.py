@@ -81,3 +81,10 @@ def test_open_is_lazy_and_empty_record_works(tmp_path):
     assert run.isi_cv("E").compute().isna().all()
     assert run.population_rate("E", 10.0).compute().sum() == 0
     assert run.raster_image("E").compute().counts.sum() == 0
+
+
+def test_empty_recorded_window(tmp_path):
+    root = af.create_run(tmp_path / "r.zarr", [{"name": "E", "size": 4}])
+    af.write_population(root, "E", [], [], t_start_ms=0.0, t_stop_ms=0.0, size=4)
+    with pytest.raises(ValueError, match="recorded window of 'E' is empty"):
+        ba.open(tmp_path / "r.zarr").rates("E")

@@ -21,6 +21,16 @@ def test_write_report(tmp_path):
     assert "<th>X</th>" not in text.split("<h2>Firing</h2>")[1]
 
 
+def test_report_gives_the_real_time_factor(tmp_path):
+    root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 20}])
+    times, ids = af.poisson_spikes(np.random.default_rng(1), 20, 5.0, 0.0, 300.0)
+    af.write_population(root, "E", times, ids, t_start_ms=0.0, t_stop_ms=300.0, size=20)
+    af.write_telemetry(root, {"t_start_ms": [0.0, 150.0], "t_stop_ms": [150.0, 300.0],
+                              "t_update_s": [0.3, 0.2], "t_exchange_s": [0.1, 0.0]})
+    text = write_report(tmp_path / "run.zarr", tmp_path / "out").read_text()
+    assert "2 interval blocks; real-time factor 2." in text
+
+
 def test_report_without_telemetry(tmp_path):
     root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 20}])
     times, ids = af.poisson_spikes(np.random.default_rng(1), 20, 5.0, 0.0, 300.0)

@@ -24,8 +24,12 @@ class ArchiveError(ValueError):
     """The path is not a readable bigbrain run archive."""
 
 
-def open(path) -> "Run":  # noqa: A001 - the package's entry point reads ba.open(path)
-    """Open the run archive at `path` (a local path or an fsspec URL) lazily."""
+def open(path, spikes_per_block: int = 1 << 20) -> "Run":  # noqa: A001 - ba.open(path)
+    """Open the run archive at `path` (a local path or an fsspec URL) lazily.
+
+    spikes_per_block: spikes read and reduced by one dask task (whole storage chunks; a
+    task needs about 80 bytes per spike): lower it for workers with little memory.
+    """
     location = os.fspath(path)
     if "://" not in location and not os.path.exists(location):
         raise ArchiveError(f"cannot open {location}: the path does not exist")
@@ -34,7 +38,7 @@ def open(path) -> "Run":  # noqa: A001 - the package's entry point reads ba.open
     except (zarr.errors.BaseZarrError, FileNotFoundError) as error:
         raise ArchiveError(f"{location} is not a bigbrain archive: no zarr v3 group there "
                            f"(zarr.json missing or not a group: {error})") from None
-    return Run(location, root)
+    return Run(location, root, spikes_per_block)
 
 
 class Run:
@@ -43,9 +47,10 @@ class Run:
     Times are in ms, rates in Hz, node ids population-local (0 … size−1).
     """
 
-    def __init__(self, location: str, root):
+    def __init__(self, location: str, root, spikes_per_block: int = 1 << 20):
         self.location = location
         self.root = root
+        self.spikes_per_block = spikes_per_block
         self.meta = check_metadata(location, root)
 
     def __repr__(self):
@@ -76,7 +81,8 @@ class Run:
         if group is None:
             raise KeyError(f"{self.location}: population {population!r} has no spike record "
                            f"(no spikes/{population}/ group)")
-        return spike_record(self.location, group, population, sizes[population]["size"])
+        return spike_record(self.location, group, population, sizes[population]["size"],
+                            self.spikes_per_block)
 
     def spikes(self, population: str, t=None):
         """dask DataFrame (time_ms, node_id) of the population's spikes in window t
@@ -137,9 +143,10 @@ class Run:
         """{path: dask array} of sampled or checkpointed weights (see .weights)."""
         return weights.find_weights(self.root, self.location, projection)
 
-    def telemetry(self) -> pd.DataFrame:
-        """Per-interval-block telemetry as a DataFrame (see .telemetry)."""
-        return telemetry.read_telemetry(self.root, self.location)
+    def telemetry(self, group: str | None = None) -> pd.DataFrame:
+        """Telemetry as a DataFrame, one row per interval block, of `telemetry/` or of
+        its subgroup `group` (e.g. "ranks"); see bigbrain.analysis.telemetry."""
+        return telemetry.read_telemetry(self.root, self.location, group)
 
 
 def check_metadata(location: str, root) -> dict:
@@ -159,7 +166,8 @@ def check_metadata(location: str, root) -> dict:
     return meta
 
 
-def spike_record(location: str, group, population: str, size: int) -> SpikeRecord:
+def spike_record(location: str, group, population: str, size: int,
+                 spikes_per_block: int) -> SpikeRecord:
     """SpikeRecord of a spikes/<population> group, after checking its layout."""
     where = f"{location}/spikes/{population}"
     missing = [name for name in ("node_ids", "timestamps") if name not in group]
@@ -170,8 +178,9 @@ def spike_record(location: str, group, population: str, size: int) -> SpikeRecor
     if group.attrs.get("sorting", "by_time") != "by_time":
         raise ArchiveError(f"{where}: sorting {group.attrs['sorting']!r} is not by_time")
     recorded = group.attrs.get("recorded", "all")
+    recorded = None if recorded == "all" else np.unique(np.asarray(recorded, np.int64))
     return SpikeRecord(location=location, population=population, size=int(size),
                        timestamps=group["timestamps"], node_ids=group["node_ids"],
                        t_start_ms=float(group.attrs["t_start_ms"]),
                        t_stop_ms=float(group.attrs["t_stop_ms"]),
-                       recorded=None if recorded == "all" else np.unique(np.asarray(recorded, np.int64)))
+                       recorded=recorded, spikes_per_block=spikes_per_block)

@@ -12,7 +12,7 @@ every sum, so they need no storage. The sums are exact integers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import NamedTuple
 
 import dask
@@ -34,11 +34,17 @@ class Selection:
     def __dask_tokenize__(self):
         return ("bigbrain.Selection", self.ids, self.pairs)
 
+    @cached_property
+    def table(self) -> np.ndarray:
+        """Position of node id k in the selection at [k] (−1 when not selected), for
+        k up to the largest selected id, then −1 once more."""
+        table = np.full(self.ids[-1] + 2 if len(self.ids) else 1, -1, np.int64)
+        table[self.ids] = np.arange(len(self.ids))
+        return table
+
     def positions(self, node_ids: np.ndarray) -> np.ndarray:
         """Position of each node id in the selection, −1 when not selected."""
-        where = np.searchsorted(self.ids, node_ids)
-        where[where == len(self.ids)] = 0
-        return np.where(self.ids[where] == node_ids, where, -1)
+        return self.table[np.minimum(node_ids, len(self.table) - 1)]
 
 
 class CountMoments(NamedTuple):

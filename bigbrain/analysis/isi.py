@@ -52,7 +52,8 @@ def block_moments(block, size: int) -> IsiMoments:
     times, ids = block
     if len(ids) == 0:
         return empty_moments(size)
-    order = np.argsort(ids, kind="stable")           # by node id, in time within each
+    narrow = ids.astype(np.min_scalar_type(size))    # radix sort for ids < 2**16
+    order = np.argsort(narrow, kind="stable")        # by node id, in time within each
     ids, times = ids[order], times[order]
     same = ids[1:] == ids[:-1]
     isi, owner = np.diff(times)[same], ids[1:][same]

@@ -1,8 +1,9 @@
 """Raster plots of millions of spikes as images.
 
 Spikes are aggregated into a 2-D histogram (rows: node id ranges, columns: time bins),
-block by block, and the histogram is drawn with imshow: the cost of drawing does not
-grow with the number of spikes.
+block by block (each block adds to the few columns its time range touches), and the
+histogram is drawn with imshow: the cost of drawing does not grow with the number of
+spikes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import NamedTuple
 import dask
 import numpy as np
 
-from .binning import Bins
+from .binning import Bins, Span, add_spans, histogram_span
 from .record import SpikeRecord
 from .reduction import tree_reduce
 
@@ -36,19 +37,20 @@ def raster_image(record: SpikeRecord, t=None, width: int = 1200, height: int = 6
     rows = min(height, record.size)
     histogram = dask.delayed(block_histogram, pure=True)
     partials = [histogram(block, bins, rows, record.size) for block in record.blocks(t)]
-    return tree_reduce(partials, np.add, np.zeros((rows, width), np.int64),
-                       partial(RasterImage, bins=bins, size=record.size,
-                               population=record.population))
+    empty = histogram_span(np.empty(0, np.int64), bins.n, n_rows=rows)
+    return tree_reduce(partials, add_spans, empty,
+                       partial(image_of_span, bins, record.size, record.population))
 
 
-def block_histogram(block, bins: Bins, rows: int, size: int) -> np.ndarray:
-    """2-D spike histogram (rows × bins.n) of one block."""
+def block_histogram(block, bins: Bins, rows: int, size: int) -> Span:
+    """2-D spike histogram (rows × the time bins the block touches) of one block."""
     times, ids = block
-    column = bins.index(times)
-    inside = (column >= 0) & (column < bins.n)
-    row = ids[inside] * rows // size
-    flat = np.bincount(row * bins.n + column[inside], minlength=rows * bins.n)
-    return flat.reshape(rows, bins.n)
+    return histogram_span(bins.index(times), bins.n, ids * rows // size, rows)
+
+
+def image_of_span(bins: Bins, size: int, population: str, span: Span) -> RasterImage:
+    """The RasterImage of a span over all time bins."""
+    return RasterImage(span.dense(bins.n), bins, size, population)
 
 
 def draw(image: RasterImage, ax=None):

@@ -1,7 +1,8 @@
 """Firing rates: per neuron over the recorded window, and of the population over time.
 
-Both are sums of per-block histograms (spike counts per node id, or per time bin), so
-memory is one block of spikes plus one count array per task.
+Both are sums of per-block histograms (spike counts per node id, or per time bin over
+the bins a block touches), so memory is one block of spikes plus one count array per
+task.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import dask
 import numpy as np
 import pandas as pd
 
-from .binning import Bins
+from .binning import Bins, Span, add_spans, histogram_span
 from .record import SpikeRecord
 from .reduction import tree_reduce
 
@@ -44,17 +45,16 @@ def population_rate(record: SpikeRecord, bin_ms: float = 1.0, t=None):
     bins = Bins.over(record.window(t), bin_ms)
     count = dask.delayed(count_by_bin, pure=True)
     partials = [count(block, bins) for block in record.blocks(t)]
-    return tree_reduce(partials, np.add, np.zeros(bins.n, np.int64),
+    return tree_reduce(partials, add_spans, histogram_span(np.empty(0, np.int64), bins.n),
                        partial(rate_of_bins, bins, len(record.recorded_ids)))
 
 
-def count_by_bin(block, bins: Bins) -> np.ndarray:
-    """Spike count per time bin in a block."""
-    index = bins.index(block[0])
-    return np.bincount(index[(index >= 0) & (index < bins.n)], minlength=bins.n)
+def count_by_bin(block, bins: Bins) -> Span:
+    """Spike count per time bin in a block, over the bins it touches."""
+    return histogram_span(bins.index(block[0]), bins.n)
 
 
-def rate_of_bins(bins: Bins, n_neurons: int, counts: np.ndarray):
+def rate_of_bins(bins: Bins, n_neurons: int, span: Span):
     """Series rate_hz indexed by bin start t_ms, from spike counts per bin."""
-    return pd.Series(counts / (n_neurons * bins.bin_ms / 1000.0),
+    return pd.Series(span.dense(bins.n)[0] / (n_neurons * bins.bin_ms / 1000.0),
                      index=pd.Index(bins.edges[:-1], name="t_ms"), name="rate_hz")

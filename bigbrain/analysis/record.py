@@ -1,7 +1,8 @@
 """A population's spike record (`spikes/<population>/` of the archive), read lazily.
 
-The record is split into blocks along the storage chunks of `node_ids`; each block is
-one dask task that reads (timestamps, node_ids) of its index range. Every statistic is a
+The record is split into blocks of whole storage chunks of `node_ids` (about
+`spikes_per_block` spikes each); each block is one dask task that reads (timestamps,
+node_ids) of its index range. Every statistic is a
 reduction over these blocks, so no task ever holds more than a block of spikes. Block
 tasks have deterministic keys: statistics computed together with `dask.compute` share
 the reads.
@@ -21,6 +22,8 @@ class SpikeRecord:
     """Spikes of one population: time stamps in ms, population-local node ids.
 
     recorded: the recorded node ids, or None when the whole population is recorded.
+    spikes_per_block: spikes read by one task, rounded down to whole storage chunks (at
+    least one chunk); a task needs about 80 bytes per spike of memory.
     """
 
     location: str
@@ -31,6 +34,7 @@ class SpikeRecord:
     t_start_ms: float
     t_stop_ms: float
     recorded: np.ndarray | None
+    spikes_per_block: int = 1 << 20
 
     def __dask_tokenize__(self):
         return ("bigbrain.SpikeRecord", self.location, self.population,
@@ -43,7 +47,11 @@ class SpikeRecord:
 
     @property
     def duration_s(self) -> float:
-        """Length of the recorded window in s."""
+        """Length of the recorded window in s (ValueError when it is empty)."""
+        if self.t_stop_ms <= self.t_start_ms:
+            raise ValueError(f"{self.location}: the recorded window of {self.population!r} "
+                             f"is empty (t_start_ms {self.t_start_ms}, t_stop_ms "
+                             f"{self.t_stop_ms}); has the run finished a run() call?")
         return (self.t_stop_ms - self.t_start_ms) / 1000.0
 
     @property
@@ -67,9 +75,10 @@ class SpikeRecord:
                 searchsorted(self.timestamps, t1, "right"))
 
     def block_ranges(self, t=None) -> list[tuple[int, int]]:
-        """Index ranges of the blocks (storage chunks of node_ids) covering `t`."""
+        """Index ranges of the blocks (whole storage chunks of node_ids) covering `t`."""
         i0, i1 = self.index_range(t)
-        step = self.node_ids.chunks[0]
+        chunk = self.node_ids.chunks[0]
+        step = chunk * max(1, self.spikes_per_block // chunk)
         starts = range(i0 - i0 % step, i1, step)
         return [(max(s, i0), min(s + step, i1)) for s in starts]
 

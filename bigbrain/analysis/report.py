@@ -105,6 +105,14 @@ def population_rate_figure(results: dict):
     return fig
 
 
+def real_time_factor(telemetry: pd.DataFrame) -> str:
+    """", real-time factor X" (wall-clock per biological time) when telemetry has it."""
+    if "wall_s" not in telemetry:
+        return ""
+    biological_s = (telemetry["t_stop_ms"] - telemetry["t_start_ms"]).sum() / 1000.0
+    return f"; real-time factor {telemetry['wall_s'].sum() / biological_s:.3g}"
+
+
 def render(run, table: pd.DataFrame, telemetry: pd.DataFrame, images: list) -> str:
     """The HTML page."""
     meta = {k: run.meta.get(k) for k in ("format_version", "dt_ms", "seed", "n_ranks",
@@ -115,8 +123,8 @@ def render(run, table: pd.DataFrame, telemetry: pd.DataFrame, images: list) -> s
         telemetry_html = "<p>No telemetry in this archive.</p>"
     else:
         totals = pd.DataFrame({"total": telemetry.sum(), "mean per block": telemetry.mean()})
-        telemetry_html = (f"<p>{len(telemetry)} interval blocks.</p>"
-                          + totals.to_html(float_format="%.4g"))
+        telemetry_html = (f"<p>{len(telemetry)} interval blocks{real_time_factor(telemetry)}."
+                          f"</p>{totals.to_html(float_format='%.4g')}")
     figures = "".join(f'<h2>{html.escape(i[:-4].replace("_", " "))}</h2>'
                       f'<img src="{i}" alt="{i}">' for i in images)
     return f"""<!DOCTYPE html>

@@ -1,10 +1,15 @@
-"""Run telemetry: the 1-D arrays under `telemetry/` as one table.
+"""Run telemetry: the 1-D arrays of a `telemetry/` group as one table.
 
 The telemetry layout is not fixed yet (docs/archive-layout.md: per-interval-block
-arrays, timings in s, counters). This reader takes every 1-D array directly under
-`telemetry/`, and the arrays of the most common length become the columns of a pandas
-DataFrame (one row per interval block). Arrays of other lengths or shapes are left out
-and named in `df.attrs["skipped"]`; the group's attributes are in `df.attrs["group"]`.
+arrays, timings in s, counters). This reader takes every 1-D array directly in
+`telemetry/` (or in a subgroup such as `telemetry/ranks/`); the arrays of the most
+common length become the columns of a pandas DataFrame, one row per entry (interval
+block). Arrays of other lengths or shapes are left out and named in
+`df.attrs["skipped"]`; the group's attributes are in `df.attrs["group"]`.
+
+When the table has t_start_ms, t_stop_ms and timing columns t_*_s, two columns are
+added: wall_s, the sum of the t_*_s timings, and rtf, the real-time factor wall_s per
+second of biological time.
 """
 
 from __future__ import annotations
@@ -15,21 +20,29 @@ from collections import Counter
 import pandas as pd
 
 
-def read_telemetry(root, location: str) -> pd.DataFrame:
+def read_telemetry(root, location: str, group: str | None = None) -> pd.DataFrame:
     """DataFrame of the telemetry arrays sharing the most common length (empty, with a
-    warning, when the archive has no telemetry)."""
-    if "telemetry" not in root:
-        warnings.warn(f"{location} has no telemetry/ group", stacklevel=3)
-        return pd.DataFrame()
-    group = root["telemetry"]
-    arrays = dict(sorted(group.arrays()))
+    warning, when there are none)."""
+    path = "telemetry" if group is None else f"telemetry/{group}"
+    node = root.get(path)
+    arrays = {} if node is None else dict(sorted(node.arrays()))
     lengths = Counter(a.shape[0] for a in arrays.values() if a.ndim == 1)
     if not lengths:
-        warnings.warn(f"{location}: telemetry/ holds no 1-D array", stacklevel=3)
-    length = lengths.most_common(1)[0][0] if lengths else None
-    columns = {name: a[:] for name, a in arrays.items() if a.shape == (length,)}
-    df = pd.DataFrame(columns)
-    df.index.name = "block"
-    df.attrs["skipped"] = sorted(set(arrays) - set(columns))
-    df.attrs["group"] = dict(group.attrs)
-    return df
+        warnings.warn(f"{location} has no telemetry: no 1-D array in {path}/", stacklevel=3)
+        return pd.DataFrame()
+    length = lengths.most_common(1)[0][0]
+    df = pd.DataFrame({name: a[:] for name, a in arrays.items() if a.shape == (length,)})
+    df.attrs["skipped"] = sorted(set(arrays) - set(df.columns))
+    df.attrs["group"] = dict(node.attrs)
+    return with_real_time_factor(df)
+
+
+def with_real_time_factor(df: pd.DataFrame) -> pd.DataFrame:
+    """df plus wall_s (sum of t_*_s) and rtf (wall_s per biological second), when the
+    columns needed are there."""
+    timings = [c for c in df.columns if c.startswith("t_") and c.endswith("_s")]
+    if not timings or not {"t_start_ms", "t_stop_ms"} <= set(df.columns):
+        return df
+    wall_s = df[timings].sum(axis=1)
+    biological_s = (df["t_stop_ms"] - df["t_start_ms"]) / 1000.0
+    return df.assign(wall_s=wall_s, rtf=wall_s / biological_s)

@@ -1,39 +1,60 @@
 """Synaptic weights stored in the archive, as lazy dask arrays.
 
-Weights are looked up in two places: sampled weights `samples/<projection>/weights`,
-and checkpoints `checkpoints/<step>/**/weights` (only checkpoints with a manifest, the
-mark of a complete checkpoint). The checkpoint layout is settled by issue 4; until then
-any array named `weights` below a complete checkpoint is taken.
+Two places hold weights:
+
+* sampled weights, `samples/<projection>/weights`;
+* complete checkpoints (`attrs["manifest"]` written), whose ranks each wrote their part:
+  `checkpoints/<step>/rank_<r>/.../weight` (docs/archive-layout.md: the plastic synapses'
+  `plastic/synapse/weight`, beside `plastic/synapse/connection`, the connection index of
+  each synapse). The parts of all ranks are concatenated under the path without
+  `rank_<r>/`, e.g. `checkpoints/3000/plastic/synapse/weight`.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections import defaultdict
 
 import dask.array as da
 import zarr
+
+RANK_PART = re.compile(r"^rank_\d+/")
 
 
 def find_weights(root, location: str, projection: str | None = None) -> dict:
     """{path: dask array of weights} for every weight array found, optionally only
     those whose path names `projection`; empty, with a warning, when none is found."""
-    found = {}
+    parts = defaultdict(list)
     if "samples" in root:
         for name, group in root["samples"].groups():
             if "weights" in group:
-                found[f"samples/{name}/weights"] = group["weights"]
+                parts[f"samples/{name}/weights"].append(group["weights"])
     if "checkpoints" in root:
         for step, group in root["checkpoints"].groups():
-            if "manifest" in group or "manifest" in group.attrs:
-                found.update({f"checkpoints/{step}/{path}": node
-                              for path, node in group.members(max_depth=None)
-                              if isinstance(node, zarr.Array)
-                              and path.rsplit("/", 1)[-1] == "weights"})
+            if "manifest" in group.attrs:
+                for path, array in checkpoint_weights(group):
+                    parts[f"checkpoints/{step}/{RANK_PART.sub('', path)}"].append(array)
     if projection is not None:
-        found = {p: a for p, a in found.items() if projection in p.split("/")}
-    if not found:
+        parts = {p: a for p, a in parts.items() if projection in p.split("/")}
+    if not parts:
         which = f" for projection {projection!r}" if projection else ""
         warnings.warn(f"{location} holds no weights{which} (looked for samples/<projection>/"
-                      "weights and checkpoints/<step>/**/weights)", stacklevel=3)
-    return {path: da.from_zarr(array) for path, array in found.items()}
+                      "weights and weight arrays of complete checkpoints)", stacklevel=3)
+    return {path: da.concatenate([da.from_zarr(a) for a in arrays])
+            for path, arrays in parts.items()}
 
+
+def checkpoint_weights(group):
+    """(path, array) of the weight arrays of one checkpoint, ranks in order (the
+    record tails under tails/ excluded)."""
+    found = [(path, node) for path, node in group.members(max_depth=None)
+             if isinstance(node, zarr.Array) and not path.startswith("tails/")
+             and path.rsplit("/", 1)[-1] in ("weight", "weights")]
+    return sorted(found, key=lambda item: rank_order(item[0]))
+
+
+def rank_order(path: str):
+    """Sort key: rank number first, then the path."""
+    match = RANK_PART.match(path)
+    return (int(match.group(0)[5:-1]) if match else -1, path)
