@@ -6,13 +6,31 @@
     net.connect(net.poisson("noise", rate=8000.0), exc, weight=0.5, delay=1.5)
     net.record(exc, "spikes")
     times, ids = net.run(100.0).spikes("E")
+
+The names below are imported on first use (PEP 562), so that ``import bigbrain.analysis``
+on a dask worker loads neither Numba nor MPI.
 """
-from .archive import Archive, ArchiveError
-from .checkpoint import CheckpointError, resume
-from .distributions import clipped_normal, normal, uniform
-from .errors import ModelError, RankError
-from .network import Network
-from .stdp import STDP
+import importlib
 
 __version__ = "0.1.0"
-__all__ = ["Network", "STDP", "uniform", "normal", "clipped_normal", "ModelError", "RankError"]
+
+_EXPORTS = {
+    "Network": "network", "STDP": "stdp",
+    "uniform": "distributions", "normal": "distributions", "clipped_normal": "distributions",
+    "ModelError": "errors", "RankError": "errors",
+    "Archive": "archive", "ArchiveError": "archive", "CheckpointError": "checkpoint",
+    "resume": "checkpoint",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'bigbrain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -29,7 +29,7 @@ import numpy as np
 import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
-from .errors import RankError
+from .errors import ArchiveError, RankError
 from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta
 
 FORMAT_VERSION = 1
@@ -41,10 +41,6 @@ TELEMETRY_BLOCK = ("t_start_ms", "t_stop_ms", "n_intervals", "t_update_s", "t_ex
                    "t_deliver_s", "t_write_s", "spikes", "packets", "bytes")
 TELEMETRY_RANK = ("block", "rank", "t_update_s", "t_exchange_s", "t_deliver_s", "t_write_s",
                   "spikes", "packets_sent", "packets_received", "bytes_sent", "bytes_received")
-
-
-class ArchiveError(RuntimeError):
-    """An archive that cannot be written, read or resumed; the message names the problem."""
 
 
 class Archive:

@@ -15,3 +15,7 @@ class ModelError(ValueError):
 
 class RankError(RuntimeError):
     """An error raised on one or more MPI ranks, re-raised on every rank so none hangs."""
+
+
+class ArchiveError(ValueError):
+    """An archive that cannot be written, read or resumed; the message names the problem."""

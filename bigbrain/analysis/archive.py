@@ -15,13 +15,10 @@ import pandas as pd
 import zarr
 
 from . import correlations, fano, isi, rates, raster, spiketrains, telemetry, weights
+from ..errors import ArchiveError
 from .record import SpikeRecord
 
 FORMAT_VERSIONS = (1,)
-
-
-class ArchiveError(ValueError):
-    """The path is not a readable bigbrain run archive."""
 
 
 def open(path, spikes_per_block: int = 1 << 20) -> "Run":  # noqa: A001 - ba.open(path)
