@@ -96,7 +96,7 @@ def test_packets_reach_exactly_the_ranks_that_need_them(tmp_path_factory, n_rank
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_failure_on_one_rank_ends_all_ranks(tmp_path, strategy):
     n_ranks = 6
-    proc = run_mpi(SCRIPTS / "exchange_failure.py", n_ranks, strategy, tmp_path, timeout=180, check=False)
+    proc = run_mpi(SCRIPTS / "fail_during_run.py", n_ranks, tmp_path, strategy, timeout=180, check=False)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     for rank in range(n_ranks):
         report = (tmp_path / f"rank{rank}.txt").read_text()

@@ -1,8 +1,8 @@
 """Rank 1 raises in the middle of a run; every rank must end with that message.
 
-    fail_during_run.py OUT_DIR
+    fail_during_run.py OUT_DIR [EXCHANGE]
 
-Each rank writes the error it ended with to OUT_DIR/rank<R>.txt and exits with status 3.
+EXCHANGE is the spike exchange strategy (default alltoall). Each rank writes the error it ended with to OUT_DIR/rank<R>.txt and exits with status 3.
 """
 import sys
 from pathlib import Path
@@ -13,7 +13,8 @@ import bigbrain as bb
 from bigbrain import neuron_models
 from bigbrain.models import brunel
 
-net = bb.Network(dt=0.1, seed=1)
+exchange = sys.argv[2] if len(sys.argv) > 2 else "alltoall"
+net = bb.Network(dt=0.1, seed=1, exchange=exchange)
 brunel(net, N=1000)
 if MPI.COMM_WORLD.rank == 1:
     original = neuron_models.IafPscDeltaBlock.update
