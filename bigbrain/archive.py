@@ -30,6 +30,7 @@ import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
 from .errors import ArchiveError, RankError
+from .plasticity import PlasticRecords, sorted_events
 from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta
 
 FORMAT_VERSION = 1
@@ -276,6 +277,13 @@ class ArchiveWriter:
             g.create_array("node_ids", data=rec.ids.astype(np.int64), compressors=COMPRESSORS)
             _create(g, "times", "float64", ROWS_PER_CHUNK, attrs={"units": "ms"})
             _create(g, "V_m", "float64", ROWS_PER_CHUNK, columns=len(rec.ids), attrs={"units": "mV"})
+        for proj in self.sim.plasticity.recorded():
+            g = root.create_group(weight_samples(proj.conn), attributes={
+                "connection": proj.conn.where, "sorting": "by_time",
+                "recorder": "weight after each pre-synaptic spike (NEST's weight_recorder)"})
+            for name, dtype in (("times", "float64"), ("pre", "int64"), ("post", "int64"),
+                                ("weights", "float64")):
+                _create(g, name, dtype, chunk, attrs={"units": "ms"} if name == "times" else None)
         tel = root.create_group("telemetry", attributes={
             "per_block": "timings: max over ranks (s); counters: sums over ranks",
             "ranks": "telemetry/ranks/: one row per (block, rank)"})
@@ -296,6 +304,8 @@ class ArchiveWriter:
                  for a in ("node_ids", "timestamps")]
         paths += [f"samples/{r.population.name}/{a}" for r in self.sim.net.vm_recordings
                   for a in ("times", "V_m")]
+        paths += [f"{weight_samples(p.conn)}/{a}" for p in self.sim.plasticity.recorded()
+                  for a in ("times", "pre", "post", "weights")]
         paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
         paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
         paths += [f"telemetry/traffic/{p}" for p in _traffic_paths()]
@@ -336,7 +346,7 @@ class ArchiveWriter:
         if failed:
             raise RankError("; ".join(f"rank {r}: writing the archive failed: {e}" for r, e in failed))
         if self.comm.rank == 0 and rows[0][0][7] > 0:
-            self._write_telemetry([r for r, _, _ in rows], [g[2] for g in gathered])
+            self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered])
         if self.comm.rank == 0 and final:
             self.write_tails()
         self.block_start = self.sim.step
@@ -353,7 +363,9 @@ class ArchiveWriter:
             values = np.concatenate(rec.values, axis=0) if rec.values else np.zeros((0, len(rec.ids)))
             samples.append((np.concatenate(rec.steps + [np.zeros(0, np.int64)]), rec.ids, values))
             rec.steps, rec.values = [], []
-        return spikes, samples
+        plasticity = self.sim.plasticity
+        weights = [plasticity.keyed_events(p, p.recorder.drain()) for p in plasticity.recorded()]
+        return spikes, samples, weights
 
     def _write_records(self, gathered):
         dt = self.sim.dt
@@ -373,6 +385,12 @@ class ArchiveWriter:
             name = f"samples/{rec.population.name}"
             self.appenders[f"{name}/times"].add(steps * dt)
             self.appenders[f"{name}/V_m"].add(values)
+        for k, proj in enumerate(self.sim.plasticity.recorded()):
+            parts = [np.concatenate([g[2][k][j] for g in gathered]) for j in range(5)]
+            stamps, pre, post, w = sorted_events(proj.conn, parts)
+            name = weight_samples(proj.conn)
+            for array, values in (("times", stamps * dt), ("pre", pre), ("post", post), ("weights", w)):
+                self.appenders[f"{name}/{array}"].add(values)
 
     def write_tails(self):
         for appender in self.appenders.values():
@@ -439,16 +457,44 @@ class ArchiveWriter:
         self.root.attrs["bigbrain"] = self.meta
 
     def result(self):
-        """The records so far, read back from the store (every rank reads)."""
-        return ArchiveResult(self.path)
+        """The records so far, read back from the store (every rank reads; collective)."""
+        return ArchiveResult(self.path, PlasticRecords(self.sim))
+
+
+def weight_samples(conn):
+    """Group of the weight-recorder events of connection ``conn``."""
+    return f"samples/connection_{conn.index}"
 
 
 class ArchiveResult:
-    """Spike records and V_m samples of an archive, read on demand (the :class:`Result` API)."""
+    """Spike records, V_m and weight samples of an archive, read on demand, and the final
+    plastic weights of the run (the :class:`Result` API)."""
 
-    def __init__(self, path):
+    def __init__(self, path, plastic=None):
         self.root = open_store(path)
         self.dt = self.root.attrs["bigbrain"]["dt_ms"]
+        self.plastic = plastic
+
+    def weights(self, pre, post=None):
+        """(pre positions, post positions, weights) of a plastic connection, from the running
+        network (collective; not available on an archive opened alone)."""
+        from .errors import ModelError
+
+        if self.plastic is None:
+            raise ModelError("weights", "final weights come from the running network; read an "
+                             "archive's weights from its checkpoints (bigbrain.analysis)")
+        return self.plastic.weights(pre, post)
+
+    def weight_events(self, pre, post=None):
+        """(times in ms, pre positions, post positions, weights) recorded for a connection
+        (the connection object, or its pre and post selections while the network runs)."""
+        from .errors import ModelError
+
+        conn = pre if self.plastic is None else self.plastic.connection(pre, post, "weight_events")
+        g = weight_samples(conn)
+        if g not in self.root:
+            raise ModelError("weight_events", f"{conn.where} was not recorded (record_weights)")
+        return tuple(read_array(self.root, f"{g}/{a}") for a in ("times", "pre", "post", "weights"))
 
     def _group(self, kind, name, what):
         from .errors import ModelError

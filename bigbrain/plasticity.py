@@ -203,6 +203,12 @@ class WeightRecorder:
         cat = lambda parts, dt: np.concatenate(parts + [np.zeros(0, dt)])  # noqa: E731
         return cat(self.stamps, np.int64), cat(self.syn, np.int64), cat(self.weights, np.float64)
 
+    def drain(self):
+        """The events so far (as :meth:`events`), forgetting them (the archive streams them)."""
+        out = self.events()
+        self.stamps, self.syn, self.weights = [], [], []
+        return out
+
 
 NO_RECORDER = WeightRecorder(np.zeros(0, np.int64), 0, np.zeros(0, np.int64))
 
@@ -277,16 +283,21 @@ class Plasticity:
         """For each recorded connection: (stamps, pre positions, post positions, weights)
         on every rank (collective), sorted by (stamp, post, pre, multapse)."""
         out = {}
-        for proj in self.projections:
-            if proj.recorder is None:
-                continue
-            stamps, syn, w = proj.recorder.events()
-            post_gid, pre_gid, multapse = (a[syn] for a in proj.synapse_keys(self.local_gids))
-            parts = [comm.allgather_array(a) for a in (stamps, post_gid, pre_gid, multapse, w)]
-            order = np.lexsort(tuple(parts[3::-1]))
-            stamps, post_gid, pre_gid, _, w = (a[order] for a in parts)
-            out[proj.conn.index] = (stamps, *proj.conn.positions(pre_gid, post_gid), w)
+        for proj in self.recorded():
+            parts = [comm.allgather_array(a) for a in self.keyed_events(proj, proj.recorder.events())]
+            out[proj.conn.index] = sorted_events(proj.conn, parts)
         return out
+
+    def recorded(self):
+        """The plastic projections with a weight recorder."""
+        return [proj for proj in self.projections if proj.recorder is not None]
+
+    def keyed_events(self, proj, events):
+        """(stamps, post gid, pre gid, multapse, weights) of recorder events (stamps, synapse
+        index, weights) of ``proj`` on this rank."""
+        stamps, syn, w = events
+        post_gid, pre_gid, multapse = (a[syn] for a in proj.synapse_keys(self.local_gids))
+        return stamps, post_gid, pre_gid, multapse, w
 
     def state_arrays(self):
         """This rank's plastic state, keyed so that it can be restored on any number of ranks.
@@ -354,6 +365,14 @@ class Plasticity:
     def nbytes(self):
         """(bytes held for plastic synapses and their rows, number of plastic synapses)."""
         return sum(p.nbytes() for p in self.projections), len(self)
+
+
+def sorted_events(conn, parts):
+    """Keyed events of all ranks (see :meth:`Plasticity.keyed_events`) as (stamps, pre
+    positions, post positions, weights) sorted by (stamp, post, pre, multapse)."""
+    order = np.lexsort(tuple(parts[3::-1]))
+    stamps, post_gid, pre_gid, _, w = (a[order] for a in parts)
+    return (stamps, *conn.positions(pre_gid, post_gid), w)
 
 
 def _link_owners(head, prev, owner):

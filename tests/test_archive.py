@@ -267,3 +267,34 @@ def test_cli_info(reference, capsys):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def stdp_network(archive=None):
+    """Parrot pairs driven by spike sources, STDP from the first parrots to the second
+    (port 1: not repeated), a weight recorder on the synapses onto three targets."""
+    rng = np.random.default_rng(4)
+    net = bb.Network(dt=0.1, seed=2, archive=archive)
+    trains = [np.unique(np.round(rng.uniform(1, 300, 40), 1)) for _ in range(60)]
+    pre_src, post_src = net.spike_source("S", trains[:30]), net.spike_source("T", trains[30:])
+    pre, post = net.population("P", 30, "parrot_neuron"), net.population("Q", 30, "parrot_neuron")
+    net.connect(pre_src, pre, "one_to_one", delay=1.0)
+    net.connect(post_src, post, "one_to_one", delay=1.0)
+    conn = net.connect(pre, post, "fixed_indegree", indegree=10, weight=5.0, delay=1.5, receptor=1,
+                       synapse=bb.STDP(lambda_=0.05, mu_plus=0.0, mu_minus=0.0, Wmax=20.0))
+    net.record_weights(conn, post=[0, 3, 7])
+    return net, conn
+
+
+def test_weight_samples_are_archived(tmp_path):
+    net, ref_conn = stdp_network()
+    ref = net.run(300.0)
+    net, conn = stdp_network(bb.Archive(str(tmp_path / "w.zarr"), flush_every=50.0))
+    res = net.run(300.0)
+    expected = ref.weight_events(ref_conn)
+    assert len(expected[0]) > 50
+    for got, want in zip(res.weight_events(conn), expected):
+        assert np.array_equal(got, want)
+    for got, want in zip(res.weights(conn), ref.weights(ref_conn)):
+        assert np.array_equal(got, want)
+    stored = ArchiveResult(str(tmp_path / "w.zarr")).weight_events(conn)
+    assert np.array_equal(stored[3], expected[3])
