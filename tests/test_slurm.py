@@ -44,13 +44,16 @@ def submit(capsys, *args):
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL"}
 
 
-def wait(job, timeout=240, on_pending=None):
-    """Wait until the job (all its array tasks) has ended (a requeue is no end)."""
+def wait(job, timeout=240, on_pending=None, restarts=0):
+    """Wait until the job (all its array tasks) has ended after at least ``restarts``
+    requeues (a requeued job can show a final state for a moment before it is pending)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         show = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True).stdout
-        states = [f.split("=", 1)[1] for f in show.split() if f.startswith("JobState=")]
-        if states and all(s in FINAL for s in states):
+        fields = [f.split("=", 1) for f in show.split() if "=" in f]
+        states = [v for k, v in fields if k == "JobState"]
+        restarted = [int(v) for k, v in fields if k == "Restarts"]
+        if states and all(s in FINAL for s in states) and min(restarted, default=0) >= restarts:
             return
         if on_pending and "Reason=BeginTime" in show:
             on_pending()
@@ -98,8 +101,8 @@ def test_warning_signal_checkpoints_requeues_and_finishes(tmp_path, capsys):
         time.sleep(0.3)                       # running (the ranks catch signals from now on)
     subprocess.run(["scancel", "--signal=USR1", "--batch", job], check=True)
     # SLURM holds a requeued job ~2 minutes (BeginTime); let it start at once.
-    wait(job, on_pending=lambda: subprocess.run(["scontrol", "update", f"jobid={job}", "starttime=now"],
-                                                capture_output=True))
+    wait(job, restarts=1, on_pending=lambda: subprocess.run(
+        ["scontrol", "update", f"jobid={job}", "starttime=now"], capture_output=True))
     text = log.read_text()
     assert "requeueing" in text and "restart 1" in text, text
     meta = open_store(str(out)).attrs["bigbrain"]
