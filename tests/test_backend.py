@@ -7,7 +7,7 @@ from mpi4py import MPI
 import bigbrain as bb
 import bigbrain.simulation
 import cuda_host
-import gpu_networks
+import networks
 from bigbrain import backends, devices
 from bigbrain.backends import NUMPY, Backend, memory
 from bigbrain.kernels.gpu import CudaKernels
@@ -153,12 +153,12 @@ def _on(backend, monkeypatch):
 
 
 def test_gpu_path_brunel_equals_numpy(host_gpu, monkeypatch):
-    reference = gpu_networks.brunel_results()
+    reference = networks.brunel_results()
     _on(host_gpu, monkeypatch)
-    gpu_networks.assert_identical(reference, gpu_networks.brunel_results())
+    networks.assert_identical(reference, networks.brunel_results())
 
 
 def test_gpu_path_stdp_network_equals_numpy(host_gpu, monkeypatch):
-    reference = gpu_networks.stdp_results()
+    reference = networks.stdp_results()
     _on(host_gpu, monkeypatch)
-    gpu_networks.assert_identical(reference, gpu_networks.stdp_results())
+    networks.assert_identical(reference, networks.stdp_results())

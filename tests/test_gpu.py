@@ -6,7 +6,7 @@ by import: CuPy imports without a device).
 import numpy as np
 import pytest
 
-import gpu_networks
+import networks
 from bigbrain import devices
 from bigbrain.kernels import philox
 
@@ -29,13 +29,13 @@ def test_philox_bits_on_the_device_equal_numpy():
 
 
 def test_brunel_spikes_and_V_m_equal_numpy():
-    gpu_networks.assert_identical(gpu_networks.brunel_results(backend="numpy"),
-                                  gpu_networks.brunel_results(backend="cupy"))
+    networks.assert_identical(networks.brunel_results(backend="numpy"),
+                                  networks.brunel_results(backend="cupy"))
 
 
 def test_stdp_network_spikes_and_weights_equal_numpy():
-    gpu_networks.assert_identical(gpu_networks.stdp_results(backend="numpy"),
-                                  gpu_networks.stdp_results(backend="cupy"))
+    networks.assert_identical(networks.stdp_results(backend="numpy"),
+                                  networks.stdp_results(backend="cupy"))
 
 
 def test_auto_takes_the_gpu_and_stores_synapses_as_compactly_as_the_cpu():

@@ -244,7 +244,7 @@ def test_spikes_and_weights_identical_on_1_to_4_ranks(tmp_path):
         with np.load(out) as f:
             results.append({k: f[k] for k in f.files})
     ref = results[0]
-    assert len(ref["E_times"]) > 1000 and np.abs(ref["w"] - ref["w0"]).max() > 0.01
+    assert len(ref["E_t"]) > 1000 and np.abs(ref["w"] - ref["w0"]).max() > 0.01
     for n_ranks, got in zip((2, 3, 4), results[1:]):
         for key in ref:
             assert np.array_equal(got[key], ref[key]), f"{key} differs with {n_ranks} ranks"

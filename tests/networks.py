@@ -1,4 +1,5 @@
-"""The networks on which the GPU path must give the NumPy path's results bit for bit.
+"""Test networks whose records must be identical across backends (GPU vs NumPy) and rank
+counts.
 
 Each ``*_results(**network_args)`` builds a network, runs it and returns its records as a
 dict of arrays (spikes, sampled V_m, final and recorded weights), so that two runs can be
@@ -47,9 +48,10 @@ def stdp_results(t=300.0, **network_args):
     net.record_weights(ep, post=[0, 1])
     for pop in (exc, inh, parrots):
         net.record(pop)
+    w0 = net.run(0.0).weights(ee)[2]
     res = net.run(t)
     out = {f"{p}_{k}": v for p in ("E", "I", "P") for k, v in zip(("t", "id"), res.spikes(p))}
-    out["w"] = res.weights(ee)[2]
+    out["w0"], out["w"] = w0, res.weights(ee)[2]
     out["parrot_w"] = res.weights(ep)[2]
     for key, value in zip(("ev_t", "ev_pre", "ev_post", "ev_w"), res.weight_events(ep)):
         out[key] = value
