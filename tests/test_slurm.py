@@ -44,16 +44,16 @@ def submit(capsys, *args):
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL"}
 
 
-def wait(job, timeout=240, on_pending=None, restarts=0):
-    """Wait until the job (all its array tasks) has ended after at least ``restarts``
-    requeues (a requeued job can show a final state for a moment before it is pending)."""
+def wait(job, timeout=240, on_pending=None, restarted=None):
+    """Wait until the job (all its array tasks) has ended; with ``restarted`` (the job's log
+    and the restart count), only once the log shows that restart began (a requeued job can
+    show a final state for a moment before it is pending again)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         show = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True).stdout
-        fields = [f.split("=", 1) for f in show.split() if "=" in f]
-        states = [v for k, v in fields if k == "JobState"]
-        restarted = [int(v) for k, v in fields if k == "Restarts"]
-        if states and all(s in FINAL for s in states) and min(restarted, default=0) >= restarts:
+        states = [f.split("=", 1)[1] for f in show.split() if f.startswith("JobState=")]
+        began = restarted is None or f"restart {restarted[1]} " in restarted[0].read_text()
+        if states and all(s in FINAL for s in states) and began:
             return
         if on_pending and "Reason=BeginTime" in show:
             on_pending()
@@ -101,7 +101,7 @@ def test_warning_signal_checkpoints_requeues_and_finishes(tmp_path, capsys):
         time.sleep(0.3)                       # running (the ranks catch signals from now on)
     subprocess.run(["scancel", "--signal=USR1", "--batch", job], check=True)
     # SLURM holds a requeued job ~2 minutes (BeginTime); let it start at once.
-    wait(job, restarts=1, on_pending=lambda: subprocess.run(
+    wait(job, restarted=(log, 1), on_pending=lambda: subprocess.run(
         ["scontrol", "update", f"jobid={job}", "starttime=now"], capture_output=True))
     text = log.read_text()
     assert "requeueing" in text and "restart 1" in text, text
