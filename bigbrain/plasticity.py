@@ -105,8 +105,7 @@ class PlasticProjection:
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
         pre_gid = conn.pre_gids[pre_pos]
-        self.gid_lo = int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
-        span = int(conn.pre_gids.max()) + 1 - self.gid_lo if len(conn.pre_gids) else 0
+        self.gid_lo, span = conn.source_range()
         order = np.lexsort((ordinal, post_col, pre_gid))
         self.ptr = np.zeros(span + 1, np.int64)
         np.cumsum(np.bincount(pre_gid - self.gid_lo, minlength=span), out=self.ptr[1:])

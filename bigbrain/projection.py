@@ -126,6 +126,13 @@ class Connection:
             check_weights(f"{self.where}.weight", weight)
         return weight, delay_steps
 
+    def source_range(self):
+        """(lowest source gid, number of gids up to the highest): the rows of a projection."""
+        if not len(self.pre_gids):
+            return 0, 0
+        lo = int(self.pre_gids.min())
+        return lo, int(self.pre_gids.max()) + 1 - lo
+
     def _values(self, value, purpose, seed, target_gids, ordinal):
         if isinstance(value, Distribution):
             return value.sample(Stream(seed, purpose, self.index), target_gids, ordinal)
@@ -213,8 +220,7 @@ class StaticProjection:
 
     def __init__(self, conn, chunks, n_columns):
         self.conn = conn
-        self.gid_lo = int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
-        span = int(conn.pre_gids.max()) + 1 - self.gid_lo if len(conn.pre_gids) else 0
+        self.gid_lo, span = conn.source_range()
         counts, weights, delays = np.zeros(span, np.int64), _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
             counts += np.bincount(conn.pre_gids[pre_pos] - self.gid_lo, minlength=span)
