@@ -65,9 +65,9 @@ def delivery(repeat, n_neurons=12_500, n_spikes=700, fan_out=1_250, ring=15):
     ring_ex, ring_in = np.zeros((ring, n_neurons), np.int64), np.zeros((ring, n_neurons), np.int64)
     gids = rng.choice(n_sources, n_spikes, replace=False).astype(np.int64)
     steps = rng.integers(0, ring, n_spikes).astype(np.int64)
-    empty = np.zeros(0, np.int64)
-    run = lambda: deliver(gids, steps, 0, ptr, post, empty, np.int64(1 << 32), empty,  # noqa: E731
-                          np.int64(15), ring_ex, ring_in)
+    no_weights, no_delays = np.zeros(0, np.int32), np.zeros(0, np.int64)
+    run = lambda: deliver(gids, steps, 0, ptr, post, no_weights, np.int64(0),  # noqa: E731
+                          np.int64(1 << 32), no_delays, np.int64(15), ring_ex, ring_in)
     run()
     return n_spikes * fan_out / best(run, repeat)
 

@@ -3,11 +3,14 @@
     python benchmarks/brunel.py                       # N = 12,500 and 125,000, 1 s
     python benchmarks/brunel.py --N 12500 --t 1000 --ranks 1 2
     python benchmarks/brunel.py --N 12500 --stdp      # E->E stdp_synapse
+    python benchmarks/brunel.py --N 12500 --weights normal   # heterogeneous static weights
 
 Network: Brunel (2000) model A, CE = 1000, CI = 250 fixed whatever N (as NEST's
 ``brunel_delta_nest`` scales it), J = 0.1 mV, g = 5, eta = 2, delay 1.5 ms, dt 0.1 ms.
 With ``--stdp`` E->E is plastic: additive stdp_synapse, lambda 0.01, alpha 1,
 mu_plus = mu_minus = 0, Wmax = 2 J, initial weight J, tau_plus = tau_minus = 20 ms.
+With ``--weights normal`` the recurrent weights are heterogeneous (in both simulators):
+normal(J, 0.1 J) excitatory, normal(-g J, 0.1 g J) inhibitory; the Poisson input stays J.
 Every configuration runs in its own process (bigbrain under ``mpiexec -n K``, NEST in a
 fresh Python), one after the other, so peak memory (ru_maxrss, build included) belongs to
 that run alone. Prints one line per run and the ratios bigbrain / NEST for the same
@@ -28,16 +31,18 @@ import numpy as np
 J = 0.1  # mV
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from nest_brunel import WEIGHT_REL_STD  # noqa: E402 - after the path is set
 
 
-def worker(N, t, stdp):
+def worker(N, t, stdp, weights):
     """Run inside each rank: build, simulate, report (rank 0 prints one JSON line)."""
     import bigbrain as bb
     from bigbrain.models import brunel
     synapse = bb.STDP(tau_plus=20.0, lambda_=0.01, alpha=1.0, mu_plus=0.0, mu_minus=0.0,
                       Wmax=2 * J) if stdp else None
     net = bb.Network(dt=0.1, seed=1)
-    exc, _ = brunel(net, N=N, CE=1000, CI=250, J=J, synapse=synapse)
+    exc, _ = brunel(net, N=N, CE=1000, CI=250, J=J, synapse=synapse,
+                    J_rel_std=WEIGHT_REL_STD[weights])
     t0 = time.perf_counter()
     sim = net.build()
     net.comm.mpi.Barrier()
@@ -59,20 +64,21 @@ def worker(N, t, stdp):
                           "mean_weight": float(w.mean()), "at_Wmax": float((w == 2 * J).mean())}))
 
 
-def run_bigbrain(N, t, ranks, stdp=False):
-    cmd = ["mpiexec", "-n", str(ranks), sys.executable, __file__, "--worker", "--N", str(N), "--t", str(t)]
+def run_bigbrain(N, t, ranks, stdp=False, weights="fixed"):
+    cmd = ["mpiexec", "-n", str(ranks), sys.executable, __file__, "--worker", "--N", str(N), "--t", str(t),
+           "--weights", weights]
     if stdp:
         cmd.append("--stdp")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def compare(N, t, ranks, stdp=False):
+def compare(N, t, ranks, stdp=False, weights="fixed"):
     """Run bigbrain and NEST for each core count; print a line per run and the ratios."""
     from nest_brunel import run_nest_brunel
-    label = "brunel+stdp" if stdp else "brunel"
+    label = ("brunel+stdp" if stdp else "brunel") + ("" if weights == "fixed" else f" ({weights} weights)")
     for k in ranks:
-        ours = run_bigbrain(N, t, k, stdp)
+        ours = run_bigbrain(N, t, k, stdp, weights)
         print(f"{label} N={N} cores={k} t={t} ms")
         plastic = (f", {ours['n_plastic']} plastic {ours['plastic_bytes_per_synapse']:.2f} B/synapse, "
                    f"mean w {ours['mean_weight']:.4f} mV ({100 * ours['at_Wmax']:.1f} % at Wmax)"
@@ -81,7 +87,7 @@ def compare(N, t, ranks, stdp=False):
               f"{ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, {ours['n_static']} static "
               f"{ours['static_bytes_per_synapse']:.2f} B/synapse{plastic}")
         try:
-            nest = run_nest_brunel(N=N, threads=k, t_sim=t, stdp=stdp)
+            nest = run_nest_brunel(N=N, threads=k, t_sim=t, stdp=stdp, weights=weights)
         except RuntimeError as err:  # e.g. NEST's limit of 2**27 synapses per thread and model
             print(f"  NEST:     failed: {str(err).strip().splitlines()[-1]}", flush=True)
             continue
@@ -98,13 +104,15 @@ def main():
     parser.add_argument("--t", type=float, default=1000.0)
     parser.add_argument("--ranks", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--stdp", action="store_true", help="STDP on E->E (additive, Wmax = 2 J)")
+    parser.add_argument("--weights", choices=sorted(WEIGHT_REL_STD), default="fixed",
+                        help="recurrent weights: fixed J and -g J, or normal with 10 %% std")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.N[0], args.t, args.stdp)
+        worker(args.N[0], args.t, args.stdp, args.weights)
         return
     for N in args.N:
-        compare(N, args.t, args.ranks, args.stdp)
+        compare(N, args.t, args.ranks, args.stdp, args.weights)
 
 
 if __name__ == "__main__":

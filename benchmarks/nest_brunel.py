@@ -7,7 +7,8 @@ autapses and multapses allowed); J = 0.1 mV, inhibitory -g J with g = 5; delay
 1.5 ms everywhere; one poisson_generator at eta * nu_th * CE = 20 kHz (eta = 2)
 connected all_to_all with weight J; dt = 0.1 ms.  With ``stdp=True`` E->E uses
 an additive ``stdp_synapse`` (lambda 0.01, alpha 1, mu_plus = mu_minus = 0,
-Wmax = 2 J, tau_plus = tau_minus = 20 ms).
+Wmax = 2 J, tau_plus = tau_minus = 20 ms).  With ``weights="normal"`` the recurrent
+weights are drawn from normal(J, 0.1 J) and normal(-g J, 0.1 g J).
 
 Usage::
 
@@ -36,6 +37,8 @@ import numpy as np
 DT, DELAY, J, G, ETA = 0.1, 1.5, 0.1, 5.0, 2.0
 CE, CI = 1000, 250
 NEURON = {"C_m": 1.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0}
+#: Standard deviation of the recurrent weights relative to their mean, by ``weights`` option.
+WEIGHT_REL_STD = {"fixed": 0.0, "normal": 0.1}
 #: Statistics window starts here (ms).
 T_SKIP = 100.0
 
@@ -49,7 +52,13 @@ def poisson_rate_hz() -> float:
     return ETA * nu_th * CE * 1000.0
 
 
-def _build(nest, n_total: int, stdp: bool):
+def _weight(nest, mean: float, weights: str):
+    """A recurrent weight (mV): ``mean``, or a normal draw for ``weights="normal"``."""
+    std = WEIGHT_REL_STD[weights] * abs(mean)
+    return nest.random.normal(mean, std) if std > 0 else mean
+
+
+def _build(nest, n_total: int, stdp: bool, weights: str = "fixed"):
     """Create and connect the network in the current NEST kernel; return all neurons."""
     ne = int(round(0.8 * n_total))
     ni = n_total - ne
@@ -62,16 +71,18 @@ def _build(nest, n_total: int, stdp: bool):
     nest.Connect(noise, neurons, "all_to_all", {"weight": J, "delay": DELAY})
     e_in = {"rule": "fixed_indegree", "indegree": CE}
     i_in = {"rule": "fixed_indegree", "indegree": CI}
-    static_e = {"synapse_model": "static_synapse", "weight": J, "delay": DELAY}
+    static_e = {"synapse_model": "static_synapse", "weight": _weight(nest, J, weights), "delay": DELAY}
     if stdp:
         neurons.tau_minus = 20.0
-        nest.Connect(exc, exc, e_in, {"synapse_model": "stdp_synapse", "weight": J, "delay": DELAY,
+        nest.Connect(exc, exc, e_in, {"synapse_model": "stdp_synapse", "weight": _weight(nest, J, weights),
+                                      "delay": DELAY,
                                       "lambda": 0.01, "alpha": 1.0, "mu_plus": 0.0,
                                       "mu_minus": 0.0, "Wmax": 2 * J, "tau_plus": 20.0})
         nest.Connect(exc, inh, e_in, static_e)
     else:
         nest.Connect(exc, neurons, e_in, static_e)
-    nest.Connect(inh, neurons, i_in, {"synapse_model": "static_synapse", "weight": -G * J, "delay": DELAY})
+    nest.Connect(inh, neurons, i_in, {"synapse_model": "static_synapse",
+                                      "weight": _weight(nest, -G * J, weights), "delay": DELAY})
     return neurons
 
 
@@ -106,7 +117,7 @@ def _child(cfg: dict) -> dict:
     nest.resolution = DT
     nest.rng_seed = int(cfg["seed"])
     t0 = time.perf_counter()
-    neurons = _build(nest, int(cfg["N"]), bool(cfg["stdp"]))
+    neurons = _build(nest, int(cfg["N"]), bool(cfg["stdp"]), cfg.get("weights", "fixed"))
     rec = None
     if cfg["record"]:
         rec = nest.Create("spike_recorder")
@@ -143,17 +154,18 @@ def _spawn(cfg: dict, timeout_s: float | None = None) -> dict:
 
 
 def run_nest_brunel(N: int = 12500, threads: int = 1, t_sim: float = 1000.0, stdp: bool = False,
-                    seed: int = 1, record: bool = False) -> dict:
+                    seed: int = 1, record: bool = False, weights: str = "fixed") -> dict:
     """Build and simulate the Brunel network in NEST in a fresh subprocess.
 
     N neurons (NE = 0.8 N, NI = 0.2 N, CE = 1000, CI = 250), ``threads`` NEST threads,
-    ``t_sim`` ms.  Returns build_s (create + connect, s), sim_s (Prepare + Run, s),
-    peak_rss_mb (child's ru_maxrss, MiB, includes Python + NEST, see base_rss_mb),
-    n_spikes (all neurons, whole run) and rate_hz (n_spikes / N / t_sim), plus
-    prepare_s, run_s, base_rss_mb, num_connections and nest_version.
+    ``t_sim`` ms, recurrent ``weights`` "fixed" or "normal" (see the module docstring).
+    Returns build_s (create + connect, s), sim_s (Prepare + Run, s), peak_rss_mb (child's
+    ru_maxrss, MiB, includes Python + NEST, see base_rss_mb), n_spikes (all neurons, whole
+    run) and rate_hz (n_spikes / N / t_sim), plus prepare_s, run_s, base_rss_mb,
+    num_connections and nest_version.
     """
     cfg = {"N": int(N), "threads": int(threads), "t_sim": float(t_sim), "stdp": bool(stdp),
-           "seed": int(seed), "record": bool(record), "stats": False}
+           "seed": int(seed), "record": bool(record), "stats": False, "weights": weights}
     return _spawn(cfg)
 
 

@@ -31,6 +31,13 @@ class Comm:
     def allreduce_max(self, value):
         return self.mpi.allreduce(value, op=MPI.MAX)
 
+    def allreduce_max_array(self, arr):
+        """Element-wise maximum over all ranks of an int64 array (the same shape on all)."""
+        arr = np.ascontiguousarray(arr, np.int64)
+        out = np.empty_like(arr)
+        self.mpi.Allreduce(arr, out, op=MPI.MAX)
+        return out
+
     def allgather_array(self, arr):
         """Concatenation, in rank order, of every rank's 1-D array (same dtype on all)."""
         arr = np.ascontiguousarray(arr)

@@ -6,8 +6,8 @@ generates the local synapses (:mod:`.connectivity`) and stores them compactly:
 * :class:`StaticProjection` (sources are nodes): compressed rows by source gid — ``ptr``
   (int64, one per source gid in the pre selection's gid range), ``post`` (ring-buffer
   column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
-  homogeneous, else one per synapse) and delays (one uint8/uint16 per synapse unless
-  homogeneous).
+  homogeneous, else one int32 per synapse with a shift per projection, see
+  :mod:`.kernels.fixed_point`) and delays (one uint8/uint16 per synapse unless homogeneous).
 * :class:`PoissonProjection` (sources are Poisson generators): one entry per synapse with
   its target column, gid, ordinal, delay and weight; the events are drawn every step.
 """
@@ -20,7 +20,7 @@ from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels import csr, delivery
-from .kernels.fixed_point import MAX_WEIGHT, to_fixed
+from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
 from .stdp import STDP
 from .streams import Purpose
@@ -212,42 +212,59 @@ class StaticProjection:
 
     ``chunks()`` yields the local synapses chunk by chunk, as (pre positions, ring-buffer
     columns, weights, delays in steps), weights and delays scalar or per synapse; it is
-    called twice (count, then place), so the build never holds more than the final rows
-    and one chunk.
+    called twice, so the build never holds more than the final rows and one chunk: the
+    constructor counts the synapses of each row, then :meth:`place` (given the weight range
+    over all ranks, see :func:`place_static`) stores them.
     """
 
     backend = NUMPY
 
     def __init__(self, conn, chunks, n_columns):
-        self.conn = conn
+        self.conn, self._chunks, self._n_columns = conn, chunks, n_columns
         self.gid_lo, span = conn.source_range()
-        counts, weights, delays = np.zeros(span, np.int64), _Range(), _Range()
+        counts, self.weight_range, delays = np.zeros(span, np.int64), _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
             counts += np.bincount(conn.pre_gids[pre_pos] - self.gid_lo, minlength=span)
-            weights.add(to_fixed(weight))
+            self.weight_range.add(to_fixed(weight))
             delays.add(delay)
         self.ptr = csr.pointers(counts)
         del counts
-        self.weight_all = int(weights.lo) if weights.lo is not None else 0
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
         self.max_delay = None if delays.hi is None else int(delays.hi)
-        self._place(chunks, n_columns, weights.homogeneous, delays.homogeneous)
+        self._one_delay = delays.homogeneous
 
-    def _place(self, chunks, n_columns, one_weight, one_delay):
+    def place(self, lo, hi):
+        """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
+        fixed-point weight of the projection on all ranks (lo > hi: no synapse on any)."""
+        one_weight = self._set_weight_scale(lo, hi)
         n = int(self.ptr[-1])
-        self.post = np.empty(n, np.uint16 if n_columns <= 65536 else np.uint32)
-        self.weight = np.zeros(0 if one_weight else n, np.int64)
+        self.post = np.empty(n, np.uint16 if self._n_columns <= 65536 else np.uint32)
+        self.weight = np.zeros(0 if one_weight else n, np.int32)
         delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
-        self.delay = np.zeros(0 if one_delay else n, delay_type)
+        self.delay = np.zeros(0 if self._one_delay else n, delay_type)
         fill = self.ptr[:-1].copy()
-        for pre_pos, post_col, weight, delay in chunks():
+        for pre_pos, post_col, weight, delay in self._chunks():
             at = csr.slots(self.conn.pre_gids[pre_pos] - self.gid_lo, fill)
             self.post[at] = post_col
             if not one_weight:
-                self.weight[at] = to_fixed(weight)
-            if not one_delay:
+                self.weight[at] = quantize(to_fixed(weight), self.shift)
+            if not self._one_delay:
                 self.delay[at] = delay
+        del self._chunks  # the chunk generator refers to the whole simulation
+
+    def _set_weight_scale(self, lo, hi):
+        """Set ``shift``, the same on every rank given the projection's weight range there:
+        0 if its weights are all equal, else the smallest at which its largest magnitude
+        fits int32. If this rank's weights are all equal (no per-synapse weights here), set
+        ``weight_all`` to their fixed-point value, quantized at ``shift`` like the others'.
+        Returns whether they are."""
+        self.shift = 0 if lo >= hi else weight_shift(max(abs(lo), abs(hi)))
+        local = self.weight_range
+        self.weight_all = 0
+        if local.homogeneous and local.lo is not None:
+            self.weight_all = int(quantize(local.lo, self.shift)) << self.shift
+        return local.homogeneous
 
     def __len__(self):
         return len(self.post)
@@ -262,11 +279,22 @@ class StaticProjection:
 
     def deliver(self, src_gid, src_step, ring_ex, ring_in):
         self.backend.kernels.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post,
-                                     self.weight, np.int64(self.weight_all), self.delay,
-                                     np.int64(self.delay_all), ring_ex, ring_in)
+                                     self.weight, np.int64(self.shift), np.int64(self.weight_all),
+                                     self.delay, np.int64(self.delay_all), ring_ex, ring_in)
 
     def nbytes(self):
         return self.post.nbytes + self.weight.nbytes + self.delay.nbytes + self.ptr.nbytes
+
+
+def place_static(projections, comm):
+    """Store the synapses of this rank's static projections (:meth:`StaticProjection.place`),
+    with each projection's weight range over all ranks (collective: one allreduce of the
+    largest −weight and weight; a rank without synapses contributes the int64 minimum)."""
+    none = np.iinfo(np.int64).min
+    local = np.array([(none, none) if r.lo is None else (-int(r.lo), int(r.hi))
+                      for r in (p.weight_range for p in projections)], np.int64).reshape(-1, 2)
+    for proj, (minus_lo, hi) in zip(projections, comm.allreduce_max_array(local).tolist()):
+        proj.place(-minus_lo, hi)
 
 
 class PoissonProjection:

@@ -17,7 +17,7 @@ from .exchange import MAX_INTERVAL, make as make_exchange
 from .neuron_models import initial_values
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
-from .projection import PoissonProjection, StaticProjection
+from .projection import PoissonProjection, StaticProjection, place_static
 from .recording import SpikeRecorder, VmRecorder, Result
 
 DEFAULT_INTERVAL_MS = 1.0
@@ -36,6 +36,7 @@ class Simulation:
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic = comm.agree(self._make_projections)
+        comm.agree(place_static, self.static, comm)
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
         self._set_interval()
         self.exchange = make_exchange(

@@ -3,7 +3,8 @@
 A spike emitted in step n reaches a synapse of delay d (steps) in step n + d, when the
 neuron reads ring-buffer slot (n + d) % L. Non-negative weights go to the excitatory
 buffer, negative ones to the inhibitory buffer (NEST's rule for ``iaf_psc_exp``). Weights
-are fixed-point integers (:mod:`.fixed_point`), so the sums do not depend on order.
+are fixed-point integers (:mod:`.fixed_point`; static per-synapse weights int32 with a
+shift per projection), so the sums do not depend on order.
 """
 import numba
 import numpy as np
@@ -20,14 +21,16 @@ def _add(ring_ex_row, ring_in_row, column, w):
 
 
 @numba.njit(cache=True)
-def deliver(src_gid, src_step, gid_lo, ptr, post, weight, weight_all, delay, delay_all,
+def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all,
             ring_ex, ring_in):
     """Deliver spikes (source gid, emission step) through one projection's synapses.
 
     The synapses of source ``g`` are ``ptr[g - gid_lo] : ptr[g - gid_lo + 1]``; ``post``
-    holds their ring-buffer columns. ``weight`` / ``delay`` are per-synapse arrays, or empty
-    when every synapse has ``weight_all`` / ``delay_all`` (then the slot and the buffer are
-    chosen once per spike and the inner loop is a plain scatter-add).
+    holds their ring-buffer columns. ``weight`` (int32) holds per-synapse weights, the
+    fixed-point weight of synapse k being ``weight[k] << shift``; ``delay`` holds per-synapse
+    delays (steps). Either is empty when every synapse has ``weight_all`` (fixed point) /
+    ``delay_all`` (then the slot and the buffer are chosen once per spike and the inner loop
+    is a plain scatter-add).
     """
     L = ring_ex.shape[0]
     span = ptr.shape[0] - 1
@@ -45,11 +48,12 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, weight_all, delay, del
                     target[post[k]] += weight_all
             else:
                 for k in range(ptr[row], ptr[row + 1]):
-                    _add(ex, inh, post[k], weight[k])
+                    _add(ex, inh, post[k], np.int64(weight[k]) << shift)
         else:
             for k in range(ptr[row], ptr[row + 1]):
                 slot = (t + delay[k]) % L
-                _add(ring_ex[slot], ring_in[slot], post[k], weight[k] if weight.shape[0] else weight_all)
+                w = (np.int64(weight[k]) << shift) if weight.shape[0] else weight_all
+                _add(ring_ex[slot], ring_in[slot], post[k], w)
 
 
 _TWO_M32 = 1.0 / 4294967296.0

@@ -160,15 +160,15 @@ class CudaKernels:
         return self._spikes(flags, out_idx, out_off)
 
     # ------------------------------------------------------------------ delivery
-    def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, weight_all, delay, delay_all,
-                ring_ex, ring_in):
+    def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
+                delay_all, ring_ex, ring_in):
         """kernels/delivery.py::deliver on the device (one block per spike)."""
         n = len(src_gid)
         if n == 0 or post.size == 0:
             return
         self.launch("delivery", template_name("deliver", post, delay), _blocks(n, 1), (128,), (
             self.xp.asarray(src_gid), self.xp.asarray(src_step), *_i64(n, gid_lo), ptr,
-            np.int64(ptr.shape[0] - 1), post, self._pointer(weight), np.int64(weight_all),
+            np.int64(ptr.shape[0] - 1), post, self._pointer(weight), *_i64(shift, weight_all),
             self._pointer(delay), np.int64(delay_all), ring_ex, ring_in, *_i64(*ring_ex.shape)))
 
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,

@@ -11,10 +11,11 @@ import bigbrain as bb
 from bigbrain.models import brunel
 
 
-def brunel_results(N=2000, t=200.0, **network_args):
-    """Brunel model A (static synapses, Poisson input), spikes of E and I, V_m of 5 E."""
+def brunel_results(N=2000, t=200.0, J_rel_std=0.0, **network_args):
+    """Brunel model A (static synapses, Poisson input), spikes of E and I, V_m of 5 E;
+    ``J_rel_std`` > 0: normal recurrent weights (per-synapse storage)."""
     net = bb.Network(dt=0.1, seed=3, **network_args)
-    exc, inh = brunel(net, N=N)
+    exc, inh = brunel(net, N=N, J_rel_std=J_rel_std)
     net.record(exc)
     net.record(inh)
     net.record(exc[:5], "V_m")

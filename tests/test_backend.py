@@ -152,10 +152,11 @@ def _on(backend, monkeypatch):
     monkeypatch.setattr(bigbrain.simulation, "select_backend", lambda *args: backend)
 
 
-def test_gpu_path_brunel_equals_numpy(host_gpu, monkeypatch):
-    reference = networks.brunel_results()
+@pytest.mark.parametrize("J_rel_std", [0.0, 0.1])
+def test_gpu_path_brunel_equals_numpy(host_gpu, monkeypatch, J_rel_std):
+    reference = networks.brunel_results(J_rel_std=J_rel_std)
     _on(host_gpu, monkeypatch)
-    networks.assert_identical(reference, networks.brunel_results())
+    networks.assert_identical(reference, networks.brunel_results(J_rel_std=J_rel_std))
 
 
 def test_gpu_path_stdp_network_equals_numpy(host_gpu, monkeypatch):

@@ -85,7 +85,7 @@ def test_weight_and_delay_distributions_are_drawn_per_synapse():
     net.connect(a, b, rule="fixed_indegree", indegree=100, weight=bb.uniform(1.0, 2.0),
                 delay=bb.clipped_normal(1.5, 0.5, low=0.5, high=2.5))
     proj = net.build().static[0]
-    w = proj.weight / 2.0**36
+    w = (proj.weight.astype(np.int64) << proj.shift) / 2.0**36
     assert 1.0 <= w.min() and w.max() < 2.0 and abs(w.mean() - 1.5) < 0.01
     d = proj.delay
     assert d.min() >= 5 and d.max() <= 25 and abs(d.mean() - 15) < 0.2

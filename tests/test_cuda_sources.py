@@ -100,13 +100,14 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
     ptr = np.r_[0, np.cumsum(rng.integers(0, 30, 100))]
     n = ptr[-1]
     post = rng.integers(0, 300, n).astype(post_type)
-    weight = to_fixed(rng.normal(0, 1, n)) if per_synapse else np.zeros(0, np.int64)
+    weight = (rng.integers(-2**31, 2**31, n).astype(np.int32) if per_synapse
+              else np.zeros(0, np.int32))  # the full int32 range, shifted past 32 bits
     delay = rng.integers(1, 20, n).astype(np.uint8) if per_synapse else np.zeros(0, np.int64)
     src_gid, src_step = rng.integers(40, 160, 500), rng.integers(0, 50, 500)
     rings = [_ring(np.random.default_rng(5)) for _ in range(2)]
     for kernel, ring in zip((delivery.deliver, kernels.deliver), rings):
-        kernel(src_gid, src_step, 50, ptr, post, weight, np.int64(to_fixed(-0.3)), delay,
-               np.int64(7), *ring)
+        kernel(src_gid, src_step, 50, ptr, post, weight, np.int64(5), np.int64(to_fixed(-0.3)),
+               delay, np.int64(7), *ring)
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
 
 

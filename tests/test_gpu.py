@@ -28,9 +28,10 @@ def test_philox_bits_on_the_device_equal_numpy():
     assert np.array_equal(out.get(), np.stack(ref, 1).astype(np.uint32))
 
 
-def test_brunel_spikes_and_V_m_equal_numpy():
-    networks.assert_identical(networks.brunel_results(backend="numpy"),
-                                  networks.brunel_results(backend="cupy"))
+@pytest.mark.parametrize("J_rel_std", [0.0, 0.1])
+def test_brunel_spikes_and_V_m_equal_numpy(J_rel_std):
+    networks.assert_identical(networks.brunel_results(J_rel_std=J_rel_std, backend="numpy"),
+                              networks.brunel_results(J_rel_std=J_rel_std, backend="cupy"))
 
 
 def test_stdp_network_spikes_and_weights_equal_numpy():

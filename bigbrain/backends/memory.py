@@ -9,7 +9,7 @@ the expected number of synapses of each rule:
 * neuron state: 24 B per ``iaf_psc_delta`` neuron, 32 B per ``iaf_psc_exp`` neuron;
 * ring buffers: 2 × 8 B × (maximum delay in steps) per local node, plus the spike flags of
   one interval (1 B per node and step);
-* static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (8 B
+* static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (4 B
   unless homogeneous), delay (1 B up to 255 steps, else 2 B, unless homogeneous), and 8 B
   per source row;
 * plastic synapses: the same with an 8 B weight always, and 25 B per source row (row
@@ -88,7 +88,7 @@ def estimate(net, n_ranks):
         rows = int(conn.pre_gids.max()) + 1 - int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
         delay_bytes = (1 if d_max < 256 else 2) if _heterogeneous(conn.delay) else 0
         if conn.synapse is None:
-            weight_bytes = 8 if _heterogeneous(conn.weight) else 0
+            weight_bytes = 4 if _heterogeneous(conn.weight) else 0
             parts["synapses"] += (post_bytes + weight_bytes + delay_bytes) * n
             parts["rows"] += 8 * rows
         else:

@@ -8,6 +8,7 @@
 
 #define BB_HD __host__ __device__ inline
 
+typedef int i32;
 typedef long long i64;
 typedef unsigned long long u64;
 typedef unsigned int u32;

@@ -4,12 +4,13 @@
 #include "philox.cuh"
 
 // Synapse k of a spike emitted in step t: add its weight to slot (t + delay) % L of its
-// column, excitatory for weights >= 0, inhibitory otherwise.
+// column, excitatory for weights >= 0, inhibitory otherwise. Its fixed-point weight is
+// weight[k] << shift (int32 weights, kernels/fixed_point.py), or weight_all.
 template <typename Post, typename Delay>
-BB_HD void deliver_synapse(i64 k, i64 t, const Post *post, const i64 *weight, i64 weight_all,
-                           const Delay *delay, i64 delay_all, i64 *ring_ex, i64 *ring_in,
-                           i64 L, i64 n_columns) {
-    i64 w = weight ? weight[k] : weight_all;
+BB_HD void deliver_synapse(i64 k, i64 t, const Post *post, const i32 *weight, i64 shift,
+                           i64 weight_all, const Delay *delay, i64 delay_all, i64 *ring_ex,
+                           i64 *ring_in, i64 L, i64 n_columns) {
+    i64 w = weight ? (i64)weight[k] * ((i64)1 << shift) : weight_all;
     i64 d = delay ? (i64)delay[k] : delay_all;
     i64 e = ((t + d) % L) * n_columns + (i64)post[k];
     ring_add(w >= 0 ? ring_ex + e : ring_in + e, w);
@@ -20,30 +21,30 @@ BB_HD void deliver_synapse(i64 k, i64 t, const Post *post, const i64 *weight, i6
 // when every synapse has weight_all / delay_all.
 template <typename Post, typename Delay>
 __global__ void deliver(const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 gid_lo,
-                        const i64 *ptr, i64 span, const Post *post, const i64 *weight,
-                        i64 weight_all, const Delay *delay, i64 delay_all, i64 *ring_ex,
-                        i64 *ring_in, i64 L, i64 n_columns) {
+                        const i64 *ptr, i64 span, const Post *post, const i32 *weight,
+                        i64 shift, i64 weight_all, const Delay *delay, i64 delay_all,
+                        i64 *ring_ex, i64 *ring_in, i64 L, i64 n_columns) {
     for (i64 s = blockIdx.x; s < n_spikes; s += gridDim.x) {
         i64 row = src_gid[s] - gid_lo;
         if (row < 0 || row >= span) continue;
         for (i64 k = ptr[row] + threadIdx.x; k < ptr[row + 1]; k += blockDim.x)
-            deliver_synapse(k, src_step[s], post, weight, weight_all, delay, delay_all,
+            deliver_synapse(k, src_step[s], post, weight, shift, weight_all, delay, delay_all,
                             ring_ex, ring_in, L, n_columns);
     }
 }
 
 template __global__ void deliver<unsigned short, unsigned char>(
-    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned short *, const i64 *,
-    i64, const unsigned char *, i64, i64 *, i64 *, i64, i64);
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned short *, const i32 *,
+    i64, i64, const unsigned char *, i64, i64 *, i64 *, i64, i64);
 template __global__ void deliver<unsigned short, unsigned short>(
-    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned short *, const i64 *,
-    i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned short *, const i32 *,
+    i64, i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
 template __global__ void deliver<unsigned int, unsigned char>(
-    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i64 *,
-    i64, const unsigned char *, i64, i64 *, i64 *, i64, i64);
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i32 *,
+    i64, i64, const unsigned char *, i64, i64 *, i64 *, i64, i64);
 template __global__ void deliver<unsigned int, unsigned short>(
-    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i64 *,
-    i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
+    const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i32 *,
+    i64, i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
 
 // Poisson count by inversion of one uniform u in [0, 1) (kernels/delivery.py::poisson_count):
 // the smallest k with u < cdf[k] (or n_cdf), searched from guide[(int)(u * n_guide)].

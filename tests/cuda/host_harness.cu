@@ -42,14 +42,14 @@ extern "C" void host_iaf_psc_exp(
 
 template <typename Post, typename Delay>
 void host_deliver(const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 gid_lo,
-                  const i64 *ptr, i64 span, const Post *post, const i64 *weight, i64 weight_all,
-                  const Delay *delay, i64 delay_all, i64 *ring_ex, i64 *ring_in, i64 L,
-                  i64 n_columns) {
+                  const i64 *ptr, i64 span, const Post *post, const i32 *weight, i64 shift,
+                  i64 weight_all, const Delay *delay, i64 delay_all, i64 *ring_ex, i64 *ring_in,
+                  i64 L, i64 n_columns) {
     for (i64 s = 0; s < n_spikes; ++s) {
         i64 row = src_gid[s] - gid_lo;
         if (row < 0 || row >= span) continue;
         for (i64 k = ptr[row]; k < ptr[row + 1]; ++k)
-            deliver_synapse(k, src_step[s], post, weight, weight_all, delay, delay_all,
+            deliver_synapse(k, src_step[s], post, weight, shift, weight_all, delay, delay_all,
                             ring_ex, ring_in, L, n_columns);
     }
 }
@@ -93,8 +93,9 @@ extern "C" void host_stdp_rows(i64 n_groups, const i64 *group_row, const i64 *gr
 
 #define BB_HOST_INSTANCES(P, D, suffix)                                                        \
     extern "C" void host_deliver_##suffix(const i64 *a, const i64 *b, i64 c, i64 d,           \
-            const i64 *e, i64 f, const P *g, const i64 *h, i64 i, const D *j, i64 k, i64 *l,  \
-            i64 *m, i64 n, i64 o) { host_deliver(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o); } \
+            const i64 *e, i64 f, const P *g, const i32 *h, i64 h1, i64 i, const D *j, i64 k,  \
+            i64 *l, i64 *m, i64 n, i64 o) {                                                    \
+        host_deliver(a, b, c, d, e, f, g, h, h1, i, j, k, l, m, n, o); }                       \
     extern "C" void host_stdp_synapses_##suffix(i64 a, const i64 *b, const i64 *c,            \
             const i64 *d, const i64 *e, const i64 *f, const P *g, double *h, const D *i,       \
             i64 j, const double *k, const i64 *l, const i64 *m, const i64 *n, const double *o, \

@@ -1,0 +1,122 @@
+"""Static per-synapse weights: int32 with one shift per projection (kernels/fixed_point.py).
+
+The stored weight m of a synapse is its fixed-point weight f = round(w·2^36) rounded to the
+nearest multiple of 2^shift (f ≈ m << shift), with the smallest shift that fits the
+projection's largest |f| into int32, the same on every rank.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bigbrain as bb
+from bigbrain.backends import memory
+from bigbrain.kernels import delivery
+from bigbrain.kernels.fixed_point import INT32_MAX, quantize, to_fixed
+from mpi_helpers import run_mpi
+
+SCRIPT = Path(__file__).parent / "scripts" / "static_weights.py"
+
+
+def one_synapse_per_source(weights, delay=1.5):
+    """A built projection A→B with synapse i from A[i] onto B[i] of ``weights[i]``: its
+    synapses are stored in the order of ``weights``."""
+    n = len(weights)
+    net = bb.Network(seed=1)
+    a, b = net.population("A", n, "iaf_psc_delta"), net.population("B", n, "iaf_psc_delta")
+    net.connect(a, b, rule="explicit", sources=np.arange(n), targets=np.arange(n),
+                weight=np.asarray(weights, np.float64), delay=delay)
+    return net.build().static[0]
+
+
+def test_stored_weight_is_the_nearest_at_the_smallest_shift_that_fits_int32():
+    rng = np.random.default_rng(1)
+    weights = np.r_[rng.normal(0.0, 1.0, 5000), 1000.0, -999.9, 1e-9, -1e-9, 0.0]
+    proj = one_synapse_per_source(weights)
+    # 1000·2^36 / 2^15 = 1000·2^21 < 2^31 - 1 < 1000·2^22: shift 15
+    assert proj.shift == 15 and proj.weight.dtype == np.int32 and proj.weight.size == len(weights)
+    fixed = to_fixed(weights)
+    error = (proj.weight.astype(np.int64) << proj.shift) - fixed
+    assert np.abs(error).max() <= 2 ** (proj.shift - 1)
+    assert np.array_equal(proj.weight, quantize(fixed, proj.shift))
+    assert quantize(np.abs(fixed).max(), proj.shift - 1) > INT32_MAX
+
+
+def test_weights_that_fit_int32_keep_every_bit():
+    weights = [0.01, -0.02, 0.005]  # below 2^-5 mV: round(w·2^36) fits int32
+    proj = one_synapse_per_source(weights)
+    assert proj.shift == 0 and np.array_equal(proj.weight, to_fixed(weights))
+
+
+@pytest.mark.parametrize("weight", [0.1, [0.3, 0.3, 0.3]])
+def test_homogeneous_weights_are_stored_once_and_exactly(weight):
+    proj = one_synapse_per_source(np.broadcast_to(weight, 3))
+    assert proj.weight.size == 0 and proj.shift == 0
+    assert proj.weight_all == to_fixed(np.ravel(weight)[0])
+
+
+def test_normal_weights_cost_six_bytes_per_synapse_with_uint16_columns():
+    net = bb.Network(seed=2)
+    a, b = net.population("A", 1000, "iaf_psc_delta"), net.population("B", 1000, "iaf_psc_delta")
+    net.connect(a, b, rule="fixed_indegree", indegree=500, weight=bb.normal(0.1, 0.01), delay=1.5)
+    proj = net.build().static[0]
+    assert proj.post.dtype == np.uint16 and proj.weight.dtype == np.int32
+    per_synapse = proj.nbytes() - proj.ptr.nbytes  # the rows: 8 B per source gid
+    assert per_synapse == 6 * len(proj)
+    assert proj.nbytes() / len(proj) <= 6.02
+    assert memory.estimate(net, 1).parts["synapses"] == per_synapse
+
+
+def test_a_weight_too_large_for_fixed_point_names_the_field():
+    net = bb.Network(seed=3)
+    a, b = net.population("A", 10, "iaf_psc_delta"), net.population("B", 10, "iaf_psc_delta")
+    with pytest.raises(bb.ModelError, match=r"^connect\[0\] A->B\.weight: weights must be finite"):
+        net.connect(a, b, rule="explicit", sources=[0, 1], targets=[0, 1], weight=[1.0, 1e8])
+    net.connect(a, b, rule="all_to_all", weight=bb.normal(0.0, 1e9))
+    with pytest.raises(bb.ModelError, match=r"^connect\[0\] A->B\.weight: weights must be finite"):
+        net.build()
+
+
+@pytest.mark.parametrize("per_synapse_delay", [False, True])
+def test_deliver_adds_each_weight_shifted(per_synapse_delay):
+    """The Numba kernel against np.add.at of weight << shift (int32 weights of either sign
+    whose shifted value needs more than 32 bits)."""
+    rng = np.random.default_rng(4)
+    ptr = np.r_[0, np.cumsum(rng.integers(0, 20, 50))]
+    n, shift, L = ptr[-1], 6, 12
+    post = rng.integers(0, 40, n).astype(np.uint16)
+    weight = rng.integers(-2**31, 2**31, n).astype(np.int32)
+    delay = rng.integers(1, L, n).astype(np.uint8) if per_synapse_delay else np.zeros(0, np.uint8)
+    src_gid, src_step = rng.integers(0, 60, 80), rng.integers(0, 30, 80)
+    ring_ex, ring_in = np.zeros((L, 40), np.int64), np.zeros((L, 40), np.int64)
+    delivery.deliver(src_gid, src_step, 5, ptr, post, weight, np.int64(shift), np.int64(0),
+                     delay, np.int64(3), ring_ex, ring_in)
+    expected = np.zeros((2, L, 40), np.int64)
+    for g, t in zip(src_gid, src_step):
+        if 0 <= g - 5 < len(ptr) - 1:
+            k = np.arange(ptr[g - 5], ptr[g - 5 + 1])
+            w = weight[k].astype(np.int64) << shift
+            slot = (t + (delay[k] if per_synapse_delay else 3)) % L
+            np.add.at(expected, ((w < 0).astype(int), slot, post[k]), w)
+    assert np.array_equal(ring_ex, expected[0]) and np.array_equal(ring_in, expected[1])
+    assert ring_in.min() < -2**33 and ring_ex.max() > 2**33
+
+
+def _mpi_run(tmp_path, n_ranks):
+    out = tmp_path / f"weights_{n_ranks}.npz"
+    run_mpi(SCRIPT, n_ranks, out, timeout=300)
+    with np.load(out) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.mpi
+def test_shifts_weights_and_spikes_are_the_same_on_1_and_2_ranks(tmp_path):
+    """Brunel with normal weights, and a projection whose synapses on one of two ranks all
+    have one weight (stored once there, quantized at the projection's shift as elsewhere)."""
+    one, two = _mpi_run(tmp_path, 1), _mpi_run(tmp_path, 2)
+    assert one["shifts"].shape == (1, 3) and two["shifts"].shape == (2, 3)
+    assert np.all(two["shifts"] == one["shifts"][0]) and np.all(one["shifts"] > 0)
+    assert two["one_weight_on_a_rank"].any()
+    for key in ("synapses", "E_t", "E_id", "T_t", "T_id"):
+        assert np.array_equal(one[key], two[key]), key
+    assert len(one["E_t"]) > 100
