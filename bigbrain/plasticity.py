@@ -11,11 +11,13 @@ Memory layout (per rank):
   (source gid, post column, ordinal). The pre-synaptic trace K+ and the last spike stamp
   depend only on the source's spikes, so they are kept once per row (``kplus`` float64,
   ``t_last`` int64), not per synapse.
-* :class:`PostHistory`: one log of post-synaptic spikes (stamp, K− after the spike, link
-  to the previous entry of the same neuron) and per neuron the trace K−, its last stamp and
-  ``tau_minus``. Entries are dropped once no synapse can need them (older than every
-  row's last pre spike minus the delay; the latest such entry per neuron is kept for K−),
-  which, as in NEST, keeps the history of a neuron as long as one of its sources is silent.
+* :class:`PostHistory`: per neuron one row holding its recent post-synaptic spikes, newest
+  first (stamp, and K− just after the spike), and what one synaptic event needs besides
+  (kernels/stdp.py), plus the trace K−, its last stamp and ``tau_minus``. Entries are
+  dropped once no synapse can need them (older than every row's last pre spike minus the
+  delay; the newest such entry is kept for K−), which, as in NEST, keeps the history of a
+  neuron as long as one of its sources is silent; rows grow when one is full of entries
+  still needed.
 
 Deviation from NEST: none known in the arithmetic; time differences are computed as
 (stamp difference) · dt instead of from NEST's tic-based ms values (differences ~1e-16
@@ -26,13 +28,17 @@ import numpy as np
 from .backends import NUMPY
 from .errors import ModelError
 from .kernels import stdp as kernel
+from .kernels.exp_tables import exp_div
 from .projection import _compact
 
-INITIAL_HISTORY = 1024
+INITIAL_CAPACITY = 6
+#: Entries of the table of exp(−m·dt/tau_plus) the CPU kernel reads (512 KiB).
+EXP_TABLE_LENGTH = 1 << 16
 
 
 class PostHistory:
-    """Spikes of this rank's neurons that are targets of plastic synapses, and their traces."""
+    """Spikes of this rank's neurons that are targets of plastic synapses, and their traces
+    (layout: :mod:`bigbrain.kernels.stdp`)."""
 
     def __init__(self, tau_minus, tracked, dt):
         n = len(tau_minus)
@@ -41,58 +47,65 @@ class PostHistory:
         self.inv_tau_minus = 1.0 / tau_minus
         self.kminus = np.zeros(n)
         self.last_stamp = np.zeros(n, np.int64)
-        self.head = np.full(n, -1, np.int64)
-        self.stamp = np.zeros(INITIAL_HISTORY, np.int64)
-        self.k = np.zeros(INITIAL_HISTORY)
-        self.prev = np.zeros(INITIAL_HISTORY, np.int64)
-        self.size = 0
+        self._allocate(INITIAL_CAPACITY)
+        self.bound = np.iinfo(np.int64).min
+
+    def _allocate(self, capacity):
+        """Empty rows for ``capacity`` entries each."""
+        self.h = np.zeros((len(self.kminus), kernel.stamp_at(capacity)), np.int64)
+        self.h[:, kernel.MEMO_STAMP] = np.iinfo(np.int64).min
+        self.hf = self.h.view(np.float64)
 
     def record(self, cols, stamps, bound):
         """Append post spikes (ring-buffer columns, stamps); ``bound()``: the stamp at or
-        below which no facilitation will need an entry (see :meth:`prune`)."""
-        if self.size + len(cols) > len(self.stamp):
-            self.prune(bound())
-            if 2 * (self.size + len(cols)) > len(self.stamp):
-                self._grow(2 * (self.size + len(cols)))
-        self.size = kernel.record_post_spikes(cols, stamps, self.tracked, self.kminus,
-                                              self.last_stamp, self.inv_tau_minus, self.dt,
-                                              self.head, self.stamp, self.k, self.prev, self.size)
+        below which no facilitation will need an entry (asked for only when a row is full;
+        it never decreases)."""
+        i = self._record(cols, stamps, 0)
+        while i < len(cols):
+            latest = bound()
+            if latest > self.bound:
+                self.bound = latest
+            else:
+                self._grow()
+            i = self._record(cols, stamps, i)
 
-    def _grow(self, capacity):
-        for name in ("stamp", "k", "prev"):
-            old = getattr(self, name)
-            new = np.zeros(capacity, old.dtype)
-            new[:self.size] = old[:self.size]
-            setattr(self, name, new)
+    def _record(self, cols, stamps, start):
+        return kernel.record_post_spikes(cols, stamps, start, self.tracked, self.kminus,
+                                         self.last_stamp, self.inv_tau_minus, self.dt,
+                                         self.bound, self.h, self.hf)
 
-    def prune(self, bound):
-        """Drop entries stamped ≤ ``bound`` except the latest of each neuron (its K−)."""
-        n = self.size
-        stamp, prev = self.stamp[:n], self.prev[:n]
-        following = np.full(n, -1, np.int64)
-        linked = prev >= 0
-        following[prev[linked]] = np.flatnonzero(linked)
-        keep = (stamp > bound) | (following < 0) | (stamp[np.maximum(following, 0)] > bound)
-        new_index = np.cumsum(keep) - 1
-        kept = np.flatnonzero(keep)
-        old_prev = prev[kept]
-        self.prev[:len(kept)] = np.where((old_prev >= 0) & keep[np.maximum(old_prev, 0)],
-                                         new_index[np.maximum(old_prev, 0)], -1)
-        self.stamp[:len(kept)] = stamp[kept]
-        self.k[:len(kept)] = self.k[:n][kept]
-        has = self.head >= 0
-        self.head[has] = new_index[self.head[has]]
-        self.size = len(kept)
+    def _grow(self):
+        """Room for 2·capacity + 2 entries per row (rows stay multiples of 64 bytes)."""
+        old = self.h
+        self._allocate(2 * kernel.capacity(old) + 2)
+        self.h[:, :old.shape[1]] = old
 
-    def arrays(self):
-        """(head, stamp, K−, prev) views for the kernels."""
-        n = self.size
-        return self.head, self.stamp[:n], self.k[:n], self.prev[:n]
+    def entries(self):
+        """(column, stamp, K−) of every entry, newest first within a column."""
+        first = kernel.stamp_at(0)
+        held = np.arange(kernel.capacity(self.h)) < self.h[:, kernel.SIZE, None]
+        return (np.nonzero(held)[0], self.h[:, first::2][held], self.hf[:, first + 1::2][held])
+
+    def restore(self, cols, stamps, kminus):
+        """Hold exactly the entries (column, stamp, K−; any order)."""
+        order = np.lexsort((-stamps, cols))
+        cols, stamps, kminus = cols[order], stamps[order], kminus[order]
+        counts = np.bincount(cols, minlength=len(self.kminus))
+        capacity = INITIAL_CAPACITY
+        while capacity <= counts.max(initial=0):
+            capacity = 2 * capacity + 2
+        self._allocate(capacity)
+        self.h[:, kernel.SIZE] = counts
+        j = np.arange(len(cols)) - (np.cumsum(counts) - counts)[cols]
+        self.h[cols, kernel.stamp_at(j)] = stamps
+        self.hf[cols, kernel.stamp_at(j) + 1] = kminus
+        self.bound = np.iinfo(np.int64).min
 
     def on(self, backend):
-        """:meth:`arrays` as ``backend`` arrays (copied to a device once per interval: the
-        history is appended to on the host, in spike order)."""
-        return tuple(backend.asarray(a) for a in self.arrays())
+        """(h, hf) as ``backend`` arrays (copied to a device once per interval: the history
+        is appended to on the host, in spike order)."""
+        h = backend.asarray(self.h)
+        return h, h.view(np.float64)
 
 
 class PlasticProjection:
@@ -150,12 +163,10 @@ class PlasticProjection:
         zeros = self.backend.zeros
         out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
         r = self.rule
-        head, h_stamp, h_k, h_prev = history
         n = self.backend.kernels.deliver_stdp(
             src_gid, src_step, self.gid_lo, self.rows, self.post, self.weight, self.delay,
-            np.int64(self.delay_all), self.kplus, self.t_last, head, h_stamp, h_k, h_prev,
-            len(h_stamp), inv_tau_minus, dt, r.tau_plus, r.lambda_, r.alpha, r.mu_plus,
-            r.mu_minus, r.Wmax, self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+            np.int64(self.delay_all), self.kplus, self.t_last, *history, inv_tau_minus, dt,
+            self.exp_plus, r.tau_plus, r.lambda_, r.alpha, r.mu_plus, r.mu_minus, r.Wmax, self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
         if self.recorder is not None:
             self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
 
@@ -224,6 +235,7 @@ class Plasticity:
         self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)
+            proj.exp_plus = exp_div(dt, proj.rule.tau_plus, EXP_TABLE_LENGTH)
 
     def use(self, backend):
         """Compute with ``backend``: move the synapses; the spike history stays on the
@@ -322,15 +334,13 @@ class Plasticity:
                 row[name].append(value)
             row["connection"].append(np.full(len(rows), proj.conn.index, np.int64))
         h = self.history
-        head, stamp, k, prev = h.arrays()
-        owner = np.zeros(len(stamp), np.int64)
-        _link_owners(head, prev, owner)
+        owner, stamp, k = h.entries()
         out = {f"synapse/{n}": _cat(v) for n, v in syn.items()}
         out.update({f"row/{n}": _cat(v) for n, v in row.items()})
         cols = np.flatnonzero(h.tracked)
         out.update({"neuron/gid": self.local_gids[cols], "neuron/kminus": h.kminus[cols],
                     "neuron/last_stamp": h.last_stamp[cols], "history/gid": self.local_gids[owner],
-                    "history/stamp": stamp.copy(), "history/kminus": k.copy()})
+                    "history/stamp": stamp, "history/kminus": k})
         return out
 
     def restore_state_arrays(self, saved):
@@ -355,11 +365,7 @@ class Plasticity:
         h.kminus[cols], h.last_stamp[cols] = saved["neuron/kminus"][at], saved["neuron/last_stamp"][at]
         mine = np.isin(saved["history/gid"], self.local_gids[cols])
         col = np.searchsorted(self.local_gids, saved["history/gid"][mine])
-        h.size = 0
-        h._grow(max(INITIAL_HISTORY, 2 * len(col)))
-        h.head[:] = -1
-        h.size = kernel.record_entries(col, saved["history/stamp"][mine], saved["history/kminus"][mine],
-                                       h.head, h.stamp, h.k, h.prev)
+        h.restore(col, saved["history/stamp"][mine], saved["history/kminus"][mine])
 
     def nbytes(self):
         """(bytes held for plastic synapses and their rows, number of plastic synapses)."""
@@ -372,17 +378,6 @@ def sorted_events(conn, parts):
     order = np.lexsort(tuple(parts[3::-1]))
     stamps, post_gid, pre_gid, _, w = (a[order] for a in parts)
     return (stamps, *conn.positions(pre_gid, post_gid), w)
-
-
-def _link_owners(head, prev, owner):
-    """Column of each history entry, following each column's chain from its head."""
-    cols = np.flatnonzero(head >= 0)
-    entry = head[cols].copy()
-    while len(entry):
-        owner[entry] = cols
-        entry = prev[entry]
-        keep = entry >= 0
-        cols, entry = cols[keep], entry[keep]
 
 
 def _match(saved, local, what):

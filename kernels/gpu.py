@@ -184,11 +184,12 @@ class CudaKernels:
 
     # ------------------------------------------------------------------ STDP
     def deliver_stdp(self, src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus,
-                     t_last, head, h_stamp, h_kminus, h_prev, n_hist, inv_tau_minus, dt,
-                     tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in,
+                     t_last, h, hf, inv_tau_minus, dt, exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in,
                      rec_row, rec_syn, out_stamp, out_syn, out_w):
         """kernels/stdp.py::deliver on the device; ``src_*`` on the host, in time order.
-        Returns the number of weight-recorder events written to ``out_*``."""
+        Returns the number of weight-recorder events written to ``out_*``. Each thread
+        computes K− itself (not remembered in ``h``) and the exponentials come from full
+        device tables (not the CPU's shorter ``exp_plus``), so that every value is libm's."""
         group_row, group_ptr, stamp, pos = spike_groups(np.asarray(src_gid), np.asarray(src_step),
                                                         gid_lo, ptr.shape[0] - 1)
         if len(pos) == 0:
@@ -203,7 +204,8 @@ class CudaKernels:
         self.launch("stdp", template_name("stdp_synapses", post, delay),
                     _blocks(len(group_row), 1), (128,), (
             *groups, xp.asarray(pos), ptr, post, weight, self._pointer(delay), np.int64(delay_all),
-            kplus, t_last, head, h_stamp, h_kminus, h_prev, *rule, np.int32(mode), ring_ex,
+            kplus, t_last, h, hf, np.int64(h.shape[1]), *rule,
+            np.int32(mode), ring_ex,
             ring_in, *_i64(*ring_ex.shape), xp.asarray(rec_row, np.uint8), rec_syn,
             np.int64(rec_syn.size), n_out, out_pos, out_stamp, out_syn, out_w))
         self.launch("stdp", "stdp_rows", _blocks(len(group_row)), (THREADS,), (

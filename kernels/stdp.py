@@ -6,9 +6,14 @@ exponentials take ms (stamp differences · dt). The arithmetic follows NEST's
 operation. See :mod:`bigbrain.stdp` for the rule and :mod:`bigbrain.plasticity` for the
 data layout.
 
-Post-synaptic spike history (one log per rank): entry e holds the stamp ``h_stamp[e]``,
-the post trace just after the spike ``h_kminus[e]`` and ``h_prev[e]``, the previous entry
-of the same neuron (−1: none); ``head[c]`` is the latest entry of column c.
+Post-synaptic spike history (per rank): row c of ``h`` (int64, neurons × width) holds
+everything a synaptic event onto column c reads, so that an event touches one or two cache
+lines: ``h[c, SIZE]`` the number of entries, ``h[c, MEMO_STAMP]`` / ``hf[c, MEMO_KMINUS]``
+the K− just before the stamp last asked for (:func:`kminus_before`), and entry j (newest
+first) at ``h[c, stamp_at(j)]`` (stamp) and ``hf[c, stamp_at(j) + 1]`` (K− just after the
+spike); ``hf`` is the float64 view of ``h``. An entry is dropped once no synapse can need
+it: stamped at or below ``bound`` (no row's last pre spike minus its delay is older) and
+not the newest such entry (it gives K−).
 """
 import math
 
@@ -22,35 +27,57 @@ from .fixed_point import SCALE
 DELIVER_WEIGHT, DELIVER_COUNT, DELIVER_NOTHING = 0, 1, 2
 _ONE_SPIKE = np.int64(SCALE)
 
+#: Words of a history row before its entries (``MEMO_STAMP + 2`` is padding, so that the
+#: row width 4 + 2·capacity is a multiple of 8 words, 64 bytes, for capacities 2, 6, 14 …).
+SIZE, MEMO_STAMP, MEMO_KMINUS, FIRST_ENTRY = 0, 1, 2, 4
+
+
+@numba.njit(cache=True, inline="always")
+def stamp_at(j):
+    """Word of a history row holding the stamp of entry j (its K− is the next word)."""
+    return FIRST_ENTRY + 2 * j
+
 
 @numba.njit(cache=True)
-def record_post_spikes(cols, stamps, tracked, kminus, last_stamp, inv_tau_minus, dt,
-                       head, h_stamp, h_kminus, h_prev, n_hist):
-    """Append post-synaptic spikes (columns, stamps; in time order per column) of tracked
-    columns to the history and step their traces; returns the new history length."""
-    for i in range(cols.shape[0]):
+def capacity(h):
+    """Entries a history row can hold."""
+    return (h.shape[1] - FIRST_ENTRY) // 2
+
+
+@numba.njit(cache=True, inline="always")
+def kept_entries(h, c, bound):
+    """How many of column c's entries must stay: those stamped after ``bound`` and the
+    newest one at or before it."""
+    n = h[c, SIZE]
+    j = 0
+    while j < n and h[c, stamp_at(j)] > bound:
+        j += 1
+    return j + 1 if j < n else n
+
+
+@numba.njit(cache=True)
+def record_post_spikes(cols, stamps, start, tracked, kminus, last_stamp, inv_tau_minus, dt,
+                       bound, h, hf):
+    """Record post-synaptic spikes ``start:`` (columns, stamps; in time order per column) of
+    tracked columns and step their traces, dropping entries older than ``bound`` (see the
+    module docstring). Returns the index of the first spike not recorded because its
+    column's row is full (len(cols): all recorded)."""
+    full = capacity(h)
+    for i in range(start, cols.shape[0]):
         c = cols[i]
         if not tracked[c]:
             continue
+        keep = kept_entries(h, c, bound)
+        if keep == full:
+            return i
         t = stamps[i]
         kminus[c] = kminus[c] * math.exp((last_stamp[c] - t) * dt * inv_tau_minus[c]) + 1.0
         last_stamp[c] = t
-        h_stamp[n_hist] = t
-        h_kminus[n_hist] = kminus[c]
-        h_prev[n_hist] = head[c]
-        head[c] = n_hist
-        n_hist += 1
-    return n_hist
-
-
-@numba.njit(cache=True)
-def record_entries(cols, stamps, kminus, head, h_stamp, h_kminus, h_prev):
-    """Rebuild a history from entries (columns, stamps, K−; in time order per column)."""
-    for i in range(cols.shape[0]):
-        h_stamp[i] = stamps[i]
-        h_kminus[i] = kminus[i]
-        h_prev[i] = head[cols[i]]
-        head[cols[i]] = i
+        for word in range(stamp_at(keep) + 1, FIRST_ENTRY + 1, -1):
+            h[c, word] = h[c, word - 2]
+        h[c, stamp_at(0)] = t
+        hf[c, stamp_at(0) + 1] = kminus[c]
+        h[c, SIZE] = keep + 1
     return cols.shape[0]
 
 
@@ -77,38 +104,42 @@ def depress(w, kminus, lam, alpha, mu_minus, w_max):
     return norm_w * w_max if norm_w > 0.0 else 0.0
 
 
+@numba.njit(cache=True)
+def kminus_before(c, td, n, h, hf, inv_tau_minus, dt):
+    """K− of column c (n entries) just before stamp td: the newest entry stamped before td,
+    decayed to td."""
+    e = 0
+    while e < n and h[c, stamp_at(e)] >= td:
+        e += 1
+    if e == n:
+        return 0.0
+    return hf[c, stamp_at(e) + 1] * math.exp((h[c, stamp_at(e)] - td) * dt * inv_tau_minus[c])
+
+
 @numba.njit(cache=True, inline="always")
-def update_weight(w, t, d, t_last, kplus, c, head, h_stamp, h_kminus, h_prev, scratch,
-                  inv_tau_minus, dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max):
-    """The weight after a pre spike stamped t reaches a synapse (delay d, post column c)."""
-    e = head[c]
-    while e >= 0 and h_stamp[e] > t - d:
-        e = h_prev[e]
-    n = 0
-    f = e
-    while f >= 0 and h_stamp[f] > t_last - d:
-        scratch[n] = f
-        n += 1
-        f = h_prev[f]
-    for j in range(n - 1, -1, -1):
-        minus_dt = (t_last - (h_stamp[scratch[j]] + d)) * dt
-        w = facilitate(w, kplus * math.exp(minus_dt / tau_plus), lam, mu_plus, w_max)
-    while e >= 0 and h_stamp[e] >= t - d:
-        e = h_prev[e]
-    k_minus = 0.0
-    if e >= 0:
-        k_minus = h_kminus[e] * math.exp((h_stamp[e] - (t - d)) * dt * inv_tau_minus[c])
-    return depress(w, k_minus, lam, alpha, mu_minus, w_max)
+def exp_steps(table, m, dt, tau):
+    """exp(−m·dt/τ) for a step count m ≥ 0: ``table[m]`` (see :mod:`.exp_tables`) or, past
+    the table, the same expression computed."""
+    if m < table.shape[0]:
+        return table[m]
+    return math.exp((-m * dt) / tau)
 
 
 @numba.njit(cache=True)
 def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus, t_last,
-            head, h_stamp, h_kminus, h_prev, n_hist, inv_tau_minus, dt,
-            tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in,
-            rec_row, rec_syn, out_stamp, out_syn, out_w):
+            h, hf, inv_tau_minus, dt, exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max,
+            mode, ring_ex, ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w):
     """Deliver spikes (source gid, emission step; in time order) through one plastic
-    projection: update each synapse's weight, add its input to the ring buffers, step
-    the row's pre trace. Synapses of source g: ``ptr[g − gid_lo] : ptr[g − gid_lo + 1]``.
+    projection: update each synapse's weight (facilitation by the post spikes in
+    (t_last − d, t − d], oldest first, then depression by K− just before t − d), add its
+    input to the ring buffers, step the row's pre trace. Synapses of source g:
+    ``ptr[g − gid_lo] : ptr[g − gid_lo + 1]``.
+
+    ``h``, ``hf``: the post-synaptic history (module docstring), where K− just before
+    t − d is remembered per column for the latest t − d asked (the spikes of one step
+    through one delay all ask for the same, and entries before it never change);
+    ``exp_plus``: :func:`.exp_tables.exp_div` (dt, tau_plus). The synapse update is
+    written out in the loop: as inlined functions it ran 3× slower under Numba.
 
     Weight recording: synapses ``rec_syn`` (sorted) of rows with ``rec_row`` set write
     (stamp, synapse, new weight) to ``out_*``; returns the number written.
@@ -117,22 +148,38 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
     span = ptr.shape[0] - 1
     per_delay = delay.shape[0] > 0
     recording = rec_row.shape[0] > 0
-    scratch = np.empty(n_hist, np.int64)
     n_out = 0
     for s in range(src_gid.shape[0]):
         row = src_gid[s] - gid_lo
         if row < 0 or row >= span:
             continue
         t = src_step[s] + 1
+        emitted_slot = (t - 1) % L
         kp, tl = kplus[row], t_last[row]
         for k in range(ptr[row], ptr[row + 1]):
             d = np.int64(delay[k]) if per_delay else delay_all
             c = np.int64(post[k])
-            w = update_weight(weight[k], t, d, tl, kp, c, head, h_stamp, h_kminus, h_prev,
-                              scratch, inv_tau_minus, dt, tau_plus, lam, alpha, mu_plus,
-                              mu_minus, w_max)
+            td = t - d
+            n = h[c, SIZE]
+            if h[c, MEMO_STAMP] != td:
+                h[c, MEMO_STAMP] = td
+                hf[c, MEMO_KMINUS] = kminus_before(c, td, n, h, hf, inv_tau_minus, dt)
+            # facilitation by the post spikes in (tl − d, t − d], oldest first
+            w = weight[k]
+            newest = 0
+            while newest < n and h[c, stamp_at(newest)] > td:
+                newest += 1
+            oldest = newest
+            while oldest < n and h[c, stamp_at(oldest)] > tl - d:
+                oldest += 1
+            for j in range(oldest - 1, newest - 1, -1):
+                decay = exp_steps(exp_plus, h[c, stamp_at(j)] + d - tl, dt, tau_plus)
+                w = facilitate(w, kp * decay, lam, mu_plus, w_max)
+            w = depress(w, hf[c, MEMO_KMINUS], lam, alpha, mu_minus, w_max)
             weight[k] = w
-            slot = (t - 1 + d) % L
+            slot = emitted_slot + d
+            if slot >= L:
+                slot %= L
             if mode == DELIVER_WEIGHT:
                 fixed = np.int64(np.rint(w * SCALE))
                 if fixed >= 0:

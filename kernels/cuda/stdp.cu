@@ -8,9 +8,10 @@
 // row: the thread applies the row's spikes to its synapse in time order, carrying the
 // pre-synaptic trace K+ exactly as the CPU does; stdp_rows then stores the row's trace.
 //
-// Post-synaptic history (kernels/stdp.py): entry e has h_stamp[e], h_kminus[e] (K− just
-// after the spike) and h_prev[e] (previous entry of the same column, −1: none); head[c] is
-// the latest entry of column c.
+// Post-synaptic history (kernels/stdp.py): row c of width `width` (int64 words) holds the
+// number of entries at word 0 and entry j (newest first) at words 4 + 2j (stamp) and
+// 5 + 2j (K− just after the spike, read through the double view hf of the same memory).
+// The CPU's remembered K− (words 1, 2) is not used here: each thread computes its own.
 #include "common.cuh"
 
 #define DELIVER_WEIGHT 0
@@ -55,28 +56,28 @@ BB_HD double depress(double w, double kminus, const StdpRule &p) {
 }
 
 // The weight after a pre spike stamped t reaches a synapse (delay d, post column c) whose
-// row had its previous spike at t_last with trace kplus (kernels/stdp.py::update_weight).
-// Facilitation runs over the post spikes in (t_last − d, t − d] oldest first; the history
-// links point backwards, so the j-th oldest is found by walking from the newest.
+// row had its previous spike at t_last with trace kplus (kernels/stdp.py::update_weight and
+// kminus_before): facilitation by the post spikes in (t_last − d, t − d], oldest first,
+// then depression by K− just before t − d.
 BB_HD double update_weight(double w, i64 t, i64 d, i64 t_last, double kplus, i64 c,
-                           const i64 *head, const i64 *h_stamp, const double *h_kminus,
-                           const i64 *h_prev, const StdpRule &p) {
-    i64 e = head[c];
-    while (e >= 0 && h_stamp[e] > t - d) e = h_prev[e];
-    i64 n = 0;
-    for (i64 f = e; f >= 0 && h_stamp[f] > t_last - d; f = h_prev[f]) ++n;
-    for (i64 j = n - 1; j >= 0; --j) {
-        i64 f = e;
-        for (i64 m = 0; m < j; ++m) f = h_prev[f];
-        i64 gap = -(t_last - (h_stamp[f] + d));
+                           const i64 *h_all, const double *hf_all, i64 width, const StdpRule &p) {
+    const i64 *h = h_all + c * width;
+    const double *hf = hf_all + c * width;
+    i64 n = h[0], newest = 0;
+    while (newest < n && h[4 + 2 * newest] > t - d) ++newest;
+    i64 oldest = newest;
+    while (oldest < n && h[4 + 2 * oldest] > t_last - d) ++oldest;
+    for (i64 j = oldest - 1; j >= newest; --j) {
+        i64 gap = h[4 + 2 * j] + d - t_last;
         w = facilitate(w, kplus * exp_steps(p.exp_plus, p.n_exp_plus, gap, p.dt, p.tau_plus, 0), p);
     }
-    while (e >= 0 && h_stamp[e] >= t - d) e = h_prev[e];
+    i64 e = newest;
+    while (e < n && h[4 + 2 * e] >= t - d) ++e;
     double k_minus = 0.0;
-    if (e >= 0) {
-        i64 gap = -(h_stamp[e] - (t - d));
-        k_minus = h_kminus[e] * exp_steps(p.exp_minus + p.minus_start[c], p.minus_length[c], gap,
-                                          p.dt, p.inv_tau_minus[c], 1);
+    if (e < n) {
+        i64 gap = (t - d) - h[4 + 2 * e];
+        k_minus = hf[5 + 2 * e] * exp_steps(p.exp_minus + p.minus_start[c], p.minus_length[c], gap,
+                                            p.dt, p.inv_tau_minus[c], 1);
     }
     return depress(w, k_minus, p);
 }
@@ -86,8 +87,8 @@ template <typename Post, typename Delay>
 BB_HD void stdp_synapse(i64 k, i64 g, const i64 *group_row, const i64 *group_ptr,
                         const i64 *spike_stamp, const i64 *spike_pos, const Post *post,
                         double *weight, const Delay *delay, i64 delay_all, const double *kplus,
-                        const i64 *t_last, const i64 *head, const i64 *h_stamp,
-                        const double *h_kminus, const i64 *h_prev, StdpRule p, int mode,
+                        const i64 *t_last, const i64 *h, const double *hf, i64 width,
+                        StdpRule p, int mode,
                         i64 *ring_ex, i64 *ring_in, i64 L, i64 n_columns,
                         const unsigned char *rec_row, const i64 *rec_syn, i64 n_rec_syn,
                         i64 *n_out, i64 *out_pos, i64 *out_stamp, i64 *out_syn, double *out_w) {
@@ -103,7 +104,7 @@ BB_HD void stdp_synapse(i64 k, i64 g, const i64 *group_row, const i64 *group_ptr
     }
     for (i64 s = group_ptr[g]; s < group_ptr[g + 1]; ++s) {
         i64 t = spike_stamp[s];
-        w = update_weight(w, t, d, tl, kp, c, head, h_stamp, h_kminus, h_prev, p);
+        w = update_weight(w, t, d, tl, kp, c, h, hf, width, p);
         i64 e = ((t - 1 + d) % L) * n_columns + c;
         if (mode == DELIVER_WEIGHT) {
             i64 fixed = (i64)rint(w * BB_SCALE);
@@ -145,8 +146,7 @@ __global__ void stdp_synapses(i64 n_groups, const i64 *group_row, const i64 *gro
                               const i64 *spike_stamp, const i64 *spike_pos, const i64 *ptr,
                               const Post *post, double *weight, const Delay *delay,
                               i64 delay_all, const double *kplus, const i64 *t_last,
-                              const i64 *head, const i64 *h_stamp, const double *h_kminus,
-                              const i64 *h_prev, BB_STDP_PARAMS, int mode, i64 *ring_ex,
+                              const i64 *h, const double *hf, i64 width, BB_STDP_PARAMS, int mode, i64 *ring_ex,
                               i64 *ring_in, i64 L, i64 n_columns, const unsigned char *rec_row,
                               const i64 *rec_syn, i64 n_rec_syn, i64 *n_out, i64 *out_pos,
                               i64 *out_stamp, i64 *out_syn, double *out_w) {
@@ -155,7 +155,7 @@ __global__ void stdp_synapses(i64 n_groups, const i64 *group_row, const i64 *gro
         i64 row = group_row[g];
         for (i64 k = ptr[row] + threadIdx.x; k < ptr[row + 1]; k += blockDim.x)
             stdp_synapse(k, g, group_row, group_ptr, spike_stamp, spike_pos, post, weight, delay,
-                         delay_all, kplus, t_last, head, h_stamp, h_kminus, h_prev, p, mode,
+                         delay_all, kplus, t_last, h, hf, width, p, mode,
                          ring_ex, ring_in, L, n_columns, rec_row, rec_syn, n_rec_syn, n_out,
                          out_pos, out_stamp, out_syn, out_w);
     }
@@ -172,8 +172,8 @@ extern "C" __global__ void stdp_rows(i64 n_groups, const i64 *group_row, const i
 #define BB_STDP_SYNAPSES(Post, Delay)                                                          \
     template __global__ void stdp_synapses<Post, Delay>(                                       \
         i64, const i64 *, const i64 *, const i64 *, const i64 *, const i64 *, const Post *,    \
-        double *, const Delay *, i64, const double *, const i64 *, const i64 *, const i64 *,   \
-        const double *, const i64 *, BB_STDP_PARAM_TYPES, int, i64 *, i64 *, i64, i64,         \
+        double *, const Delay *, i64, const double *, const i64 *, const i64 *,                \
+        const double *, i64, BB_STDP_PARAM_TYPES, int, i64 *, i64 *, i64, i64,                 \
         const unsigned char *, const i64 *, i64, i64 *, i64 *, i64 *, i64 *, double *);
 BB_STDP_SYNAPSES(unsigned short, unsigned char)
 BB_STDP_SYNAPSES(unsigned short, unsigned short)

@@ -68,8 +68,8 @@ template <typename Post, typename Delay>
 void host_stdp_synapses(i64 n_groups, const i64 *group_row, const i64 *group_ptr,
                         const i64 *spike_stamp, const i64 *spike_pos, const i64 *ptr,
                         const Post *post, double *weight, const Delay *delay, i64 delay_all,
-                        const double *kplus, const i64 *t_last, const i64 *head,
-                        const i64 *h_stamp, const double *h_kminus, const i64 *h_prev,
+                        const double *kplus, const i64 *t_last, const i64 *h,
+                        const double *hf, i64 width,
                         BB_STDP_PARAMS, int mode, i64 *ring_ex, i64 *ring_in, i64 L,
                         i64 n_columns, const unsigned char *rec_row, const i64 *rec_syn,
                         i64 n_rec_syn, i64 *n_out, i64 *out_pos, i64 *out_stamp, i64 *out_syn,
@@ -78,7 +78,7 @@ void host_stdp_synapses(i64 n_groups, const i64 *group_row, const i64 *group_ptr
     for (i64 g = 0; g < n_groups; ++g)
         for (i64 k = ptr[group_row[g]]; k < ptr[group_row[g] + 1]; ++k)
             stdp_synapse(k, g, group_row, group_ptr, spike_stamp, spike_pos, post, weight, delay,
-                         delay_all, kplus, t_last, head, h_stamp, h_kminus, h_prev, p, mode,
+                         delay_all, kplus, t_last, h, hf, width, p, mode,
                          ring_ex, ring_in, L, n_columns, rec_row, rec_syn, n_rec_syn, n_out,
                          out_pos, out_stamp, out_syn, out_w);
 }
@@ -98,11 +98,11 @@ extern "C" void host_stdp_rows(i64 n_groups, const i64 *group_row, const i64 *gr
         host_deliver(a, b, c, d, e, f, g, h, h1, i, j, k, l, m, n, o); }                       \
     extern "C" void host_stdp_synapses_##suffix(i64 a, const i64 *b, const i64 *c,            \
             const i64 *d, const i64 *e, const i64 *f, const P *g, double *h, const D *i,       \
-            i64 j, const double *k, const i64 *l, const i64 *m, const i64 *n, const double *o, \
-            const i64 *q, BB_STDP_PARAMS, int mode, i64 *r, i64 *s, i64 t, i64 u,              \
+            i64 j, const double *k, const i64 *l, const i64 *m, const double *n, i64 o,        \
+            BB_STDP_PARAMS, int mode, i64 *r, i64 *s, i64 t, i64 u,                            \
             const unsigned char *v, const i64 *w, i64 x, i64 *y, i64 *z, i64 *z1, i64 *z2,     \
             double *z3) {                                                                      \
-        host_stdp_synapses(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, q, dt, tau_plus, lam,  \
+        host_stdp_synapses(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, dt, tau_plus, lam,     \
                            alpha, mu_plus, mu_minus, w_max, exp_plus, n_exp_plus, exp_minus,  \
                            minus_start, minus_length, inv_tau_minus, mode, r, s, t, u, v, w,   \
                            x, y, z, z1, z2, z3); }
