@@ -19,7 +19,7 @@ from .backends import NUMPY
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
-from .kernels import csr, delivery
+from .kernels import csr, poisson
 from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
 from .stdp import STDP
@@ -311,7 +311,7 @@ class PoissonProjection:
         self.lam = conn.pre.rate * dt * 1e-3
         if self.lam > 700:
             raise ModelError(f"{conn.where}.rate", "rate·dt above 700 events per step is not supported")
-        self.cdf, self.guide = delivery.poisson_cdf(self.lam)
+        self.cdf, self.guide = poisson.poisson_cdf(self.lam)
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)
 

@@ -173,7 +173,7 @@ class CudaKernels:
 
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
                       k0, k1, c2, ring_ex, ring_in):
-        """kernels/delivery.py::poisson_input on the device (one thread per synapse)."""
+        """kernels/poisson.py::poisson_input on the device (one thread per synapse)."""
         n = post.shape[0]
         if n == 0:
             return

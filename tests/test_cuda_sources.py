@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import cuda_host
-from bigbrain.kernels import delivery, exp_tables, lif, philox, stdp
+from bigbrain.kernels import delivery, exp_tables, lif, philox, poisson, stdp
 from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.gpu import CudaKernels
 
@@ -114,15 +114,15 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
 @pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])
 def test_poisson_input_equals_numba(kernels, rate_per_step):
     rng = np.random.default_rng(6)
-    n = 400
+    n = 2 * poisson.CHUNK + 100  # several chunks of Philox words
     post, post_gid = rng.integers(0, 300, n), rng.integers(0, 2**31, n)
     ordinal, delay = rng.integers(0, 2**20, n), rng.integers(1, 20, n)
     weight = to_fixed(rng.normal(0, 0.2, n))
-    cdf, guide = delivery.poisson_cdf(rate_per_step)
+    cdf, guide = poisson.poisson_cdf(rate_per_step)
     key = philox.key_words(2**40 + 17)
     c2 = philox.purpose_word(5, 3)
     rings = [_ring(np.random.default_rng(7)) for _ in range(2)]
-    for kernel, ring in zip((delivery.poisson_input, kernels.poisson_input), rings):
+    for kernel, ring in zip((poisson.poisson_input, kernels.poisson_input), rings):
         for t0 in (0, 13, 26):
             kernel(t0, 13, post, post_gid, ordinal, delay, weight, cdf, guide, *key, c2, *ring)
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import devices
 from ..errors import ModelError
-from ..kernels import delivery, lif, stdp
+from ..kernels import delivery, lif, poisson, stdp
 
 NAMES = ("numpy", "cupy", "auto")
 
@@ -67,7 +67,7 @@ class Backend:
 
 
 CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.iaf_psc_exp,
-                              deliver=delivery.deliver, poisson_input=delivery.poisson_input,
+                              deliver=delivery.deliver, poisson_input=poisson.poisson_input,
                               deliver_stdp=stdp.deliver)
 NUMPY = Backend("numpy", np, CPU_KERNELS)
 

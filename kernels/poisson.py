@@ -1,0 +1,107 @@
+"""Poisson input: independent Poisson spike trains delivered straight into the ring buffers.
+
+Each Poisson synapse (generator → neuron) carries, into each step, a Poisson count of
+spikes drawn by inverting one 32-bit uniform word of Philox (:mod:`.philox`); one Philox
+call gives the words of four consecutive steps. The count only depends on (seed,
+projection, target gid, synapse ordinal, step), so it is the same for any number of
+ranks and on the GPU (kernels/cuda/delivery.cu: ``poisson_input``).
+
+Philox is ~80 cycles of dependent multiplications per call: called inside the per-synapse
+loop its latency is not hidden. So the words of a chunk of synapses are generated first,
+in a loop that the compiler vectorizes, and the counts are drawn from them afterwards.
+"""
+import numba
+import numpy as np
+
+from .philox import philox4x32_jit
+
+_TWO_M32 = 1.0 / 4294967296.0
+GUIDE_BINS = 4096
+#: Synapses whose Philox words are generated together (the words stay in the L2 cache).
+CHUNK = 2048
+
+
+def poisson_cdf(lam):
+    """Inversion table of Poisson(lam): (cdf, guide).
+
+    cdf[k] = P(K <= k) for k < k_max, summed by the recurrence p_k = p_{k-1} · lam / k;
+    guide[j] = the smallest k with cdf[k] > j / GUIDE_BINS, where the search for a uniform
+    u in [j, j+1) / GUIDE_BINS can start (Chen & Asau's guide table; the count is the same
+    as a search from 0, with about one comparison instead of lam + 1).
+    """
+    k_max = int(lam + 20.0 * np.sqrt(lam) + 30.0)
+    cdf = np.empty(k_max)
+    p = np.exp(-lam)
+    cdf[0] = p
+    for k in range(1, k_max):
+        p = p * lam / k
+        cdf[k] = cdf[k - 1] + p
+    guide = np.searchsorted(cdf, np.arange(GUIDE_BINS) / GUIDE_BINS, side="right")
+    return cdf, np.minimum(guide, k_max).astype(np.int64)
+
+
+@numba.njit(cache=True, inline="always")
+def poisson_count(u, cdf, guide):
+    """Poisson count by inversion of one uniform u in [0, 1): the smallest k with u < cdf[k]
+    (or len(cdf))."""
+    k = guide[int(u * GUIDE_BINS)]
+    while k < cdf.shape[0] and u >= cdf[k]:
+        k += 1
+    return k
+
+
+@numba.njit(cache=True)
+def philox_words(t0, n_blocks, delay, post_gid, ordinal, c2, k0, k1, start, stop, words):
+    """``words[r, j, i − start]`` = word r of Philox at counter (b_i + j, post_gid[i], c2,
+    ordinal[i]) for synapses i in [start, stop), where b_i = max(t0 − delay[i], 0) // 4 is
+    the first block of four steps synapse i reads from in an interval starting at t0.
+    Counter words are below 2**32 (:mod:`.philox`); saying so (uint32) lets the loop be
+    vectorized."""
+    for j in range(n_blocks):
+        for i in range(start, stop):
+            block = np.uint32((max(t0 - delay[i], 0) >> 2) + j)
+            w0, w1, w2, w3 = philox4x32_jit(np.uint64(block), np.uint64(np.uint32(post_gid[i])),
+                                            c2, np.uint64(np.uint32(ordinal[i])), k0, k1)
+            words[0, j, i - start] = np.uint32(w0)
+            words[1, j, i - start] = np.uint32(w1)
+            words[2, j, i - start] = np.uint32(w2)
+            words[3, j, i - start] = np.uint32(w3)
+
+
+@numba.njit(cache=True)
+def add_counts(t0, n_steps, post, delay, weight, cdf, guide, start, stop, words, ring_ex, ring_in):
+    """Add the Poisson counts of synapses [start, stop) read in steps t0 … t0+n_steps−1,
+    drawn from ``words`` (:func:`philox_words`), to the ring buffers: step by step, so
+    that the words are read and the ring-buffer slot written in order of the synapses."""
+    L = ring_ex.shape[0]
+    for s in range(t0, t0 + n_steps):
+        ex, inh = ring_ex[s % L], ring_in[s % L]
+        for i in range(start, stop):
+            n = s - delay[i]
+            if n < 0:
+                continue
+            j = (n >> 2) - (max(t0 - delay[i], 0) >> 2)
+            k = poisson_count(words[n & 3, j, i - start] * _TWO_M32, cdf, guide)
+            if weight[i] >= 0:
+                ex[post[i]] += k * weight[i]
+            else:
+                inh[post[i]] += k * weight[i]
+
+
+@numba.njit(cache=True)
+def poisson_input(t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
+                  k0, k1, c2, ring_ex, ring_in):
+    """Add the events of Poisson synapses read in steps t0 … t0+n_steps−1.
+
+    The count that synapse i carries into step s was generated in step n = s − delay[i]
+    (none before step 0); it is Poisson (tables ``cdf``, ``guide`` from
+    :func:`poisson_cdf`) from word n % 4 of Philox at counter (n // 4, post_gid[i], c2,
+    ordinal[i]).
+    """
+    n_blocks = n_steps // 4 + 2
+    words = np.empty((4, n_blocks, CHUNK), np.uint32)
+    for start in range(0, post.shape[0], CHUNK):
+        stop = min(start + CHUNK, post.shape[0])
+        philox_words(t0, n_blocks, delay, post_gid, ordinal, c2, k0, k1, start, stop, words)
+        add_counts(t0, n_steps, post, delay, weight, cdf, guide, start, stop, words,
+                   ring_ex, ring_in)
