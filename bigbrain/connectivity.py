@@ -78,34 +78,40 @@ def draw_sources(spec, seed, post_pos, post_gids, counts):
 
     Autapses and (when multapses are not allowed) repeated sources are redrawn in rounds;
     among repeats, the one with the lowest ordinal is kept. Each target's sources depend on
-    its own stream only.
+    its own stream only. Memory: the three int64 results and two more arrays of 8 bytes
+    per synapse (the target gids, the uniforms).
     """
     n_pre = len(spec.pre)
     stream = Stream(seed, Purpose.CONNECT, spec.index)
-    rows = np.repeat(np.arange(len(post_pos)), counts)
+    post = np.repeat(post_pos, counts)
     ordinal = ranges(np.zeros(len(counts), np.int64), counts)
-    ids = post_gids[rows]
+    ids = np.repeat(post_gids, counts)
 
     def draw(sel, rnd):
         u = stream.uniform(ids[sel], ordinal[sel], rnd)
-        return np.minimum((u * n_pre).astype(np.int64), n_pre - 1)
+        u *= n_pre
+        pre = u.astype(np.int64)
+        del u
+        return np.minimum(pre, n_pre - 1, out=pre)
 
     pre = draw(slice(None), 0)
     for rnd in range(1, MAX_ROUNDS):
-        bad = _invalid_sources(spec, rows, pre, ordinal, ids)
+        bad = _invalid_sources(spec, post, pre, ordinal, ids)
         if bad.size == 0:
-            return pre, post_pos[rows], ordinal
+            return pre, post, ordinal
         pre[bad] = draw(bad, rnd)
     raise ModelError(f"{spec.where}.rule", "could not draw valid sources (too few sources?)")
 
 
-def _invalid_sources(spec, rows, pre, ordinal, post_gids):
+def _invalid_sources(spec, post, pre, ordinal, post_gids):
+    """Synapses (indices) to redraw: autapses if not allowed, and if multapses are not
+    allowed every repeat of a (source, target) pair but the one of lowest ordinal."""
     bad = np.zeros(len(pre), bool)
     if not spec.allow_autapses and spec.pre_gids is not None:
         bad |= spec.pre_gids[pre] == post_gids
     if not spec.allow_multapses and len(pre) > 1:
-        order = np.lexsort((ordinal, pre, rows))
-        r, p = rows[order], pre[order]
+        order = np.lexsort((ordinal, pre, post))
+        r, p = post[order], pre[order]
         repeat = (r[1:] == r[:-1]) & (p[1:] == p[:-1])
         bad[order[1:][repeat]] = True
     return np.flatnonzero(bad)

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from .archive import Archive, ArchiveWriter
 from .comm import Comm, abort_on_uncaught_exception
 from .connectivity import make_rule
 from .description import describe
@@ -61,9 +60,7 @@ class Network:
         check_backend(backend)
         self.dt, self.seed, self.partition, self.exchange = float(dt), int(seed), partition, exchange
         self.backend, self.device = backend, device
-        self.archive = Archive.of(archive)
-        if self.archive is not None:
-            self.archive.refuse_existing()
+        self.archive = _archive_of(archive)
         self.comm = Comm(comm)
         abort_on_uncaught_exception()
         self.populations = {}
@@ -213,6 +210,7 @@ class Network:
         if self._simulation is None:
             sim = Simulation(self, self.comm)
             if self.archive is not None:
+                from .archive import ArchiveWriter
                 sim.archive = ArchiveWriter(sim, self.archive)
                 arrays = {}
                 sim.archive.create(describe(self, arrays), arrays)
@@ -239,6 +237,18 @@ class Network:
     @property
     def n_ranks(self):
         return self.comm.size
+
+
+def _archive_of(archive):
+    """The :class:`~bigbrain.archive.Archive` for ``archive`` (a path, an Archive or None),
+    refused if its store exists. The archive module, and with it zarr (about 30 MiB of
+    memory), is imported only for an archived run."""
+    if archive is None:
+        return None
+    from .archive import Archive
+    archive = Archive.of(archive)
+    archive.refuse_existing()
+    return archive
 
 
 def _count(field, value):

@@ -100,14 +100,16 @@ class Simulation:
 
     def _static_chunks(self, conn):
         """The chunks (pre positions, columns, weights, delays) of a static projection, as
-        :class:`StaticProjection` takes them."""
-        post_gids = conn.post.gids()
+        :class:`StaticProjection` takes them. The columns come from a table over the post
+        selection, in the smallest unsigned type that holds them; ``map`` keeps no chunk
+        alive while the next one is generated."""
+        column_of = self.columns(conn.post.gids()).astype(np.min_scalar_type(len(self.local_gids)))
 
-        def chunks():
-            for pre_pos, post_pos, _, weight, delay in conn.local_chunks(self.net.seed, self.dt,
-                                                                         self._owned):
-                yield pre_pos, self.columns(post_gids[post_pos]), conn.input_weight(weight), delay
-        return chunks
+        def columns(chunk):
+            pre_pos, post_pos, _, weight, delay = chunk
+            return pre_pos, column_of[post_pos], conn.input_weight(weight), delay
+
+        return lambda: map(columns, conn.local_chunks(self.net.seed, self.dt, self._owned))
 
     def _set_interval(self):
         """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""

@@ -71,9 +71,10 @@ def uniform53(w0, w1):
 
 @numba.njit(cache=True)
 def _uniform_kernel(c0, c1, c2, c3, k0, k1, out):
-    """out[i] = 53-bit double from the first two words of Philox at counter i."""
+    """out[i] = 53-bit double from the first two words of Philox at counter i (c0, c1, c3:
+    int64 arrays whose bits are the uint64 counter words)."""
     for i in range(out.shape[0]):
-        w0, w1, _, _ = philox4x32_jit(c0[i], c1[i], c2, c3[i], k0, k1)
+        w0, w1, _, _ = philox4x32_jit(np.uint64(c0[i]), np.uint64(c1[i]), c2, np.uint64(c3[i]), k0, k1)
         bits = ((w0 >> np.uint64(5)) << np.uint64(26)) | (w1 >> np.uint64(6))
         out[i] = bits * (1.0 / 9007199254740992.0)
 
@@ -82,12 +83,22 @@ def uniform(seed, purpose, aux, ids, index, sub=0):
     """Doubles in [0, 1), one per element of the broadcast of ``ids``, ``index``, ``sub``.
 
     Equal, bit for bit, to :func:`uniform53` of :func:`philox4x32` (compiled loop on the CPU).
+    64-bit integer arguments are read in place, so a 1-D result takes no memory but its own
+    8 bytes per value (no uint64 copies, no broadcast copies).
     """
     k0, k1 = key_words(seed)
-    c0, c1, c3 = np.broadcast_arrays(np.asarray(index, np.uint64), np.asarray(ids, np.uint64),
-                                     np.asarray(sub, np.uint64))
-    out = np.empty(c0.shape, np.float64)
-    _uniform_kernel(np.ascontiguousarray(c0).ravel(), np.ascontiguousarray(c1).ravel(),
-                    purpose_word(purpose, aux), np.ascontiguousarray(c3).ravel(), k0, k1,
-                    out.reshape(-1))
+    words = [_words(x) for x in (index, ids, sub)]
+    shape = np.broadcast_shapes(*(w.shape for w in words))
+    c0, c1, c3 = (np.broadcast_to(w, shape).reshape(-1) for w in words)
+    out = np.empty(shape, np.float64)
+    _uniform_kernel(c0, c1, purpose_word(purpose, aux), c3, k0, k1, out.reshape(-1))
     return out
+
+
+def _words(values):
+    """``values`` as counter words, int64 holding the bits of ``np.uint64(values)``: a view
+    of 64-bit integers, a converted copy of anything else."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu" or values.dtype.itemsize != 8:
+        values = values.astype(np.uint64)
+    return values.view(np.int64)
