@@ -3,6 +3,7 @@
     python benchmarks/brunel.py                       # N = 12,500 and 125,000, 1 s
     python benchmarks/brunel.py --N 12500 --t 1000 --ranks 1 2
     python benchmarks/brunel.py --N 12500 --stdp      # E->E stdp_synapse
+    python benchmarks/brunel.py --N 12500 --brian2    # Brian2 (C++ standalone) beside NEST
     python benchmarks/brunel.py --N 12500 --weights normal   # heterogeneous static weights
 
 Network: Brunel (2000) model A, CE = 1000, CI = 250 fixed whatever N (as NEST's
@@ -17,6 +18,12 @@ that run alone. Prints one line per run and the ratios bigbrain / NEST for the s
 number of cores: build and simulation time, peak memory (all ranks / the NEST process),
 bytes per synapse (synapse storage of all ranks: rows, targets, weights, delays, and for
 plastic projections the row traces, divided by the synapses; static and plastic apart).
+With ``--brian2`` Brian2 (``benchmarks/brian2_brunel.py``: C++ standalone, OpenMP threads
+= ranks, the same network step for step) runs too, for static fixed weights only: its
+build (inside the binary), simulation time (Brian2's run timer, compilation excluded), peak
+memory (the standalone binary) and rate, the ratios bigbrain / Brian2 and bigbrain's
+simulation time over the faster of NEST and Brian2 (issue 9 asks for at most 0.1).
+``--brian2-python`` (or ``$BRIAN2_PYTHON``) runs Brian2 under another interpreter.
 """
 import argparse
 import json
@@ -73,9 +80,38 @@ def run_bigbrain(N, t, ranks, stdp=False, weights="fixed"):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def compare(N, t, ranks, stdp=False, weights="fixed"):
-    """Run bigbrain and NEST for each core count; print a line per run and the ratios."""
+def run_brian2(N, t, threads, python=None):
+    """Brian2's figures for the same network, or None (the reason printed) when it fails."""
+    from brian2_brunel import run_brian2_brunel
+    try:
+        return run_brian2_brunel(N=N, threads=threads, t_sim=t, python=python)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as err:
+        print(f"  Brian2:   failed: {str(err).strip().splitlines()[-1]}", flush=True)
+        return None
+
+
+def print_brian2(ours, nest, b2, k):
+    """Brian2's line, the ratios bigbrain / Brian2 and bigbrain / the faster of NEST and Brian2."""
+    nest_rate = f" (NEST {nest['rate_hz']:.2f} Hz)" if nest else ""
+    print(f"  Brian2:   build {b2['build_s']:.2f} s (+ codegen {b2['codegen_s']:.1f} s, compile "
+          f"{b2['compile_s']:.1f} s), sim {b2['sim_s']:.2f} s, peak {b2['peak_rss_mb']:.0f} MiB, spikes "
+          f"{b2['n_spikes']}, rate {b2['rate_hz']:.2f} Hz{nest_rate}")
+    print(f"  ratio bigbrain/Brian2: build {ours['build_s'] / b2['build_s']:.2f}, "
+          f"sim {ours['sim_s'] / b2['sim_s']:.2f}, memory "
+          f"{ours['peak_rss_mb'] * k / b2['peak_rss_mb']:.2f} (all ranks / Brian2 binary)")
+    name, best = min((("NEST", nest), ("Brian2", b2)) if nest else (("Brian2", b2),),
+                     key=lambda item: item[1]["sim_s"])
+    print(f"  ratio bigbrain/faster of NEST and Brian2 ({name}): sim "
+          f"{ours['sim_s'] / best['sim_s']:.3f}", flush=True)
+
+
+def compare(N, t, ranks, stdp=False, weights="fixed", brian2=False, brian2_python=None):
+    """Run bigbrain and NEST (and Brian2 if ``brian2``) for each core count; print a line
+    per run and the ratios."""
     from nest_brunel import run_nest_brunel
+    if brian2 and (stdp or weights != "fixed"):
+        print("Brian2: skipped (benchmarks/brian2_brunel.py has static fixed weights only)")
+        brian2 = False
     label = ("brunel+stdp" if stdp else "brunel") + ("" if weights == "fixed" else f" ({weights} weights)")
     for k in ranks:
         ours = run_bigbrain(N, t, k, stdp, weights)
@@ -90,12 +126,16 @@ def compare(N, t, ranks, stdp=False, weights="fixed"):
             nest = run_nest_brunel(N=N, threads=k, t_sim=t, stdp=stdp, weights=weights)
         except RuntimeError as err:  # e.g. NEST's limit of 2**27 synapses per thread and model
             print(f"  NEST:     failed: {str(err).strip().splitlines()[-1]}", flush=True)
-            continue
-        print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
-              f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}")
-        print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
-              f"sim {ours['sim_s'] / nest['sim_s']:.2f}, memory "
-              f"{ours['peak_rss_mb'] * k / nest['peak_rss_mb']:.2f} (all ranks / NEST process)", flush=True)
+            nest = None
+        if nest is not None:
+            print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
+                  f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}")
+            print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
+                  f"sim {ours['sim_s'] / nest['sim_s']:.2f}, memory "
+                  f"{ours['peak_rss_mb'] * k / nest['peak_rss_mb']:.2f} (all ranks / NEST process)", flush=True)
+        b2 = run_brian2(N, t, k, brian2_python) if brian2 else None
+        if b2 is not None:
+            print_brian2(ours, nest, b2, k)
 
 
 def main():
@@ -106,13 +146,17 @@ def main():
     parser.add_argument("--stdp", action="store_true", help="STDP on E->E (additive, Wmax = 2 J)")
     parser.add_argument("--weights", choices=sorted(WEIGHT_REL_STD), default="fixed",
                         help="recurrent weights: fixed J and -g J, or normal with 10 %% std")
+    parser.add_argument("--brian2", action="store_true",
+                        help="also run Brian2 (C++ standalone, OpenMP threads = ranks)")
+    parser.add_argument("--brian2-python", default=None,
+                        help="interpreter with Brian2 (default $BRIAN2_PYTHON or this one)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.N[0], args.t, args.stdp, args.weights)
         return
     for N in args.N:
-        compare(N, args.t, args.ranks, args.stdp, args.weights)
+        compare(N, args.t, args.ranks, args.stdp, args.weights, args.brian2, args.brian2_python)
 
 
 if __name__ == "__main__":
