@@ -28,11 +28,11 @@ import numpy as np
 from .backends import NUMPY
 from .errors import ModelError
 from .kernels import stdp as kernel
-from .kernels.exp_tables import exp_div
+from .kernels.exp_tables import exp_div, per_column
 from .projection import _compact
 
 INITIAL_CAPACITY = 6
-#: Entries of the table of exp(−m·dt/tau_plus) the CPU kernel reads (512 KiB).
+#: Entries of each table of exp(−m·dt/tau) the CPU kernel reads (512 KiB).
 EXP_TABLE_LENGTH = 1 << 16
 
 
@@ -45,6 +45,7 @@ class PostHistory:
         self.dt = dt
         self.tracked = tracked
         self.inv_tau_minus = 1.0 / tau_minus
+        self.minus_tables = per_column(dt, self.inv_tau_minus, EXP_TABLE_LENGTH)
         self.kminus = np.zeros(n)
         self.last_stamp = np.zeros(n, np.int64)
         self._allocate(INITIAL_CAPACITY)
@@ -102,10 +103,11 @@ class PostHistory:
         self.bound = np.iinfo(np.int64).min
 
     def on(self, backend):
-        """(h, hf) as ``backend`` arrays (copied to a device once per interval: the history
-        is appended to on the host, in spike order)."""
+        """(h, hf, K− tables, their starts and lengths per column) as ``backend`` arrays (h
+        is copied to a device once per interval: the history is appended to on the host,
+        in spike order)."""
         h = backend.asarray(self.h)
-        return h, h.view(np.float64)
+        return (h, h.view(np.float64), *(backend.asarray(a) for a in self.minus_tables))
 
 
 class PlasticProjection:

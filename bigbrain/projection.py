@@ -25,7 +25,7 @@ from .kernels.philox import key_words, purpose_word
 from .stdp import STDP
 from .streams import Purpose
 
-SYNAPSES_PER_CHUNK = 2_000_000
+SYNAPSES_PER_CHUNK = 1 << 18
 MAX_DELAY_STEPS = 65535
 
 
@@ -113,6 +113,7 @@ class Connection:
                                           if part.size else (empty, empty, empty))
             yield (pre_pos, post_pos, ordinal,
                    *self._weight_delay(seed, dt, post_gids[post_pos], ordinal))
+            del pre_pos, post_pos, ordinal  # free this chunk before the next is drawn
 
     def _weight_delay(self, seed, dt, target_gids, ordinal):
         weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal)
@@ -227,6 +228,7 @@ class StaticProjection:
             counts += np.bincount(conn.pre_gids[pre_pos] - self.gid_lo, minlength=span)
             self.weight_range.add(to_fixed(weight))
             delays.add(delay)
+            del pre_pos, weight, delay  # free this chunk before the next is drawn
         self.ptr = csr.pointers(counts)
         del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
@@ -251,6 +253,7 @@ class StaticProjection:
                 self.weight[at] = quantize(to_fixed(weight), self.shift)
             if not self._one_delay:
                 self.delay[at] = delay
+            del pre_pos, post_col, weight, delay, at  # free this chunk before the next is drawn
         del self._chunks  # the chunk generator refers to the whole simulation
 
     def _set_weight_scale(self, lo, hi):

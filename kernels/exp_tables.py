@@ -37,3 +37,13 @@ def exp_mul(dt, inv_tau, max_length=MAX_LENGTH):
     if inv_tau == 0.0:
         return np.ones(1)
     return _fill(float(dt), float(inv_tau), True, int(max_length)).copy()
+
+
+def per_column(dt, inv_tau, max_length=MAX_LENGTH):
+    """Tables exp(−m·dt·inv_tau[c]) for the columns c (one per distinct inv_tau, in 1/ms),
+    concatenated: (tables, start of column c's table, its length)."""
+    values, column_table = np.unique(np.asarray(inv_tau, np.float64), return_inverse=True)
+    tables = [exp_mul(dt, v, max_length) for v in values]
+    lengths = np.array([len(t) for t in tables], np.int64)
+    starts = np.cumsum(lengths) - lengths
+    return np.concatenate(tables + [np.zeros(0)]), starts[column_table], lengths[column_table]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exp_tables import exp_div, exp_mul
+from .exp_tables import exp_div, per_column
 
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
@@ -110,13 +110,7 @@ class CudaKernels:
         column's start and length (device arrays), cached per array."""
         key = ("mul", float(dt), id(inv_tau_minus))
         if key not in self._tables:
-            host = self._host(inv_tau_minus)
-            values, column_table = np.unique(host, return_inverse=True)
-            tables = [exp_mul(dt, v) for v in values]
-            lengths = np.array([len(t) for t in tables], np.int64)
-            starts = np.cumsum(lengths) - lengths
-            arrays = (np.concatenate(tables + [np.zeros(0)]), starts[column_table],
-                      lengths[column_table])
+            arrays = per_column(dt, self._host(inv_tau_minus))
             self._tables[key] = (inv_tau_minus, *(self.xp.asarray(a) for a in arrays))
         return self._tables[key][1:]
 
@@ -184,12 +178,14 @@ class CudaKernels:
 
     # ------------------------------------------------------------------ STDP
     def deliver_stdp(self, src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus,
-                     t_last, h, hf, inv_tau_minus, dt, exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in,
-                     rec_row, rec_syn, out_stamp, out_syn, out_w):
+                     t_last, h, hf, minus_tables, minus_start, minus_length, inv_tau_minus, dt,
+                     exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex,
+                     ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w):
         """kernels/stdp.py::deliver on the device; ``src_*`` on the host, in time order.
         Returns the number of weight-recorder events written to ``out_*``. Each thread
         computes K− itself (not remembered in ``h``) and the exponentials come from full
-        device tables (not the CPU's shorter ``exp_plus``), so that every value is libm's."""
+        device tables (not the CPU's shorter ``exp_plus`` and ``minus_*``), so that every
+        value is libm's."""
         group_row, group_ptr, stamp, pos = spike_groups(np.asarray(src_gid), np.asarray(src_step),
                                                         gid_lo, ptr.shape[0] - 1)
         if len(pos) == 0:

@@ -9,7 +9,7 @@ data layout.
 Post-synaptic spike history (per rank): row c of ``h`` (int64, neurons × width) holds
 everything a synaptic event onto column c reads, so that an event touches one or two cache
 lines: ``h[c, SIZE]`` the number of entries, ``h[c, MEMO_STAMP]`` / ``hf[c, MEMO_KMINUS]``
-the K− just before the stamp last asked for (:func:`kminus_before`), and entry j (newest
+the K− just before the stamp last asked for (see :func:`deliver`), and entry j (newest
 first) at ``h[c, stamp_at(j)]`` (stamp) and ``hf[c, stamp_at(j) + 1]`` (K− just after the
 spike); ``hf`` is the float64 view of ``h``. An entry is dropped once no synapse can need
 it: stamped at or below ``bound`` (no row's last pre spike minus its delay is older) and
@@ -104,31 +104,21 @@ def depress(w, kminus, lam, alpha, mu_minus, w_max):
     return norm_w * w_max if norm_w > 0.0 else 0.0
 
 
-@numba.njit(cache=True)
-def kminus_before(c, td, n, h, hf, inv_tau_minus, dt):
-    """K− of column c (n entries) just before stamp td: the newest entry stamped before td,
-    decayed to td."""
-    e = 0
-    while e < n and h[c, stamp_at(e)] >= td:
-        e += 1
-    if e == n:
-        return 0.0
-    return hf[c, stamp_at(e) + 1] * math.exp((h[c, stamp_at(e)] - td) * dt * inv_tau_minus[c])
-
-
 @numba.njit(cache=True, inline="always")
-def exp_steps(table, m, dt, tau):
-    """exp(−m·dt/τ) for a step count m ≥ 0: ``table[m]`` (see :mod:`.exp_tables`) or, past
-    the table, the same expression computed."""
-    if m < table.shape[0]:
-        return table[m]
-    return math.exp((-m * dt) / tau)
+def exp_steps(tables, start, length, m, dt, tau, multiply):
+    """exp(−m·dt/τ), or exp(−m·dt·τ) if ``multiply``, for a step count m ≥ 0: entry m of
+    the table at ``tables[start:start + length]`` (:mod:`.exp_tables`, the same
+    expression) or, past it, computed."""
+    if m < length:
+        return tables[start + m]
+    x = -m * dt
+    return math.exp(x * tau if multiply else x / tau)
 
 
 @numba.njit(cache=True)
 def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus, t_last,
-            h, hf, inv_tau_minus, dt, exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max,
-            mode, ring_ex, ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w):
+            h, hf, minus_tables, minus_start, minus_length, inv_tau_minus, dt, exp_plus, tau_plus,
+            lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w):
     """Deliver spikes (source gid, emission step; in time order) through one plastic
     projection: update each synapse's weight (facilitation by the post spikes in
     (t_last − d, t − d], oldest first, then depression by K− just before t − d), add its
@@ -138,8 +128,9 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
     ``h``, ``hf``: the post-synaptic history (module docstring), where K− just before
     t − d is remembered per column for the latest t − d asked (the spikes of one step
     through one delay all ask for the same, and entries before it never change);
-    ``exp_plus``: :func:`.exp_tables.exp_div` (dt, tau_plus). The synapse update is
-    written out in the loop: as inlined functions it ran 3× slower under Numba.
+    ``minus_*``: :func:`.exp_tables.per_column` (dt, inv_tau_minus); ``exp_plus``:
+    :func:`.exp_tables.exp_div` (dt, tau_plus). The synapse update is
+    written out in the loop: as inlined functions it ran 2–3× slower under Numba.
 
     Weight recording: synapses ``rec_syn`` (sorted) of rows with ``rec_row`` set write
     (stamp, synapse, new weight) to ``out_*``; returns the number written.
@@ -161,9 +152,17 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
             c = np.int64(post[k])
             td = t - d
             n = h[c, SIZE]
-            if h[c, MEMO_STAMP] != td:
+            if h[c, MEMO_STAMP] != td:  # K− just before td: the newest entry before td, decayed
+                e = 0
+                while e < n and h[c, stamp_at(e)] >= td:
+                    e += 1
+                k_minus = 0.0
+                if e < n:
+                    k_minus = hf[c, stamp_at(e) + 1] * exp_steps(
+                        minus_tables, minus_start[c], minus_length[c], td - h[c, stamp_at(e)], dt,
+                        inv_tau_minus[c], True)
                 h[c, MEMO_STAMP] = td
-                hf[c, MEMO_KMINUS] = kminus_before(c, td, n, h, hf, inv_tau_minus, dt)
+                hf[c, MEMO_KMINUS] = k_minus
             # facilitation by the post spikes in (tl − d, t − d], oldest first
             w = weight[k]
             newest = 0
@@ -173,7 +172,8 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
             while oldest < n and h[c, stamp_at(oldest)] > tl - d:
                 oldest += 1
             for j in range(oldest - 1, newest - 1, -1):
-                decay = exp_steps(exp_plus, h[c, stamp_at(j)] + d - tl, dt, tau_plus)
+                decay = exp_steps(exp_plus, 0, exp_plus.shape[0], h[c, stamp_at(j)] + d - tl, dt,
+                                  tau_plus, False)
                 w = facilitate(w, kp * decay, lam, mu_plus, w_max)
             w = depress(w, hf[c, MEMO_KMINUS], lam, alpha, mu_minus, w_max)
             weight[k] = w

@@ -155,6 +155,7 @@ def test_stdp_deliver_equals_numba(kernels):
     assert stdp.record_post_spikes(history_cols, stamps, 0, np.ones(n_cols, bool), kminus, last,
                                    1.0 / tau_minus, 0.1, np.int64(-1), *h) == len(stamps)
     exp_plus = exp_tables.exp_div(0.1, 20.0, max_length=40)  # shorter than most gaps: both paths
+    minus = exp_tables.per_column(0.1, 1.0 / tau_minus, max_length=30)
     src_step = np.sort(rng.integers(380, 420, 200))
     src_gid = rng.integers(90, 160, 200)
     rec_row = np.zeros(60, bool)
@@ -169,7 +170,7 @@ def test_stdp_deliver_equals_numba(kernels):
         for mode, mu, later in ((stdp.DELIVER_WEIGHT, 1.0, 0), (stdp.DELIVER_COUNT, 0.0, 50)):
             out = (np.zeros(2400, np.int64), np.zeros(2400, np.int64), np.zeros(2400))
             k = kernel(src_gid, src_step + later, 100, ptr, post, w, delay, np.int64(0), kplus,
-                       t_last, *h, 1.0 / tau_minus, 0.1, exp_plus, 20.0,
+                       t_last, *h, *minus, 1.0 / tau_minus, 0.1, exp_plus, 20.0,
                        0.05, 1.1, mu, mu, 0.3, mode, ring_ex, ring_in, rec_row, rec_syn, *out)
             events.append([a[:k] for a in out])
     assert not np.array_equal(states[0][0], w0)
