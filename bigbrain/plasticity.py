@@ -27,9 +27,10 @@ import numpy as np
 
 from .backends import NUMPY
 from .errors import ModelError
+from .kernels import csr
 from .kernels import stdp as kernel
 from .kernels.exp_tables import exp_div, per_column
-from .projection import _compact
+from .projection import SourceRows
 
 INITIAL_CAPACITY = 6
 #: Entries of each table of exp(−m·dt/tau) the CPU kernel reads (512 KiB).
@@ -110,28 +111,27 @@ class PostHistory:
         return (h, h.view(np.float64), *(backend.asarray(a) for a in self.minus_tables))
 
 
-class PlasticProjection:
-    """STDP synapses of one connection onto this rank's neurons, in rows by source gid."""
+class PlasticProjection(SourceRows):
+    """STDP synapses of one connection onto this rank's neurons, in rows by source gid.
+
+    ``chunks()`` yields the synapses as :class:`~bigbrain.projection.SourceRows` takes
+    them, each chunk ordered by (column, ordinal) and a target's synapses all in one chunk:
+    the rows then need only a stable sort by column (:func:`~bigbrain.kernels.csr.sort_rows`;
+    nothing to do when the chunks come in column order) to be in the order of (source gid,
+    column, ordinal).
+    """
 
     backend = NUMPY
 
-    def __init__(self, conn, pre_pos, post_col, ordinal, weight, delay_steps, n_columns):
-        self.conn, self.rule = conn, conn.synapse
+    def __init__(self, conn, chunks, n_columns):
+        self.rule = conn.synapse
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
-        pre_gid = conn.pre_gids[pre_pos]
-        self.gid_lo, span = conn.source_range()
-        order = np.lexsort((ordinal, post_col, pre_gid))
-        self.ptr = np.zeros(span + 1, np.int64)
-        np.cumsum(np.bincount(pre_gid - self.gid_lo, minlength=span), out=self.ptr[1:])
-        self.post = post_col[order].astype(np.uint16 if n_columns <= 65536 else np.uint32)
-        self.weight = np.broadcast_to(np.asarray(weight, np.float64), (len(order),))[order].copy()
+        self._count(conn, chunks)
+        self._place(chunks, n_columns, np.empty(int(self.ptr[-1])))
+        csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
         self.rule.check_weights(f"{conn.where}.weight", self.weight)
-        d = np.broadcast_to(np.asarray(delay_steps, np.int64), (len(order),))
-        self.delay_all, self.delay = _compact(d[order].astype(np.uint8 if d.size and d.max() < 256
-                                                              else np.uint16))
-        self.min_delay = int(d.min()) if d.size else None
-        self.max_delay = int(d.max()) if d.size else None
+        span = len(self.ptr) - 1
         self.kplus = np.zeros(span)
         self.t_last = np.zeros(span, np.int64)
         self.active = np.diff(self.ptr) > 0

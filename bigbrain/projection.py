@@ -178,15 +178,6 @@ def _joined(values):
     return values[0] if np.ndim(values[0]) == 0 else np.concatenate(values)
 
 
-def _compact(values):
-    """(scalar, empty array) if all values are equal, else (0, the array)."""
-    if np.ndim(values) == 0:
-        return values, np.zeros(0, np.int64)
-    if values.size and np.all(values == values[0]):
-        return values[0], np.zeros(0, values.dtype)
-    return 0, values
-
-
 class _Range:
     """Smallest and largest of values seen chunk by chunk (scalars or arrays)."""
 
@@ -208,25 +199,26 @@ class _Range:
         return self.scalar or self.lo == self.hi
 
 
-class StaticProjection:
-    """Synapses from nodes onto this rank's neurons, in rows by source gid.
+class SourceRows:
+    """Synapses in compressed rows by source gid, built from chunks in two passes.
 
     ``chunks()`` yields the local synapses chunk by chunk, as (pre positions, ring-buffer
     columns, weights, delays in steps), weights and delays scalar or per synapse; it is
-    called twice, so the build never holds more than the final rows and one chunk: the
-    constructor counts the synapses of each row, then :meth:`place` (given the weight range
-    over all ranks, see :func:`place_static`) stores them.
+    called twice, so the build never holds more than the final rows and one chunk:
+    :meth:`_count` counts the synapses of each row (``ptr``) and the range of their delays,
+    :meth:`_place` stores them, each row's in the order the chunks give them.
     """
 
-    backend = NUMPY
-
-    def __init__(self, conn, chunks, n_columns):
-        self.conn, self._chunks, self._n_columns = conn, chunks, n_columns
+    def _count(self, conn, chunks, weight_key=None):
+        """First pass: ``ptr``, the delays (``min_delay``, ``max_delay``, ``delay_all``) and,
+        if ``weight_key`` is given, the range of ``weight_key(weights)`` (``weight_range``)."""
+        self.conn = conn
         self.gid_lo, span = conn.source_range()
         counts, self.weight_range, delays = np.zeros(span, np.int64), _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
             counts += np.bincount(conn.pre_gids[pre_pos] - self.gid_lo, minlength=span)
-            self.weight_range.add(to_fixed(weight))
+            if weight_key is not None:
+                self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay  # free this chunk before the next is drawn
         self.ptr = csr.pointers(counts)
@@ -236,24 +228,46 @@ class StaticProjection:
         self.max_delay = None if delays.hi is None else int(delays.hi)
         self._one_delay = delays.homogeneous
 
+    def _place(self, chunks, n_columns, weight, weight_value=None):
+        """Second pass: store the columns (``post``), the delays unless they are all equal
+        (``delay``, else empty) and ``weight_value(weights)`` of each chunk into ``weight``
+        (the final per-synapse array, or empty: none; ``weight_value`` None: the weights)."""
+        n = int(self.ptr[-1])
+        self.post = np.empty(n, np.uint16 if n_columns <= 65536 else np.uint32)
+        self.weight = weight
+        delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
+        self.delay = np.zeros(0 if self._one_delay else n, delay_type)
+        fill = self.ptr[:-1].copy()
+        for pre_pos, post_col, w, delay in chunks():
+            at = csr.slots(self.conn.pre_gids[pre_pos] - self.gid_lo, fill)
+            self.post[at] = post_col
+            if weight.size:
+                weight[at] = w if weight_value is None else weight_value(w)
+            if self.delay.size:
+                self.delay[at] = delay
+            del pre_pos, post_col, w, delay, at  # free this chunk before the next is drawn
+
+
+class StaticProjection(SourceRows):
+    """Static synapses from nodes onto this rank's neurons, in rows by source gid
+    (:class:`SourceRows`): the constructor counts the synapses of each row, then
+    :meth:`place` (given the weight range over all ranks, see :func:`place_static`) stores
+    them.
+    """
+
+    backend = NUMPY
+
+    def __init__(self, conn, chunks, n_columns):
+        self._chunks, self._n_columns = chunks, n_columns
+        self._count(conn, chunks, to_fixed)
+
     def place(self, lo, hi):
         """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
         fixed-point weight of the projection on all ranks (lo > hi: no synapse on any)."""
         one_weight = self._set_weight_scale(lo, hi)
-        n = int(self.ptr[-1])
-        self.post = np.empty(n, np.uint16 if self._n_columns <= 65536 else np.uint32)
-        self.weight = np.zeros(0 if one_weight else n, np.int32)
-        delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
-        self.delay = np.zeros(0 if self._one_delay else n, delay_type)
-        fill = self.ptr[:-1].copy()
-        for pre_pos, post_col, weight, delay in self._chunks():
-            at = csr.slots(self.conn.pre_gids[pre_pos] - self.gid_lo, fill)
-            self.post[at] = post_col
-            if not one_weight:
-                self.weight[at] = quantize(to_fixed(weight), self.shift)
-            if not self._one_delay:
-                self.delay[at] = delay
-            del pre_pos, post_col, weight, delay, at  # free this chunk before the next is drawn
+        weight = np.zeros(0 if one_weight else int(self.ptr[-1]), np.int32)
+        self._place(self._chunks, self._n_columns, weight,
+                    lambda w: quantize(to_fixed(w), self.shift))
         del self._chunks  # the chunk generator refers to the whole simulation
 
     def _set_weight_scale(self, lo, hi):

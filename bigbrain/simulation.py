@@ -84,32 +84,54 @@ class Simulation:
     def _make_projections(self):
         static, poisson, plastic = [], [], []
         for conn in self.net.connections:
-            if not conn.is_poisson and conn.synapse is None:
-                static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
-                continue
-            pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
-                self.net.seed, self.dt, self._owned)
-            post_gid = conn.post.gids()[post_pos]
             if conn.is_poisson:
+                _, post_pos, ordinal, weight, delay = conn.local_synapses(
+                    self.net.seed, self.dt, self._owned)
+                post_gid = conn.post.gids()[post_pos]
                 poisson.append(PoissonProjection(conn, self.net.seed, self.dt, self.columns(post_gid),
                                                  post_gid, ordinal, conn.input_weight(weight), delay))
+            elif conn.synapse is None:
+                static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:
-                plastic.append(PlasticProjection(conn, pre_pos, self.columns(post_gid), ordinal,
-                                                 weight, delay, len(self.local_gids)))
+                plastic.append(PlasticProjection(conn, self._plastic_chunks(conn), len(self.local_gids)))
         return static, poisson, plastic
 
-    def _static_chunks(self, conn):
-        """The chunks (pre positions, columns, weights, delays) of a static projection, as
-        :class:`StaticProjection` takes them. The columns come from a table over the post
-        selection, in the smallest unsigned type that holds them; ``map`` keeps no chunk
-        alive while the next one is generated."""
+    def _chunks(self, conn, shape, whole=False):
+        """The chunks of the local synapses of a projection, as its constructor takes them:
+        ``shape(pre positions, columns, ordinals, weights, delays)`` of each chunk (one chunk
+        of all if ``whole``). The columns come from a table over the post selection, in the
+        smallest unsigned type that holds them; ``map`` keeps no chunk alive while the next
+        one is generated."""
         column_of = self.columns(conn.post.gids()).astype(np.min_scalar_type(len(self.local_gids)))
 
-        def columns(chunk):
-            pre_pos, post_pos, _, weight, delay = chunk
-            return pre_pos, column_of[post_pos], conn.input_weight(weight), delay
+        def shaped(chunk):
+            pre_pos, post_pos, ordinal, weight, delay = chunk
+            return shape(pre_pos, column_of[post_pos], ordinal, weight, delay)
 
-        return lambda: map(columns, conn.local_chunks(self.net.seed, self.dt, self._owned))
+        def chunks():
+            args = self.net.seed, self.dt, self._owned
+            return map(shaped, [conn.local_synapses(*args)] if whole else conn.local_chunks(*args))
+
+        return chunks
+
+    def _static_chunks(self, conn):
+        """(pre positions, columns, weights, delays) chunk by chunk (:class:`StaticProjection`)."""
+        return self._chunks(conn, lambda pre_pos, post_col, _, weight, delay:
+                            (pre_pos, post_col, conn.input_weight(weight), delay))
+
+    def _plastic_chunks(self, conn):
+        """(pre positions, columns, weights, delays) chunk by chunk, each chunk's synapses in
+        the order of (column, ordinal), so that each row receives the synapses of a column in
+        the order of their ordinals (:class:`PlasticProjection`). A target's synapses are all
+        in one chunk, unless the post selection repeats a gid (one column, several targets):
+        then the synapses come as one chunk."""
+        def ordered(pre_pos, post_col, ordinal, weight, delay):
+            order = np.lexsort((ordinal, post_col))
+            return (pre_pos[order], post_col[order],
+                    *(v[order] if np.ndim(v) else v for v in (weight, delay)))
+
+        post_gids = conn.post.gids()
+        return self._chunks(conn, ordered, whole=len(np.unique(post_gids)) < len(post_gids))
 
     def _set_interval(self):
         """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""

@@ -29,3 +29,28 @@ def slots(keys, fill):
     out = np.empty(len(keys), np.int64)
     _slots(np.ascontiguousarray(keys, np.int64), fill, out)
     return out
+
+
+@numba.njit(cache=True)
+def _sort_rows(ptr, keys, a, b):
+    for r in range(ptr.shape[0] - 1):
+        lo, hi = ptr[r], ptr[r + 1]
+        ordered = True
+        for i in range(lo + 1, hi):
+            if keys[i] < keys[i - 1]:
+                ordered = False
+                break
+        if ordered:
+            continue
+        order = lo + np.argsort(keys[lo:hi], kind="mergesort")
+        keys[lo:hi] = keys[order]
+        if a.shape[0]:
+            a[lo:hi] = a[order]
+        if b.shape[0]:
+            b[lo:hi] = b[order]
+
+
+def sort_rows(ptr, keys, a, b):
+    """Stably sort the items of each row by ``keys``, in place, moving ``a`` and ``b`` (per
+    item, or empty: none) along; a row already in order is only read (O(n) then)."""
+    _sort_rows(ptr, keys, a, b)
