@@ -57,8 +57,8 @@ def worker(N, t, stdp, weights):
     res = net.run(t)
     net.comm.mpi.Barrier()
     t2 = time.perf_counter()
-    w = res.weights(exc, exc)[2] if stdp else np.zeros(1)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # build and run
+    w = res.weights(exc, exc)[2] if stdp else np.zeros(1)  # gathered on every rank: not counted
     static = (sum(p.nbytes() for p in sim.static), sum(len(p) for p in sim.static))
     stats = np.array(net.comm.allgather((sim.n_spikes, *static, *sim.plasticity.nbytes(), rss)))
     total = stats.sum(axis=0)
