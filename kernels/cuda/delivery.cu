@@ -46,7 +46,7 @@ template __global__ void deliver<unsigned int, unsigned short>(
     const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i32 *,
     i64, i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
 
-// Poisson count by inversion of one uniform u in [0, 1) (kernels/delivery.py::poisson_count):
+// Poisson count by inversion of one uniform u in [0, 1) (kernels/poisson.py::poisson_count):
 // the smallest k with u < cdf[k] (or n_cdf), searched from guide[(int)(u * n_guide)].
 BB_HD i64 poisson_count(double u, const double *cdf, i64 n_cdf, const i64 *guide, i64 n_guide) {
     i64 k = guide[(i64)(u * (double)n_guide)];
@@ -54,10 +54,10 @@ BB_HD i64 poisson_count(double u, const double *cdf, i64 n_cdf, const i64 *guide
     return k;
 }
 
-// Poisson synapse i, steps t0 … t0+n_steps−1 (kernels/delivery.py::poisson_input): the count
+// Poisson synapse i, steps t0 … t0+n_steps−1 (kernels/poisson.py::poisson_input): the count
 // read in step s was generated in step n = s − delay[i]; it is Poisson from word n % 4
 // of Philox at counter (n / 4, post_gid[i], c2, ordinal[i]), key (k0, k1), counted with the
-// host's tables cdf and guide (kernels/delivery.py::poisson_cdf).
+// host's tables cdf and guide (kernels/poisson.py::poisson_cdf).
 BB_HD void poisson_synapse(i64 i, i64 t0, i64 n_steps, const i64 *post, const i64 *post_gid,
                            const i64 *ordinal, const i64 *delay, const i64 *weight,
                            const double *cdf, i64 n_cdf, const i64 *guide, i64 n_guide, u32 k0,
