@@ -253,7 +253,8 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, damaged):
     for step in ("1000", "2000", "3000"):
         shutil.rmtree(damaged / "checkpoints" / step)
     shutil.copytree(other / "checkpoints/200", damaged / "checkpoints/200")
-    with pytest.raises(CheckpointError, match="checkpoint 200: written for a different model"):
+    with (pytest.warns(UserWarning, match="checkpoint 200: written for a different model"),
+          pytest.raises(CheckpointError, match="checkpoint 200: written for a different model")):
         bb.resume(damaged)
 
 
