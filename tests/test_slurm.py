@@ -47,7 +47,8 @@ FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEM
 def wait(job, timeout=240, on_pending=None, restarted=None):
     """Wait until the job (all its array tasks) has ended; with ``restarted`` (the job's log
     and the restart count), only once the log shows that restart began (a requeued job can
-    show a final state for a moment before it is pending again)."""
+    show a final state for a moment before it is pending again). ``on_pending`` is called
+    once, when the job first waits for its begin time."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         show = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True).stdout
@@ -57,6 +58,7 @@ def wait(job, timeout=240, on_pending=None, restarted=None):
             return
         if on_pending and "Reason=BeginTime" in show:
             on_pending()
+            on_pending = None  # once: a later call would push the start back again
         time.sleep(0.5)
     subprocess.run(["scancel", job])
     raise AssertionError(f"job {job} did not finish in {timeout} s")
@@ -100,9 +102,10 @@ def test_warning_signal_checkpoints_requeues_and_finishes(tmp_path, capsys):
     while "bigbrain: t" not in (log.read_text() if log.exists() else "") and time.monotonic() < end:
         time.sleep(0.3)                       # running (the ranks catch signals from now on)
     subprocess.run(["scancel", "--signal=USR1", "--batch", job], check=True)
-    # SLURM holds a requeued job ~2 minutes (BeginTime); let it start at once.
+    # SLURM holds a requeued job ~2 minutes (BeginTime); let it start in a few seconds (at
+    # once, the node may still refuse it: "Job credential revoked" for the run just ended).
     wait(job, restarted=(log, 1), on_pending=lambda: subprocess.run(
-        ["scontrol", "update", f"jobid={job}", "starttime=now"], capture_output=True))
+        ["scontrol", "update", f"jobid={job}", "starttime=now+5"], capture_output=True))
     text = log.read_text()
     assert "requeueing" in text and "restart 1" in text, text
     meta = open_store(str(out)).attrs["bigbrain"]
