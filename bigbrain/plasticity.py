@@ -77,9 +77,9 @@ class PostHistory:
                                          self.bound, self.h, self.hf)
 
     def _grow(self):
-        """Room for 2·capacity + 2 entries per row (rows stay multiples of 64 bytes)."""
+        """Room for more entries per row (:func:`_larger`)."""
         old = self.h
-        self._allocate(2 * kernel.capacity(old) + 2)
+        self._allocate(_larger(kernel.capacity(old)))
         self.h[:, :old.shape[1]] = old
 
     def entries(self):
@@ -95,7 +95,7 @@ class PostHistory:
         counts = np.bincount(cols, minlength=len(self.kminus))
         capacity = INITIAL_CAPACITY
         while capacity <= counts.max(initial=0):
-            capacity = 2 * capacity + 2
+            capacity = _larger(capacity)
         self._allocate(capacity)
         self.h[:, kernel.SIZE] = counts
         j = np.arange(len(cols)) - (np.cumsum(counts) - counts)[cols]
@@ -109,6 +109,11 @@ class PostHistory:
         in spike order)."""
         h = backend.asarray(self.h)
         return (h, h.view(np.float64), *(backend.asarray(a) for a in self.minus_tables))
+
+
+def _larger(capacity):
+    """The next row capacity: 2·capacity + 2 entries (rows stay multiples of 64 bytes)."""
+    return 2 * capacity + 2
 
 
 class PlasticProjection(SourceRows):
@@ -168,7 +173,8 @@ class PlasticProjection(SourceRows):
         n = self.backend.kernels.deliver_stdp(
             src_gid, src_step, self.gid_lo, self.rows, self.post, self.weight, self.delay,
             np.int64(self.delay_all), self.kplus, self.t_last, *history, inv_tau_minus, dt,
-            self.exp_plus, r.tau_plus, r.lambda_, r.alpha, r.mu_plus, r.mu_minus, r.Wmax, self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+            self.exp_plus, r.tau_plus, r.lambda_, r.alpha, r.mu_plus, r.mu_minus, r.Wmax,
+            self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
         if self.recorder is not None:
             self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
 

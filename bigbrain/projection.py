@@ -182,7 +182,7 @@ class _Range:
     """Smallest and largest of values seen chunk by chunk (scalars or arrays)."""
 
     def __init__(self):
-        self.lo, self.hi, self.scalar, self.size = None, None, True, 0
+        self.lo, self.hi, self.scalar = None, None, True
 
     def add(self, values):
         values = np.asarray(values)
@@ -191,7 +191,6 @@ class _Range:
             lo, hi = values.min(), values.max()
             self.lo = lo if self.lo is None else min(self.lo, lo)
             self.hi = hi if self.hi is None else max(self.hi, hi)
-            self.size += values.size
 
     @property
     def homogeneous(self):
