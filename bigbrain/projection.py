@@ -293,10 +293,10 @@ class StaticProjection(SourceRows):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
         backend.move(self, ("ptr", "post", "weight", "delay"))
 
-    def deliver(self, src_gid, src_step, ring_ex, ring_in):
-        self.backend.kernels.deliver(src_gid, src_step, self.gid_lo, self.ptr, self.post,
-                                     self.weight, np.int64(self.shift), np.int64(self.weight_all),
-                                     self.delay, np.int64(self.delay_all), ring_ex, ring_in)
+    def arguments(self):
+        """This projection's arguments of the ``deliver`` kernel, after the spikes."""
+        return (np.int64(self.gid_lo), self.ptr, self.post, self.weight, np.int64(self.shift),
+                np.int64(self.weight_all), self.delay, np.int64(self.delay_all))
 
     def nbytes(self):
         return self.post.nbytes + self.weight.nbytes + self.delay.nbytes + self.ptr.nbytes

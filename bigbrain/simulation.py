@@ -58,6 +58,7 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in"))
+        self.static_table = backend.kernels.table([p.arguments() for p in self.static])
 
     def _make_blocks(self):
         blocks, column = [], 0
@@ -216,8 +217,7 @@ class Simulation:
 
     def _deliver(self, src_gid, src_step):
         gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)
-        for proj in self.static:
-            proj.deliver(gid, step, self.ring_ex, self.ring_in)
+        self.backend.kernels.deliver_table(gid, step, self.static_table, self.ring_ex, self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):

@@ -8,14 +8,7 @@ shift per projection), so the sums do not depend on order.
 """
 import numba
 import numpy as np
-
-
-@numba.njit(cache=True, inline="always")
-def _add(ring_ex_row, ring_in_row, column, w):
-    if w >= 0:
-        ring_ex_row[column] += w
-    else:
-        ring_in_row[column] += w
+from numba.typed import List
 
 
 @numba.njit(cache=True)
@@ -27,28 +20,59 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
     holds their ring-buffer columns. ``weight`` (int32) holds per-synapse weights, the
     fixed-point weight of synapse k being ``weight[k] << shift``; ``delay`` holds per-synapse
     delays (steps). Either is empty when every synapse has ``weight_all`` (fixed point) /
-    ``delay_all`` (then the slot and the buffer are chosen once per spike and the inner loop
-    is a plain scatter-add).
+    ``delay_all``; when both are, the slot and the buffer are chosen once per spike and the
+    inner loop is a plain scatter-add. Otherwise the flat ring-buffer index where each delay's
+    slot starts is tabled once per spike.
+    The update is written out in the loops: as an inlined function it ran 4× slower.
     """
-    L = ring_ex.shape[0]
+    L, n = ring_ex.shape
     span = ptr.shape[0] - 1
+    flat_ex, flat_in = ring_ex.reshape(L * n), ring_in.reshape(L * n)
+    has_weight, has_delay = weight.shape[0] > 0, delay.shape[0] > 0
+    slot_start = np.empty(L + 1, np.int64)
     for s in range(src_gid.shape[0]):
         row = src_gid[s] - gid_lo
         if row < 0 or row >= span:
             continue
         t = src_step[s]
-        if delay.shape[0] == 0:
+        if not (has_weight or has_delay):
             slot = (t + delay_all) % L
-            ex, inh = ring_ex[slot], ring_in[slot]
-            if weight.shape[0] == 0:
-                target = ex if weight_all >= 0 else inh
-                for k in range(ptr[row], ptr[row + 1]):
-                    target[post[k]] += weight_all
-            else:
-                for k in range(ptr[row], ptr[row + 1]):
-                    _add(ex, inh, post[k], np.int64(weight[k]) << shift)
-        else:
+            target = ring_ex[slot] if weight_all >= 0 else ring_in[slot]
             for k in range(ptr[row], ptr[row + 1]):
-                slot = (t + delay[k]) % L
-                w = (np.int64(weight[k]) << shift) if weight.shape[0] else weight_all
-                _add(ring_ex[slot], ring_in[slot], post[k], w)
+                target[post[k]] += weight_all
+            continue
+        for d in range(L + 1):
+            slot_start[d] = (t + d) % L * n
+        for k in range(ptr[row], ptr[row + 1]):
+            w = (np.int64(weight[k]) << shift) if has_weight else weight_all
+            i = slot_start[delay[k] if has_delay else delay_all] + post[k]
+            if w >= 0:
+                flat_ex[i] += w
+            else:
+                flat_in[i] += w
+
+
+@numba.njit(cache=True)
+def _deliver_each(src_gid, src_step, projections, ring_ex, ring_in):
+    for p in range(len(projections)):
+        gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all = projections[p]
+        deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
+                delay_all, ring_ex, ring_in)
+
+
+def table(projections):
+    """Several projections' :func:`deliver` arguments (gid_lo, ptr, post, weight, shift,
+    weight_all, delay, delay_all), as :func:`deliver_table` takes them: typed lists of those
+    with the same array types."""
+    groups = {}
+    for args in projections:
+        groups.setdefault(tuple(np.asarray(a).dtype for a in args), []).append(args)
+    return [List(group) for group in groups.values()]
+
+
+def deliver_table(src_gid, src_step, projections, ring_ex, ring_in):
+    """Deliver spikes through every projection of a :func:`table`, in one compiled call per
+    group (one call per projection from Python cost ~6 µs: the microcircuit's 64
+    projections, every 0.1 ms step, would pay it 640,000 times per biological second)."""
+    for group in projections:
+        _deliver_each(src_gid, src_step, group, ring_ex, ring_in)

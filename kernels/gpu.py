@@ -165,6 +165,16 @@ class CudaKernels:
             np.int64(ptr.shape[0] - 1), post, self._pointer(weight), *_i64(shift, weight_all),
             self._pointer(delay), np.int64(delay_all), ring_ex, ring_in, *_i64(*ring_ex.shape)))
 
+    @staticmethod
+    def table(projections):
+        """kernels/delivery.py::table: here the argument tuples themselves."""
+        return list(projections)
+
+    def deliver_table(self, src_gid, src_step, projections, ring_ex, ring_in):
+        """kernels/delivery.py::deliver_table: one launch per projection."""
+        for args in projections:
+            self.deliver(src_gid, src_step, *args, ring_ex, ring_in)
+
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
                       k0, k1, c2, ring_ex, ring_in):
         """kernels/poisson.py::poisson_input on the device (one thread per synapse)."""

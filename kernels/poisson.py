@@ -98,7 +98,7 @@ def poisson_input(t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guid
     :func:`poisson_cdf`) from word n % 4 of Philox at counter (n // 4, post_gid[i], c2,
     ordinal[i]).
     """
-    n_blocks = n_steps // 4 + 2
+    n_blocks = (n_steps + 2) // 4 + 1  # the most blocks of 4 that n_steps steps can touch
     words = np.empty((4, n_blocks, CHUNK), np.uint32)
     for start in range(0, post.shape[0], CHUNK):
         stop = min(start + CHUNK, post.shape[0])
