@@ -6,6 +6,10 @@ step reads and clears the neuron's ring-buffer slot), and collects the spikes; t
 interval's spikes are then exchanged as AER packets and delivered into the ring buffers.
 A spike emitted in step n with delay d is read in step n + d ≥ the next interval's first
 step, so an interval never needs input that has not yet arrived.
+
+Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when the
+minimum delay makes intervals short), never past the end of the run or of an archive
+block: a checkpoint never finds input of steps after its own in the ring buffers.
 """
 from time import perf_counter
 
@@ -21,6 +25,8 @@ from .projection import PoissonProjection, StaticProjection, place_static
 from .recording import SpikeRecorder, VmRecorder, Result
 
 DEFAULT_INTERVAL_MS = 1.0
+#: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
+POISSON_STEPS = 16
 
 
 class Simulation:
@@ -162,14 +168,17 @@ class Simulation:
         """Advance by ``n_steps`` steps (a collective call on all ranks)."""
         end = self.step + n_steps
         error = None
+        self.poisson_until = self.step
         while self.step < end:
-            n = min(self.interval, end - self.step)
+            horizon = end - self.step
             if self.archive is not None:
-                n = min(n, self.archive.steps_to_boundary(self.step))
+                horizon = min(horizon, self.archive.steps_to_boundary(self.step))
+            n = min(self.interval, horizon)
             t0 = perf_counter()
             local_index, gids, offsets = self._empty_spikes()
             if error is None:
                 try:
+                    self._poisson_input(n, horizon)
                     local_index, gids, offsets = self._advance(self.step, n)
                 except Exception as exc:  # noqa: BLE001 - reported to all ranks by the exchange
                     error = exc
@@ -195,10 +204,21 @@ class Simulation:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
 
-    def _advance(self, t0, n):
-        """Poisson input, neuron updates and recording for steps t0 … t0+n−1."""
+    def _poisson_input(self, n, horizon):
+        """Add the Poisson input of the steps up to the end of this interval (``n`` steps)
+        that has not been added yet; with it, that of the steps after, up to
+        :data:`POISSON_STEPS` in all, as far as the ring buffers and ``horizon`` allow."""
+        start, need = self.poisson_until, self.step + n
+        if need <= start:
+            return
+        stop = min(self.step + horizon, self.step + self.ring_length,
+                   max(need, start + POISSON_STEPS))
         for proj in self.poisson:
-            proj.inject(t0, n, self.ring_ex, self.ring_in)
+            proj.inject(start, stop - start, self.ring_ex, self.ring_in)
+        self.poisson_until = stop
+
+    def _advance(self, t0, n):
+        """Neuron updates and recording for steps t0 … t0+n−1."""
         emitted = []
         for block in self.blocks:
             block.rec_v = self.backend.zeros((n, len(block.rec_idx)))

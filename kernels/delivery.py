@@ -10,6 +10,9 @@ import numba
 import numpy as np
 from numba.typed import List
 
+#: Synapses whose ring-buffer indices are computed before their weights are added.
+INDEX_CHUNK = 1024
+
 
 @numba.njit(cache=True)
 def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all,
@@ -20,36 +23,53 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
     holds their ring-buffer columns. ``weight`` (int32) holds per-synapse weights, the
     fixed-point weight of synapse k being ``weight[k] << shift``; ``delay`` holds per-synapse
     delays (steps). Either is empty when every synapse has ``weight_all`` (fixed point) /
-    ``delay_all``; when both are, the slot and the buffer are chosen once per spike and the
-    inner loop is a plain scatter-add. Otherwise the flat ring-buffer index where each delay's
-    slot starts is tabled once per spike.
-    The update is written out in the loops: as an inlined function it ran 4× slower.
+    ``delay_all``: then the slot (and the buffer) is chosen once per spike. With per-synapse
+    delays, the flat ring-buffer index where each delay's slot starts is tabled once per
+    step, and the indices of up to :data:`INDEX_CHUNK` synapses are computed before their
+    weights are added (the scatter-adds of a plain loop overlap better: about twice as fast
+    into a ring buffer larger than L2, as the microcircuit's). The updates are written out
+    in the loops: as an inlined function they ran 4× slower.
     """
     L, n = ring_ex.shape
     span = ptr.shape[0] - 1
     flat_ex, flat_in = ring_ex.reshape(L * n), ring_in.reshape(L * n)
-    has_weight, has_delay = weight.shape[0] > 0, delay.shape[0] > 0
-    slot_start = np.empty(L + 1, np.int64)
+    has_weight = weight.shape[0] > 0
+    slot_start, index = np.empty(L + 1, np.int64), np.empty(INDEX_CHUNK, np.int64)
+    tabled = -1  # the step slot_start is for
     for s in range(src_gid.shape[0]):
         row = src_gid[s] - gid_lo
         if row < 0 or row >= span:
             continue
         t = src_step[s]
-        if not (has_weight or has_delay):
+        if delay.shape[0] == 0:
             slot = (t + delay_all) % L
-            target = ring_ex[slot] if weight_all >= 0 else ring_in[slot]
+            ex, inh = ring_ex[slot], ring_in[slot]
+            if not has_weight:
+                target = ex if weight_all >= 0 else inh
+                for k in range(ptr[row], ptr[row + 1]):
+                    target[post[k]] += weight_all
+                continue
             for k in range(ptr[row], ptr[row + 1]):
-                target[post[k]] += weight_all
+                w = np.int64(weight[k]) << shift
+                if w >= 0:
+                    ex[post[k]] += w
+                else:
+                    inh[post[k]] += w
             continue
-        for d in range(L + 1):
-            slot_start[d] = (t + d) % L * n
-        for k in range(ptr[row], ptr[row + 1]):
-            w = (np.int64(weight[k]) << shift) if has_weight else weight_all
-            i = slot_start[delay[k] if has_delay else delay_all] + post[k]
-            if w >= 0:
-                flat_ex[i] += w
-            else:
-                flat_in[i] += w
+        if t != tabled:
+            for d in range(L + 1):
+                slot_start[d] = (t + d) % L * n
+            tabled = t
+        for lo in range(ptr[row], ptr[row + 1], INDEX_CHUNK):
+            hi = min(lo + INDEX_CHUNK, ptr[row + 1])
+            for k in range(lo, hi):
+                index[k - lo] = slot_start[delay[k]] + post[k]
+            for k in range(lo, hi):
+                w = (np.int64(weight[k]) << shift) if has_weight else weight_all
+                if w >= 0:
+                    flat_ex[index[k - lo]] += w
+                else:
+                    flat_in[index[k - lo]] += w
 
 
 @numba.njit(cache=True)

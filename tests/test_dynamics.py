@@ -62,3 +62,25 @@ def test_runs_continue_where_they_stopped():
     parts = net.run(25.0).spikes("E")
     assert len(whole[0]) > 100
     assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])
+
+
+def test_poisson_input_reaches_every_step_once():
+    """With a one-step minimum delay, Poisson input is drawn several steps ahead: every step
+    still gets exactly one draw, however the run is cut. 400 non-leaking delta neurons count
+    their input; the summed count of each step is Poisson with mean 400·λ (λ = 0.5), so a
+    skipped or doubled step stands out."""
+    def counts(run_lengths):
+        net = bb.Network(dt=0.1, seed=3)
+        n = net.population("N", 400, "iaf_psc_delta", E_L=0.0, V_m=0.0, V_th=1e9, tau_m=1e9,
+                           C_m=1.0)
+        net.connect(net.poisson("P", rate=5000.0), n, weight=1.0, delay=0.1)
+        net.connect(n, n, rule="one_to_one", weight=1.0, delay=4.0)  # 40 ring slots, no spike
+        net.record(n, "V_m")
+        for t in run_lengths:
+            res = net.run(t)
+        return res.V_m("N")[2]
+    whole = counts([20.0])
+    per_step = np.diff(whole.sum(axis=1))
+    mean = 400 * 0.5
+    assert len(per_step) == 199 and np.all(np.abs(per_step - mean) < 6 * math.sqrt(mean))
+    assert np.array_equal(whole, counts([0.3, 1.7, 5.0, 13.0]))
