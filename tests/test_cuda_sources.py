@@ -112,12 +112,15 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
 
 
 @pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])
-def test_poisson_input_equals_numba(kernels, rate_per_step):
+@pytest.mark.parametrize("one_weight", [None, 0.3, -0.3])  # else one delay and one weight
+def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
     rng = np.random.default_rng(6)
     n = 2 * poisson.CHUNK + 100  # several chunks of Philox words
     post, post_gid = rng.integers(0, 300, n), rng.integers(0, 2**31, n)
     ordinal, delay = rng.integers(0, 2**20, n), rng.integers(1, 20, n)
     weight = to_fixed(rng.normal(0, 0.2, n))
+    if one_weight is not None:
+        delay, weight = np.full(n, 7), np.full(n, to_fixed(one_weight))
     cdf, guide = poisson.poisson_cdf(rate_per_step)
     key = philox.key_words(2**40 + 17)
     c2 = philox.purpose_word(5, 3)
