@@ -12,6 +12,12 @@ and delay, as on one rank of the N = 12,500 network. Each event must stream its 
 column from memory (``post``: 2 bytes); the ring buffer row it adds to stays in cache.
 The bandwidth limit is copy-bandwidth / 2 bytes per event; the script prints the events
 per second reached and that limit.
+
+Last, delivery with per-synapse weights and delays on the layout of one of 2 ranks of the
+full-scale microcircuit: 38,586 neurons, 58 ring-buffer slots (36 MB of ring buffers, far
+beyond L2), rows of 245 synapses (7 bytes each). Every event is then a random
+read-modify-write in the last-level cache: the script compares it with a plain Numba loop
+of random scatter-adds into an array of the same size (the latency limit).
 """
 import argparse
 import time
@@ -72,6 +78,34 @@ def delivery(repeat, n_neurons=12_500, n_spikes=700, fan_out=1_250, ring=15):
     return n_spikes * fan_out / best(run, repeat)
 
 
+@numba.njit(cache=True)
+def scatter_add(target, index):
+    for i in range(index.shape[0]):
+        target[index[i]] += 1
+
+
+def delayed_delivery(repeat, n_neurons=38_586, slots=58, fan_out=245, n_spikes=4_000):
+    """Events per second of :func:`deliver` with per-synapse weights and delays (the
+    microcircuit layout above) and of random scatter-adds into as many int64."""
+    rng = np.random.default_rng(2)
+    n_sources = 20_000
+    ptr = np.arange(n_sources + 1, dtype=np.int64) * fan_out
+    post = rng.integers(0, n_neurons, n_sources * fan_out).astype(np.uint16)
+    weight = rng.integers(1, 1 << 20, n_sources * fan_out).astype(np.int32)
+    delay = np.clip(rng.normal(15, 7.5, n_sources * fan_out), 1, slots - 1).astype(np.uint8)
+    ring_ex, ring_in = (np.zeros((slots, n_neurons), np.int64) for _ in range(2))
+    gids = rng.integers(0, n_sources, n_spikes).astype(np.int64)
+    steps = np.sort(rng.integers(0, 400, n_spikes)).astype(np.int64)
+    run = lambda: deliver(gids, steps, 0, ptr, post, weight, np.int64(12), np.int64(0),  # noqa: E731
+                          delay, np.int64(0), ring_ex, ring_in)
+    flat = np.zeros(2 * slots * n_neurons, np.int64)
+    index = rng.integers(0, len(flat), n_spikes * fan_out)
+    scatter_add(flat[:8], index[:8] % 8)
+    run()
+    events = n_spikes * fan_out
+    return events / best(run, repeat), events / best(lambda: scatter_add(flat, index), repeat)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2**26, help="doubles per array")
@@ -85,6 +119,11 @@ def main():
     print(f"delivery     {events / 1e6:8.0f} M events/s ({1e9 / events:.2f} ns/event); the "
           f"bandwidth allows {limit / 1e6:.0f} M events/s at 2 bytes per event "
           f"({events / limit:.2f} of it)")
+    events, scattered = delayed_delivery(args.repeat)
+    print(f"delayed      {events / 1e6:8.0f} M events/s ({1e9 / events:.2f} ns/event) with "
+          f"per-synapse weights and delays into 36 MB of ring buffers; random scatter-adds "
+          f"into as much memory: {scattered / 1e6:.0f} M/s ({1e9 / scattered:.2f} ns; "
+          f"{events / scattered:.2f} of it)")
 
 
 if __name__ == "__main__":
