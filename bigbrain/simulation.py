@@ -49,6 +49,7 @@ class Simulation:
             net.exchange, comm, self.partition, self.local_gids,
             np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)]))
         self.spike_recorders, self.vm_recorders = self._make_recorders()
+        self._recorders_of = [[r for r in self.spike_recorders if r.block is b] for b in self.blocks]
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
         self.progress = None  # a bigbrain.progress.Progress to report to while running
         self._use(self.backend)
@@ -220,13 +221,13 @@ class Simulation:
     def _advance(self, t0, n):
         """Neuron updates and recording for steps t0 … t0+n−1."""
         emitted = []
-        for block in self.blocks:
+        for block, recorders in zip(self.blocks, self._recorders_of):
             block.rec_v = self.backend.zeros((n, len(block.rec_idx)))
             idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
             block.rec_v = self.backend.to_host(block.rec_v)
-            emitted.append((block.col0 + idx, block.gids[idx], off))
-            for rec in self.spike_recorders:
-                if rec.block is block:
+            if len(idx):
+                emitted.append((block.col0 + idx, block.gids[idx], off))
+                for rec in recorders:
                     rec.collect(t0, idx, off)
         for rec in self.vm_recorders:
             rec.collect(t0, n)

@@ -1,8 +1,9 @@
 """Leaky integrate-and-fire updates with NEST's exact integration (Rotter & Diesmann 1999).
 
 Each kernel advances the neurons of one population on one rank through the steps of one
-interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slot, updates
-the state with the precomputed propagators, and records a spike when V_m ≥ V_th. The
+interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slot and
+updates the state with the precomputed propagators; a second pass records a spike where
+V_m ≥ V_th (the first pass, writing no output, is vectorized by the compiler). The
 arithmetic follows NEST's ``iaf_psc_delta`` and ``iaf_psc_exp`` operation by operation, so
 that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
 NEST.
@@ -32,11 +33,11 @@ def iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps,
     k = 0
     for s in range(n_steps):
         slot = (t0 + s) % L
+        ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
         for i in range(n):
-            c = col0 + i
-            x = (ring_ex[slot, c] + ring_in[slot, c]) * INVERSE_SCALE
-            ring_ex[slot, c] = 0
-            ring_in[slot, c] = 0
+            x = (ex[i] + inh[i]) * INVERSE_SCALE
+            ex[i] = 0
+            inh[i] = 0
             if r[i] == 0:
                 y3[i] = P30 * I_e + P33 * y3[i] + x
                 if refractory_input and refr_acc[i] != 0.0:
@@ -48,12 +49,7 @@ def iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps,
                 if refractory_input:
                     refr_acc[i] += x * math.exp(-r[i] * h / tau_m)
                 r[i] -= 1
-            if y3[i] >= theta:
-                r[i] = refr_counts
-                y3[i] = V_reset
-                out_idx[k] = i
-                out_off[k] = s
-                k += 1
+        k = _threshold(y3, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
         for j in range(rec_idx.shape[0]):
             rec_v[s, j] = y3[rec_idx[j]] + E_L
     return k
@@ -69,24 +65,31 @@ def iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps,
     k = 0
     for s in range(n_steps):
         slot = (t0 + s) % L
-        for i in range(n):
-            c = col0 + i
-            if r[i] == 0:
-                V[i] = V[i] * P22 + i_ex[i] * P21ex + i_in[i] * P21in + I_e * P20
-            else:
-                r[i] -= 1
-            i_ex[i] *= P11ex
-            i_in[i] *= P11in
-            i_ex[i] += ring_ex[slot, c] * INVERSE_SCALE
-            i_in[i] += ring_in[slot, c] * INVERSE_SCALE
-            ring_ex[slot, c] = 0
-            ring_in[slot, c] = 0
-            if V[i] >= theta:
-                r[i] = refr_counts
-                V[i] = V_reset
-                out_idx[k] = i
-                out_off[k] = s
-                k += 1
+        ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
+        for i in range(n):  # without branches: the compiler vectorizes it
+            free = r[i] == 0
+            v = V[i] * P22 + i_ex[i] * P21ex + i_in[i] * P21in + I_e * P20
+            V[i] = v if free else V[i]
+            r[i] = r[i] if free else r[i] - 1
+            i_ex[i] = i_ex[i] * P11ex + ex[i] * INVERSE_SCALE
+            i_in[i] = i_in[i] * P11in + inh[i] * INVERSE_SCALE
+            ex[i] = 0
+            inh[i] = 0
+        k = _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
         for j in range(rec_idx.shape[0]):
             rec_v[s, j] = V[rec_idx[j]] + E_L
+    return k
+
+
+@numba.njit(cache=True)
+def _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k):
+    """Spikes of step offset s: neurons with V ≥ θ are reset, made refractory and written
+    to out_idx/out_off from position k; returns the new count."""
+    for i in range(V.shape[0]):
+        if V[i] >= theta:
+            r[i] = refr_counts
+            V[i] = V_reset
+            out_idx[k] = i
+            out_off[k] = s
+            k += 1
     return k
