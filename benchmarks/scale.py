@@ -2,12 +2,16 @@
 
     python benchmarks/scale.py                        # both, 1 s of biological time
     python benchmarks/scale.py --brunel 1000000 --microcircuit 1.0 --t 1000 --ranks 2
+    python benchmarks/scale.py --brunel 0 --microcircuit 1.0 --nest   # beside NEST
 
 * Brunel (2000) model A with N neurons (CE = 1000, CI = 250: 1.25·10^9 synapses for
   N = 10^6), static synapses, as in benchmarks/brunel.py (bigbrain only: NEST cannot pass
   N = 200,000 on 24 GiB).
 * Potjans & Diesmann (2014) microcircuit (bigbrain.models.microcircuit) at ``scale`` of
   its 77,169 neurons and ~3·10^8 synapses, Poisson input, spikes of every neuron recorded.
+
+With ``--nest`` the microcircuit also runs in NEST (benchmarks/nest_microcircuit.py, as
+many threads as ranks) after bigbrain, and the ratios are printed.
 
 Each runs in its own ``mpiexec`` job; prints build and simulation time (s), the real-time
 factor (simulation time / biological time), peak resident memory per rank and in all
@@ -54,11 +58,11 @@ def run_microcircuit(scale, t, ranks):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def report(label, t, ranks, r):
+def report(label, t, ranks, r, unit="ranks"):
     n_syn = r.get("n_synapses", r.get("n_static", 0) + r.get("n_plastic", 0))
     total = r.get("total_rss_mb", r["peak_rss_mb"] * ranks)
-    print(f"{label}, {ranks} ranks, {t:g} ms: build {r['build_s']:.1f} s, sim {r['sim_s']:.1f} s "
-          f"(real-time factor {r['sim_s'] / (t / 1000):.1f}), peak {r['peak_rss_mb']:.0f} MiB/rank "
+    print(f"{label}, {ranks} {unit}, {t:g} ms: build {r['build_s']:.1f} s, sim {r['sim_s']:.1f} s "
+          f"(real-time factor {r['sim_s'] / (t / 1000):.1f}), peak {r['peak_rss_mb']:.0f} MiB per process "
           f"({total / 1024:.2f} GiB in all), {n_syn} synapses, {r['n_spikes']} spikes", flush=True)
 
 
@@ -68,6 +72,7 @@ def main():
     parser.add_argument("--microcircuit", type=float, default=1.0, help="scale (0: skip)")
     parser.add_argument("--t", type=float, default=1000.0)
     parser.add_argument("--ranks", type=int, default=2)
+    parser.add_argument("--nest", action="store_true", help="the microcircuit in NEST too")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -78,8 +83,17 @@ def main():
         report(f"brunel N={args.brunel}", args.t, args.ranks,
                run_bigbrain(args.brunel, args.t, args.ranks))
     if args.microcircuit:
-        report(f"microcircuit scale={args.microcircuit:g}", args.t, args.ranks,
-               run_microcircuit(args.microcircuit, args.t, args.ranks))
+        ours = run_microcircuit(args.microcircuit, args.t, args.ranks)
+        report(f"microcircuit scale={args.microcircuit:g}", args.t, args.ranks, ours)
+        if args.nest:
+            from nest_microcircuit import run_nest_microcircuit
+            nest = run_nest_microcircuit(args.microcircuit, args.t, args.ranks)
+            nest["total_rss_mb"] = nest["peak_rss_mb"]  # one process
+            report(f"NEST microcircuit scale={args.microcircuit:g}", args.t, args.ranks, nest,
+                   "threads")
+            print(f"ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, sim "
+                  f"{ours['sim_s'] / nest['sim_s']:.2f}, memory "
+                  f"{ours['total_rss_mb'] / nest['peak_rss_mb']:.2f} (all ranks / NEST process)")
 
 
 if __name__ == "__main__":
