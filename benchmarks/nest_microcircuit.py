@@ -2,7 +2,8 @@
 
 The network of :func:`bigbrain.models.microcircuit` (its tables: sizes, connection
 probabilities, weights, delays, Poisson input) built with PyNEST as NEST's own example
-builds it: ``fixed_total_number`` connections with multapses, normal weights and delays
+builds it: ``fixed_total_number`` connections with multapses (a copy of ``static_synapse``
+per source population: NEST refuses more than 2^27 synapses of one model per thread), normal weights and delays
 redrawn to keep their sign / stay at or above the resolution, one ``poisson_generator``
 per population, the spikes of every neuron recorded. Runs in a fresh child process, so
 that its peak RSS belongs to this run alone.
@@ -40,6 +41,9 @@ def _child(scale, t_sim, threads, seed=1):
         pop.V_m = nest.random.normal(mc.V0_MEAN[i], mc.V0_STD[i])
         pops.append(pop)
     recorder = nest.Create("spike_recorder")
+    models = [f"static_from_{name}" for name in mc.POPULATIONS]  # NEST holds at most 2^27
+    for model in models:                                        # synapses per model and thread
+        nest.CopyModel("static_synapse", model)
     for i, post in enumerate(pops):
         for j, pre in enumerate(pops):
             if n_syn[i, j] <= 0:
@@ -51,7 +55,7 @@ def _child(scale, t_sim, threads, seed=1):
             delay = nest.math.redraw(nest.random.normal(mean, mean * mc.DELAY_REL_STD),
                                      min=0.1, max=np.inf)
             nest.Connect(pre, post, {"rule": "fixed_total_number", "N": int(n_syn[i, j])},
-                         {"synapse_model": "static_synapse", "weight": weight, "delay": delay})
+                         {"synapse_model": models[j], "weight": weight, "delay": delay})
         noise = nest.Create("poisson_generator",
                             params={"rate": mc.BG_RATE * round(mc.K_EXT[i] * scale)})
         nest.Connect(noise, post, "all_to_all", {"weight": w_ext, "delay": mc.DELAY_POISSON})
