@@ -6,7 +6,7 @@ trains), runs it in NEST and in bigbrain, and asserts identical spike trains.
 import numpy as np
 import pytest
 
-from neutral import run_bigbrain
+from neutral import build_bigbrain, run_bigbrain
 
 nest_reference = pytest.importorskip("nest_reference")
 pytest.importorskip("nest")
@@ -83,6 +83,35 @@ def test_iaf_psc_exp_excitatory_and_inhibitory_inputs_with_several_delays():
                         random_connections(rng, "S", "N", 50, n, 300, -150.0, [0.3, 1.0, 4.9])],
         "record": ["S", "N"],
     }
+    assert_same_spikes(desc)
+
+
+def test_short_and_long_delays_and_one_shared_delay_delivered_together():
+    """Projections whose delays need one and two bytes, and one whose synapses all share a
+    weight and a delay, go through the ring buffers in one compiled call (grouped by array
+    types): the spikes are NEST's."""
+    rng = np.random.default_rng(8)
+    n = 30
+    shared = random_connections(rng, "S", "N", 50, n, 200, 150.0, [2.0])
+    shared["weights"] = [150.0] * 200
+    desc = {
+        "dt": DT, "t_sim": 500.0,
+        "populations": [
+            {"name": "S", "model": "spike_generator", "n": 50,
+             "spike_times": poisson_trains(rng, 50, 40.0, 500.0)},
+            {"name": "N", "model": "iaf_psc_exp", "n": n,
+             "params": {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": 0.5, "tau_syn_in": 3.0,
+                        "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0, "I_e": 250.0},
+             "V_m": rng.uniform(-65.0, -50.0, n).tolist()},
+        ],
+        "connections": [random_connections(rng, "S", "N", 50, n, 600, 180.0, [0.1, 0.7, 1.5]),
+                        random_connections(rng, "S", "N", 50, n, 300, -150.0, [25.6, 31.0, 40.0]),
+                        shared],
+        "record": ["S", "N"],
+    }
+    sim = build_bigbrain(desc).build()
+    assert [len(group) for group in sim.static_table] == [2, 1]  # 1- and 2-byte delays
+    assert [len(p.delay) for p in sim.static] == [600, 300, 0]
     assert_same_spikes(desc)
 
 
