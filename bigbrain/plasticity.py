@@ -289,14 +289,24 @@ class Plasticity:
 
     def gather_weights(self, comm, conn):
         """(pre positions, post positions, weights) of every synapse of ``conn``, on every
-        rank (collective), sorted by (post, pre, multapse)."""
+        rank (collective), sorted by (post, pre, multapse).
+
+        One int64 key, post gid · span + (pre gid − gid_lo) over the source gid range, and
+        the weight travel per synapse: the synapses of one (pre, post) pair are all on the
+        rank of post, in multapse order, so a stable sort by key keeps that order."""
         proj = self.projection(conn)
-        post_gid, pre_gid, multapse = proj.synapse_keys(self.local_gids)
-        post_gid, pre_gid, multapse, w = (comm.allgather_array(a) for a in
-                                          (post_gid, pre_gid, multapse, proj.host_arrays()[0]))
-        order = np.lexsort((multapse, pre_gid, post_gid))
-        pre_pos, post_pos = conn.positions(pre_gid[order], post_gid[order])
-        return pre_pos, post_pos, w[order]
+        gid_lo, span = conn.source_range()
+        span = max(span, 1)
+        key = self.local_gids[proj.backend.to_host(proj.post)] * np.int64(span)
+        key += np.repeat(np.arange(len(proj.ptr) - 1), np.diff(proj.ptr))
+        key, w = comm.allgather_array(key), comm.allgather_array(proj.host_arrays()[0])
+        order = np.argsort(key, kind="stable")
+        key, w = key[order], w[order]
+        del order
+        post_gid, pre_offset = np.divmod(key, np.int64(span))
+        del key
+        pre_pos, post_pos = conn.positions(pre_offset + gid_lo, post_gid)
+        return pre_pos, post_pos, w
 
     def gather_weight_events(self, comm):
         """For each recorded connection: (stamps, pre positions, post positions, weights)
