@@ -54,11 +54,21 @@ class uniform(Distribution):
 
 
 def _standard_normal(stream, ids, index, sub):
-    """Box-Muller on two independent uniforms (index 2j and 2j+1 of the stream)."""
+    """Box-Muller on two independent uniforms (index 2j and 2j+1 of the stream):
+    sqrt(−2·log1p(−u1))·cos(2π·u2), computed in place (no temporaries)."""
     index = np.asarray(index, dtype=np.uint64) * np.uint64(2)
     u1 = stream.uniform(ids, index, sub)
-    u2 = stream.uniform(ids, index + np.uint64(1), sub)
-    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * math.pi * u2)
+    index += np.uint64(1)
+    u2 = stream.uniform(ids, index, sub)
+    del index
+    np.negative(u1, out=u1)
+    np.log1p(u1, out=u1)
+    u1 *= -2.0
+    np.sqrt(u1, out=u1)
+    u2 *= 2.0 * math.pi
+    np.cos(u2, out=u2)
+    u1 *= u2
+    return u1
 
 
 class normal(Distribution):
