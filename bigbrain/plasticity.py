@@ -182,10 +182,14 @@ class PlasticProjection(SourceRows):
         """(weight, K+, last stamp) on the host."""
         return tuple(self.backend.to_host(a) for a in (self.weight, self.kplus, self.t_last))
 
+    def synapse_rows(self):
+        """Row (source gid − gid_lo) of every synapse, in storage order."""
+        return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
+
     def synapse_keys(self, local_gids):
         """(post gid, pre gid, multapse) of every synapse, in storage order; ``multapse``
         numbers the synapses of one (pre, post) pair in the order of their ordinals."""
-        pre_gid = self.gid_lo + np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
+        pre_gid = self.gid_lo + self.synapse_rows()
         post_gid = local_gids[self.backend.to_host(self.post)]
         first = np.r_[True, (pre_gid[1:] != pre_gid[:-1]) | (post_gid[1:] != post_gid[:-1])]
         start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
@@ -298,7 +302,7 @@ class Plasticity:
         gid_lo, span = conn.source_range()
         span = max(span, 1)
         key = self.local_gids[proj.backend.to_host(proj.post)] * np.int64(span)
-        key += np.repeat(np.arange(len(proj.ptr) - 1), np.diff(proj.ptr))
+        key += proj.synapse_rows()
         key, w = comm.allgather_array(key), comm.allgather_array(proj.host_arrays()[0])
         order = np.argsort(key, kind="stable")
         key, w = key[order], w[order]

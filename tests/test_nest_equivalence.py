@@ -66,19 +66,25 @@ def test_iaf_psc_delta_with_input_during_refractoriness(refractory_input):
     assert_same_spikes(desc)
 
 
+def trains_into_exp_neurons(rng, n):
+    """Populations: 50 Poisson spike trains at 40 Hz over 500 ms ("S") and ``n``
+    ``iaf_psc_exp`` neurons driven by a 250 pA current, V_m random ("N")."""
+    return [
+        {"name": "S", "model": "spike_generator", "n": 50,
+         "spike_times": poisson_trains(rng, 50, 40.0, 500.0)},
+        {"name": "N", "model": "iaf_psc_exp", "n": n,
+         "params": {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": 0.5, "tau_syn_in": 3.0,
+                    "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0, "I_e": 250.0},
+         "V_m": rng.uniform(-65.0, -50.0, n).tolist()},
+    ]
+
+
 def test_iaf_psc_exp_excitatory_and_inhibitory_inputs_with_several_delays():
     rng = np.random.default_rng(5)
     n = 30
     desc = {
         "dt": DT, "t_sim": 500.0,
-        "populations": [
-            {"name": "S", "model": "spike_generator", "n": 50,
-             "spike_times": poisson_trains(rng, 50, 40.0, 500.0)},
-            {"name": "N", "model": "iaf_psc_exp", "n": n,
-             "params": {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": 0.5, "tau_syn_in": 3.0,
-                        "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0, "I_e": 250.0},
-             "V_m": rng.uniform(-65.0, -50.0, n).tolist()},
-        ],
+        "populations": trains_into_exp_neurons(rng, n),
         "connections": [random_connections(rng, "S", "N", 50, n, 900, 180.0, [0.1, 0.7, 1.5, 3.2]),
                         random_connections(rng, "S", "N", 50, n, 300, -150.0, [0.3, 1.0, 4.9])],
         "record": ["S", "N"],
@@ -96,14 +102,7 @@ def test_short_and_long_delays_and_one_shared_delay_delivered_together():
     shared["weights"] = [150.0] * 200
     desc = {
         "dt": DT, "t_sim": 500.0,
-        "populations": [
-            {"name": "S", "model": "spike_generator", "n": 50,
-             "spike_times": poisson_trains(rng, 50, 40.0, 500.0)},
-            {"name": "N", "model": "iaf_psc_exp", "n": n,
-             "params": {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": 0.5, "tau_syn_in": 3.0,
-                        "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0, "I_e": 250.0},
-             "V_m": rng.uniform(-65.0, -50.0, n).tolist()},
-        ],
+        "populations": trains_into_exp_neurons(rng, n),
         "connections": [random_connections(rng, "S", "N", 50, n, 600, 180.0, [0.1, 0.7, 1.5]),
                         random_connections(rng, "S", "N", 50, n, 300, -150.0, [25.6, 31.0, 40.0]),
                         shared],
