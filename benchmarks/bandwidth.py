@@ -1,6 +1,7 @@
 """The physical limit: this machine's memory bandwidth against bigbrain's synaptic events per second.
 
     python benchmarks/bandwidth.py                    # 2**26 doubles (512 MiB) per array
+    python benchmarks/bandwidth.py --footprint        # random accesses against the span they fall in
 
 STREAM-like kernels on arrays far larger than the caches, with NumPy and with a compiled
 (Numba) loop: copy a[i] = b[i] (16 bytes moved per element: one read, one write) and
@@ -18,6 +19,13 @@ full-scale microcircuit: 38,586 neurons, 58 ring-buffer slots (36 MB of ring buf
 beyond L2), rows of 245 synapses (7 bytes each). Every event is then a random
 read-modify-write in the last-level cache: the script compares it with a plain Numba loop
 of random scatter-adds into an array of the same size (the latency limit).
+
+Last, what a random access costs against the span of memory it falls in (``--footprint``):
+random scatter-adds into arrays of 1 MiB to 256 MiB, and re-reads of the same 4,000 cache
+lines (256 KiB, which the L2 cache holds) spread over 1 MiB to 1 GiB. On this virtual
+machine the re-reads cost ~1 ns per line within 4 MiB and 6-8 ns beyond 64 MiB although
+the lines stay cached: address translation (TLB misses and page walks), not the caches,
+sets the price of scattered accesses, so what counts is how much memory the accesses span.
 """
 import argparse
 import time
@@ -106,11 +114,45 @@ def delayed_delivery(repeat, n_neurons=38_586, slots=58, fan_out=245, n_spikes=4
     return events / best(run, repeat), events / best(lambda: scatter_add(flat, index), repeat)
 
 
+@numba.njit(cache=True)
+def reread(target, index):
+    touched = 0
+    for i in range(index.shape[0]):
+        touched ^= target[index[i]]
+    return touched
+
+
+def footprint(repeat, spans_mib=(1, 4, 16, 64, 256, 1024), n_lines=4_000, n_adds=2_000_000):
+    """(span MiB, ns per random scatter-add into an int64 array of that size (up to 256 MiB),
+    ns per re-read of ``n_lines`` cache lines spread over that span) for each span."""
+    rng = np.random.default_rng(3)
+    memory = np.ones(max(spans_mib) << 17, np.int64)  # 8-byte words
+    scatter_add(memory[:8], np.arange(8))
+    reread(memory[:8], np.arange(8))
+    rows = []
+    for span in spans_mib:
+        words = span << 17
+        adds = rng.integers(0, words, n_adds) if span <= 256 else None
+        lines = np.sort(rng.choice(words // 8, n_lines, replace=False)) * 8
+        add_ns = (best(lambda: scatter_add(memory[:words], adds), repeat) / n_adds * 1e9
+                  if adds is not None else float("nan"))
+        read_ns = best(lambda: reread(memory, lines), repeat * 4) / n_lines * 1e9
+        rows.append((span, add_ns, read_ns))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2**26, help="doubles per array")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--footprint", action="store_true",
+                        help="only the cost of random accesses against the memory they span")
     args = parser.parse_args()
+    if args.footprint:
+        for span, add_ns, read_ns in footprint(args.repeat):
+            print(f"span {span:5d} MiB  scatter-add {add_ns:5.1f} ns/event  "
+                  f"re-read of 4,000 cached lines {read_ns:4.1f} ns/line")
+        return
     bw = stream(args.n, args.repeat)
     for name, gbs in bw.items():
         print(f"{name:12s} {gbs:6.1f} GB/s")
