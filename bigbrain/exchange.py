@@ -36,6 +36,7 @@ from mpi4py import MPI
 
 from .arrays import ranges
 from .comm import Comm
+from .kernels.aer import route
 from .partition.mesh import Mesh
 from .traffic import Traffic
 
@@ -80,6 +81,11 @@ class RoutingTable:
         requester = np.repeat(np.arange(comm.size), sizes)
         keys = np.unique(requests) if keys is None else keys
         return cls(keys, np.searchsorted(keys, requests), requester)
+
+    def route(self, key_index, words, n_ranks):
+        """(``words`` copied once per destination rank of their key and grouped by rank,
+        number of words per rank) for packets of the given keys (by index)."""
+        return route(np.asarray(key_index, np.int64), words, self.ptr, self.ranks, n_ranks)
 
     def destinations(self, key_index):
         """(packet index, destination rank) pairs for packets of the given keys (by index)."""
@@ -155,9 +161,8 @@ class AlltoallExchange(Exchange):
         self.table = _needed_table(comm, partition, local_gids, needed_gids)
 
     def _move(self, local_index, words, error):
-        spike, dest = self.table.destinations(local_index)
-        self.traffic.unicast(dest)
-        send, counts = by_destination(words[spike], dest, self.comm.size)
+        send, counts = self.table.route(local_index, words, self.comm.size)
+        self.traffic.unicast(counts)
         recv, recv_counts, failed = _flagged_alltoallv(self.comm, send, counts, error is not None)
         self.traffic.sent(counts, recv_counts, self.comm.size - 1, me=self.comm.rank)
         return recv, failed
@@ -181,9 +186,9 @@ class SparseExchange(Exchange):
         flag = np.array([error is not None], np.int8)
         any_failed = np.zeros(1, np.int8)
         request = self.comm.mpi.Iallreduce(flag, any_failed, op=MPI.MAX)
-        spike, dest = self.table.destinations(local_index)
-        self.traffic.unicast(dest)
-        send, counts = by_destination(words[spike], np.searchsorted(self.targets, dest), len(self.targets))
+        send, per_rank = self.table.route(local_index, words, self.comm.size)
+        self.traffic.unicast(per_rank)
+        counts = per_rank[self.targets]
         recv_counts = np.empty(len(self.sources), np.int64)
         self.graph.Neighbor_alltoall(counts, recv_counts)
         recv = np.empty(int(recv_counts.sum()), np.uint64)

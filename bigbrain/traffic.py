@@ -55,10 +55,10 @@ class Traffic:
         self.words_sent += int(send_counts.sum())
         self.words_received += int(recv_counts.sum())
 
-    def unicast(self, dest):
-        """One packet per destination rank in ``dest``, each routed along the row of this
-        rank to the destination's column, then along that column."""
-        self._unicast += np.bincount(dest, minlength=len(self._unicast))
+    def unicast(self, counts):
+        """``counts[r]`` packets to each rank r, each routed along the row of this rank to
+        the destination's column, then along that column."""
+        self._unicast += counts
 
     def multicast(self, axis, origin, packet, dest, n_packets):
         """``n_packets`` packets leave this rank along its row (``axis`` 0) or column

@@ -136,5 +136,5 @@ def test_multicast_crosses_each_link_of_its_tree_once():
     assert np.array_equal(traffic.links(), expected)
     assert np.array_equal(router_loads(mesh, traffic.links())[[4, 6, 7]], [1, 1, 1])
     unicast = Traffic(mesh, None, 5)
-    unicast.unicast(np.array([4, 6, 7, 15]))
+    unicast.unicast(np.bincount([4, 6, 7, 15], minlength=16))
     assert unicast.links().sum() == 1 + 1 + 2 + 4 and np.array_equal(unicast.hops()[:5], [0, 2, 1, 0, 1])
