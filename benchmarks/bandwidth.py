@@ -14,7 +14,7 @@ column from memory (``post``: 2 bytes); the ring buffer row it adds to stays in 
 The bandwidth limit is copy-bandwidth / 2 bytes per event; the script prints the events
 per second reached and that limit.
 
-Last, delivery with per-synapse weights and delays on the layout of one of 2 ranks of the
+Then delivery with per-synapse weights and delays on the layout of one of 2 ranks of the
 full-scale microcircuit: 38,586 neurons, 58 ring-buffer slots (36 MB of ring buffers, far
 beyond L2), rows of 245 synapses (7 bytes each). Every event is then a random
 read-modify-write in the last-level cache: the script compares it with a plain Numba loop
