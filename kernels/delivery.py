@@ -10,6 +10,8 @@ import numba
 import numpy as np
 from numba.typed import List
 
+from .prefetch import prefetch_write
+
 #: Synapses whose ring-buffer indices are computed before their weights are added.
 INDEX_CHUNK = 1024
 
@@ -26,11 +28,11 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
     ``delay_all``: then the slot (and the buffer) is chosen once per spike. With per-synapse
     delays, the flat ring-buffer index where each delay's slot starts is tabled once per
     step; the indices of up to :data:`INDEX_CHUNK` synapses are computed first, then their
-    ring-buffer entries read, then the weights added: into a ring buffer larger than L2 (the
-    microcircuit's) the plain loads overlap far better than read-modify-writes do (about
-    2–3× faster than one loop in all). Returns the XOR of the entries read (only so that the
-    compiler keeps those reads). The updates are written out in the loops: as an inlined
-    function they ran 4× slower.
+    ring-buffer entries prefetched for writing, then the weights added: into a ring buffer
+    larger than L2 (the microcircuit's) the fetches overlap far better than
+    read-modify-writes do (about 2–3× faster than one loop in all, and ~10 % faster with
+    prefetches than with plain loads ahead). The updates are written out in the loops: as
+    an inlined function they ran 4× slower.
     """
     L, n = ring_ex.shape
     span = ptr.shape[0] - 1
@@ -38,7 +40,6 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
     has_weight = weight.shape[0] > 0
     slot_start, index = np.empty(L + 1, np.int64), np.empty(INDEX_CHUNK, np.int64)
     tabled = -1  # the step slot_start is for
-    touched = 0  # XOR of the entries read ahead (returned so that the reads are kept)
     for s in range(src_gid.shape[0]):
         row = src_gid[s] - gid_lo
         if row < 0 or row >= span:
@@ -67,26 +68,23 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
             hi = min(lo + INDEX_CHUNK, ptr[row + 1])
             for k in range(lo, hi):
                 index[k - lo] = slot_start[delay[k]] + post[k]
-            for k in range(lo, hi):  # read first: independent loads bring the lines in
+            for k in range(lo, hi):
                 negative = weight[k] < 0 if has_weight else weight_all < 0
-                touched ^= flat_in[index[k - lo]] if negative else flat_ex[index[k - lo]]
+                prefetch_write(flat_in if negative else flat_ex, index[k - lo])
             for k in range(lo, hi):
                 w = (np.int64(weight[k]) << shift) if has_weight else weight_all
                 if w >= 0:
                     flat_ex[index[k - lo]] += w
                 else:
                     flat_in[index[k - lo]] += w
-    return touched
 
 
 @numba.njit(cache=True)
 def _deliver_each(src_gid, src_step, projections, ring_ex, ring_in):
-    touched = 0
     for p in range(len(projections)):
         gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all = projections[p]
-        touched ^= deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all,
-                           delay, delay_all, ring_ex, ring_in)
-    return touched
+        deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
+                delay_all, ring_ex, ring_in)
 
 
 def table(projections):

