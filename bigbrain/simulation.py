@@ -65,6 +65,7 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in"))
+        self._no_samples = backend.zeros((0, 0))  # rec_v of blocks without V_m recording
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
 
     def _make_blocks(self):
@@ -222,17 +223,20 @@ class Simulation:
         """Neuron updates and recording for steps t0 … t0+n−1."""
         emitted = []
         for block, recorders in zip(self.blocks, self._recorders_of):
-            block.rec_v = self.backend.zeros((n, len(block.rec_idx)))
+            sampled = len(block.rec_idx) > 0
+            block.rec_v = self.backend.zeros((n, len(block.rec_idx))) if sampled else self._no_samples
             idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
-            block.rec_v = self.backend.to_host(block.rec_v)
+            if sampled:
+                block.rec_v = self.backend.to_host(block.rec_v)
             if len(idx):
                 emitted.append((block.col0 + idx, block.gids[idx], off))
                 for rec in recorders:
                     rec.collect(t0, idx, off)
         for rec in self.vm_recorders:
             rec.collect(t0, n)
-        spikes = tuple(np.concatenate([e[i] for e in emitted] + [np.zeros(0, np.int64)])
-                       for i in range(3))
+        if not emitted:
+            return self._empty_spikes()
+        spikes = tuple(np.concatenate([e[i] for e in emitted]) for i in range(3))
         self.plasticity.post_spikes(spikes[0], t0 + spikes[2] + 1)
         return spikes
 
