@@ -20,7 +20,7 @@ import bigbrain.exchange
 from bigbrain.models import brunel, microcircuit
 
 KERNELS = {"static delivery": ("deliver_table",), "STDP delivery": ("deliver_stdp",),
-           "neuron updates": ("iaf_psc_exp", "iaf_psc_delta"), "Poisson input": ("poisson_input",)}
+           "Poisson input": ("poisson_input",)}
 
 
 def timed(fn, spent, key):
@@ -40,6 +40,8 @@ def wrap(sim, spent):
     for part, names in KERNELS.items():
         for name in names:
             setattr(kernels, name, timed(getattr(kernels, name), spent, part))
+    for group in sim.block_groups:
+        group.kernel = timed(group.kernel, spent, "neuron updates")
     sim.exchange.exchange = timed(sim.exchange.exchange, spent, "exchange")
     bigbrain.exchange._flagged_alltoallv = timed(bigbrain.exchange._flagged_alltoallv, spent, "MPI")
 
@@ -58,7 +60,7 @@ def main():
         microcircuit(net, scale=args.scale)
     sim = net.build()
     net.run(args.warmup)
-    spent = dict.fromkeys(list(KERNELS) + ["exchange", "MPI"], 0.0)
+    spent = dict.fromkeys(list(KERNELS) + ["neuron updates", "exchange", "MPI"], 0.0)
     wrap(sim, spent)
     net.comm.mpi.Barrier()
     t0 = time.perf_counter()
@@ -66,7 +68,7 @@ def main():
     wall = time.perf_counter() - t0
     steps = round(args.t / net.dt)
     rest = wall - sum(spent.values()) + spent["MPI"]  # MPI is inside the exchange
-    parts = {"step": wall, **{k: spent[k] for k in KERNELS}, "MPI": spent["MPI"],
+    parts = {"step": wall, **{k: spent[k] for k in list(KERNELS) + ["neuron updates"]}, "MPI": spent["MPI"],
              "exchange besides MPI": spent["exchange"] - spent["MPI"], "rest": rest}
     line = ", ".join(f"{k} {v / steps * 1e6:.0f}" for k, v in parts.items())
     for rank in range(net.n_ranks):

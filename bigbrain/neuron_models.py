@@ -109,29 +109,38 @@ class Block:
     """The nodes of one population on one rank, in columns col0 … col0+len(gids)−1.
 
     ``update(ring_ex, ring_in, t0, n_steps)`` advances them and returns the spikes as
-    (block-local indices, step offsets). ``rec_idx`` lists block-local indices whose V_m
-    the update writes to ``rec_v`` (n_steps × len(rec_idx)). The state lives where
-    ``backend`` (:mod:`bigbrain.backends`) computes; :meth:`use` moves it there.
+    (block-local indices, step offsets); blocks of a model with a kernel (``KERNEL``) are
+    advanced together instead (:class:`BlockGroup`). ``rec_idx`` lists block-local indices
+    whose V_m the kernel writes to ``rec_v`` (step offset × len(rec_idx)), and ``samples``
+    is that array on the host after an interval. The state lives where ``backend``
+    (:mod:`bigbrain.backends`) computes; :meth:`use` moves it there.
     """
 
     backend = NUMPY
+    #: The kernel (:mod:`bigbrain.kernels.lif`) that advances blocks of this model, or None.
+    KERNEL = None
 
     def __init__(self, gids, col0):
         self.gids, self.col0 = gids, col0
         self.rec_idx = np.zeros(0, np.int64)
-        self.rec_v = np.zeros((0, 0))
+        self.rec_v = self.samples = np.zeros((0, 0))
         self._out_idx = self._out_off = np.zeros(0, np.int64)
 
-    def spike_buffers(self, n_steps):
-        """Output arrays large enough for every neuron spiking in every step."""
-        need = len(self.gids) * n_steps
-        if self._out_idx.size < need:
-            self._out_idx, self._out_off = (self.backend.zeros(need, np.int64) for _ in range(2))
-        return self._out_idx, self._out_off
+    def prepare(self, n_steps):
+        """Output arrays for intervals of up to ``n_steps`` steps: V_m samples, and room for
+        every neuron spiking in every step."""
+        self.rec_v = self.backend.zeros((n_steps, len(self.rec_idx)))
+        self._out_idx, self._out_off = (self.backend.zeros(len(self.gids) * n_steps, np.int64)
+                                        for _ in range(2))
 
     def use(self, backend):
         """Compute with ``backend`` from now on: move the state arrays there."""
         backend.move(self, self.STATE)
+
+    def kernel_args(self):
+        """Arguments of ``KERNEL`` besides the ring buffers and the steps."""
+        return (*(getattr(self, name) for name in self.STATE), self.col0, *self.args,
+                self.rec_idx, self.rec_v, self._out_idx, self._out_off)
 
     def spikes(self, k):
         """The first k spikes of the output buffers, on the host: (indices, step offsets)."""
@@ -157,6 +166,7 @@ class IafPscDeltaBlock(Block):
     """Local neurons of one ``iaf_psc_delta`` population (state relative to E_L)."""
 
     STATE = ("y3", "r", "refr_acc")
+    KERNEL = "iaf_psc_delta"
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0)
@@ -164,19 +174,12 @@ class IafPscDeltaBlock(Block):
         self.y3 = V_m - p["E_L"]
         self.r = np.zeros(len(gids), np.int64)
         self.refr_acc = np.zeros(len(gids))
-        self.P33 = math.exp(-dt / p["tau_m"])
-        self.P30 = -p["tau_m"] / p["C_m"] * math.expm1(-dt / p["tau_m"])
-        self.h = dt
-        self.args = (self.P30, self.P33, p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
-                     p["V_min"] - p["E_L"], refractory_steps(p["t_ref"], dt),
-                     p["refractory_input"], dt, p["tau_m"], p["E_L"])
-
-    def update(self, ring_ex, ring_in, t0, n_steps):
-        out_idx, out_off = self.spike_buffers(n_steps)
-        k = self.backend.kernels.iaf_psc_delta(self.y3, self.r, self.refr_acc, ring_ex, ring_in,
-                                               self.col0, t0, n_steps, *self.args, self.rec_idx,
-                                               self.rec_v, out_idx, out_off)
-        return self.spikes(k)
+        P33 = math.exp(-dt / p["tau_m"])
+        P30 = -p["tau_m"] / p["C_m"] * math.expm1(-dt / p["tau_m"])
+        self.args = (*map(float, (P30, P33, p["I_e"], p["V_th"] - p["E_L"],
+                                  p["V_reset"] - p["E_L"], p["V_min"] - p["E_L"])),
+                     refractory_steps(p["t_ref"], dt), bool(p["refractory_input"]),
+                     *map(float, (dt, p["tau_m"], p["E_L"])))
 
     def state(self):
         y3, r, refr_acc = (self.backend.to_host(a) for a in (self.y3, self.r, self.refr_acc))
@@ -199,6 +202,7 @@ class IafPscExpBlock(Block):
     """Local neurons of one ``iaf_psc_exp`` population (V_m relative to E_L)."""
 
     STATE = ("V", "i_ex", "i_in", "r")
+    KERNEL = "iaf_psc_exp"
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0)
@@ -208,19 +212,12 @@ class IafPscExpBlock(Block):
         self.i_ex, self.i_in = np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
         P22 = math.exp(-dt / p["tau_m"])
-        self.args = (P22, propagator_32(p["tau_syn_ex"], p["tau_m"], p["C_m"], dt),
-                     propagator_32(p["tau_syn_in"], p["tau_m"], p["C_m"], dt),
-                     p["tau_m"] / p["C_m"] * (1.0 - P22),
-                     math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-                     p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
-                     refractory_steps(p["t_ref"], dt), p["E_L"])
-
-    def update(self, ring_ex, ring_in, t0, n_steps):
-        out_idx, out_off = self.spike_buffers(n_steps)
-        k = self.backend.kernels.iaf_psc_exp(self.V, self.i_ex, self.i_in, self.r, ring_ex, ring_in,
-                                             self.col0, t0, n_steps, *self.args, self.rec_idx,
-                                             self.rec_v, out_idx, out_off)
-        return self.spikes(k)
+        self.args = (*map(float, (P22, propagator_32(p["tau_syn_ex"], p["tau_m"], p["C_m"], dt),
+                                  propagator_32(p["tau_syn_in"], p["tau_m"], p["C_m"], dt),
+                                  p["tau_m"] / p["C_m"] * (1.0 - P22),
+                                  math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
+                                  p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"])),
+                     refractory_steps(p["t_ref"], dt), float(p["E_L"]))
 
     def state(self):
         V, i_ex, i_in, r = (self.backend.to_host(a) for a in (self.V, self.i_ex, self.i_in, self.r))
@@ -270,6 +267,28 @@ class ParrotBlock(Block):
         off, idx = np.nonzero(counts)
         repeats = counts[off, idx]
         return np.repeat(idx, repeats).astype(np.int64), np.repeat(off, repeats).astype(np.int64)
+
+
+class BlockGroup:
+    """The blocks of one model with a kernel on one rank, advanced by one kernel call per
+    interval (intervals of up to ``n_steps`` steps), computing with ``backend``."""
+
+    def __init__(self, blocks, backend, n_steps):
+        self.blocks = blocks
+        for block in blocks:
+            block.prepare(n_steps)
+        self.sampled = [block for block in blocks if len(block.rec_idx)]
+        self.kernel = getattr(backend.kernels, blocks[0].KERNEL + "_blocks")
+        self.table = backend.kernels.block_table([block.kernel_args() for block in blocks])
+        self.counts = np.zeros(len(blocks), np.int64)
+        self.backend = backend
+
+    def update(self, ring_ex, ring_in, t0, n_steps):
+        """Advance every block; returns (block, (indices, step offsets) of its spikes) pairs."""
+        self.kernel(self.table, ring_ex, ring_in, t0, n_steps, self.counts)
+        for block in self.sampled:
+            block.samples = self.backend.to_host(block.rec_v)
+        return [(block, block.spikes(k)) for block, k in zip(self.blocks, self.counts)]
 
 
 MODELS = {

@@ -49,7 +49,7 @@ class VmRecorder:
         stamps = t0 + np.arange(n_steps) + 1
         rows = np.flatnonzero(stamps % self.interval == 0)
         self.steps.append(stamps[rows])
-        self.values.append(self.block.rec_v[rows, self.column:self.column + len(self.local)].copy())
+        self.values.append(self.block.samples[rows, self.column:self.column + len(self.local)].copy())
 
     def gather(self, comm):
         steps = np.concatenate(self.steps + [np.zeros(0, np.int64)])

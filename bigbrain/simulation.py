@@ -18,7 +18,7 @@ import numpy as np
 from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
 from .exchange import MAX_INTERVAL, make as make_exchange
-from .neuron_models import initial_values
+from .neuron_models import BlockGroup, initial_values
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static
@@ -65,7 +65,12 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in"))
-        self._no_samples = backend.zeros((0, 0))  # rec_v of blocks without V_m recording
+        by_kernel = {}
+        for block in self.blocks:
+            if block.KERNEL is not None:
+                by_kernel.setdefault(block.KERNEL, []).append(block)
+        self.block_groups = [BlockGroup(blocks, backend, self.interval) for blocks in by_kernel.values()]
+        self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
 
     def _make_blocks(self):
@@ -221,13 +226,13 @@ class Simulation:
 
     def _advance(self, t0, n):
         """Neuron updates and recording for steps t0 … t0+n−1."""
+        spikes_of = dict(pair for group in self.block_groups
+                         for pair in group.update(self.ring_ex, self.ring_in, t0, n))
+        for block in self.single_blocks:
+            spikes_of[block] = block.update(self.ring_ex, self.ring_in, t0, n)
         emitted = []
         for block, recorders in zip(self.blocks, self._recorders_of):
-            sampled = len(block.rec_idx) > 0
-            block.rec_v = self.backend.zeros((n, len(block.rec_idx))) if sampled else self._no_samples
-            idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
-            if sampled:
-                block.rec_v = self.backend.to_host(block.rec_v)
+            idx, off = spikes_of[block]
             if len(idx):
                 emitted.append((block.col0 + idx, block.gids[idx], off))
                 for rec in recorders:

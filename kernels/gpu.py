@@ -153,6 +153,23 @@ class CudaKernels:
             np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off)
 
+    @staticmethod
+    def block_table(blocks):
+        """kernels/lif.py::block_table: here the argument tuples themselves."""
+        return list(blocks)
+
+    def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
+        """kernels/lif.py::iaf_psc_delta_blocks: one launch per population."""
+        for b, (y3, r, refr_acc, col0, *rest) in enumerate(blocks):
+            spike_counts[b] = self.iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0,
+                                                 n_steps, *rest)
+
+    def iaf_psc_exp_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
+        """kernels/lif.py::iaf_psc_exp_blocks: one launch per population."""
+        for b, (V, i_ex, i_in, r, col0, *rest) in enumerate(blocks):
+            spike_counts[b] = self.iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0,
+                                               n_steps, *rest)
+
     # ------------------------------------------------------------------ delivery
     def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
                 delay_all, ring_ex, ring_in):

@@ -15,10 +15,14 @@ Shared arguments:
   rec_idx, rec_v    population-local indices whose V_m (mV, absolute) is written to
                     rec_v[step offset, k] after each step
   out_idx, out_off  spikes: population-local index and step offset; returns their number
+
+``*_blocks`` advance the populations of one model on a rank in one call (each Python call
+of a kernel costs a few µs: the microcircuit's 8 populations pay it every 0.1 ms step).
 """
 import math
 
 import numba
+from numba.typed import List
 
 from .fixed_point import INVERSE_SCALE
 
@@ -93,3 +97,35 @@ def _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k):
             out_off[k] = s
             k += 1
     return k
+
+
+def block_table(blocks):
+    """The arguments of several populations' kernel calls besides the ring buffers and
+    the steps ((state arrays…, col0, parameters…, rec_idx, rec_v, out_idx, out_off), all
+    of the same types), as ``*_blocks`` take them: a typed list."""
+    return List(blocks)
+
+
+@numba.njit(cache=True)
+def iaf_psc_delta_blocks(blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
+    """:func:`iaf_psc_delta` for each population of a :func:`block_table`; its number of
+    spikes into ``spike_counts``."""
+    for b in range(len(blocks)):
+        (y3, r, refr_acc, col0, P30, P33, I_e, theta, V_reset, V_min, refr_counts,
+         refractory_input, h, tau_m, E_L, rec_idx, rec_v, out_idx, out_off) = blocks[b]
+        spike_counts[b] = iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps,
+                                        P30, P33, I_e, theta, V_reset, V_min, refr_counts,
+                                        refractory_input, h, tau_m, E_L, rec_idx, rec_v,
+                                        out_idx, out_off)
+
+
+@numba.njit(cache=True)
+def iaf_psc_exp_blocks(blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
+    """:func:`iaf_psc_exp` for each population of a :func:`block_table`; its number of
+    spikes into ``spike_counts``."""
+    for b in range(len(blocks)):
+        (V, i_ex, i_in, r, col0, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset,
+         refr_counts, E_L, rec_idx, rec_v, out_idx, out_off) = blocks[b]
+        spike_counts[b] = iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps,
+                                      P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset,
+                                      refr_counts, E_L, rec_idx, rec_v, out_idx, out_off)
