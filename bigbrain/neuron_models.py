@@ -3,7 +3,8 @@
 A population's model is looked up by name in :data:`MODELS`. On each rank, the neurons of
 a population that the partition gives to that rank form one *block*: their state arrays
 and the propagators, updated by a kernel from :mod:`bigbrain.kernels.lif` once per
-interval. Units: mV, ms, pF, pA. Spike-emitting inputs (``spike_source``) are blocks too,
+interval, in one call for all the blocks of a model (:class:`BlockGroup`). Units: mV, ms,
+pF, pA. Spike-emitting inputs (``spike_source``) are blocks too,
 so their spikes travel like any neuron's.
 """
 import difflib
