@@ -7,7 +7,7 @@ D="${BIGBRAIN_SLURM_DIR:-/tmp/bigbrain-slurm}"
 export SLURM_CONF="$D/etc/slurm.conf"
 log() { printf '[local-slurm] %s\n' "$*"; }
 pid_of() {
-  local p; [ -s "$D/run/$1.pid" ] || return 1; p=$(tr -dc 0-9 <"$D/run/$1.pid" 2>/dev/null)  # the daemon may remove it meanwhile
+  local p; [ -s "$D/run/$1.pid" ] || return 1; p=$( { tr -dc 0-9 <"$D/run/$1.pid"; } 2>/dev/null )  # the daemon may remove it meanwhile
   [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$1" ] &&
     ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null && echo "$p"
 }
