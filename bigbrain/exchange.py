@@ -36,24 +36,11 @@ from mpi4py import MPI
 
 from .arrays import ranges
 from .comm import Comm
-from .kernels.aer import route
+from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
 
-OFFSET_BITS = 16
-OFFSET_MASK = np.uint64((1 << OFFSET_BITS) - 1)
 MAX_INTERVAL = 1 << OFFSET_BITS
-
-
-def pack(gids, offsets):
-    """AER words for spikes of sources ``gids`` at step ``offsets`` inside the interval."""
-    return (np.asarray(gids, np.uint64) << np.uint64(OFFSET_BITS)) | np.asarray(offsets, np.uint64)
-
-
-def unpack(words):
-    """(gids, offsets) of AER words, both int64."""
-    return ((words >> np.uint64(OFFSET_BITS)).astype(np.int64),
-            (words & OFFSET_MASK).astype(np.int64))
 
 
 def source_gids(words):
@@ -82,10 +69,11 @@ class RoutingTable:
         keys = np.unique(requests) if keys is None else keys
         return cls(keys, np.searchsorted(keys, requests), requester)
 
-    def route(self, key_index, words, n_ranks):
-        """(``words`` copied once per destination rank of their key and grouped by rank,
-        number of words per rank) for packets of the given keys (by index)."""
-        return route(np.asarray(key_index, np.int64), words, self.ptr, self.ranks, n_ranks)
+    def route(self, key_index, gids, offsets, n_ranks):
+        """(AER words of spikes of sources ``gids`` at steps ``offsets``, copied once per
+        destination rank of their key and grouped by rank, number of words per rank) for
+        spikes of the given keys (by index)."""
+        return route(np.asarray(key_index, np.int64), gids, offsets, self.ptr, self.ranks, n_ranks)
 
     def destinations(self, key_index):
         """(packet index, destination rank) pairs for packets of the given keys (by index)."""
@@ -107,9 +95,10 @@ def by_destination(words, dest, n_dest):
 class Exchange:
     """What the strategies share: AER packing, delivery accounting, telemetry.
 
-    Subclasses implement ``_move(local_index, words, error)``: send the words of the
-    spikes of local nodes ``local_index`` to every rank that needs them; return the words
-    this rank received and whether any rank reported an error.
+    Subclasses implement ``_move(local_index, gids, offsets, error)``: send the AER words
+    of the spikes of local nodes ``local_index`` (sources ``gids`` at steps ``offsets``) to
+    every rank that needs them; return the words this rank received and whether any rank
+    reported an error.
     """
 
     name = ""
@@ -126,7 +115,7 @@ class Exchange:
         ``error``: an exception raised on this rank during the interval, or None. If any
         rank reports one, every rank raises (see :meth:`Comm.check`).
         """
-        words, failed = self._move(local_index, pack(gids, offsets), error)
+        words, failed = self._move(local_index, gids, offsets, error)
         if failed:
             self.comm.check(error)
         src_gid, src_off = unpack(words)
@@ -160,8 +149,8 @@ class AlltoallExchange(Exchange):
         super().__init__(comm, partition)
         self.table = _needed_table(comm, partition, local_gids, needed_gids)
 
-    def _move(self, local_index, words, error):
-        send, counts = self.table.route(local_index, words, self.comm.size)
+    def _move(self, local_index, gids, offsets, error):
+        send, counts = self.table.route(local_index, gids, offsets, self.comm.size)
         self.traffic.unicast(counts)
         recv, recv_counts, failed = _flagged_alltoallv(self.comm, send, counts, error is not None)
         self.traffic.sent(counts, recv_counts, self.comm.size - 1, me=self.comm.rank)
@@ -182,11 +171,11 @@ class SparseExchange(Exchange):
                                                          reorder=False)
         self.n_peers = int(np.count_nonzero(self.targets != comm.rank))
 
-    def _move(self, local_index, words, error):
+    def _move(self, local_index, gids, offsets, error):
         flag = np.array([error is not None], np.int8)
         any_failed = np.zeros(1, np.int8)
         request = self.comm.mpi.Iallreduce(flag, any_failed, op=MPI.MAX)
-        send, per_rank = self.table.route(local_index, words, self.comm.size)
+        send, per_rank = self.table.route(local_index, gids, offsets, self.comm.size)
         self.traffic.unicast(per_rank)
         counts = per_rank[self.targets]
         recv_counts = np.empty(len(self.sources), np.int64)
@@ -216,8 +205,8 @@ class MeshExchange(Exchange):
         self.table = RoutingTable.requested(self.row_comm, mesh.col(partition.owner(self.forward.keys)),
                                             self.forward.keys, local_gids)
 
-    def _move(self, local_index, words, error):
-        t, mesh = self.traffic, self.mesh
+    def _move(self, local_index, gids, offsets, error):
+        t, mesh, words = self.traffic, self.mesh, pack(gids, offsets)
         spike, dest_col = self.table.destinations(local_index)
         t.multicast(0, t.col, spike, dest_col, len(local_index))
         send, counts = by_destination(words[spike], dest_col, mesh.cols)
