@@ -43,10 +43,6 @@ from .traffic import Traffic
 MAX_INTERVAL = 1 << OFFSET_BITS
 
 
-def source_gids(words):
-    return (words >> np.uint64(OFFSET_BITS)).astype(np.int64)
-
-
 class RoutingTable:
     """For every key (ascending gids), the ranks of one communicator that asked for it."""
 
@@ -213,7 +209,7 @@ class MeshExchange(Exchange):
         got, got_counts, failed = _flagged_alltoallv(self.row_comm, send, counts, error is not None)
         t.sent(counts, got_counts, mesh.cols - 1, me=t.col)
         origin_col = np.repeat(np.arange(mesh.cols), got_counts)
-        packet, dest_row = self.forward.destinations(np.searchsorted(self.forward.keys, source_gids(got)))
+        packet, dest_row = self.forward.destinations(np.searchsorted(self.forward.keys, unpack(got)[0]))
         t.multicast(1, t.row, packet, dest_row, len(got))
         t.add_hops(np.abs(origin_col[packet] - t.col) + np.abs(dest_row - t.row))
         send, counts = by_destination(got[packet], dest_row, mesh.rows)

@@ -274,6 +274,15 @@ class BlockGroup:
     """The blocks of one model with a kernel on one rank, advanced by one kernel call per
     interval (intervals of up to ``n_steps`` steps), computing with ``backend``."""
 
+    @classmethod
+    def of(cls, blocks, backend, n_steps):
+        """One group per kernel of the blocks that have one (in order of first appearance)."""
+        by_kernel = {}
+        for block in blocks:
+            if block.KERNEL is not None:
+                by_kernel.setdefault(block.KERNEL, []).append(block)
+        return [cls(group, backend, n_steps) for group in by_kernel.values()]
+
     def __init__(self, blocks, backend, n_steps):
         self.blocks = blocks
         for block in blocks:

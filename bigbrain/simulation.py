@@ -65,11 +65,7 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in"))
-        by_kernel = {}
-        for block in self.blocks:
-            if block.KERNEL is not None:
-                by_kernel.setdefault(block.KERNEL, []).append(block)
-        self.block_groups = [BlockGroup(blocks, backend, self.interval) for blocks in by_kernel.values()]
+        self.block_groups = BlockGroup.of(self.blocks, backend, self.interval)
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
 
