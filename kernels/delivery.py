@@ -8,9 +8,9 @@ shift per projection), so the sums do not depend on order.
 """
 import numba
 import numpy as np
-from numba.typed import List
 
 from .prefetch import prefetch_write
+from .typed_list import typed_list
 
 #: Synapses whose ring-buffer indices are computed before their weights are added.
 INDEX_CHUNK = 1024
@@ -94,7 +94,7 @@ def table(projections):
     groups = {}
     for args in projections:
         groups.setdefault(tuple(np.asarray(a).dtype for a in args), []).append(args)
-    return [List(group) for group in groups.values()]
+    return [typed_list(group) for group in groups.values()]
 
 
 def deliver_table(src_gid, src_step, projections, ring_ex, ring_in):

@@ -22,9 +22,9 @@ of a kernel costs a few µs: the microcircuit's 8 populations pay it every 0.1 m
 import math
 
 import numba
-from numba.typed import List
 
 from .fixed_point import INVERSE_SCALE
+from .typed_list import typed_list
 
 
 @numba.njit(cache=True)
@@ -103,7 +103,7 @@ def block_table(blocks):
     """The arguments of several populations' kernel calls besides the ring buffers and
     the steps ((state arrays…, col0, parameters…, rec_idx, rec_v, out_idx, out_off), all
     of the same types), as ``*_blocks`` take them: a typed list."""
-    return List(blocks)
+    return typed_list(blocks)
 
 
 @numba.njit(cache=True)
