@@ -125,27 +125,19 @@ class Block:
         self.gids, self.col0 = gids, col0
         self.rec_idx = np.zeros(0, np.int64)
         self.rec_v = self.samples = np.zeros((0, 0))
-        self._out_idx = self._out_off = np.zeros(0, np.int64)
 
     def prepare(self, n_steps):
-        """Output arrays for intervals of up to ``n_steps`` steps: V_m samples, and room for
-        every neuron spiking in every step."""
+        """V_m sample array for intervals of up to ``n_steps`` steps."""
         self.rec_v = self.backend.zeros((n_steps, len(self.rec_idx)))
-        self._out_idx, self._out_off = (self.backend.zeros(len(self.gids) * n_steps, np.int64)
-                                        for _ in range(2))
 
     def use(self, backend):
         """Compute with ``backend`` from now on: move the state arrays there."""
         backend.move(self, self.STATE)
 
     def kernel_args(self):
-        """Arguments of ``KERNEL`` besides the ring buffers and the steps."""
+        """Arguments of ``KERNEL`` besides the ring buffers, the steps and the spike output."""
         return (*(getattr(self, name) for name in self.STATE), self.col0, *self.args,
-                self.rec_idx, self.rec_v, self._out_idx, self._out_off)
-
-    def spikes(self, k):
-        """The first k spikes of the output buffers, on the host: (indices, step offsets)."""
-        return self.backend.to_host(self._out_idx[:k]), self.backend.to_host(self._out_off[:k])
+                self.rec_idx, self.rec_v)
 
     #: Attributes that hold the dynamic state, exactly as integrated (for checkpoints).
     STATE = ()
@@ -290,15 +282,17 @@ class BlockGroup:
         self.sampled = [block for block in blocks if len(block.rec_idx)]
         self.kernel = getattr(backend.kernels, blocks[0].KERNEL + "_blocks")
         self.table = backend.kernels.block_table([block.kernel_args() for block in blocks])
-        self.counts = np.zeros(len(blocks), np.int64)
+        room = sum(len(block.gids) for block in blocks) * n_steps  # every neuron, every step
+        self.out_col, self.out_off = (backend.zeros(room, np.int64) for _ in range(2))
         self.backend = backend
 
     def update(self, ring_ex, ring_in, t0, n_steps):
-        """Advance every block; returns (block, (indices, step offsets) of its spikes) pairs."""
-        self.kernel(self.table, ring_ex, ring_in, t0, n_steps, self.counts)
+        """Advance every block; returns their spikes (rank columns, step offsets; views of
+        buffers that the next update overwrites)."""
+        k = self.kernel(self.table, ring_ex, ring_in, t0, n_steps, self.out_col, self.out_off)
         for block in self.sampled:
             block.samples = self.backend.to_host(block.rec_v)
-        return [(block, block.spikes(k)) for block, k in zip(self.blocks, self.counts)]
+        return self.backend.to_host(self.out_col[:k]), self.backend.to_host(self.out_off[:k])
 
 
 MODELS = {

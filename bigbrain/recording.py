@@ -21,10 +21,14 @@ class SpikeRecorder:
         self.mask = recorded[block.gids - population.first_gid]
         self.steps, self.ids = [], []
 
-    def collect(self, t0, idx, off):
-        keep = self.mask[idx]
+    def collect(self, cols, stamps):
+        """Keep the spikes of recorded neurons among spikes of rank columns ``cols`` with
+        time stamps ``stamps`` (steps)."""
+        idx = cols - self.block.col0
+        inside = np.flatnonzero((idx >= 0) & (idx < len(self.mask)))
+        keep = inside[self.mask[idx[inside]]]
         self.ids.append(self.block.gids[idx[keep]] - self.population.first_gid)
-        self.steps.append(t0 + off[keep] + 1)
+        self.steps.append(stamps[keep])
 
     def gather(self, comm):
         steps = comm.allgather_array(np.concatenate(self.steps + [np.zeros(0, np.int64)]))

@@ -27,6 +27,9 @@ from .recording import SpikeRecorder, VmRecorder, Result
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
 POISSON_STEPS = 16
+#: Intervals whose spikes are given to the spike recorders together.
+RECORD_BATCH = 1024
+_NO_SPIKES = np.zeros(0, np.int64)
 
 
 class Simulation:
@@ -48,8 +51,8 @@ class Simulation:
         self.exchange = make_exchange(
             net.exchange, comm, self.partition, self.local_gids,
             np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)]))
-        self.spike_recorders, self.vm_recorders = self._make_recorders()
-        self._recorders_of = [[r for r in self.spike_recorders if r.block is b] for b in self.blocks]
+        self._spike_recorders, self.vm_recorders = self._make_recorders()
+        self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
         self.progress = None  # a bigbrain.progress.Progress to report to while running
         self._use(self.backend)
@@ -178,7 +181,7 @@ class Simulation:
                 horizon = min(horizon, self.archive.steps_to_boundary(self.step))
             n = min(self.interval, horizon)
             t0 = perf_counter()
-            local_index, gids, offsets = self._empty_spikes()
+            local_index = gids = offsets = _NO_SPIKES
             if error is None:
                 try:
                     self._poisson_input(n, horizon)
@@ -202,11 +205,6 @@ class Simulation:
         if self.archive is not None:
             self.archive.end_run()
 
-    @staticmethod
-    def _empty_spikes():
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty
-
     def _poisson_input(self, n, horizon):
         """Add the Poisson input of the steps up to the end of this interval (``n`` steps)
         that has not been added yet; with it, that of the steps after, up to
@@ -221,25 +219,38 @@ class Simulation:
         self.poisson_until = stop
 
     def _advance(self, t0, n):
-        """Neuron updates and recording for steps t0 … t0+n−1."""
-        spikes_of = dict(pair for group in self.block_groups
-                         for pair in group.update(self.ring_ex, self.ring_in, t0, n))
+        """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
+        (rank columns, gids, step offsets)."""
+        out = [group.update(self.ring_ex, self.ring_in, t0, n) for group in self.block_groups]
         for block in self.single_blocks:
-            spikes_of[block] = block.update(self.ring_ex, self.ring_in, t0, n)
-        emitted = []
-        for block, recorders in zip(self.blocks, self._recorders_of):
-            idx, off = spikes_of[block]
-            if len(idx):
-                emitted.append((block.col0 + idx, block.gids[idx], off))
-                for rec in recorders:
-                    rec.collect(t0, idx, off)
+            idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
+            out.append((block.col0 + idx, off))
         for rec in self.vm_recorders:
             rec.collect(t0, n)
-        if not emitted:
-            return self._empty_spikes()
-        spikes = tuple(np.concatenate([e[i] for e in emitted]) for i in range(3))
-        self.plasticity.post_spikes(spikes[0], t0 + spikes[2] + 1)
-        return spikes
+        cols, offsets = (np.concatenate([part[i] for part in out] + [_NO_SPIKES]) for i in range(2))
+        if not len(cols):
+            return cols, cols, offsets
+        stamps = t0 + offsets + 1
+        if self._spike_recorders:
+            self._unrecorded.append((cols, stamps))
+            if len(self._unrecorded) == RECORD_BATCH:
+                self._record_spikes()
+        self.plasticity.post_spikes(cols, stamps)
+        return cols, self.local_gids[cols], offsets
+
+    def _record_spikes(self):
+        """Give the spikes of the intervals since the last call to the spike recorders."""
+        if self._unrecorded:
+            cols, stamps = (np.concatenate(parts) for parts in zip(*self._unrecorded))
+            self._unrecorded = []
+            for rec in self._spike_recorders:
+                rec.collect(cols, stamps)
+
+    @property
+    def spike_recorders(self):
+        """The spike recorders, holding every spike so far."""
+        self._record_spikes()
+        return self._spike_recorders
 
     def _deliver(self, src_gid, src_step):
         gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)

@@ -158,17 +158,28 @@ class CudaKernels:
         """kernels/lif.py::block_table: here the argument tuples themselves."""
         return list(blocks)
 
-    def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
-        """kernels/lif.py::iaf_psc_delta_blocks: one launch per population."""
-        for b, (y3, r, refr_acc, col0, *rest) in enumerate(blocks):
-            spike_counts[b] = self.iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0,
-                                                 n_steps, *rest)
+    def _each_population(self, kernel, n_state, blocks, ring_ex, ring_in, t0, n_steps, out_col,
+                         out_off):
+        """``kernel`` (its first ``n_state`` arguments the state arrays) for each population,
+        one launch each, with the spike output of kernels/lif.py::iaf_psc_delta_blocks."""
+        k = 0
+        for args in blocks:
+            col0, *rest = args[n_state:]
+            n = kernel(*args[:n_state], ring_ex, ring_in, col0, t0, n_steps, *rest,
+                       out_col[k:], out_off[k:])
+            out_col[k:k + n] += col0
+            k += n
+        return k
 
-    def iaf_psc_exp_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
+    def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+        """kernels/lif.py::iaf_psc_delta_blocks: one launch per population."""
+        return self._each_population(self.iaf_psc_delta, 3, blocks, ring_ex, ring_in, t0,
+                                     n_steps, out_col, out_off)
+
+    def iaf_psc_exp_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
         """kernels/lif.py::iaf_psc_exp_blocks: one launch per population."""
-        for b, (V, i_ex, i_in, r, col0, *rest) in enumerate(blocks):
-            spike_counts[b] = self.iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0,
-                                               n_steps, *rest)
+        return self._each_population(self.iaf_psc_exp, 4, blocks, ring_ex, ring_in, t0,
+                                     n_steps, out_col, out_off)
 
     # ------------------------------------------------------------------ delivery
     def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,

@@ -100,32 +100,47 @@ def _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k):
 
 
 def block_table(blocks):
-    """The arguments of several populations' kernel calls besides the ring buffers and
-    the steps ((state arrays…, col0, parameters…, rec_idx, rec_v, out_idx, out_off), all
-    of the same types), as ``*_blocks`` take them: a typed list."""
+    """The arguments of several populations' kernel calls besides the ring buffers, the
+    steps and the spike output ((state arrays…, col0, parameters…, rec_idx, rec_v), all of
+    the same types), as ``*_blocks`` take them: a typed list."""
     return typed_list(blocks)
 
 
+@numba.njit(cache=True, inline="always")
+def _to_columns(out_col, k, n, col0):
+    """Population-local indices out_col[k:k + n] to rank columns."""
+    for i in range(k, k + n):
+        out_col[i] += col0
+
+
 @numba.njit(cache=True)
-def iaf_psc_delta_blocks(blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
-    """:func:`iaf_psc_delta` for each population of a :func:`block_table`; its number of
-    spikes into ``spike_counts``."""
+def iaf_psc_delta_blocks(blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+    """:func:`iaf_psc_delta` for each population of a :func:`block_table`; their spikes,
+    population after population, as rank columns and step offsets into ``out_col`` /
+    ``out_off``; returns their number."""
+    k = 0
     for b in range(len(blocks)):
         (y3, r, refr_acc, col0, P30, P33, I_e, theta, V_reset, V_min, refr_counts,
-         refractory_input, h, tau_m, E_L, rec_idx, rec_v, out_idx, out_off) = blocks[b]
-        spike_counts[b] = iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps,
-                                        P30, P33, I_e, theta, V_reset, V_min, refr_counts,
-                                        refractory_input, h, tau_m, E_L, rec_idx, rec_v,
-                                        out_idx, out_off)
+         refractory_input, h, tau_m, E_L, rec_idx, rec_v) = blocks[b]
+        n = iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps, P30, P33, I_e,
+                          theta, V_reset, V_min, refr_counts, refractory_input, h, tau_m, E_L,
+                          rec_idx, rec_v, out_col[k:], out_off[k:])
+        _to_columns(out_col, k, n, col0)
+        k += n
+    return k
 
 
 @numba.njit(cache=True)
-def iaf_psc_exp_blocks(blocks, ring_ex, ring_in, t0, n_steps, spike_counts):
-    """:func:`iaf_psc_exp` for each population of a :func:`block_table`; its number of
-    spikes into ``spike_counts``."""
+def iaf_psc_exp_blocks(blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+    """:func:`iaf_psc_exp` for each population of a :func:`block_table`, with the spike
+    output of :func:`iaf_psc_delta_blocks`."""
+    k = 0
     for b in range(len(blocks)):
         (V, i_ex, i_in, r, col0, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset,
-         refr_counts, E_L, rec_idx, rec_v, out_idx, out_off) = blocks[b]
-        spike_counts[b] = iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps,
-                                      P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset,
-                                      refr_counts, E_L, rec_idx, rec_v, out_idx, out_off)
+         refr_counts, E_L, rec_idx, rec_v) = blocks[b]
+        n = iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps, P22, P21ex,
+                        P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L, rec_idx,
+                        rec_v, out_col[k:], out_off[k:])
+        _to_columns(out_col, k, n, col0)
+        k += n
+    return k

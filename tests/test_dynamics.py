@@ -115,3 +115,28 @@ def test_populations_of_two_models_interleaved_evolve_as_each_alone():
         alone = _driven([model] * (i + 1))[i]  # the same position: the same parameters
         for got, want in zip(together[i], alone):
             np.testing.assert_array_equal(got, want)
+
+
+def test_recorded_spikes_do_not_depend_on_the_record_batch(monkeypatch):
+    """The spike recorders get a rank's spikes every RECORD_BATCH intervals: a run whose
+    recorders get them every interval, or every 7, records the same spikes (a subset of
+    neurons recorded; batches cut across runs and a result read in between)."""
+    from bigbrain import simulation
+    from bigbrain.models import brunel
+
+    def spikes(batch):
+        monkeypatch.setattr(simulation, "RECORD_BATCH", batch)
+        net = bb.Network(seed=3)
+        exc, inh = brunel(net, N=1000)
+        net.record(exc[100:400], "spikes")
+        net.record(inh, "spikes")
+        first = net.run(20.0).spikes("E")
+        res = net.run(30.0)
+        return first, res.spikes("E"), res.spikes("I")
+
+    every = spikes(1)
+    assert len(every[1][0]) > 100 and len(every[2][0]) > 10
+    assert set(np.unique(every[1][1])) <= set(range(100, 400))
+    for batch in (7, 1024):
+        for got, want in zip(spikes(batch), every):
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
