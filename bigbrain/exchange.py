@@ -89,7 +89,8 @@ def by_destination(words, dest, n_dest):
 
 
 class Exchange:
-    """What the strategies share: AER packing, delivery accounting, telemetry.
+    """What the strategies share: unpacking the received AER words, delivery accounting,
+    telemetry.
 
     Subclasses implement ``_move(local_index, gids, offsets, error)``: send the AER words
     of the spikes of local nodes ``local_index`` (sources ``gids`` at steps ``offsets``) to

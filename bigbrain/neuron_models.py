@@ -276,7 +276,6 @@ class BlockGroup:
         return [cls(group, backend, n_steps) for group in by_kernel.values()]
 
     def __init__(self, blocks, backend, n_steps):
-        self.blocks = blocks
         for block in blocks:
             block.prepare(n_steps)
         self.sampled = [block for block in blocks if len(block.rec_idx)]
