@@ -2,6 +2,7 @@
 
     python benchmarks/stdp_replay.py                       # N = 12,500, 20 intervals, 1 rank
     python benchmarks/stdp_replay.py --variant mymodule:deliver
+    python benchmarks/stdp_replay.py --rows 32:16 40:0    # history row layouts
 
 Builds the Brunel network with STDP on E->E (as benchmarks/brunel.py --stdp), runs
 ``--warmup`` ms, then records what the plastic synapses receive in the next ``--intervals``
@@ -10,7 +11,12 @@ in the network's order. It then replays exactly that, ``--repeat`` times from th
 state, and prints the best delivery time, the time per plastic event and a digest of the
 weights and ring buffers afterwards. With ``--variant module:function`` (a kernel with the
 arguments of ``kernels/stdp.py::deliver``) the two kernels alternate within one process,
-so the machine's drift hits both alike, and equal digests show equal results.
+so the machine's drift hits both alike, and equal digests show equal results. With
+``--rows WORDS:OFFSET …`` the kernel alternates over copies of the post-synaptic history
+laid out in rows of WORDS int64 words starting OFFSET bytes into a cache line (the
+layout's cost: ``32:16`` is the 256-byte rows, 16 bytes into a line, of NumPy's own
+allocation of capacity 14; ``40:0`` rows of 5 whole lines, as ``bigbrain.plasticity``
+lays them out).
 """
 import argparse
 import hashlib
@@ -58,7 +64,8 @@ def snapshot(sim):
 
 def restore(sim, state):
     history = sim.plasticity.history
-    history.h = state["h"].copy()
+    h = state["h"]
+    history.h = laid_out(h, h.shape[1], h.ctypes.data % 64)  # a copy in the same layout
     history.hf = history.h.view(np.float64)
     history.kminus[:], history.last_stamp[:] = state["kminus"], state["last"]
     history.bound = state["bound"]
@@ -82,6 +89,18 @@ def replay(sim, state, calls):
     return spent, hashlib.sha256(weights + sim.ring_ex.tobytes()).hexdigest()[:16]
 
 
+def laid_out(h, words, offset):
+    """A copy of history ``h`` in rows of ``words`` words, ``offset`` bytes into a line."""
+    if h[:, 0].max() > (words - 4) // 2:
+        raise SystemExit(f"--rows {words}:{offset}: rows too short for the entries held")
+    buffer = np.zeros(h.shape[0] * words + 16, np.int64)
+    start = (-(buffer.ctypes.data // 8)) % 8 + offset // 8
+    out = buffer[start:start + h.shape[0] * words].reshape(h.shape[0], words)
+    n = min(words, h.shape[1])
+    out[:, :n] = h[:, :n]
+    return out
+
+
 def plastic_events(sim, calls):
     total = 0
     for kind, gids, _ in calls:
@@ -100,6 +119,8 @@ def main():
     parser.add_argument("--intervals", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=6)
     parser.add_argument("--variant", help="module:function, a kernel to compare")
+    parser.add_argument("--rows", nargs="+", default=[], metavar="WORDS:OFFSET",
+                        help="history layouts to compare (row words, byte offset in a line)")
     args = parser.parse_args()
     kernels = {"kernels/stdp.py": CPU_KERNELS.deliver_stdp}
     if args.variant:
@@ -108,13 +129,17 @@ def main():
         kernels[args.variant] = getattr(importlib.import_module(module), function)
     sim, state, calls = capture(args.N, args.warmup, args.intervals)
     events = plastic_events(sim, calls)
-    best, digest = {name: np.inf for name in kernels}, {}
+    runs = {name: (kernel, state["h"]) for name, kernel in kernels.items()}
+    for rows in args.rows:
+        words, offset = map(int, rows.split(":"))
+        runs[f"rows {rows}"] = (kernels["kernels/stdp.py"], laid_out(state["h"], words, offset))
+    best, digest = {name: np.inf for name in runs}, {}
     for _ in range(args.repeat):
-        for name, kernel in kernels.items():
+        for name, (kernel, h) in runs.items():
             CPU_KERNELS.deliver_stdp = kernel
-            spent, digest[name] = replay(sim, state, calls)
+            spent, digest[name] = replay(sim, dict(state, h=h), calls)
             best[name] = min(best[name], spent)
-    for name in kernels:
+    for name in runs:
         print(f"{name}: {best[name]:.4f} s for {events} plastic events "
               f"({best[name] / events * 1e9:.1f} ns each), digest {digest[name]}")
 

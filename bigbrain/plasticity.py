@@ -32,7 +32,9 @@ from .kernels import stdp as kernel
 from .kernels.exp_tables import exp_div, per_column
 from .projection import SourceRows
 
-INITIAL_CAPACITY = 6
+INITIAL_CAPACITY = 10
+#: Bytes of a cache line: history rows start on one.
+CACHE_LINE = 64
 #: Entries of each table of exp(−m·dt/tau) the CPU kernel reads (512 KiB).
 EXP_TABLE_LENGTH = 1 << 16
 
@@ -53,8 +55,8 @@ class PostHistory:
         self.bound = np.iinfo(np.int64).min
 
     def _allocate(self, capacity):
-        """Empty rows for ``capacity`` entries each."""
-        self.h = np.zeros((len(self.kminus), kernel.stamp_at(capacity)), np.int64)
+        """Empty rows for ``capacity`` entries each, each row starting on a cache line."""
+        self.h = _line_aligned_zeros((len(self.kminus), kernel.stamp_at(capacity)))
         self.h[:, kernel.MEMO_STAMP] = np.iinfo(np.int64).min
         self.hf = self.h.view(np.float64)
 
@@ -112,8 +114,20 @@ class PostHistory:
 
 
 def _larger(capacity):
-    """The next row capacity: 2·capacity + 2 entries (rows stay multiples of 64 bytes)."""
-    return 2 * capacity + 2
+    """The next row capacity: 2·capacity − 2 entries. Rows of 10, 18, 34, 66 … entries
+    are 3, 5, 9, 17 … cache lines (2^k + 1): an odd number of lines spreads the rows'
+    first lines, which every synaptic event reads, over all sets of the caches, where rows
+    of 2^k lines would crowd them into a 2^k-th of the sets."""
+    return 2 * capacity - 2
+
+
+def _line_aligned_zeros(shape):
+    """Zeros (int64) whose first element starts a cache line (NumPy's large arrays start
+    16 bytes into one, so every row of a history would straddle two lines)."""
+    words, per_line = int(np.prod(shape)), CACHE_LINE // 8
+    buffer = np.zeros(words + per_line, np.int64)
+    start = (-(buffer.ctypes.data // 8)) % per_line
+    return buffer[start:start + words].reshape(shape)
 
 
 class PlasticProjection(SourceRows):

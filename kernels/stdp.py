@@ -7,8 +7,8 @@ operation. See :mod:`bigbrain.stdp` for the rule and :mod:`bigbrain.plasticity` 
 data layout.
 
 Post-synaptic spike history (per rank): row c of ``h`` (int64, neurons × width) holds
-everything a synaptic event onto column c reads, so that an event touches one or two cache
-lines: ``h[c, SIZE]`` the number of entries, ``h[c, MEMO_STAMP]`` / ``hf[c, MEMO_KMINUS]``
+everything a synaptic event onto column c reads, so that an event mostly touches the
+row's first cache line (rows start on a line): ``h[c, SIZE]`` the number of entries, ``h[c, MEMO_STAMP]`` / ``hf[c, MEMO_KMINUS]``
 the K− just before the stamp last asked for (see :func:`deliver`), and entry j (newest
 first) at ``h[c, stamp_at(j)]`` (stamp) and ``hf[c, stamp_at(j) + 1]`` (K− just after the
 spike); ``hf`` is the float64 view of ``h``. An entry is dropped once no synapse can need
@@ -29,7 +29,8 @@ DELIVER_WEIGHT, DELIVER_COUNT, DELIVER_NOTHING = 0, 1, 2
 _ONE_SPIKE = np.int64(SCALE)
 
 #: Words of a history row before its entries (``MEMO_STAMP + 2`` is padding, so that the
-#: row width 4 + 2·capacity is a multiple of 8 words, 64 bytes, for capacities 2, 6, 14 …).
+#: row width 4 + 2·capacity is a whole number of 64-byte lines, 2 words per entry, for
+#: capacities 2, 10, 18, 34 …: see ``bigbrain.plasticity``).
 SIZE, MEMO_STAMP, MEMO_KMINUS, FIRST_ENTRY = 0, 1, 2, 4
 
 #: How many synapses ahead :func:`deliver` prefetches the history row of the target.
