@@ -8,12 +8,12 @@ data layout.
 
 Post-synaptic spike history (per rank): row c of ``h`` (int64, neurons × width) holds
 everything a synaptic event onto column c reads, so that an event mostly touches the
-row's first cache line (rows start on a line): ``h[c, SIZE]`` the number of entries, ``h[c, MEMO_STAMP]`` / ``hf[c, MEMO_KMINUS]``
-the K− just before the stamp last asked for (see :func:`deliver`), and entry j (newest
-first) at ``h[c, stamp_at(j)]`` (stamp) and ``hf[c, stamp_at(j) + 1]`` (K− just after the
-spike); ``hf`` is the float64 view of ``h``. An entry is dropped once no synapse can need
-it: stamped at or below ``bound`` (no row's last pre spike minus its delay is older) and
-not the newest such entry (it gives K−).
+row's first cache line (rows start on a line): ``h[c, SIZE]`` the number of entries,
+``h[c, MEMO_STAMP]`` / ``hf[c, MEMO_KMINUS]`` the K− just before the stamp last asked for
+(see :func:`deliver`), and entry j (newest first) at ``h[c, stamp_at(j)]`` (stamp) and
+``hf[c, stamp_at(j) + 1]`` (K− just after the spike); ``hf`` is the float64 view of ``h``.
+An entry is dropped once no synapse can need it: stamped at or below ``bound`` (no row's
+last pre spike minus its delay is older) and not the newest such entry (it gives K−).
 """
 import math
 
@@ -29,8 +29,8 @@ DELIVER_WEIGHT, DELIVER_COUNT, DELIVER_NOTHING = 0, 1, 2
 _ONE_SPIKE = np.int64(SCALE)
 
 #: Words of a history row before its entries (``MEMO_STAMP + 2`` is padding, so that the
-#: row width 4 + 2·capacity is a whole number of 64-byte lines, 2 words per entry, for
-#: capacities 2, 10, 18, 34 …: see ``bigbrain.plasticity``).
+#: row width 4 + 2·capacity is a whole number of 64-byte lines for the capacities
+#: ``bigbrain.plasticity`` uses: 10, 18, 34 …).
 SIZE, MEMO_STAMP, MEMO_KMINUS, FIRST_ENTRY = 0, 1, 2, 4
 
 #: How many synapses ahead :func:`deliver` prefetches the history row of the target.
