@@ -77,3 +77,18 @@ def test_restore_gives_back_the_same_entries():
     other.restore(*(a[::-1].copy() for a in saved))
     for a, b in zip(saved, other.entries()):
         assert np.array_equal(a, b)
+
+
+def test_rows_start_on_a_cache_line_and_span_an_odd_number_of_lines():
+    """Every synaptic event reads its target's first line: rows must not straddle lines,
+    nor crowd their first lines into a fraction of the cache sets (2^k lines per row)."""
+    h = _history()
+    widths = []
+    for n in (1, 15, 30, 60):  # a silent source: the rows grow
+        h.record(np.zeros(n, np.int64), np.arange(1, n + 1) + 1000 * n,
+                 lambda: np.iinfo(np.int64).min)
+        row_bytes = h.h.strides[0]
+        assert h.h.ctypes.data % 64 == 0 and row_bytes % 64 == 0
+        assert (row_bytes // 64) % 2 == 1, f"rows of {row_bytes // 64} lines"
+        widths.append(row_bytes)
+    assert len(set(widths)) > 2, "the rows never grew"
