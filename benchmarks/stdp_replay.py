@@ -29,6 +29,7 @@ import numpy as np
 import bigbrain as bb
 from bigbrain.backends import CPU_KERNELS
 from bigbrain.models import brunel
+from bigbrain.plasticity import _line_aligned_zeros
 
 J = 0.1
 
@@ -93,9 +94,8 @@ def laid_out(h, words, offset):
     """A copy of history ``h`` in rows of ``words`` words, ``offset`` bytes into a line."""
     if h[:, 0].max() > (words - 4) // 2:
         raise SystemExit(f"--rows {words}:{offset}: rows too short for the entries held")
-    buffer = np.zeros(h.shape[0] * words + 16, np.int64)
-    start = (-(buffer.ctypes.data // 8)) % 8 + offset // 8
-    out = buffer[start:start + h.shape[0] * words].reshape(h.shape[0], words)
+    size, start = h.shape[0] * words, offset // 8
+    out = _line_aligned_zeros((size + 8,))[start:start + size].reshape(h.shape[0], words)
     n = min(words, h.shape[1])
     out[:, :n] = h[:, :n]
     return out
