@@ -177,6 +177,12 @@ def write_part(group, sim, step):
     for key, values in (("gid", sim.local_gids[cols]), ("step", abs_step),
                         ("ex", ring_ex[slots, cols]), ("in", ring_in[slots, cols])):
         out[f"ring/{key}"] = _put(group, f"ring/{key}", values)
+    ring_cur = sim.backend.to_host(sim.ring_cur)
+    slots, cols = np.nonzero(ring_cur)
+    abs_step = step + (slots - step) % ring_cur.shape[0]
+    for key, values in (("gid", sim.local_gids[cols]), ("step", abs_step),
+                        ("pA", ring_cur[slots, cols])):
+        out[f"current/{key}"] = _put(group, f"current/{key}", values)
     plasticity = getattr(sim, "plasticity", None)
     if plasticity is not None:
         for key, values in plasticity.state_arrays().items():
@@ -279,6 +285,13 @@ def restore(sim, root, step):
         host = np.zeros(getattr(sim, name).shape, np.int64)
         host[slots, cols] = ring[key][mine]
         getattr(sim, name)[...] = sim.backend.asarray(host)
+    current = load_part_arrays(root, step, m, "current/")  # none in checkpoints before 2026-12
+    if current:
+        mine = sim.partition.owner(current["gid"]) == sim.comm.rank
+        host = np.zeros(sim.ring_cur.shape)
+        host[current["step"][mine] % host.shape[0], sim.columns(current["gid"][mine])] = \
+            current["pA"][mine]
+        sim.ring_cur[...] = sim.backend.asarray(host)
     plastic = load_part_arrays(root, step, m, "plastic/")
     restore_plastic = getattr(getattr(sim, "plasticity", None), "restore_state_arrays", None)
     if restore_plastic is not None:

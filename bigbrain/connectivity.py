@@ -22,7 +22,7 @@ import numpy as np
 from .arrays import ranges
 from .distributions import Stream
 from .errors import ModelError
-from .neuron_models import suggest
+from .errors import suggest
 from .streams import Purpose
 
 MAX_ROUNDS = 10_000

@@ -1,4 +1,5 @@
 """Errors that bigbrain raises: every one names what is wrong and where."""
+import difflib
 
 
 class ModelError(ValueError):
@@ -19,3 +20,9 @@ class RankError(RuntimeError):
 
 class ArchiveError(ValueError):
     """An archive that cannot be written, read or resumed; the message names the problem."""
+
+
+def suggest(name, names):
+    """' (did you mean 'x'?)' for the nearest valid name, or ''."""
+    near = difflib.get_close_matches(str(name), list(names), n=1)
+    return f" (did you mean '{near[0]}'?)" if near else ""

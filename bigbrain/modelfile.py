@@ -54,7 +54,7 @@ import tomli_w
 from .description import _synapse, build_network, describe
 from .distributions import Distribution, from_description
 from .errors import ModelError
-from .neuron_models import suggest
+from .errors import suggest
 
 SHIPPED = Path(__file__).parent / "models"
 BACKENDS = {"cpu": "numpy", "gpu": "cupy", "auto": "auto"}  # run.backend -> bb.Network(backend=)

@@ -12,8 +12,8 @@ import numpy as np
 from .comm import Comm, abort_on_uncaught_exception
 from .connectivity import make_rule
 from .description import describe
-from .errors import ModelError
-from .neuron_models import MODELS, suggest
+from .errors import ModelError, suggest
+from .neurons import MODELS
 from .backends import check_name as check_backend
 from .exchange import EXCHANGES
 from .partition import PARTITIONS, parse as parse_partition

@@ -8,7 +8,7 @@ stamp (n+1)Â·dt, as in NEST; a V_m sample taken after step n has the time (n+1)Â
 import numpy as np
 
 from .errors import ModelError
-from .neuron_models import suggest
+from .errors import suggest
 
 
 class SpikeRecorder:
@@ -53,7 +53,7 @@ class VmRecorder:
         stamps = t0 + np.arange(n_steps) + 1
         rows = np.flatnonzero(stamps % self.interval == 0)
         self.steps.append(stamps[rows])
-        self.values.append(self.block.samples[rows, self.column:self.column + len(self.local)].copy())
+        self.values.append(self.block.samples[rows, self.column:self.column + len(self.local), 0].copy())
 
     def gather(self, comm):
         steps = np.concatenate(self.steps + [np.zeros(0, np.int64)])

@@ -18,7 +18,7 @@ import numpy as np
 from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
 from .exchange import MAX_INTERVAL, make as make_exchange
-from .neuron_models import BlockGroup, initial_values
+from .neurons import BlockGroup, initial_values
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static
@@ -67,7 +67,7 @@ class Simulation:
         for part in self.blocks + self.static + self.poisson:
             part.use(backend)
         self.plasticity.use(backend)
-        backend.move(self, ("ring_ex", "ring_in"))
+        backend.move(self, ("ring_ex", "ring_in", "ring_cur"))
         self.block_groups = BlockGroup.of(self.blocks, backend, self.interval)
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
@@ -160,6 +160,12 @@ class Simulation:
         shape = (self.ring_length, len(self.local_gids))
         self.ring_ex = np.zeros(shape, np.int64)
         self.ring_in = np.zeros(shape, np.int64)
+        self.ring_cur = np.zeros((self._current_ring_length(), shape[1]))
+
+    def _current_ring_length(self):
+        """Slots of the current-input ring buffer (float64, pA): one while nothing injects
+        current (every kernel then reads and clears the same zero slot)."""
+        return 1
 
     def _make_recorders(self):
         by_pop = {b_pop.name: b for b_pop, b in zip(self.net.node_populations(), self.blocks)}
@@ -221,9 +227,10 @@ class Simulation:
     def _advance(self, t0, n):
         """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
         (rank columns, gids, step offsets)."""
-        out = [group.update(self.ring_ex, self.ring_in, t0, n) for group in self.block_groups]
+        rings = self.ring_ex, self.ring_in, self.ring_cur
+        out = [group.update(*rings, t0, n) for group in self.block_groups]
         for block in self.single_blocks:
-            idx, off = block.update(self.ring_ex, self.ring_in, t0, n)
+            idx, off = block.update(*rings, t0, n)
             out.append((block.col0 + idx, off))
         for rec in self.vm_recorders:
             rec.collect(t0, n)

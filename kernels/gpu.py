@@ -123,32 +123,32 @@ class CudaKernels:
         out_off[:k] = off
         return k
 
-    def iaf_psc_delta(self, y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps, P30, P33, I_e,
-                      theta, V_reset, V_min, refr_counts, refractory_input, h, tau_m, E_L,
-                      rec_idx, rec_v, out_idx, out_off):
+    def iaf_psc_delta(self, y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
+                      P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input, h,
+                      tau_m, E_L, rec_idx, rec_v, out_idx, out_off):
         """kernels/lif.py::iaf_psc_delta on the device; returns the number of spikes."""
         n = y3.shape[0]
         flags = self.xp.zeros((n_steps, n), np.uint8)
         decay = self._exp_div(h, tau_m)
         rec_idx = self.xp.asarray(rec_idx)
         self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
-            np.int64(n), y3, r, refr_acc, ring_ex, ring_in,
-            *_i64(*ring_ex.shape, col0, t0, n_steps),
+            np.int64(n), y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur,
+            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
             *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
             np.int32(refractory_input), decay, np.float64(E_L), rec_idx, np.int64(rec_idx.size),
             rec_v, flags))
         return self._spikes(flags, out_idx, out_off)
 
-    def iaf_psc_exp(self, V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps, P22, P21ex, P21in,
-                    P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L, rec_idx, rec_v,
-                    out_idx, out_off):
+    def iaf_psc_exp(self, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
+                    P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L,
+                    rec_idx, rec_v, out_idx, out_off):
         """kernels/lif.py::iaf_psc_exp on the device; returns the number of spikes."""
         n = V.shape[0]
         flags = self.xp.zeros((n_steps, n), np.uint8)
         rec_idx = self.xp.asarray(rec_idx)
         self.launch("lif", "iaf_psc_exp", _blocks(n), (THREADS,), (
-            np.int64(n), V, i_ex, i_in, r, ring_ex, ring_in,
-            *_i64(*ring_ex.shape, col0, t0, n_steps),
+            np.int64(n), V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur,
+            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
             *_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
             np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off)
@@ -158,28 +158,29 @@ class CudaKernels:
         """kernels/lif.py::block_table: here the argument tuples themselves."""
         return list(blocks)
 
-    def _each_population(self, kernel, n_state, blocks, ring_ex, ring_in, t0, n_steps, out_col,
-                         out_off):
+    def _each_population(self, kernel, n_state, blocks, rings, t0, n_steps, out_col, out_off):
         """``kernel`` (its first ``n_state`` arguments the state arrays) for each population,
-        one launch each, with the spike output of kernels/lif.py::iaf_psc_delta_blocks."""
+        one launch each, with the spike output of kernels/lif.py::iaf_psc_delta_blocks;
+        ``rings``: (ring_ex, ring_in, ring_cur)."""
         k = 0
         for args in blocks:
             col0, *rest = args[n_state:]
-            n = kernel(*args[:n_state], ring_ex, ring_in, col0, t0, n_steps, *rest,
-                       out_col[k:], out_off[k:])
+            n = kernel(*args[:n_state], *rings, col0, t0, n_steps, *rest, out_col[k:], out_off[k:])
             out_col[k:k + n] += col0
             k += n
         return k
 
-    def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+    def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
+                             out_off):
         """kernels/lif.py::iaf_psc_delta_blocks: one launch per population."""
-        return self._each_population(self.iaf_psc_delta, 3, blocks, ring_ex, ring_in, t0,
-                                     n_steps, out_col, out_off)
+        return self._each_population(self.iaf_psc_delta, 4, blocks, (ring_ex, ring_in, ring_cur),
+                                     t0, n_steps, out_col, out_off)
 
-    def iaf_psc_exp_blocks(self, blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+    def iaf_psc_exp_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
+                           out_off):
         """kernels/lif.py::iaf_psc_exp_blocks: one launch per population."""
-        return self._each_population(self.iaf_psc_exp, 4, blocks, ring_ex, ring_in, t0,
-                                     n_steps, out_col, out_off)
+        return self._each_population(self.iaf_psc_exp, 5, blocks, (ring_ex, ring_in, ring_cur),
+                                     t0, n_steps, out_col, out_off)
 
     # ------------------------------------------------------------------ delivery
     def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,

@@ -1,19 +1,21 @@
 """Leaky integrate-and-fire updates with NEST's exact integration (Rotter & Diesmann 1999).
 
 Each kernel advances the neurons of one population on one rank through the steps of one
-interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slot and
+interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slots and
 updates the state with the precomputed propagators; a second pass records a spike where
 V_m ≥ V_th (the first pass, writing no output, is vectorized by the compiler). The
 arithmetic follows NEST's ``iaf_psc_delta`` and ``iaf_psc_exp`` operation by operation, so
 that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
 NEST.
 
-Shared arguments:
-  ring_ex, ring_in  int64 (L, n_columns) fixed-point input, slot = step % L
+Shared arguments (the contract of :mod:`bigbrain.neurons.base`):
+  ring_ex, ring_in  int64 (L, n_columns) fixed-point spike input, slot = step % L
+  ring_cur          float64 (L_cur, n_columns) current input (pA), slot = step % L_cur;
+                    the current read in a step acts from the next step on (NEST's y0 / i_0)
   col0              the population's first column in the ring buffers
   t0, n_steps       first step of the interval and its length
-  rec_idx, rec_v    population-local indices whose V_m (mV, absolute) is written to
-                    rec_v[step offset, k] after each step
+  rec_idx, rec_v    population-local indices whose recordables are written to
+                    rec_v[step offset, k, variable] after each step (V_m in mV, absolute)
   out_idx, out_off  spikes: population-local index and step offset; returns their number
 
 ``*_blocks`` advance the populations of one model on a rank in one call (each Python call
@@ -28,29 +30,31 @@ from .typed_list import typed_list
 
 
 @numba.njit(cache=True)
-def iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps,
+def iaf_psc_delta(y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
                   P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input, h, tau_m,
                   E_L, rec_idx, rec_v, out_idx, out_off):
-    """NEST ``iaf_psc_delta``: delta synapses (weights in mV), optional refractory input."""
-    L = ring_ex.shape[0]
+    """NEST ``iaf_psc_delta``: delta synapses (weights in mV), optional refractory input;
+    records V_m."""
+    L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n = y3.shape[0]
     k = 0
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
+        cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
         if refractory_input:
-            _delta_step_refractory_input(y3, r, refr_acc, ex, inh, P30, P33, I_e, V_min, h,
-                                         tau_m)
+            _delta_step_refractory_input(y3, y0, r, refr_acc, ex, inh, cur, P30, P33, I_e,
+                                         V_min, h, tau_m)
         else:
-            _delta_step(y3, r, ex, inh, P30, P33, I_e, V_min)
+            _delta_step(y3, y0, r, ex, inh, cur, P30, P33, I_e, V_min)
         k = _threshold(y3, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
         for j in range(rec_idx.shape[0]):
-            rec_v[s, j] = y3[rec_idx[j]] + E_L
+            rec_v[s, j, 0] = y3[rec_idx[j]] + E_L
     return k
 
 
 @numba.njit(cache=True, inline="always")
-def _delta_step(y3, r, ex, inh, P30, P33, I_e, V_min):
+def _delta_step(y3, y0, r, ex, inh, cur, P30, P33, I_e, V_min):
     """One step of :func:`iaf_psc_delta` without refractory input: input arriving during
     the refractory period is dropped. Written without branches (the compiler vectorizes
     it; twice as fast as NEST's if/else at N = 12,500)."""
@@ -59,14 +63,17 @@ def _delta_step(y3, r, ex, inh, P30, P33, I_e, V_min):
         ex[i] = 0
         inh[i] = 0
         free = r[i] == 0
-        y = P30 * I_e + P33 * y3[i] + x
+        y = P30 * (y0[i] + I_e) + P33 * y3[i] + x
+        y0[i] = cur[i]
+        cur[i] = 0.0
         y = V_min if y < V_min else y
         y3[i] = y if free else y3[i]
         r[i] = r[i] if free else r[i] - 1
 
 
 @numba.njit(cache=True, inline="always")
-def _delta_step_refractory_input(y3, r, refr_acc, ex, inh, P30, P33, I_e, V_min, h, tau_m):
+def _delta_step_refractory_input(y3, y0, r, refr_acc, ex, inh, cur, P30, P33, I_e, V_min, h,
+                                 tau_m):
     """One step of :func:`iaf_psc_delta` with refractory input (NEST's
     ``refractory_input``): input arriving during the refractory period, decayed to its end,
     is added when the neuron becomes free."""
@@ -74,8 +81,11 @@ def _delta_step_refractory_input(y3, r, refr_acc, ex, inh, P30, P33, I_e, V_min,
         x = (ex[i] + inh[i]) * INVERSE_SCALE
         ex[i] = 0
         inh[i] = 0
+        current = y0[i]
+        y0[i] = cur[i]
+        cur[i] = 0.0
         if r[i] == 0:
-            y3[i] = P30 * I_e + P33 * y3[i] + x
+            y3[i] = P30 * (current + I_e) + P33 * y3[i] + x
             if refr_acc[i] != 0.0:
                 y3[i] += refr_acc[i]
                 refr_acc[i] = 0.0
@@ -87,19 +97,23 @@ def _delta_step_refractory_input(y3, r, refr_acc, ex, inh, P30, P33, I_e, V_min,
 
 
 @numba.njit(cache=True)
-def iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps,
+def iaf_psc_exp(V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
                 P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts,
                 E_L, rec_idx, rec_v, out_idx, out_off):
-    """NEST ``iaf_psc_exp``: exponential currents (weights in pA), ex/in by weight sign."""
-    L = ring_ex.shape[0]
+    """NEST ``iaf_psc_exp``: exponential currents (weights in pA), ex/in by weight sign;
+    records V_m, I_syn_ex, I_syn_in."""
+    L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n = V.shape[0]
     k = 0
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
+        cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
         for i in range(n):  # without branches: the compiler vectorizes it
             free = r[i] == 0
-            v = V[i] * P22 + i_ex[i] * P21ex + i_in[i] * P21in + I_e * P20
+            v = V[i] * P22 + i_ex[i] * P21ex + i_in[i] * P21in + (I_e + i_0[i]) * P20
+            i_0[i] = cur[i]
+            cur[i] = 0.0
             V[i] = v if free else V[i]
             r[i] = r[i] if free else r[i] - 1
             i_ex[i] = i_ex[i] * P11ex + ex[i] * INVERSE_SCALE
@@ -108,7 +122,9 @@ def iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps,
             inh[i] = 0
         k = _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
         for j in range(rec_idx.shape[0]):
-            rec_v[s, j] = V[rec_idx[j]] + E_L
+            rec_v[s, j, 0] = V[rec_idx[j]] + E_L
+            rec_v[s, j, 1] = i_ex[rec_idx[j]]
+            rec_v[s, j, 2] = i_in[rec_idx[j]]
     return k
 
 
@@ -141,31 +157,32 @@ def _to_columns(out_col, k, n, col0):
 
 
 @numba.njit(cache=True)
-def iaf_psc_delta_blocks(blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+def iaf_psc_delta_blocks(blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col, out_off):
     """:func:`iaf_psc_delta` for each population of a :func:`block_table`; their spikes,
     population after population, as rank columns and step offsets into ``out_col`` /
     ``out_off``; returns their number."""
     k = 0
     for b in range(len(blocks)):
-        (y3, r, refr_acc, col0, P30, P33, I_e, theta, V_reset, V_min, refr_counts,
+        (y3, y0, r, refr_acc, col0, P30, P33, I_e, theta, V_reset, V_min, refr_counts,
          refractory_input, h, tau_m, E_L, rec_idx, rec_v) = blocks[b]
-        n = iaf_psc_delta(y3, r, refr_acc, ring_ex, ring_in, col0, t0, n_steps, P30, P33, I_e,
-                          theta, V_reset, V_min, refr_counts, refractory_input, h, tau_m, E_L,
-                          rec_idx, rec_v, out_col[k:], out_off[k:])
+        n = iaf_psc_delta(y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
+                          P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input,
+                          h, tau_m, E_L, rec_idx, rec_v, out_col[k:], out_off[k:])
         _to_columns(out_col, k, n, col0)
         k += n
     return k
 
 
 @numba.njit(cache=True)
-def iaf_psc_exp_blocks(blocks, ring_ex, ring_in, t0, n_steps, out_col, out_off):
+def iaf_psc_exp_blocks(blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col, out_off):
     """:func:`iaf_psc_exp` for each population of a :func:`block_table`, with the spike
     output of :func:`iaf_psc_delta_blocks`."""
     k = 0
     for b in range(len(blocks)):
-        (V, i_ex, i_in, r, col0, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset,
-         refr_counts, E_L, rec_idx, rec_v) = blocks[b]
-        n = iaf_psc_exp(V, i_ex, i_in, r, ring_ex, ring_in, col0, t0, n_steps, P22, P21ex,
+        (V, i_ex, i_in, i_0, r, col0, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta,
+         V_reset, refr_counts, E_L, rec_idx, rec_v) = blocks[b]
+        n = iaf_psc_exp(V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
+                        P22, P21ex,
                         P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L, rec_idx,
                         rec_v, out_col[k:], out_off[k:])
         _to_columns(out_col, k, n, col0)

@@ -55,6 +55,11 @@ def _ring(rng, L=20, n_columns=300):
     return to_fixed(rng.normal(0.5, 2.0, shape)), to_fixed(-rng.exponential(1.0, shape))
 
 
+def _current(rng, L=20, n_columns=300):
+    """Current input (pA) of the ring length of :func:`_ring`."""
+    return rng.normal(0.0, 100.0, (L, n_columns))
+
+
 def _run_both(cpu, gpu, make_args, n_intervals=6):
     """Run both kernels on copies of the same arguments over several intervals; compare
     every output and every array argument."""
@@ -73,11 +78,13 @@ def test_iaf_psc_delta_equals_numba(kernels, refractory_input):
     def make():
         rng = np.random.default_rng(2)
         y3, ring = rng.uniform(0.0, 20.0, 250), _ring(rng)
-        r, acc = np.zeros(250, np.int64), np.zeros(250)
-        rec_idx, rec_v = np.array([0, 3, 3, 249]), np.zeros((7, 4))
+        y0, r, acc = rng.normal(0.0, 50.0, 250), np.zeros(250, np.int64), np.zeros(250)
+        current = _current(rng)
+        rec_idx, rec_v = np.array([0, 3, 3, 249]), np.zeros((7, 4, 1))
         out = np.zeros(250 * 7, np.int64), np.zeros(250 * 7, np.int64)
-        return lambda t0: (y3, r, acc, *ring, 40, t0, 7, 0.25, math.exp(-0.1 / 20.0), 3.0, 20.0,
-                           10.0, 2.0, 20, refractory_input, 0.1, 20.0, -70.0, rec_idx, rec_v, *out)
+        return lambda t0: (y3, y0, r, acc, *ring, current, 40, t0, 7, 0.25,
+                           math.exp(-0.1 / 20.0), 3.0, 20.0, 10.0, 2.0, 20, refractory_input, 0.1,
+                           20.0, -70.0, rec_idx, rec_v, *out)
     _run_both(lif.iaf_psc_delta, kernels.iaf_psc_delta, make)
 
 
@@ -86,10 +93,12 @@ def test_iaf_psc_exp_equals_numba(kernels):
         rng = np.random.default_rng(3)
         V, ring = rng.uniform(0.0, 15.0, 250), _ring(rng)
         i_ex, i_in, r = rng.uniform(0, 300, 250), rng.uniform(-300, 0, 250), np.zeros(250, np.int64)
-        rec_idx, rec_v = np.array([1, 7]), np.zeros((7, 2))
+        i_0, current = rng.normal(0.0, 50.0, 250), _current(rng)
+        rec_idx, rec_v = np.array([1, 7]), np.zeros((7, 2, 3))
         out = np.zeros(250 * 7, np.int64), np.zeros(250 * 7, np.int64)
-        return lambda t0: (V, i_ex, i_in, r, *ring, 10, t0, 7, 0.995, 0.0009, 0.0007, 0.0399,
-                           0.95, 0.9, 400.0, 15.0, 0.0, 20, -65.0, rec_idx, rec_v, *out)
+        return lambda t0: (V, i_ex, i_in, i_0, r, *ring, current, 10, t0, 7, 0.995, 0.0009,
+                           0.0007, 0.0399, 0.95, 0.9, 400.0, 15.0, 0.0, 20, -65.0, rec_idx, rec_v,
+                           *out)
     _run_both(lif.iaf_psc_exp, kernels.iaf_psc_exp, make)
 
 

@@ -106,7 +106,7 @@ def _driven(models, t_ms=60.0):
 
 
 def test_populations_of_two_models_interleaved_evolve_as_each_alone():
-    """The blocks of a model advance in one kernel call (neuron_models.BlockGroup):
+    """The blocks of a model advance in one kernel call (neurons.BlockGroup):
     interleaving populations of two models changes nothing in any of them."""
     models = ["iaf_psc_delta", "iaf_psc_exp", "iaf_psc_delta", "iaf_psc_exp"]
     together = _driven(models)

@@ -80,7 +80,7 @@ NUMPY = Backend("numpy", np, CPU_KERNELS)
 
 def check_name(name):
     if name not in NAMES:
-        from ..neuron_models import suggest
+        from ..errors import suggest
         raise ModelError("backend", f"unknown backend {name!r} (expected one of "
                          f"{', '.join(NAMES)})" + suggest(name, NAMES))
 

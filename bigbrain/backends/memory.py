@@ -2,7 +2,7 @@
 
 Used before the build, so that a network too large for a GPU fails at once with the
 estimate instead of running out of device memory half-way. The estimate follows the
-storage layout (:mod:`bigbrain.neuron_models`, :mod:`bigbrain.projection`,
+storage layout (:mod:`bigbrain.neurons`, :mod:`bigbrain.projection`,
 :mod:`bigbrain.plasticity`) for the busiest rank, with neurons spread evenly over ranks and
 the expected number of synapses of each rule:
 

@@ -17,27 +17,28 @@ extern "C" void host_philox_words(const u32 *counters, i64 n, u32 k0, u32 k1, u3
 }
 
 extern "C" void host_iaf_psc_delta(
-        i64 n, double *y3, i64 *r, double *refr_acc, i64 *ring_ex, i64 *ring_in,
-        i64 L, i64 n_columns, i64 col0, i64 t0, i64 n_steps,
+        i64 n, double *y3, double *y0, i64 *r, double *refr_acc, i64 *ring_ex, i64 *ring_in,
+        double *ring_cur, i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0, i64 n_steps,
         double P30, double P33, double I_e, double theta, double V_reset, double V_min,
         i64 refr_counts, int refractory_input, const double *refr_decay, double E_L,
         const i64 *rec_idx, i64 n_rec, double *rec_v, unsigned char *flags) {
     for (i64 i = 0; i < n; ++i)
-        iaf_psc_delta_neuron(i, n, y3, r, refr_acc, ring_ex, ring_in, L, n_columns, col0, t0,
-                             n_steps, P30, P33, I_e, theta, V_reset, V_min, refr_counts,
-                             refractory_input, refr_decay, E_L, rec_idx, n_rec, rec_v, flags);
+        iaf_psc_delta_neuron(i, n, y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, L, n_columns,
+                             L_cur, col0, t0, n_steps, P30, P33, I_e, theta, V_reset, V_min,
+                             refr_counts, refractory_input, refr_decay, E_L, rec_idx, n_rec,
+                             rec_v, flags);
 }
 
 extern "C" void host_iaf_psc_exp(
-        i64 n, double *V, double *i_ex, double *i_in, i64 *r, i64 *ring_ex, i64 *ring_in,
-        i64 L, i64 n_columns, i64 col0, i64 t0, i64 n_steps,
-        double P22, double P21ex, double P21in, double P20, double P11ex, double P11in,
-        double I_e, double theta, double V_reset, i64 refr_counts, double E_L,
+        i64 n, double *V, double *i_ex, double *i_in, double *i_0, i64 *r, i64 *ring_ex,
+        i64 *ring_in, double *ring_cur, i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0,
+        i64 n_steps, double P22, double P21ex, double P21in, double P20, double P11ex,
+        double P11in, double I_e, double theta, double V_reset, i64 refr_counts, double E_L,
         const i64 *rec_idx, i64 n_rec, double *rec_v, unsigned char *flags) {
     for (i64 i = 0; i < n; ++i)
-        iaf_psc_exp_neuron(i, n, V, i_ex, i_in, r, ring_ex, ring_in, L, n_columns, col0, t0,
-                           n_steps, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset,
-                           refr_counts, E_L, rec_idx, n_rec, rec_v, flags);
+        iaf_psc_exp_neuron(i, n, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, L, n_columns,
+                           L_cur, col0, t0, n_steps, P22, P21ex, P21in, P20, P11ex, P11in, I_e,
+                           theta, V_reset, refr_counts, E_L, rec_idx, n_rec, rec_v, flags);
 }
 
 template <typename Post, typename Delay>

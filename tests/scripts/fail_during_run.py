@@ -10,21 +10,21 @@ from pathlib import Path
 from mpi4py import MPI
 
 import bigbrain as bb
-from bigbrain import neuron_models
+from bigbrain import neurons
 from bigbrain.models import brunel
 
 exchange = sys.argv[2] if len(sys.argv) > 2 else "alltoall"
 net = bb.Network(dt=0.1, seed=1, exchange=exchange)
 brunel(net, N=1000)
 if MPI.COMM_WORLD.rank == 1:
-    original = neuron_models.BlockGroup.update
+    original = neurons.BlockGroup.update
 
-    def failing_update(self, ring_ex, ring_in, t0, n_steps):
+    def failing_update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
         if t0 >= 500:
             raise RuntimeError(f"injected failure at step {t0}")
-        return original(self, ring_ex, ring_in, t0, n_steps)
+        return original(self, ring_ex, ring_in, ring_cur, t0, n_steps)
 
-    neuron_models.BlockGroup.update = failing_update
+    neurons.BlockGroup.update = failing_update
 try:
     net.run(100.0)
 except Exception as err:  # noqa: BLE001 - the point of the script
