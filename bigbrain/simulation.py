@@ -17,6 +17,7 @@ import numpy as np
 
 from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
+from .errors import ModelError
 from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values
 from .partition import make as make_partition
@@ -41,6 +42,7 @@ class Simulation:
         self.n_spikes = 0  # spikes emitted by this rank's nodes so far
         self.partition = make_partition(net.partition, net, comm.size)
         self.backend = comm.agree(select_backend, net.backend, comm.mpi, net.device)
+        comm.agree(self._check_models)
         comm.agree(self._check_memory)
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
@@ -56,6 +58,15 @@ class Simulation:
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
         self.progress = None  # a bigbrain.progress.Progress to report to while running
         self._use(self.backend)
+
+    def _check_models(self):
+        """Refuse, before the build, a model that the backend has no kernel for."""
+        for pop in self.net.node_populations():
+            kernel = pop.model.block.KERNEL
+            if kernel is not None and not hasattr(self.backend.kernels, kernel + "_blocks"):
+                raise ModelError(f"population {pop.name!r}.model", f"the {self.backend.label} "
+                                 f"backend has no kernel for {pop.model.name} yet; run it with "
+                                 "backend='numpy'")
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device."""
