@@ -22,6 +22,7 @@ Only rank 0 writes outside ``checkpoints/``. Writes to a local store are atomic 
 chunk, so a damaged chunk is reported when read, never returned.
 """
 import datetime
+import math
 import os
 import time
 

@@ -66,9 +66,10 @@ class Population(Selection):
         ids = np.asarray(key)
         if ids.dtype.kind not in "iu":
             raise ModelError(field, "expected an integer index, a slice or an array of indices")
-        if ids.size and not (-self.size <= ids.min() and ids.max() < self.size):
-            raise ModelError(field, f"outside the population's {self.size} neurons (ids 0 … "
-                             f"{self.size - 1})")
+        outside = ids[(ids < -self.size) | (ids >= self.size)]
+        if outside.size:
+            raise ModelError(field, f"id {outside.flat[0]} is outside the population's "
+                             f"{self.size} neurons (ids 0 … {self.size - 1})")
         return Selection([(self, np.arange(self.size)[ids.ravel()])])
 
     def __repr__(self):
@@ -98,7 +99,7 @@ def _shown(key):
     """``key`` of ``population[key]`` as written (short for arrays)."""
     if isinstance(key, slice):
         return ":".join("" if b is None else str(b) for b in (key.start, key.stop, key.step)).rstrip(":") or ":"
-    return str(key) if np.ndim(key) == 0 else f"array of {np.size(key)}"
+    return str(key) if np.ndim(key) == 0 else "ids"
 
 
 def as_selection(obj):
