@@ -285,7 +285,7 @@ def _positions_of(field, value):
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
-            raise ModelError(field, f"positions must be whole numbers, got {arr[bad][0]!r}")
+            raise ModelError(field, f"positions must be whole numbers, got {float(arr[bad][0])}")
     elif arr.dtype.kind not in "iu":
         raise ModelError(field, f"positions must be whole numbers, got {value!r}")
     return arr.astype(np.int64)

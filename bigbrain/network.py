@@ -27,7 +27,7 @@ class Recording:
     """What to record of one population: ids, and for V_m the sampling interval (ms)."""
 
     def __init__(self, population, ids, interval=None):
-        self.population, self.ids, self.interval = population, np.unique(ids), interval
+        self.population, self.ids, self.interval = population, _sorted_unique(ids), interval
 
 
 class Network:
@@ -260,6 +260,12 @@ def _archive_of(archive):
     archive = Archive.of(archive)
     archive.refuse_existing()
     return archive
+
+
+def _sorted_unique(ids):
+    """``np.unique(ids)``, without its cost (seconds for 10^7 ids) when already so."""
+    ids = np.asarray(ids, np.int64)
+    return ids if np.all(ids[1:] > ids[:-1]) else np.unique(ids)
 
 
 def _real(value):

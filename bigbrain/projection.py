@@ -53,9 +53,13 @@ class Connection:
         check_weights(f"{self.where}.weight", self.weight)
         if not isinstance(self.delay, Distribution):
             delays = np.asarray(self.delay)
-            if delays.dtype.kind not in "iuf" or not np.all(np.isfinite(delays)):
-                raise ModelError(f"{self.where}.delay", f"delays must be finite numbers of ms, "
-                                 f"got {_shown(self.delay)}")
+            if delays.dtype.kind not in "iuf":
+                raise ModelError(f"{self.where}.delay", f"must be a number of ms, got {self.delay!r}")
+            bad = np.flatnonzero(~np.isfinite(delays.ravel()))
+            if bad.size:
+                at = f"[{bad[0]}]" if delays.ndim else ""
+                raise ModelError(f"{self.where}.delay{at}", f"must be a finite number of ms, got "
+                                 f"{delays.ravel()[bad[0]]}")
         lo, hi = value_bounds(self.delay)
         if math.isfinite(lo) and round(lo / dt) < 1:
             raise ModelError(f"{self.where}.delay", f"delay {lo} ms is below the resolution "
@@ -155,12 +159,10 @@ class Connection:
                 "receptor": self.receptor}
 
 
-def _shown(value):
-    """A short text of a delay or weight for a message (the same on every rank)."""
-    if isinstance(value, Distribution):
-        d = value.describe()
-        return f"{d.pop('distribution')}({', '.join(f'{k}={v}' for k, v in d.items())})"
-    return repr(value) if np.ndim(value) == 0 else f"an array of {np.size(value)} values"
+def _shown(distribution):
+    """``normal(mean=0.4, std=0.2)``: a distribution as a message shows it."""
+    d = distribution.describe()
+    return f"{d.pop('distribution')}({', '.join(f'{k}={v}' for k, v in d.items())})"
 
 
 def _positions(selection_gids, gids):
