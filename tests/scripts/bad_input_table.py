@@ -46,9 +46,8 @@ def run_twice(t):
 
 
 CASES = {
-    # raised while building, on one rank only (the one target of the input is on rank 1)
-    "rate_on_one_rank": lambda: poisson_onto(lambda e: e[1:2], 1e7),
-    # raised while building, on every rank with synapses
+    # raised while building, on every rank
+    "rate_above_700_per_step": lambda: poisson_onto(lambda e: e[1:2], 1e7),
     "drawn_delay_below_dt": lambda: connected(indegree=5, delay=bb.normal(0.4, 0.2)),
     "nan_normal": lambda: connected(indegree=5, delay=bb.normal(math.nan, 1.0)),
     "impossible_clipped_normal": lambda: connected(indegree=5, weight=bb.clipped_normal(0, 1, 50, 51)),
@@ -69,6 +68,7 @@ CASES = {
     "V_m_nan": lambda: bb.Network().population("E", 2, "iaf_psc_exp", V_m=[0.0, math.nan]),
     "partition_rates": lambda: network(partition={"name": "graph", "rates": {"E": "fast"}})[0].run(1.0),
     "resume_missing": lambda: bb.resume(OUT.parent / "missing.zarr"),
+    # raised on rank 0 only (it creates the store)
     "archive_unwritable": lambda: network(archive="/proc/bigbrain-test.zarr")[0].run(1.0),
 }
 
