@@ -49,8 +49,8 @@ _RANK_ERRORS = {}
 
 def rank_error(errors, common=Exception):
     """A :class:`RankError` for ``errors`` ((rank, text) pairs) that is also a ``common``
-    (the class all failing ranks' errors share; :class:`Exception` for none). ``field``
-    is set for a :class:`ModelError` whose ranks name the same field."""
+    (the class all failing ranks' errors share; :class:`Exception` for none), made without
+    ``common.__init__`` (the caller sets attributes such as ``ModelError.field``)."""
     message = "; ".join(f"rank {r}: {t}" for r, t in errors)
     if common is Exception or issubclass(RankError, common):
         return RankError(message, errors)

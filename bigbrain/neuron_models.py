@@ -70,7 +70,7 @@ class NeuronModel:
             if key != "V_m":
                 raise ModelError(f"{where}.{key}", "only the initial V_m may be a distribution "
                                  "or an array")
-            values = np.asarray(value if np.ndim(value) else 0.0)
+            values = np.asarray(value) if np.ndim(value) > 0 else np.zeros(0)
             if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
                 raise ModelError(f"{where}.{key}", f"must hold finite numbers ({unit})")
             return value

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bigbrain as bb
@@ -195,3 +196,12 @@ def test_command_prints_a_clean_message_under_mpiexec(tmp_path, args, message):
                    timeout=120, check=False)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and message in proc.stderr, proc.stderr
+
+
+def test_memory_check_takes_an_empty_explicit_connection():
+    """The CPU memory estimate runs before every build: arrays of no delays have no bounds."""
+    net = bb.Network()
+    exc = net.population("E", 5, "iaf_psc_delta")
+    net.connect(exc, exc, rule="explicit", sources=[], targets=[], delay=np.zeros(0), weight=np.zeros(0))
+    net.record(exc)
+    assert net.run(1.0).spikes("E")[0].size == 0

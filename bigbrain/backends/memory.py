@@ -1,8 +1,8 @@
 """How much memory a rank needs for a network, estimated from its description alone.
 
 Used before the build, so that a network too large for a GPU, or for the CPU's memory,
-fails at once with the estimate instead of running out of memory half-way. The estimate follows the
-storage layout (:mod:`bigbrain.neuron_models`, :mod:`bigbrain.projection`,
+fails at once with the estimate instead of running out of memory half-way. The estimate
+follows the storage layout (:mod:`bigbrain.neuron_models`, :mod:`bigbrain.projection`,
 :mod:`bigbrain.plasticity`) for the busiest rank, with neurons spread evenly over ranks and
 the expected number of synapses of each rule:
 
@@ -74,9 +74,17 @@ def _heterogeneous(value):
     return isinstance(value, Distribution) or np.ndim(value) > 0
 
 
+def _delay_bounds(delay):
+    """(lowest, highest) delay (ms) of a constant, an array (0, 0 if empty) or a distribution."""
+    if isinstance(delay, Distribution):
+        return delay.bounds()
+    values = np.asarray(delay, np.float64)
+    return (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+
+
 def _delay_steps_max(conn, dt):
-    hi = conn.delay.bounds()[1] if isinstance(conn.delay, Distribution) else np.max(conn.delay)
-    return int(round(float(hi) / dt)) if math.isfinite(hi) else 255
+    hi = _delay_bounds(conn.delay)[1]
+    return int(round(hi / dt)) if math.isfinite(hi) else 255
 
 
 def _exp_table_bytes(dt, tau):
@@ -102,8 +110,8 @@ def estimate(net, n_ranks):
             continue
         d_max = _delay_steps_max(conn, net.dt)
         max_delay = max(max_delay, d_max)
-        lo = conn.delay.bounds()[0] if isinstance(conn.delay, Distribution) else np.min(conn.delay)
-        lo_steps = int(round(float(lo) / net.dt)) if math.isfinite(lo) else 1
+        lo = _delay_bounds(conn.delay)[0]
+        lo_steps = int(round(lo / net.dt)) if math.isfinite(lo) else 1
         min_delay = min(min_delay or d_max, max(1, lo_steps))
         rows = int(conn.pre_gids.max()) + 1 - int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
         delay_bytes = (1 if d_max < 256 else 2) if _heterogeneous(conn.delay) else 0
