@@ -98,7 +98,8 @@ class PoissonGenerators:
 def _shown(key):
     """``key`` of ``population[key]`` as written (short for arrays)."""
     if isinstance(key, slice):
-        return ":".join("" if b is None else str(b) for b in (key.start, key.stop, key.step)).rstrip(":") or ":"
+        bounds = ("" if b is None else str(b) for b in (key.start, key.stop, key.step))
+        return ":".join(bounds).rstrip(":") or ":"
     return str(key) if np.ndim(key) == 0 else "ids"
 
 

@@ -23,7 +23,8 @@ CASES = {
     "unknown_parameter": r"population 'E'\.tau_mem: unknown parameter .*did you mean 'tau_m'",
     "unknown_population": r"connect\[0\]\.pre: unknown population 'X'",
     "delay_below_dt": r"connect\[0\] E->E\.delay: delay 0\.04 ms is below the resolution",
-    "drawn_delay_below_dt": r"connect\[0\] E->E\.delay: a delay drawn from normal\(mean=0\.4, std=0\.2\) is below",
+    "drawn_delay_below_dt": (r"connect\[0\] E->E\.delay: a delay drawn from normal\(mean=0\.4, "
+                             r"std=0\.2\) is below"),
     "probability_above_one": r"connect\[0\] E->E\.p: must be in \[0, 1\], got 1\.5",
     "indegree_too_large": r"connect\[0\] E->E\.indegree: 300 is larger than the 200 possible",
 }
