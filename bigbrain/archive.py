@@ -22,6 +22,7 @@ Only rank 0 writes outside ``checkpoints/``. Writes to a local store are atomic 
 chunk, so a damaged chunk is reported when read, never returned.
 """
 import datetime
+import math
 import os
 import time
 
@@ -65,7 +66,7 @@ class Archive:
         self.spikes_per_chunk = int(spikes_per_chunk)
         for name in ("checkpoint_every", "flush_every"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
+            if value is not None and not (math.isfinite(value) and value > 0):
                 raise ArchiveError(f"archive.{name}: must be > 0 ms, got {value}")
         if self.spikes_per_chunk < 1:
             raise ArchiveError(f"archive.spikes_per_chunk: must be >= 1, got {spikes_per_chunk}")

@@ -15,6 +15,7 @@ names it), 2 usage errors (argparse) and model files that cannot be read or buil
 """
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def cmd_resume(args):
     from .checkpoint import resume
 
     settings = {k: v for k, v in (("checkpoint_every", args.checkpoint_every),) if v is not None}
-    net = resume(args.archive, partition=args.partition, t_end=args.t, **settings)
+    net = resume(args.archive, partition=args.partition, t_end=_duration("--t", args.t), **settings)
     net.run(args.t - net.time)
     if net.rank == 0:
         print(f"{args.archive}: resumed and ran to {net.time} ms")
@@ -78,14 +79,14 @@ def cmd_run(args):
     from .modelfile import read
 
     model = read(args.model or DEFAULT_MODEL, [_setting(s) for s in args.set])
-    t = model.run["t"] if args.t is None else args.t
+    t = model.run["t"] if args.t is None else _duration("--t", args.t)
     out = args.out or model.run["output"] or f"{Path(model.path).stem}.zarr"
     every = model.run["checkpoint_every"] if args.checkpoint_every is None else args.checkpoint_every
     settings = {k: v for k, v in (("checkpoint_every", every), ("flush_every", model.run["flush_every"]))
                 if v is not None}
     if args.resume and Path(out).is_dir() and latest_checkpoint(open_store(out))[0] is not None:
-        net = resume(out, partition=args.partition, t_end=t, **settings)
-        net.build()
+        described = model.network(partition=args.partition, backend=model.run["backend"])
+        net = resume(out, partition=args.partition, net=described, t_end=t, **settings)
     else:
         archive = Archive(out, overwrite=args.overwrite or args.resume, **settings)
         net = model.network(archive=archive, partition=args.partition,
@@ -104,6 +105,13 @@ def _run_to(net, t, out, progress_every):
     if net.rank == 0:
         print(f"{out}: {net.time} ms on {net.n_ranks} rank(s)")
     return 0
+
+
+def _duration(option, t):
+    """``t`` (ms) of ``option``, refused unless finite and >= 0."""
+    if not (math.isfinite(t) and t >= 0):
+        raise ModelError(option, f"must be a time >= 0 ms, got {t}")
+    return t
 
 
 def _setting(text):

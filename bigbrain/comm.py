@@ -2,16 +2,18 @@
 
 A script runs unchanged under ``python`` (one rank) and ``mpiexec -n K``. Errors never
 leave a rank waiting in a collective: :meth:`Comm.agree` turns an exception on any rank
-into the same :class:`~bigbrain.errors.RankError` on every rank, and an uncaught exception
+into an exception on every rank (the same one where the failing ranks agree, else a
+:class:`~bigbrain.errors.RankError`), and an uncaught exception
 in a multi-rank job aborts the whole job (:func:`abort_on_uncaught_exception`).
 """
+import pickle
 import sys
 import traceback
 
 import numpy as np
 from mpi4py import MPI
 
-from .errors import RankError
+from .errors import ModelError, rank_error
 
 
 class Comm:
@@ -68,20 +70,32 @@ class Comm:
     def check(self, error):
         """Collective: raise on every rank if ``error`` (an exception or None) is set on any.
 
-        The message lists each failing rank with its error, so the cause is visible
-        whichever rank's output the user reads.
+        The same bad input raises the same error on every rank count: where every failing
+        rank has the same error (type and message), every rank raises it, the ranks that
+        did not fail a copy (with a note naming the failing ranks). Where the errors differ,
+        every rank raises a :class:`~bigbrain.errors.RankError` listing each failing rank
+        with its error, which is also an instance of the class the errors share (a
+        ``ModelError``, say), so that the handler for that class still catches it.
         """
-        text = None if error is None else f"{type(error).__name__}: {error}"
-        texts = self.mpi.allgather(text)
-        failed = [(r, t) for r, t in enumerate(texts) if t is not None]
+        mine = None if error is None else (f"{type(error).__name__}: {error}", _portable(error))
+        gathered = self.mpi.allgather(mine)
+        failed = [(r, g) for r, g in enumerate(gathered) if g is not None]
         if not failed:
             return
         if self.size == 1:
             raise error
-        if error is not None and len(failed) == 1:
-            raise error
-        detail = "; ".join(f"rank {r}: {t}" for r, t in failed)
-        raise RankError(detail)
+        texts = {text for _, (text, _) in failed}
+        ranks = ", ".join(str(r) for r, _ in failed)
+        if len(texts) == 1:
+            if error is not None:
+                raise error
+            copy = _restored(failed[0][1][1])
+            if copy is not None:
+                copy.add_note(f"raised on rank(s) {ranks} of {self.size}")
+                raise copy
+        errors = [(r, text) for r, (text, _) in failed]
+        kinds = [_restored(blob) for _, (_, blob) in failed]
+        raise _shared_rank_error(errors, [k for k in kinds if k is not None])
 
     def agree(self, fn, *args, **kwargs):
         """Run ``fn`` on every rank; if it raises on any rank, raise on all (see :meth:`check`)."""
@@ -92,6 +106,34 @@ class Comm:
             error = exc
         self.check(error)
         return result
+
+
+def _portable(error):
+    """``error`` pickled to send to the other ranks, or None if it cannot be."""
+    try:
+        return pickle.dumps(error)
+    except Exception:  # noqa: BLE001 - unpicklable attributes: the text still travels
+        return None
+
+
+def _restored(blob):
+    try:
+        return None if blob is None else pickle.loads(blob)
+    except Exception:  # noqa: BLE001 - a class this rank cannot build: the text still travels
+        return None
+
+
+def _shared_rank_error(errors, examples):
+    """The :func:`~bigbrain.errors.rank_error` for ``errors``, an instance of the most
+    specific class that all ``examples`` (the failing ranks' errors) share."""
+    if len(examples) < len(errors):
+        return rank_error(errors)
+    common = next(c for c in type(examples[0]).__mro__ if all(isinstance(e, c) for e in examples))
+    error = rank_error(errors, common)
+    fields = {getattr(e, "field", None) for e in examples}
+    if isinstance(error, ModelError):
+        error.field = fields.pop() if len(fields) == 1 else None
+    return error
 
 
 def abort_on_uncaught_exception():

@@ -246,11 +246,12 @@ class Explicit(Rule):
     name = "explicit"
 
     def __init__(self, sources, targets):
-        self.sources = np.asarray(sources, np.int64).ravel()
-        self.targets = np.asarray(targets, np.int64).ravel()
+        self.given = {"sources": sources, "targets": targets}
 
     def check(self, spec):
         where = spec.where
+        self.sources, self.targets = (_positions_of(f"{where}.{name}", value)
+                                      for name, value in self.given.items())
         if self.sources.shape != self.targets.shape:
             raise ModelError(f"{where}.targets", f"has {self.targets.size} entries, sources has "
                              f"{self.sources.size}")
@@ -276,6 +277,18 @@ class Explicit(Rule):
 
     def describe(self):
         return {"rule": self.name, "sources": self.sources.tolist(), "targets": self.targets.tolist()}
+
+
+def _positions_of(field, value):
+    """Positions given by the user, as int64; refused unless whole numbers (not truncated)."""
+    arr = np.asarray(value).ravel()
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            raise ModelError(field, f"positions must be whole numbers, got {float(arr[bad][0])}")
+    elif arr.dtype.kind not in "iu":
+        raise ModelError(field, f"positions must be whole numbers, got {value!r}")
+    return arr.astype(np.int64)
 
 
 _RULES = {"one_to_one": (OneToOne, ()), "all_to_all": (AllToAll, ()),

@@ -21,13 +21,14 @@ are referenced as ``{"array_ref": name}``; without ``arrays`` they are inlined a
 concatenated times (ms) and the number of times of each node.
 """
 import hashlib
+import inspect
 import json
 
 import numpy as np
 
 from .distributions import describe as describe_value
 from .distributions import from_description
-from .errors import ModelError
+from .errors import ModelError, suggest
 from .population import PoissonGenerators, Selection
 
 INLINE_MAX = 64
@@ -155,7 +156,7 @@ def build_network(desc, arrays=None, comm=None, partition=None, **network_args):
         d = pops[name]
         if d["model"] == "spike_source":
             st = d["params"]["spike_times"]
-            times, counts = value(st["times_ms"]), value(st["counts"]).astype(np.int64)
+            times, counts = value(st["times_ms"]), _spike_counts(name, d["size"], st, value)
             net.spike_source(name, np.split(times, np.cumsum(counts)[:-1]) if len(counts) else [])
         else:
             net.population(name, d["size"], d["model"], **{k: value(v) if isinstance(v, dict) else v
@@ -185,6 +186,20 @@ def build_network(desc, arrays=None, comm=None, partition=None, **network_args):
     return net
 
 
+def _spike_counts(name, size, spike_times, value):
+    """The number of spike times of each node of spike source ``name``: whole numbers,
+    one per node, adding up to the times given."""
+    field = f"population {name!r}.params.spike_times"
+    counts, times = np.asarray(value(spike_times["counts"])), np.ravel(value(spike_times["times_ms"]))
+    if counts.size and (counts.dtype.kind not in "iu" or counts.min() < 0):
+        raise ModelError(f"{field}.counts", "must be whole numbers >= 0")
+    if counts.size != size:
+        raise ModelError(f"{field}.counts", f"has {counts.size} entries for {size} nodes")
+    if counts.sum() != times.size:
+        raise ModelError(f"{field}.counts", f"add up to {counts.sum()}, times_ms has {times.size}")
+    return counts.astype(np.int64)
+
+
 def _creation_order(desc):
     """Population and input names in creation order (``order``; without it, node
     populations by first gid, then inputs). The order fixes gids and random streams."""
@@ -202,4 +217,10 @@ def _synapse(d):
         raise ModelError("synapse", f"unknown synapse model {d.get('model')!r}")
     from .stdp import STDP
 
-    return STDP(**{("lambda_" if k == "lambda" else k): v for k, v in d.items() if k != "model"})
+    args = {("lambda_" if k == "lambda" else k): v for k, v in d.items() if k != "model"}
+    known = list(inspect.signature(STDP).parameters)
+    for key in args:
+        if key not in known:
+            raise ModelError(f"synapse.{key}", "not a parameter of stdp_synapse"
+                             + suggest(key, known) + f"; expected one of {', '.join(known)}")
+    return STDP(**args)

@@ -29,9 +29,15 @@ def cuda_devices():
 
 def local_rank(mpi_comm):
     """Rank of this process among the ranks of ``mpi_comm`` on the same node (collective)."""
+    return node_ranks(mpi_comm)[0]
+
+
+def node_ranks(mpi_comm):
+    """(rank of this process among the ranks of ``mpi_comm`` on the same node, how many
+    ranks of ``mpi_comm`` that node runs) (collective)."""
     node = mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
     try:
-        return node.Get_rank()
+        return node.Get_rank(), node.Get_size()
     finally:
         node.Free()
 

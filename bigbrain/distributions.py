@@ -6,6 +6,7 @@ pure function of (seed, purpose, aux, id, j), so it does not depend on the parti
 Redrawing (for :class:`clipped_normal`) uses the counter word ``sub`` as the round number.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -28,6 +29,19 @@ class Distribution:
         raise NotImplementedError
 
 
+def number(field, value, minimum=-math.inf, finite=True):
+    """``value`` as a float, refused unless it is a real number (not a bool or a string),
+    at least ``minimum``, and (if ``finite``) neither NaN nor ±inf."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise ModelError(field, f"must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ModelError(field, f"must be a finite number, got {value}")
+    if not value >= minimum:
+        raise ModelError(field, f"must be >= {minimum:g}, got {value}")
+    return value
+
+
 class Stream:
     """The random stream of one purpose: fixes seed, purpose and aux of the counter."""
 
@@ -42,9 +56,10 @@ class uniform(Distribution):
     """Uniform on [low, high)."""
 
     def __init__(self, low, high):
+        low, high = number("uniform.low", low), number("uniform.high", high)
         if not high > low:
             raise ModelError("uniform", f"high ({high}) must be greater than low ({low})")
-        self.low, self.high = float(low), float(high)
+        self.low, self.high = low, high
 
     def sample(self, stream, ids, index):
         return self.low + (self.high - self.low) * stream.uniform(ids, index)
@@ -75,9 +90,7 @@ class normal(Distribution):
     """Normal with mean ``mean`` and standard deviation ``std``."""
 
     def __init__(self, mean, std):
-        if not std >= 0:
-            raise ModelError("normal", f"std must be >= 0, got {std}")
-        self.mean, self.std = float(mean), float(std)
+        self.mean, self.std = number("normal.mean", mean), number("normal.std", std, 0)
 
     def sample(self, stream, ids, index):
         return self.mean + self.std * _standard_normal(stream, ids, index, 0)
@@ -90,13 +103,28 @@ class clipped_normal(Distribution):
     """Normal truncated to [low, high]: values outside are redrawn (NEST's ``redraw``)."""
 
     MAX_ROUNDS = 1000
+    #: The least probability of [low, high] accepted: a value then fails all MAX_ROUNDS
+    #: draws with probability below (1 − 0.03)^1000 ≈ 6e-14.
+    MIN_MASS = 0.03
 
     def __init__(self, mean, std, low=-math.inf, high=math.inf):
-        if not std >= 0:
-            raise ModelError("clipped_normal", f"std must be >= 0, got {std}")
-        if not high > low:
+        self.mean = number("clipped_normal.mean", mean)
+        self.std = number("clipped_normal.std", std, 0)
+        self.low = number("clipped_normal.low", low, finite=False)
+        self.high = number("clipped_normal.high", high, finite=False)
+        if not self.high > self.low:
             raise ModelError("clipped_normal", f"high ({high}) must be greater than low ({low})")
-        self.mean, self.std, self.low, self.high = float(mean), float(std), float(low), float(high)
+        if self.mass() < self.MIN_MASS:
+            raise ModelError("clipped_normal", f"[{self.low}, {self.high}] is too unlikely under "
+                             f"normal({self.mean}, {self.std}) (probability {self.mass():.3g}, "
+                             f"below {self.MIN_MASS}): redrawing would not end")
+
+    def mass(self):
+        """Probability of [low, high] under normal(mean, std)."""
+        if self.std == 0:
+            return float(self.low <= self.mean <= self.high)
+        cdf = lambda x: 0.5 * math.erfc(-(x - self.mean) / (self.std * math.sqrt(2)))  # noqa: E731
+        return cdf(self.high) - cdf(self.low)
 
     def sample(self, stream, ids, index):
         ids, index = np.broadcast_arrays(np.asarray(ids, np.uint64), np.asarray(index, np.uint64))

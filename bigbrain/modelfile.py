@@ -132,10 +132,13 @@ class Model:
         else:
             desc = {**settings, **_expanded(self.doc), "recordings": []}
             net = build_network(desc, comm=comm, archive=archive)
-        for r in self.doc.get("recordings", []):
+        for i, r in enumerate(self.doc.get("recordings", [])):
             pop = net._selection(r["population"], "recordings.population")
             ids = r.get("ids", "all")
-            target = pop if ids == "all" else pop[from_description(_as_value(ids))]
+            try:
+                target = pop if ids == "all" else pop[from_description(_as_value(ids))]
+            except ModelError as exc:
+                raise ModelFileError(self.path, f"recordings[{i}].ids", str(exc)) from None
             net.record(target, r.get("what", "spikes"), r.get("interval"))
         return net
 
@@ -163,9 +166,16 @@ def read(name, overrides=()):
     (dotted key, TOML value text), e.g. ``("builder.g", "4.5")``, applied before checking."""
     path = resolve(name)
     try:
-        doc = tomllib.loads(path.read_text())
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelFileError(path, "file", "not found") from None
+    except IsADirectoryError:
+        raise ModelFileError(path, "file", "is a directory, not a model file") from None
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(path, "file", f"not UTF-8 text (byte {exc.start}); TOML files "
+                             "are UTF-8") from None
+    except OSError as exc:
+        raise ModelFileError(path, "file", f"cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ModelFileError(path, "syntax", f"not valid TOML ({exc})") from None
     for key, text in overrides:
@@ -315,6 +325,10 @@ def _check_network(path, doc):
         if name in seen:
             raise ModelFileError(path, "populations", f"the name {name!r} is used twice")
         seen.add(name)
+    if "order" in doc and sorted(map(str, doc["order"])) != sorted(names):
+        unknown = [n for n in doc["order"] if n not in names]
+        raise ModelFileError(path, "order", f"unknown population {unknown[0]!r}" + suggest(unknown[0], names)
+                             if unknown else f"must name each population and input once: {', '.join(names)}")
     for i, p in enumerate(doc.get("projections", [])):
         where = f"projections[{i}]."
         _keys(path, where, p, {**PROJECTION, **{k: v for k, v in RULE_ARGS.items() if k in p}})

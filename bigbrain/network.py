@@ -15,6 +15,7 @@ from .description import describe
 from .errors import ModelError, suggest
 from .neurons import MODELS
 from .backends import check_name as check_backend
+from .backends.memory import physical_memory
 from .exchange import EXCHANGES
 from .partition import PARTITIONS, parse as parse_partition
 from .population import PoissonGenerators, Population, Selection, as_selection
@@ -26,7 +27,7 @@ class Recording:
     """What to record of one population: ids, and for V_m the sampling interval (ms)."""
 
     def __init__(self, population, ids, interval=None):
-        self.population, self.ids, self.interval = population, np.unique(ids), interval
+        self.population, self.ids, self.interval = population, _sorted_unique(ids), interval
 
 
 class Network:
@@ -47,9 +48,10 @@ class Network:
 
     def __init__(self, dt=0.1, seed=1, partition="round_robin", comm=None, archive=None,
                  exchange="alltoall", backend="numpy", device=None):
-        if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        if not (_real(dt) and math.isfinite(dt) and dt > 0):
             raise ModelError("dt", f"must be a positive number of ms, got {dt!r}")
-        if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**64):
+        if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+                and 0 <= seed < 2**64):
             raise ModelError("seed", f"must be an integer in [0, 2**64), got {seed!r}")
         name = parse_partition(partition)[0]
         if not isinstance(name, str) or name not in PARTITIONS:
@@ -185,7 +187,7 @@ class Network:
         elif what == "V_m":
             if "V_m" not in pop.model.params:
                 raise ModelError("record", f"{pop.name!r} has no V_m")
-            interval = self.dt if interval is None else float(interval)
+            interval = self.dt * (1 if interval is None else self.steps("record.interval", interval))
             if not interval >= self.dt:
                 raise ModelError("record.interval", f"must be >= dt = {self.dt} ms, got {interval}")
             self._merge(self.vm_recordings, Recording(pop, ids, interval))
@@ -219,11 +221,20 @@ class Network:
 
     def run(self, t):
         """Simulate ``t`` ms more (a collective call); returns the records so far."""
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
-            raise ModelError("run.t", f"must be a duration >= 0 ms, got {t!r}")
+        n_steps = self.steps("run.t", t)
         sim = self.build()
-        sim.run(int(round(t / self.dt)))
+        sim.run(n_steps)
         return sim.result()
+
+    def steps(self, field, t):
+        """A duration ``t`` (ms) in steps; refused unless a finite multiple of dt >= 0 (as
+        in NEST, so that time never drifts from what the script says)."""
+        if not (_real(t) and math.isfinite(t) and t >= 0):
+            raise ModelError(field, f"must be a duration >= 0 ms, got {t!r}")
+        n = round(t / self.dt)
+        if abs(n * self.dt - t) > 1e-9 * max(t, self.dt):
+            raise ModelError(field, f"{t} ms is not a multiple of the resolution dt = {self.dt} ms")
+        return int(n)
 
     @property
     def time(self):
@@ -251,9 +262,25 @@ def _archive_of(archive):
     return archive
 
 
+def _sorted_unique(ids):
+    """``np.unique(ids)``, without its cost (seconds for 10^7 ids) when already so."""
+    ids = np.asarray(ids, np.int64)
+    return ids if np.all(ids[1:] > ids[:-1]) else np.unique(ids)
+
+
+def _real(value):
+    """Whether ``value`` is a real number (a bool is not)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _count(field, value):
-    if not (isinstance(value, (int, np.integer)) and value >= 0):
+    """A number of nodes; refused unless an integer whose ids (8 bytes each, held by every
+    rank while describing) fit in this machine's memory."""
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0):
         raise ModelError(field, f"must be an integer >= 0, got {value!r}")
+    if 8 * int(value) > physical_memory():
+        raise ModelError(field, f"{value} nodes do not fit: their ids alone take "
+                         f"{8 * int(value) / 2**30:.0f} GiB, more than this machine's memory")
     return int(value)
 
 

@@ -7,6 +7,7 @@ number its members in order, which is how connection rules index sources and tar
 """
 import numpy as np
 
+from .distributions import number
 from .errors import ModelError
 
 
@@ -52,10 +53,24 @@ class Population(Selection):
         return self.size
 
     def __getitem__(self, key):
-        ids = np.arange(self.size)[key]
-        if np.ndim(ids) == 0:
-            ids = np.array([ids])
-        return Selection([(self, ids)])
+        """The neurons ``key`` (an index, a slice or an array of indices) of the population;
+        indices and slice bounds beyond its size are refused, not clipped."""
+        field = f"population {self.name!r}[{_shown(key)}]"
+        if isinstance(key, slice):
+            bounds = [b for b in (key.start, key.stop) if b is not None]
+            if any(not isinstance(b, (int, np.integer)) or isinstance(b, bool) for b in bounds):
+                raise ModelError(field, "slice bounds must be integers")
+            if any(not -self.size <= b <= self.size for b in bounds):
+                raise ModelError(field, f"outside the population's {self.size} neurons")
+            return Selection([(self, np.arange(self.size)[key])])
+        ids = np.asarray(key)
+        if ids.dtype.kind not in "iu":
+            raise ModelError(field, "expected an integer index, a slice or an array of indices")
+        outside = ids[(ids < -self.size) | (ids >= self.size)]
+        if outside.size:
+            raise ModelError(field, f"id {outside.flat[0]} is outside the population's "
+                             f"{self.size} neurons (ids 0 … {self.size - 1})")
+        return Selection([(self, np.arange(self.size)[ids.ravel()])])
 
     def __repr__(self):
         return f"Population({self.name!r}, {self.size}, {self.model.name!r})"
@@ -71,14 +86,21 @@ class PoissonGenerators:
     is_poisson = True
 
     def __init__(self, name, rate, size):
-        if not rate >= 0:
-            raise ModelError(f"{name}.rate", f"must be >= 0 Hz, got {rate}")
-        self.name, self.rate, self.size = name, float(rate), int(size)
+        self.name, self.size = name, int(size)
+        self.rate = number(f"poisson {name!r}.rate", rate, 0)
         self.parts = [(self, np.arange(self.size))]
         self.label = name
 
     def __len__(self):
         return self.size
+
+
+def _shown(key):
+    """``key`` of ``population[key]`` as written (short for arrays)."""
+    if isinstance(key, slice):
+        bounds = ("" if b is None else str(b) for b in (key.start, key.stop, key.step))
+        return ":".join(bounds).rstrip(":") or ":"
+    return str(key) if np.ndim(key) == 0 else "ids"
 
 
 def as_selection(obj):

@@ -51,6 +51,15 @@ class Connection:
                 name = "weight" if np.ndim(self.weight) > 0 else "delay"
                 raise ModelError(f"{self.where}.{name}", "arrays of values need rule='explicit'")
         check_weights(f"{self.where}.weight", self.weight)
+        if not isinstance(self.delay, Distribution):
+            delays = np.asarray(self.delay)
+            if delays.dtype.kind not in "iuf":
+                raise ModelError(f"{self.where}.delay", f"must be a number of ms, got {self.delay!r}")
+            bad = np.flatnonzero(~np.isfinite(delays.ravel()))
+            if bad.size:
+                at = f"[{bad[0]}]" if delays.ndim else ""
+                raise ModelError(f"{self.where}.delay{at}", f"must be a finite number of ms, got "
+                                 f"{delays.ravel()[bad[0]]}")
         lo, hi = value_bounds(self.delay)
         if math.isfinite(lo) and round(lo / dt) < 1:
             raise ModelError(f"{self.where}.delay", f"delay {lo} ms is below the resolution "
@@ -120,9 +129,8 @@ class Connection:
         delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal)
         delay_steps = np.rint(np.asarray(delay) / dt).astype(np.int64)
         if np.ndim(delay_steps) and delay_steps.size and delay_steps.min() < 1:
-            bad = float(np.asarray(delay)[np.argmin(delay_steps)])
-            raise ModelError(f"{self.where}.delay", f"delay {bad} ms drawn for a synapse is below "
-                             f"the resolution dt = {dt} ms")
+            raise ModelError(f"{self.where}.delay", f"a delay drawn from {_shown(self.delay)} is "
+                             f"below the resolution dt = {dt} ms")
         if np.ndim(weight):
             check_weights(f"{self.where}.weight", weight)
         return weight, delay_steps
@@ -149,6 +157,12 @@ class Connection:
                 "allow_autapses": self.allow_autapses, "allow_multapses": self.allow_multapses,
                 "synapse": None if self.synapse is None else self.synapse.describe(),
                 "receptor": self.receptor}
+
+
+def _shown(distribution):
+    """``normal(mean=0.4, std=0.2)``: a distribution as a message shows it."""
+    d = distribution.describe()
+    return f"{d.pop('distribution')}({', '.join(f'{k}={v}' for k, v in d.items())})"
 
 
 def _positions(selection_gids, gids):

@@ -6,6 +6,7 @@ Every value placed in a script is either matched against a strict pattern (what 
 sweep (``KEY=V1,V2,...``) becomes a job array with one task and one archive
 (``OUT/KEY=VALUE.zarr``) per value.
 """
+import math
 import re
 import shlex
 import shutil
@@ -63,12 +64,14 @@ class BatchJob:
         try:
             models = [read(model, self.settings + ([(self.sweep_key, v)] if self.sweep_key else []))
                       for v in self.sweep_values or [None]]
+            for m in models:  # describe each network now: a bad value fails here, not in the job
+                m.network(backend=m.run["backend"])
         except ModelError as exc:
             raise JobError(str(exc)) from None
         self.model = str(Path(models[0].path).resolve())
         stem = Path(self.model).stem
         self.t = float(models[0].run["t"] if t is None else t)
-        if not self.t >= 0:
+        if not (math.isfinite(self.t) and self.t >= 0):
             raise JobError(f"--t: expected a duration >= 0 ms, got {t!r}")
         default_out = models[0].run["output"] or (f"{stem}-sweep" if self.sweep_key else f"{stem}.zarr")
         self.out = checked("out", str(Path(out or default_out).resolve()), "path")

@@ -13,7 +13,11 @@ it for any gid without communication, which is how spikes are routed and synapse
 (options of the graph partition: ``rates``). :mod:`.mesh` places the ranks on a logical
 2-D mesh.
 """
+import inspect
+
 import numpy as np
+
+from ..errors import ModelError
 
 
 class Partition:
@@ -79,7 +83,13 @@ def make(spec, net, n_ranks):
     """The partition ``spec`` (a name or a dict, see :func:`parse`) of network ``net`` on
     ``n_ranks`` ranks."""
     name, options = parse(spec)
-    return PARTITIONS[name].from_network(net, n_ranks, **options)
+    cls = PARTITIONS[name]
+    known = list(inspect.signature(cls.from_network).parameters)[2:]
+    for key in options:
+        if key not in known:
+            raise ModelError(f"partition.{key}", f"not an option of partition {name!r}"
+                             + (f"; expected one of {', '.join(known)}" if known else " (it has none)"))
+    return cls.from_network(net, n_ranks, **options)
 
 
 from .population import PopulationBlocks  # noqa: E402 - subclasses need Partition above

@@ -22,7 +22,9 @@ for thousands of ranks a multilevel scheme would be needed (not done).
 """
 import numpy as np
 
+from ..distributions import number
 from ..errors import ModelError
+from ..errors import suggest
 from . import Partition
 from .coarse import CoarseGraph
 
@@ -59,9 +61,13 @@ class GraphPartition(Partition):
 def _check_rates(net, rates):
     if rates is None:
         return
-    names = {p.name for p in net.node_populations()}
-    if not isinstance(rates, dict) or not all(k in names and float(v) >= 0 for k, v in rates.items()):
+    names = [p.name for p in net.node_populations()]
+    if not isinstance(rates, dict):
         raise ModelError("partition.rates", f"expected {{population name: rate >= 0 Hz}}, got {rates!r}")
+    for name, rate in rates.items():
+        if name not in names:
+            raise ModelError("partition.rates", f"unknown population {name!r}" + suggest(str(name), names))
+        number(f"partition.rates.{name}", rate, 0)
 
 
 def partition_graph(graph, n_ranks):

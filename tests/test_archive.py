@@ -155,7 +155,7 @@ def test_description_round_trip():
     net.connect(src, pop, rule="explicit", sources=np.arange(n) % 120, targets=np.arange(n) % 30,
                 weight=np.linspace(1, 2, n), delay=np.full(n, 1.0))
     net.connect("noise", pop[::2], weight=bb.uniform(1.0, 2.0), delay=0.5)
-    net.record(pop[3:90:7], "V_m", interval=0.2)
+    net.record(pop[3:30:7], "V_m", interval=0.2)
     arrays = {}
     desc = describe(net, arrays)
     json.dumps(desc)

@@ -103,6 +103,20 @@ BROKEN = {
     "builder_arg": ('[builder]\nname = "brunel"\netta = 2.0\n', "builder.etta: not an argument of brunel (did you mean 'eta'?)"),
     "builder_type": ('[builder]\nname = "brunel"\ng = "five"\n', "builder.g: expected a number, got 'five'"),
     "backend": (GOOD.replace("t = 50.0", 't = 50.0\nbackend = "gpx"'), "run.backend: expected one of cpu, gpu"),
+    "order_unknown": ('order = ["E", "noise", "X"]\n' + GOOD, "order: unknown population 'X'"),
+    "distribution_string": (GOOD.replace("mean = 1.5", 'mean = "1.5"'),
+                            "projections[0].delay: expected a distribution table"),
+    "stdp_key": (GOOD.replace("weight = 0.2", 'weight = 0.2\nsynapse = { model = "stdp_synapse", '
+                              'tau_plux = 20.0 }', 1),
+                 "synapse.tau_plux: not a parameter of stdp_synapse (did you mean 'tau_plus'?)"),
+    "recording_ids": (GOOD.replace('population = "E"', 'population = "E"\nids = [5000]'),
+                      "recordings[0].ids: population 'E'[ids]: id 5000 is outside the population's 100 neurons"),
+    "spike_counts": (GOOD.replace("[[inputs]]", '[[populations]]\nname = "S"\nsize = 3\nmodel = '
+                                  '"spike_source"\nparams = { spike_times = { times_ms = [1.0, 2.0], '
+                                  'counts = [1, 1] } }\n[[inputs]]'),
+                     "population 'S'.params.spike_times.counts: has 2 entries for 3 nodes"),
+    "size_too_large": (GOOD.replace("size = 100", "size = 1000000000000"),
+                       "population 'E'.size: 1000000000000 nodes do not fit"),
 }
 
 
@@ -115,6 +129,18 @@ def test_broken_file_names_file_key_and_expectation(tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert f"{path}: " in err and expected in err, err
     assert not (tmp_path / "a.zarr").exists()
+
+
+@pytest.mark.parametrize("case,expected", [("not_utf8", "file: not UTF-8 text"),
+                                           ("directory", "file: is a directory")])
+def test_unreadable_file_is_named(tmp_path, capsys, case, expected):
+    path = tmp_path / "m.toml"
+    if case == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(GOOD.replace("noise", "bruit\xe9").encode("latin-1"))
+    assert cli(["run", str(path), "--out", str(tmp_path / "a.zarr")]) == 2
+    assert f"{path}: {expected}" in capsys.readouterr().err
 
 
 def test_misspelt_shipped_model_suggests_the_name(capsys):

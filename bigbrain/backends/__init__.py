@@ -13,7 +13,8 @@ zarr-python's buffer prototype):
   ``poisson_input`` and ``deliver_stdp``, with the arguments of the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
   the CUDA sources in ``kernels/cuda`` through :mod:`bigbrain.kernels.gpu`, same bits);
-* ``check_memory(estimate)``: refuse, before the build, a network that cannot fit.
+* ``check_memory(estimate, ranks_on_node)``: refuse, before the build, a network that
+  cannot fit in the device's memory (the CPU's: this rank's share of the node's).
 
 ``Network(backend="numpy" | "cupy" | "auto")`` chooses per run; ``auto`` takes the GPU when
 CuPy and a device are present. Device discovery is in :mod:`bigbrain.devices`.
@@ -28,6 +29,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import devices
+from . import memory
 from ..errors import ModelError
 from ..kernels import delivery, lif, poisson, stdp
 
@@ -56,10 +58,17 @@ class Backend:
         for name in names:
             setattr(obj, name, self.asarray(getattr(obj, name)))
 
-    def check_memory(self, estimate):
+    def check_memory(self, estimate, ranks_on_node=1):
         """Raise if ``estimate`` (a :class:`~bigbrain.backends.memory.Estimate`) exceeds the
-        device's free memory; nothing to check on the host."""
+        device's free memory, or on the CPU this rank's share of the node's available
+        memory (``ranks_on_node`` ranks share it)."""
         if self.device is None:
+            available = memory.available_memory()
+            if estimate.total > available / ranks_on_node:
+                raise ModelError("backend", f"the network needs about {estimate.describe()} on "
+                                 f"the CPU, which has {available / ranks_on_node / 2**30:.2f} GiB "
+                                 f"available per rank ({available / 2**30:.2f} GiB on this node, "
+                                 f"{ranks_on_node} rank(s)); use more nodes or a smaller network")
             return
         free, total = devices.free_memory(self.device)
         if estimate.total > free:

@@ -1,8 +1,8 @@
 """How much memory a rank needs for a network, estimated from its description alone.
 
-Used before the build, so that a network too large for a GPU fails at once with the
-estimate instead of running out of device memory half-way. The estimate follows the
-storage layout (:mod:`bigbrain.neurons`, :mod:`bigbrain.projection`,
+Used before the build, so that a network too large for a GPU, or for the CPU's memory,
+fails at once with the estimate instead of running out of memory half-way. The estimate
+follows the storage layout (:mod:`bigbrain.neurons`, :mod:`bigbrain.projection`,
 :mod:`bigbrain.plasticity`) for the busiest rank, with neurons spread evenly over ranks and
 the expected number of synapses of each rule:
 
@@ -17,6 +17,7 @@ the expected number of synapses of each rule:
 * Poisson synapses: 40 B (column, gid, ordinal, delay, weight).
 """
 import math
+import os
 
 import numpy as np
 
@@ -27,6 +28,24 @@ STATE_BYTES = {"iaf_psc_delta": 24, "iaf_psc_exp": 32}
 POISSON_SYNAPSE_BYTES = 40
 PLASTIC_ROW_BYTES = 25
 EXP_UNDERFLOW = 745.2   # exp(-x) is 0.0 in double precision beyond this x
+
+
+def physical_memory():
+    """Bytes of memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def available_memory():
+    """Bytes of memory available to new allocations on this node (Linux ``MemAvailable``,
+    else the free physical pages)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
 class Estimate:
@@ -55,9 +74,17 @@ def _heterogeneous(value):
     return isinstance(value, Distribution) or np.ndim(value) > 0
 
 
+def _delay_bounds(delay):
+    """(lowest, highest) delay (ms) of a constant, an array (0, 0 if empty) or a distribution."""
+    if isinstance(delay, Distribution):
+        return delay.bounds()
+    values = np.asarray(delay, np.float64)
+    return (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+
+
 def _delay_steps_max(conn, dt):
-    hi = conn.delay.bounds()[1] if isinstance(conn.delay, Distribution) else np.max(conn.delay)
-    return int(round(float(hi) / dt)) if math.isfinite(hi) else 255
+    hi = _delay_bounds(conn.delay)[1]
+    return int(round(hi / dt)) if math.isfinite(hi) else 255
 
 
 def _exp_table_bytes(dt, tau):
@@ -83,8 +110,9 @@ def estimate(net, n_ranks):
             continue
         d_max = _delay_steps_max(conn, net.dt)
         max_delay = max(max_delay, d_max)
-        lo = conn.delay.bounds()[0] if isinstance(conn.delay, Distribution) else np.min(conn.delay)
-        min_delay = min(min_delay or d_max, max(1, int(round(float(lo) / net.dt))))
+        lo = _delay_bounds(conn.delay)[0]
+        lo_steps = int(round(lo / net.dt)) if math.isfinite(lo) else 1
+        min_delay = min(min_delay or d_max, max(1, lo_steps))
         rows = int(conn.pre_gids.max()) + 1 - int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
         delay_bytes = (1 if d_max < 256 else 2) if _heterogeneous(conn.delay) else 0
         if conn.synapse is None:

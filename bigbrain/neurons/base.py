@@ -87,6 +87,9 @@ class NeuronModel:
             if key != "V_m":
                 raise ModelError(f"{where}.{key}", "only the initial V_m may be a distribution "
                                  "or an array")
+            values = np.asarray(value) if np.ndim(value) > 0 else np.zeros(0)
+            if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
+                raise ModelError(f"{where}.{key}", f"must hold finite numbers ({unit})")
             return value
         if isinstance(default, bool):
             if not isinstance(value, (bool, np.bool_)):
@@ -98,7 +101,9 @@ class NeuronModel:
             value = float(value)
         except (TypeError, ValueError):
             raise ModelError(f"{where}.{key}", f"must be a number ({unit}), got {value!r}") from None
-        if math.isnan(value) or not check(value):
+        if math.isnan(value) or (math.isinf(value) and value != default):
+            raise ModelError(f"{where}.{key}", f"must be a finite number ({unit}), got {value}")
+        if not check(value):
             raise ModelError(f"{where}.{key}", f"must be {rule} {unit}, got {value}")
         return value
 
