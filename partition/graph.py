@@ -23,8 +23,7 @@ for thousands of ranks a multilevel scheme would be needed (not done).
 import numpy as np
 
 from ..distributions import number
-from ..errors import ModelError
-from ..errors import suggest
+from ..errors import ModelError, suggest
 from . import Partition
 from .coarse import CoarseGraph
 
