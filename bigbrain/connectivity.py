@@ -11,9 +11,16 @@ selection, the target position in the post selection, and the synapse's ordinal 
 synapses of this projection onto the same target (or, for ``explicit``, its index in the
 user's arrays). Weights and delays are drawn per (post gid, ordinal).
 
+``fixed_outdegree`` is the exception: it draws the targets of each source from that
+source's stream, so every rank draws them all and keeps those onto its own neurons (see
+:class:`FixedOutdegree`); its ordinals are still numbered per target, in the order of
+(source position, draw), which no partition changes.
+
 Rules and their NEST names: ``one_to_one``, ``all_to_all``, ``fixed_indegree``
-(``indegree``), ``pairwise_bernoulli`` (``p``), ``fixed_total_number`` (``N``), and
-``explicit`` (``sources``, ``targets``: positions in the pre and post selections).
+(``indegree``), ``fixed_outdegree`` (``outdegree``), ``pairwise_bernoulli`` (``p``, a
+probability or a function of distance, and ``mask``; see :mod:`.spatial`),
+``fixed_total_number`` (``N``), and ``explicit`` (``sources``, ``targets``: positions in
+the pre and post selections).
 """
 import math
 
@@ -26,6 +33,8 @@ from .neuron_models import suggest
 from .streams import Purpose
 
 MAX_ROUNDS = 10_000
+SYNAPSES_PER_CHUNK = 1 << 18
+_EMPTY = np.zeros(0, np.int64)
 
 
 class Rule:
@@ -39,6 +48,16 @@ class Rule:
 
     def describe(self):
         return {"rule": self.name}
+
+    def chunks(self, spec, seed, local, post_gids):
+        """(pre_pos, post_pos, ordinal) of the synapses onto the targets ``local`` (positions
+        in the post selection, increasing; ``post_gids``: the gids of the whole selection),
+        chunk by chunk: chunks of targets, in order, about ``SYNAPSES_PER_CHUNK`` synapses
+        each; at least one chunk, maybe empty."""
+        chunk = max(1, int(SYNAPSES_PER_CHUNK / max(self.expected_per_target, 1.0)))
+        for i in range(0, max(len(local), 1), chunk):
+            part = local[i:i + chunk]
+            yield self.generate(spec, seed, part, post_gids[part]) if part.size else (_EMPTY,) * 3
 
 
 def _without_autapses(spec, pre_pos, post_pos, ordinal, post_gids):
@@ -81,47 +100,71 @@ def draw_sources(spec, seed, post_pos, post_gids, counts):
     its own stream only. Memory: the three int64 results and two more arrays of 8 bytes
     per synapse (the target gids, the uniforms).
     """
-    n_pre = len(spec.pre)
-    stream = Stream(seed, Purpose.CONNECT, spec.index)
     post = np.repeat(post_pos, counts)
     ordinal = ranges(np.zeros(len(counts), np.int64), counts)
     ids = np.repeat(post_gids, counts)
+    pre = draw_partners(spec, Stream(seed, Purpose.CONNECT, spec.index), ids, ordinal, post,
+                        len(spec.pre), None if spec.pre_gids is None else spec.pre_gids.__getitem__)
+    return pre, post, ordinal
 
+
+def draw_partners(spec, stream, ids, index, owner, n_choices, gid_of):
+    """Partners (positions among ``n_choices``) drawn uniformly for draws (``ids``,
+    ``index``) of ``stream``; ``owner``: the position of the neuron that draws (one per
+    draw; its gid is ``ids``). Autapses (``gid_of(partner) == ids``; ``gid_of`` None: no
+    gids, no autapses) unless allowed, and (unless multapses are allowed) every repeat of
+    an (owner, partner) pair but the one of the lowest index, are redrawn in rounds (the
+    counter word ``sub``)."""
     def draw(sel, rnd):
-        u = stream.uniform(ids[sel], ordinal[sel], rnd)
-        u *= n_pre
-        pre = u.astype(np.int64)
+        u = stream.uniform(ids[sel], index[sel], rnd)
+        u *= n_choices
+        pick = u.astype(np.int64)
         del u
-        return np.minimum(pre, n_pre - 1, out=pre)
+        return np.minimum(pick, n_choices - 1, out=pick)
 
-    pre = draw(slice(None), 0)
+    partner = draw(slice(None), 0)
     for rnd in range(1, MAX_ROUNDS):
-        bad = _invalid_sources(spec, post, pre, ordinal, ids)
+        bad = _invalid_partners(spec, owner, partner, index, ids, gid_of)
         if bad.size == 0:
-            return pre, post, ordinal
-        pre[bad] = draw(bad, rnd)
-    raise ModelError(f"{spec.where}.rule", "could not draw valid sources (too few sources?)")
+            return partner
+        partner[bad] = draw(bad, rnd)
+    raise ModelError(f"{spec.where}.rule", "could not draw valid partners (too few candidates?)")
 
 
-def _invalid_sources(spec, post, pre, ordinal, post_gids):
-    """Synapses (indices) to redraw: autapses if not allowed, and if multapses are not
-    allowed every repeat of a (source, target) pair but the one of lowest ordinal."""
-    bad = np.zeros(len(pre), bool)
-    if not spec.allow_autapses and spec.pre_gids is not None:
-        bad |= spec.pre_gids[pre] == post_gids
-    if not spec.allow_multapses and len(pre) > 1:
-        order = np.lexsort((ordinal, pre, post))
-        r, p = post[order], pre[order]
-        repeat = (r[1:] == r[:-1]) & (p[1:] == p[:-1])
+def _invalid_partners(spec, owner, partner, index, ids, gid_of):
+    """Draws (indices) to redraw: autapses if not allowed, and if multapses are not allowed
+    every repeat of an (owner, partner) pair but the one of lowest index."""
+    bad = np.zeros(len(partner), bool)
+    if not spec.allow_autapses and gid_of is not None:
+        bad |= gid_of(partner) == ids
+    if not spec.allow_multapses and len(partner) > 1:
+        order = np.lexsort((index, partner, owner))
+        o, p = owner[order], partner[order]
+        repeat = (o[1:] == o[:-1]) & (p[1:] == p[:-1])
         bad[order[1:][repeat]] = True
     return np.flatnonzero(bad)
 
 
+def _max_partners(spec, n, gids, other_gids):
+    """How many distinct partners among ``n`` (gids ``gids``, or None) a neuron of
+    ``other_gids`` can have (its autapse excluded when not allowed)."""
+    overlap = gids is not None and other_gids is not None and not spec.allow_autapses and bool(
+        np.intersect1d(gids, other_gids).size)
+    return n - (1 if overlap else 0)
+
+
 def _max_sources(spec):
     """How many distinct sources a target can have (autapse excluded when not allowed)."""
-    overlap = spec.pre_gids is not None and not spec.allow_autapses and bool(
-        np.intersect1d(spec.pre_gids, spec.post.gids()).size)
-    return len(spec.pre) - (1 if overlap else 0)
+    return _max_partners(spec, len(spec.pre), spec.pre_gids, spec.post.gids())
+
+
+def _check_degree(spec, name, k, n_max):
+    if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) and k >= 0):
+        raise ModelError(f"{spec.where}.{name}", f"must be an integer >= 0, got {k!r}")
+    if not spec.allow_multapses and k > n_max:
+        raise ModelError(f"{spec.where}.{name}", f"{k} is larger than the {n_max} possible "
+                         f"{'sources' if name == 'indegree' else 'targets'} and multapses are "
+                         "not allowed")
 
 
 class FixedIndegree(Rule):
@@ -132,11 +175,7 @@ class FixedIndegree(Rule):
 
     def check(self, spec):
         k = self.indegree
-        if not (isinstance(k, (int, np.integer)) and k >= 0):
-            raise ModelError(f"{spec.where}.indegree", f"must be an integer >= 0, got {k!r}")
-        if not spec.allow_multapses and k > _max_sources(spec):
-            raise ModelError(f"{spec.where}.indegree", f"{k} is larger than the {_max_sources(spec)} "
-                             "possible sources and multapses are not allowed")
+        _check_degree(spec, "indegree", k, _max_sources(spec))
         if k > 0 and len(spec.pre) == 0:
             raise ModelError(f"{spec.where}.indegree", "the source selection is empty")
         self.expected_per_target = k
@@ -146,6 +185,70 @@ class FixedIndegree(Rule):
 
     def describe(self):
         return {"rule": self.name, "indegree": int(self.indegree)}
+
+
+class FixedOutdegree(Rule):
+    """Each source gets ``outdegree`` targets drawn uniformly from the post selection
+    (NEST's ``fixed_outdegree``), from the source's own stream: draw k of the source at
+    position s is a pure function of (seed, projection, source gid — or s for Poisson
+    generators —, k, redraw round).
+
+    Every rank draws the targets of all sources, in chunks of about
+    ``SYNAPSES_PER_CHUNK`` draws (whole sources), and keeps the synapses onto its own
+    neurons. Cost per rank: the draws of the whole projection (N_pre · outdegree uniforms,
+    the same on every rank, so building does not get faster with more ranks), memory of
+    one chunk (about 40 bytes per draw), one int64 counter per post-synaptic position, and
+    the kept synapses. Ordinals: a synapse's rank among the synapses onto its target, in
+    the order of (source position, draw), the same on any partition.
+    """
+
+    name = "fixed_outdegree"
+
+    def __init__(self, outdegree):
+        self.outdegree = outdegree
+
+    def check(self, spec):
+        k = self.outdegree
+        post_gids = spec.post.gids()
+        _check_degree(spec, "outdegree", k, _max_partners(spec, len(post_gids), post_gids, spec.pre_gids))
+        if k > 0 and len(spec.post) == 0:
+            raise ModelError(f"{spec.where}.outdegree", "the target selection is empty")
+        self.expected_per_target = len(spec.pre) * k / max(len(spec.post), 1)
+
+    def chunks(self, spec, seed, local, post_gids):
+        """See :meth:`Rule.chunks`; here the chunks are chunks of sources, in order, and a
+        target's synapses may be spread over several of them."""
+        k, n_pre = int(self.outdegree), len(spec.pre)
+        stream = Stream(seed, Purpose.OUTDEGREE, spec.index)
+        source_ids = spec.pre_gids if spec.pre_gids is not None else np.arange(n_pre, dtype=np.int64)
+        mine = np.zeros(len(post_gids), bool)
+        mine[local] = True
+        made = np.zeros(len(post_gids), np.int64)  # synapses so far onto each target
+        per_chunk = max(1, SYNAPSES_PER_CHUNK // max(k, 1))
+        for lo in range(0, max(n_pre, 1), per_chunk):
+            pre = np.repeat(np.arange(lo, min(lo + per_chunk, n_pre), dtype=np.int64), k)
+            draw = np.tile(np.arange(k, dtype=np.int64), len(pre) // max(k, 1))
+            post = draw_partners(spec, stream, source_ids[pre], draw, pre, len(post_gids),
+                                 post_gids.__getitem__) if pre.size else _EMPTY
+            keep = np.flatnonzero(mine[post])
+            pre, post = pre[keep], post[keep]
+            del draw, keep
+            yield pre, post, _ordinals(post, made)
+
+    def describe(self):
+        return {"rule": self.name, "outdegree": int(self.outdegree)}
+
+
+def _ordinals(post, made):
+    """Ordinal of each synapse onto ``post`` (in the given order), counting on from
+    ``made`` (synapses onto each target so far), which is updated."""
+    order = np.argsort(post, kind="stable")
+    sorted_post = post[order]
+    first = np.searchsorted(sorted_post, sorted_post, side="left")
+    ordinal = np.empty(len(post), np.int64)
+    ordinal[order] = np.arange(len(post)) - first + made[sorted_post]
+    np.add.at(made, post, 1)
+    return ordinal
 
 
 class PairwiseBernoulli(Rule):
@@ -280,6 +383,7 @@ class Explicit(Rule):
 
 _RULES = {"one_to_one": (OneToOne, ()), "all_to_all": (AllToAll, ()),
           "fixed_indegree": (FixedIndegree, ("indegree",)),
+          "fixed_outdegree": (FixedOutdegree, ("outdegree",)),
           "pairwise_bernoulli": (PairwiseBernoulli, ("p",)),
           "fixed_total_number": (FixedTotalNumber, ("N",)),
           "explicit": (Explicit, ("sources", "targets"))}

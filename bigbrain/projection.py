@@ -25,7 +25,6 @@ from .kernels.philox import key_words, purpose_word
 from .stdp import STDP
 from .streams import Purpose
 
-SYNAPSES_PER_CHUNK = 1 << 18
 MAX_DELAY_STEPS = 65535
 
 
@@ -101,16 +100,12 @@ class Connection:
                 *(_joined([p[j] for p in parts]) for j in (3, 4)))
 
     def local_chunks(self, seed, dt, owned):
-        """:meth:`local_synapses` chunk by chunk (chunks of targets, in order, about
-        ``SYNAPSES_PER_CHUNK`` synapses each; at least one chunk, maybe empty)."""
+        """:meth:`local_synapses` chunk by chunk (:meth:`.connectivity.Rule.chunks`: chunks
+        of targets, in order, about ``SYNAPSES_PER_CHUNK`` synapses each, or of sources for
+        ``fixed_outdegree``; at least one chunk, maybe empty)."""
         post_gids = self.post.gids()
-        local = np.flatnonzero(owned(post_gids))
-        chunk = max(1, int(SYNAPSES_PER_CHUNK / max(self.rule.expected_per_target, 1.0)))
-        for i in range(0, max(len(local), 1), chunk):
-            part = local[i:i + chunk]
-            empty = np.zeros(0, np.int64)
-            pre_pos, post_pos, ordinal = (self.rule.generate(self, seed, part, post_gids[part])
-                                          if part.size else (empty, empty, empty))
+        for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, np.flatnonzero(owned(post_gids)),
+                                                            post_gids):
             yield (pre_pos, post_pos, ordinal,
                    *self._weight_delay(seed, dt, post_gids[post_pos], ordinal))
             del pre_pos, post_pos, ordinal  # free this chunk before the next is drawn

@@ -9,3 +9,5 @@ class Purpose(enum.IntEnum):
     DELAY = 4           # aux: projection index; id: post gid; index: synapse ordinal
     POISSON = 5         # aux: projection index; id: post gid; index: step // 4; sub: ordinal
     TOTAL_NUMBER = 6    # aux: projection index; numpy Philox key for the multinomial split
+    OUTDEGREE = 7       # aux: projection index; id: pre gid (Poisson: position); index: draw; sub: round
+    POSITION = 8        # aux: population index; id: gid; index: dimension
