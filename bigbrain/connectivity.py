@@ -28,12 +28,15 @@ import numpy as np
 
 from .arrays import ranges
 from .distributions import Stream
+from .distributions import describe as describe_value
 from .errors import ModelError
 from .neuron_models import suggest
+from .spatial import is_spatial, mask_from_description
 from .streams import Purpose
 
 MAX_ROUNDS = 10_000
 SYNAPSES_PER_CHUNK = 1 << 18
+PAIRS_PER_BLOCK = 1 << 18
 _EMPTY = np.zeros(0, np.int64)
 
 
@@ -256,24 +259,33 @@ class PairwiseBernoulli(Rule):
 
     Implemented by drawing the gaps between connected sources from the geometric
     distribution, so the cost is proportional to the synapses made, not to the pairs.
+
+    Spatial (``p`` a function of distance, see :mod:`.spatial`, or a ``mask``): only the
+    pairs whose displacement lies in the mask are candidates, and the pair (source at
+    position s, target of gid g) is made if uniform (seed, projection, g, s) < p(distance).
+    Every pair of a target is tested (cost and memory per target: O(N_pre), in blocks of
+    about ``PAIRS_PER_BLOCK`` pairs), and ordinals number a target's synapses in source
+    order.
     """
 
     name = "pairwise_bernoulli"
 
-    def __init__(self, p):
-        self.p = p
+    def __init__(self, p, mask=None):
+        self.p, self.mask = p, mask
+
+    @property
+    def spatial(self):
+        return self.mask is not None or is_spatial(self.p)
 
     def check(self, spec):
-        try:
-            p = float(self.p)
-        except (TypeError, ValueError):
-            raise ModelError(f"{spec.where}.p", f"must be a probability, got {self.p!r}") from None
-        if not 0.0 <= p <= 1.0:
-            raise ModelError(f"{spec.where}.p", f"must be in [0, 1], got {self.p}")
-        self.p = p
+        if self.spatial:
+            return self._check_spatial(spec)
+        self.p = p = _probability(spec.where, self.p)
         self.expected_per_target = p * len(spec.pre)
 
     def generate(self, spec, seed, post_pos, post_gids):
+        if self.spatial:
+            return self._generate_spatial(spec, seed, post_pos, post_gids)
         n_pre, p = len(spec.pre), self.p
         if p == 0.0 or n_pre == 0:
             empty = np.zeros(0, np.int64)
@@ -306,8 +318,51 @@ class PairwiseBernoulli(Rule):
         row = np.concatenate(row_parts)
         return _without_autapses(spec, pre, post_pos[row], np.concatenate(ord_parts), post_gids[row])
 
+    def _check_spatial(self, spec):
+        self.mask = None if self.mask is None else mask_from_description(f"{spec.where}.mask", self.mask)
+        if self.mask is not None:
+            self.mask.check(spec.where, spec.space)
+        if not is_spatial(self.p):
+            self.p = _probability(spec.where, self.p)
+        lo, hi = self.p.bounds() if is_spatial(self.p) else (self.p, self.p)
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ModelError(f"{spec.where}.p", f"must be a probability at every distance, "
+                             f"ranges over [{lo}, {hi}]")
+        share = 1.0 if self.mask is None else min(1.0, self.mask.volume() / spec.space.volume)
+        self.expected_per_target = hi * share * len(spec.pre)
+
+    def _generate_spatial(self, spec, seed, post_pos, post_gids):
+        n_pre, space = len(spec.pre), spec.space
+        stream = Stream(seed, Purpose.CONNECT, spec.index)
+        sources = np.arange(n_pre, dtype=np.int64)
+        parts = []
+        step = max(1, PAIRS_PER_BLOCK // max(n_pre, 1))
+        for lo in range(0, len(post_pos), step):
+            d = space.displacement(sources[None, :], post_pos[lo:lo + step, None])
+            row, pre = np.nonzero(self.mask.contains(d)) if self.mask is not None else \
+                np.nonzero(np.ones(d.shape[:2], bool))
+            p = self.p(np.sqrt(np.sum(d[row, pre] ** 2, axis=-1))) if is_spatial(self.p) else self.p
+            del d
+            keep = stream.uniform(post_gids[lo + row], pre) < p
+            parts.append((pre[keep], lo + row[keep]))
+        pre = np.concatenate([p for p, _ in parts] + [_EMPTY])
+        row = np.concatenate([r for _, r in parts] + [_EMPTY])
+        ordinal = np.arange(len(row)) - np.searchsorted(row, row)
+        return _without_autapses(spec, pre, post_pos[row], ordinal, post_gids[row])
+
     def describe(self):
-        return {"rule": self.name, "p": self.p}
+        out = {"rule": self.name, "p": describe_value(self.p)}
+        return out if self.mask is None else {**out, "mask": self.mask.describe()}
+
+
+def _probability(where, p):
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise ModelError(f"{where}.p", f"must be a probability, got {p!r}") from None
+    if not 0.0 <= p <= 1.0:
+        raise ModelError(f"{where}.p", f"must be in [0, 1], got {p}")
+    return p
 
 
 class FixedTotalNumber(Rule):
@@ -381,24 +436,25 @@ class Explicit(Rule):
         return {"rule": self.name, "sources": self.sources.tolist(), "targets": self.targets.tolist()}
 
 
-_RULES = {"one_to_one": (OneToOne, ()), "all_to_all": (AllToAll, ()),
-          "fixed_indegree": (FixedIndegree, ("indegree",)),
-          "fixed_outdegree": (FixedOutdegree, ("outdegree",)),
-          "pairwise_bernoulli": (PairwiseBernoulli, ("p",)),
-          "fixed_total_number": (FixedTotalNumber, ("N",)),
-          "explicit": (Explicit, ("sources", "targets"))}
+# rule -> (class, required arguments, optional arguments)
+_RULES = {"one_to_one": (OneToOne, (), ()), "all_to_all": (AllToAll, (), ()),
+          "fixed_indegree": (FixedIndegree, ("indegree",), ()),
+          "fixed_outdegree": (FixedOutdegree, ("outdegree",), ()),
+          "pairwise_bernoulli": (PairwiseBernoulli, ("p",), ("mask",)),
+          "fixed_total_number": (FixedTotalNumber, ("N",), ()),
+          "explicit": (Explicit, ("sources", "targets"), ())}
 
 
 def make_rule(where, rule, kwargs):
     """The rule object for ``rule`` with its arguments taken from ``kwargs``."""
     if rule not in _RULES:
         raise ModelError(f"{where}.rule", f"unknown rule {rule!r}" + suggest(rule, _RULES))
-    cls, names = _RULES[rule]
+    cls, names, optional = _RULES[rule]
     missing = [n for n in names if n not in kwargs]
     if missing:
         raise ModelError(f"{where}.{missing[0]}", f"rule {rule} needs {', '.join(names)}")
-    extra = [k for k in kwargs if k not in names]
+    extra = [k for k in kwargs if k not in names + optional]
     if extra:
         raise ModelError(f"{where}.{extra[0]}", f"not an argument of rule {rule}"
-                         + suggest(extra[0], names))
-    return cls(*(kwargs[n] for n in names))
+                         + suggest(extra[0], names + optional))
+    return cls(**{n: kwargs[n] for n in names + optional if n in kwargs})

@@ -22,6 +22,7 @@ from .errors import ModelError
 from .kernels import csr, poisson
 from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
+from .spatial import Space, is_spatial
 from .stdp import STDP
 from .streams import Purpose
 
@@ -40,6 +41,8 @@ class Connection:
         self.is_poisson = getattr(pre, "is_poisson", False)
         self.pre_gids = None if self.is_poisson else pre.gids()
         self.recorded_weights = None
+        self.space = Space(self.where, pre, post) if any(
+            is_spatial(v) for v in (weight, delay)) or getattr(rule, "spatial", False) else None
         self._check_values(dt)
         self._check_synapse()
         rule.check(self)
@@ -107,17 +110,20 @@ class Connection:
         for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, np.flatnonzero(owned(post_gids)),
                                                             post_gids):
             yield (pre_pos, post_pos, ordinal,
-                   *self._weight_delay(seed, dt, post_gids[post_pos], ordinal))
+                   *self._weight_delay(seed, dt, post_gids[post_pos], ordinal, pre_pos, post_pos))
             del pre_pos, post_pos, ordinal  # free this chunk before the next is drawn
 
-    def _weight_delay(self, seed, dt, target_gids, ordinal):
-        weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal)
-        delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal)
+    def _weight_delay(self, seed, dt, target_gids, ordinal, pre_pos, post_pos):
+        weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal, pre_pos, post_pos)
+        delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal, pre_pos, post_pos)
         delay_steps = np.rint(np.asarray(delay) / dt).astype(np.int64)
         if np.ndim(delay_steps) and delay_steps.size and delay_steps.min() < 1:
             bad = float(np.asarray(delay)[np.argmin(delay_steps)])
             raise ModelError(f"{self.where}.delay", f"delay {bad} ms drawn for a synapse is below "
                              f"the resolution dt = {dt} ms")
+        if np.ndim(delay_steps) and delay_steps.size and delay_steps.max() > MAX_DELAY_STEPS:
+            raise ModelError(f"{self.where}.delay", f"a delay drawn for a synapse exceeds "
+                             f"{MAX_DELAY_STEPS} steps")
         if np.ndim(weight):
             check_weights(f"{self.where}.weight", weight)
         return weight, delay_steps
@@ -129,7 +135,9 @@ class Connection:
         lo = int(self.pre_gids.min())
         return lo, int(self.pre_gids.max()) + 1 - lo
 
-    def _values(self, value, purpose, seed, target_gids, ordinal):
+    def _values(self, value, purpose, seed, target_gids, ordinal, pre_pos, post_pos):
+        if is_spatial(value):
+            return value(self.space.distance(pre_pos, post_pos))
         if isinstance(value, Distribution):
             return value.sample(Stream(seed, purpose, self.index), target_gids, ordinal)
         if np.ndim(value) > 0:
