@@ -339,7 +339,7 @@ class PairwiseBernoulli(Rule):
         step = max(1, PAIRS_PER_BLOCK // max(n_pre, 1))
         for lo in range(0, len(post_pos), step):
             d = space.displacement(sources[None, :], post_pos[lo:lo + step, None])
-            row, pre = np.nonzero(self.mask.contains(d)) if self.mask is not None else \
+            row, pre = np.nonzero(self.mask.contains(d, space.period)) if self.mask is not None else \
                 np.nonzero(np.ones(d.shape[:2], bool))
             p = self.p(np.sqrt(np.sum(d[row, pre] ** 2, axis=-1))) if is_spatial(self.p) else self.p
             del d

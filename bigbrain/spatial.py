@@ -40,7 +40,7 @@ class Layer:
     def place(self, where, size, seed, index, first_gid):
         """Check the layer for a population of ``size`` nodes and return their positions
         (float64, size × dim); ``where`` names the field in errors."""
-        self._check(where)
+        self._check(where, size)
         self.extent = _vector(f"{where}.extent", self.extent, self._default_extent(), positive=True)
         dim = len(self.extent)
         if dim not in (2, 3):
@@ -53,7 +53,7 @@ class Layer:
         self.edge_wrap = bool(self.edge_wrap)
         return self._positions(where, size, seed, index, first_gid)
 
-    def _check(self, where):
+    def _check(self, where, size):
         """Check the arguments particular to the kind of layer."""
 
     @property
@@ -82,7 +82,7 @@ class grid(Layer):
     def _default_extent(self):
         return tuple(float(s) for s in self.shape)
 
-    def _check(self, where):
+    def _check(self, where, size):
         shape = self.shape
         if not (_is_sequence(shape) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
                                             and s > 0 for s in shape)):
@@ -118,13 +118,20 @@ class free(Layer):
         self.pos, self.num_dimensions = pos, num_dimensions
 
     def _default_extent(self):
-        if self.pos is not None:
-            pos = np.asarray(self.pos, np.float64)
-            if pos.ndim == 2 and pos.size:
-                if self.center is None:
-                    self.center = tuple(0.5 * (pos.min(0) + pos.max(0)))
-                return tuple(np.maximum(pos.max(0) - pos.min(0), 1e-300))
+        if self.pos is not None and self.pos.size:
+            if self.center is None:
+                self.center = tuple(0.5 * (self.pos.min(0) + self.pos.max(0)))
+            return tuple(np.maximum(self.pos.max(0) - self.pos.min(0), 1e-300))
         return (1.0,) * (2 if self.num_dimensions is None else self.num_dimensions)
+
+    def _check(self, where, size):
+        if self.pos is None:
+            return
+        pos = np.asarray(self.pos, np.float64)
+        if not (pos.ndim == 2 and len(pos) == size and pos.shape[1] in (2, 3) and np.all(np.isfinite(pos))):
+            raise ModelError(f"{where}.pos", f"expected {size} finite positions of 2 or 3 "
+                             f"coordinates, got an array of shape {pos.shape}")
+        self.pos = pos
 
     def _positions(self, where, size, seed, index, first_gid):
         dim = len(self.extent)
@@ -132,16 +139,14 @@ class free(Layer):
             gids = first_gid + np.arange(size, dtype=np.int64)
             u = Stream(seed, Purpose.POSITION, index).uniform(gids[:, None], np.arange(dim)[None, :])
             return self.lower_left + u * np.asarray(self.extent)
-        pos = np.asarray(self.pos, np.float64)
-        if pos.shape != (size, dim) or not np.all(np.isfinite(pos)):
-            raise ModelError(f"{where}.pos", f"expected {size} finite positions of {dim} "
-                             f"coordinates, got an array of shape {pos.shape}")
-        outside = (pos < self.lower_left - 1e-12) | (pos > self.lower_left + np.asarray(self.extent) + 1e-12)
+        if self.pos.shape[1] != dim:
+            raise ModelError(f"{where}.pos", f"has {self.pos.shape[1]} coordinates, extent {dim}")
+        upper = self.lower_left + np.asarray(self.extent)
+        outside = ((self.pos < self.lower_left - 1e-12) | (self.pos > upper + 1e-12)).any(1)
         if outside.any():
-            raise ModelError(f"{where}.pos", f"position {int(np.argmax(outside.any(1)))} lies "
-                             "outside the layer's extent")
-        self.pos = pos
-        return pos
+            raise ModelError(f"{where}.pos", f"position {int(np.argmax(outside))} lies outside "
+                             "the layer's extent")
+        return self.pos
 
     def describe(self, put):
         pos = "uniform" if self.pos is None else put("pos", self.pos)
@@ -176,7 +181,7 @@ def _vector(field, value, default, positive=False):
     except (TypeError, ValueError):
         raise ModelError(field, f"must be a list of numbers, got {value!r}") from None
     if not all(math.isfinite(v) and (v > 0 or not positive) for v in vec):
-        raise ModelError(field, f"must be {'positive ' if positive else ''}finite numbers, got {value!r}")
+        raise ModelError(field, f"must be {'positive ' if positive else ''}finite numbers, got {list(vec)}")
     return vec
 
 
@@ -223,7 +228,8 @@ def _positions(field, sel):
 
 # ------------------------------------------------------------------ masks
 class Mask:
-    """Which displacements (target − source) may connect; borders included."""
+    """Which displacements (target − source) may connect; borders included. On a periodic
+    layer a pair is inside if any periodic image of its displacement is."""
 
     dim = 2
 
@@ -232,7 +238,7 @@ class Mask:
             raise ModelError(f"{where}.mask", f"a {type(self).__name__} mask is {self.dim}-D, the "
                              f"positions {space.dim}-D")
         if space.period is not None and np.any(self.size() > space.period):
-            raise ModelError(f"{where}.mask", f"is larger than the layer {tuple(space.period)} "
+            raise ModelError(f"{where}.mask", f"is larger than the layer {space.period.tolist()} "
                              "with edge_wrap (as in NEST, a periodic layer refuses oversized masks)")
 
     def describe(self):
@@ -248,7 +254,8 @@ class circular(Mask):
     def size(self):
         return np.full(self.dim, 2 * self.radius)
 
-    def contains(self, d):
+    def contains(self, d, period=None):
+        """``d`` folded to the nearest image (no other image is closer than the radius)."""
         return np.sum(d * d, axis=-1) <= self.radius ** 2
 
     def volume(self):
@@ -276,8 +283,12 @@ class rectangular(Mask):
     def size(self):
         return np.asarray(self.upper_right) - np.asarray(self.lower_left)
 
-    def contains(self, d):
-        return np.all((d >= self.lower_left) & (d <= self.upper_right), axis=-1)
+    def contains(self, d, period=None):
+        """With a ``period``, whether any periodic image of ``d`` is inside (as in NEST)."""
+        lo = np.asarray(self.lower_left)
+        if period is not None:
+            d = lo + np.mod(d - lo, period)
+        return np.all((d >= lo) & (d <= self.upper_right), axis=-1)
 
     def volume(self):
         return float(np.prod(self.size()))
