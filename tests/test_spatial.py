@@ -12,6 +12,7 @@ import pytest
 import bigbrain as bb
 from bigbrain.description import build_network, describe
 from bigbrain.modelfile import read, write
+from nest_reference import _import_nest
 
 S = bb.spatial
 
@@ -265,11 +266,10 @@ def test_checkpoint_resumes_a_spatial_network(tmp_path):
                                   {"box": {"lower_left": [-1.1, -0.4, 0.3], "upper_right": [0.6, 1.2, 1.2]}}])
 @pytest.mark.parametrize("wrap", [False, True])
 def test_p_one_in_a_mask_gives_nests_connections(mask, wrap):
-    nest = pytest.importorskip("nest")
+    nest = _import_nest()
     kind, args = next(iter(mask.items()))
     shape, extent = ((7, 5), (3.5, 2.5)) if kind in ("circular", "rectangular") else ((4, 3, 5), (3.0, 2.5, 3.5))
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
     layer = nest.Create("iaf_psc_exp", positions=nest.spatial.grid(shape=list(shape), extent=list(extent),
                                                                     edge_wrap=wrap))
     nest.Connect(layer, layer, {"rule": "pairwise_bernoulli", "p": 1.0, "mask": mask})
