@@ -200,7 +200,7 @@ class FixedOutdegree(Rule):
     ``SYNAPSES_PER_CHUNK`` draws (whole sources), and keeps the synapses onto its own
     neurons. Cost per rank: the draws of the whole projection (N_pre · outdegree uniforms,
     the same on every rank, so building does not get faster with more ranks), memory of
-    one chunk (about 40 bytes per draw), one int64 counter per post-synaptic position, and
+    one chunk (about 50 bytes per draw), one int64 counter per post-synaptic position, and
     the kept synapses. Ordinals: a synapse's rank among the synapses onto its target, in
     the order of (source position, draw), the same on any partition.
     """
@@ -223,7 +223,9 @@ class FixedOutdegree(Rule):
         target's synapses may be spread over several of them."""
         k, n_pre = int(self.outdegree), len(spec.pre)
         stream = Stream(seed, Purpose.OUTDEGREE, spec.index)
-        source_ids = spec.pre_gids if spec.pre_gids is not None else np.arange(n_pre, dtype=np.int64)
+        poisson = spec.pre_gids is None
+        source_ids = np.arange(n_pre, dtype=np.int64) if poisson else spec.pre_gids
+        gid_of = None if poisson else post_gids.__getitem__
         mine = np.zeros(len(post_gids), bool)
         mine[local] = True
         made = np.zeros(len(post_gids), np.int64)  # synapses so far onto each target
@@ -232,7 +234,7 @@ class FixedOutdegree(Rule):
             pre = np.repeat(np.arange(lo, min(lo + per_chunk, n_pre), dtype=np.int64), k)
             draw = np.tile(np.arange(k, dtype=np.int64), len(pre) // max(k, 1))
             post = draw_partners(spec, stream, source_ids[pre], draw, pre, len(post_gids),
-                                 post_gids.__getitem__) if pre.size else _EMPTY
+                                 gid_of) if pre.size else _EMPTY
             keep = np.flatnonzero(mine[post])
             pre, post = pre[keep], post[keep]
             del draw, keep

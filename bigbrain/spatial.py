@@ -340,6 +340,8 @@ class DistanceFunction(Distribution):
 
     def bounds(self):
         """(lowest, highest) value over distances ≥ 0."""
+        if self.scale == 0:
+            return 0.0, 0.0
         lo, hi = sorted((self.scale * self.smallest, self.scale * self.largest))
         return lo, hi
 

@@ -4,7 +4,7 @@ import enum
 
 class Purpose(enum.IntEnum):
     INITIAL_STATE = 1   # aux: population index; id: gid; index: 0
-    CONNECT = 2         # aux: projection index; id: post gid; index: draw; sub: round
+    CONNECT = 2         # aux: projection index; id: post gid; index: draw (spatial: source position); sub: round
     WEIGHT = 3          # aux: projection index; id: post gid; index: synapse ordinal
     DELAY = 4           # aux: projection index; id: post gid; index: synapse ordinal
     POISSON = 5         # aux: projection index; id: post gid; index: step // 4; sub: ordinal

@@ -142,3 +142,15 @@ def test_fixed_outdegree_too_large_without_multapses():
         net.connect(a, b, rule="fixed_outdegree", outdegree=6, allow_multapses=False)
     with pytest.raises(bb.ModelError, match=r"outdegree: must be an integer"):
         net.connect(a, b, rule="fixed_outdegree", outdegree=2.5)
+
+
+def test_fixed_outdegree_from_poisson_generators():
+    """Each generator makes ``outdegree`` synapses (generators have no gids: no autapse
+    is possible, whatever the targets' gids)."""
+    net, a, _ = two_pops(50, 1)
+    noise = net.poisson("noise", rate=100.0, size=60)
+    conn = net.connect(noise, a, rule="fixed_outdegree", outdegree=50, allow_autapses=False,
+                       allow_multapses=False)
+    pre, post = conn.local_synapses(net.seed, net.dt, lambda gids: np.ones(len(gids), bool))[:2]
+    assert np.array_equal(np.bincount(pre, minlength=60), np.full(60, 50))
+    assert len(np.unique(pre * 100 + post)) == 3000  # all 50 targets of each generator
