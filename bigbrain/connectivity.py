@@ -249,10 +249,11 @@ def _ordinals(post, made):
     ``made`` (synapses onto each target so far), which is updated."""
     order = np.argsort(post, kind="stable")
     sorted_post = post[order]
-    first = np.searchsorted(sorted_post, sorted_post, side="left")
+    starts = np.flatnonzero(np.r_[True, sorted_post[1:] != sorted_post[:-1]]) if len(post) else _EMPTY
+    counts = np.diff(np.r_[starts, len(post)])
     ordinal = np.empty(len(post), np.int64)
-    ordinal[order] = np.arange(len(post)) - first + made[sorted_post]
-    np.add.at(made, post, 1)
+    ordinal[order] = np.arange(len(post)) - np.repeat(starts, counts) + made[sorted_post]
+    made[sorted_post[starts]] += counts
     return ordinal
 
 
