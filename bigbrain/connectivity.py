@@ -327,7 +327,7 @@ class PairwiseBernoulli(Rule):
             self.mask.check(spec.where, spec.space)
         if not is_spatial(self.p):
             self.p = _probability(spec.where, self.p)
-        lo, hi = self.p.bounds() if is_spatial(self.p) else (self.p, self.p)
+        lo, hi = self.p.bounds(spec.space.max_distance) if is_spatial(self.p) else (self.p, self.p)
         if not 0.0 <= lo <= hi <= 1.0:
             raise ModelError(f"{spec.where}.p", f"must be a probability at every distance, "
                              f"ranges over [{lo}, {hi}]")

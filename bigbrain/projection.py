@@ -53,7 +53,8 @@ class Connection:
                 name = "weight" if np.ndim(self.weight) > 0 else "delay"
                 raise ModelError(f"{self.where}.{name}", "arrays of values need rule='explicit'")
         check_weights(f"{self.where}.weight", self.weight)
-        lo, hi = value_bounds(self.delay)
+        lo, hi = (self.delay.bounds(self.space.max_distance) if is_spatial(self.delay)
+                  else value_bounds(self.delay))
         if math.isfinite(lo) and round(lo / dt) < 1:
             raise ModelError(f"{self.where}.delay", f"delay {lo} ms is below the resolution "
                              f"dt = {dt} ms (at least one step is needed)")

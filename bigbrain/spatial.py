@@ -201,6 +201,10 @@ class Space:
                              "the same box (extent, center, edge_wrap)")
         self.period = np.asarray(pre_layer.extent) if pre_layer.edge_wrap else None
         self.volume = float(np.prod(pre_layer.extent))
+        span = np.maximum(self.post.max(0) - self.pre.min(0), self.pre.max(0) - self.post.min(0))
+        if self.period is not None:
+            span = np.minimum(span, self.period / 2)
+        self.max_distance = float(np.sqrt(np.sum(span ** 2)))
 
     def displacement(self, pre_pos, post_pos):
         """Target minus source position (…, dim), folded into [−extent/2, extent/2) when
@@ -338,18 +342,22 @@ class DistanceFunction(Distribution):
     def describe(self):
         return {"distribution": type(self).__name__, **{k: _plain(v) for k, v in vars(self).items()}}
 
-    def bounds(self):
-        """(lowest, highest) value over distances ≥ 0."""
-        if self.scale == 0:
-            return 0.0, 0.0
-        lo, hi = sorted((self.scale * self.smallest, self.scale * self.largest))
-        return lo, hi
+    def bounds(self, max_distance=math.inf):
+        """(lowest, highest) value over distances in [0, ``max_distance``] (the functions
+        are monotonic there, except a Gaussian's peak at ``mean``)."""
+        ends = [0.0, max_distance] + [d for d in self.peaks() if 0 <= d <= max_distance]
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = [float(self(d)) for d in ends]
+        values = [0.0 if math.isnan(v) else v for v in values]  # 0 · inf: a zero scale
+        return min(values), max(values)
+
+    def peaks(self):
+        """Distances of the function's extrema other than the ends of the range."""
+        return []
 
 
 class gaussian(DistanceFunction):
     """``scale · exp(−(d − mean)² / (2 std²))`` (NEST's spatial_distributions.gaussian)."""
-
-    smallest, largest = 0.0, 1.0
 
     def __init__(self, std, mean=0.0, scale=1.0):
         self.std, self.mean = _positive("gaussian.std", std), _finite("gaussian.mean", mean)
@@ -358,11 +366,12 @@ class gaussian(DistanceFunction):
     def shape(self, d):
         return np.exp(-0.5 * ((d - self.mean) / self.std) ** 2)
 
+    def peaks(self):
+        return [self.mean]
+
 
 class exponential(DistanceFunction):
     """``scale · exp(−d / beta)`` (NEST's spatial_distributions.exponential)."""
-
-    smallest, largest = 0.0, 1.0
 
     def __init__(self, beta, scale=1.0):
         self.beta, self.scale = _positive("exponential.beta", beta), _finite("exponential.scale", scale)
@@ -380,14 +389,6 @@ class linear(DistanceFunction):
 
     def shape(self, d):
         return self.offset + self.slope * d
-
-    @property
-    def smallest(self):
-        return self.offset if self.slope >= 0 else -math.inf
-
-    @property
-    def largest(self):
-        return self.offset if self.slope <= 0 else math.inf
 
 
 FUNCTIONS = {c.__name__: c for c in (gaussian, exponential, linear)}

@@ -166,7 +166,8 @@ def test_autapses_are_left_out_when_not_allowed():
 @pytest.mark.parametrize("make,field", [
     (lambda net, a: net.connect(a, a, rule="pairwise_bernoulli", p=1.0, mask=S.circular(radius=0.6)),
      r"connect\[0\] A->A\.mask"),
-    (lambda net, a: net.connect(a, a, rule="pairwise_bernoulli", p=1.0, mask=S.rectangular([-0.6, 0], [0.6, 0.1])),
+    (lambda net, a: net.connect(a, a, rule="pairwise_bernoulli", p=1.0,
+                                mask=S.rectangular([-0.6, 0], [0.6, 0.1])),
      r"connect\[0\] A->A\.mask"),
     (lambda net, a: net.connect(a, a, rule="pairwise_bernoulli", p=1.0, mask=S.spherical(radius=0.1)),
      r"connect\[0\] A->A\.mask: a spherical mask is 3-D"),
@@ -179,6 +180,9 @@ def test_autapses_are_left_out_when_not_allowed():
     (lambda net, a: net.connect(a, net.population("B", 2, "iaf_psc_exp"), weight=S.exponential(beta=1.0)),
      r"connect\[0\] A->B\.post: spatial connections need populations with positions"),
     (lambda net, a: net.connect(a, a, delay=S.linear(0.0, 1.0)), r"connect\[0\] A->A\.delay"),
+    (lambda net, a: net.connect(a, a, delay=S.linear(3.0, -5.0)),  # 3 − 5·0.707 ms at the corner
+     r"connect\[0\] A->A\.delay: delay -0\.53"),
+    (lambda net, a: net.connect(a, a, delay=S.linear(1.0, 1e4)), r"connect\[0\] A->A\.delay: delay 7072"),
     (lambda net, a: S.gaussian(std=-1.0), r"gaussian\.std: must be > 0"),
     (lambda net, a: S.circular(radius=float("nan")), r"mask\.radius: must be finite"),
     (lambda net, a: S.rectangular([0, 0], [1, -1]), r"mask\.upper_right: must exceed"),
@@ -206,7 +210,8 @@ def spatial_net(**network_args):
     e = net.population("E", 100, "iaf_psc_exp", positions=S.grid((10, 10), extent=(1.0, 1.0), edge_wrap=True),
                        I_e=380.0)
     i = net.population("I", 30, "iaf_psc_exp", positions=S.free(extent=(1.0, 1.0), edge_wrap=True))
-    net.connect(e, e | i, rule="pairwise_bernoulli", p=0.7 * S.gaussian(std=0.15), mask=S.circular(radius=0.4),
+    net.connect(e, e | i, rule="pairwise_bernoulli", p=0.7 * S.gaussian(std=0.15),
+                mask=S.circular(radius=0.4),
                 weight=30.0 * S.exponential(beta=0.3), delay=S.linear(1.0, 4.0))
     net.connect(i, e, rule="fixed_outdegree", outdegree=20, weight=-40.0, delay=1.0)
     net.record(e)
@@ -268,7 +273,8 @@ def test_checkpoint_resumes_a_spatial_network(tmp_path):
 def test_p_one_in_a_mask_gives_nests_connections(mask, wrap):
     nest = _import_nest()
     kind, args = next(iter(mask.items()))
-    shape, extent = ((7, 5), (3.5, 2.5)) if kind in ("circular", "rectangular") else ((4, 3, 5), (3.0, 2.5, 3.5))
+    planar = kind in ("circular", "rectangular")
+    shape, extent = ((7, 5), (3.5, 2.5)) if planar else ((4, 3, 5), (3.0, 2.5, 3.5))
     nest.ResetKernel()
     layer = nest.Create("iaf_psc_exp", positions=nest.spatial.grid(shape=list(shape), extent=list(extent),
                                                                     edge_wrap=wrap))
@@ -278,7 +284,8 @@ def test_p_one_in_a_mask_gives_nests_connections(mask, wrap):
     expected = {(s - first, t - first) for s, t in zip(conns.source, conns.target)}
 
     net = bb.Network()
-    a = net.population("A", math.prod(shape), "iaf_psc_exp", positions=S.grid(shape, extent=extent, edge_wrap=wrap))
+    a = net.population("A", math.prod(shape), "iaf_psc_exp",
+                       positions=S.grid(shape, extent=extent, edge_wrap=wrap))
     assert np.allclose(a.positions, nest.GetPosition(layer), rtol=0, atol=1e-12)
     conn = net.connect(a, a, rule="pairwise_bernoulli", p=1.0, mask=getattr(S, kind)(**args))
     assert len(expected) > 100 and pairs(net, conn) == expected
