@@ -266,9 +266,10 @@ class PairwiseBernoulli(Rule):
     Spatial (``p`` a function of distance, see :mod:`.spatial`, or a ``mask``): only the
     pairs whose displacement lies in the mask are candidates, and the pair (source at
     position s, target of gid g) is made if uniform (seed, projection, g, s) < p(distance).
-    Every pair of a target is tested (cost and memory per target: O(N_pre), in blocks of
-    about ``PAIRS_PER_BLOCK`` pairs), and ordinals number a target's synapses in source
-    order.
+    Ordinals number a target's synapses in source order. Cost per target: without a mask
+    every pair is tested (O(N_pre)); with one, the sources in the mask's reach along x
+    (O(N_pre · mask width / layer width)); pairs are tested in blocks of about
+    ``PAIRS_PER_BLOCK``.
     """
 
     name = "pairwise_bernoulli"
@@ -335,17 +336,27 @@ class PairwiseBernoulli(Rule):
         self.expected_per_target = hi * share * len(spec.pre)
 
     def _generate_spatial(self, spec, seed, post_pos, post_gids):
+        """Targets are taken in order of x, in blocks; a block's candidates are the sources
+        whose x lets the mask reach one of its targets (all sources without a mask)."""
         n_pre, space = len(spec.pre), spec.space
         stream = Stream(seed, Purpose.CONNECT, spec.index)
-        sources = np.arange(n_pre, dtype=np.int64)
+        by_x = np.argsort(space.post[post_pos, 0], kind="stable")
+        post_pos, post_gids = post_pos[by_x], post_gids[by_x]
+        x = space.post[post_pos, 0]
+        window = n_pre
+        if self.mask is not None:
+            x_lo, x_hi = self.mask.x_range()
+            window = n_pre * min(1.0, 2 * (x_hi - x_lo) / max(space.x_span(), 1e-300))
+        step = max(1, int(PAIRS_PER_BLOCK // max(window, 1)))
         parts = []
-        step = max(1, PAIRS_PER_BLOCK // max(n_pre, 1))
         for lo in range(0, len(post_pos), step):
-            d = space.displacement(sources[None, :], post_pos[lo:lo + step, None])
-            row, pre = np.nonzero(self.mask.contains(d, space.period)) if self.mask is not None else \
-                np.nonzero(np.ones(d.shape[:2], bool))
-            p = self.p(np.sqrt(np.sum(d[row, pre] ** 2, axis=-1))) if is_spatial(self.p) else self.p
-            del d
+            block = post_pos[lo:lo + step]
+            sources = np.arange(n_pre, dtype=np.int64) if self.mask is None else \
+                space.sources_between(x[lo:lo + step].min() - x_hi, x[lo:lo + step].max() - x_lo)
+            row, col, distance = space.pairs(block, sources, self.mask)
+            p = self.p(distance) if is_spatial(self.p) else self.p
+            pre = sources[col]
+            del col, distance
             keep = stream.uniform(post_gids[lo + row], pre) < p
             parts.append((pre[keep], lo + row[keep]))
         pre = np.concatenate([p for p, _ in parts] + [_EMPTY])

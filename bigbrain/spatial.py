@@ -25,6 +25,7 @@ import numpy as np
 
 from .distributions import Distribution, Stream
 from .errors import ModelError
+from .kernels.spatial import distances, pairs_within
 from .streams import Purpose
 
 
@@ -200,22 +201,57 @@ class Space:
             raise ModelError(f"{where}.post", "with edge_wrap, sources and targets must lie in "
                              "the same box (extent, center, edge_wrap)")
         self.period = np.asarray(pre_layer.extent) if pre_layer.edge_wrap else None
+        self.x_low = float(pre_layer.lower_left[0])
+        self._by_x = None
         self.volume = float(np.prod(pre_layer.extent))
         span = np.maximum(self.post.max(0) - self.pre.min(0), self.pre.max(0) - self.post.min(0))
         if self.period is not None:
             span = np.minimum(span, self.period / 2)
         self.max_distance = float(np.sqrt(np.sum(span ** 2)))
 
-    def displacement(self, pre_pos, post_pos):
-        """Target minus source position (…, dim), folded into [−extent/2, extent/2) when
-        periodic; ``pre_pos``, ``post_pos``: positions in the selections (broadcast)."""
-        d = self.post[post_pos] - self.pre[pre_pos]
-        if self.period is not None:
-            d -= self.period * np.floor(d / self.period + 0.5)
-        return d
-
     def distance(self, pre_pos, post_pos):
-        return np.sqrt(np.sum(self.displacement(pre_pos, post_pos) ** 2, axis=-1))
+        """Distance of each pair (``pre_pos[i]``, ``post_pos[i]``: positions in the
+        selections); periodic layers use the nearest image."""
+        return distances(self.post[post_pos], self.pre[pre_pos], self._period())
+
+    def _period(self):
+        return np.zeros(self.dim) if self.period is None else self.period
+
+    def pairs(self, targets, sources, mask):
+        """(row, col, distance) of the pairs (``targets[row]``, ``sources[col]``: positions
+        in the post and pre selections) whose displacement ``mask`` (None: any) holds, in
+        row-major order."""
+        args = (True, math.inf, np.zeros(self.dim), np.zeros(self.dim)) if mask is None else mask.arguments()
+        return pairs_within(self.post[targets], self.pre[sources], self._period(), *args)
+
+    def sources_between(self, a, b):
+        """Sources (positions in the pre selection, increasing) whose x lies in [a, b]
+        (modulo the period on a torus), and perhaps a few more at the borders."""
+        if self._by_x is None:
+            x = self.pre[:, 0] if self.period is None else \
+                self.x_low + np.mod(self.pre[:, 0] - self.x_low, self.period[0])
+            order = np.argsort(x, kind="stable")
+            self._by_x = x[order], order
+        xs, order = self._by_x
+        slack = 1e-9 * (1.0 + abs(a) + abs(b))
+        a, b = a - slack, b + slack
+        if self.period is None:
+            return np.sort(order[np.searchsorted(xs, a):np.searchsorted(xs, b, side="right")])
+        period = self.period[0]
+        if b - a >= period:
+            return np.arange(len(xs), dtype=np.int64)
+        a_folded = self.x_low + np.mod(a - self.x_low, period)
+        b_folded = a_folded + (b - a)
+        picks = order[np.searchsorted(xs, a_folded):np.searchsorted(xs, b_folded, side="right")]
+        if b_folded >= self.x_low + period:
+            picks = np.concatenate([picks, order[:np.searchsorted(xs, b_folded - period, side="right")]])
+        return np.sort(picks)
+
+    def x_span(self):
+        """Length along x over which sources lie (the period on a torus)."""
+        if self.period is not None:
+            return float(self.period[0])
+        return float(np.ptp(self.pre[:, 0])) if len(self.pre) else 0.0
 
 
 def _positions(field, sel):
@@ -258,12 +294,16 @@ class circular(Mask):
     def size(self):
         return np.full(self.dim, 2 * self.radius)
 
-    def contains(self, d, period=None):
-        """``d`` folded to the nearest image (no other image is closer than the radius)."""
-        return np.sum(d * d, axis=-1) <= self.radius ** 2
+    def arguments(self):
+        """The mask's arguments of :func:`~bigbrain.kernels.spatial.pairs_within`."""
+        return True, self.radius ** 2, np.zeros(self.dim), np.zeros(self.dim)
 
     def volume(self):
         return math.pi * self.radius ** 2 if self.dim == 2 else 4 / 3 * math.pi * self.radius ** 3
+
+    def x_range(self):
+        """(lowest, highest) x of the displacements inside."""
+        return -self.radius, self.radius
 
 
 class spherical(circular):
@@ -287,15 +327,16 @@ class rectangular(Mask):
     def size(self):
         return np.asarray(self.upper_right) - np.asarray(self.lower_left)
 
-    def contains(self, d, period=None):
-        """With a ``period``, whether any periodic image of ``d`` is inside (as in NEST)."""
-        lo = np.asarray(self.lower_left)
-        if period is not None:
-            d = lo + np.mod(d - lo, period)
-        return np.all((d >= lo) & (d <= self.upper_right), axis=-1)
+    def arguments(self):
+        """The mask's arguments of :func:`~bigbrain.kernels.spatial.pairs_within`."""
+        return False, 0.0, np.asarray(self.lower_left), np.asarray(self.upper_right)
 
     def volume(self):
         return float(np.prod(self.size()))
+
+    def x_range(self):
+        """(lowest, highest) x of the displacements inside."""
+        return self.lower_left[0], self.upper_right[0]
 
 
 class box(rectangular):
