@@ -255,14 +255,17 @@ class Space:
 
 
 def _positions(field, sel):
-    """(positions of the members of ``sel``, their layer); all parts need positions, the
-    same dimension, and (if periodic) the same box."""
+    """(positions of the members of ``sel``, the layer of its first part); all parts need
+    positions, and if one is periodic the same box."""
     parts = getattr(sel, "parts", [])
     layers = [getattr(pop, "layer", None) for pop, _ in parts]
     if not parts or any(layer is None for layer in layers):
         raise ModelError(field, "spatial connections need populations with positions")
-    if any(not layers[0].same_box(layer) for layer in layers[1:]):
-        raise ModelError(field, "all populations of a spatial selection must share one box")
+    if len({pop.positions.shape[1] for pop, _ in parts}) > 1:
+        raise ModelError(field, "mixes 2-D and 3-D positions")
+    if any(layer.edge_wrap for layer in layers) and not all(layers[0].same_box(l) for l in layers):
+        raise ModelError(field, "with edge_wrap, all populations of a selection must share "
+                         "one box (extent, center, edge_wrap)")
     return np.concatenate([pop.positions[ids] for pop, ids in parts]), layers[0]
 
 

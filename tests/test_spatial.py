@@ -154,6 +154,14 @@ def test_distance_dependent_weight_and_delay():
     net.run(5.0)  # builds and runs with per-synapse weights and delays
 
 
+def test_a_selection_may_join_layers_without_edge_wrap():
+    net = bb.Network()
+    a = net.population("A", 4, "iaf_psc_exp", positions=S.grid((2, 2)))
+    b = net.population("B", 3, "iaf_psc_exp", positions=S.free([[5.0, 5.0], [5.5, 5.0], [9.0, 9.0]]))
+    conn = net.connect(a | b, b, rule="pairwise_bernoulli", p=1.0, mask=S.circular(radius=1.0))
+    assert pairs(net, conn) == {(4, 0), (5, 0), (4, 1), (5, 1), (6, 2)}
+
+
 def test_autapses_are_left_out_when_not_allowed():
     net = bb.Network()
     a = net.population("A", 49, "iaf_psc_exp", positions=S.grid((7, 7)))
@@ -180,6 +188,12 @@ def test_autapses_are_left_out_when_not_allowed():
     (lambda net, a: net.connect(a, net.population("B", 2, "iaf_psc_exp"), weight=S.exponential(beta=1.0)),
      r"connect\[0\] A->B\.post: spatial connections need populations with positions"),
     (lambda net, a: net.connect(a, a, delay=S.linear(0.0, 1.0)), r"connect\[0\] A->A\.delay"),
+    (lambda net, a: net.connect(a, net.population("D", 8, "iaf_psc_exp", positions=S.grid((2, 2, 2))),
+                                weight=S.exponential(beta=1.0)),
+     r"connect\[0\] A->D\.post: sources have 2-D positions, targets 3-D"),
+    (lambda net, a: net.connect(a, a | net.population("D", 4, "iaf_psc_exp", positions=S.grid((2, 2))),
+                                weight=S.exponential(beta=1.0)),
+     r"connect\[0\] A->A\|D\.post: with edge_wrap, all populations of a selection must share"),
     (lambda net, a: net.connect(a, a, delay=S.linear(3.0, -5.0)),  # 3 − 5·0.707 ms at the corner
      r"connect\[0\] A->A\.delay: delay -0\.53"),
     (lambda net, a: net.connect(a, a, delay=S.linear(1.0, 1e4)), r"connect\[0\] A->A\.delay: delay 7072"),
