@@ -21,8 +21,8 @@ set what ``bb.Network(...)`` and ``net.run(...)`` would::
     model = "iaf_psc_delta"
     params = { tau_m = 20.0, V_th = 20.0, V_reset = 10.0, E_L = 0.0, C_m = 1.0,
                V_m = { distribution = "uniform", low = 0.0, high = 20.0 } }
+    # optional; or { kind = "free", extent = [2.0, 1.0] } (random positions in the box)
     positions = { kind = "grid", shape = [40, 20], extent = [2.0, 1.0], edge_wrap = true }
-                              # optional; or { kind = "free", extent = [1.0, 1.0] } (random)
 
     [[inputs]]                # net.poisson(name, rate, size)
     name = "noise"
@@ -42,7 +42,7 @@ set what ``bb.Network(...)`` and ``net.run(...)`` would::
     rule = "pairwise_bernoulli"
     p = { distribution = "gaussian", std = 0.1, scale = 0.5 }
     mask = { shape = "circular", radius = 0.3 }
-    delay = { distribution = "linear", offset = 1.0, slope = 5.0 }   # ms, ms per unit
+    delay = { distribution = "linear", offset = 1.0, slope = 5.0 }  # ms, ms per unit
 
     [[recordings]]            # net.record(population[ids], what, interval)
     population = "E"
