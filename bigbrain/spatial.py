@@ -362,6 +362,8 @@ def mask_from_description(field, d):
         return MASKS[d["shape"]](**{k: v for k, v in d.items() if k != "shape"})
     except TypeError as exc:
         raise ModelError(field, f"wrong arguments for a {d['shape']} mask ({exc})") from None
+    except ModelError as exc:  # "mask.radius: ..." -> "<field>.radius: ..."
+        raise ModelError(f"{field}.{exc.field.split('.', 1)[1]}", str(exc)[len(exc.field) + 2:]) from None
 
 
 # ------------------------------------------------------------------ functions of distance

@@ -267,6 +267,10 @@ def test_model_file_names_a_bad_spatial_key(tmp_path):
                     'p = { distribution = "gaussian", std = -0.1 }\n')
     with pytest.raises(bb.ModelError, match=r"projections\[0\]\.p"):
         read(path)
+    fixed = path.read_text().replace("std = -0.1", "std = 0.1")
+    path.write_text(fixed + 'mask = { shape = "circular", radius = -1.0 }\n')
+    with pytest.raises(bb.ModelError, match=r"connect\[0\] E->E\.mask\.radius: must be > 0"):
+        read(path).network()
 
 
 def test_checkpoint_resumes_a_spatial_network(tmp_path):
