@@ -21,8 +21,8 @@ _EXPORTS = {
     "Archive": "archive", "ArchiveError": "archive", "CheckpointError": "checkpoint",
     "resume": "checkpoint",
 }
-_MODULES = {"spatial"}
-__all__ = list(_EXPORTS)
+_MODULES = {"spatial"}  # sub-modules used as namespaces: bb.spatial.grid(...)
+__all__ = list(_EXPORTS) + sorted(_MODULES)
 
 
 def __getattr__(name):

@@ -222,6 +222,9 @@ class FixedOutdegree(Rule):
         """See :meth:`Rule.chunks`; here the chunks are chunks of sources, in order, and a
         target's synapses may be spread over several of them."""
         k, n_pre = int(self.outdegree), len(spec.pre)
+        if len(local) == 0:  # no target here: nothing to draw
+            yield (_EMPTY,) * 3
+            return
         stream = Stream(seed, Purpose.OUTDEGREE, spec.index)
         poisson = spec.pre_gids is None
         source_ids = np.arange(n_pre, dtype=np.int64) if poisson else spec.pre_gids
