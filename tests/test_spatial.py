@@ -307,3 +307,32 @@ def test_p_one_in_a_mask_gives_nests_connections(mask, wrap):
     assert np.allclose(a.positions, nest.GetPosition(layer), rtol=0, atol=1e-12)
     conn = net.connect(a, a, rule="pairwise_bernoulli", p=1.0, mask=getattr(S, kind)(**args))
     assert len(expected) > 100 and pairs(net, conn) == expected
+
+
+@pytest.mark.nest
+def test_distance_dependent_weights_and_delays_match_nest():
+    """Weight 50·exp(−d/0.7) and delay 1 + 2·d ms on a periodic grid, as NEST computes them
+    (delays compared in steps of 0.1 ms, weights to rounding)."""
+    nest = _import_nest()
+    nest.ResetKernel()
+    grid = dict(shape=[6, 5], extent=[3.0, 2.5], edge_wrap=True)
+    layer = nest.Create("iaf_psc_exp", positions=nest.spatial.grid(**grid))
+    d = nest.spatial.distance
+    nest.Connect(layer, layer,
+                 {"rule": "pairwise_bernoulli", "p": 1.0, "mask": {"circular": {"radius": 1.2}}},
+                 {"weight": 50.0 * nest.spatial_distributions.exponential(d, beta=0.7),
+                  "delay": 1.0 + 2.0 * d})
+    conns = nest.GetConnections(layer, layer).get(["source", "target", "weight", "delay"],
+                                                  output="pandas")
+    first = layer[0].global_id
+    expected = {(s - first, t - first): (w, round(dl / 0.1)) for s, t, w, dl in conns.itertuples(index=False)}
+
+    net = bb.Network(dt=0.1)
+    a = net.population("A", 30, "iaf_psc_exp", positions=S.grid((6, 5), extent=(3.0, 2.5), edge_wrap=True))
+    conn = net.connect(a, a, rule="pairwise_bernoulli", p=1.0, mask=S.circular(radius=1.2),
+                       weight=50.0 * S.exponential(beta=0.7), delay=S.linear(1.0, 2.0))
+    pre, post, _, weight, delay = local(net, conn)
+    got = {(i, j): (w, dl) for i, j, w, dl in zip(pre.tolist(), post.tolist(), weight, delay.tolist())}
+    assert got.keys() == expected.keys() and len(got) > 100
+    for pair, (w, dl) in got.items():
+        assert w == pytest.approx(expected[pair][0], rel=1e-12) and dl == expected[pair][1], pair
