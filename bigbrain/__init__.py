@@ -21,10 +21,13 @@ _EXPORTS = {
     "Archive": "archive", "ArchiveError": "archive", "CheckpointError": "checkpoint",
     "resume": "checkpoint",
 }
-__all__ = list(_EXPORTS)
+_MODULES = {"spatial"}  # sub-modules used as namespaces: bb.spatial.grid(...)
+__all__ = list(_EXPORTS) + sorted(_MODULES)
 
 
 def __getattr__(name):
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
     if name not in _EXPORTS:
         raise AttributeError(f"module 'bigbrain' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

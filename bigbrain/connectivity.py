@@ -11,9 +11,16 @@ selection, the target position in the post selection, and the synapse's ordinal 
 synapses of this projection onto the same target (or, for ``explicit``, its index in the
 user's arrays). Weights and delays are drawn per (post gid, ordinal).
 
+``fixed_outdegree`` is the exception: it draws the targets of each source from that
+source's stream, so every rank draws them all and keeps those onto its own neurons (see
+:class:`FixedOutdegree`); its ordinals are still numbered per target, in the order of
+(source position, draw), which no partition changes.
+
 Rules and their NEST names: ``one_to_one``, ``all_to_all``, ``fixed_indegree``
-(``indegree``), ``pairwise_bernoulli`` (``p``), ``fixed_total_number`` (``N``), and
-``explicit`` (``sources``, ``targets``: positions in the pre and post selections).
+(``indegree``), ``fixed_outdegree`` (``outdegree``), ``pairwise_bernoulli`` (``p``, a
+probability or a function of distance, and ``mask``; see :mod:`.spatial`),
+``fixed_total_number`` (``N``), and ``explicit`` (``sources``, ``targets``: positions in
+the pre and post selections).
 """
 import math
 
@@ -21,11 +28,15 @@ import numpy as np
 
 from .arrays import ranges
 from .distributions import Stream
-from .errors import ModelError
-from .errors import suggest
+from .distributions import describe as describe_value
+from .errors import ModelError, suggest
+from .spatial import is_spatial, mask_from_description
 from .streams import Purpose
 
 MAX_ROUNDS = 10_000
+SYNAPSES_PER_CHUNK = 1 << 18
+PAIRS_PER_BLOCK = 1 << 18
+_EMPTY = np.zeros(0, np.int64)
 
 
 class Rule:
@@ -39,6 +50,16 @@ class Rule:
 
     def describe(self):
         return {"rule": self.name}
+
+    def chunks(self, spec, seed, local, post_gids):
+        """(pre_pos, post_pos, ordinal) of the synapses onto the targets ``local`` (positions
+        in the post selection, increasing; ``post_gids``: the gids of the whole selection),
+        chunk by chunk: chunks of targets, in order, about ``SYNAPSES_PER_CHUNK`` synapses
+        each; at least one chunk, maybe empty."""
+        chunk = max(1, int(SYNAPSES_PER_CHUNK / max(self.expected_per_target, 1.0)))
+        for i in range(0, max(len(local), 1), chunk):
+            part = local[i:i + chunk]
+            yield self.generate(spec, seed, part, post_gids[part]) if part.size else (_EMPTY,) * 3
 
 
 def _without_autapses(spec, pre_pos, post_pos, ordinal, post_gids):
@@ -81,47 +102,71 @@ def draw_sources(spec, seed, post_pos, post_gids, counts):
     its own stream only. Memory: the three int64 results and two more arrays of 8 bytes
     per synapse (the target gids, the uniforms).
     """
-    n_pre = len(spec.pre)
-    stream = Stream(seed, Purpose.CONNECT, spec.index)
     post = np.repeat(post_pos, counts)
     ordinal = ranges(np.zeros(len(counts), np.int64), counts)
     ids = np.repeat(post_gids, counts)
+    pre = draw_partners(spec, Stream(seed, Purpose.CONNECT, spec.index), ids, ordinal, post,
+                        len(spec.pre), None if spec.pre_gids is None else spec.pre_gids.__getitem__)
+    return pre, post, ordinal
 
+
+def draw_partners(spec, stream, ids, index, owner, n_choices, gid_of):
+    """Partners (positions among ``n_choices``) drawn uniformly for draws (``ids``,
+    ``index``) of ``stream``; ``owner``: the position of the neuron that draws (one per
+    draw; its gid is ``ids``). Autapses (``gid_of(partner) == ids``; ``gid_of`` None: no
+    gids, no autapses) unless allowed, and (unless multapses are allowed) every repeat of
+    an (owner, partner) pair but the one of the lowest index, are redrawn in rounds (the
+    counter word ``sub``)."""
     def draw(sel, rnd):
-        u = stream.uniform(ids[sel], ordinal[sel], rnd)
-        u *= n_pre
-        pre = u.astype(np.int64)
+        u = stream.uniform(ids[sel], index[sel], rnd)
+        u *= n_choices
+        pick = u.astype(np.int64)
         del u
-        return np.minimum(pre, n_pre - 1, out=pre)
+        return np.minimum(pick, n_choices - 1, out=pick)
 
-    pre = draw(slice(None), 0)
+    partner = draw(slice(None), 0)
     for rnd in range(1, MAX_ROUNDS):
-        bad = _invalid_sources(spec, post, pre, ordinal, ids)
+        bad = _invalid_partners(spec, owner, partner, index, ids, gid_of)
         if bad.size == 0:
-            return pre, post, ordinal
-        pre[bad] = draw(bad, rnd)
-    raise ModelError(f"{spec.where}.rule", "could not draw valid sources (too few sources?)")
+            return partner
+        partner[bad] = draw(bad, rnd)
+    raise ModelError(f"{spec.where}.rule", "could not draw valid partners (too few candidates?)")
 
 
-def _invalid_sources(spec, post, pre, ordinal, post_gids):
-    """Synapses (indices) to redraw: autapses if not allowed, and if multapses are not
-    allowed every repeat of a (source, target) pair but the one of lowest ordinal."""
-    bad = np.zeros(len(pre), bool)
-    if not spec.allow_autapses and spec.pre_gids is not None:
-        bad |= spec.pre_gids[pre] == post_gids
-    if not spec.allow_multapses and len(pre) > 1:
-        order = np.lexsort((ordinal, pre, post))
-        r, p = post[order], pre[order]
-        repeat = (r[1:] == r[:-1]) & (p[1:] == p[:-1])
+def _invalid_partners(spec, owner, partner, index, ids, gid_of):
+    """Draws (indices) to redraw: autapses if not allowed, and if multapses are not allowed
+    every repeat of an (owner, partner) pair but the one of lowest index."""
+    bad = np.zeros(len(partner), bool)
+    if not spec.allow_autapses and gid_of is not None:
+        bad |= gid_of(partner) == ids
+    if not spec.allow_multapses and len(partner) > 1:
+        order = np.lexsort((index, partner, owner))
+        o, p = owner[order], partner[order]
+        repeat = (o[1:] == o[:-1]) & (p[1:] == p[:-1])
         bad[order[1:][repeat]] = True
     return np.flatnonzero(bad)
 
 
+def _max_partners(spec, n, gids, other_gids):
+    """How many distinct partners among ``n`` (gids ``gids``, or None) a neuron of
+    ``other_gids`` can have (its autapse excluded when not allowed)."""
+    overlap = gids is not None and other_gids is not None and not spec.allow_autapses and bool(
+        np.intersect1d(gids, other_gids).size)
+    return n - (1 if overlap else 0)
+
+
 def _max_sources(spec):
     """How many distinct sources a target can have (autapse excluded when not allowed)."""
-    overlap = spec.pre_gids is not None and not spec.allow_autapses and bool(
-        np.intersect1d(spec.pre_gids, spec.post.gids()).size)
-    return len(spec.pre) - (1 if overlap else 0)
+    return _max_partners(spec, len(spec.pre), spec.pre_gids, spec.post.gids())
+
+
+def _check_degree(spec, name, k, n_max):
+    if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) and k >= 0):
+        raise ModelError(f"{spec.where}.{name}", f"must be an integer >= 0, got {k!r}")
+    if not spec.allow_multapses and k > n_max:
+        raise ModelError(f"{spec.where}.{name}", f"{k} is larger than the {n_max} possible "
+                         f"{'sources' if name == 'indegree' else 'targets'} and multapses are "
+                         "not allowed")
 
 
 class FixedIndegree(Rule):
@@ -132,11 +177,7 @@ class FixedIndegree(Rule):
 
     def check(self, spec):
         k = self.indegree
-        if not (isinstance(k, (int, np.integer)) and k >= 0):
-            raise ModelError(f"{spec.where}.indegree", f"must be an integer >= 0, got {k!r}")
-        if not spec.allow_multapses and k > _max_sources(spec):
-            raise ModelError(f"{spec.where}.indegree", f"{k} is larger than the {_max_sources(spec)} "
-                             "possible sources and multapses are not allowed")
+        _check_degree(spec, "indegree", k, _max_sources(spec))
         if k > 0 and len(spec.pre) == 0:
             raise ModelError(f"{spec.where}.indegree", "the source selection is empty")
         self.expected_per_target = k
@@ -148,29 +189,109 @@ class FixedIndegree(Rule):
         return {"rule": self.name, "indegree": int(self.indegree)}
 
 
+class FixedOutdegree(Rule):
+    """Each source gets ``outdegree`` targets drawn uniformly from the post selection
+    (NEST's ``fixed_outdegree``), from the source's own stream: draw k of the source at
+    position s is a pure function of (seed, projection, source gid — or s for Poisson
+    generators —, k, redraw round).
+
+    Every rank draws the targets of all sources, in chunks of about
+    ``SYNAPSES_PER_CHUNK`` draws (whole sources), and keeps the synapses onto its own
+    neurons. Cost per rank: the draws of the whole projection (N_pre · outdegree uniforms,
+    the same on every rank, so building does not get faster with more ranks), memory of
+    one chunk (about 50 bytes per draw), one int64 counter per post-synaptic position, and
+    the kept synapses. Ordinals: a synapse's rank among the synapses onto its target, in
+    the order of (source position, draw), the same on any partition.
+    """
+
+    name = "fixed_outdegree"
+
+    def __init__(self, outdegree):
+        self.outdegree = outdegree
+
+    def check(self, spec):
+        k = self.outdegree
+        post_gids = spec.post.gids()
+        _check_degree(spec, "outdegree", k, _max_partners(spec, len(post_gids), post_gids, spec.pre_gids))
+        if k > 0 and len(spec.post) == 0:
+            raise ModelError(f"{spec.where}.outdegree", "the target selection is empty")
+        self.expected_per_target = len(spec.pre) * k / max(len(spec.post), 1)
+
+    def chunks(self, spec, seed, local, post_gids):
+        """See :meth:`Rule.chunks`; here the chunks are chunks of sources, in order, and a
+        target's synapses may be spread over several of them."""
+        k, n_pre = int(self.outdegree), len(spec.pre)
+        if len(local) == 0:  # no target here: nothing to draw
+            yield (_EMPTY,) * 3
+            return
+        stream = Stream(seed, Purpose.OUTDEGREE, spec.index)
+        poisson = spec.pre_gids is None
+        source_ids = np.arange(n_pre, dtype=np.int64) if poisson else spec.pre_gids
+        gid_of = None if poisson else post_gids.__getitem__
+        mine = np.zeros(len(post_gids), bool)
+        mine[local] = True
+        made = np.zeros(len(post_gids), np.int64)  # synapses so far onto each target
+        per_chunk = max(1, SYNAPSES_PER_CHUNK // max(k, 1))
+        for lo in range(0, max(n_pre, 1), per_chunk):
+            pre = np.repeat(np.arange(lo, min(lo + per_chunk, n_pre), dtype=np.int64), k)
+            draw = np.tile(np.arange(k, dtype=np.int64), len(pre) // max(k, 1))
+            post = draw_partners(spec, stream, source_ids[pre], draw, pre, len(post_gids),
+                                 gid_of) if pre.size else _EMPTY
+            keep = np.flatnonzero(mine[post])
+            pre, post = pre[keep], post[keep]
+            del draw, keep
+            yield pre, post, _ordinals(post, made)
+
+    def describe(self):
+        return {"rule": self.name, "outdegree": int(self.outdegree)}
+
+
+def _ordinals(post, made):
+    """Ordinal of each synapse onto ``post`` (in the given order), counting on from
+    ``made`` (synapses onto each target so far), which is updated."""
+    order = np.argsort(post, kind="stable")
+    sorted_post = post[order]
+    starts = np.flatnonzero(np.r_[True, sorted_post[1:] != sorted_post[:-1]]) if len(post) else _EMPTY
+    counts = np.diff(np.r_[starts, len(post)])
+    ordinal = np.empty(len(post), np.int64)
+    ordinal[order] = np.arange(len(post)) - np.repeat(starts, counts) + made[sorted_post]
+    made[sorted_post[starts]] += counts
+    return ordinal
+
+
 class PairwiseBernoulli(Rule):
     """Each (source, target) pair is connected with probability p (no multapses).
 
     Implemented by drawing the gaps between connected sources from the geometric
     distribution, so the cost is proportional to the synapses made, not to the pairs.
+
+    Spatial (``p`` a function of distance, see :mod:`.spatial`, or a ``mask``): only the
+    pairs whose displacement lies in the mask are candidates, and the pair (source at
+    position s, target of gid g) is made if uniform (seed, projection, g, s) < p(distance).
+    Ordinals number a target's synapses in source order. Cost per target: without a mask
+    every pair is tested (O(N_pre)); with one, the sources in the mask's reach along x
+    (O(N_pre · mask width / layer width)); pairs are tested in blocks of about
+    ``PAIRS_PER_BLOCK``.
     """
 
     name = "pairwise_bernoulli"
 
-    def __init__(self, p):
-        self.p = p
+    def __init__(self, p, mask=None):
+        self.p, self.mask = p, mask
+
+    @property
+    def spatial(self):
+        return self.mask is not None or is_spatial(self.p)
 
     def check(self, spec):
-        try:
-            p = float(self.p)
-        except (TypeError, ValueError):
-            raise ModelError(f"{spec.where}.p", f"must be a probability, got {self.p!r}") from None
-        if not 0.0 <= p <= 1.0:
-            raise ModelError(f"{spec.where}.p", f"must be in [0, 1], got {self.p}")
-        self.p = p
+        if self.spatial:
+            return self._check_spatial(spec)
+        self.p = p = _probability(spec.where, self.p)
         self.expected_per_target = p * len(spec.pre)
 
     def generate(self, spec, seed, post_pos, post_gids):
+        if self.spatial:
+            return self._generate_spatial(spec, seed, post_pos, post_gids)
         n_pre, p = len(spec.pre), self.p
         if p == 0.0 or n_pre == 0:
             empty = np.zeros(0, np.int64)
@@ -203,8 +324,61 @@ class PairwiseBernoulli(Rule):
         row = np.concatenate(row_parts)
         return _without_autapses(spec, pre, post_pos[row], np.concatenate(ord_parts), post_gids[row])
 
+    def _check_spatial(self, spec):
+        self.mask = None if self.mask is None else mask_from_description(f"{spec.where}.mask", self.mask)
+        if self.mask is not None:
+            self.mask.check(spec.where, spec.space)
+        if not is_spatial(self.p):
+            self.p = _probability(spec.where, self.p)
+        lo, hi = self.p.bounds(spec.space.max_distance) if is_spatial(self.p) else (self.p, self.p)
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ModelError(f"{spec.where}.p", f"must be a probability at every distance, "
+                             f"ranges over [{lo}, {hi}]")
+        share = 1.0 if self.mask is None else min(1.0, self.mask.volume() / spec.space.volume)
+        self.expected_per_target = hi * share * len(spec.pre)
+
+    def _generate_spatial(self, spec, seed, post_pos, post_gids):
+        """Targets are taken in order of x, in blocks; a block's candidates are the sources
+        whose x lets the mask reach one of its targets (all sources without a mask)."""
+        n_pre, space = len(spec.pre), spec.space
+        stream = Stream(seed, Purpose.CONNECT, spec.index)
+        by_x = np.argsort(space.post[post_pos, 0], kind="stable")
+        post_pos, post_gids = post_pos[by_x], post_gids[by_x]
+        x = space.post[post_pos, 0]
+        window = n_pre
+        if self.mask is not None:
+            x_lo, x_hi = self.mask.x_range()
+            window = n_pre * min(1.0, 2 * (x_hi - x_lo) / max(space.x_span(), 1e-300))
+        step = max(1, int(PAIRS_PER_BLOCK // max(window, 1)))
+        parts = []
+        for lo in range(0, len(post_pos), step):
+            block = post_pos[lo:lo + step]
+            sources = np.arange(n_pre, dtype=np.int64) if self.mask is None else \
+                space.sources_between(x[lo:lo + step].min() - x_hi, x[lo:lo + step].max() - x_lo)
+            row, col, distance = space.pairs(block, sources, self.mask)
+            p = self.p(distance) if is_spatial(self.p) else self.p
+            pre = sources[col]
+            del col, distance
+            keep = stream.uniform(post_gids[lo + row], pre) < p
+            parts.append((pre[keep], lo + row[keep]))
+        pre = np.concatenate([p for p, _ in parts] + [_EMPTY])
+        row = np.concatenate([r for _, r in parts] + [_EMPTY])
+        ordinal = np.arange(len(row)) - np.searchsorted(row, row)
+        return _without_autapses(spec, pre, post_pos[row], ordinal, post_gids[row])
+
     def describe(self):
-        return {"rule": self.name, "p": self.p}
+        out = {"rule": self.name, "p": describe_value(self.p)}
+        return out if self.mask is None else {**out, "mask": self.mask.describe()}
+
+
+def _probability(where, p):
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise ModelError(f"{where}.p", f"must be a probability, got {p!r}") from None
+    if not 0.0 <= p <= 1.0:
+        raise ModelError(f"{where}.p", f"must be in [0, 1], got {p}")
+    return p
 
 
 class FixedTotalNumber(Rule):
@@ -291,23 +465,25 @@ def _positions_of(field, value):
     return arr.astype(np.int64)
 
 
-_RULES = {"one_to_one": (OneToOne, ()), "all_to_all": (AllToAll, ()),
-          "fixed_indegree": (FixedIndegree, ("indegree",)),
-          "pairwise_bernoulli": (PairwiseBernoulli, ("p",)),
-          "fixed_total_number": (FixedTotalNumber, ("N",)),
-          "explicit": (Explicit, ("sources", "targets"))}
+# rule -> (class, required arguments, optional arguments)
+_RULES = {"one_to_one": (OneToOne, (), ()), "all_to_all": (AllToAll, (), ()),
+          "fixed_indegree": (FixedIndegree, ("indegree",), ()),
+          "fixed_outdegree": (FixedOutdegree, ("outdegree",), ()),
+          "pairwise_bernoulli": (PairwiseBernoulli, ("p",), ("mask",)),
+          "fixed_total_number": (FixedTotalNumber, ("N",), ()),
+          "explicit": (Explicit, ("sources", "targets"), ())}
 
 
 def make_rule(where, rule, kwargs):
     """The rule object for ``rule`` with its arguments taken from ``kwargs``."""
     if rule not in _RULES:
         raise ModelError(f"{where}.rule", f"unknown rule {rule!r}" + suggest(rule, _RULES))
-    cls, names = _RULES[rule]
+    cls, names, optional = _RULES[rule]
     missing = [n for n in names if n not in kwargs]
     if missing:
         raise ModelError(f"{where}.{missing[0]}", f"rule {rule} needs {', '.join(names)}")
-    extra = [k for k in kwargs if k not in names]
+    extra = [k for k in kwargs if k not in names + optional]
     if extra:
         raise ModelError(f"{where}.{extra[0]}", f"not an argument of rule {rule}"
-                         + suggest(extra[0], names))
-    return cls(*(kwargs[n] for n in names))
+                         + suggest(extra[0], names + optional))
+    return cls(**{n: kwargs[n] for n in names + optional if n in kwargs})

@@ -4,7 +4,7 @@ The dict is JSON-able and mirrors the Python API, so that a model file (TOML) ca
 same thing::
 
     {"dt": 0.1, "seed": 1, "partition": "round_robin",
-     "populations": [{"name", "size", "model", "params", "first_gid"}, ...],  # node populations
+     "populations": [{"name", "size", "model", "params", "first_gid", "positions"}, ...],
      "inputs": [{"name", "kind": "poisson", "rate", "size"}, ...],
      "projections": [{"pre", "post", "rule", <rule args>, "weight", "delay",
                       "allow_autapses", "allow_multapses", "synapse"}, ...],
@@ -17,8 +17,13 @@ same thing::
 connectivity, per-synapse weights and delays, spike-source times, id lists) go into
 ``arrays`` (a dict name -> numpy array, stored by the archive under ``model/<name>``) and
 are referenced as ``{"array_ref": name}``; without ``arrays`` they are inlined as
-``{"array": [...]}``. Spike-source times are ``{"times_ms": ref, "counts": ref}``: the
-concatenated times (ms) and the number of times of each node.
+``{"array": [...]}``. ``positions`` (optional) is a layer, ``{"kind": "grid", "shape",
+"extent", "center", "edge_wrap"}`` or ``{"kind": "free", "pos": "uniform" | array,
+"extent", "center", "edge_wrap"}`` (:mod:`bigbrain.spatial`); a spatial ``p``, weight or
+delay is ``{"distribution": "gaussian", "std", "mean", "scale"}`` (or ``exponential``,
+``linear``), a mask ``{"shape": "circular", "radius"}`` (or ``rectangular`` …).
+Spike-source times are ``{"times_ms": ref, "counts": ref}``: the concatenated times (ms)
+and the number of times of each node.
 """
 import hashlib
 import inspect
@@ -30,6 +35,7 @@ from .distributions import describe as describe_value
 from .distributions import from_description
 from .errors import ModelError, suggest
 from .population import PoissonGenerators, Selection
+from .spatial import layer_from_description
 
 INLINE_MAX = 64
 _CONNECTION_KEYS = ("pre", "post", "rule", "weight", "delay", "allow_autapses", "allow_multapses",
@@ -72,6 +78,9 @@ def describe(net, arrays=None):
             desc["populations"].append({
                 "name": pop.name, "size": pop.size, "model": pop.model.name, "first_gid": pop.first_gid,
                 "params": {k: describe_value(v) for k, v in pop.params.items()}})
+            if pop.layer is not None:
+                desc["populations"][-1]["positions"] = pop.layer.describe(
+                    lambda name, values, pop=pop: put(f"{pop.name}/{name}", values))
     for conn in net.connections:
         desc["projections"].append(_describe_connection(conn, put))
     for rec in net.spike_recordings:
@@ -159,8 +168,11 @@ def build_network(desc, arrays=None, comm=None, partition=None, **network_args):
             times, counts = value(st["times_ms"]), _spike_counts(name, d["size"], st, value)
             net.spike_source(name, np.split(times, np.cumsum(counts)[:-1]) if len(counts) else [])
         else:
-            net.population(name, d["size"], d["model"], **{k: value(v) if isinstance(v, dict) else v
-                                                           for k, v in d["params"].items()})
+            layer = d.get("positions")
+            net.population(name, d["size"], d["model"],
+                           positions=None if layer is None else layer_from_description(
+                               f"population {name!r}.positions", layer, value),
+                           **{k: value(v) if isinstance(v, dict) else v for k, v in d["params"].items()})
 
     def selection(parts):
         if len(parts) == 1 and "poisson" in parts[0]:

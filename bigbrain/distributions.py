@@ -154,7 +154,8 @@ def describe(value):
 def from_description(d):
     """Inverse of :func:`describe`."""
     if isinstance(d, dict) and "distribution" in d:
-        kind = {c.__name__: c for c in (uniform, normal, clipped_normal)}[d["distribution"]]
+        from .spatial import FUNCTIONS
+        kind = {**{c.__name__: c for c in (uniform, normal, clipped_normal)}, **FUNCTIONS}[d["distribution"]]
         return kind(**{k: v for k, v in d.items() if k != "distribution"})
     if isinstance(d, dict) and "array" in d:
         return np.asarray(d["array"])

@@ -21,6 +21,8 @@ set what ``bb.Network(...)`` and ``net.run(...)`` would::
     model = "iaf_psc_delta"
     params = { tau_m = 20.0, V_th = 20.0, V_reset = 10.0, E_L = 0.0, C_m = 1.0,
                V_m = { distribution = "uniform", low = 0.0, high = 20.0 } }
+    # optional; or { kind = "free", extent = [2.0, 1.0] } (random positions in the box)
+    positions = { kind = "grid", shape = [40, 20], extent = [2.0, 1.0], edge_wrap = true }
 
     [[inputs]]                # net.poisson(name, rate, size)
     name = "noise"
@@ -33,6 +35,14 @@ set what ``bb.Network(...)`` and ``net.run(...)`` would::
     indegree = 80
     weight = 0.1              # a number, a distribution table or { array = [...] }
     delay = 1.5
+
+    [[projections]]           # spatial: p and delay as functions of distance, a mask
+    pre = "E"
+    post = "E"
+    rule = "pairwise_bernoulli"
+    p = { distribution = "gaussian", std = 0.1, scale = 0.5 }
+    mask = { shape = "circular", radius = 0.3 }
+    delay = { distribution = "linear", offset = 1.0, slope = 5.0 }  # ms, ms per unit
 
     [[recordings]]            # net.record(population[ids], what, interval)
     population = "E"
@@ -66,14 +76,15 @@ NETWORK = {"dt": (_NUMBER, False), "seed": ((int,), False), "partition": ((str,)
 RUN = {"t": (_NUMBER, False), "output": ((str,), False), "checkpoint_every": (_NUMBER, False),
        "flush_every": (_NUMBER, False), "backend": ((str,), False)}
 POPULATION = {"name": ((str,), True), "size": ((int,), True), "model": ((str,), True),
-              "params": ((dict,), False), "first_gid": ((int,), False)}
+              "params": ((dict,), False), "first_gid": ((int,), False), "positions": ((dict,), False)}
 INPUT = {"name": ((str,), True), "kind": ((str,), False), "rate": (_NUMBER, True), "size": ((int,), False)}
 PROJECTION = {"pre": ((str, list), True), "post": ((str, list), True), "rule": ((str,), False),
               "weight": ("value", False), "delay": ("value", False),
               "allow_autapses": ((bool,), False), "allow_multapses": ((bool,), False),
               "synapse": ((dict,), False), "receptor": ((int,), False),
               "recorded_weights": ((list,), False)}
-RULE_ARGS = {"indegree": ((int,), True), "p": (_NUMBER, True), "N": ((int,), True),
+RULE_ARGS = {"indegree": ((int,), True), "outdegree": ((int,), True), "p": ("value", True),
+             "mask": ((dict,), False), "N": ((int,), True),
              "sources": ((dict, list), True), "targets": ((dict, list), True)}
 RECORDING = {"population": ((str,), True), "what": ((str,), False), "ids": ((str, list, dict), False),
              "interval": (_NUMBER, False)}
@@ -276,7 +287,7 @@ def _distribution(path, key, table):
         if not isinstance(from_description(table), Distribution):
             raise TypeError("not a distribution")
     except KeyError:
-        kinds = ["uniform", "normal", "clipped_normal"]
+        kinds = ["uniform", "normal", "clipped_normal", "gaussian", "exponential", "linear"]
         raise ModelFileError(path, f"{key}.distribution", f"unknown distribution "
                              f"{table.get('distribution')!r}" + suggest(table.get("distribution"), kinds)
                              + f"; expected one of {', '.join(kinds)}") from None

@@ -83,9 +83,11 @@ class Network:
         if self._simulation is not None:
             raise ModelError(what, "the network is built (run was called): describe it before")
 
-    def population(self, name, size, model, **params):
+    def population(self, name, size, model, positions=None, **params):
         """``size`` neurons of ``model`` (``iaf_psc_delta``, ``iaf_psc_exp``) with NEST's
-        parameter names and units; ``V_m`` (initial, mV) may be a distribution."""
+        parameter names and units; ``V_m`` (initial, mV) may be a distribution.
+        ``positions``: None, or ``bb.spatial.grid(...)`` / ``bb.spatial.free(...)`` (see
+        :mod:`bigbrain.spatial`); then ``pop.positions`` holds them (size × dim)."""
         self._new_name(name)
         if model not in MODELS or model == "spike_source":
             raise ModelError(f"population {name!r}.model", f"unknown model {model!r}"
@@ -95,7 +97,10 @@ class Network:
         if np.ndim(params.get("V_m")) > 0 and np.size(params["V_m"]) != size:
             raise ModelError(f"population {name!r}.V_m", f"has {np.size(params['V_m'])} values "
                              f"for {size} neurons")
-        return self._add(Population(name, size, MODELS[model], params, self.n_nodes, len(self.populations)))
+        pop = Population(name, size, MODELS[model], params, self.n_nodes, len(self.populations))
+        if positions is not None:
+            pop.set_layer(positions, self.seed)
+        return self._add(pop)
 
     def spike_source(self, name, spike_times):
         """Nodes that emit given spikes (NEST's ``spike_generator``): ``spike_times[i]`` are

@@ -47,7 +47,17 @@ class Population(Selection):
         self.name, self.model, self.params = name, model, params
         self.first_gid, self.index = first_gid, index
         self.size = int(size)
+        self.layer = self.positions = None
         super().__init__([(self, np.arange(self.size))])
+
+    def set_layer(self, layer, seed):
+        """Give the neurons positions: ``layer`` is a :class:`bigbrain.spatial.Layer`."""
+        from .spatial import Layer
+        where = f"population {self.name!r}.positions"
+        if not isinstance(layer, Layer):
+            raise ModelError(where, f"expected bb.spatial.grid(...) or bb.spatial.free(...), got {layer!r}")
+        self.positions = layer.place(where, self.size, seed, self.index, self.first_gid)
+        self.layer = layer
 
     def __len__(self):
         return self.size

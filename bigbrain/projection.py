@@ -22,10 +22,10 @@ from .errors import ModelError
 from .kernels import csr, poisson
 from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
+from .spatial import Space, is_spatial
 from .stdp import STDP
 from .streams import Purpose
 
-SYNAPSES_PER_CHUNK = 1 << 18
 MAX_DELAY_STEPS = 65535
 
 
@@ -41,6 +41,8 @@ class Connection:
         self.is_poisson = getattr(pre, "is_poisson", False)
         self.pre_gids = None if self.is_poisson else pre.gids()
         self.recorded_weights = None
+        self.space = Space(self.where, pre, post) if any(
+            is_spatial(v) for v in (weight, delay)) or getattr(rule, "spatial", False) else None
         self._check_values(dt)
         self._check_synapse()
         rule.check(self)
@@ -51,7 +53,7 @@ class Connection:
                 name = "weight" if np.ndim(self.weight) > 0 else "delay"
                 raise ModelError(f"{self.where}.{name}", "arrays of values need rule='explicit'")
         check_weights(f"{self.where}.weight", self.weight)
-        if not isinstance(self.delay, Distribution):
+        if not isinstance(self.delay, Distribution) and not is_spatial(self.delay):
             delays = np.asarray(self.delay)
             if delays.dtype.kind not in "iuf":
                 raise ModelError(f"{self.where}.delay", f"must be a number of ms, got {self.delay!r}")
@@ -60,7 +62,8 @@ class Connection:
                 at = f"[{bad[0]}]" if delays.ndim else ""
                 raise ModelError(f"{self.where}.delay{at}", f"must be a finite number of ms, got "
                                  f"{delays.ravel()[bad[0]]}")
-        lo, hi = value_bounds(self.delay)
+        lo, hi = (self.delay.bounds(self.space.max_distance) if is_spatial(self.delay)
+                  else value_bounds(self.delay))
         if math.isfinite(lo) and round(lo / dt) < 1:
             raise ModelError(f"{self.where}.delay", f"delay {lo} ms is below the resolution "
                              f"dt = {dt} ms (at least one step is needed)")
@@ -110,27 +113,26 @@ class Connection:
                 *(_joined([p[j] for p in parts]) for j in (3, 4)))
 
     def local_chunks(self, seed, dt, owned):
-        """:meth:`local_synapses` chunk by chunk (chunks of targets, in order, about
-        ``SYNAPSES_PER_CHUNK`` synapses each; at least one chunk, maybe empty)."""
+        """:meth:`local_synapses` chunk by chunk (:meth:`.connectivity.Rule.chunks`: chunks
+        of targets, in order, about ``SYNAPSES_PER_CHUNK`` synapses each, or of sources for
+        ``fixed_outdegree``; at least one chunk, maybe empty)."""
         post_gids = self.post.gids()
-        local = np.flatnonzero(owned(post_gids))
-        chunk = max(1, int(SYNAPSES_PER_CHUNK / max(self.rule.expected_per_target, 1.0)))
-        for i in range(0, max(len(local), 1), chunk):
-            part = local[i:i + chunk]
-            empty = np.zeros(0, np.int64)
-            pre_pos, post_pos, ordinal = (self.rule.generate(self, seed, part, post_gids[part])
-                                          if part.size else (empty, empty, empty))
+        for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, np.flatnonzero(owned(post_gids)),
+                                                            post_gids):
             yield (pre_pos, post_pos, ordinal,
-                   *self._weight_delay(seed, dt, post_gids[post_pos], ordinal))
+                   *self._weight_delay(seed, dt, post_gids[post_pos], ordinal, pre_pos, post_pos))
             del pre_pos, post_pos, ordinal  # free this chunk before the next is drawn
 
-    def _weight_delay(self, seed, dt, target_gids, ordinal):
-        weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal)
-        delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal)
+    def _weight_delay(self, seed, dt, target_gids, ordinal, pre_pos, post_pos):
+        weight = self._values(self.weight, Purpose.WEIGHT, seed, target_gids, ordinal, pre_pos, post_pos)
+        delay = self._values(self.delay, Purpose.DELAY, seed, target_gids, ordinal, pre_pos, post_pos)
         delay_steps = np.rint(np.asarray(delay) / dt).astype(np.int64)
         if np.ndim(delay_steps) and delay_steps.size and delay_steps.min() < 1:
             raise ModelError(f"{self.where}.delay", f"a delay drawn from {_shown(self.delay)} is "
                              f"below the resolution dt = {dt} ms")
+        if np.ndim(delay_steps) and delay_steps.size and delay_steps.max() > MAX_DELAY_STEPS:
+            raise ModelError(f"{self.where}.delay", f"a delay drawn for a synapse exceeds "
+                             f"{MAX_DELAY_STEPS} steps")
         if np.ndim(weight):
             check_weights(f"{self.where}.weight", weight)
         return weight, delay_steps
@@ -142,7 +144,9 @@ class Connection:
         lo = int(self.pre_gids.min())
         return lo, int(self.pre_gids.max()) + 1 - lo
 
-    def _values(self, value, purpose, seed, target_gids, ordinal):
+    def _values(self, value, purpose, seed, target_gids, ordinal, pre_pos, post_pos):
+        if is_spatial(value):
+            return value(self.space.distance(pre_pos, post_pos))
         if isinstance(value, Distribution):
             return value.sample(Stream(seed, purpose, self.index), target_gids, ordinal)
         if np.ndim(value) > 0:

@@ -4,8 +4,10 @@ import enum
 
 class Purpose(enum.IntEnum):
     INITIAL_STATE = 1   # aux: population index; id: gid; index: 0
-    CONNECT = 2         # aux: projection index; id: post gid; index: draw; sub: round
+    CONNECT = 2         # aux: projection index; id: post gid; index: draw (spatial: source position); sub: round
     WEIGHT = 3          # aux: projection index; id: post gid; index: synapse ordinal
     DELAY = 4           # aux: projection index; id: post gid; index: synapse ordinal
     POISSON = 5         # aux: projection index; id: post gid; index: step // 4; sub: ordinal
     TOTAL_NUMBER = 6    # aux: projection index; numpy Philox key for the multinomial split
+    OUTDEGREE = 7       # aux: projection index; id: pre gid (Poisson: position); index: draw; sub: round
+    POSITION = 8        # aux: population index; id: gid; index: dimension

@@ -98,3 +98,59 @@ def test_homogeneous_projection_stores_no_weight_or_delay_per_synapse():
     assert proj.weight.size == 0 and proj.delay.size == 0
     assert proj.post.dtype == np.uint16
     assert proj.post.nbytes / len(proj) == 2
+
+
+@pytest.mark.parametrize("autapses,multapses", [(True, True), (False, False), (False, True)])
+def test_fixed_outdegree(autapses, multapses):
+    net, a, b = two_pops(300, 40)
+    sel = a[:20] | b
+    conn = net.connect(a, sel, rule="fixed_outdegree", outdegree=30, allow_autapses=autapses,
+                       allow_multapses=multapses)
+    pre, post = synapses(net, conn)
+    assert np.array_equal(np.bincount(pre, minlength=a.size), np.full(a.size, 30))
+    assert set(np.unique(post)) <= set(sel.gids())
+    assert autapses or not np.any(pre == post)
+    assert multapses or len(np.unique(pre * 1000 + post)) == len(pre)
+    # targets are uniform over the 60 of the post selection: 300 · 30 / 60 = 150 each
+    per_target = np.bincount(post, minlength=a.size + b.size)[sel.gids()]
+    assert per_target.sum() == 9000 and per_target.std() < 3 * np.sqrt(150)
+
+
+def test_fixed_outdegree_in_several_chunks(monkeypatch):
+    """Sources drawn in chunks give the synapses drawn at once, and ordinals number each
+    target's synapses 0, 1, ... in the order of their sources."""
+    from bigbrain import connectivity
+
+    def build(per_chunk):
+        monkeypatch.setattr(connectivity, "SYNAPSES_PER_CHUNK", per_chunk)
+        net, a, b = two_pops(50, 30)
+        conn = net.connect(a, b, rule="fixed_outdegree", outdegree=7, allow_multapses=False)
+        return conn.local_synapses(net.seed, net.dt, lambda gids: np.ones(len(gids), bool))
+
+    whole, chunked = build(1 << 18), build(20)
+    for x, y in zip(whole[:3], chunked[:3]):
+        assert np.array_equal(x, y)
+    pre, post, ordinal = whole[:3]
+    order = np.lexsort((pre, post))
+    starts = np.searchsorted(post[order], post[order])
+    assert np.array_equal(ordinal[order], np.arange(len(pre)) - starts)
+
+
+def test_fixed_outdegree_too_large_without_multapses():
+    net, a, b = two_pops(10, 5)
+    with pytest.raises(bb.ModelError, match=r"^connect\[0\] A->B\.outdegree"):
+        net.connect(a, b, rule="fixed_outdegree", outdegree=6, allow_multapses=False)
+    with pytest.raises(bb.ModelError, match=r"outdegree: must be an integer"):
+        net.connect(a, b, rule="fixed_outdegree", outdegree=2.5)
+
+
+def test_fixed_outdegree_from_poisson_generators():
+    """Each generator makes ``outdegree`` synapses (generators have no gids: no autapse
+    is possible, whatever the targets' gids)."""
+    net, a, _ = two_pops(50, 1)
+    noise = net.poisson("noise", rate=100.0, size=60)
+    conn = net.connect(noise, a, rule="fixed_outdegree", outdegree=50, allow_autapses=False,
+                       allow_multapses=False)
+    pre, post = conn.local_synapses(net.seed, net.dt, lambda gids: np.ones(len(gids), bool))[:2]
+    assert np.array_equal(np.bincount(pre, minlength=60), np.full(60, 50))
+    assert len(np.unique(pre * 100 + post)) == 3000  # all 50 targets of each generator
