@@ -103,25 +103,43 @@ class Generators:
         self.params = new
 
     def describe(self):
-        return {"name": self.name, "kind": self.KIND, "size": self.size, **self.get_params()}
+        """{name, kind, size, parameters} (an infinite ``stop`` left out: JSON has no inf)."""
+        return {"name": self.name, "kind": self.KIND, "size": self.size,
+                **{k: v for k, v in self.get_params().items() if v != float("inf")}}
 
     def state_arrays(self):
-        """The schedules as arrays, for checkpoints: {"<schedule>/starts" | "/values": array}."""
-        return {f"{k}/{a}": v for k, s in self.schedules.items() for a, v in s.arrays().items()}
+        """Parameters and schedules as arrays, for checkpoints: {"params/<name>" |
+        "<schedule>/starts" | "<schedule>/values": 1-D array}."""
+        out = {f"params/{k}": np.asarray(v, np.float64).reshape(-1) for k, v in self.params.items()}
+        out.update({f"{k}/{a}": v for k, s in self.schedules.items() for a, v in s.arrays().items()})
+        return out
 
     def restore_state_arrays(self, arrays):
-        """Set the schedules from :meth:`state_arrays` of a checkpoint; the parameters
-        become the values of the last entries."""
+        """Set parameters and schedules from :meth:`state_arrays` of a checkpoint."""
+        for key, value in self.params.items():
+            saved = arrays.get(f"params/{key}")
+            if saved is not None:
+                self.params[key] = saved.tolist() if isinstance(value, list) else float(saved[0])
         for key in self.schedules:
             if f"{key}/starts" in arrays:
                 self.schedules[key] = Schedule(arrays[f"{key}/starts"], arrays[f"{key}/values"])
-        self._params_from_schedules()
 
-    def _params_from_schedules(self):
-        """Where a parameter is one number, set it to the schedule's latest value."""
-        for key, sched in self.schedules.items():
-            if key in self.params and not isinstance(self.params[key], list) and len(sched.values):
-                self.params[key] = float(sched.values[-1])
+
+def devices(net):
+    """The stimulation devices of ``net`` (Poisson generators included), in creation order."""
+    return [p for p in net.populations.values() if getattr(p, "is_device", False)]
+
+
+def device_state_arrays(net):
+    """{"<device>/<array>": array} of every device (:meth:`Generators.state_arrays`)."""
+    return {f"{gen.name}/{k}": v for gen in devices(net) for k, v in gen.state_arrays().items()}
+
+
+def restore_devices(net, arrays):
+    """Set every device's parameters from :func:`device_state_arrays` of a checkpoint."""
+    for gen in devices(net):
+        prefix = f"{gen.name}/"
+        gen.restore_state_arrays({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
 
 
 class CurrentGenerators(Generators):
