@@ -11,6 +11,7 @@ import pytest
 import zarr
 
 import bigbrain as bb
+from bigbrain.devices import cuda_devices
 from bigbrain.archive import ArchiveResult
 from bigbrain.checkpoint import checkpoint_steps
 from bigbrain.description import build_network, describe
@@ -112,9 +113,9 @@ def test_poisson_rate_changes_between_runs():
 
 
 # ------------------------------------------------------------------ changes survive a checkpoint
-def stimulated_network(archive=None):
+def stimulated_network(archive=None, backend="numpy"):
     """Every device kind onto neurons / parrots, recorded."""
-    net = bb.Network(dt=DT, seed=9, archive=archive)
+    net = bb.Network(dt=DT, seed=9, archive=archive, backend=backend)
     exp = net.population("E", 4, "iaf_psc_exp", I_e=300.0)
     parrots = net.population("P", 20, "parrot_neuron")
     devices = {"dc": net.dc_generator("dc", amplitude=50.0),
@@ -170,6 +171,22 @@ def test_resume_after_parameter_changes_equals_the_uninterrupted_run(tmp_path):
     plain, _ = stimulated_network()                     # no change: another V_m
     unchanged = plain.run(50.0)
     assert not np.array_equal(unchanged.V_m("E")[2], a.V_m("E")[2]), "the changes did nothing"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(cuda_devices()[0] == 0, reason="needs a CUDA device")
+def test_devices_on_the_gpu_equal_the_cpu():
+    """Current input is computed on the host and copied to the device's ring buffer;
+    Poisson input across a rate change runs the device kernel per piece."""
+    results = []
+    for backend in ("numpy", "cupy"):
+        net, devs = stimulated_network(backend=backend)
+        changed_run(net, devs)
+        results.append(net.run(0.0))
+    cpu, gpu = results
+    np.testing.assert_array_equal(cpu.V_m("E")[2], gpu.V_m("E")[2])
+    for pop in ("E", "P"):
+        np.testing.assert_array_equal(cpu.spikes(pop)[0], gpu.spikes(pop)[0])
 
 
 # ------------------------------------------------------------------ description and model files
