@@ -5,14 +5,14 @@ so a strong enough current makes it fire) by a device with a weight and a delay,
 NEST and in bigbrain, optionally changing the device's parameters between two runs, and
 asserts equal spike steps and V_m equal to 1e-12 relative.
 """
-import os
-
 import numpy as np
 import pytest
 
 import bigbrain as bb
 
-nest = pytest.importorskip("nest")
+nest_reference = pytest.importorskip("nest_reference")
+pytest.importorskip("nest")
+nest = nest_reference._import_nest()
 pytestmark = pytest.mark.nest
 
 DT = 0.1
@@ -20,9 +20,7 @@ DT = 0.1
 
 def run_nest(model, kind, params, weight, delay, runs):
     """(V_m after every step, spike steps) of a NEST neuron driven by the device."""
-    os.environ.setdefault("PYNEST_QUIET", "1")
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
     nest.resolution = DT
     neuron = nest.Create(model)
     device = nest.Create(kind, params=params)
@@ -69,6 +67,11 @@ CASES = {
                                                "amplitude_values": [700.0, 100.0]}, 1.0, 0.5,
                     [(30.0, None), (50.0, {"amplitude_times": [35.0, 50.2],
                                            "amplitude_values": [900.0, 200.0]})]),
+    # noise of std 0 is its mean: NEST's window and its draws every dt (a change between
+    # runs in the middle of an interval acts from the next draw on)
+    "noise_mean": ("noise_generator", {"mean": 450.0, "std": 0.0, "dt": 0.5, "start": 3.0,
+                                       "stop": 40.0}, 1.5, 1.0,
+                   [(30.2, None), (30.0, {"mean": -300.0})]),
 }
 
 
