@@ -72,16 +72,16 @@ class Generators:
                                  f"set_params changes {', '.join(self.CHANGEABLE)}")
 
     def _checked(self, params):
-        """The parameters with times and values as lists of floats (validated by
-        ``_schedules``)."""
-        out = {}
-        for key, value in params.items():
-            out[key] = value
-            if np.ndim(value) or isinstance(value, list):
+        """The parameters, those whose default is a list (times, values) as lists of
+        floats (the values are checked by ``_schedules``)."""
+        out = dict(params)
+        for key, default in self.PARAMS.items():
+            if isinstance(default, list):
                 try:
-                    out[key] = [float(x) for x in np.ravel(value)]
+                    out[key] = [float(x) for x in np.ravel(params[key])]
                 except (TypeError, ValueError):
-                    raise ModelError(self.where(key), f"must be a list of numbers, got {value!r}") from None
+                    raise ModelError(self.where(key), f"must be a list of numbers, got "
+                                     f"{params[key]!r}") from None
         return out
 
     def get_params(self, net=None):
@@ -220,9 +220,13 @@ class NoiseGenerators(CurrentGenerators):
                 "std": Schedule.constant(number(self.where("std"), params["std"], ">= 0", "pA"), step)}
 
     def interval_steps(self, params):
+        """Steps between two draws: ``dt`` must be a multiple of the resolution."""
         dt = number(self.where("dt"), params["dt"], "> 0", "ms")
-        grid_steps(self.where("dt"), [dt], self.dt)
-        return int(round(dt / self.dt))
+        steps = int(round(dt / self.dt))
+        if steps < 1 or abs(steps * self.dt - dt) > 1e-6 * self.dt:
+            raise ModelError(self.where("dt"), f"must be a multiple of the resolution "
+                             f"{self.dt} ms, got {dt}")
+        return steps
 
     def currents(self, lo, hi, syn):
         """As :meth:`CurrentGenerators.currents`, with one normal value per synapse and
