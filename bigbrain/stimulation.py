@@ -17,17 +17,17 @@ within one in the order of its synapses onto the neuron), the same on every rank
 
 ``noise_generator``: every connection gets its own normal value, redrawn every ``dt`` ms
 from the device's first active step on, ``mean + std · z`` with mean and std as they are
-when the value is drawn; z is Box–Muller from the streams (seed, NOISE, connection, target
-gid, interval number, synapse ordinal).
+when the value is drawn; z is Box–Muller on one Philox call at (seed, NOISE, connection,
+target gid, interval number, synapse ordinal) (:func:`kernels.stimulation.normal_values`).
 
 Parameters change between runs with ``set_params(net, **params)`` (see
 :mod:`bigbrain.schedule`); start, stop and the noise's dt are fixed at creation.
 """
 import numpy as np
 
-from .distributions import Stream, _standard_normal
 from .errors import ModelError, suggest
 from .kernels import stimulation as kernels
+from .kernels.philox import key_words, purpose_word
 from .schedule import Schedule, grid_steps, number, poisson_rate, values_for
 from .streams import Purpose
 
@@ -239,8 +239,8 @@ class NoiseGenerators(CurrentGenerators):
         active = self.active(steps)
         base = np.where(active, self.schedules["mean"].at(drawn), 0.0)
         scale = np.where(active, self.schedules["std"].at(drawn), 0.0)
-        z = _standard_normal(syn.stream, syn.post_gid[:, None], np.arange(m[0], m[-1] + 1)[None, :],
-                             syn.ordinal[:, None])
+        z = np.empty((len(syn.post), m[-1] - m[0] + 1))
+        kernels.normal_values(syn.post_gid, syn.ordinal, m[0], syn.c2, *syn.key, z)
         return base, scale, z, m - m[0]
 
 
@@ -277,7 +277,8 @@ class CurrentProjection:
         self.ordinal = ordinal.astype(np.int64)
         self.weight = np.broadcast_to(np.asarray(weight, np.float64), (n,)).copy()
         self.delay = np.broadcast_to(np.asarray(delay_steps, np.int64), (n,)).copy()
-        self.stream = Stream(seed, Purpose.NOISE, conn.index)
+        self.key = key_words(seed)
+        self.c2 = purpose_word(Purpose.NOISE, conn.index)
 
     def __len__(self):
         return len(self.post)
