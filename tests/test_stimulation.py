@@ -315,3 +315,15 @@ def test_devices_cannot_receive_input_or_drive_parrots_with_current():
         net.connect(dc, parrots)
     with pytest.raises(bb.ModelError, match=r"^connect\[0\] dc->N.synapse: dc_generator cannot have"):
         net.connect(dc, pop, synapse=bb.STDP())
+
+
+@pytest.mark.parametrize("partition", ["graph", "blocks"])
+def test_partitions_accept_current_generators(partition):
+    """The graph partition weighs connections between neurons: a current generator's
+    connection has no source neurons (it failed with a TypeError before)."""
+    net = bb.Network(dt=DT, partition=partition)
+    pop = net.population("A", 20, "iaf_psc_exp")
+    net.connect(pop, pop, rule="fixed_indegree", indegree=3)
+    net.connect(net.dc_generator("dc", amplitude=500.0), pop)
+    net.record(pop, "spikes")
+    assert len(net.run(20.0).spikes("A")[0]) == 20
