@@ -9,7 +9,8 @@ step, so an interval never needs input that has not yet arrived.
 
 Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when the
 minimum delay makes intervals short), never past the end of the run or of an archive
-block: a checkpoint never finds input of steps after its own in the ring buffers.
+block: a checkpoint never finds input of steps after its own in the ring buffers. The
+current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval.
 """
 from time import perf_counter
 
@@ -109,18 +110,17 @@ class Simulation:
     def _make_projections(self):
         static, poisson, plastic, currents = [], [], [], []
         for conn in self.net.connections:
-            if conn.is_current:
+            if conn.pre_gids is None:  # generators: Poisson or current
                 _, post_pos, ordinal, weight, delay = conn.local_synapses(
                     self.net.seed, self.dt, self._owned)
                 post_gid = conn.post.gids()[post_pos]
-                currents.append(CurrentProjection(conn, self.net.seed, self.columns(post_gid),
-                                                  post_gid, ordinal, weight, delay))
-            elif conn.is_poisson:
-                _, post_pos, ordinal, weight, delay = conn.local_synapses(
-                    self.net.seed, self.dt, self._owned)
-                post_gid = conn.post.gids()[post_pos]
-                poisson.append(PoissonProjection(conn, self.net.seed, self.dt, self.columns(post_gid),
-                                                 post_gid, ordinal, conn.input_weight(weight), delay))
+                if conn.is_current:
+                    currents.append(CurrentProjection(conn, self.net.seed, self.columns(post_gid),
+                                                      post_gid, ordinal, weight, delay))
+                else:
+                    poisson.append(PoissonProjection(conn, self.net.seed, self.dt,
+                                                     self.columns(post_gid), post_gid, ordinal,
+                                                     conn.input_weight(weight), delay))
             elif conn.synapse is None:
                 static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:
