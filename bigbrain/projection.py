@@ -27,6 +27,8 @@ from .streams import Purpose
 
 SYNAPSES_PER_CHUNK = 1 << 18
 MAX_DELAY_STEPS = 65535
+#: Poisson inversion tables kept per projection (one per rate, 40 KiB each).
+TABLES_KEPT = 8
 
 
 class Connection:
@@ -146,7 +148,8 @@ class Connection:
 
     def describe(self):
         from .distributions import describe
-        return {"pre": self.pre.describe() if self.pre_gids is not None else [{"poisson": self.pre.name}],
+        return {"pre": self.pre.describe() if self.pre_gids is not None else
+                [{"poisson" if self.is_poisson else "device": self.pre.name}],
                 "post": self.post.describe(), **self.rule.describe(),
                 "weight": describe(self.weight), "delay": describe(self.delay),
                 "allow_autapses": self.allow_autapses, "allow_multapses": self.allow_multapses,
@@ -341,8 +344,8 @@ class PoissonProjection:
                        zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [n]])) if b > a]
         self.gen, self.dt, self.where = conn.pre, dt, conn.where
         self._tables = {}
-        for rate in np.unique(self.gen.schedules["rate"].values):
-            self.tables(rate)
+        for rate in np.unique(self.gen.schedules["rate"].values)[-TABLES_KEPT:]:
+            self.tables(rate)  # checks the rates
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)
 
@@ -355,11 +358,14 @@ class PoissonProjection:
         self._tables = {}
 
     def tables(self, rate):
-        """(cdf, guide) of Poisson(rate·dt) where the backend computes (cached by rate)."""
+        """(cdf, guide) of Poisson(rate·dt) where the backend computes, cached for the
+        last :data:`TABLES_KEPT` rates (a protocol may go through thousands)."""
         if rate not in self._tables:
             lam = rate * self.dt * 1e-3
             if lam > 700:
                 raise ModelError(f"{self.where}.rate", "rate·dt above 700 events per step is not supported")
+            if len(self._tables) >= TABLES_KEPT:
+                del self._tables[next(iter(self._tables))]
             self._tables[rate] = tuple(map(self.backend.asarray, poisson.poisson_cdf(lam)))
         return self._tables[rate]
 
