@@ -27,7 +27,7 @@ from .streams import Purpose
 
 SYNAPSES_PER_CHUNK = 1 << 18
 MAX_DELAY_STEPS = 65535
-#: Poisson inversion tables kept per projection (one per rate, 40 KiB each).
+#: Poisson inversion tables kept per projection (one per rate, about 33 KiB each).
 TABLES_KEPT = 8
 
 
@@ -344,8 +344,6 @@ class PoissonProjection:
                        zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [n]])) if b > a]
         self.gen, self.dt, self.where = conn.pre, dt, conn.where
         self._tables = {}
-        for rate in np.unique(self.gen.schedules["rate"].values)[-TABLES_KEPT:]:
-            self.tables(rate)  # checks the rates
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)
 
