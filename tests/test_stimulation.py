@@ -269,6 +269,8 @@ BAD = [
      "step_current_generator 'g'.amplitude_values"),
     ("inhomogeneous_poisson_generator", {"rate_times": [1.0], "rate_values": [-3.0]},
      "inhomogeneous_poisson_generator 'g'.rate_values[0]"),
+    ("inhomogeneous_poisson_generator", {"rate_times": [1.0], "rate_values": [1e10]},
+     "inhomogeneous_poisson_generator 'g'.rate_values[0]: rate·dt above 700 events per step"),
     ("inhomogeneous_poisson_generator", {"rate_times": [INF], "rate_values": [3.0]},
      "inhomogeneous_poisson_generator 'g'.rate_times"),
 ]
