@@ -10,6 +10,8 @@ rank:
 * plastic synapses: the arrays that plastic projections expose (hook below);
 * the archive's record streams: rows stored for good and the unwritten tails (so spikes
   written after S are dropped on resume and none before S is lost);
+* the stimulation devices' parameters and schedules (:mod:`bigbrain.stimulation`), as
+  changed between runs (rank 0's part);
 * the step S. The random streams need nothing more: Poisson input is a pure function of
   (seed, synapse, step) and connectivity of (seed, projection, post gid, ordinal), so the
   step is the streams' position, and static synapses are regenerated from the seed.
@@ -45,6 +47,7 @@ from .archive import COMPRESSORS, Archive, ArchiveError, ArchiveWriter, model_ar
 from .comm import Comm
 from .description import build_network, describe, fingerprint
 from .errors import ModelError
+from .stimulation import device_state_arrays, restore_devices
 
 PREEMPTED_EXIT_CODE = 0
 CONTINUE, STOP = 1, 2
@@ -183,6 +186,9 @@ def write_part(group, sim, step):
     for key, values in (("gid", sim.local_gids[cols]), ("step", abs_step),
                         ("pA", ring_cur[slots, cols])):
         out[f"current/{key}"] = _put(group, f"current/{key}", values)
+    if sim.comm.rank == 0:  # device parameters are the same on every rank
+        for key, values in device_state_arrays(sim.net).items():
+            out[f"devices/{key}"] = _put(group, f"devices/{key}", values)
     plasticity = getattr(sim, "plasticity", None)
     if plasticity is not None:
         for key, values in plasticity.state_arrays().items():
@@ -292,6 +298,7 @@ def restore(sim, root, step):
         host[current["step"][mine] % host.shape[0], sim.columns(current["gid"][mine])] = \
             current["pA"][mine]
         sim.ring_cur[...] = sim.backend.asarray(host)
+    restore_devices(sim.net, load_part_arrays(root, step, m, "devices/"))
     plastic = load_part_arrays(root, step, m, "plastic/")
     restore_plastic = getattr(getattr(sim, "plasticity", None), "restore_state_arrays", None)
     if restore_plastic is not None:

@@ -5,14 +5,15 @@ same thing::
 
     {"dt": 0.1, "seed": 1, "partition": "round_robin",
      "populations": [{"name", "size", "model", "params", "first_gid", "positions"}, ...],
-     "inputs": [{"name", "kind": "poisson", "rate", "size"}, ...],
+     "inputs": [{"name", "kind": "poisson", "rate", "size"},            # net.poisson
+                {"name", "kind": "dc_generator", "size", <parameters>}, ...],  # devices
      "projections": [{"pre", "post", "rule", <rule args>, "weight", "delay",
                       "allow_autapses", "allow_multapses", "synapse"}, ...],
      "recordings": [{"population", "what": "spikes" | "V_m", "ids", "interval"}, ...],
      "order": [names of populations and inputs in creation order]}
 
 ``pre``/``post`` are selections: lists of ``{"population": name, "ids": "all" | ids}``
-(``{"poisson": name}`` for Poisson inputs). Values are constants, distributions
+(``{"poisson": name}`` for Poisson inputs, ``{"device": name}`` for other devices). Values are constants, distributions
 (``{"distribution": "uniform", "low": …, "high": …}``) or arrays. Large arrays (explicit
 connectivity, per-synapse weights and delays, spike-source times, id lists) go into
 ``arrays`` (a dict name -> numpy array, stored by the archive under ``model/<name>``) and
@@ -63,9 +64,8 @@ def describe(net, arrays=None):
     desc = {"dt": net.dt, "seed": net.seed, "partition": net.partition,
             "order": list(net.populations), "populations": [], "inputs": [], "projections": [], "recordings": []}
     for pop in net.populations.values():
-        if isinstance(pop, PoissonGenerators):
-            desc["inputs"].append({"name": pop.name, "kind": "poisson", "rate": pop.rate,
-                                   "size": pop.size})
+        if getattr(pop, "is_device", False):
+            desc["inputs"].append(pop.describe())
         elif pop.model.name == "spike_source":
             steps = pop.params["spike_times_steps"]
             desc["populations"].append({
@@ -93,6 +93,8 @@ def describe(net, arrays=None):
 def _describe_selection(sel, where, put):
     if isinstance(sel, PoissonGenerators):
         return [{"poisson": sel.name}]
+    if getattr(sel, "is_device", False):
+        return [{"device": sel.name}]
     return [{"population": pop.name,
              "ids": "all" if len(ids) == pop.size and np.array_equal(ids, np.arange(pop.size))
              else put(f"{where}/{k}_{pop.name}_ids", ids)}
@@ -160,7 +162,7 @@ def build_network(desc, arrays=None, comm=None, partition=None, **network_args):
     order = _creation_order(desc)
     for name in order:
         if name in inputs:
-            net.poisson(name, inputs[name]["rate"], inputs[name]["size"])
+            _add_input(net, inputs[name])
             continue
         d = pops[name]
         if d["model"] == "spike_source":
@@ -175,8 +177,8 @@ def build_network(desc, arrays=None, comm=None, partition=None, **network_args):
                            **{k: value(v) if isinstance(v, dict) else v for k, v in d["params"].items()})
 
     def selection(parts):
-        if len(parts) == 1 and "poisson" in parts[0]:
-            return net.populations[parts[0]["poisson"]]
+        if len(parts) == 1 and ("poisson" in parts[0] or "device" in parts[0]):
+            return net.populations[parts[0].get("poisson", parts[0].get("device"))]
         return Selection([(net.populations[p["population"]],
                            np.arange(net.populations[p["population"]].size) if p["ids"] == "all"
                            else value(p["ids"])) for p in parts])
@@ -210,6 +212,20 @@ def _spike_counts(name, size, spike_times, value):
     if counts.sum() != times.size:
         raise ModelError(f"{field}.counts", f"add up to {counts.sum()}, times_ms has {times.size}")
     return counts.astype(np.int64)
+
+
+def _add_input(net, d):
+    """A Poisson generator (kind ``poisson``) or a stimulation device (NEST's name)."""
+    from .stimulation import KINDS
+
+    kind = d.get("kind", "poisson")
+    if kind == "poisson":
+        return net.poisson(d["name"], d["rate"], d.get("size", 1))
+    if kind not in KINDS:
+        raise ModelError(f"input {d['name']!r}.kind", f"unknown input kind {kind!r}"
+                         + suggest(kind, ["poisson", *KINDS]))
+    params = {k: v for k, v in d.items() if k not in ("name", "kind", "size")}
+    return getattr(net, kind)(d["name"], d.get("size", 1), **params)
 
 
 def _creation_order(desc):

@@ -28,6 +28,12 @@ set what ``bb.Network(...)`` and ``net.run(...)`` would::
     name = "noise"
     rate = 20000.0            # Hz
 
+    [[inputs]]                # a stimulation device: net.<kind>(name, size, **parameters)
+    name = "pulse"
+    kind = "step_current_generator"
+    amplitude_times = [100.0, 200.0]     # ms
+    amplitude_values = [300.0, 0.0]      # pA
+
     [[projections]]           # net.connect(pre, post, rule, weight, delay, **rule args)
     pre = "E"                 # a name, a list of names, or [{population, ids}]
     post = ["E"]
@@ -327,9 +333,7 @@ def _check_network(path, doc):
                 _type(path, f"populations[{i}].params.{key}", value,
                       "value" if not isinstance(value, bool) else (bool,))
     for i, d in enumerate(doc.get("inputs", [])):
-        _keys(path, f"inputs[{i}].", d, INPUT)
-        if d.get("kind", "poisson") != "poisson":
-            raise ModelFileError(path, f"inputs[{i}].kind", f"expected \"poisson\", got {d['kind']!r}")
+        _keys(path, f"inputs[{i}].", d, _input_keys(path, f"inputs[{i}].kind", d.get("kind", "poisson")))
     names = _names(doc)
     seen = set()
     for name in names:
@@ -350,6 +354,20 @@ def _check_network(path, doc):
                                          + suggest(name, names))
 
 
+def _input_keys(path, key, kind):
+    """The keys of an input of ``kind``: ``poisson`` (rate) or a stimulation device's
+    parameters (numbers, or lists of numbers for times and values)."""
+    from .stimulation import KINDS
+
+    if kind == "poisson":
+        return INPUT
+    if kind not in KINDS:
+        raise ModelFileError(path, key, f"unknown input kind {kind!r}" + suggest(kind, ["poisson", *KINDS])
+                             + f"; expected one of poisson, {', '.join(KINDS)}")
+    return {**{k: v for k, v in INPUT.items() if k != "rate"},
+            **{k: ((list,) if isinstance(d, list) else _NUMBER, False) for k, d in KINDS[kind].PARAMS.items()}}
+
+
 def _names(doc):
     """Names of populations and inputs (None for a builder: known only once built)."""
     if "builder" in doc:
@@ -359,7 +377,8 @@ def _names(doc):
 
 def _selection_names(sel):
     parts = [sel] if isinstance(sel, str) else sel
-    return [p if isinstance(p, str) else p.get("population", p.get("poisson")) for p in parts]
+    return [p if isinstance(p, str) else p.get("population", p.get("poisson", p.get("device")))
+            for p in parts]
 
 
 # ------------------------------------------------------------------ file <-> description
@@ -420,5 +439,6 @@ def _compact(desc):
 
 
 def _short_selection(parts):
-    names = [p.get("poisson") or p["population"] for p in parts if p.get("ids", "all") == "all"]
+    names = [p.get("poisson") or p.get("device") or p["population"] for p in parts
+             if p.get("ids", "all") == "all"]
     return (names[0] if len(names) == 1 else names) if len(names) == len(parts) else parts

@@ -115,7 +115,35 @@ class Network:
     def poisson(self, name, rate, size=1):
         """``size`` Poisson generators of ``rate`` Hz; each synapse gets its own train."""
         self._new_name(name)
-        gen = PoissonGenerators(name, rate, _count(f"poisson {name!r}.size", size))
+        gen = PoissonGenerators(name, rate, _count(f"poisson {name!r}.size", size), self.dt)
+        self.populations[name] = gen
+        return gen
+
+    def dc_generator(self, name, size=1, **params):
+        """NEST's ``dc_generator``: ``amplitude`` (pA), ``start``, ``stop`` (ms). Connect it to
+        neurons with a weight (the current is multiplied by it) and a delay (ms)."""
+        return self._generator("dc_generator", name, size, params)
+
+    def step_current_generator(self, name, size=1, **params):
+        """NEST's ``step_current_generator``: ``amplitude_values`` (pA) from
+        ``amplitude_times`` (ms, on the grid, increasing); ``start``, ``stop`` (ms)."""
+        return self._generator("step_current_generator", name, size, params)
+
+    def noise_generator(self, name, size=1, **params):
+        """NEST's ``noise_generator``: a normal current of ``mean``, ``std`` (pA) per
+        connection, redrawn every ``dt`` ms (default 1.0); ``start``, ``stop`` (ms)."""
+        return self._generator("noise_generator", name, size, params)
+
+    def inhomogeneous_poisson_generator(self, name, size=1, **params):
+        """NEST's ``inhomogeneous_poisson_generator``: Poisson trains of ``rate_values``
+        (Hz) from ``rate_times`` (ms, on the grid, increasing); each synapse its own train."""
+        return self._generator("inhomogeneous_poisson_generator", name, size, params)
+
+    def _generator(self, kind, name, size, params):
+        """A group of ``size`` stimulation devices (:mod:`bigbrain.stimulation`)."""
+        from .stimulation import KINDS
+        self._new_name(name)
+        gen = KINDS[kind](name, _count(f"{kind} {name!r}.size", size), self.dt, params)
         self.populations[name] = gen
         return gen
 
@@ -149,8 +177,8 @@ class Network:
         self._not_built(where)
         pre = self._selection(pre, f"{where}.pre")
         post = self._selection(post, f"{where}.post")
-        if isinstance(post, PoissonGenerators):
-            raise ModelError(f"{where}.post", "Poisson generators cannot receive spikes")
+        if getattr(post, "is_device", False):
+            raise ModelError(f"{where}.post", f"{post.KIND} {post.name!r} cannot receive input")
         for pop in post.populations():
             if not pop.model.receives_input:
                 raise ModelError(f"{where}.post", f"population {pop.name!r} ({pop.model.name}) "
@@ -184,7 +212,7 @@ class Network:
         population or a subset of one."""
         self._not_built("record")
         sel = self._selection(target, "record")
-        if isinstance(sel, PoissonGenerators) or len(sel.parts) != 1:
+        if getattr(sel, "is_device", False) or len(sel.parts) != 1:
             raise ModelError("record", "record one population (or a subset of one) per call")
         pop, ids = sel.parts[0]
         if what == "spikes":

@@ -7,8 +7,9 @@ number its members in order, which is how connection rules index sources and tar
 """
 import numpy as np
 
-from .distributions import number
 from .errors import ModelError
+from .schedule import Schedule, poisson_rate
+from .stimulation import Generators
 
 
 class Selection:
@@ -86,23 +87,35 @@ class Population(Selection):
         return f"Population({self.name!r}, {self.size}, {self.model.name!r})"
 
 
-class PoissonGenerators:
+class PoissonGenerators(Generators):
     """``size`` Poisson generators of ``rate`` Hz: NEST's ``poisson_generator``.
 
     A generator is not a node: every synapse it makes carries its own independent train
-    (as in NEST), drawn on the rank of the target neuron, so nothing is exchanged.
+    (as in NEST), drawn on the rank of the target neuron, so nothing is exchanged. The rate
+    can change between runs (``set_params(net, rate=...)``, :mod:`bigbrain.stimulation`).
     """
 
     is_poisson = True
+    KIND = "poisson_generator"
+    PARAMS = {"rate": 0.0}
+    CHANGEABLE = ("rate",)
 
-    def __init__(self, name, rate, size):
-        self.name, self.size = name, int(size)
-        self.rate = number(f"poisson {name!r}.rate", rate, 0)
-        self.parts = [(self, np.arange(self.size))]
-        self.label = name
+    def __init__(self, name, rate, size, dt=0.1):
+        super().__init__(name, size, dt, {"rate": rate})
 
-    def __len__(self):
-        return self.size
+    @property
+    def rate(self):
+        return self.params["rate"]
+
+    def where(self, key):
+        return f"{self.name}.{key}"
+
+    def _schedules(self, params, step):
+        rate = poisson_rate(self.where("rate"), params["rate"], self.dt)
+        return {"rate": Schedule.constant(rate, step)}
+
+    def describe(self):
+        return {"name": self.name, "kind": "poisson", "rate": self.rate, "size": self.size}
 
 
 def _shown(key):
@@ -114,6 +127,6 @@ def _shown(key):
 
 
 def as_selection(obj):
-    if isinstance(obj, (Selection, PoissonGenerators)):
+    if isinstance(obj, Selection) or getattr(obj, "is_device", False):
         return obj
     raise ModelError("connect", f"expected a population or a selection, got {obj!r}")

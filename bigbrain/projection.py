@@ -27,6 +27,8 @@ from .stdp import STDP
 from .streams import Purpose
 
 MAX_DELAY_STEPS = 65535
+#: Poisson inversion tables kept per projection (one per rate, about 33 KiB each).
+TABLES_KEPT = 8
 
 
 class Connection:
@@ -39,7 +41,8 @@ class Connection:
         self.allow_autapses, self.allow_multapses = bool(allow_autapses), bool(allow_multapses)
         self.where = f"connect[{index}] {pre.label}->{post.label}"
         self.is_poisson = getattr(pre, "is_poisson", False)
-        self.pre_gids = None if self.is_poisson else pre.gids()
+        self.is_current = getattr(pre, "is_current", False)  # a current generator
+        self.pre_gids = None if getattr(pre, "is_device", False) else pre.gids()
         self.recorded_weights = None
         self.space = Space(self.where, pre, post) if any(
             is_spatial(v) for v in (weight, delay)) or getattr(rule, "spatial", False) else None
@@ -74,12 +77,14 @@ class Connection:
         if self.synapse is not None and not isinstance(self.synapse, STDP):
             raise ModelError(f"{self.where}.synapse", f"expected None (static) or bb.STDP(...), "
                              f"got {self.synapse!r}")
-        if self.synapse is not None and self.is_poisson:
-            raise ModelError(f"{self.where}.synapse", "Poisson generators cannot have plastic "
+        if self.synapse is not None and self.pre_gids is None:
+            raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have plastic "
                              "synapses (as in NEST)")
         if self.synapse is not None and not isinstance(self.weight, Distribution):
             self.synapse.check_weights(f"{self.where}.weight", np.ravel(self.weight))
         parrots = [pop.model.name == "parrot_neuron" for pop in self.post.populations()]
+        if any(parrots) and self.is_current:
+            raise ModelError(f"{self.where}.post", "parrot neurons take spikes, not currents")
         if any(parrots) and not all(parrots):
             raise ModelError(f"{self.where}.post", "connect parrot neurons and other neurons "
                              "in separate calls")
@@ -155,7 +160,8 @@ class Connection:
 
     def describe(self):
         from .distributions import describe
-        return {"pre": self.pre.describe() if not self.is_poisson else [{"poisson": self.pre.name}],
+        return {"pre": self.pre.describe() if self.pre_gids is not None else
+                [{"poisson" if self.is_poisson else "device": self.pre.name}],
                 "post": self.post.describe(), **self.rule.describe(),
                 "weight": describe(self.weight), "delay": describe(self.delay),
                 "allow_autapses": self.allow_autapses, "allow_multapses": self.allow_multapses,
@@ -332,20 +338,30 @@ def place_static(projections, comm):
 
 
 class PoissonProjection:
-    """Poisson generators onto this rank's neurons: one independent train per synapse."""
+    """Poisson generators onto this rank's neurons: one independent train per synapse.
+
+    The rate is the generator's schedule (:mod:`bigbrain.schedule`) in the step the
+    events are generated in (n = s − delay for the step s they are read in). An injection
+    whose generation steps all have one rate is one kernel call; one that crosses a rate
+    change is split into calls per delay (the synapses are kept sorted by delay) and per
+    piece of constant rate. Counts are integers, so the split changes no bit.
+    """
 
     backend = NUMPY
 
     def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps):
         n = len(post_col)
-        self.post, self.post_gid = post_col.astype(np.int64), post_gid.astype(np.int64)
-        self.ordinal = ordinal.astype(np.int64)
-        self.weight = np.broadcast_to(to_fixed(weight), (n,)).copy()
-        self.delay = np.broadcast_to(np.asarray(delay_steps, np.int64), (n,)).copy()
-        self.lam = conn.pre.rate * dt * 1e-3
-        if self.lam > 700:
-            raise ModelError(f"{conn.where}.rate", "rate·dt above 700 events per step is not supported")
-        self.cdf, self.guide = poisson.poisson_cdf(self.lam)
+        delay = np.broadcast_to(np.asarray(delay_steps, np.int64), (n,))
+        order = np.argsort(delay, kind="stable")
+        self.post, self.post_gid = post_col.astype(np.int64)[order], post_gid.astype(np.int64)[order]
+        self.ordinal = ordinal.astype(np.int64)[order]
+        self.weight = np.broadcast_to(to_fixed(weight), (n,))[order].copy()
+        self.delay = delay[order].copy()
+        cuts = np.flatnonzero(np.diff(self.delay)) + 1
+        self.groups = [(int(self.delay[a]), int(a), int(b)) for a, b in
+                       zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [n]])) if b > a]
+        self.gen, self.dt, self.where = conn.pre, dt, conn.where
+        self._tables = {}
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)
 
@@ -354,9 +370,39 @@ class PoissonProjection:
 
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
-        backend.move(self, ("post", "post_gid", "ordinal", "delay", "weight", "cdf", "guide"))
+        backend.move(self, ("post", "post_gid", "ordinal", "delay", "weight"))
+        self._tables = {}
+
+    def tables(self, rate):
+        """(cdf, guide) of Poisson(rate·dt) where the backend computes, cached for the
+        last :data:`TABLES_KEPT` rates (a protocol may go through thousands)."""
+        if rate not in self._tables:
+            lam = rate * self.dt * 1e-3
+            if lam > 700:
+                raise ModelError(f"{self.where}.rate", "rate·dt above 700 events per step is not supported")
+            if len(self._tables) >= TABLES_KEPT:
+                del self._tables[next(iter(self._tables))]
+            self._tables[rate] = tuple(map(self.backend.asarray, poisson.poisson_cdf(lam)))
+        return self._tables[rate]
 
     def inject(self, t0, n_steps, ring_ex, ring_in):
-        self.backend.kernels.poisson_input(t0, n_steps, self.post, self.post_gid, self.ordinal,
-                                           self.delay, self.weight, self.cdf, self.guide,
-                                           self.key[0], self.key[1], self.c2, ring_ex, ring_in)
+        """Add the events read in steps t0 … t0+n_steps−1."""
+        if not self.groups:
+            return
+        schedule = self.gen.schedules["rate"]
+        lo, hi = t0 - self.groups[-1][0], t0 + n_steps - 1 - self.groups[0][0]
+        pieces = schedule.pieces(lo, hi)
+        if len(pieces) == 1:
+            self._call(t0, n_steps, slice(None), pieces[0][2], ring_ex, ring_in)
+            return
+        for delay, a, b in self.groups:
+            for first, last, rate in schedule.pieces(t0 - delay, t0 + n_steps - 1 - delay):
+                if rate > 0:
+                    self._call(first + delay, last - first + 1, slice(a, b), rate, ring_ex, ring_in)
+
+    def _call(self, t0, n_steps, part, rate, ring_ex, ring_in):
+        cdf, guide = self.tables(rate)
+        self.backend.kernels.poisson_input(t0, n_steps, self.post[part], self.post_gid[part],
+                                           self.ordinal[part], self.delay[part], self.weight[part],
+                                           cdf, guide, self.key[0], self.key[1], self.c2,
+                                           ring_ex, ring_in)

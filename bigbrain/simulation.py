@@ -9,7 +9,8 @@ step, so an interval never needs input that has not yet arrived.
 
 Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when the
 minimum delay makes intervals short), never past the end of the run or of an archive
-block: a checkpoint never finds input of steps after its own in the ring buffers.
+block: a checkpoint never finds input of steps after its own in the ring buffers. The
+current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval.
 """
 from time import perf_counter
 
@@ -25,6 +26,7 @@ from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static
 from .recording import SpikeRecorder, VmRecorder, Result
+from .stimulation import CurrentProjection
 
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
@@ -47,7 +49,7 @@ class Simulation:
         comm.agree(self._check_memory)
         self.blocks = comm.agree(self._make_blocks)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
-        self.static, self.poisson, plastic = comm.agree(self._make_projections)
+        self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
         self._set_interval()
@@ -108,19 +110,24 @@ class Simulation:
         return self.partition.owner(gids) == self.comm.rank
 
     def _make_projections(self):
-        static, poisson, plastic = [], [], []
+        static, poisson, plastic, currents = [], [], [], []
         for conn in self.net.connections:
-            if conn.is_poisson:
+            if conn.pre_gids is None:  # generators: Poisson or current
                 _, post_pos, ordinal, weight, delay = conn.local_synapses(
                     self.net.seed, self.dt, self._owned)
                 post_gid = conn.post.gids()[post_pos]
-                poisson.append(PoissonProjection(conn, self.net.seed, self.dt, self.columns(post_gid),
-                                                 post_gid, ordinal, conn.input_weight(weight), delay))
+                if conn.is_current:
+                    currents.append(CurrentProjection(conn, self.net.seed, self.columns(post_gid),
+                                                      post_gid, ordinal, weight, delay))
+                else:
+                    poisson.append(PoissonProjection(conn, self.net.seed, self.dt,
+                                                     self.columns(post_gid), post_gid, ordinal,
+                                                     conn.input_weight(weight), delay))
             elif conn.synapse is None:
                 static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:
                 plastic.append(PlasticProjection(conn, self._plastic_chunks(conn), len(self.local_gids)))
-        return static, poisson, plastic
+        return static, poisson, plastic, currents
 
     def _chunks(self, conn, shape, whole=False):
         """The chunks of the local synapses of a projection, as its constructor takes them:
@@ -176,9 +183,11 @@ class Simulation:
         self.ring_cur = np.zeros((self._current_ring_length(), shape[1]))
 
     def _current_ring_length(self):
-        """Slots of the current-input ring buffer (float64, pA): one while nothing injects
-        current (every kernel then reads and clears the same zero slot)."""
-        return 1
+        """Slots of the current-input ring buffer (float64, pA): one per step of an
+        interval when current generators inject (:meth:`_current_input` adds an
+        interval's input just before it is advanced); one while nothing does (every kernel
+        then reads and clears the same zero slot)."""
+        return self.interval if self.currents else 1
 
     def _make_recorders(self):
         by_pop = {b_pop.name: b for b_pop, b in zip(self.net.node_populations(), self.blocks)}
@@ -204,6 +213,7 @@ class Simulation:
             if error is None:
                 try:
                     self._poisson_input(n, horizon)
+                    self._current_input(n)
                     local_index, gids, offsets = self._advance(self.step, n)
                 except Exception as exc:  # noqa: BLE001 - reported to all ranks by the exchange
                     error = exc
@@ -236,6 +246,18 @@ class Simulation:
         for proj in self.poisson:
             proj.inject(start, stop - start, self.ring_ex, self.ring_in)
         self.poisson_until = stop
+
+    def _current_input(self, n):
+        """Add the current generators' input read in this interval's ``n`` steps, in the
+        order of the connections; computed on the host (and uploaded for a GPU)."""
+        if not self.currents:
+            return
+        on_host = self.backend.xp is np
+        ring = self.ring_cur if on_host else np.zeros(self.ring_cur.shape)
+        for proj in self.currents:
+            proj.inject(self.step, n, ring)
+        if not on_host:
+            self.ring_cur[...] = self.backend.asarray(ring)
 
     def _advance(self, t0, n):
         """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
@@ -289,4 +311,4 @@ class Simulation:
 
     def n_synapses(self):
         return (sum(len(p) for p in self.static) + sum(len(p) for p in self.poisson)
-                + len(self.plasticity))
+                + sum(len(p) for p in self.currents) + len(self.plasticity))

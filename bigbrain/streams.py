@@ -11,3 +11,4 @@ class Purpose(enum.IntEnum):
     TOTAL_NUMBER = 6    # aux: projection index; numpy Philox key for the multinomial split
     OUTDEGREE = 7       # aux: projection index; id: pre gid (Poisson: position); index: draw; sub: round
     POSITION = 8        # aux: population index; id: gid; index: dimension
+    NOISE = 9           # aux: projection index; id: post gid; index: interval; sub: ordinal

@@ -55,7 +55,7 @@ class CoarseGraph:
         self.between = np.zeros((C, C))
         for conn in net.connections:
             self.synapses += self._incoming(conn)
-            if not conn.is_poisson:
+            if conn.pre_gids is not None:  # not from a generator (Poisson, current)
                 self.between += self._between(conn)
         self.rate = _per_chunk(self, net.node_populations(), rates)
 

@@ -105,7 +105,7 @@ def estimate(net, n_ranks):
     for conn in net.connections:
         n = conn.rule.expected_per_target * share(len(conn.post))
         n_synapses += n
-        if conn.is_poisson:
+        if conn.pre_gids is None:  # generators: synapses of Poisson and current devices
             parts["poisson synapses"] += POISSON_SYNAPSE_BYTES * n
             continue
         d_max = _delay_steps_max(conn, net.dt)

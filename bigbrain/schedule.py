@@ -1,0 +1,99 @@
+"""Piecewise-constant parameters of stimulation devices, as functions of the device step.
+
+A device's amplitude, rate, mean or std is a :class:`Schedule`: the value in device step n
+(the step whose update sends the current or the spikes) is that of the last entry with
+``start <= n`` (zero before the first). A change between runs (``set_params``) at step T
+keeps the entries before T and continues with the new ones, so input generated before T
+is untouched and a run resumed from a checkpoint that carries the schedules equals the
+uninterrupted one.
+
+The checks of user values live here too: every message starts with the field it names.
+"""
+import math
+
+import numpy as np
+
+from .errors import ModelError
+
+
+class Schedule:
+    """Values ``values[k]`` (float64) from device step ``starts[k]`` (int64, increasing) on."""
+
+    def __init__(self, starts, values):
+        self.starts = np.asarray(starts, np.int64).reshape(-1)
+        self.values = np.asarray(values, np.float64).reshape(-1)
+
+    @classmethod
+    def constant(cls, value, from_step=0):
+        return cls([from_step], [value])
+
+    def at(self, steps):
+        """The value in each device step of ``steps`` (an int64 array)."""
+        k = np.searchsorted(self.starts, steps, side="right") - 1
+        return np.where(k >= 0, self.values[np.maximum(k, 0)], 0.0)
+
+    def then(self, step, later):
+        """This schedule before ``step``, ``later``'s entries from ``step`` on (where ``later``
+        has none at ``step``, this schedule's value goes on until its first)."""
+        keep = self.starts < step
+        new = later.starts >= step
+        return Schedule(np.concatenate([self.starts[keep], later.starts[new]]),
+                        np.concatenate([self.values[keep], later.values[new]]))
+
+    def pieces(self, lo, hi):
+        """[(first step, last step, value)] covering the device steps lo … hi (inclusive)."""
+        cuts = self.starts[(self.starts > lo) & (self.starts <= hi)]
+        firsts = np.concatenate([[lo], cuts])
+        lasts = np.concatenate([cuts - 1, [hi]])
+        return [(int(a), int(b), float(v)) for a, b, v in zip(firsts, lasts, self.at(firsts))]
+
+    def arrays(self):
+        return {"starts": self.starts, "values": self.values}
+
+
+def number(field, value, rule="any", unit=""):
+    """``value`` as a finite float; ``rule``: ``any``, ``>= 0`` or ``> 0``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ModelError(field, f"must be a number ({unit}), got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ModelError(field, f"must be a number ({unit}), got {value!r}") from None
+    if not math.isfinite(value):
+        raise ModelError(field, f"must be finite, got {value}")
+    if (rule == ">= 0" and value < 0) or (rule == "> 0" and value <= 0):
+        raise ModelError(field, f"must be {rule} {unit}, got {value}")
+    return value
+
+
+def grid_steps(field, times, dt, after=0):
+    """Time stamps (steps of ``dt``) of times (ms) that must be finite, on the grid,
+    strictly increasing and later than ``after`` steps (NEST: strictly in the future)."""
+    times = np.asarray(times, np.float64).reshape(-1)
+    if not np.all(np.isfinite(times)):
+        raise ModelError(field, "times must be finite")
+    steps = np.rint(times / dt).astype(np.int64)
+    if times.size and np.abs(steps * dt - times).max() > 1e-6 * dt + 1e-12:
+        bad = times[np.argmax(np.abs(steps * dt - times))]
+        raise ModelError(field, f"times must lie on the dt = {dt} ms grid, got {bad}")
+    if times.size > 1 and not np.all(np.diff(steps) > 0):
+        raise ModelError(field, "times must be strictly increasing")
+    if times.size and steps[0] <= after:
+        raise ModelError(field, f"times must be later than {after * dt} ms, got {times[0]}")
+    return steps
+
+
+def values_for(field, values, n, rule="any", unit=""):
+    """``n`` finite values (float64) obeying ``rule``."""
+    values = np.asarray(values, np.float64).reshape(-1) if np.ndim(values) else None
+    if values is None or len(values) != n:
+        raise ModelError(field, f"needs one value per time ({n}), got {values!r}")
+    return np.array([number(f"{field}[{i}]", v, rule, unit) for i, v in enumerate(values)])
+
+
+def poisson_rate(field, value, dt):
+    """A Poisson rate (Hz): >= 0, finite, and at most 700 events per step of ``dt`` ms."""
+    rate = number(field, value, ">= 0", "Hz")
+    if rate * dt * 1e-3 > 700:
+        raise ModelError(field, f"rate·dt above 700 events per step is not supported, got {rate} Hz")
+    return rate
