@@ -1,6 +1,7 @@
 """Model files: round trip with the Python API, overrides, and the errors of broken files."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,14 @@ def test_the_command_exits_with_2(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "import sys; from bigbrain.cli import main; sys.exit(main())",
                            "run", str(path)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "did you mean 'size'?" in proc.stderr
+
+
+# Brunel (2000) Fig. 8: the panel of each state, and its (g, nu_ext/nu_thr).
+BRUNEL_FIG8 = {"A": (3.0, 2.0), "B": (6.0, 4.0), "C": (5.0, 2.0), "D": (4.5, 0.9)}
+
+
+@pytest.mark.parametrize("name", [n for n in modelfile.shipped_models() if n.startswith("brunel-")])
+def test_shipped_brunel_file_cites_the_panel_of_its_state(name):
+    model = modelfile.read(name)
+    panel = Path(model.path).read_text().split("Fig. 8", 1)[1][0]
+    assert BRUNEL_FIG8[panel] == (model.doc["builder"]["g"], model.doc["builder"]["eta"])
