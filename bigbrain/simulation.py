@@ -209,10 +209,11 @@ class Simulation:
             except Exception as exc:  # noqa: BLE001
                 error = exc
             self.step += n
-            if self.archive is not None:
-                self.archive.after_interval(n, t1 - t0, t2 - t1, perf_counter() - t2, len(gids), error)
-            if self.progress is not None:
+            t3 = perf_counter()
+            if self.progress is not None:      # before the archive's block end, as telemetry counts
                 self.progress.update(self)
+            if self.archive is not None:
+                self.archive.after_interval(n, t1 - t0, t2 - t1, t3 - t2, len(gids), error)
         self.comm.check(error)
         if self.archive is not None:
             self.archive.end_run()

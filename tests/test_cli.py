@@ -111,14 +111,20 @@ def test_build_stages_and_projections_show_once_on_rank_0(tmp_path):
 
 def test_progress_leaves_start_up_out_of_the_real_time_factor_and_resume_shows_it(tmp_path, capsys):
     out = str(tmp_path / "a.zarr")
-    assert cli(["run", str(EXAMPLE), "--t", "30", "--out", out, "--progress-every", "1e-9"]) == 0
+    assert cli(["run", str(EXAMPLE), "--t", "100", "--out", out, "--progress-every", "1e-9"]) == 0
     lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("bigbrain: t ")]
-    assert lines[0].startswith("bigbrain: t 10.0/30.0 ms  RTF ?  ") and "left ?  (start-up " in lines[0]
-    assert lines[-1].startswith("bigbrain: t 30.0/30.0 ms  RTF ") and "RTF ?" not in lines[-1]
-    assert cli(["resume", out, "--t", "40", "--progress-every", "1e-9"]) == 0
+    assert lines[0].startswith("bigbrain: t 10.0/100.0 ms  RTF ?  ") and "left ?  (start-up " in lines[0]
+    assert lines[-1].startswith("bigbrain: t 100.0/100.0 ms  RTF ") and "RTF ?" not in lines[-1]
+    assert cli(["report", out, "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    progress_rtf = float(lines[-1].split("RTF ")[1].split()[0])
+    report_rtf = float(page.split("real-time factor ")[1].split()[0])
+    assert 0.67 < report_rtf / progress_rtf < 1.5, (report_rtf, progress_rtf)     # the same measure
+    capsys.readouterr()
+    assert cli(["resume", out, "--t", "110", "--progress-every", "1e-9"]) == 0
     captured = capsys.readouterr()
-    assert "bigbrain: t 40.0/40.0 ms  RTF " in captured.err
-    assert captured.out.startswith(f"{out}: resumed and ran to 40.0 ms")
+    assert "bigbrain: t 110.0/110.0 ms  RTF " in captured.err
+    assert captured.out.startswith(f"{out}: resumed and ran to 110.0 ms")
 
 
 @pytest.mark.mpi
