@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import archive
 from .raster import draw
+from .rates import rate_bin_edges
 
 RASTER_MS = 1000.0      # the raster shows the first second of each record
 CURVE_POINTS = 2000     # population rate bins over the recorded window, at least 1 ms
@@ -51,7 +52,7 @@ def population_summary(run, name: str) -> dict:
     record = run.record(name)
     t0, t1 = record.window()
     bin_ms = max(1.0, (t1 - t0) / CURVE_POINTS)
-    return {"rates": run.rates(name), "cv": run.isi_cv(name),
+    return {"rates": run.rates(name), "cv": run.isi_cv(name), "duration_s": record.duration_s,
             "population_rate": run.population_rate(name, bin_ms),
             "raster": run.raster_image(name, (t0, min(t1, t0 + RASTER_MS)))}
 
@@ -90,7 +91,8 @@ def histogram_figure(results: dict, key: str, label: str):
     fig, axes = figure(len(results))
     for ax, (name, r) in zip(axes, results.items()):
         values = r[key].dropna()
-        ax.hist(values, bins=50, color="0.3")
+        bins = rate_bin_edges(values, r["duration_s"]) if key == "rates" else 50
+        ax.hist(values, bins=bins, color="0.3")
         ax.set(xlabel=label, ylabel="neurons", title=f"{name} (n={len(values)})")
     return fig
 
