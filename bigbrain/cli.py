@@ -107,6 +107,7 @@ def _run_to(net, t, done, progress_every):
     from .progress import Progress
 
     sim = net.build()
+    logging.getLogger("bigbrain.build").info("done%s", "" if sim.archive is None else ", archive created")
     if progress_every != 0:
         sim.progress = Progress(sim, t, log_every_s=progress_every)
     net.run(max(0.0, t - net.time))
