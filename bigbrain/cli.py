@@ -127,12 +127,14 @@ def _build_log(stream):
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("bigbrain: build: %(message)s [%(elapsed).1f s]"))
     handler.addFilter(lambda record: setattr(record, "elapsed", time.perf_counter() - start) or True)
+    level = log.level
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
         yield
     finally:
         log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def _setting(text):
@@ -206,7 +208,8 @@ def parser():
                      help=f"a .toml model file (see examples/model.toml) or a shipped model: {shipped} "
                           f"(default {DEFAULT_MODEL})")
     _run_arguments(run)
-    run.add_argument("--partition", default=None, help="round_robin, blocks, population or graph (default: the file's)")
+    run.add_argument("--partition", default=None,
+                     help="round_robin, blocks, population or graph (default: the file's)")
     run.add_argument("--checkpoint-every", type=float, default=None, help="ms between checkpoints")
     run.add_argument("--overwrite", action="store_true", help="replace an existing archive")
     run.add_argument("--resume", action="store_true", help="continue the archive from its latest "

@@ -72,7 +72,8 @@ class BatchJob:
         self.t = float(models[0].run["t"] if t is None else t)
         if not self.t >= 0:
             raise JobError(f"--t: expected a duration >= 0 ms, got {t!r}")
-        self.out = checked("out", str(Path(out or models[0].run["output"] or f"{stem}.zarr").resolve()), "path")
+        out = out or models[0].run["output"] or f"{stem}.zarr"
+        self.out = checked("out", str(Path(out).resolve()), "path")
         if self.sweep_key:
             self.out = self.out.removesuffix(".zarr")       # the stem of the sweep's archives
         self.values = {

@@ -106,8 +106,8 @@ BROKEN = {
     "builder_arg": ('[builder]\nname = "brunel"\netta = 2.0\n', "builder.etta: not an argument of brunel (did you mean 'eta'?)"),
     "builder_type": ('[builder]\nname = "brunel"\ng = "five"\n', "builder.g: expected a number, got 'five'"),
     "backend": (GOOD.replace("t = 50.0", 't = 50.0\nbackend = "gpx"'), "run.backend: expected one of cpu, gpu"),
-    "exchange": (GOOD.replace("seed = 3", 'seed = 3\nexchange = "mesj"'),
-                 "network.exchange: expected one of alltoall, sparse, mesh, got 'mesj' (did you mean 'mesh'?)"),
+    "exchange": (GOOD.replace("seed = 3", 'seed = 3\nexchange = "mesj"'), "network.exchange: expected "
+                 "one of alltoall, sparse, mesh, got 'mesj' (did you mean 'mesh'?)"),
 }
 
 

@@ -13,7 +13,8 @@ def test_every_shipped_folder_is_a_listed_package():
     listed = set(SETUPTOOLS["packages"])
     for name, folder in SETUPTOOLS["package-dir"].items():
         for sub in (ROOT / folder).rglob("*"):
-            if sub.is_dir() and sub.name.isidentifier() and sub.name != "__pycache__" and any(f.is_file() for f in sub.iterdir()):
+            if (sub.is_dir() and sub.name.isidentifier() and sub.name != "__pycache__"
+                    and any(f.is_file() for f in sub.iterdir())):
                 dotted = ".".join([name, *sub.relative_to(ROOT / folder).parts])
                 if not any(dotted.startswith(other + ".") for other in SETUPTOOLS["package-dir"]
                            if other != name and other.startswith(name + ".")):
