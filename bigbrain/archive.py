@@ -205,6 +205,8 @@ class ArchiveWriter:
         self.appenders = {}
         self.block_start = sim.step
         self._acc = np.zeros(5)        # t_update, t_exchange, t_deliver, spikes, intervals
+        self._row_done, self._after_row = 0.0, 0.0   # after a block's telemetry row: when, and
+        # the seconds spent then (writing telemetry, checkpoints), counted in the next t_write_s
         self._packets = (0, 0)
         self._traffic = None           # traffic counters at the last block end
         self.meta = None
@@ -328,6 +330,7 @@ class ArchiveWriter:
         self.comm.check(error)
         signal = self.flush()
         self.checkpointer.at_block_end(step, signal)
+        self._after_row = time.perf_counter() - self._row_done
 
     def flush(self, final=False):
         """Collective: write the block's records (rank 0) and telemetry; returns the most
@@ -340,7 +343,8 @@ class ArchiveWriter:
                 self._write_records(gathered)
             except Exception as exc:  # noqa: BLE001 - raised on all ranks below
                 error = exc
-        row = self._telemetry_row(time.perf_counter() - t)
+        row = self._telemetry_row(time.perf_counter() - t + self._after_row)
+        self._row_done, self._after_row = time.perf_counter(), 0.0
         rows = self.comm.mpi.allgather((row, self.checkpointer.pending_signal(),
                                         None if error is None else f"{type(error).__name__}: {error}"))
         failed = [(r, e) for r, (_, _, e) in enumerate(rows) if e is not None]

@@ -11,17 +11,26 @@
 
 Each subcommand is a function ``cmd_<name>(args) -> exit code`` registered in
 :func:`parser`. Exit codes: 0 success, 1 a problem with the archive or model (the message
-names it), 2 usage errors (argparse) and model files that cannot be read or built.
+names it), 2 usage errors (argparse) and model files that cannot be read or built, 141
+when the reader of the output stops (``bigbrain info A | head``). Under ``mpiexec`` every
+rank meets the same error; rank 0 prints it, once. ``run`` and ``resume`` show the build's
+stages (logger ``bigbrain.build``) and the progress on rank 0.
 """
 import argparse
+import contextlib
 import json
+import logging
 import math
+import os
 import sys
+import time
 from pathlib import Path
 
+from mpi4py import MPI
+
 from .archive import ArchiveError, open_store, verify
-from .errors import ModelError
-from .modelfile import ModelFileError
+from .errors import ModelError, RankError
+from .modelfile import ModelFileError, shipped_models
 
 DEFAULT_MODEL = "brunel-ai"
 
@@ -66,10 +75,7 @@ def cmd_resume(args):
 
     settings = {k: v for k, v in (("checkpoint_every", args.checkpoint_every),) if v is not None}
     net = resume(args.archive, partition=args.partition, t_end=_duration("--t", args.t), **settings)
-    net.run(args.t - net.time)
-    if net.rank == 0:
-        print(f"{args.archive}: resumed and ran to {net.time} ms")
-    return 0
+    return _run_to(net, args.t, f"{args.archive}: resumed and ran to", args.progress_every)
 
 
 def cmd_run(args):
@@ -88,22 +94,26 @@ def cmd_run(args):
         described = model.network(partition=args.partition, backend=model.run["backend"])
         net = resume(out, partition=args.partition, net=described, t_end=t, **settings)
     else:
+        if not (args.overwrite or args.resume) and Path(out).exists():
+            raise ArchiveError(f"{out}: an archive (or file) exists there already; add --overwrite "
+                               f"to replace it, or continue it: bigbrain resume {out} --t MS")
         archive = Archive(out, overwrite=args.overwrite or args.resume, **settings)
         net = model.network(archive=archive, partition=args.partition,
                             backend=model.run["backend"])
-    return _run_to(net, t, out, args.progress_every)
+    return _run_to(net, t, f"{out}:", args.progress_every)
 
 
-def _run_to(net, t, out, progress_every):
-    """Run ``net`` to ``t`` ms with progress on rank 0; print where the archive is."""
+def _run_to(net, t, done, progress_every):
+    """Run ``net`` to ``t`` ms with progress on rank 0; print ``done`` and where it got."""
     from .progress import Progress
 
     sim = net.build()
+    logging.getLogger("bigbrain.build").info("done%s", "" if sim.archive is None else ", archive created")
     if progress_every != 0:
         sim.progress = Progress(sim, t, log_every_s=progress_every)
     net.run(max(0.0, t - net.time))
     if net.rank == 0:
-        print(f"{out}: {net.time} ms on {net.n_ranks} rank(s)")
+        print(f"{done} {net.time} ms on {net.n_ranks} rank(s)")
     return 0
 
 
@@ -112,6 +122,27 @@ def _duration(option, t):
     if not (math.isfinite(t) and t >= 0):
         raise ModelError(option, f"must be a time >= 0 ms, got {t}")
     return t
+
+
+@contextlib.contextmanager
+def _build_log(stream):
+    """Show rank 0's build stages (logger ``bigbrain.build``) with seconds since the start."""
+    log = logging.getLogger("bigbrain.build")
+    if MPI.COMM_WORLD.Get_rank() != 0:
+        yield
+        return
+    start = time.perf_counter()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("bigbrain: build: %(message)s [%(elapsed).1f s]"))
+    handler.addFilter(lambda record: setattr(record, "elapsed", time.perf_counter() - start) or True)
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def _setting(text):
@@ -151,11 +182,17 @@ def cmd_report(args):
     return 0
 
 
-def _run_arguments(p):
+def _run_arguments(p, out_help="archive path (default: the file's run.output or MODEL.zarr)"):
     p.add_argument("--t", type=float, default=None, help="biological time to reach (ms; default: the file's)")
-    p.add_argument("--out", default=None, help="archive path (default: the file's run.output or MODEL.zarr)")
+    p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a model-file value, e.g. builder.scale=0.2 or network.seed=3")
+                   help="override a model-file value, e.g. builder.scale=0.2, network.seed=3 or "
+                        "network.exchange=mesh")
+
+
+def _progress_argument(p):
+    p.add_argument("--progress-every", type=float, default=30.0, metavar="S",
+                   help="seconds between progress lines in a log (0: none; a terminal gets a bar)")
 
 
 def parser():
@@ -171,31 +208,42 @@ def parser():
     res.add_argument("--t", type=float, required=True, help="end time (ms) of the continued run")
     res.add_argument("--partition", default=None, help="a different partition (default: the run's)")
     res.add_argument("--checkpoint-every", type=float, default=None, help="ms between checkpoints")
+    _progress_argument(res)
     res.set_defaults(func=cmd_resume)
+    shipped = ", ".join(shipped_models())
     run = sub.add_parser("run", help="run a model file or a shipped model")
     run.add_argument("model", nargs="?", default=None,
-                     help=f"a .toml model file or a shipped model name (default {DEFAULT_MODEL})")
+                     help=f"a .toml model file (see examples/model.toml) or a shipped model: {shipped} "
+                          f"(default {DEFAULT_MODEL})")
     _run_arguments(run)
-    run.add_argument("--partition", default=None, help="round_robin or blocks (default: the file's)")
+    run.add_argument("--partition", default=None,
+                     help="round_robin, blocks, population or graph (default: the file's)")
     run.add_argument("--checkpoint-every", type=float, default=None, help="ms between checkpoints")
     run.add_argument("--overwrite", action="store_true", help="replace an existing archive")
     run.add_argument("--resume", action="store_true", help="continue the archive from its latest "
                      "checkpoint if it has one, else start it afresh (batch jobs that requeue)")
-    run.add_argument("--progress-every", type=float, default=30.0, metavar="S",
-                     help="seconds between progress lines in a log (0: none; a terminal gets a bar)")
+    _progress_argument(run)
     run.set_defaults(func=cmd_run)
-    sb = sub.add_parser("submit", help="render a SLURM batch script from jobs/ and sbatch it")
-    sb.add_argument("model")
-    _run_arguments(sb)
-    sb.add_argument("--nodes", type=int, default=1)
-    sb.add_argument("--ntasks-per-node", type=int, default=1)
-    sb.add_argument("--gpus-per-task", type=int, default=0)
-    sb.add_argument("--time", default="01:00:00", help="time limit [D-]HH:MM:SS")
-    sb.add_argument("--partition", default=None)
-    sb.add_argument("--account", default=None)
-    sb.add_argument("--job-name", default=None)
+    sb = sub.add_parser("submit", help="render a SLURM batch script from jobs/ and sbatch it",
+                        description="Render jobs/templates/sbatch.sh for `bigbrain run MODEL` on N "
+                        "nodes and submit it with sbatch. The job checkpoints before its time limit "
+                        "and requeues itself; the script is written beside the archive (OUT.sbatch), "
+                        "the log too (OUT-JOBID.log).")
+    sb.add_argument("model", help=f"a .toml model file or a shipped model: {shipped}")
+    _run_arguments(sb, out_help="archive path (default: the file's run.output or MODEL.zarr); with "
+                   "--array, one archive per value beside it: OUT-KEY=VALUE.zarr (OUT without .zarr)")
+    sb.add_argument("--nodes", type=int, default=1, help="nodes to run on (sbatch --nodes; default 1)")
+    sb.add_argument("--ntasks-per-node", type=int, default=1,
+                    help="MPI ranks per node (default 1; with GPUs, one rank per GPU)")
+    sb.add_argument("--gpus-per-task", type=int, default=0,
+                    help="GPUs per rank (0: CPU only; 1 with run.backend = \"gpu\")")
+    sb.add_argument("--time", default="01:00:00", help="time limit [D-]HH:MM:SS (default 01:00:00)")
+    sb.add_argument("--partition", default=None, help="SLURM partition (default: the cluster's)")
+    sb.add_argument("--account", default=None, help="account charged (default: yours)")
+    sb.add_argument("--job-name", default=None, help="job name (default bb-MODEL)")
     sb.add_argument("--array", default=None, metavar="KEY=V1,V2,...",
-                    help="sweep one model-file value: one array task and one archive per value")
+                    help="sweep one model-file value, e.g. builder.g=4,5,6: one array task and one "
+                         "archive per value")
     sb.add_argument("--signal-before", type=int, default=60, metavar="S",
                     help="seconds before the time limit at which the job checkpoints and requeues")
     sb.add_argument("--progress-every", type=int, default=30, metavar="S",
@@ -212,13 +260,25 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        with _build_log(sys.stderr):
+            code = args.func(args)
+        sys.stdout.flush()                   # a closed pipe shows here, not at exit
+        return code
     except ModelFileError as exc:
-        print(f"bigbrain {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except (ArchiveError, ModelError) as exc:
-        print(f"bigbrain {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args.command, exc, 2)
+    except (ArchiveError, ModelError, RankError) as exc:
+        return _fail(args.command, exc, 1)
+    except BrokenPipeError:
+        # The reader stopped (| head): end quietly, with the exit status of SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _fail(command, exc, code):
+    """Print the error once (on rank 0: under mpiexec every rank raises it); return ``code``."""
+    if MPI.COMM_WORLD.Get_rank() == 0:
+        print(f"bigbrain {command}: {exc}", file=sys.stderr, flush=True)
+    return code
 
 
 if __name__ == "__main__":

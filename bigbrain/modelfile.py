@@ -2,12 +2,14 @@
 
 A model file either lists the network (the dict of :mod:`bigbrain.description`, with
 shorthands) or names a shipped Python builder (``[builder]``); ``[network]`` and ``[run]``
-set what ``bb.Network(...)`` and ``net.run(...)`` would::
+set what ``bb.Network(...)`` and ``net.run(...)`` would. ``examples/model.toml`` is a
+complete file (tested); in short::
 
     [network]                 # bb.Network(dt=0.1, seed=1, partition="round_robin")
     dt = 0.1                  # ms
     seed = 1
     partition = "round_robin"
+    exchange = "alltoall"     # "alltoall", "sparse" or "mesh" (see bigbrain.exchange)
 
     [run]
     t = 1000.0                # ms of biological time
@@ -19,8 +21,9 @@ set what ``bb.Network(...)`` and ``net.run(...)`` would::
     name = "E"
     size = 800
     model = "iaf_psc_delta"
-    params = { tau_m = 20.0, V_th = 20.0, V_reset = 10.0, E_L = 0.0, C_m = 1.0,
-               V_m = { distribution = "uniform", low = 0.0, high = 20.0 } }
+    params.tau_m = 20.0       # NEST's parameter names and units
+    params.V_th = 20.0
+    params.V_m = { distribution = "uniform", low = 0.0, high = 20.0 }
     # optional; or { kind = "free", extent = [2.0, 1.0] } (random positions in the box)
     positions = { kind = "grid", shape = [40, 20], extent = [2.0, 1.0], edge_wrap = true }
 
@@ -71,6 +74,7 @@ from .description import _synapse, build_network, describe
 from .distributions import Distribution, from_description
 from .errors import ModelError
 from .errors import suggest
+from .exchange import EXCHANGES
 
 SHIPPED = Path(__file__).parent / "models"
 BACKENDS = {"cpu": "numpy", "gpu": "cupy", "auto": "auto"}  # run.backend -> bb.Network(backend=)
@@ -78,7 +82,8 @@ _NUMBER = (int, float)
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
                list: "a list", dict: "a table"}
 # key -> (accepted types, required); "value": number, distribution or array table.
-NETWORK = {"dt": (_NUMBER, False), "seed": ((int,), False), "partition": ((str,), False)}
+NETWORK = {"dt": (_NUMBER, False), "seed": ((int,), False), "partition": ((str,), False),
+           "exchange": ((str,), False)}
 RUN = {"t": (_NUMBER, False), "output": ((str,), False), "checkpoint_every": (_NUMBER, False),
        "flush_every": (_NUMBER, False), "backend": ((str,), False)}
 POPULATION = {"name": ((str,), True), "size": ((int,), True), "model": ((str,), True),
@@ -148,7 +153,8 @@ class Model:
             builder(net, **args)
         else:
             desc = {**settings, **_expanded(self.doc), "recordings": []}
-            net = build_network(desc, comm=comm, archive=archive)
+            net = build_network(desc, comm=comm, archive=archive, backend=backend,
+                                exchange=settings.get("exchange", "alltoall"))
         for i, r in enumerate(self.doc.get("recordings", [])):
             pop = net._selection(r["population"], "recordings.population")
             ids = r.get("ids", "all")
@@ -204,7 +210,7 @@ def read(name, overrides=()):
 def write(net, path, **run):
     """Write ``net`` and run settings (``t``, ``output``, …, as in ``[run]``) to ``path``."""
     desc = describe(net)
-    doc = {"network": {k: desc[k] for k in ("dt", "seed", "partition")}}
+    doc = {"network": {**{k: desc[k] for k in ("dt", "seed", "partition")}, "exchange": net.exchange}}
     if run:
         doc["run"] = {k: v for k, v in run.items() if v is not None}
     doc.update(_compact(desc))
@@ -231,6 +237,10 @@ def _override(path, doc, key, text):
 def _check(path, doc):
     _keys(path, "", doc, TOP)
     _keys(path, "network.", doc.get("network", {}), NETWORK)
+    exchange = doc.get("network", {}).get("exchange", "alltoall")
+    if exchange not in EXCHANGES:
+        raise ModelFileError(path, "network.exchange", f"expected one of {', '.join(EXCHANGES)}, got "
+                             f"{exchange!r}" + suggest(exchange, EXCHANGES))
     run = doc.get("run", {})
     _keys(path, "run.", run, RUN)
     for key in ("t", "checkpoint_every", "flush_every"):

@@ -11,7 +11,11 @@ Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when 
 minimum delay makes intervals short), never past the end of the run or of an archive
 block: a checkpoint never finds input of steps after its own in the ring buffers. The
 current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval.
+
+The build reports its stages and each projection to the logger ``bigbrain.build`` (INFO,
+every rank; the command line shows rank 0's).
 """
+import logging
 from time import perf_counter
 
 import numpy as np
@@ -34,6 +38,7 @@ POISSON_STEPS = 16
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
 _NO_SPIKES = np.zeros(0, np.int64)
+build_log = logging.getLogger("bigbrain.build")
 
 
 class Simulation:
@@ -43,19 +48,24 @@ class Simulation:
         self.net, self.comm, self.dt = net, comm, net.dt
         self.step = 0
         self.n_spikes = 0  # spikes emitted by this rank's nodes so far
+        build_log.info("%d neurons and %d projections on %d rank(s)",
+                       net.n_nodes, len(net.connections), comm.size)
         self.partition = make_partition(net.partition, net, comm.size)
         self.backend = comm.agree(select_backend, net.backend, comm.mpi, net.device)
         comm.agree(self._check_models)
         comm.agree(self._check_memory)
         self.blocks = comm.agree(self._make_blocks)
+        build_log.info("neurons placed (%s partition)", self.partition.name)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
+        build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
         self._set_interval()
         self.exchange = make_exchange(
             net.exchange, comm, self.partition, self.local_gids,
             np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)]))
+        build_log.info("%s exchange routes built", net.exchange)
         self._spike_recorders, self.vm_recorders = self._make_recorders()
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
@@ -111,7 +121,7 @@ class Simulation:
 
     def _make_projections(self):
         static, poisson, plastic, currents = [], [], [], []
-        for conn in self.net.connections:
+        for i, conn in enumerate(self.net.connections, 1):
             if conn.pre_gids is None:  # generators: Poisson or current
                 _, post_pos, ordinal, weight, delay = conn.local_synapses(
                     self.net.seed, self.dt, self._owned)
@@ -127,6 +137,8 @@ class Simulation:
                 static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:
                 plastic.append(PlasticProjection(conn, self._plastic_chunks(conn), len(self.local_gids)))
+            build_log.info("projection %d/%d built: %s->%s (%s)", i, len(self.net.connections),
+                           conn.pre.label, conn.post.label, conn.rule.name)
         return static, poisson, plastic, currents
 
     def _chunks(self, conn, shape, whole=False):
@@ -226,10 +238,11 @@ class Simulation:
             except Exception as exc:  # noqa: BLE001
                 error = exc
             self.step += n
-            if self.archive is not None:
-                self.archive.after_interval(n, t1 - t0, t2 - t1, perf_counter() - t2, len(gids), error)
-            if self.progress is not None:
+            t3 = perf_counter()
+            if self.progress is not None:      # before the archive's block end, as telemetry counts
                 self.progress.update(self)
+            if self.archive is not None:
+                self.archive.after_interval(n, t1 - t0, t2 - t1, t3 - t2, len(gids), error)
         self.comm.check(error)
         if self.archive is not None:
             self.archive.end_run()

@@ -3,8 +3,9 @@
 Every value placed in a script is either matched against a strict pattern (what goes into
 ``#SBATCH`` lines: names, times, partitions, accounts, paths) or shell-quoted
 (``shlex.quote``: model, settings, sweep values), so no name can inject shell code. A
-sweep (``KEY=V1,V2,...``) becomes a job array with one task and one archive
-(``OUT/KEY=VALUE.zarr``) per value.
+sweep (``KEY=V1,V2,...``) becomes a job array with one task and one archive per value,
+side by side: ``--out sweep.zarr --array builder.g=4,5`` writes ``sweep-builder.g=4.zarr``
+and ``sweep-builder.g=5.zarr``.
 """
 import math
 import re
@@ -51,7 +52,8 @@ class BatchJob:
 
     nodes, ntasks_per_node (MPI ranks per node), gpus_per_task, time ([D-]HH:MM:SS),
     partition, account, job_name: as sbatch's options. t: biological time (ms; default the
-    model's). out: the archive (a folder of archives for a sweep). settings: (key, value)
+    model's). out: the archive (for a sweep, OUT-KEY=VALUE.zarr beside it, one per value; the
+    log and script are OUT-….log and OUT.sbatch, OUT without ``.zarr``). settings: (key, value)
     overrides of the model file. sweep: ``"KEY=V1,V2,..."``. warning_s: seconds before the
     time limit at which the job checkpoints and requeues.
     """
@@ -73,8 +75,10 @@ class BatchJob:
         self.t = float(models[0].run["t"] if t is None else t)
         if not (math.isfinite(self.t) and self.t >= 0):
             raise JobError(f"--t: expected a duration >= 0 ms, got {t!r}")
-        default_out = models[0].run["output"] or (f"{stem}-sweep" if self.sweep_key else f"{stem}.zarr")
-        self.out = checked("out", str(Path(out or default_out).resolve()), "path")
+        out = out or models[0].run["output"] or f"{stem}.zarr"
+        self.out = checked("out", str(Path(out).resolve()), "path")
+        if self.sweep_key:
+            self.out = self.out.removesuffix(".zarr")       # the stem of the sweep's archives
         self.values = {
             "job_name": checked("job_name", job_name or re.sub(r"[^A-Za-z0-9_.+-]", "_", f"bb-{stem}")[:64]),
             "nodes": _count("nodes", nodes, 1), "ntasks_per_node": _count("ntasks_per_node", ntasks_per_node, 1),
@@ -103,15 +107,14 @@ class BatchJob:
         """The archive path of each run (one per sweep value)."""
         if not self.sweep_key:
             return [self.out]
-        return [f"{self.out}/{self.sweep_key}={v}.zarr" for v in self.sweep_values]
+        return [f"{self.out}-{self.sweep_key}={v}.zarr" for v in self.sweep_values]
 
     def render(self):
         """The batch script (text)."""
         if self.sweep_key:
             sweep = (f"VALUES=({' '.join(shlex.quote(v) for v in self.sweep_values)})\n"
                      'VALUE="${VALUES[$SLURM_ARRAY_TASK_ID]}"\n'
-                     f'mkdir -p {shlex.quote(self.out)}\n'
-                     f'ARCHIVE={shlex.quote(self.out)}/{self.sweep_key}="$VALUE".zarr\n'
+                     f'ARCHIVE={shlex.quote(self.out)}-{self.sweep_key}="$VALUE".zarr\n'
                      f'SWEEP=(--set {self.sweep_key}="$VALUE")')
         else:
             sweep = f"ARCHIVE={shlex.quote(self.out)}\nSWEEP=()"

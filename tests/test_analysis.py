@@ -1,6 +1,7 @@
 """bigbrain.analysis statistics against plain-NumPy computations on small archives."""
 
 import warnings
+from pathlib import Path
 
 import dask
 import numpy as np
@@ -271,6 +272,9 @@ def test_weights(small):
 
 def test_checkpoint_weights_need_a_manifest_and_join_ranks(tmp_path):
     root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 10}])
+    meta = root.attrs["bigbrain"]
+    meta["model"]["projections"] = [{"pre": "E", "post": "E", "synapse": {"model": "stdp_synapse"}}]
+    root.attrs["bigbrain"] = meta
     for step in ("100", "200"):
         for rank in range(3):
             group = root.require_group(f"checkpoints/{step}/rank_{rank}/plastic/synapse")
@@ -286,3 +290,14 @@ def test_checkpoint_weights_need_a_manifest_and_join_ranks(tmp_path):
                                   [0.0, 1.0, 1.0, 2.0, 2.0, 2.0])
     with pytest.warns(UserWarning, match="r.*run.zarr has no telemetry"):
         assert run.telemetry().empty
+
+
+def test_weights_of_a_static_network_say_it_has_no_plastic_connection(tmp_path):
+    from bigbrain.cli import main as cli
+    from bigbrain.errors import ModelError
+
+    model = Path(__file__).parent.parent / "examples" / "model.toml"
+    out = tmp_path / "static.zarr"
+    assert cli(["run", str(model), "--t", "2", "--out", str(out), "--progress-every", "0"]) == 0
+    with pytest.raises(ModelError, match="static.zarr has no plastic connection"):
+        ba.open(out).weights()

@@ -1,7 +1,10 @@
 """Model files: round trip with the Python API, overrides, and the errors of broken files."""
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bigbrain as bb
@@ -117,6 +120,8 @@ BROKEN = {
                      "population 'S'.params.spike_times.counts: has 2 entries for 3 nodes"),
     "size_too_large": (GOOD.replace("size = 100", "size = 1000000000000"),
                        "population 'E'.size: 1000000000000 nodes do not fit"),
+    "exchange": (GOOD.replace("seed = 3", 'seed = 3\nexchange = "mesj"'), "network.exchange: expected "
+                 "one of alltoall, sparse, mesh, got 'mesj' (did you mean 'mesh'?)"),
 }
 
 
@@ -154,3 +159,53 @@ def test_the_command_exits_with_2(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "import sys; from bigbrain.cli import main; sys.exit(main())",
                            "run", str(path)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "did you mean 'size'?" in proc.stderr
+
+
+# Brunel (2000) Fig. 8: the panel of each state, and its (g, nu_ext/nu_thr).
+BRUNEL_FIG8 = {"A": (3.0, 2.0), "B": (6.0, 4.0), "C": (5.0, 2.0), "D": (4.5, 0.9)}
+
+
+@pytest.mark.parametrize("name", [n for n in modelfile.shipped_models() if n.startswith("brunel-")])
+def test_shipped_brunel_file_cites_the_panel_of_its_state(name):
+    model = modelfile.read(name)
+    panel = Path(model.path).read_text().split("Fig. 8", 1)[1][0]
+    assert BRUNEL_FIG8[panel] == (model.doc["builder"]["g"], model.doc["builder"]["eta"])
+
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "model.toml"
+
+
+def test_the_documented_example_is_a_valid_model_file(tmp_path):
+    doc = modelfile.__doc__
+    block = doc[doc.index("::\n") + 3:doc.index("With a builder")]
+    path = tmp_path / "doc.toml"
+    path.write_text(textwrap.dedent(block))
+    net = modelfile.read(path).network()
+    assert net.populations["E"].size == 800 and net.exchange == "alltoall"
+
+
+@pytest.mark.parametrize("exchange", ["sparse", "mesh"])
+def test_the_file_chooses_the_exchange(tmp_path, exchange):
+    path = tmp_path / "m.toml"
+    path.write_text(GOOD.replace("seed = 3", f'seed = 3\nexchange = "{exchange}"'))
+    assert modelfile.read(path).network().exchange == exchange
+    built = modelfile.read("brunel-ai", [("network.exchange", exchange), ("builder.N", "500")]).network()
+    assert built.exchange == exchange
+    modelfile.write(built, tmp_path / "back.toml")
+    assert modelfile.read(tmp_path / "back.toml").network().exchange == exchange
+
+
+@pytest.mark.mpi
+def test_the_example_file_runs_alike_on_one_and_two_ranks_and_any_exchange(tmp_path):
+    from bigbrain.archive import ArchiveResult
+    from test_cli import bigbrain
+
+    bigbrain("run", EXAMPLE, "--t", "30", "--progress-every", "0", cwd=tmp_path)
+    bigbrain("run", EXAMPLE, "--t", "30", "--out", "mesh.zarr", "--set", "network.exchange=mesh",
+             ranks=2, cwd=tmp_path)
+    one, two = ArchiveResult(tmp_path / "model.zarr"), ArchiveResult(tmp_path / "mesh.zarr")
+    e1, e2 = one.spikes("E"), two.spikes("E")
+    assert len(e1[0]) > 100
+    np.testing.assert_array_equal(e1[0], e2[0])
+    np.testing.assert_array_equal(e1[1], e2[1])
+    assert set(one.spikes("I")[1]) <= {0, 1, 2, 3, 4}

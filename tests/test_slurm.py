@@ -115,14 +115,13 @@ def test_warning_signal_checkpoints_requeues_and_finishes(tmp_path, capsys):
 
 
 def test_job_array_sweeps_one_parameter(tmp_path, capsys):
-    out = tmp_path / "sweep"
-    job = submit(capsys, "--t", "100", "--out", str(out), "--array", "builder.g=4,6")
+    job = submit(capsys, "--t", "100", "--out", str(tmp_path / "sweep.zarr"), "--array", "builder.g=4,6")
     wait(job)
     counts = {}
     for g in ("4", "6"):
-        path = out / f"builder.g={g}.zarr"
+        path = tmp_path / f"sweep-builder.g={g}.zarr"
         weights = [p["weight"] for p in open_store(str(path)).attrs["bigbrain"]["model"]["projections"]]
         assert min(weights) == pytest.approx(-float(g) * 0.1)      # the inhibitory -g·J
         counts[g] = len(ArchiveResult(path).spikes("E")[0])
     assert counts["4"] > counts["6"]          # more inhibition, fewer spikes
-    assert_same(spikes(out / "builder.g=6.zarr"), uninterrupted(tmp_path, 100.0, g=6))
+    assert_same(spikes(tmp_path / "sweep-builder.g=6.zarr"), uninterrupted(tmp_path, 100.0, g=6))

@@ -8,6 +8,7 @@ See docs/analysis.md.
 """
 
 from .archive import ArchiveError, Run, open
+from .rates import rate_bin_edges
 from .report import write_report
 
-__all__ = ["ArchiveError", "Run", "open", "write_report"]
+__all__ = ["ArchiveError", "Run", "open", "rate_bin_edges", "write_report"]

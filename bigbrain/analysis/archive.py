@@ -15,7 +15,7 @@ import pandas as pd
 import zarr
 
 from . import correlations, fano, isi, rates, raster, spiketrains, telemetry, weights
-from ..errors import ArchiveError
+from ..errors import ArchiveError, ModelError
 from .record import SpikeRecord
 
 FORMAT_VERSIONS = (1,)
@@ -137,7 +137,14 @@ class Run:
         return spiketrains.to_neo(trains, population, record.window(t), first_gid)
 
     def weights(self, projection: str | None = None) -> dict:
-        """{path: dask array} of sampled or checkpointed weights (see .weights)."""
+        """{path: dask array} of sampled or checkpointed weights (see .weights). A run whose
+        model has no plastic connection (and no weight samples) raises a ModelError: its
+        weights are fixed, in the model (``meta["model"]["projections"]``)."""
+        plastic = any(p.get("synapse") for p in self.meta["model"].get("projections", []))
+        if not plastic and "samples" not in self.root:
+            raise ModelError("weights", f"{self.location} has no plastic connection: no weights "
+                             "change, none are sampled or checkpointed (the fixed weights are in "
+                             "meta['model']['projections'])")
         return weights.find_weights(self.root, self.location, projection)
 
     def telemetry(self, group: str | None = None) -> pd.DataFrame:

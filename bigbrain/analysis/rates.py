@@ -58,3 +58,16 @@ def rate_of_bins(bins: Bins, n_neurons: int, span: Span):
     """Series rate_hz indexed by bin start t_ms, from spike counts per bin."""
     return pd.Series(span.dense(bins.n)[0] / (n_neurons * bins.bin_ms / 1000.0),
                      index=pd.Index(bins.edges[:-1], name="t_ms"), name="rate_hz")
+
+
+def rate_bin_edges(rates, duration_s: float, max_bins: int = 50) -> np.ndarray:
+    """Histogram edges (Hz) for per-neuron rates measured over ``duration_s``: a rate is a
+    spike count / duration_s, so only multiples of 1/duration_s occur; each bin holds the
+    same number of them (edges halfway between), never a comb of empty and full bins."""
+    rates = np.asarray(rates, np.float64)
+    rates = rates[np.isfinite(rates)]
+    low, high = (np.rint(np.array([rates.min(), rates.max()]) * duration_s).astype(np.int64)
+                 if rates.size else (0, 0))
+    counts_per_bin = max(1, -(-(high - low + 1) // max_bins))
+    n_bins = -(-(high - low + 1) // counts_per_bin)
+    return (low - 0.5 + counts_per_bin * np.arange(n_bins + 1)) / duration_s

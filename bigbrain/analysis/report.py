@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import archive
 from .raster import draw
+from .rates import rate_bin_edges
 
 RASTER_MS = 1000.0      # the raster shows the first second of each record
 CURVE_POINTS = 2000     # population rate bins over the recorded window, at least 1 ms
@@ -51,7 +52,7 @@ def population_summary(run, name: str) -> dict:
     record = run.record(name)
     t0, t1 = record.window()
     bin_ms = max(1.0, (t1 - t0) / CURVE_POINTS)
-    return {"rates": run.rates(name), "cv": run.isi_cv(name),
+    return {"rates": run.rates(name), "cv": run.isi_cv(name), "duration_s": record.duration_s,
             "population_rate": run.population_rate(name, bin_ms),
             "raster": run.raster_image(name, (t0, min(t1, t0 + RASTER_MS)))}
 
@@ -90,7 +91,8 @@ def histogram_figure(results: dict, key: str, label: str):
     fig, axes = figure(len(results))
     for ax, (name, r) in zip(axes, results.items()):
         values = r[key].dropna()
-        ax.hist(values, bins=50, color="0.3")
+        bins = rate_bin_edges(values, r["duration_s"]) if key == "rates" else 50
+        ax.hist(values, bins=bins, color="0.3")
         ax.set(xlabel=label, ylabel="neurons", title=f"{name} (n={len(values)})")
     return fig
 
@@ -105,12 +107,33 @@ def population_rate_figure(results: dict):
     return fig
 
 
-def real_time_factor(telemetry: pd.DataFrame) -> str:
-    """", real-time factor X" (wall-clock per biological time) when telemetry has it."""
+#: Telemetry columns that are not amounts: summing them over blocks means nothing.
+NOT_SUMMED = ("t_start_ms", "t_stop_ms", "rtf")
+
+
+def real_time_factor(telemetry: pd.DataFrame, segment_starts_ms=(0.0,)) -> str:
+    """"; real-time factor X (…)" (wall-clock s per biological s) when telemetry has it.
+
+    The first block of each segment (a run's start, each resume) holds the start-up
+    (compiling the kernels): it is left out, as the progress line leaves it out, unless
+    every block is one."""
     if "wall_s" not in telemetry:
         return ""
-    biological_s = (telemetry["t_stop_ms"] - telemetry["t_start_ms"]).sum() / 1000.0
-    return f"; real-time factor {telemetry['wall_s'].sum() / biological_s:.3g}"
+    first = telemetry["t_start_ms"].isin(segment_starts_ms).to_numpy()
+    steady = telemetry[~first] if not first.all() else telemetry
+    biological_s = (steady["t_stop_ms"] - steady["t_start_ms"]).sum() / 1000.0
+    text = f"; real-time factor {steady['wall_s'].sum() / biological_s:.3g}"
+    if len(steady) < len(telemetry):
+        text += (f" (after the start-up: the first block of each of {first.sum()} segment(s) took "
+                 f"{telemetry['wall_s'][first].sum():.3g} s)")
+    return text
+
+
+def telemetry_table(telemetry: pd.DataFrame) -> pd.DataFrame:
+    """Total, mean and largest value per block of each amount (timings, counters)."""
+    amounts = telemetry.drop(columns=[c for c in NOT_SUMMED if c in telemetry])
+    return pd.DataFrame({"total": amounts.sum(), "mean per block": amounts.mean(),
+                         "max per block": amounts.max()})
 
 
 def render(run, table: pd.DataFrame, telemetry: pd.DataFrame, images: list) -> str:
@@ -122,9 +145,12 @@ def render(run, table: pd.DataFrame, telemetry: pd.DataFrame, images: list) -> s
     if telemetry.empty:
         telemetry_html = "<p>No telemetry in this archive.</p>"
     else:
-        totals = pd.DataFrame({"total": telemetry.sum(), "mean per block": telemetry.mean()})
-        telemetry_html = (f"<p>{len(telemetry)} interval blocks{real_time_factor(telemetry)}."
-                          f"</p>{totals.to_html(float_format='%.4g')}")
+        starts = [seg["from_step"] * run.meta["dt_ms"] for seg in run.meta.get("segments", [])] or [
+            telemetry["t_start_ms"].min() if "t_start_ms" in telemetry else 0.0]
+        window = (f" from {telemetry['t_start_ms'].min():g} to {telemetry['t_stop_ms'].max():g} ms"
+                  if {"t_start_ms", "t_stop_ms"} <= set(telemetry) else "")
+        telemetry_html = (f"<p>{len(telemetry)} interval blocks{window}{real_time_factor(telemetry, starts)}."
+                          f"</p>{telemetry_table(telemetry).to_html(float_format='%.4g')}")
     figures = "".join(f'<h2>{html.escape(i[:-4].replace("_", " "))}</h2>'
                       f'<img src="{i}" alt="{i}">' for i in images)
     return f"""<!DOCTYPE html>

@@ -68,29 +68,40 @@ def link_grid(loads: np.ndarray) -> np.ndarray:
     return grid
 
 
+#: Colours of the heatmaps: from dark (no traffic) to bright yellow (the busiest), and a
+#: light grey, outside the scale, for cells that are no link (the routers of the mesh).
+CMAP, NO_LINK = "viridis", "0.85"
+
+
 def plot_traffic_matrix(matrix: np.ndarray, ax=None, seconds: float | None = None):
     """Heatmap of a traffic matrix (packets, or packets/s of biological time when
-    ``seconds`` is given); returns the axes."""
+    ``seconds`` is given), its colour scale from 0, ticks on whole ranks; returns the axes."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     ax = ax or plt.figure(figsize=(5, 4)).gca()
     values = matrix / seconds if seconds else matrix
-    image = ax.imshow(values, cmap="viridis", interpolation="nearest")
+    image = ax.imshow(values, cmap=CMAP, interpolation="nearest", vmin=0)
     ax.figure.colorbar(image, ax=ax, label="packets/s" if seconds else "packets")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="destination rank", ylabel="origin rank", title="spike traffic between ranks")
     return ax
 
 
 def plot_link_loads(loads: np.ndarray, ax=None, seconds: float | None = None):
-    """Heatmap of the mesh links (see :func:`link_grid`); routers are the blank cells."""
+    """Heatmap of the mesh links (see :func:`link_grid`), colour scale from 0; routers are
+    the light grey cells."""
     import matplotlib.pyplot as plt
+    from matplotlib import colormaps
 
     ax = ax or plt.figure(figsize=(5, 4)).gca()
     grid = link_grid(loads)
-    image = ax.imshow(grid / seconds if seconds else grid, cmap="magma", interpolation="nearest")
+    image = ax.imshow(grid / seconds if seconds else grid, cmap=colormaps[CMAP].with_extremes(bad=NO_LINK),
+                      interpolation="nearest", vmin=0)
     ax.figure.colorbar(image, ax=ax, label="packets/s per link" if seconds else "packets per link")
     rows, cols, _ = loads.shape
     ax.set(xticks=np.arange(0, 2 * cols - 1, 2), xticklabels=np.arange(cols),
            yticks=np.arange(0, 2 * rows - 1, 2), yticklabels=np.arange(rows),
-           xlabel="mesh column", ylabel="mesh row", title="mesh link load")
+           xlabel="mesh column", ylabel="mesh row", title="mesh link load (grey: routers)")
     return ax
