@@ -1,5 +1,6 @@
 """iaf_psc_alpha beyond the NEST comparison (test_nest_equivalence.py): current input,
-model files, ``bigbrain run``, checkpoints and resume, 1 against 2 ranks."""
+the GPU code path, model files, ``bigbrain run``, checkpoints and resume, 1 against 2
+ranks."""
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ from bigbrain.cli import main as cli
 from bigbrain.description import describe, fingerprint
 from bigbrain.kernels import lif
 from bigbrain.neurons import MODELS
+from test_backend import _on, host_gpu  # noqa: F401
 from test_checkpoint import cut_back
 from test_cli import bigbrain
 
@@ -65,6 +67,22 @@ def test_current_input_acts_from_the_next_step_as_I_e_would():
     assert np.array_equal(driven[1:], constant)
     assert np.count_nonzero(np.diff(constant[:, 0]) < -10.0) >= 2, "the neurons must spike"
     assert not ring_cur.any()
+
+
+def test_gpu_path_equals_numpy(host_gpu, monkeypatch):
+    """The CUDA kernel (compiled for the CPU) through kernels/gpu.py: the same spikes and V_m."""
+    def records(backend):
+        net = network()
+        assert net.build().backend.name == backend
+        result = net.run(50.0)
+        return [result.spikes("E"), result.spikes("I"), result.V_m("E")]
+    reference = records("numpy")
+    _on(host_gpu, monkeypatch)
+    got = records("cuda-on-host")
+    assert len(reference[0][0]) > 100
+    for a, b in zip(got, reference):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
 
 
 def test_model_file_round_trip(tmp_path):
