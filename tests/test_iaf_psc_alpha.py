@@ -10,6 +10,7 @@ from bigbrain.archive import ArchiveResult
 from bigbrain.cli import main as cli
 from bigbrain.description import describe, fingerprint
 from bigbrain.kernels import lif
+from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.neurons import MODELS
 from test_backend import _on, host_gpu  # noqa: F401
 from test_checkpoint import cut_back
@@ -36,24 +37,43 @@ def network(N=500):
     return net
 
 
-def block(n, I_e=0.0):
+def block(n, I_e=0.0, **params):
     """An iaf_psc_alpha block of ``n`` neurons at rest (V_m = E_L = -70 mV), default parameters."""
-    p = MODELS["iaf_psc_alpha"].complete("N", {"I_e": I_e})
+    p = MODELS["iaf_psc_alpha"].complete("N", {"I_e": I_e, **params})
     return MODELS["iaf_psc_alpha"].block(p, np.arange(n), 0, 0.1, np.full(n, -70.0))
 
 
-def advance(b, ring_cur, n_steps):
-    """Run ``b`` alone through ``n_steps`` steps with current input ``ring_cur``; V_m (mV)
-    after each step."""
+def advance(b, ring_cur, n_steps, params=None, rings=None):
+    """Run ``b`` alone through ``n_steps`` steps with current input ``ring_cur`` (and spike
+    input ``rings``; ``params``: the kernel's parameters instead of ``b``'s); its recordables
+    after each step (step, neuron, V_m / I_syn_ex / I_syn_in)."""
     n = len(b.gids)
     b.rec_idx = np.arange(n)
     b.prepare(n_steps)
-    rings = np.zeros((4, n), np.int64), np.zeros((4, n), np.int64)
+    if rings is None:
+        rings = np.zeros((4, n), np.int64), np.zeros((4, n), np.int64)
     out = np.zeros(n * n_steps, np.int64), np.zeros(n * n_steps, np.int64)
-    state, (col0, *params) = b.kernel_args()[:len(b.STATE)], b.kernel_args()[len(b.STATE):-2]
-    lif.iaf_psc_alpha(*state, *rings, ring_cur, col0, 0, n_steps, *params, b.rec_idx, b.rec_v,
-                      *out)
-    return b.rec_v[:, :, 0]
+    state, (col0, *own) = b.kernel_args()[:len(b.STATE)], b.kernel_args()[len(b.STATE):-2]
+    lif.iaf_psc_alpha(*state, *rings, ring_cur, col0, 0, n_steps, *(params or own), b.rec_idx,
+                      b.rec_v, *out)
+    return b.rec_v
+
+
+def test_per_neuron_parameters_equal_each_neuron_alone():
+    """Parameters given as one array per parameter (read through kernels/params.at) give
+    each neuron the trajectory it has in a population of its own, bit for bit."""
+    variants = [dict(I_e=400.0), dict(I_e=300.0, tau_m=15.0, C_m=200.0, tau_syn_ex=0.5,
+                                      tau_syn_in=5.0, V_th=-58.0, t_ref=1.0, V_min=-71.0)]
+    blocks = [block(1, **v) for v in variants]
+    per_neuron = [np.array(values) for values in zip(*(b.args for b in blocks))]
+    per_neuron[-2] = per_neuron[-2].astype(np.int64)  # refractory steps
+    def spikes(n):  # 300 pA excitatory and -50 pA inhibitory in the first 4 steps
+        return to_fixed(np.full((4, n), 300.0)), to_fixed(np.full((4, n), -50.0))
+    both = advance(block(2), np.zeros((4, 2)), 600, per_neuron, spikes(2))
+    for j, b in enumerate(blocks):
+        alone = advance(b, np.zeros((4, 1)), 600, rings=spikes(1))
+        np.testing.assert_array_equal(both[:, j], alone[:, 0])
+    assert np.count_nonzero(np.diff(both[:, 1, 0]) < -5.0) >= 2, "neuron 1 must spike"
 
 
 def test_current_input_acts_from_the_next_step_as_I_e_would():
@@ -61,8 +81,8 @@ def test_current_input_acts_from_the_next_step_as_I_e_would():
     given in every step from step 0 gives I_e = 500 pA's trajectory one step later, bit for
     bit, and the slots read are cleared."""
     ring_cur = np.full((300, 2), 500.0)
-    driven = advance(block(2), ring_cur, 300)
-    constant = advance(block(2, I_e=500.0), np.zeros((3, 2)), 299)
+    driven = advance(block(2), ring_cur, 300)[:, :, 0]
+    constant = advance(block(2, I_e=500.0), np.zeros((3, 2)), 299)[:, :, 0]
     assert np.all(driven[0] == -70.0)
     assert np.array_equal(driven[1:], constant)
     assert np.count_nonzero(np.diff(constant[:, 0]) < -10.0) >= 2, "the neurons must spike"
