@@ -1,6 +1,6 @@
-"""CUBA and COBA networks (Brette et al. 2007, after Vogels & Abbott 2005): bigbrain beside NEST and Brian2.
+"""CUBA and COBA (Brette et al. 2007, after Vogels & Abbott 2005): bigbrain, NEST and Brian2.
 
-    python benchmarks/cuba_coba.py                            # both, N = 4,000 40,000 400,000, 1 s, 1 and 2 cores
+    python benchmarks/cuba_coba.py            # both, N = 4,000 40,000 400,000, 1 s, cores 1 2
     python benchmarks/cuba_coba.py --model cuba --N 4000 --t 1000 --cores 1
     python benchmarks/cuba_coba.py --no-brian2 [--no-nest]    # leave a simulator out
 
@@ -255,8 +255,8 @@ def compare(name, N, t, cores, seed, nest=True, brian2=True, brian2_python=None)
         if not has_bigbrain_model(model):
             print(f"  bigbrain: skipped: no {model} model in this bigbrain (bigbrain/neurons)")
         elif (ours := attempt("bigbrain", cfg)) is not None:
-            print(f"  bigbrain: build {ours['build_s']:.2f} s, sim {ours['sim_s']:.2f} s, peak/rank "
-                  f"{ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, rate "
+            print(f"  bigbrain: build {ours['build_s']:.2f} s, sim {ours['sim_s']:.2f} s, "
+                  f"peak/rank {ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, rate "
                   f"{ours['rate_hz']:.2f} Hz", flush=True)
         theirs = attempt("nest", cfg) if nest else None
         if theirs is not None:

@@ -4,8 +4,8 @@ Each kernel advances the neurons of one population on one rank through the steps
 interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slots and
 updates the state with the precomputed propagators; a second pass records a spike where
 V_m ≥ V_th (the first pass, writing no output, is vectorized by the compiler). The
-arithmetic follows NEST's ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha`` operation by operation, so
-that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
+arithmetic follows NEST's ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha`` operation
+by operation, so that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
 NEST. :func:`iaf_psc_alpha` reads every per-neuron parameter through
 :func:`~bigbrain.kernels.params.at` (a number per population or an array per neuron).
 

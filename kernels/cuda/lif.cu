@@ -1,6 +1,6 @@
-// Leaky integrate-and-fire updates (NEST iaf_psc_delta, iaf_psc_exp, iaf_psc_alpha): the CUDA form of
-// kernels/lif.py. One thread per neuron advances it through all steps of the interval with
-// its state in registers; every double operation is the CPU kernel's, in the same order.
+// Leaky integrate-and-fire updates (NEST iaf_psc_delta, iaf_psc_exp, iaf_psc_alpha): the CUDA
+// form of kernels/lif.py. One thread per neuron advances it through all steps of the interval
+// with its state in registers; every double operation is the CPU kernel's, in the same order.
 //
 // Shared arguments (as in kernels/lif.py):
 //   ring_ex, ring_in  int64 (L, n_columns) fixed-point input, slot = step % L
