@@ -100,25 +100,20 @@ def _neuron_group(b2, n: int, namespace: dict, name: str = "neurons"):
                           name=name)
 
 
-def _child(cfg: dict) -> dict:
-    """Describe, generate, compile and run the network in this process; return the figures."""
-    import numpy as np  # noqa: PLC0415
-    import brian2 as b2  # noqa: PLC0415 - only the child imports Brian2
-    from brian2 import ms, mV, Hz  # noqa: PLC0415
-
-    n_total, threads, t_sim = int(cfg["N"]), int(cfg["threads"]), float(cfg["t_sim"])
-    workdir = cfg["workdir"]
+def standalone_device(b2, workdir: str, threads: int, seed: int) -> str:
+    """Make Brian2 generate a C++ standalone project in ``workdir`` (``threads`` OpenMP
+    threads, dt = DT, ``seed``), built and run later by :func:`standalone_run`, whose binary
+    runs under ``--exec-measure`` (peak RSS) and writes its own build time (from its start to
+    the first time step). Returns the file the measurement goes to."""
     measure_file = os.path.join(workdir, "binary_rusage.json")
-    t0 = time.perf_counter()
     b2.set_device("cpp_standalone", directory=workdir, build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = threads
     b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, str(Path(__file__).resolve()),
                                                     _MEASURE, measure_file, "./main"]
     b2.prefs.codegen.cpp.headers = ["<chrono>"]
     b2.prefs.logging.console_log_level = "WARNING"
-    b2.defaultclock.dt = DT * ms
-    b2.seed(int(cfg["seed"]))
-    # Binary-side build time: from the process start to the first time step.
+    b2.defaultclock.dt = DT * b2.ms
+    b2.seed(seed)
     b2.device.insert_code("before_start", "auto _bb_t0 = std::chrono::steady_clock::now();")
     b2.device.insert_code("before_network_run",
                           "const double _bb_build = std::chrono::duration<double>("
@@ -126,6 +121,56 @@ def _child(cfg: dict) -> dict:
     b2.device.insert_code("after_network_run",
                           f'{{ std::ofstream _f(results_dir + "{_BUILD_FILE}"); _f.precision(9); '
                           "_f << _bb_build << std::endl; }")
+    return measure_file
+
+
+def connect_fixed_indegree(b2, syn, rng, n_src: int, n_post: int, k: int) -> float:
+    """Connect ``syn`` with ``k`` sources per target drawn with replacement (NEST's
+    fixed_indegree with multapses and autapses) with NumPy, in source order; the binary frees
+    the loaded index arrays once the synapses are made. Returns the drawing time (s)."""
+    import numpy as np  # noqa: PLC0415
+
+    t_draw = time.perf_counter()
+    src = rng.integers(0, n_src, size=n_post * k, dtype=np.int32)
+    order = np.argsort(src, kind="stable")
+    pre, post = src[order], (order // k).astype(np.int32)
+    del src, order
+    draw_s = time.perf_counter() - t_draw
+    before = set(b2.device.static_arrays)
+    syn.connect(i=pre, j=post)
+    del pre, post
+    for name in sorted(set(b2.device.static_arrays) - before):
+        b2.device.insert_code("main", f"delete [] brian::{name}; brian::{name} = 0;")
+    return draw_s
+
+
+def standalone_run(b2, workdir: str, measure_file: str, t0: float, draw_s: float) -> dict:
+    """Generate, compile and run the standalone project of :func:`standalone_device`
+    (started at ``t0``, ``draw_s`` s of it drawing connectivity in Python); its timings and
+    peak memory (see the module docstring)."""
+    import numpy as np  # noqa: PLC0415
+
+    b2.device.build(directory=workdir, compile=True, run=True, with_output=False)
+    t1 = time.perf_counter()
+    usage = json.loads(Path(measure_file).read_text())
+    build_s = float((Path(b2.device.results_dir) / _BUILD_FILE).read_text())
+    compile_s = float(b2.device.timers["compile"]["make"] or 0.0)
+    return {"build_s": build_s + draw_s, "sim_s": float(b2.device._last_run_time),
+            "binary_build_s": build_s, "draw_s": draw_s,
+            "codegen_s": (t1 - t0) - compile_s - usage["wall_s"] - draw_s, "compile_s": compile_s,
+            "binary_wall_s": usage["wall_s"], "peak_rss_mb": usage["maxrss_kb"] / 1024.0,
+            "brian2_version": b2.__version__, "numpy_version": np.__version__}
+
+
+def _child(cfg: dict) -> dict:
+    """Describe, generate, compile and run the network in this process; return the figures."""
+    import numpy as np  # noqa: PLC0415
+    import brian2 as b2  # noqa: PLC0415 - only the child imports Brian2
+    from brian2 import ms, mV, Hz  # noqa: PLC0415
+
+    n_total, threads, t_sim = int(cfg["N"]), int(cfg["threads"]), float(cfg["t_sim"])
+    t0 = time.perf_counter()
+    measure_file = standalone_device(b2, cfg["workdir"], threads, int(cfg["seed"]))
 
     ne = int(round(0.8 * n_total))
     nu_ext = poisson_rate_hz() / CE * Hz                      # per external source: 20 Hz
@@ -151,36 +196,18 @@ def _child(cfg: dict) -> dict:
         # synapses are made.
         rng = np.random.default_rng(int(cfg["seed"]))
         for syn, n_src, k in ((syn_e, ne, CE), (syn_i, n_total - ne, CI)):
-            t_draw = time.perf_counter()
-            src = rng.integers(0, n_src, size=n_total * k, dtype=np.int32)
-            order = np.argsort(src, kind="stable")
-            pre, post = src[order], (order // k).astype(np.int32)
-            del src, order
-            draw_s += time.perf_counter() - t_draw
-            before = set(b2.device.static_arrays)
-            syn.connect(i=pre, j=post)
-            del pre, post
-            for name in sorted(set(b2.device.static_arrays) - before):
-                b2.device.insert_code("main", f"delete [] brian::{name}; brian::{name} = 0;")
+            draw_s += connect_fixed_indegree(b2, syn, rng, n_src, n_total, k)
     noise = b2.PoissonInput(neurons, "v", N=CE, rate=nu_ext, weight="J_X")
     mon = b2.SpikeMonitor(neurons, record=bool(cfg.get("stats")), name="spikes")
     net = b2.Network(neurons, syn_e, syn_i, noise, mon)
     net.schedule = SCHEDULE
     net.run(t_sim * ms, namespace=namespace)
 
-    b2.device.build(directory=workdir, compile=True, run=True, with_output=False)
-    t1 = time.perf_counter()
-    usage = json.loads(Path(measure_file).read_text())
-    build_s = float((Path(b2.device.results_dir) / _BUILD_FILE).read_text())
-    compile_s = float(b2.device.timers["compile"]["make"] or 0.0)
+    out = standalone_run(b2, cfg["workdir"], measure_file, t0, draw_s)
     n_spikes = int(mon.num_spikes)
-    out = {"build_s": build_s + draw_s, "sim_s": float(b2.device._last_run_time),
-           "binary_build_s": build_s, "draw_s": draw_s, "connectivity": cfg["connectivity"],
-           "codegen_s": (t1 - t0) - compile_s - usage["wall_s"] - draw_s, "compile_s": compile_s,
-           "binary_wall_s": usage["wall_s"], "peak_rss_mb": usage["maxrss_kb"] / 1024.0,
-           "n_spikes": n_spikes, "rate_hz": n_spikes / n_total / (t_sim / 1000.0),
-           "num_connections": int(len(syn_e) + len(syn_i)), "threads": threads,
-           "brian2_version": b2.__version__, "numpy_version": np.__version__}
+    out.update(connectivity=cfg["connectivity"], n_spikes=n_spikes,
+               rate_hz=n_spikes / n_total / (t_sim / 1000.0),
+               num_connections=int(len(syn_e) + len(syn_i)), threads=threads)
     if cfg.get("stats"):
         out["window"] = window_stats(np.asarray(mon.t / ms), np.asarray(mon.i, dtype=np.int64),
                                      n_total, t_sim)

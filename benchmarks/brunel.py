@@ -90,12 +90,27 @@ def run_brian2(N, t, threads, python=None):
         return None
 
 
+def print_nest(ours, nest, k):
+    """NEST's line and the ratios bigbrain / NEST (``ours``: bigbrain on ``k`` ranks; None
+    when bigbrain did not run)."""
+    print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
+          f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}, rate {nest['rate_hz']:.2f} Hz")
+    if ours is not None:
+        print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
+              f"sim {ours['sim_s'] / nest['sim_s']:.2f}, memory "
+              f"{ours['peak_rss_mb'] * k / nest['peak_rss_mb']:.2f} (all ranks / NEST process)",
+              flush=True)
+
+
 def print_brian2(ours, nest, b2, k):
-    """Brian2's line, the ratios bigbrain / Brian2 and bigbrain / the faster of NEST and Brian2."""
+    """Brian2's line, the ratios bigbrain / Brian2 and bigbrain / the faster of NEST and Brian2
+    (``ours`` or ``nest`` None: that simulator did not run)."""
     nest_rate = f" (NEST {nest['rate_hz']:.2f} Hz)" if nest else ""
     print(f"  Brian2:   build {b2['build_s']:.2f} s (+ codegen {b2['codegen_s']:.1f} s, compile "
           f"{b2['compile_s']:.1f} s), sim {b2['sim_s']:.2f} s, peak {b2['peak_rss_mb']:.0f} MiB, spikes "
           f"{b2['n_spikes']}, rate {b2['rate_hz']:.2f} Hz{nest_rate}")
+    if ours is None:
+        return
     print(f"  ratio bigbrain/Brian2: build {ours['build_s'] / b2['build_s']:.2f}, "
           f"sim {ours['sim_s'] / b2['sim_s']:.2f}, memory "
           f"{ours['peak_rss_mb'] * k / b2['peak_rss_mb']:.2f} (all ranks / Brian2 binary)")
@@ -128,11 +143,7 @@ def compare(N, t, ranks, stdp=False, weights="fixed", brian2=False, brian2_pytho
             print(f"  NEST:     failed: {str(err).strip().splitlines()[-1]}", flush=True)
             nest = None
         if nest is not None:
-            print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
-                  f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}")
-            print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
-                  f"sim {ours['sim_s'] / nest['sim_s']:.2f}, memory "
-                  f"{ours['peak_rss_mb'] * k / nest['peak_rss_mb']:.2f} (all ranks / NEST process)", flush=True)
+            print_nest(ours, nest, k)
         b2 = run_brian2(N, t, k, brian2_python) if brian2 else None
         if b2 is not None:
             print_brian2(ours, nest, b2, k)

@@ -84,10 +84,11 @@ class Network:
             raise ModelError(what, "the network is built (run was called): describe it before")
 
     def population(self, name, size, model, positions=None, **params):
-        """``size`` neurons of ``model`` (``iaf_psc_delta``, ``iaf_psc_exp``) with NEST's
-        parameter names and units; ``V_m`` (initial, mV) may be a distribution.
-        ``positions``: None, or ``bb.spatial.grid(...)`` / ``bb.spatial.free(...)`` (see
-        :mod:`bigbrain.spatial`); then ``pop.positions`` holds them (size × dim)."""
+        """``size`` neurons of ``model`` (``iaf_psc_delta``, ``iaf_psc_exp``,
+        ``iaf_psc_alpha``, …: :mod:`bigbrain.neurons`) with NEST's parameter names and units;
+        ``V_m`` (initial, mV) may be a distribution. ``positions``: None, or
+        ``bb.spatial.grid(...)`` / ``bb.spatial.free(...)`` (see :mod:`bigbrain.spatial`);
+        then ``pop.positions`` holds them (size × dim)."""
         self._new_name(name)
         if model not in MODELS or model == "spike_source":
             raise ModelError(f"population {name!r}.model", f"unknown model {model!r}"
@@ -168,10 +169,10 @@ class Network:
     def connect(self, pre, post, rule="all_to_all", weight=1.0, delay=1.0, allow_autapses=True,
                 allow_multapses=True, synapse=None, receptor=0, **rule_args):
         """Connect ``pre`` to ``post`` with a NEST rule; weight (mV for iaf_psc_delta, pA for
-        iaf_psc_exp) and delay (ms) are constants, distributions or (rule ``explicit``)
-        arrays with one value per synapse. ``synapse``: None (static) or ``bb.STDP(...)``
-        (NEST's stdp_synapse). ``receptor``: NEST's receptor_type; 1 is only for
-        ``parrot_neuron`` targets, whose port-1 input is not repeated. Returns the
+        iaf_psc_exp and iaf_psc_alpha) and delay (ms) are constants, distributions or (rule
+        ``explicit``) arrays with one value per synapse. ``synapse``: None (static) or
+        ``bb.STDP(...)`` (NEST's stdp_synapse). ``receptor``: NEST's receptor_type; 1 is only
+        for ``parrot_neuron`` targets, whose port-1 input is not repeated. Returns the
         connection (for ``record_weights`` and ``Result.weights``)."""
         where = f"connect[{len(self.connections)}]"
         self._not_built(where)

@@ -153,6 +153,23 @@ class CudaKernels:
             np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off)
 
+    def iaf_psc_alpha(self, y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
+                      col0, t0, n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in,
+                      P21in, P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L,
+                      rec_idx, rec_v, out_idx, out_off):
+        """kernels/lif.py::iaf_psc_alpha on the device (one number per parameter); returns
+        the number of spikes."""
+        n = y3.shape[0]
+        flags = self.xp.zeros((n_steps, n), np.uint8)
+        rec_idx = self.xp.asarray(rec_idx)
+        self.launch("lif", "iaf_psc_alpha", _blocks(n), (THREADS,), (
+            np.int64(n), y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
+            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
+            *_f64(P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in, P31in, P32in,
+                  IPSC, I_e, theta, V_reset, V_min),
+            np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
+        return self._spikes(flags, out_idx, out_off)
+
     @staticmethod
     def block_table(blocks):
         """kernels/lif.py::block_table: here the argument tuples themselves."""
@@ -180,6 +197,12 @@ class CudaKernels:
                            out_off):
         """kernels/lif.py::iaf_psc_exp_blocks: one launch per population."""
         return self._each_population(self.iaf_psc_exp, 5, blocks, (ring_ex, ring_in, ring_cur),
+                                     t0, n_steps, out_col, out_off)
+
+    def iaf_psc_alpha_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
+                             out_off):
+        """kernels/lif.py::iaf_psc_alpha_blocks: one launch per population."""
+        return self._each_population(self.iaf_psc_alpha, 7, blocks, (ring_ex, ring_in, ring_cur),
                                      t0, n_steps, out_col, out_off)
 
     # ------------------------------------------------------------------ delivery

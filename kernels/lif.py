@@ -4,9 +4,10 @@ Each kernel advances the neurons of one population on one rank through the steps
 interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slots and
 updates the state with the precomputed propagators; a second pass records a spike where
 V_m ≥ V_th (the first pass, writing no output, is vectorized by the compiler). The
-arithmetic follows NEST's ``iaf_psc_delta`` and ``iaf_psc_exp`` operation by operation, so
-that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
-NEST.
+arithmetic follows NEST's ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha`` operation
+by operation, so that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
+NEST. :func:`iaf_psc_alpha` reads every per-neuron parameter through
+:func:`~bigbrain.kernels.params.at` (a number per population or an array per neuron).
 
 Shared arguments (the contract of :mod:`bigbrain.neurons.base`):
   ring_ex, ring_in  int64 (L, n_columns) fixed-point spike input, slot = step % L
@@ -26,6 +27,7 @@ import math
 import numba
 
 from .fixed_point import INVERSE_SCALE
+from .params import at
 from .typed_list import typed_list
 
 
@@ -129,13 +131,58 @@ def iaf_psc_exp(V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_s
 
 
 @numba.njit(cache=True)
+def iaf_psc_alpha(y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur, col0, t0,
+                  n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in,
+                  P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L, rec_idx,
+                  rec_v, out_idx, out_off):
+    """NEST ``iaf_psc_alpha``: alpha-shaped currents (weights in pA, the current's peak),
+    ex/in by weight sign; records V_m, I_syn_ex, I_syn_in."""
+    L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
+    n = y3.shape[0]
+    k = 0
+    for s in range(n_steps):
+        slot = (t0 + s) % L
+        ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
+        cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
+        for i in range(n):  # without branches: the compiler vectorizes it
+            free = r[i] == 0
+            v = (at(P30, i) * (y0[i] + at(I_e, i)) + at(P31ex, i) * dI_ex[i]
+                 + at(P32ex, i) * I_ex[i] + at(P31in, i) * dI_in[i] + at(P32in, i) * I_in[i]
+                 + at(expm1_tau_m, i) * y3[i] + y3[i])
+            v = at(V_min, i) if v < at(V_min, i) else v
+            y3[i] = v if free else y3[i]
+            r[i] = r[i] if free else r[i] - 1
+            I_ex[i] = at(P21ex, i) * dI_ex[i] + at(P11ex, i) * I_ex[i]
+            dI_ex[i] = dI_ex[i] * at(P11ex, i) + at(EPSC, i) * (ex[i] * INVERSE_SCALE)
+            I_in[i] = at(P21in, i) * dI_in[i] + at(P11in, i) * I_in[i]
+            dI_in[i] = dI_in[i] * at(P11in, i) + at(IPSC, i) * (inh[i] * INVERSE_SCALE)
+            ex[i] = 0
+            inh[i] = 0
+            y0[i] = cur[i]
+            cur[i] = 0.0
+        k = _threshold(y3, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
+        _record(rec_v, s, rec_idx, 0, y3, E_L)
+        _record(rec_v, s, rec_idx, 1, I_ex, 0.0)
+        _record(rec_v, s, rec_idx, 2, I_in, 0.0)
+    return k
+
+
+@numba.njit(cache=True, inline="always")
+def _record(rec_v, s, rec_idx, var, x, offset):
+    """Recordable ``var`` of the recorded neurons after step offset s: ``x`` plus
+    ``offset`` (E_L for V_m, which the kernels keep relative to E_L)."""
+    for j in range(rec_idx.shape[0]):
+        rec_v[s, j, var] = x[rec_idx[j]] + at(offset, rec_idx[j])
+
+
+@numba.njit(cache=True)
 def _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k):
     """Spikes of step offset s: neurons with V ≥ θ are reset, made refractory and written
     to out_idx/out_off from position k; returns the new count."""
     for i in range(V.shape[0]):
-        if V[i] >= theta:
-            r[i] = refr_counts
-            V[i] = V_reset
+        if V[i] >= at(theta, i):
+            r[i] = at(refr_counts, i)
+            V[i] = at(V_reset, i)
             out_idx[k] = i
             out_off[k] = s
             k += 1
@@ -185,6 +232,24 @@ def iaf_psc_exp_blocks(blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
                         P22, P21ex,
                         P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L, rec_idx,
                         rec_v, out_col[k:], out_off[k:])
+        _to_columns(out_col, k, n, col0)
+        k += n
+    return k
+
+
+@numba.njit(cache=True)
+def iaf_psc_alpha_blocks(blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col, out_off):
+    """:func:`iaf_psc_alpha` for each population of a :func:`block_table`, with the spike
+    output of :func:`iaf_psc_delta_blocks`."""
+    k = 0
+    for b in range(len(blocks)):
+        (y3, dI_ex, I_ex, dI_in, I_in, y0, r, col0, P30, expm1_tau_m, P11ex, P21ex, P31ex,
+         P32ex, EPSC, P11in, P21in, P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts,
+         E_L, rec_idx, rec_v) = blocks[b]
+        n = iaf_psc_alpha(y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur, col0,
+                          t0, n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in,
+                          P21in, P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts,
+                          E_L, rec_idx, rec_v, out_col[k:], out_off[k:])
         _to_columns(out_col, k, n, col0)
         k += n
     return k

@@ -22,6 +22,7 @@ no tests itself.  A network is described by a plain ``dict``::
           "weight_recorder": False},          # optional, record weight_recorder events
       ],
       "record": ["A", "S"],                   # populations whose spikes are returned
+      "multimeter": {"A": ["V_m"]},           # optional: recordables sampled every dt
     }
 
 ``"synapse"`` may be a model name or a dict ``{"model": "stdp_synapse",
@@ -244,6 +245,23 @@ def _flush_pending_spikes(nest, pops: dict) -> None:
     nest.Simulate(float(nest.min_delay))
 
 
+def _samples(meter, nodes, variables, t_sim: float, dt: float):
+    """A multimeter's events as (times ms, local ids, {variable: values[time, id]}), the
+    times up to ``t_sim``."""
+    ev = meter.get("events")
+    t = np.asarray(ev["times"], dtype=np.float64)
+    i = np.asarray(ev["senders"], dtype=np.int64) - nodes[0].global_id
+    keep = t <= t_sim + 0.5 * dt
+    times, ids = np.unique(t[keep]), np.unique(i[keep])
+    out = {}
+    for var in variables:
+        values = np.full((times.size, ids.size), np.nan)
+        values[np.searchsorted(times, t[keep]), np.searchsorted(ids, i[keep])] = \
+            np.asarray(ev[var], dtype=np.float64)[keep]
+        out[var] = values
+    return times, ids, out
+
+
 def run_nest(desc: dict) -> dict:
     """Simulate ``desc`` in NEST (1 thread) and return spikes and final weights.
 
@@ -256,7 +274,9 @@ def run_nest(desc: dict) -> dict:
     ``weight_recorders[i]`` is None unless that entry asked for ``"weight_recorder"``,
     else a dict of arrays ``times`` (ms, the pre-synaptic spike stamp), ``senders``,
     ``targets`` (local ids), ``weights`` (after the update at that spike) and
-    ``index`` (position of the synapse in the entry's arrays), sorted by (time, index).
+    ``index`` (position of the synapse in the entry's arrays), sorted by (time, index);
+    ``samples[name]`` (for each population of ``"multimeter"``) is ``(times ms, ids,
+    {variable: values[time, id]})``.
     """
     nest = _import_nest()
     dt = float(desc.get("dt", 0.1))
@@ -276,6 +296,11 @@ def run_nest(desc: dict) -> dict:
     for name in desc.get("record", []):
         recorders[name] = nest.Create("spike_recorder")
         nest.Connect(pops[name], recorders[name])
+    meters = {}
+    for name, variables in desc.get("multimeter", {}).items():
+        meters[name] = nest.Create("multimeter", params={"record_from": list(variables),
+                                                         "interval": dt})
+        nest.Connect(meters[name], pops[name])
     t_sim = float(desc["t_sim"])
     nest.Simulate(t_sim)
     if books:
@@ -291,6 +316,8 @@ def run_nest(desc: dict) -> dict:
         spikes[name] = (t[o], i[o])
     return {
         "spikes": spikes,
+        "samples": {name: _samples(m, pops[name], desc["multimeter"][name], t_sim, dt)
+                    for name, m in meters.items()},
         "weights": [_read_weights(nest, b) for b in books],
         "weight_recorders": [_read_weight_recorders(b) for b in books],
     }

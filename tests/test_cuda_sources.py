@@ -102,6 +102,28 @@ def test_iaf_psc_exp_equals_numba(kernels):
     _run_both(lif.iaf_psc_exp, kernels.iaf_psc_exp, make)
 
 
+@pytest.mark.parametrize("V_min", [-math.inf, -3.0])
+def test_iaf_psc_alpha_equals_numba(kernels, V_min):
+    """Propagators of NEST's iaf_psc_alpha (tau_m 10 ms, tau_syn 0.5 / 3 ms), refractoriness
+    and current input; with V_min, the lower bound acts."""
+    from bigbrain.neurons.iaf_psc import iaf_propagator
+
+    P_ex, P_in = iaf_propagator(0.5, 10.0, 250.0, 0.1), iaf_propagator(3.0, 10.0, 250.0, 0.1)
+
+    def make():
+        rng = np.random.default_rng(10)
+        y3, ring = rng.uniform(-5.0, 15.0, 250), _ring(rng)
+        dI_ex, I_ex = rng.uniform(0, 3000, 250), rng.uniform(0, 300, 250)
+        dI_in, I_in = rng.uniform(-1000, 0, 250), rng.uniform(-300, 0, 250)
+        y0, r, current = rng.normal(0.0, 50.0, 250), rng.integers(0, 3, 250), _current(rng)
+        rec_idx, rec_v = np.array([0, 5, 5, 249]), np.zeros((7, 4, 3))
+        out = np.zeros(250 * 7, np.int64), np.zeros(250 * 7, np.int64)
+        return lambda t0: (y3, dI_ex, I_ex, dI_in, I_in, y0, r, *ring, current, 20, t0, 7,
+                           0.000398, math.expm1(-0.01), 0.82, 0.082, *P_ex, 5.4, 0.97, 0.097,
+                           *P_in, 0.9, 4000.0, 15.0, 0.0, V_min, 2, -65.0, rec_idx, rec_v, *out)
+    assert _run_both(lif.iaf_psc_alpha, kernels.iaf_psc_alpha, make) > 0
+
+
 @pytest.mark.parametrize("post_type", [np.uint16, np.uint32])
 @pytest.mark.parametrize("per_synapse", [False, True])
 def test_deliver_equals_numba(kernels, post_type, per_synapse):

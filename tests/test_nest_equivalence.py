@@ -142,3 +142,59 @@ def test_recurrent_network_over_one_second(model):
     }
     spikes = assert_same_spikes(desc)
     assert len(spikes["E"][0]) > 1000, "too little activity to test the recurrent dynamics"
+
+
+def current_network(rng, model, n, t_sim, tau_syn_ex, tau_syn_in, V_min=None):
+    """50 Poisson trains ("S") into ``n`` neurons of ``model`` ("N", 300 pA of I_e, V_m
+    random), excitatory and inhibitory synapses of several delays; V_m sampled every step.
+    Weights are multiples of 1/16 pA, which the ring buffers' fixed point and NEST's double
+    sums hold exactly, so that V_m can be compared to rounding error."""
+    params = {"tau_m": 10.0, "C_m": 250.0, "tau_syn_ex": tau_syn_ex, "tau_syn_in": tau_syn_in,
+              "E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "t_ref": 2.0, "I_e": 300.0}
+    if V_min is not None:
+        params["V_min"] = V_min
+    connections = [random_connections(rng, "S", "N", 50, n, 40 * n, 100.0, [0.1, 0.7, 1.5, 3.2]),
+                   random_connections(rng, "S", "N", 50, n, 10 * n, -60.0, [0.3, 1.0, 4.9])]
+    for c in connections:
+        c["weights"] = (np.round(np.asarray(c["weights"]) * 16.0) / 16.0).tolist()
+    return {
+        "dt": DT, "t_sim": t_sim,
+        "populations": [
+            {"name": "S", "model": "spike_generator", "n": 50,
+             "spike_times": poisson_trains(rng, 50, 40.0, t_sim)},
+            {"name": "N", "model": model, "n": n, "params": params,
+             "V_m": rng.uniform(-65.0, -50.0, n).tolist()}],
+        "connections": connections,
+        "record": ["N"],
+        "multimeter": {"N": ["V_m"]},
+    }
+
+
+@pytest.mark.parametrize("model, tau_syn_ex, tau_syn_in, V_min", [
+    ("iaf_psc_alpha", 0.5, 3.0, None),
+    # tau_syn = tau_m, and so close that the singular P31 applies
+    ("iaf_psc_alpha", 10.0, 10.0 + 1e-10, -64.5),
+    ("iaf_psc_exp", 3.0, 5.0, None),
+])
+def test_current_based_spikes_and_V_m(model, tau_syn_ex, tau_syn_in, V_min):
+    """iaf_psc_alpha and iaf_psc_exp: NEST's spikes step for step and its V_m to 1e-12
+    relative (bit for bit against the NEST 3.10 wheel), including refractoriness, the lower
+    bound V_min and the singular propagators."""
+    rng = np.random.default_rng(13)
+    desc = current_network(rng, model, 20, 400.0, tau_syn_ex, tau_syn_in, V_min=V_min)
+    net = build_bigbrain(desc)
+    net.record("N", "V_m")
+    result = net.run(desc["t_sim"])
+    ref = nest_reference.run_nest(desc)
+    t_nest, i_nest = ref["spikes"]["N"]
+    t_bb, i_bb = result.spikes("N")
+    assert len(t_nest) > 100, "too little activity to test the dynamics"
+    np.testing.assert_array_equal(np.rint(t_bb / DT), np.rint(t_nest / DT))
+    np.testing.assert_array_equal(i_bb, i_nest)
+    times, ids, v = result.V_m("N")
+    t_ref, ids_ref, samples = ref["samples"]["N"]
+    np.testing.assert_array_equal(ids, ids_ref)
+    np.testing.assert_allclose(times, t_ref, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(v, samples["V_m"], rtol=1e-12, atol=0)
+    if V_min is not None:
+        assert np.count_nonzero(v == V_min) > 10, "the lower bound must act to be tested"

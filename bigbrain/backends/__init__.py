@@ -7,8 +7,9 @@ zarr-python's buffer prototype):
 * ``asarray(a)`` puts a host array where the backend computes (no copy on NumPy),
   ``zeros(shape, dtype)`` allocates there, ``to_host(a)`` brings an array back (no copy on
   NumPy), ``move(obj, names)`` puts an object's arrays there;
-* ``kernels``: the entry points ``iaf_psc_delta``, ``iaf_psc_exp`` (and ``block_table`` /
-  ``iaf_psc_delta_blocks`` / ``iaf_psc_exp_blocks``: several populations in one call),
+* ``kernels``: the entry points ``iaf_psc_delta``, ``iaf_psc_exp``, ``iaf_psc_alpha`` (and
+  ``block_table`` / ``iaf_psc_delta_blocks`` / ``iaf_psc_exp_blocks`` /
+  ``iaf_psc_alpha_blocks``: several populations in one call),
   ``deliver`` (and ``table`` / ``deliver_table``: several projections in one call),
   ``poisson_input`` and ``deliver_stdp``, with the arguments of the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
@@ -78,6 +79,8 @@ class Backend:
 
 
 CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.iaf_psc_exp,
+                              iaf_psc_alpha=lif.iaf_psc_alpha,
+                              iaf_psc_alpha_blocks=lif.iaf_psc_alpha_blocks,
                               block_table=lif.block_table,
                               iaf_psc_delta_blocks=lif.iaf_psc_delta_blocks,
                               iaf_psc_exp_blocks=lif.iaf_psc_exp_blocks,

@@ -6,7 +6,8 @@ follows the storage layout (:mod:`bigbrain.neurons`, :mod:`bigbrain.projection`,
 :mod:`bigbrain.plasticity`) for the busiest rank, with neurons spread evenly over ranks and
 the expected number of synapses of each rule:
 
-* neuron state: 24 B per ``iaf_psc_delta`` neuron, 32 B per ``iaf_psc_exp`` neuron;
+* neuron state: 24 B per ``iaf_psc_delta`` neuron, 32 B per ``iaf_psc_exp`` neuron, 56 B
+  per ``iaf_psc_alpha`` neuron;
 * ring buffers: 2 × 8 B × (maximum delay in steps) per local node, plus the spike flags of
   one interval (1 B per node and step);
 * static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (4 B
@@ -24,7 +25,7 @@ import numpy as np
 from ..distributions import Distribution
 from ..kernels.exp_tables import MAX_LENGTH
 
-STATE_BYTES = {"iaf_psc_delta": 24, "iaf_psc_exp": 32}
+STATE_BYTES = {"iaf_psc_delta": 24, "iaf_psc_exp": 32, "iaf_psc_alpha": 56}
 POISSON_SYNAPSE_BYTES = 40
 PLASTIC_ROW_BYTES = 25
 EXP_UNDERFLOW = 745.2   # exp(-x) is 0.0 in double precision beyond this x

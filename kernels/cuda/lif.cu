@@ -1,6 +1,6 @@
-// Leaky integrate-and-fire updates (NEST iaf_psc_delta, iaf_psc_exp): the CUDA form of
-// kernels/lif.py. One thread per neuron advances it through all steps of the interval with
-// its state in registers; every double operation is the CPU kernel's, in the same order.
+// Leaky integrate-and-fire updates (NEST iaf_psc_delta, iaf_psc_exp, iaf_psc_alpha): the CUDA
+// form of kernels/lif.py. One thread per neuron advances it through all steps of the interval
+// with its state in registers; every double operation is the CPU kernel's, in the same order.
 //
 // Shared arguments (as in kernels/lif.py):
 //   ring_ex, ring_in  int64 (L, n_columns) fixed-point input, slot = step % L
@@ -127,4 +127,72 @@ extern "C" __global__ void iaf_psc_exp(
     iaf_psc_exp_neuron(i, n, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, L, n_columns,
                        L_cur, col0, t0, n_steps, P22, P21ex, P21in, P20, P11ex, P11in, I_e,
                        theta, V_reset, refr_counts, E_L, rec_idx, n_rec, rec_v, flags);
+}
+
+// One alpha current (kernels/lif.py::iaf_psc_alpha): I and dI after a step with input w (pA).
+BB_HD void alpha_current(double &I, double &dI, double w, double P11, double P21, double PSC) {
+    I = P21 * dI + P11 * I;
+    dI = dI * P11 + PSC * w;
+}
+
+// iaf_psc_alpha, neuron i.
+BB_HD void iaf_psc_alpha_neuron(
+        i64 i, i64 n, double *y3, double *dI_ex, double *I_ex, double *dI_in, double *I_in,
+        double *y0, i64 *r, i64 *ring_ex, i64 *ring_in, double *ring_cur, i64 L, i64 n_columns,
+        i64 L_cur, i64 col0, i64 t0, i64 n_steps, double P30, double expm1_tau_m, double P11ex,
+        double P21ex, double P31ex, double P32ex, double EPSC, double P11in, double P21in,
+        double P31in, double P32in, double IPSC, double I_e, double theta, double V_reset,
+        double V_min, i64 refr_counts, double E_L, const i64 *rec_idx, i64 n_rec,
+        double *rec_v, unsigned char *flags) {
+    double y = y3[i], dex = dI_ex[i], ex = I_ex[i], din = dI_in[i], in = I_in[i];
+    double current = y0[i];
+    i64 ri = r[i];
+    i64 j = recorded_at(rec_idx, n_rec, i);
+    for (i64 s = 0; s < n_steps; ++s) {
+        i64 e = ((t0 + s) % L) * n_columns + col0 + i;
+        i64 c = ((t0 + s) % L_cur) * n_columns + col0 + i;
+        if (ri == 0) {
+            y = P30 * (current + I_e) + P31ex * dex + P32ex * ex + P31in * din + P32in * in
+                + expm1_tau_m * y + y;
+            if (y < V_min) y = V_min;
+        } else {
+            ri -= 1;
+        }
+        alpha_current(ex, dex, (double)ring_ex[e] * BB_INVERSE_SCALE, P11ex, P21ex, EPSC);
+        alpha_current(in, din, (double)ring_in[e] * BB_INVERSE_SCALE, P11in, P21in, IPSC);
+        ring_ex[e] = 0;
+        ring_in[e] = 0;
+        current = ring_cur[c];
+        ring_cur[c] = 0.0;
+        if (y >= theta) {
+            ri = refr_counts;
+            y = V_reset;
+            flags[s * n + i] = 1;
+        }
+        record_v(y + E_L, i, rec_idx, n_rec, j, s, 0, 3, rec_v);
+        record_v(ex, i, rec_idx, n_rec, j, s, 1, 3, rec_v);
+        record_v(in, i, rec_idx, n_rec, j, s, 2, 3, rec_v);
+    }
+    y3[i] = y; dI_ex[i] = dex; I_ex[i] = ex; dI_in[i] = din; I_in[i] = in; y0[i] = current;
+    r[i] = ri;
+}
+
+#define BB_ALPHA_PARAMS                                                                        \
+    i64 n, double *y3, double *dI_ex, double *I_ex, double *dI_in, double *I_in, double *y0,  \
+    i64 *r, i64 *ring_ex, i64 *ring_in, double *ring_cur, i64 L, i64 n_columns, i64 L_cur,    \
+    i64 col0, i64 t0, i64 n_steps, double P30, double expm1_tau_m, double P11ex,              \
+    double P21ex, double P31ex, double P32ex, double EPSC, double P11in, double P21in,        \
+    double P31in, double P32in, double IPSC, double I_e, double theta, double V_reset,        \
+    double V_min, i64 refr_counts, double E_L, const i64 *rec_idx, i64 n_rec, double *rec_v,  \
+    unsigned char *flags
+#define BB_ALPHA_ARGS                                                                          \
+    n, y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur, L, n_columns, L_cur,  \
+    col0, t0, n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in,      \
+    P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L, rec_idx, n_rec, rec_v,  \
+    flags
+
+extern "C" __global__ void iaf_psc_alpha(BB_ALPHA_PARAMS) {
+    i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    iaf_psc_alpha_neuron(i, BB_ALPHA_ARGS);
 }

@@ -41,6 +41,10 @@ extern "C" void host_iaf_psc_exp(
                            theta, V_reset, refr_counts, E_L, rec_idx, n_rec, rec_v, flags);
 }
 
+extern "C" void host_iaf_psc_alpha(BB_ALPHA_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_alpha_neuron(i, BB_ALPHA_ARGS);
+}
+
 template <typename Post, typename Delay>
 void host_deliver(const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 gid_lo,
                   const i64 *ptr, i64 span, const Post *post, const i32 *weight, i64 shift,
