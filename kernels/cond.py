@@ -17,20 +17,27 @@ t0, t0 + h/2 and t0 + h, and (V, w) take one classical Runge–Kutta step (RK4) 
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
 it, V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
 term only for Delta_T > 0. No data-dependent iteration counts and no fused multiply-adds
-(Numba does not contract; a CUDA port compiled with ``--fmad=false`` gives the same bits),
-so a neuron's trajectory depends on its state and input alone: identical on any number of
-ranks.
+(Numba does not contract; see Bits below), so a neuron's trajectory depends on its state
+and input alone: identical on any number of ranks.
 
 Spikes (NEST's order within a step): integrate; a refractory neuron is held at V_reset; a
-neuron whose V reaches ``V_spike`` + theta (iaf: V_th at the end of the step; aeif:
-V_peak, or V_th for Delta_T = 0, at the end of each substep, as NEST checks after each
-GSL step) is reset to V_reset, w += b, theta += theta_plus, and is refractory for
-round(t_ref / dt) steps; then the step's spike input is added (``g += w`` for exponential,
-``dg += w·e/τ`` for alpha conductances; negative weights to the inhibitory conductance as
-``−w``); then the step's current input is read for the next step. A neuron emits at most
-one spike per step: a second crossing within one step (only possible with t_ref < dt and a
-rise from V_reset to V_peak in less than dt) resets V and adds b again without a second
-spike.
+neuron whose V reaches ``V_spike`` + theta is reset to V_reset, w += b, theta +=
+theta_plus, and is refractory for round(t_ref / dt) steps; then the step's spike input is
+added (``g += w`` for exponential, ``dg += w·e/τ`` for alpha conductances; negative weights
+to the inhibitory conductance as ``−w``); then the step's current input is read for the
+next step. iaf: V_spike = V_th, checked at the end of the step. aeif: V_spike = V_peak (V_th
+for Delta_T = 0), checked after each substep (NEST: after each GSL step); the reset happens
+at the time V reached V_peak within the substep, taken from the exponential term where it
+dominates (:func:`_crossing_time`), and the rest of the substep is integrated from V_reset
+— without this the reset would fall on the substep grid, an error of order h in every
+interspike interval. A neuron emits at most one spike per step: a second crossing within
+one step (only possible with t_ref < dt and a rise from V_reset to V_peak in less than dt)
+resets V and adds b again without a second spike.
+
+Bits: the arithmetic is IEEE double without contraction, and exp() / pow() (the aeif
+exponential term, the decay to a crossing time) come from the C library; a CUDA port gives
+the same bits where its exp and pow round as the host's do (the conductance decay factors
+are computed once on the host).
 
 Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron through
 :func:`bigbrain.kernels.params.at`: one number per population or one value per neuron.
@@ -42,6 +49,11 @@ import numba
 from .fixed_point import INVERSE_SCALE
 from .lif import _to_columns, block_table  # noqa: F401 - block_table is part of the contract
 from .params import at
+
+#: How much larger than the other currents the exponential term must be for the spike time
+#: within a substep to be taken from it alone (:func:`_crossing_time`; relative error of
+#: that time below 1/DOMINANCE).
+DOMINANCE = 20.0
 
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp")
@@ -99,6 +111,44 @@ def _conductance(g, dg, P_half, P, half, h):
 
 
 @numba.njit(cache=True)
+def _crossing_time(v, w, g_ex, g_in, I, i, p, h):
+    """When, within a substep of h ms that starts at ``v`` and ends above V_peak, V reached
+    V_peak: where the exponential term dominates the other currents J (by
+    :data:`DOMINANCE`), dV/dt ≈ g_L·Delta_T·exp((V − V_th)/Delta_T)/C_m, which reaches
+    V_peak after C_m/g_L·(exp(−(v − V_th)/Delta_T) − exp(−(V_peak − V_th)/Delta_T));
+    otherwise (or for Delta_T = 0) at the end of the substep, h."""
+    Delta_T = at(p[10], i)
+    if Delta_T <= 0.0:
+        return h
+    E_L, g_L, C_m, V_th = at(p[0], i), at(p[1], i), at(p[2], i), at(p[7], i)
+    x = (v - V_th) / Delta_T
+    J = -g_L * (v - E_L) - g_ex * (v - at(p[3], i)) - g_in * (v - at(p[4], i)) - w + I
+    if g_L * Delta_T * math.exp(x) < DOMINANCE * abs(J):
+        return h
+    t = C_m / g_L * (math.exp(-x) - math.exp(-(at(p[9], i) - V_th) / Delta_T))
+    return min(max(t, 0.0), h)
+
+
+@numba.njit(cache=True)
+def _after_crossing(v, w, w1, g_ex, dg_ex, g_in, dg_in, I, refractory, i, p, h):
+    """(V, w) at the end of a substep (h ms, starting at v, w, g_ex, g_in) in which V
+    crossed V_peak (aeif): reset at the crossing (:func:`_crossing_time`), w (``w1`` at the
+    end of the substep without reset, linear in between) += b, then one RK4 step over the
+    rest of the substep from V_reset (refractory or not)."""
+    t = _crossing_time(v, w, g_ex, g_in, I, i, p, h)
+    rest = h - t
+    w_c = w + (w1 - w) * (t / h) + at(p[12], i)
+    P_ex, P_in = at(p[17], i), at(p[19], i)
+    _, ge, dge = _conductance(g_ex, dg_ex, 1.0, P_ex ** (t / h), t, t)
+    _, gi, dgi = _conductance(g_in, dg_in, 1.0, P_in ** (t / h), t, t)
+    ge1, ge2, _ = _conductance(ge, dge, P_ex ** (0.5 * rest / h), P_ex ** (rest / h), 0.5 * rest, rest)
+    gi1, gi2, _ = _conductance(gi, dgi, P_in ** (0.5 * rest / h), P_in ** (rest / h), 0.5 * rest, rest)
+    V_reset = at(p[6], i)
+    v2, w2 = _rk4(V_reset, w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, i, p, rest)
+    return (V_reset if refractory else v2), w2
+
+
+@numba.njit(cache=True)
 def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur, col0,
          t0, n_steps, p, rec_idx, rec_v, out_idx, out_off):
     """Advance one population through steps t0 … t0+n_steps−1 (module docstring); records
@@ -122,22 +172,24 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
             V_reset = at(p[6], i)
             spiked = False
             for sub in range(n_sub):
-                ge1, ge2, dge = _conductance(ge, dge, at(p[16], i), at(p[17], i), half, h)
-                gi1, gi2, dgi = _conductance(gi, dgi, at(p[18], i), at(p[19], i), half, h)
-                v, wi = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h)
-                ge, gi = ge2, gi2
+                ge1, ge2, dge2 = _conductance(ge, dge, at(p[16], i), at(p[17], i), half, h)
+                gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[18], i), at(p[19], i), half, h)
+                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h)
                 if r[i] > 0:
-                    v = V_reset
-                elif (detect_each or sub == n_sub - 1) and v >= at(p[9], i) + th:
-                    v = V_reset
-                    wi += at(p[12], i)
-                    th += at(p[14], i)
+                    v1 = V_reset
+                elif (detect_each or sub == n_sub - 1) and v1 >= at(p[9], i) + th:
                     r[i] = refr_counts + 1 if refr_counts > 0 else 0
+                    if detect_each:
+                        v1, w1 = _after_crossing(v, wi, w1, ge, dge, gi, dgi, I, r[i] > 0, i, p, h)
+                    else:
+                        v1, w1 = V_reset, w1 + at(p[12], i)
+                    th += at(p[14], i)
                     if not spiked:
                         out_idx[k] = i
                         out_off[k] = s
                         k += 1
                         spiked = True
+                v, wi, ge, dge, gi, dgi = v1, w1, ge2, dge2, gi2, dgi2
             if r[i] > 0:
                 r[i] -= 1
             V[i] = v

@@ -161,7 +161,7 @@ def run_nest_coba(case, t_sim, threads=1, **extra):
     w = np.where(src < COBA_NE, *COBA_W)
     gids = np.asarray(nodes.tolist())
     nest.Connect(gids[src], gids[tgt], "one_to_one",
-                 {"weight": w, "delay": COBA_DELAY})
+                 {"weight": w, "delay": np.full(len(w), COBA_DELAY)})
     return _simulate(nest, nodes, t_sim, V_m=False)[0]
 
 

@@ -9,7 +9,9 @@ Kernel: :mod:`bigbrain.kernels.cond` (with :mod:`.iaf_cond`'s blocks).
 As in NEST: V is bounded by V_peak inside the right-hand side; a spike is detected when V
 reaches V_peak (V_th when Delta_T = 0, where the exponential term vanishes), after each
 substep (NEST: after each GSL step); then V = V_reset, w += b, and V is held at V_reset
-for t_ref (w keeps evolving). Substeps of at most :data:`H_MAX` ms. Recordables: V_m (mV),
+for t_ref (w keeps evolving; with t_ref = 0, NEST's default, V evolves from V_reset in the
+same step). Substeps of at most :data:`H_MAX` ms; the reset falls at the estimated
+crossing time within its substep (:mod:`bigbrain.kernels.cond`). Recordables: V_m (mV),
 g_ex, g_in (nS), w (pA).
 """
 import math

@@ -80,7 +80,7 @@ class CondBlock(Block):
     STATE = ("V", "g_ex", "g_in", "I_stim", "r")
     RECORDABLES = ("V_m", "g_ex", "g_in")
     SYNAPSE = "exp"
-    H_MAX = 0.1
+    H_MAX = 0.05
     DETECT_EACH = False
 
     def __init__(self, p, gids, col0, dt, V_m):
