@@ -41,7 +41,7 @@ IAF = {k: v[0] for k, v in MODELS["iaf_cond_exp"].params.items() if k not in ("V
 SINGLE = {  # model: (parameters, I_e range pA)
     "iaf_cond_exp": (IAF, (300.0, 600.0)),
     "iaf_cond_alpha": (IAF, (300.0, 600.0)),
-    "aeif_cond_exp": ({}, (400.0, 800.0)),
+    "aeif_cond_exp": ({}, (600.0, 1200.0)),
 }
 
 

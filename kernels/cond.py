@@ -178,7 +178,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
                 if r[i] > 0:
                     v1 = V_reset
                 elif (detect_each or sub == n_sub - 1) and v1 >= at(p[9], i) + th:
-                    r[i] = refr_counts + 1 if refr_counts > 0 else 0
+                    refr = at(refr_counts, i)
+                    r[i] = refr + 1 if refr > 0 else 0
                     if detect_each:
                         v1, w1 = _after_crossing(v, wi, w1, ge, dge, gi, dgi, I, r[i] > 0, i, p, h)
                     else:
