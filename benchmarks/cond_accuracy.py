@@ -60,8 +60,8 @@ def single(t_sim, tols):
         ref_case = {**case, "model": name}
         ref = cr.run_nest_single(ref_case, **extra, gsl_error_tol=1e-10)
         rows = [(f"NEST {model}", cr.run_nest_single(case))]
-        rows += [(f"NEST {name} tol {tol:g}", cr.run_nest_single(ref_case, **extra, gsl_error_tol=tol))
-                 for tol in tols]
+        rows += [(f"NEST {name} tol {tol:g}",
+                  cr.run_nest_single(ref_case, **extra, gsl_error_tol=tol)) for tol in tols]
         rows.append((f"bigbrain {model}", cr.run_bigbrain_single(case)))
         print(f"  {model} (reference: NEST {name}, gsl_error_tol 1e-10)")
         for label, run in rows:

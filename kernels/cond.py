@@ -47,7 +47,7 @@ import math
 import numba
 
 from .fixed_point import INVERSE_SCALE
-from .lif import _to_columns, block_table  # noqa: F401 - block_table is part of the contract
+from .lif import _to_columns
 from .params import at
 
 #: How much larger than the other currents the exponential term must be for the spike time
@@ -67,6 +67,10 @@ PARAMS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "I_e", "V_reset", "V_th", "V_clam
           "Delta_T", "a", "b", "tau_w", "theta_plus", "P_theta",
           "P_ex_half", "P_ex", "P_in_half", "P_in", "scale_ex", "scale_in",
           "refr_counts", "n_sub", "h", "detect_each")
+#: Positions in the parameter tuple (constants to Numba: ``p[_G_L]`` is a static index).
+(_E_L, _G_L, _C_M, _E_EX, _E_IN, _I_E, _V_RESET, _V_TH, _V_CLAMP, _V_SPIKE, _DELTA_T,
+ _A, _B, _TAU_W, _THETA_PLUS, _P_THETA, _P_EX_HALF, _P_EX, _P_IN_HALF, _P_IN,
+ _SCALE_EX, _SCALE_IN, _REFR_COUNTS, _N_SUB, _H, _DETECT_EACH) = range(len(PARAMS))
 
 
 @numba.njit(cache=True, inline="always")
@@ -82,11 +86,12 @@ def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
 def _slopes(V, w, g_ex, g_in, I, refractory, i, p):
     """(dV/dt, dw/dt) of neuron i: NEST's right-hand side (V held at V_reset while
     refractory, else bounded by V_clamp)."""
-    E_L = at(p[0], i)
-    v = at(p[6], i) if refractory else min(V, at(p[8], i))
-    dV = 0.0 if refractory else _dV(v, g_ex, g_in, w, I, E_L, at(p[1], i), at(p[2], i),
-                                    at(p[3], i), at(p[4], i), at(p[10], i), at(p[7], i))
-    return dV, (at(p[11], i) * (v - E_L) - w) / at(p[13], i)
+    E_L = at(p[_E_L], i)
+    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i))
+    dV = 0.0 if refractory else _dV(v, g_ex, g_in, w, I, E_L, at(p[_G_L], i), at(p[_C_M], i),
+                                    at(p[_E_EX], i), at(p[_E_IN], i), at(p[_DELTA_T], i),
+                                    at(p[_V_TH], i))
+    return dV, (at(p[_A], i) * (v - E_L) - w) / at(p[_TAU_W], i)
 
 
 @numba.njit(cache=True, inline="always")
@@ -117,15 +122,16 @@ def _crossing_time(v, w, g_ex, g_in, I, i, p, h):
     :data:`DOMINANCE`), dV/dt ≈ g_L·Delta_T·exp((V − V_th)/Delta_T)/C_m, which reaches
     V_peak after C_m/g_L·(exp(−(v − V_th)/Delta_T) − exp(−(V_peak − V_th)/Delta_T));
     otherwise (or for Delta_T = 0) at the end of the substep, h."""
-    Delta_T = at(p[10], i)
+    Delta_T = at(p[_DELTA_T], i)
     if Delta_T <= 0.0:
         return h
-    E_L, g_L, C_m, V_th = at(p[0], i), at(p[1], i), at(p[2], i), at(p[7], i)
+    E_L, g_L, C_m, V_th = at(p[_E_L], i), at(p[_G_L], i), at(p[_C_M], i), at(p[_V_TH], i)
     x = (v - V_th) / Delta_T
-    J = -g_L * (v - E_L) - g_ex * (v - at(p[3], i)) - g_in * (v - at(p[4], i)) - w + I
+    E_ex, E_in = at(p[_E_EX], i), at(p[_E_IN], i)
+    J = -g_L * (v - E_L) - g_ex * (v - E_ex) - g_in * (v - E_in) - w + I
     if g_L * Delta_T * math.exp(x) < DOMINANCE * abs(J):
         return h
-    t = C_m / g_L * (math.exp(-x) - math.exp(-(at(p[9], i) - V_th) / Delta_T))
+    t = C_m / g_L * (math.exp(-x) - math.exp(-(at(p[_V_SPIKE], i) - V_th) / Delta_T))
     return min(max(t, 0.0), h)
 
 
@@ -137,13 +143,14 @@ def _after_crossing(v, w, w1, g_ex, dg_ex, g_in, dg_in, I, refractory, i, p, h):
     rest of the substep from V_reset (refractory or not)."""
     t = _crossing_time(v, w, g_ex, g_in, I, i, p, h)
     rest = h - t
-    w_c = w + (w1 - w) * (t / h) + at(p[12], i)
-    P_ex, P_in = at(p[17], i), at(p[19], i)
+    w_c = w + (w1 - w) * (t / h) + at(p[_B], i)
+    P_ex, P_in = at(p[_P_EX], i), at(p[_P_IN], i)
     _, ge, dge = _conductance(g_ex, dg_ex, 1.0, P_ex ** (t / h), t, t)
     _, gi, dgi = _conductance(g_in, dg_in, 1.0, P_in ** (t / h), t, t)
-    ge1, ge2, _ = _conductance(ge, dge, P_ex ** (0.5 * rest / h), P_ex ** (rest / h), 0.5 * rest, rest)
-    gi1, gi2, _ = _conductance(gi, dgi, P_in ** (0.5 * rest / h), P_in ** (rest / h), 0.5 * rest, rest)
-    V_reset = at(p[6], i)
+    half, whole = 0.5 * rest / h, rest / h  # of h
+    ge1, ge2, _ = _conductance(ge, dge, P_ex ** half, P_ex ** whole, 0.5 * rest, rest)
+    gi1, gi2, _ = _conductance(gi, dgi, P_in ** half, P_in ** whole, 0.5 * rest, rest)
+    V_reset = at(p[_V_RESET], i)
     v2, w2 = _rk4(V_reset, w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, i, p, rest)
     return (V_reset if refractory else v2), w2
 
@@ -155,7 +162,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
     V_m, g_ex, g_in, then w and theta where the model has them."""
     L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n = V.shape[0]
-    refr_counts, n_sub, h, detect_each = p[22], p[23], p[24], p[25]
+    refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
     half = 0.5 * h
     k = 0
     for s in range(n_steps):
@@ -167,24 +174,26 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
             dge = None if dg_ex is None else dg_ex[i]
             dgi = None if dg_in is None else dg_in[i]
             wi = 0.0 if w is None else w[i]
-            th = 0.0 if theta is None else theta[i] * at(p[15], i)
-            I = at(p[5], i) + I_stim[i]
-            V_reset = at(p[6], i)
+            th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)
+            I = at(p[_I_E], i) + I_stim[i]
+            V_reset = at(p[_V_RESET], i)
             spiked = False
             for sub in range(n_sub):
-                ge1, ge2, dge2 = _conductance(ge, dge, at(p[16], i), at(p[17], i), half, h)
-                gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[18], i), at(p[19], i), half, h)
+                ge1, ge2, dge2 = _conductance(ge, dge, at(p[_P_EX_HALF], i), at(p[_P_EX], i),
+                                              half, h)
+                gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
+                                              half, h)
                 v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h)
                 if r[i] > 0:
                     v1 = V_reset
-                elif (detect_each or sub == n_sub - 1) and v1 >= at(p[9], i) + th:
+                elif (detect_each or sub == n_sub - 1) and v1 >= at(p[_V_SPIKE], i) + th:
                     refr = at(refr_counts, i)
                     r[i] = refr + 1 if refr > 0 else 0
                     if detect_each:
                         v1, w1 = _after_crossing(v, wi, w1, ge, dge, gi, dgi, I, r[i] > 0, i, p, h)
                     else:
-                        v1, w1 = V_reset, w1 + at(p[12], i)
-                    th += at(p[14], i)
+                        v1, w1 = V_reset, w1 + at(p[_B], i)
+                    th += at(p[_THETA_PLUS], i)
                     if not spiked:
                         out_idx[k] = i
                         out_off[k] = s
@@ -204,8 +213,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
             else:
                 g_ex[i] = ge
                 g_in[i] = gi
-                dg_ex[i] = dge + x_ex * at(p[20], i)
-                dg_in[i] = dgi + x_in * at(p[21], i)
+                dg_ex[i] = dge + x_ex * at(p[_SCALE_EX], i)
+                dg_in[i] = dgi + x_in * at(p[_SCALE_IN], i)
             if w is not None:
                 w[i] = wi
             if theta is not None:

@@ -35,7 +35,8 @@ def single_case(model, params, seed=1, n=8, t_sim=1000.0, rate_hz=(800.0, 400.0)
     return {"model": model, "n": n, "t_sim": t_sim,
             "params": [{**params, "I_e": float(i)} for i in np.linspace(*I_e, n)],
             "V_m": rng.uniform(E_L, V_th, n),
-            "trains": poisson_trains(rng, n, rate_hz[0], t_sim) + poisson_trains(rng, n, rate_hz[1], t_sim),
+            "trains": [*poisson_trains(rng, n, rate_hz[0], t_sim),
+                       *poisson_trains(rng, n, rate_hz[1], t_sim)],
             "weights": np.repeat(weight, n).astype(float),
             "delays": np.repeat([1.0, 1.5], n)}
 

@@ -10,12 +10,11 @@ import pytest
 import bigbrain as bb
 import bigbrain.simulation
 import cond_reference as cr
-import cuda_host
-from bigbrain.backends import Backend
 from bigbrain.kernels import cond
 from bigbrain.kernels.fixed_point import to_fixed
-from bigbrain.kernels.gpu import CudaKernels
+from bigbrain.kernels.typed_list import typed_list
 from bigbrain.neurons import MODELS
+from test_backend import host_gpu  # noqa: F401 - the CUDA kernels compiled for the CPU
 
 DT = 0.1
 COND_MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp")
@@ -37,7 +36,7 @@ def block_of(model, n=1, **params):
         t0 = state["t0"]
         ring_ex[t0 % 2], ring_in[t0 % 2], ring_cur[t0 % 2] = to_fixed(ex), to_fixed(inh), cur
         out_idx, out_off = np.zeros(n * n_steps, np.int64), np.zeros(n * n_steps, np.int64)
-        k = cond.cond_blocks(cond.block_table([block.kernel_args()]), ring_ex, ring_in,
+        k = cond.cond_blocks(typed_list([block.kernel_args()]), ring_ex, ring_in,
                              ring_cur, t0, n_steps, out_idx, out_off)
         state["t0"] += n_steps
         return out_off[:k], block.rec_v.copy()
@@ -77,8 +76,9 @@ def test_alpha_conductance_peaks_at_the_weight_tau_syn_after_the_spike():
     _, step = block_of("iaf_cond_alpha", tau_syn_ex=1.0, tau_syn_in=2.0)
     _, rec = step(ex=3.0, inh=-5.0, n_steps=60)
     t = DT * np.arange(60)
-    np.testing.assert_allclose(rec[:, 0, 1], 3.0 * t / 1.0 * np.exp(1 - t / 1.0), rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(rec[:, 0, 2], 5.0 * t / 2.0 * np.exp(1 - t / 2.0), rtol=1e-13, atol=1e-15)
+    for k, (w, tau) in enumerate([(3.0, 1.0), (5.0, 2.0)]):
+        np.testing.assert_allclose(rec[:, 0, 1 + k], w * t / tau * np.exp(1 - t / tau),
+                                   rtol=1e-13, atol=1e-15)
     assert rec[:, 0, 1].argmax() == 10 and rec[:, 0, 2].argmax() == 20
 
 
@@ -194,17 +194,8 @@ def test_iaf_cond_reset_must_lie_below_threshold():
         bb.Network().population("A", 2, "iaf_cond_exp", V_reset=-50.0, V_th=-55.0)
 
 
-@pytest.fixture(scope="module")
-def host_gpu(tmp_path_factory):
-    """The CUDA kernels compiled for the CPU (tests/cuda_host.py)."""
-    if cuda_host.nvcc() is None:
-        pytest.skip("nvcc is not on PATH")
-    lib = cuda_host.build(tmp_path_factory.mktemp("cuda"))
-    return Backend("cuda-on-host", np, CudaKernels(np, cuda_host.HostLauncher(lib)))
-
-
 @pytest.mark.parametrize("model", COND_MODELS)
-def test_cuda_path_refuses_a_conductance_model_by_name(host_gpu, monkeypatch, model):
+def test_cuda_path_refuses_a_conductance_model_by_name(host_gpu, monkeypatch, model):  # noqa: F811
     monkeypatch.setattr(bigbrain.simulation, "select_backend", lambda *args: host_gpu)
     net = bb.Network()
     net.population("E", 3, "iaf_psc_exp")

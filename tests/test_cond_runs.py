@@ -27,7 +27,8 @@ rate = 3000.0
 {projections}
 """
 POPULATIONS = {  # name: (model, size, parameters)
-    "X": ("iaf_cond_exp", 30, 'I_e = 200.0, V_m = { distribution = "uniform", low = -70.0, high = -55.0 }'),
+    "X": ("iaf_cond_exp", 30,
+          'I_e = 200.0, V_m = { distribution = "uniform", low = -70.0, high = -55.0 }'),
     "A": ("iaf_cond_alpha", 30, "I_e = 250.0, tau_syn_ex = 1.0"),
     "T": ("iaf_cond_exp_adaptive", 30, "I_e = 200.0, theta_plus = 2.0, tau_theta = 50.0"),
     "W": ("aeif_cond_exp", 12, "I_e = 700.0, t_ref = 1.0"),
