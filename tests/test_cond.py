@@ -261,3 +261,22 @@ def test_parameters_given_per_neuron_equal_one_population_per_neuron():
     assert len(spikes) > 4
     for j in range(2):
         np.testing.assert_array_equal(rec[:, j], alone[j][1][:, 0])
+
+
+def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
+    from bigbrain import modelfile
+    from bigbrain.description import describe, fingerprint
+
+    def sha(net):
+        arrays = {}
+        return fingerprint(describe(net, arrays), arrays)
+
+    net = bb.Network(seed=2)
+    for model in COND_MODELS:
+        net.population(model, 5, model, I_e=123.0)
+    net.connect("aeif_cond_exp", "iaf_cond_exp_adaptive", rule="pairwise_bernoulli", p=0.3,
+                weight=-5.0, delay=1.0)
+    modelfile.write(net, tmp_path / "m.toml", t=10.0)
+    back = modelfile.read(tmp_path / "m.toml").network()
+    assert sha(back) == sha(net)
+    assert [back.populations[m].model.name for m in COND_MODELS] == list(COND_MODELS)
