@@ -76,10 +76,14 @@ class NeuronModel:
                 raise ModelError(f"{where}.{key}", f"unknown parameter for model {self.name}"
                                  + suggest(key, self.params))
             out[key] = self._checked(where, key, value)
-        if "V_reset" in out and "V_th" in out and not out["V_reset"] < out["V_th"]:
-            raise ModelError(f"{where}.V_reset", f"must be below V_th ({out['V_th']} mV), "
-                             f"got {out['V_reset']} mV")
+        self.check_relations(where, out)
         return out
+
+    def check_relations(self, where, p):
+        """Checks between parameters of a complete set ``p``: V_reset below V_th."""
+        if "V_reset" in p and "V_th" in p and not p["V_reset"] < p["V_th"]:
+            raise ModelError(f"{where}.V_reset", f"must be below V_th ({p['V_th']} mV), "
+                             f"got {p['V_reset']} mV")
 
     def _checked(self, where, key, value):
         default, unit, check, rule = self.params[key]
