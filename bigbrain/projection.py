@@ -22,7 +22,7 @@ from .errors import ModelError
 from .kernels import csr, poisson
 from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
-from .stdp import STDP
+from .stdp import PlasticRule
 from .streams import Purpose
 
 SYNAPSES_PER_CHUNK = 1 << 18
@@ -68,8 +68,9 @@ class Connection:
             raise ModelError(f"{self.where}.delay", f"delay {hi} ms exceeds {MAX_DELAY_STEPS} steps")
 
     def _check_synapse(self):
-        if self.synapse is not None and not isinstance(self.synapse, STDP):
-            raise ModelError(f"{self.where}.synapse", f"expected None (static) or bb.STDP(...), "
+        if self.synapse is not None and not isinstance(self.synapse, PlasticRule):
+            raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...) or "
+                             f"bb.TripletSTDP(...), "
                              f"got {self.synapse!r}")
         if self.synapse is not None and self.is_poisson:
             raise ModelError(f"{self.where}.synapse", "Poisson generators cannot have plastic "

@@ -49,7 +49,8 @@ class Simulation:
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
-        self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
+        self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
+                                     self._tau_minus("tau_minus_triplet"))
         self._set_interval()
         self.exchange = make_exchange(
             net.exchange, comm, self.partition, self.local_gids,
@@ -68,6 +69,11 @@ class Simulation:
                 raise ModelError(f"population {pop.name!r}.model", f"the {self.backend.label} "
                                  f"backend has no kernel for {pop.model.name} yet; run it with "
                                  "backend='numpy'")
+        for conn in self.net.connections:
+            if conn.synapse is not None and not hasattr(self.backend.kernels, conn.synapse.KERNEL):
+                raise ModelError(f"{conn.where}.synapse", f"the {self.backend.label} backend has "
+                                 f"no kernel for {conn.synapse.describe()['model']} yet; run it "
+                                 "with backend='numpy'")
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in
@@ -94,9 +100,10 @@ class Simulation:
             column += len(gids)
         return blocks
 
-    def _tau_minus(self):
-        """Post-synaptic STDP time constant (ms) of each column (inf for spike sources)."""
-        return np.concatenate([np.full(len(b.gids), pop.params.get("tau_minus", np.inf))
+    def _tau_minus(self, name="tau_minus"):
+        """Post-synaptic STDP time constant ``name`` (ms) of each column (inf for spike
+        sources)."""
+        return np.concatenate([np.full(len(b.gids), pop.params.get(name, np.inf))
                                for pop, b in zip(self.net.node_populations(), self.blocks)]
                               + [np.zeros(0)])
 

@@ -1,0 +1,71 @@
+"""Triplet STDP (NEST's stdp_triplet_synapse): weights against NEST 3.x, a closed form, rank
+invariance, the API, model files and checks."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bigbrain as bb
+from mpi_helpers import run_mpi
+from test_stdp import (DT, RTOL, assert_parrot_pairs_match, build_bigbrain, canonical,
+                       nest_recurrent, parrot_pairs, recurrent_description, trains)
+
+SCRIPT = Path(__file__).parent / "scripts" / "stdp_network.py"
+TRACES = {"tau_minus": 12.0, "tau_minus_triplet": 90.0}
+
+#: Pfister & Gerstner's defaults scaled up so that a few hundred ms change the weights.
+TRIPLET = dict(Aplus=0.5, Aminus=0.7, Aplus_triplet=0.6, Aminus_triplet=0.05, Wmax=100.0)
+#: Diehl & Cook (2015): no pair potentiation, no triplet depression; initial traces set.
+DIEHL_COOK = dict(tau_plus=20.0, tau_plus_triplet=40.0, Aplus=0.0, Aminus=0.4, Aplus_triplet=0.8,
+                  Aminus_triplet=0.0, Wmax=80.0, Kplus=0.5, Kplus_triplet=1.5)
+CLIPPED_AT_WMAX = dict(Aplus=4.0, Aminus=0.0, Aplus_triplet=2.0, Aminus_triplet=0.0, Wmax=50.0)
+CLIPPED_AT_ZERO = dict(Aplus=0.5, Aminus=6.0, Aplus_triplet=0.1, Aminus_triplet=2.0, Wmax=50.0)
+INHIBITORY = dict(TRIPLET, Wmax=-100.0)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("delay", [1.0, 2.3])
+@pytest.mark.parametrize("rule", [TRIPLET, DIEHL_COOK, CLIPPED_AT_WMAX, CLIPPED_AT_ZERO, INHIBITORY],
+                         ids=["triplet", "diehl_cook", "clipped_at_Wmax", "clipped_at_0", "Wmax<0"])
+def test_parrot_pairs_match_nest(rule, delay):
+    rng = np.random.default_rng(int(delay * 10) + 1)
+    t_sim = 400.0
+    pre_trains = trains(rng, 6, t_sim, 40.0)
+    pre_trains[0] = np.sort(np.r_[pre_trains[0], pre_trains[0][:3]])  # doubled spikes
+    post_trains = trains(rng, 5, t_sim, 40.0)
+    post_trains[1] = np.sort(np.r_[post_trains[1], post_trains[1][:3], pre_trains[2] + 0.5])
+    sources = np.r_[np.repeat(np.arange(6), 5), 0, 3]   # all pairs, and two multapses
+    targets = np.r_[np.tile(np.arange(5), 6), 2, 4]
+    sign = np.sign(rule["Wmax"])
+    weights = sign * rng.uniform(10.0, 45.0, len(sources))
+    stdp = bb.TripletSTDP(**rule)
+    desc, net, conn = parrot_pairs(pre_trains, post_trains, sources, targets, weights, delay,
+                                   stdp, TRACES, t_sim)
+    w = assert_parrot_pairs_match(desc, net, conn, sources, targets, weights)
+    if rule is CLIPPED_AT_WMAX:
+        assert np.sum(w == stdp.Wmax) > 20, "the weights must reach Wmax"
+    if rule is CLIPPED_AT_ZERO:
+        assert np.sum(w == 0.0) > 20, "the weights must reach 0"
+    assert np.all(sign * w >= 0), "weights keep the sign of Wmax"
+
+
+@pytest.mark.nest
+def test_recurrent_network_matches_nest():
+    stdp = bb.TripletSTDP(tau_plus=16.8, Aplus=0.004, Aminus=0.006, Aplus_triplet=0.003,
+                          Aminus_triplet=0.001, Wmax=0.4)
+    desc, stdp = recurrent_description(n_exc=400, n_inh=100, t_sim=1000.0, stdp=stdp,
+                                       traces={"tau_minus": 30.0, "tau_minus_triplet": 100.0})
+    ref = nest_recurrent(desc)
+    net, conn = build_bigbrain(desc, stdp)
+    res = net.run(desc["t_sim"])
+    for name in ("E", "I"):
+        t, ids = res.spikes(name)
+        assert len(t) > 500, "the network must be active"
+        np.testing.assert_allclose(t, ref["spikes"][name][0], atol=1e-9)
+        np.testing.assert_array_equal(ids, ref["spikes"][name][1])
+    c = desc["connections"][0]
+    order = canonical(c["sources"], c["targets"])
+    pre, post, w = res.weights(conn)
+    np.testing.assert_array_equal(pre, c["sources"][order])
+    np.testing.assert_allclose(w, ref["weights"][0][order], rtol=RTOL, atol=0)
+    assert np.abs(w - c["weights"][order]).mean() > 0.01, "weights must have changed"
