@@ -69,3 +69,20 @@ def test_recurrent_network_matches_nest():
     np.testing.assert_array_equal(pre, c["sources"][order])
     np.testing.assert_allclose(w, ref["weights"][0][order], rtol=RTOL, atol=0)
     assert np.abs(w - c["weights"][order]).mean() > 0.01, "weights must have changed"
+
+
+@pytest.mark.mpi
+def test_spikes_and_weights_identical_on_1_to_3_ranks(tmp_path):
+    """Triplet STDP on E→E beside pair STDP onto parrots (one history with both)."""
+    results = []
+    for n_ranks in (1, 2, 3):
+        out = tmp_path / f"triplet_{n_ranks}.npz"
+        run_mpi(SCRIPT, n_ranks, out, "triplet", 150.0, timeout=300)
+        with np.load(out) as f:
+            results.append({k: f[k] for k in f.files})
+    ref = results[0]
+    assert len(ref["E_t"]) > 500 and np.abs(ref["w"] - ref["w0"]).max() > 0.01
+    assert len(ref["ev_w"]) > 0
+    for n_ranks, got in zip((2, 3), results[1:]):
+        for key in ref:
+            assert np.array_equal(got[key], ref[key]), f"{key} differs with {n_ranks} ranks"
