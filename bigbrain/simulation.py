@@ -69,11 +69,6 @@ class Simulation:
                 raise ModelError(f"population {pop.name!r}.model", f"the {self.backend.label} "
                                  f"backend has no kernel for {pop.model.name} yet; run it with "
                                  "backend='numpy'")
-        for conn in self.net.connections:
-            if conn.synapse is not None and not hasattr(self.backend.kernels, conn.synapse.KERNEL):
-                raise ModelError(f"{conn.where}.synapse", f"the {self.backend.label} backend has "
-                                 f"no kernel for {conn.synapse.describe()['model']} yet; run it "
-                                 "with backend='numpy'")
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in

@@ -10,9 +10,8 @@ zarr-python's buffer prototype):
 * ``kernels``: the entry points ``iaf_psc_delta``, ``iaf_psc_exp`` (and ``block_table`` /
   ``iaf_psc_delta_blocks`` / ``iaf_psc_exp_blocks``: several populations in one call),
   ``deliver`` (and ``table`` / ``deliver_table``: several projections in one call),
-  ``poisson_input``, ``deliver_stdp`` and ``deliver_triplet_stdp`` (CPU only: the kernel
-  a plastic synapse model names as ``KERNEL``; a backend without it refuses the model
-  before the build), with the arguments of the Numba kernels in
+  ``poisson_input``, ``deliver_stdp`` and ``deliver_triplet_stdp`` (the kernel a plastic
+  synapse model names as its ``KERNEL``), with the arguments of the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
   the CUDA sources in ``kernels/cuda`` through :mod:`bigbrain.kernels.gpu`, same bits);
 * ``check_memory(estimate, ranks_on_node)``: refuse, before the build, a network that
