@@ -426,7 +426,8 @@ class Plasticity:
                     "neuron/last_stamp": h.last_stamp[cols], "history/gid": self.local_gids[owner],
                     "history/stamp": stamp, "history/kminus": k})
         if self.triplet:
-            out.update({"neuron/kminus_triplet": h.kminus_triplet[cols], "history/kminus_triplet": h.triplet_entries()})
+            out.update({"neuron/kminus_triplet": h.kminus_triplet[cols],
+                        "history/kminus_triplet": h.triplet_entries()})
         return out
 
     def restore_state_arrays(self, saved):
