@@ -53,6 +53,7 @@ LIF_COMMON = {
     "V_reset": (-70.0, "mV", any_value, ""),
     "I_e": (0.0, "pA", any_value, ""),
     "tau_minus": (20.0, "ms", positive, "> 0"),
+    "tau_minus_triplet": (110.0, "ms", positive, "> 0"),
 }
 
 
