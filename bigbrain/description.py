@@ -70,7 +70,8 @@ def describe(net, arrays=None):
         else:
             desc["populations"].append({
                 "name": pop.name, "size": pop.size, "model": pop.model.name, "first_gid": pop.first_gid,
-                "params": {k: describe_value(v) for k, v in pop.params.items()}})
+                "params": {k: _describe_value(v, f"populations/{pop.name}/{k}", put)
+                           for k, v in pop.params.items()}})
     for conn in net.connections:
         desc["projections"].append(_describe_connection(conn, put))
     for rec in net.spike_recordings:

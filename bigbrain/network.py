@@ -90,9 +90,8 @@ class Network:
                              + suggest(model, [m for m in MODELS if m != "spike_source"]))
         size = _count(f"population {name!r}.size", size)
         params = MODELS[model].complete(f"population {name!r}", params)
-        if np.ndim(params.get("V_m")) > 0 and np.size(params["V_m"]) != size:
-            raise ModelError(f"population {name!r}.V_m", f"has {np.size(params['V_m'])} values "
-                             f"for {size} neurons")
+        for key, value in params.items():
+            _check_size(f"population {name!r}.{key}", value, size)
         return self._add(Population(name, size, MODELS[model], params, self.n_nodes, len(self.populations)))
 
     def spike_source(self, name, spike_times):
@@ -249,6 +248,12 @@ def _archive_of(archive):
     archive = Archive.of(archive)
     archive.refuse_existing()
     return archive
+
+
+def _check_size(field, value, size):
+    """Refuse an array of per-neuron values that does not have one value per neuron."""
+    if isinstance(value, np.ndarray) and value.size != size:
+        raise ModelError(field, f"has {value.size} values for {size} neurons")
 
 
 def _count(field, value):

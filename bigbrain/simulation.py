@@ -19,7 +19,7 @@ from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
 from .exchange import MAX_INTERVAL, make as make_exchange
-from .neurons import BlockGroup, initial_values
+from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static
@@ -31,6 +31,17 @@ POISSON_STEPS = 16
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
 _NO_SPIKES = np.zeros(0, np.int64)
+
+
+def check_per_neuron(pop, key, backend):
+    """Refuse per-neuron values of parameter ``key`` of ``pop`` where its model or the
+    backend takes one number per population."""
+    if pop.model.block.arguments is None:
+        raise ModelError(f"population {pop.name!r}.{key}", f"{pop.model.name} takes one value "
+                         "per population; per-neuron values are not supported for it")
+    if backend.name != "numpy":
+        raise ModelError(f"population {pop.name!r}.{key}", f"the {backend.label} backend takes "
+                         "one value per population; run per-neuron values with backend='numpy'")
 
 
 class Simulation:
@@ -60,13 +71,18 @@ class Simulation:
         self._use(self.backend)
 
     def _check_models(self):
-        """Refuse, before the build, a model that the backend has no kernel for."""
+        """Refuse, before the build, a model that the backend has no kernel for, and
+        per-neuron parameters where the model or the backend takes numbers only."""
         for pop in self.net.node_populations():
             kernel = pop.model.block.KERNEL
             if kernel is not None and not hasattr(self.backend.kernels, kernel + "_blocks"):
                 raise ModelError(f"population {pop.name!r}.model", f"the {self.backend.label} "
                                  f"backend has no kernel for {pop.model.name} yet; run it with "
                                  "backend='numpy'")
+            for key, value in pop.params.items():
+                if key != "V_m" and key in pop.model.params and is_per_neuron(value):
+                    check_per_neuron(pop, key, self.backend)
+
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device."""
@@ -88,15 +104,15 @@ class Simulation:
         for pop in self.net.node_populations():
             gids = self.partition.local_gids(self.comm.rank, pop.first_gid, pop.size)
             V_m = initial_values(pop.params.get("V_m", 0.0), self.net.seed, pop, gids)
-            blocks.append(pop.model.block(pop.params, gids, column, self.dt, V_m))
+            p = neuron_parameters(pop, self.net.seed, gids)
+            blocks.append(pop.model.block(p, gids, column, self.dt, V_m))
             column += len(gids)
         return blocks
 
     def _tau_minus(self):
         """Post-synaptic STDP time constant (ms) of each column (inf for spike sources)."""
-        return np.concatenate([np.full(len(b.gids), pop.params.get("tau_minus", np.inf))
-                               for pop, b in zip(self.net.node_populations(), self.blocks)]
-                              + [np.zeros(0)])
+        return np.concatenate([np.broadcast_to(b.p.get("tau_minus", np.inf), len(b.gids))
+                               for b in self.blocks] + [np.zeros(0)])
 
     def columns(self, gids):
         """Ring-buffer column (local index) of locally owned gids."""

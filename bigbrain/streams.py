@@ -9,3 +9,4 @@ class Purpose(enum.IntEnum):
     DELAY = 4           # aux: projection index; id: post gid; index: synapse ordinal
     POISSON = 5         # aux: projection index; id: post gid; index: step // 4; sub: ordinal
     TOTAL_NUMBER = 6    # aux: projection index; numpy Philox key for the multinomial split
+    NEURON_PARAMETER = 7  # aux: population index; id: gid; index: parameter position

@@ -3,8 +3,9 @@ integrate-and-fire; :mod:`.relays`: spike sources and parrots), and what they sh
 (:mod:`.base`). A population's model is looked up by name in :data:`MODELS`.
 """
 from . import iaf_psc, relays
-from .base import Block, BlockGroup, NeuronModel, initial_values
+from .base import Block, BlockGroup, NeuronModel, initial_values, is_per_neuron, neuron_parameters
 
 MODELS = {**iaf_psc.MODELS, **relays.MODELS}
 
-__all__ = ["MODELS", "Block", "BlockGroup", "NeuronModel", "initial_values"]
+__all__ = ["MODELS", "Block", "BlockGroup", "NeuronModel", "initial_values", "is_per_neuron",
+           "neuron_parameters"]

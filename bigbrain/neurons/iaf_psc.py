@@ -1,13 +1,16 @@
 """Current-based leaky integrate-and-fire neurons with NEST's exact integration (Rotter &
 Diesmann 1999): ``iaf_psc_delta`` and ``iaf_psc_exp``. Kernels: :mod:`bigbrain.kernels.lif`.
 
-Membrane potentials are kept relative to E_L, as NEST does. Units: mV, ms, pF, pA.
+Membrane potentials are kept relative to E_L, as NEST does. Units: mV, ms, pF, pA. Every
+parameter may differ between neurons: a block's ``p`` holds a number or one value per local
+neuron, and the propagators follow per neuron (:func:`~.base.per_neuron`).
 """
 import math
 
 import numpy as np
 
-from .base import LIF_COMMON, Block, NeuronModel, any_value, positive, refractory_steps
+from .base import (LIF_COMMON, Block, NeuronModel, any_value, per_neuron, positive,
+                   refractory_steps)
 
 
 class IafPscDeltaBlock(Block):
@@ -16,21 +19,25 @@ class IafPscDeltaBlock(Block):
     input held back during refractoriness (``refr_acc``, mV)."""
 
     STATE = ("y3", "y0", "r", "refr_acc")
+    V_REL = "y3"
     RECORDABLES = ("V_m",)
     KERNEL = "iaf_psc_delta"
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         n = len(gids)
         self.y3 = V_m - p["E_L"]
         self.y0, self.refr_acc = np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        P33 = math.exp(-dt / p["tau_m"])
-        P30 = -p["tau_m"] / p["C_m"] * math.expm1(-dt / p["tau_m"])
-        self.args = (*map(float, (P30, P33, p["I_e"], p["V_th"] - p["E_L"],
-                                  p["V_reset"] - p["E_L"], p["V_min"] - p["E_L"])),
-                     refractory_steps(p["t_ref"], dt), bool(p["refractory_input"]),
-                     *map(float, (dt, p["tau_m"], p["E_L"])))
+        self.args = self.arguments()
+
+    def arguments(self):
+        p, dt = self.p, self.dt
+        P33 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
+        P30 = per_neuron(lambda tau, C: -tau / C * math.expm1(-dt / tau), p["tau_m"], p["C_m"])
+        return (P30, P33, p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
+                p["V_min"] - p["E_L"], refractory_steps(p["t_ref"], dt),
+                bool(p["refractory_input"]), float(dt), p["tau_m"], p["E_L"])
 
 
 def propagator_32(tau_syn, tau, C, h):
@@ -51,22 +58,29 @@ class IafPscExpBlock(Block):
     refractory steps left (``r``)."""
 
     STATE = ("V", "i_ex", "i_in", "i_0", "r")
+    V_REL = "V"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_exp"
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         n = len(gids)
         self.V = V_m - p["E_L"]
         self.i_ex, self.i_in, self.i_0 = np.zeros(n), np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        P22 = math.exp(-dt / p["tau_m"])
-        self.args = (*map(float, (P22, propagator_32(p["tau_syn_ex"], p["tau_m"], p["C_m"], dt),
-                                  propagator_32(p["tau_syn_in"], p["tau_m"], p["C_m"], dt),
-                                  p["tau_m"] / p["C_m"] * (1.0 - P22),
-                                  math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-                                  p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"])),
-                     refractory_steps(p["t_ref"], dt), float(p["E_L"]))
+        self.args = self.arguments()
+
+    def arguments(self):
+        p, dt = self.p, self.dt
+        P22 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
+        P21ex, P21in = (per_neuron(lambda tau_syn, tau, C: propagator_32(tau_syn, tau, C, dt),
+                                   p[tau_syn], p["tau_m"], p["C_m"])
+                        for tau_syn in ("tau_syn_ex", "tau_syn_in"))
+        P20 = per_neuron(lambda tau, C: tau / C * (1.0 - math.exp(-dt / tau)), p["tau_m"], p["C_m"])
+        P11ex, P11in = (per_neuron(lambda tau: math.exp(-dt / tau), p[tau_syn])
+                        for tau_syn in ("tau_syn_ex", "tau_syn_in"))
+        return (P22, P21ex, P21in, P20, P11ex, P11in, p["I_e"], p["V_th"] - p["E_L"],
+                p["V_reset"] - p["E_L"], refractory_steps(p["t_ref"], dt), p["E_L"])
 
 
 MODELS = {
