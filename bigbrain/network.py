@@ -18,6 +18,7 @@ from .backends import check_name as check_backend
 from .exchange import EXCHANGES
 from .partition import PARTITIONS, parse as parse_partition
 from .population import PoissonGenerators, Population, Selection, as_selection
+from . import state
 from .projection import Connection
 from .simulation import Simulation
 
@@ -151,6 +152,7 @@ class Network:
                           weight, delay, allow_autapses, allow_multapses, synapse, self.dt,
                           receptor)
         self.connections.append(conn)
+        conn.network = self
         return conn
 
     def record_weights(self, conn, pre=None, post=None):
@@ -202,6 +204,41 @@ class Network:
                 rec.ids = np.union1d(rec.ids, new.ids)
                 return
         recordings.append(new)
+
+    # ---------------------------------------------------------------- state
+    def get(self, target, name):
+        """The values of parameter ``name`` (or the current ``V_m``) of every neuron of a
+        population or selection, in selection order, or (``name="weight"``) of every
+        synapse of a connection, in the order of ``Result.weights``; the same array on
+        every rank (collective once built). A target with ``get_params`` (a stimulation
+        device) answers itself. See :mod:`bigbrain.state`."""
+        if hasattr(target, "get_params"):
+            return target.get_params(self, name)
+        if isinstance(target, Connection):
+            if name != "weight":
+                raise ModelError(f"{target.where}.{name}", "unknown synapse parameter"
+                                 + suggest(name, ["weight"]))
+            return state.get_weights(self, target)
+        return state.get_neurons(self, self._neurons(target, "get"), name)
+
+    def set(self, target, **params):
+        """Set parameters (``V_m=..., I_e=...``) of a population or selection, or
+        ``weight=...`` of a connection: a number, an array with one value per selected
+        neuron (synapse, in the order of ``Result.weights``) or a distribution. Before the
+        build this changes the description; between runs the built state (collective). A
+        target with ``set_params`` (a stimulation device) sets itself."""
+        if hasattr(target, "set_params"):
+            return target.set_params(self, **params)
+        if isinstance(target, Connection):
+            return state.set_weights(self, target, params)
+        return state.set_neurons(self, self._neurons(target, "set"), params)
+
+    def _neurons(self, target, what):
+        sel = self._selection(target, what)
+        if isinstance(sel, PoissonGenerators) or any(p.model.name == "spike_source"
+                                                     for p in sel.populations()):
+            raise ModelError(what, f"expected neurons, got {sel.label!r}")
+        return sel
 
     # ---------------------------------------------------------------- simulation
     def build(self):

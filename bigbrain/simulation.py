@@ -22,8 +22,9 @@ from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
-from .projection import PoissonProjection, StaticProjection, place_static
+from .projection import PoissonProjection, StaticProjection, place_static, weight_limits
 from .recording import SpikeRecorder, VmRecorder, Result
+from .state import drawn, held_by, synapse_order
 
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
@@ -56,6 +57,9 @@ class Simulation:
         comm.agree(self._check_models)
         comm.agree(self._check_memory)
         self.blocks = comm.agree(self._make_blocks)
+        self._block_of = {pop.name: b for pop, b in zip(net.node_populations(), self.blocks)}
+        self.changed = {}  # population name -> parameters set since the build (checkpointed)
+        self.reweighted = set()  # indices of static connections whose weights were set
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
@@ -95,9 +99,102 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in", "ring_cur"))
-        self.block_groups = BlockGroup.of(self.blocks, backend, self.interval)
+        self.regroup()
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
+
+    def regroup(self):
+        """Group the blocks for their kernels again (after their arguments changed)."""
+        self.block_groups = BlockGroup.of(self.blocks, self.backend, self.interval)
+
+    def block_of(self, pop):
+        return self._block_of[pop.name]
+
+    def set_neurons(self, pop, ids, key, value):
+        """Set parameter ``key`` (or V_m) of neurons ``ids`` of ``pop`` to ``value`` (checked:
+        a number, one value per id, or a distribution); call :meth:`regroup` after."""
+        block = self.block_of(pop)
+        where = f"population {pop.name!r}.{key}"
+        if key != "V_m" and block.arguments is None:
+            raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
+                             "the build")
+        if key == "tau_minus":
+            raise ModelError(where, "cannot change after the build (STDP traces use it)")
+        whole = len(ids) == pop.size and np.array_equal(np.sort(ids), np.arange(pop.size))
+        if key != "V_m" and (is_per_neuron(value) or not whole):
+            check_per_neuron(pop, key, self.backend)
+        held, local = held_by(block, pop.first_gid + ids)
+        if key == "V_m" or is_per_neuron(value) or not whole:
+            values = block.parameter(key)
+            values[local] = drawn(self.net, pop, key, ids[held], value)
+        else:
+            values = float(value)
+        block.set_parameter(key, values)
+        if key != "V_m":
+            self.changed.setdefault(pop.name, set()).add(key)
+
+    def projection_of(self, conn):
+        """The local projection of a static or plastic connection."""
+        for proj in self.static + self.plasticity.projections:
+            if proj.conn is conn:
+                return proj
+        raise ModelError(f"{conn.where}.weight", "weights of Poisson input cannot be read or "
+                         "set (each synapse draws its own train)")
+
+    def set_weights(self, conn, proj, weights):
+        """Set the weights (float64, storage order) of a local projection (collective)."""
+        if proj in self.plasticity.projections:
+            proj.weight[...] = self.backend.asarray(weights)
+            return
+        proj.set_weights(weights, *weight_limits([proj.weight_range_of(weights)], self.comm)[0])
+        proj.use(self.backend)
+        self.static_table = self.backend.kernels.table([p.arguments() for p in self.static])
+        self.reweighted.add(conn.index)
+
+    def changed_state(self):
+        """{array path: values} of what changed since the build and a checkpoint must carry
+        (collective): the parameters set per local neuron (``params/<population>/gid`` and
+        ``/<parameter>``) and the weights set on static connections (``weights/connection``,
+        ``position`` in ``Result.weights`` order, ``value``)."""
+        out = {}
+        for name, keys in self.changed.items():
+            block = self._block_of[name]
+            out[f"params/{name}/gid"] = block.gids
+            out.update({f"params/{name}/{key}": block.parameter(key) for key in sorted(keys)})
+        parts = []
+        for index in sorted(self.reweighted):
+            conn = self.net.connections[index]
+            proj = self.projection_of(conn)
+            position, _ = synapse_order(self.comm, conn, proj, self.local_gids)
+            parts.append((np.full(len(proj), index, np.int64), position, proj.weights()))
+        if parts:
+            for i, name in enumerate(("connection", "position", "value")):
+                out[f"weights/{name}"] = np.concatenate([p[i] for p in parts])
+        return out
+
+    def restore_changes(self, params, weights):
+        """Set what :meth:`changed_state` saved (concatenated over the ranks that wrote it)."""
+        for pop in self.net.node_populations():
+            if f"{pop.name}/gid" not in params:
+                continue
+            block, gids = self.block_of(pop), params[f"{pop.name}/gid"]
+            order = np.argsort(gids)
+            at = order[np.searchsorted(gids, block.gids, sorter=order)]
+            for path, values in params.items():
+                owner, key = path.split("/", 1)
+                if owner == pop.name and key != "gid":
+                    block.p[key] = values[at]
+                    self.changed.setdefault(pop.name, set()).add(key)
+            block.args = block.arguments()
+        for index in np.unique(weights.get("connection", np.zeros(0, np.int64))):
+            conn = self.net.connections[int(index)]
+            proj = self.projection_of(conn)
+            mine = weights["connection"] == index
+            position, total = synapse_order(self.comm, conn, proj, self.local_gids)
+            values = np.empty(total)
+            values[weights["position"][mine]] = weights["value"][mine]
+            self.set_weights(conn, proj, values[position])
+        self.regroup()
 
     def _make_blocks(self):
         blocks, column = [], 0

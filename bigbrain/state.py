@@ -1,0 +1,208 @@
+"""Reading and changing a network's state: neuron parameters (and V_m) of populations and
+selections, and synapse weights of connections, before the build and between runs.
+
+All calls are collective and give the same result on every rank count:
+
+* ``get`` returns every selected neuron's (or synapse's) value on every rank: neurons in
+  selection order, synapses in the order of ``Result.weights`` (sorted by post gid, pre
+  gid and, among the synapses of one pair, by ordinal);
+* ``set`` takes a number, an array with one value per selected neuron (synapse, in that
+  order) or a distribution. Before the build it changes the description (a distribution
+  stays one, drawn at build from the parameter's stream); between runs it changes the
+  built state on each rank, and a distribution draws value ``(id, step)`` from
+  :attr:`Purpose.SET_NEURON` (id: gid, aux: population) or :attr:`Purpose.SET_SYNAPSE`
+  (id: the synapse's position in that order, aux: connection), index: the step at which
+  ``set`` is called times 64 plus the parameter's position, so the values do not depend
+  on the ranks. Parameters changed between runs travel in checkpoints.
+"""
+import numpy as np
+
+from .distributions import Distribution, Stream
+from .errors import ModelError, suggest
+from .neurons.base import check_below, is_per_neuron, local_values
+from .projection import check_weights
+from .streams import Purpose
+
+
+# ---------------------------------------------------------------- neurons
+def _settable(pop, where, key):
+    """Parameter names of ``pop`` that get/set accept (its number parameters and V_m)."""
+    names = [k for k, v in pop.model.params.items() if isinstance(v[0], float)]
+    if key not in names:
+        raise ModelError(f"{where}.{key}", f"unknown parameter of {pop.model.name}"
+                         + suggest(key, names))
+
+
+def _parts(sel, value, where, key):
+    """``value`` split over the parts of selection ``sel``: (population, ids, value part)."""
+    if isinstance(value, Distribution) or np.ndim(value) == 0:
+        return [(pop, ids, value) for pop, ids in sel.parts]
+    values = np.asarray(value, np.float64).ravel()
+    if values.size != len(sel):
+        raise ModelError(f"{where}.{key}", f"has {values.size} values for {len(sel)} "
+                         "selected neurons")
+    cut = np.cumsum([len(ids) for _, ids in sel.parts])[:-1]
+    return [(pop, ids, part) for (pop, ids), part in zip(sel.parts, np.split(values, cut))]
+
+
+def _described(net, pop, key, ids):
+    """Values of parameter ``key`` of neurons ``ids`` of ``pop`` as described (unbuilt)."""
+    gids = pop.first_gid + np.asarray(ids, np.int64)
+    values = local_values(pop.params[key], net.seed, pop, key, gids)
+    return np.broadcast_to(np.asarray(values, np.float64), gids.shape).copy()
+
+
+def held_by(block, gids):
+    """(positions among ``gids`` that the block holds, their block-local indices)."""
+    idx = np.searchsorted(block.gids, gids).clip(0, max(len(block.gids) - 1, 0))
+    held = np.flatnonzero(block.gids[idx] == gids) if len(block.gids) else np.zeros(0, np.int64)
+    return held, idx[held]
+
+
+def get_neurons(net, sel, key):
+    """``key`` of every neuron of ``sel``, in selection order, on every rank (collective)."""
+    out = []
+    for pop, ids in sel.parts:
+        _settable(pop, f"population {pop.name!r}", key)
+        sim = net._simulation
+        if sim is None:
+            out.append(_described(net, pop, key, ids))
+            continue
+        block = sim.block_of(pop)
+        held, local = held_by(block, pop.first_gid + ids)
+        pos = net.comm.allgather_array(held.astype(np.int64))
+        values = net.comm.allgather_array(block.parameter(key)[local])
+        part = np.empty(len(ids))
+        part[pos] = values
+        out.append(part)
+    return np.concatenate(out + [np.zeros(0)])
+
+
+def set_neurons(net, sel, params):
+    """Set parameters (``key=value``) of the neurons of ``sel`` (collective)."""
+    checked = []
+    for key, value in params.items():
+        for pop, ids, part in _parts(sel, value, f"population {sel.parts[0][0].name!r}"
+                                     if sel.parts else "set", key):
+            where = f"population {pop.name!r}"
+            _settable(pop, where, key)
+            checked.append((pop, ids, key, pop.model.checked(where, key, part)))
+    for pop in {id(p): p for p, *_ in checked}.values():  # each population once
+        _check_thresholds(net, pop, [(ids, key, v) for p, ids, key, v in checked if p is pop])
+    for pop, ids, key, value in checked:
+        if net._simulation is None:
+            _describe_new(net, pop, ids, key, value)
+        else:
+            net._simulation.set_neurons(pop, ids, key, value)
+    if net._simulation is not None:
+        net._simulation.regroup()
+
+
+def _check_thresholds(net, pop, changes):
+    """Refuse changes ((ids, key, value) of ``pop``) that leave a neuron with V_reset ≥ V_th."""
+    if not {"V_reset", "V_th"} & {key for _, key, _ in changes}:
+        return
+    now = {k: get_neurons(net, pop, k) for k in ("V_reset", "V_th")}
+    for ids, key, value in changes:
+        if key in now:
+            now[key][ids] = drawn(net, pop, key, ids, value)
+    check_below(f"population {pop.name!r}", now["V_reset"], now["V_th"])
+
+
+def drawn(net, pop, key, ids, value):
+    """The values that ``value`` gives neurons ``ids`` of ``pop``: a distribution draws from
+    the build's stream before the build and from the set stream after."""
+    gids = pop.first_gid + np.asarray(ids, np.int64)
+    if not isinstance(value, Distribution):
+        return np.broadcast_to(np.asarray(value, np.float64), gids.shape)
+    sim = net._simulation
+    if sim is None:
+        return local_values(value, net.seed, pop, key, gids)
+    index = sim.step * 64 + list(pop.model.params).index(key)
+    return value.sample(Stream(net.seed, Purpose.SET_NEURON, pop.index), gids, index)
+
+
+def _describe_new(net, pop, ids, key, value):
+    """Change the description: ``value`` for neurons ``ids`` of ``pop``."""
+    if len(ids) == pop.size and np.array_equal(ids, np.arange(pop.size)):
+        pop.params[key] = value
+        return
+    values = _described(net, pop, key, np.arange(pop.size))
+    values[ids] = drawn(net, pop, key, ids, value)
+    pop.params[key] = values
+
+
+# ---------------------------------------------------------------- synapses
+def synapse_order(comm, conn, proj, local_gids):
+    """(position of each local synapse of ``proj`` in the order of ``Result.weights``,
+    number of synapses of ``conn`` on all ranks) (collective). Keys post gid · span + (pre
+    gid − lowest pre gid) of every rank, stably sorted: the synapses of one (pre, post)
+    pair are all on the rank of post, stored in the order of their ordinals."""
+    gid_lo, span = conn.source_range()
+    key = local_gids[proj.backend.to_host(proj.post)].astype(np.int64) * np.int64(max(span, 1))
+    key += proj.synapse_rows()
+    counts = comm.allgather(len(key))
+    keys = comm.allgather_array(key)
+    order = np.argsort(keys, kind="stable")
+    position = np.empty(len(keys), np.int64)
+    position[order] = np.arange(len(keys))
+    start = sum(counts[:comm.rank])
+    return position[start:start + len(key)], len(keys)
+
+
+def get_weights(net, conn):
+    """Every synapse's weight of ``conn`` on every rank, in the order of ``Result.weights``."""
+    sim = _built(net, conn, "get")
+    proj = sim.projection_of(conn)
+    position, total = synapse_order(net.comm, conn, proj, sim.local_gids)
+    out = np.empty(total)
+    out[net.comm.allgather_array(position)] = net.comm.allgather_array(proj.weights())
+    return out
+
+
+def set_weights(net, conn, params):
+    """Set ``weight`` of every synapse of ``conn`` (collective): a number, one value per
+    synapse in the order of ``Result.weights``, or a distribution."""
+    for key in params:
+        if key != "weight":
+            raise ModelError(f"{conn.where}.{key}", "unknown synapse parameter"
+                             + suggest(key, ["weight"]))
+    if "weight" not in params:
+        return
+    value, where = params["weight"], f"{conn.where}.weight"
+    if net._simulation is None:
+        if np.ndim(value) > 0:
+            raise ModelError(where, "per-synapse arrays need a built network (run first) or "
+                             "rule='explicit' in connect")
+        check_weights(where, value)
+        if conn.synapse is not None and not isinstance(value, Distribution):
+            conn.synapse.check_weights(where, np.ravel(value))
+        conn.weight = value
+        return
+    sim = net._simulation
+    proj = sim.projection_of(conn)
+    position, total = synapse_order(net.comm, conn, proj, sim.local_gids)
+    if isinstance(value, Distribution):
+        stream = Stream(net.seed, Purpose.SET_SYNAPSE, conn.index)
+        weights = value.sample(stream, position, sim.step)
+    elif np.ndim(value) > 0:
+        values = np.asarray(value, np.float64).ravel()
+        if values.size != total:
+            raise ModelError(where, f"has {values.size} values for {total} synapses")
+        check_weights(where, values)
+        weights = values[position]
+    else:
+        weights = np.full(len(position), value, np.float64)
+    net.comm.agree(check_weights, where, weights)
+    if conn.synapse is not None:
+        net.comm.agree(conn.synapse.check_weights, where, weights)
+    sim.set_weights(conn, proj, weights)
+
+
+def _built(net, conn, what):
+    if conn not in net.connections:
+        raise ModelError(what, f"{conn.where} is not a connection of this network")
+    if net._simulation is None:
+        raise ModelError(f"{conn.where}.weight", "synapses exist once the network is built: "
+                         "call run (or build) first")
+    return net._simulation
