@@ -24,10 +24,12 @@ from .simulation import Simulation
 
 
 class Recording:
-    """What to record of one population: ids, and for V_m the sampling interval (ms)."""
+    """What to record of one population: ids, and for state variables (``variables``, in
+    the model's order of recordables) the sampling interval (ms)."""
 
-    def __init__(self, population, ids, interval=None):
+    def __init__(self, population, ids, interval=None, variables=()):
         self.population, self.ids, self.interval = population, np.unique(ids), interval
+        self.variables = tuple(variables)
 
 
 class Network:
@@ -174,25 +176,32 @@ class Network:
         conn.recorded_weights = tuple(chosen)
 
     def record(self, target, what="spikes", interval=None):
-        """Record ``spikes`` or ``V_m`` (sampled every ``interval`` ms, default dt) of a
-        population or a subset of one."""
+        """Record ``spikes``, or sample state variables (NEST's multimeter) every
+        ``interval`` ms (default dt): ``what`` is a recordable of the model (``V_m``;
+        iaf_psc_exp also ``I_syn_ex``, ``I_syn_in``) or a list of them. One population (or
+        a subset of one) per call."""
         self._not_built("record")
         sel = self._selection(target, "record")
         if isinstance(sel, PoissonGenerators) or len(sel.parts) != 1:
             raise ModelError("record", "record one population (or a subset of one) per call")
         pop, ids = sel.parts[0]
-        if what == "spikes":
+        if isinstance(what, str) and what == "spikes":
             self._merge(self.spike_recordings, Recording(pop, ids))
-        elif what == "V_m":
-            if "V_m" not in pop.model.params:
-                raise ModelError("record", f"{pop.name!r} has no V_m")
-            interval = self.dt if interval is None else float(interval)
-            if not interval >= self.dt:
-                raise ModelError("record.interval", f"must be >= dt = {self.dt} ms, got {interval}")
-            self._merge(self.vm_recordings, Recording(pop, ids, interval))
-        else:
-            raise ModelError("record.what", f"unknown recordable {what!r}"
-                             + suggest(what, ["spikes", "V_m"]))
+            return
+        variables = [what] if isinstance(what, str) else list(what)
+        recordables = pop.model.recordables
+        for name in variables:
+            if name not in recordables:
+                known = ", ".join(("spikes",) + recordables)
+                raise ModelError("record.what", f"{pop.name!r} ({pop.model.name}) has no "
+                                 f"recordable {name!r}; it records {known}"
+                                 + suggest(str(name), ("spikes",) + recordables))
+        if not variables:
+            raise ModelError("record.what", "name at least one recordable")
+        interval = self.dt if interval is None else float(interval)
+        if not interval >= self.dt:
+            raise ModelError("record.interval", f"must be >= dt = {self.dt} ms, got {interval}")
+        self._merge(self.vm_recordings, Recording(pop, ids, interval, variables))
 
     @staticmethod
     def _merge(recordings, new):
@@ -202,7 +211,12 @@ class Network:
                     raise ModelError("record.interval", f"{new.population.name!r} is already "
                                      f"sampled every {rec.interval} ms")
                 rec.ids = np.union1d(rec.ids, new.ids)
+                chosen = set(rec.variables) | set(new.variables)
+                rec.variables = tuple(v for v in new.population.model.recordables if v in chosen)
                 return
+        if new.variables:
+            chosen = set(new.variables)
+            new.variables = tuple(v for v in new.population.model.recordables if v in chosen)
         recordings.append(new)
 
     # ---------------------------------------------------------------- state

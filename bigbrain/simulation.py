@@ -23,7 +23,7 @@ from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameter
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static, weight_limits
-from .recording import SpikeRecorder, VmRecorder, Result
+from .recording import SampleRecorder, SpikeRecorder, Result
 from .state import drawn, held_by, synapse_order
 
 DEFAULT_INTERVAL_MS = 1.0
@@ -126,7 +126,8 @@ class Simulation:
         held, local = held_by(block, pop.first_gid + ids)
         if key == "V_m" or is_per_neuron(value) or not whole:
             values = block.parameter(key)
-            values[local] = drawn(self.net, pop, key, ids[held], value)
+            mine = value[held] if np.ndim(value) > 0 else value
+            values[local] = drawn(self.net, pop, key, ids[held], mine)
         else:
             values = float(value)
         block.set_parameter(key, values)
@@ -295,8 +296,8 @@ class Simulation:
         by_pop = {b_pop.name: b for b_pop, b in zip(self.net.node_populations(), self.blocks)}
         spikes = [SpikeRecorder(sel.population, sel.ids, by_pop[sel.population.name])
                   for sel in self.net.spike_recordings]
-        samples = [VmRecorder(sel.population, sel.ids, by_pop[sel.population.name],
-                              max(1, int(round(sel.interval / self.dt))))
+        samples = [SampleRecorder(sel.population, sel.ids, by_pop[sel.population.name],
+                                  max(1, int(round(sel.interval / self.dt))), sel.variables)
                    for sel in self.net.vm_recordings]
         return spikes, samples
 

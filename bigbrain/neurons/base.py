@@ -30,6 +30,16 @@ from ..errors import ModelError, suggest
 from ..streams import Purpose
 
 
+def unit_of(variable):
+    """Unit of a recordable state variable by NEST's naming: potentials (``V_…``, ``E_…``)
+    mV, currents (``I_…``) pA, conductances (``g_…``) nS, adaptation ``w`` pA."""
+    if variable.startswith(("V_", "E_")):
+        return "mV"
+    if variable.startswith("I_") or variable == "w":
+        return "pA"
+    return "nS" if variable.startswith("g_") else ""
+
+
 def positive(v):
     return v > 0
 
