@@ -183,19 +183,19 @@ def set_weights(net, conn, params):
     proj = sim.projection_of(conn)
     position, total = synapse_order(net.comm, conn, proj, sim.local_gids)
     if isinstance(value, Distribution):
-        stream = Stream(net.seed, Purpose.SET_SYNAPSE, conn.index)
-        weights = value.sample(stream, position, sim.step)
-    elif np.ndim(value) > 0:
+        if conn.synapse is not None:
+            conn.synapse.check_weights(where, np.array(value.bounds()))
+        weights = value.sample(Stream(net.seed, Purpose.SET_SYNAPSE, conn.index), position, sim.step)
+        largest = np.abs(weights).max(initial=0.0) if np.isfinite(weights).all() else np.inf
+        check_weights(where, net.comm.allreduce_max(float(largest)))   # the same on every rank
+    else:
         values = np.asarray(value, np.float64).ravel()
-        if values.size != total:
+        if np.ndim(value) > 0 and values.size != total:
             raise ModelError(where, f"has {values.size} values for {total} synapses")
         check_weights(where, values)
-        weights = values[position]
-    else:
-        weights = np.full(len(position), value, np.float64)
-    net.comm.agree(check_weights, where, weights)
-    if conn.synapse is not None:
-        net.comm.agree(conn.synapse.check_weights, where, weights)
+        if conn.synapse is not None:
+            conn.synapse.check_weights(where, values)
+        weights = values[position] if np.ndim(value) > 0 else np.full(len(position), values[0])
     sim.set_weights(conn, proj, weights)
 
 

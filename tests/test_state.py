@@ -243,3 +243,14 @@ def test_resume_after_sets_equals_the_uninterrupted_run(tmp_path):
     assert len(whole[0]) > 10
     for a, b in zip(got, whole):
         np.testing.assert_array_equal(a, b)
+
+
+def test_plastic_weights_of_the_wrong_sign_are_refused_before_any_draw():
+    net, conn, _ = _driven(synapse=bb.STDP(Wmax=10.0))
+    net.run(1.0)
+    before = conn.get("weight")
+    with pytest.raises(bb.ModelError, match=r"\.weight: weights of an STDP synapse must have the sign"):
+        conn.set(weight=bb.normal(2.0, 1.0))
+    with pytest.raises(bb.ModelError, match=r"\.weight: weights of an STDP synapse must have the sign"):
+        conn.set(weight=np.r_[np.ones(59), -1.0])
+    np.testing.assert_array_equal(conn.get("weight"), before)
