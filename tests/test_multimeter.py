@@ -138,6 +138,7 @@ def test_get_set_and_samples_are_the_same_on_one_and_three_ranks(tmp_path):
     reference = outputs[1][0]
     assert len(reference["spikes_E"]) > 20 and reference["samples_V_m"].shape[1] == 6
     assert not np.array_equal(reference["static_30"], reference["static_after"])
+    assert len(reference["errors"]) == 5
     for rank, out in enumerate(outputs[3]):
         assert set(out) == set(reference)
         for key, value in reference.items():

@@ -3,8 +3,8 @@
 A small recurrent network of iaf_psc_exp neurons with per-neuron parameters drawn from
 distributions, static and plastic projections; between runs it sets parameters of a
 selection (array and distribution), V_m, and static and plastic weights, then runs on.
-Saved: what get returns before and after, every weight, the spikes, and the samples of
-V_m and I_syn_ex of a few neurons.
+Saved: what get returns before and after, every weight, the spikes, the samples of V_m
+and I_syn_ex of a few neurons, and the messages of bad sets.
 """
 import sys
 
@@ -32,6 +32,15 @@ net.set(inh[::2], V_m=-60.0)
 net.set(static, weight=bb.uniform(-40.0, 120.0))
 net.set(plastic, weight=np.linspace(10.0, 50.0, len(out["plastic_30"])))
 out["I_e_after"] = net.get(exc, "I_e")
+errors = []
+for bad in (lambda: net.set(exc[:4], I_f=1.0), lambda: net.set(exc[:4], I_e=np.zeros(3)),
+            lambda: net.set(exc, tau_m=np.nan), lambda: static.set(weight=np.ones(7)),
+            lambda: plastic.set(weight=bb.normal(10.0, 1.0))):
+    try:
+        bad()
+    except bb.ModelError as exc_:
+        errors.append(str(exc_))
+out["errors"] = np.array(errors)
 out["static_after"] = static.get("weight")
 result = net.run(40.0)
 out["plastic_end"] = plastic.get("weight")
