@@ -194,7 +194,7 @@ class Network:
             if name not in recordables:
                 known = ", ".join(("spikes",) + recordables)
                 raise ModelError("record.what", f"{pop.name!r} ({pop.model.name}) has no "
-                                 f"recordable {name!r}; it records {known}"
+                                 f"{name} to record; its recordables: {known}"
                                  + suggest(str(name), ("spikes",) + recordables))
         if not variables:
             raise ModelError("record.what", "name at least one recordable")

@@ -50,8 +50,8 @@ def test_samples_of_every_variable_in_model_order():
 def test_unknown_recordable_names_it_and_lists_the_models():
     net = bb.Network(dt=DT)
     pop = net.population("D", 2, "iaf_psc_delta")
-    with pytest.raises(bb.ModelError, match=r"^record.what: 'D' \(iaf_psc_delta\) has no recordable "
-                                            r"'I_syn_ex'; it records spikes, V_m"):
+    with pytest.raises(bb.ModelError, match=r"^record.what: 'D' \(iaf_psc_delta\) has no I_syn_ex "
+                                            r"to record; its recordables: spikes, V_m$"):
         net.record(pop, ["V_m", "I_syn_ex"])
     net.record(pop, "V_m")
     result = net.run(1.0)
