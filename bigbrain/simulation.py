@@ -45,6 +45,11 @@ def check_per_neuron(pop, key, backend):
                          "one value per population; run per-neuron values with backend='numpy'")
 
 
+def _whole(pop, ids):
+    """Whether ``ids`` name every neuron of ``pop``."""
+    return len(ids) == pop.size and np.array_equal(np.sort(ids), np.arange(pop.size))
+
+
 class Simulation:
     """The local state of a built network on one rank and the loop that advances it."""
 
@@ -110,21 +115,24 @@ class Simulation:
     def block_of(self, pop):
         return self._block_of[pop.name]
 
-    def set_neurons(self, pop, ids, key, value):
-        """Set parameter ``key`` (or V_m) of neurons ``ids`` of ``pop`` to ``value`` (checked:
-        a number, one value per id, or a distribution); call :meth:`regroup` after."""
-        block = self.block_of(pop)
+    def check_set(self, pop, ids, key, value):
+        """Refuse a change that the built network cannot take (the same on every rank)."""
         where = f"population {pop.name!r}.{key}"
-        if key != "V_m" and block.arguments is None:
+        if key != "V_m" and self.block_of(pop).arguments is None:
             raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
                              "the build")
         if key == "tau_minus":
             raise ModelError(where, "cannot change after the build (STDP traces use it)")
-        whole = len(ids) == pop.size and np.array_equal(np.sort(ids), np.arange(pop.size))
-        if key != "V_m" and (is_per_neuron(value) or not whole):
+        if key != "V_m" and (is_per_neuron(value) or not _whole(pop, ids)):
             check_per_neuron(pop, key, self.backend)
+
+    def set_neurons(self, pop, ids, key, value):
+        """Set parameter ``key`` (or V_m) of neurons ``ids`` of ``pop`` to ``value`` (checked
+        by :meth:`check_set`: a number, one value per id, or a distribution); call
+        :meth:`regroup` after."""
+        block = self.block_of(pop)
         held, local = held_by(block, pop.first_gid + ids)
-        if key == "V_m" or is_per_neuron(value) or not whole:
+        if key == "V_m" or is_per_neuron(value) or not _whole(pop, ids):
             values = block.parameter(key)
             mine = value[held] if np.ndim(value) > 0 else value
             values[local] = drawn(self.net, pop, key, ids[held], mine)

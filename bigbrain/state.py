@@ -26,8 +26,12 @@ from .streams import Purpose
 
 # ---------------------------------------------------------------- neurons
 def _settable(pop, where, key):
-    """Parameter names of ``pop`` that get/set accept (its number parameters and V_m)."""
+    """Refuse a name that get/set do not take: they take the number parameters of the
+    model (V_m included), not its switches (``refractory_input``)."""
     names = [k for k, v in pop.model.params.items() if isinstance(v[0], float)]
+    if key in pop.model.params and key not in names:
+        raise ModelError(f"{where}.{key}", "is not a number parameter: give it in "
+                         "net.population")
     if key not in names:
         raise ModelError(f"{where}.{key}", f"unknown parameter of {pop.model.name}"
                          + suggest(key, names))
@@ -89,6 +93,9 @@ def set_neurons(net, sel, params):
             checked.append((pop, ids, key, pop.model.checked(where, key, part)))
     for pop in {id(p): p for p, *_ in checked}.values():  # each population once
         _check_thresholds(net, pop, [(ids, key, v) for p, ids, key, v in checked if p is pop])
+    if net._simulation is not None:
+        for pop, ids, key, value in checked:
+            net._simulation.check_set(pop, ids, key, value)
     for pop, ids, key, value in checked:
         if net._simulation is None:
             _describe_new(net, pop, ids, key, value)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import bigbrain as bb
-from bigbrain.neurons import MODELS
 
 DT = 0.1
 

@@ -91,7 +91,7 @@ def test_set_draws_distributions_per_neuron_between_runs():
      "must be > 0 ms, got -1.0 (neuron 11)"),
     (lambda net, pop: net.set(pop[4], V_reset=-50.0), "population 'N'.V_reset", "must be below V_th"),
     (lambda net, pop: net.set(pop, refractory_input=True), "population 'N'.refractory_input",
-     "unknown parameter"),
+     "unknown parameter of iaf_psc_exp"),
 ])
 @pytest.mark.parametrize("built", [False, True])
 def test_bad_sets_name_the_field_and_change_nothing(call, field, message, built):
@@ -110,7 +110,8 @@ def test_tau_minus_and_relay_parameters_are_refused_after_the_build():
     parrots = net.population("P", 2, "parrot_neuron")
     net.run(1.0)
     with pytest.raises(bb.ModelError, match=r"^population 'N'.tau_minus: cannot change"):
-        net.set(pop, tau_minus=30.0)
+        net.set(pop, I_e=1.0, tau_minus=30.0)
+    assert net.get(pop, "I_e")[0] == 300.0      # nothing changed
     with pytest.raises(bb.ModelError, match=r"^population 'P'.tau_minus: the parameters of parrot"):
         net.set(parrots, tau_minus=30.0)
 
@@ -254,3 +255,10 @@ def test_plastic_weights_of_the_wrong_sign_are_refused_before_any_draw():
     with pytest.raises(bb.ModelError, match=r"\.weight: weights of an STDP synapse must have the sign"):
         conn.set(weight=np.r_[np.ones(59), -1.0])
     np.testing.assert_array_equal(conn.get("weight"), before)
+
+
+def test_switches_are_not_set_through_set():
+    net = bb.Network(dt=DT)
+    pop = net.population("D", 2, "iaf_psc_delta")
+    with pytest.raises(bb.ModelError, match=r"^population 'D'.refractory_input: is not a number"):
+        net.set(pop, refractory_input=True)
