@@ -143,3 +143,25 @@ def test_get_set_and_samples_are_the_same_on_one_and_three_ranks(tmp_path):
         assert set(out) == set(reference)
         for key, value in reference.items():
             np.testing.assert_array_equal(out[key], value, err_msg=f"{key} on rank {rank} of 3")
+
+
+ONE_NEURON = """
+import sys
+import numpy as np
+import bigbrain as bb
+net = bb.Network(dt=0.1, partition="round_robin")
+pop = net.population("N", 4, "iaf_psc_exp", I_e=400.0)
+net.record(pop[[0]], ["V_m", "I_syn_in"], interval=0.2)
+t, ids, v = net.run(3.0).samples("N", "V_m")
+np.save(sys.argv[1] + f".rank{net.rank}.npy", v)
+"""
+
+
+@pytest.mark.mpi
+def test_ranks_without_recorded_neurons_record_nothing_and_do_not_fail(tmp_path):
+    script = tmp_path / "one_neuron.py"
+    script.write_text(ONE_NEURON)
+    run_mpi(script, 2, tmp_path / "v", timeout=120)
+    for rank in range(2):
+        v = np.load(tmp_path / f"v.rank{rank}.npy")
+        assert v.shape == (15, 1) and v[-1, 0] > -70.0
