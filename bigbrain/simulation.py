@@ -24,7 +24,7 @@ from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static, weight_limits
 from .recording import SampleRecorder, SpikeRecorder, Result
-from .state import drawn, held_by, synapse_order
+from .state import check_V_m, drawn, held_by, synapse_order
 
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
@@ -118,6 +118,7 @@ class Simulation:
     def check_set(self, pop, ids, key, value):
         """Refuse a change that the built network cannot take (the same on every rank)."""
         where = f"population {pop.name!r}.{key}"
+        check_V_m(pop, self.block_of(pop), key)
         if key != "V_m" and self.block_of(pop).arguments is None:
             raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
                              "the build")

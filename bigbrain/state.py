@@ -56,6 +56,13 @@ def _described(net, pop, key, ids):
     return np.broadcast_to(np.asarray(values, np.float64), gids.shape).copy()
 
 
+def check_V_m(pop, block, key):
+    """Refuse V_m of a built model whose block does not say where V_m lives (``V_REL``)."""
+    if key == "V_m" and block.V_REL is None:
+        raise ModelError(f"population {pop.name!r}.V_m", f"{pop.model.name} does not expose "
+                         "its V_m for get/set yet")
+
+
 def held_by(block, gids):
     """(positions among ``gids`` that the block holds, their block-local indices)."""
     idx = np.searchsorted(block.gids, gids).clip(0, max(len(block.gids) - 1, 0))
@@ -73,6 +80,7 @@ def get_neurons(net, sel, key):
             out.append(_described(net, pop, key, ids))
             continue
         block = sim.block_of(pop)
+        check_V_m(pop, block, key)
         held, local = held_by(block, pop.first_gid + ids)
         pos = net.comm.allgather_array(held.astype(np.int64))
         values = net.comm.allgather_array(block.parameter(key)[local])

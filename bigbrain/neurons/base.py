@@ -203,6 +203,11 @@ class Block:
     len(rec_idx) × len(RECORDABLES)), and ``samples`` is that array on the host after an
     interval. The state lives where ``backend`` (:mod:`bigbrain.backends`) computes;
     :meth:`use` moves it there.
+
+    ``p`` holds the block's parameters (a number, or one value per local neuron where they
+    differ) and ``dt``; a model whose block defines ``arguments()`` (the kernel's parameter
+    arguments from ``p``) takes per-neuron parameters and changes between runs
+    (:meth:`set_parameter`); ``V_REL`` names the state holding V_m − E_L for get/set.
     """
 
     backend = NUMPY
