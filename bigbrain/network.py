@@ -86,7 +86,8 @@ class Network:
 
     def population(self, name, size, model, **params):
         """``size`` neurons of ``model`` (``iaf_psc_delta``, ``iaf_psc_exp``) with NEST's
-        parameter names and units; ``V_m`` (initial, mV) may be a distribution."""
+        parameter names and units; each number parameter (and the initial ``V_m``, mV) may
+        be a constant, an array with one value per neuron or a distribution."""
         self._new_name(name)
         if model not in MODELS or model == "spike_source":
             raise ModelError(f"population {name!r}.model", f"unknown model {model!r}"
