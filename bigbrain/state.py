@@ -19,6 +19,7 @@ import numpy as np
 
 from .distributions import Distribution, Stream
 from .errors import ModelError, suggest
+from .kernels import csr
 from .neurons.base import check_below, is_per_neuron, local_values
 from .projection import check_weights
 from .streams import Purpose
@@ -150,19 +151,27 @@ def _describe_new(net, pop, ids, key, value):
 # ---------------------------------------------------------------- synapses
 def synapse_order(comm, conn, proj, local_gids):
     """(position of each local synapse of ``proj`` in the order of ``Result.weights``,
-    number of synapses of ``conn`` on all ranks) (collective). Keys post gid · span + (pre
-    gid − lowest pre gid) of every rank, stably sorted: the synapses of one (pre, post)
-    pair are all on the rank of post, stored in the order of their ordinals."""
-    gid_lo, span = conn.source_range()
-    key = local_gids[proj.backend.to_host(proj.post)].astype(np.int64) * np.int64(max(span, 1))
-    key += proj.synapse_rows()
-    counts = comm.allgather(len(key))
-    keys = comm.allgather_array(key)
-    order = np.argsort(keys, kind="stable")
-    position = np.empty(len(keys), np.int64)
-    position[order] = np.arange(len(keys))
-    start = sum(counts[:comm.rank])
-    return position[start:start + len(key)], len(keys)
+    number of synapses of ``conn`` on all ranks) (collective: one allreduce of a count per
+    gid). The synapses of a post-synaptic neuron are all on its rank, stored in rows by
+    pre gid and, within a row, in the order of their ordinals; so, taken in storage order,
+    each synapse of a column (columns ascend with gids) comes next among that post gid's
+    synapses, whose first position follows from all neurons' synapse counts."""
+    post = proj.backend.to_host(proj.post)
+    counts = np.bincount(post, minlength=len(local_gids)).astype(np.int64)
+    everyone = np.zeros(_n_gids(conn), np.int64)
+    has = np.flatnonzero(counts)
+    everyone[local_gids[has]] = counts[has]
+    everyone = comm.allreduce_max_array(everyone)   # each gid's count comes from its rank
+    first = np.cumsum(everyone) - everyone           # position of each post gid's first synapse
+    fill = np.zeros(len(local_gids), np.int64)
+    fill[has] = first[local_gids[has]]
+    return csr.slots(post, fill), int(everyone.sum())
+
+
+def _n_gids(conn):
+    """Number of gids up to the highest post-synaptic gid of ``conn`` (the same on every rank)."""
+    gids = conn.post.gids()
+    return int(gids.max()) + 1 if len(gids) else 0
 
 
 def get_weights(net, conn):
