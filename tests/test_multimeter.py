@@ -165,3 +165,17 @@ def test_ranks_without_recorded_neurons_record_nothing_and_do_not_fail(tmp_path)
     for rank in range(2):
         v = np.load(tmp_path / f"v.rank{rank}.npy")
         assert v.shape == (15, 1) and v[-1, 0] > -70.0
+
+
+def test_resumed_run_samples_every_variable_as_the_uninterrupted_one(tmp_path):
+    whole, _ = _driven(archive=Archive(tmp_path / "whole.zarr", checkpoint_every=10.0))
+    want = whole.run(30.0)
+    cut, _ = _driven(archive=Archive(tmp_path / "cut.zarr", checkpoint_every=10.0,
+                                     checkpoint_at_end=False))
+    cut.run(25.0)                       # checkpoints at 10 and 20 ms; 20 … 25 ms is lost
+    net = bb.resume(tmp_path / "cut.zarr")
+    assert net.time == 20.0
+    got = net.run(10.0)
+    for name in ("V_m", "I_syn_ex", "I_syn_in"):
+        for a, b in zip(got.samples("N", name), want.samples("N", name)):
+            np.testing.assert_array_equal(a, b, err_msg=name)
