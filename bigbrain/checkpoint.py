@@ -48,6 +48,7 @@ from .archive import COMPRESSORS, Archive, ArchiveError, ArchiveWriter, model_ar
 from .comm import Comm
 from .description import build_network, describe, fingerprint
 from .errors import ModelError
+from .state import changed_state, restore_changes
 
 PREEMPTED_EXIT_CODE = 0
 CONTINUE, STOP = 1, 2
@@ -116,7 +117,7 @@ class Checkpointer:
             except Exception as exc:  # noqa: BLE001
                 error = exc
         self.comm.check(error)
-        changes = self.sim.changed_state()
+        changes = changed_state(self.sim)
         part = None
         try:
             group = zarr.open_group(self.writer.path, mode="r+", zarr_format=3)[name]
@@ -284,10 +285,8 @@ def restore(sim, root, step):
         if len(block.gids) and (len(order) == 0 or not np.array_equal(saved["gid"][pos], block.gids)):
             raise CheckpointError(f"checkpoint {step}: neurons of {pop.name!r} are missing")
         block.set_state({k: v[pos] for k, v in saved.items() if k != "gid"})
-    restore_changes = getattr(sim, "restore_changes", None)
-    if restore_changes is not None:  # parameters and static weights set between runs
-        restore_changes(load_part_arrays(root, step, m, "params/"),
-                        load_part_arrays(root, step, m, "weights/"))
+    restore_changes(sim, load_part_arrays(root, step, m, "params/"),  # set between runs
+                    load_part_arrays(root, step, m, "weights/"))
     ring = load_part_arrays(root, step, m, "ring/")
     mine = sim.partition.owner(ring["gid"]) == sim.comm.rank
     slots, cols = ring["step"][mine] % sim.ring_length, sim.columns(ring["gid"][mine])

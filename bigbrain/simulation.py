@@ -22,9 +22,9 @@ from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
-from .projection import PoissonProjection, StaticProjection, place_static, weight_limits
+from .projection import PoissonProjection, StaticProjection, place_static
 from .recording import SampleRecorder, SpikeRecorder, Result
-from .state import check_V_m, drawn, held_by, synapse_order
+from .state import check_per_neuron
 
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
@@ -32,22 +32,6 @@ POISSON_STEPS = 16
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
 _NO_SPIKES = np.zeros(0, np.int64)
-
-
-def check_per_neuron(pop, key, backend):
-    """Refuse per-neuron values of parameter ``key`` of ``pop`` where its model or the
-    backend takes one number per population."""
-    if pop.model.block.arguments is None:
-        raise ModelError(f"population {pop.name!r}.{key}", f"{pop.model.name} takes one value "
-                         "per population; per-neuron values are not supported for it")
-    if backend.name != "numpy":
-        raise ModelError(f"population {pop.name!r}.{key}", f"the {backend.label} backend takes "
-                         "one value per population; run per-neuron values with backend='numpy'")
-
-
-def _whole(pop, ids):
-    """Whether ``ids`` name every neuron of ``pop``."""
-    return len(ids) == pop.size and np.array_equal(np.sort(ids), np.arange(pop.size))
 
 
 class Simulation:
@@ -92,7 +76,6 @@ class Simulation:
                 if key != "V_m" and key in pop.model.params and is_per_neuron(value):
                     check_per_neuron(pop, key, self.backend)
 
-
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device."""
         if self.backend.device is not None:
@@ -115,34 +98,6 @@ class Simulation:
     def block_of(self, pop):
         return self._block_of[pop.name]
 
-    def check_set(self, pop, ids, key, value):
-        """Refuse a change that the built network cannot take (the same on every rank)."""
-        where = f"population {pop.name!r}.{key}"
-        check_V_m(pop, self.block_of(pop), key)
-        if key != "V_m" and self.block_of(pop).arguments is None:
-            raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
-                             "the build")
-        if key == "tau_minus":
-            raise ModelError(where, "cannot change after the build (STDP traces use it)")
-        if key != "V_m" and (is_per_neuron(value) or not _whole(pop, ids)):
-            check_per_neuron(pop, key, self.backend)
-
-    def set_neurons(self, pop, ids, key, value):
-        """Set parameter ``key`` (or V_m) of neurons ``ids`` of ``pop`` to ``value`` (checked
-        by :meth:`check_set`: a number, one value per id, or a distribution); call
-        :meth:`regroup` after."""
-        block = self.block_of(pop)
-        held, local = held_by(block, pop.first_gid + ids)
-        if key == "V_m" or is_per_neuron(value) or not _whole(pop, ids):
-            values = block.parameter(key)
-            mine = value[held] if np.ndim(value) > 0 else value
-            values[local] = drawn(self.net, pop, key, ids[held], mine)
-        else:
-            values = float(value)
-        block.set_parameter(key, values)
-        if key != "V_m":
-            self.changed.setdefault(pop.name, set()).add(key)
-
     def projection_of(self, conn):
         """The local projection of a static or plastic connection."""
         for proj in self.static + self.plasticity.projections:
@@ -150,61 +105,6 @@ class Simulation:
                 return proj
         raise ModelError(f"{conn.where}.weight", "weights of Poisson input cannot be read or "
                          "set (each synapse draws its own train)")
-
-    def set_weights(self, conn, proj, weights):
-        """Set the weights (float64, storage order) of a local projection (collective)."""
-        if proj in self.plasticity.projections:
-            proj.weight[...] = self.backend.asarray(weights)
-            return
-        proj.set_weights(weights, *weight_limits([proj.weight_range_of(weights)], self.comm)[0])
-        proj.use(self.backend)
-        self.static_table = self.backend.kernels.table([p.arguments() for p in self.static])
-        self.reweighted.add(conn.index)
-
-    def changed_state(self):
-        """{array path: values} of what changed since the build and a checkpoint must carry
-        (collective): the parameters set per local neuron (``params/<population>/gid`` and
-        ``/<parameter>``) and the weights set on static connections (``weights/connection``,
-        ``position`` in ``Result.weights`` order, ``value``)."""
-        out = {}
-        for name, keys in self.changed.items():
-            block = self._block_of[name]
-            out[f"params/{name}/gid"] = block.gids
-            out.update({f"params/{name}/{key}": block.parameter(key) for key in sorted(keys)})
-        parts = []
-        for index in sorted(self.reweighted):
-            conn = self.net.connections[index]
-            proj = self.projection_of(conn)
-            position, _ = synapse_order(self.comm, conn, proj, self.local_gids)
-            parts.append((np.full(len(proj), index, np.int64), position, proj.weights()))
-        if parts:
-            for i, name in enumerate(("connection", "position", "value")):
-                out[f"weights/{name}"] = np.concatenate([p[i] for p in parts])
-        return out
-
-    def restore_changes(self, params, weights):
-        """Set what :meth:`changed_state` saved (concatenated over the ranks that wrote it)."""
-        for pop in self.net.node_populations():
-            if f"{pop.name}/gid" not in params:
-                continue
-            block, gids = self.block_of(pop), params[f"{pop.name}/gid"]
-            order = np.argsort(gids)
-            at = order[np.searchsorted(gids, block.gids, sorter=order)]
-            for path, values in params.items():
-                owner, key = path.split("/", 1)
-                if owner == pop.name and key != "gid":
-                    block.p[key] = values[at]
-                    self.changed.setdefault(pop.name, set()).add(key)
-            block.args = block.arguments()
-        for index in np.unique(weights.get("connection", np.zeros(0, np.int64))):
-            conn = self.net.connections[int(index)]
-            proj = self.projection_of(conn)
-            mine = weights["connection"] == index
-            position, total = synapse_order(self.comm, conn, proj, self.local_gids)
-            values = np.empty(total)
-            values[weights["position"][mine]] = weights["value"][mine]
-            self.set_weights(conn, proj, values[position])
-        self.regroup()
 
     def _make_blocks(self):
         blocks, column = [], 0

@@ -21,7 +21,7 @@ from .distributions import Distribution, Stream
 from .errors import ModelError, suggest
 from .kernels import csr
 from .neurons.base import check_below, is_per_neuron, local_values
-from .projection import check_weights
+from .projection import check_weights, weight_limits
 from .streams import Purpose
 
 
@@ -102,16 +102,62 @@ def set_neurons(net, sel, params):
             checked.append((pop, ids, key, pop.model.checked(where, key, part)))
     for pop in {id(p): p for p, *_ in checked}.values():  # each population once
         _check_thresholds(net, pop, [(ids, key, v) for p, ids, key, v in checked if p is pop])
-    if net._simulation is not None:
+    sim = net._simulation
+    if sim is None:
         for pop, ids, key, value in checked:
-            net._simulation.check_set(pop, ids, key, value)
-    for pop, ids, key, value in checked:
-        if net._simulation is None:
             _describe_new(net, pop, ids, key, value)
-        else:
-            net._simulation.set_neurons(pop, ids, key, value)
-    if net._simulation is not None:
-        net._simulation.regroup()
+        return
+    for pop, ids, key, value in checked:
+        _check_built(sim, pop, ids, key, value)
+    for pop, ids, key, value in checked:
+        _set_built(sim, pop, ids, key, value)
+    sim.regroup()
+
+
+def check_per_neuron(pop, key, backend):
+    """Refuse per-neuron values of parameter ``key`` of ``pop`` where its model or the
+    backend takes one number per population."""
+    if pop.model.block.arguments is None:
+        raise ModelError(f"population {pop.name!r}.{key}", f"{pop.model.name} takes one value "
+                         "per population; per-neuron values are not supported for it")
+    if backend.name != "numpy":
+        raise ModelError(f"population {pop.name!r}.{key}", f"the {backend.label} backend takes "
+                         "one value per population; run per-neuron values with backend='numpy'")
+
+
+def _whole(pop, ids):
+    """Whether ``ids`` name every neuron of ``pop``."""
+    return len(ids) == pop.size and np.array_equal(np.sort(ids), np.arange(pop.size))
+
+
+def _check_built(sim, pop, ids, key, value):
+    """Refuse a change that the built network cannot take (the same on every rank)."""
+    where = f"population {pop.name!r}.{key}"
+    block = sim.block_of(pop)
+    check_V_m(pop, block, key)
+    if key != "V_m" and block.arguments is None:
+        raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
+                         "the build")
+    if key == "tau_minus":
+        raise ModelError(where, "cannot change after the build (STDP traces use it)")
+    if key != "V_m" and (is_per_neuron(value) or not _whole(pop, ids)):
+        check_per_neuron(pop, key, sim.backend)
+
+
+def _set_built(sim, pop, ids, key, value):
+    """Set parameter ``key`` (or V_m) of neurons ``ids`` of ``pop`` on this rank to ``value``
+    (checked: a number, one value per id, or a distribution); regroup the blocks after."""
+    block = sim.block_of(pop)
+    held, local = held_by(block, pop.first_gid + ids)
+    if key == "V_m" or is_per_neuron(value) or not _whole(pop, ids):
+        values = block.parameter(key)
+        mine = value[held] if np.ndim(value) > 0 else value
+        values[local] = drawn(sim.net, pop, key, ids[held], mine)
+    else:
+        values = float(value)
+    block.set_parameter(key, values)
+    if key != "V_m":
+        sim.changed.setdefault(pop.name, set()).add(key)
 
 
 def _check_thresholds(net, pop, changes):
@@ -220,7 +266,18 @@ def set_weights(net, conn, params):
         if conn.synapse is not None:
             conn.synapse.check_weights(where, values)
         weights = values[position] if np.ndim(value) > 0 else np.full(len(position), values[0])
-    sim.set_weights(conn, proj, weights)
+    _set_weights(sim, conn, proj, weights)
+
+
+def _set_weights(sim, conn, proj, weights):
+    """Set the weights (float64, storage order) of a local projection (collective)."""
+    if proj in sim.plasticity.projections:
+        proj.weight[...] = sim.backend.asarray(weights)
+        return
+    proj.set_weights(weights, *weight_limits([proj.weight_range_of(weights)], sim.comm)[0])
+    proj.use(sim.backend)
+    sim.static_table = sim.backend.kernels.table([p.arguments() for p in sim.static])
+    sim.reweighted.add(conn.index)
 
 
 def _built(net, conn, what):
@@ -230,3 +287,52 @@ def _built(net, conn, what):
         raise ModelError(f"{conn.where}.weight", "synapses exist once the network is built: "
                          "call run (or build) first")
     return net._simulation
+
+
+# ---------------------------------------------------------------- checkpoints
+def changed_state(sim):
+    """{array path: values} of what changed since the build and a checkpoint must carry
+    (collective): the parameters set per local neuron (``params/<population>/gid`` and
+    ``/<parameter>``) and the weights set on static connections (``weights/connection``,
+    ``position`` in ``Result.weights`` order, ``value``)."""
+    out = {}
+    for name, keys in sim.changed.items():
+        block = sim.block_of(sim.net.populations[name])
+        out[f"params/{name}/gid"] = block.gids
+        out.update({f"params/{name}/{key}": block.parameter(key) for key in sorted(keys)})
+    parts = []
+    for index in sorted(sim.reweighted):
+        conn = sim.net.connections[index]
+        proj = sim.projection_of(conn)
+        position, _ = synapse_order(sim.comm, conn, proj, sim.local_gids)
+        parts.append((np.full(len(proj), index, np.int64), position, proj.weights()))
+    if parts:
+        for i, name in enumerate(("connection", "position", "value")):
+            out[f"weights/{name}"] = np.concatenate([p[i] for p in parts])
+    return out
+
+
+def restore_changes(sim, params, weights):
+    """Set what :func:`changed_state` saved (concatenated over the ranks that wrote it)
+    (collective)."""
+    for pop in sim.net.node_populations():
+        if f"{pop.name}/gid" not in params:
+            continue
+        block, gids = sim.block_of(pop), params[f"{pop.name}/gid"]
+        order = np.argsort(gids)
+        at = order[np.searchsorted(gids, block.gids, sorter=order)]
+        for path, values in params.items():
+            owner, key = path.split("/", 1)
+            if owner == pop.name and key != "gid":
+                block.p[key] = values[at]
+                sim.changed.setdefault(pop.name, set()).add(key)
+        block.args = block.arguments()
+    for index in np.unique(weights.get("connection", np.zeros(0, np.int64))):
+        conn = sim.net.connections[int(index)]
+        proj = sim.projection_of(conn)
+        mine = weights["connection"] == index
+        position, total = synapse_order(sim.comm, conn, proj, sim.local_gids)
+        values = np.empty(total)
+        values[weights["position"][mine]] = weights["value"][mine]
+        _set_weights(sim, conn, proj, values[position])
+    sim.regroup()
