@@ -57,14 +57,14 @@ def _described(net, pop, key, ids):
     return np.broadcast_to(np.asarray(values, np.float64), gids.shape).copy()
 
 
-def check_V_m(pop, block, key):
+def _check_V_m(pop, block, key):
     """Refuse V_m of a built model whose block does not say where V_m lives (``V_REL``)."""
     if key == "V_m" and block.V_REL is None:
         raise ModelError(f"population {pop.name!r}.V_m", f"{pop.model.name} does not expose "
                          "its V_m for get/set yet")
 
 
-def held_by(block, gids):
+def _held_by(block, gids):
     """(positions among ``gids`` that the block holds, their block-local indices)."""
     idx = np.searchsorted(block.gids, gids).clip(0, max(len(block.gids) - 1, 0))
     held = np.flatnonzero(block.gids[idx] == gids) if len(block.gids) else np.zeros(0, np.int64)
@@ -81,8 +81,8 @@ def get_neurons(net, sel, key):
             out.append(_described(net, pop, key, ids))
             continue
         block = sim.block_of(pop)
-        check_V_m(pop, block, key)
-        held, local = held_by(block, pop.first_gid + ids)
+        _check_V_m(pop, block, key)
+        held, local = _held_by(block, pop.first_gid + ids)
         pos = net.comm.allgather_array(held.astype(np.int64))
         values = net.comm.allgather_array(block.parameter(key)[local])
         part = np.empty(len(ids))
@@ -134,7 +134,7 @@ def _check_built(sim, pop, ids, key, value):
     """Refuse a change that the built network cannot take (the same on every rank)."""
     where = f"population {pop.name!r}.{key}"
     block = sim.block_of(pop)
-    check_V_m(pop, block, key)
+    _check_V_m(pop, block, key)
     if key != "V_m" and block.arguments is None:
         raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
                          "the build")
@@ -148,11 +148,11 @@ def _set_built(sim, pop, ids, key, value):
     """Set parameter ``key`` (or V_m) of neurons ``ids`` of ``pop`` on this rank to ``value``
     (checked: a number, one value per id, or a distribution); regroup the blocks after."""
     block = sim.block_of(pop)
-    held, local = held_by(block, pop.first_gid + ids)
+    held, local = _held_by(block, pop.first_gid + ids)
     if key == "V_m" or is_per_neuron(value) or not _whole(pop, ids):
         values = block.parameter(key)
         mine = value[held] if np.ndim(value) > 0 else value
-        values[local] = drawn(sim.net, pop, key, ids[held], mine)
+        values[local] = _drawn(sim.net, pop, key, ids[held], mine)
     else:
         values = float(value)
     block.set_parameter(key, values)
@@ -167,11 +167,11 @@ def _check_thresholds(net, pop, changes):
     now = {k: get_neurons(net, pop, k) for k in ("V_reset", "V_th")}
     for ids, key, value in changes:
         if key in now:
-            now[key][ids] = drawn(net, pop, key, ids, value)
+            now[key][ids] = _drawn(net, pop, key, ids, value)
     check_below(f"population {pop.name!r}", now["V_reset"], now["V_th"])
 
 
-def drawn(net, pop, key, ids, value):
+def _drawn(net, pop, key, ids, value):
     """The values that ``value`` gives neurons ``ids`` of ``pop``: a distribution draws from
     the build's stream before the build and from the set stream after."""
     gids = pop.first_gid + np.asarray(ids, np.int64)
@@ -190,7 +190,7 @@ def _describe_new(net, pop, ids, key, value):
         pop.params[key] = value
         return
     values = _described(net, pop, key, np.arange(pop.size))
-    values[ids] = drawn(net, pop, key, ids, value)
+    values[ids] = _drawn(net, pop, key, ids, value)
     pop.params[key] = values
 
 
