@@ -262,3 +262,23 @@ def test_switches_are_not_set_through_set():
     pop = net.population("D", 2, "iaf_psc_delta")
     with pytest.raises(bb.ModelError, match=r"^population 'D'.refractory_input: is not a number"):
         net.set(pop, refractory_input=True)
+
+
+class _Generator:
+    """The device side of the contract: set_params / get_params (stimulation devices)."""
+
+    def __init__(self):
+        self.amplitude = 0.0
+
+    def set_params(self, net, **params):
+        self.amplitude = params["amplitude"]
+
+    def get_params(self, net, name):
+        return getattr(self, name)
+
+
+def test_devices_answer_get_and_set_themselves():
+    net, _ = _exp_net()
+    gen = _Generator()
+    net.set(gen, amplitude=3.5)
+    assert net.get(gen, "amplitude") == 3.5
