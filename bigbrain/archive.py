@@ -13,7 +13,7 @@
   because a spike is 16 bytes against thousands of synaptic events of work, so one writer
   keeps up, and parallel writes would need a global sort (a collective sample sort) per
   block to know which rank owns which chunk.
-* V_m samples and telemetry are appended the same way, one block at a time.
+* samples of state variables and telemetry are appended the same way, one block at a time.
 * At the end of ``run`` (and at checkpoints) the partial last chunks are written too, so
   the store is readable up to that time; the next block rewrites that chunk.
 
@@ -31,6 +31,7 @@ import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
 from .errors import ArchiveError, RankError
+from .neurons.base import unit_of
 from .plasticity import PlasticRecords, sorted_events
 from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta
 
@@ -275,11 +276,13 @@ class ArchiveWriter:
             _create(g, "node_ids", "int64", chunk)
             _create(g, "timestamps", "float64", chunk, attrs={"units": "ms"})
         for rec in self.sim.net.vm_recordings:
-            g = root.create_group(f"samples/{rec.population.name}",
-                                  attributes={"interval_ms": rec.interval})
+            g = root.create_group(f"samples/{rec.population.name}", attributes={
+                "interval_ms": rec.interval, "variables": list(rec.variables)})
             g.create_array("node_ids", data=rec.ids.astype(np.int64), compressors=COMPRESSORS)
             _create(g, "times", "float64", ROWS_PER_CHUNK, attrs={"units": "ms"})
-            _create(g, "V_m", "float64", ROWS_PER_CHUNK, columns=len(rec.ids), attrs={"units": "mV"})
+            for variable in rec.variables:
+                _create(g, variable, "float64", ROWS_PER_CHUNK, columns=len(rec.ids),
+                        attrs={"units": unit_of(variable)})
         for proj in self.sim.plasticity.recorded():
             g = root.create_group(weight_samples(proj.conn), attributes={
                 "connection": proj.conn.where, "sorting": "by_time",
@@ -306,7 +309,7 @@ class ArchiveWriter:
         paths = [f"spikes/{r.population.name}/{a}" for r in self.sim.net.spike_recordings
                  for a in ("node_ids", "timestamps")]
         paths += [f"samples/{r.population.name}/{a}" for r in self.sim.net.vm_recordings
-                  for a in ("times", "V_m")]
+                  for a in ("times", *r.variables)]
         paths += [f"{weight_samples(p.conn)}/{a}" for p in self.sim.plasticity.recorded()
                   for a in ("times", "pre", "post", "weights")]
         paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
@@ -359,15 +362,12 @@ class ArchiveWriter:
 
     def _drain(self):
         """This rank's records since the last block (the recorders are emptied)."""
-        spikes, samples = [], []
+        spikes = []
         for rec in self.sim.spike_recorders:
             spikes.append((np.concatenate(rec.steps + [np.zeros(0, np.int64)]),
                            np.concatenate(rec.ids + [np.zeros(0, np.int64)])))
             rec.steps, rec.ids = [], []
-        for rec in self.sim.vm_recorders:
-            values = np.concatenate(rec.values, axis=0) if rec.values else np.zeros((0, len(rec.ids)))
-            samples.append((np.concatenate(rec.steps + [np.zeros(0, np.int64)]), rec.ids, values))
-            rec.steps, rec.values = [], []
+        samples = [rec.drain() for rec in self.sim.vm_recorders]
         plasticity = self.sim.plasticity
         weights = [plasticity.keyed_events(p, p.recorder.drain()) for p in plasticity.recorded()]
         return spikes, samples, weights
@@ -383,13 +383,14 @@ class ArchiveWriter:
             self.appenders[f"{name}/timestamps"].add(steps[order] * dt)
         for k, rec in enumerate(self.sim.net.vm_recordings):
             steps = gathered[0][1][k][0]
-            values = np.zeros((len(steps), len(rec.ids)))
+            values = np.zeros((len(steps), len(rec.ids), len(rec.variables)))
             for g in gathered:
                 _, ids, v = g[1][k]
                 values[:, np.searchsorted(rec.ids, ids)] = v
             name = f"samples/{rec.population.name}"
             self.appenders[f"{name}/times"].add(steps * dt)
-            self.appenders[f"{name}/V_m"].add(values)
+            for j, variable in enumerate(rec.variables):
+                self.appenders[f"{name}/{variable}"].add(values[:, :, j])
         for k, proj in enumerate(self.sim.plasticity.recorded()):
             parts = [np.concatenate([g[2][k][j] for g in gathered]) for j in range(5)]
             stamps, pre, post, w = sorted_events(proj.conn, parts)
@@ -513,11 +514,22 @@ class ArchiveResult:
         g = self._group("spikes", name, "spikes")
         return read_array(self.root, f"{g}/timestamps"), read_array(self.root, f"{g}/node_ids")
 
+    def samples(self, name, variable):
+        """(times in ms, ids, values with one column per id) of state variable ``variable``
+        of population ``name``."""
+        from .errors import ModelError
+
+        g = self._group("samples", name, variable)
+        if variable not in self.root[g]:
+            recorded = self.root[g].attrs.get("variables", ["V_m"])
+            raise ModelError(f"samples.{variable}", f"{variable!r} of {name!r} was not recorded; "
+                             f"recorded: {', '.join(recorded)}")
+        return (read_array(self.root, f"{g}/times"), read_array(self.root, f"{g}/node_ids"),
+                read_array(self.root, f"{g}/{variable}"))
+
     def V_m(self, name):
         """(times in ms, ids, values in mV with one column per id) of population ``name``."""
-        g = self._group("samples", name, "V_m")
-        return (read_array(self.root, f"{g}/times"), read_array(self.root, f"{g}/node_ids"),
-                read_array(self.root, f"{g}/V_m"))
+        return self.samples(name, "V_m")
 
     def n_spikes(self, name):
         return self.root[self._group("spikes", name, "spikes") + "/node_ids"].shape[0]

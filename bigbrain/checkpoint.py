@@ -12,6 +12,9 @@ rank:
   written after S are dropped on resume and none before S is lost);
 * the stimulation devices' parameters and schedules (:mod:`bigbrain.stimulation`), as
   changed between runs (rank 0's part);
+* parameters and static weights set between runs (``params/<population>/gid`` and
+  ``/<parameter>``; ``weights/connection``, ``position``, ``value``), keyed by gid and by
+  position in ``Result.weights`` order;
 * the step S. The random streams need nothing more: Poisson input is a pure function of
   (seed, synapse, step) and connectivity of (seed, projection, post gid, ordinal), so the
   step is the streams' position, and static synapses are regenerated from the seed.
@@ -47,6 +50,7 @@ from .archive import COMPRESSORS, Archive, ArchiveError, ArchiveWriter, model_ar
 from .comm import Comm
 from .description import build_network, describe, fingerprint
 from .errors import ModelError
+from .state import changed_state, restore_changes
 from .stimulation import device_state_arrays, restore_devices
 
 PREEMPTED_EXIT_CODE = 0
@@ -116,10 +120,11 @@ class Checkpointer:
             except Exception as exc:  # noqa: BLE001
                 error = exc
         self.comm.check(error)
+        changes = changed_state(self.sim)
         part = None
         try:
             group = zarr.open_group(self.writer.path, mode="r+", zarr_format=3)[name]
-            part = write_part(group.create_group(f"rank_{self.comm.rank}"), self.sim, step)
+            part = write_part(group.create_group(f"rank_{self.comm.rank}"), self.sim, step, changes)
         except Exception as exc:  # noqa: BLE001
             error = exc
         self.comm.check(error)
@@ -165,9 +170,11 @@ def _crash_hook(rank, step):
         os._exit(3)
 
 
-def write_part(group, sim, step):
-    """Write this rank's state into ``group``; returns {array path: checksum}."""
-    out = {}
+def write_part(group, sim, step, changes=None):
+    """Write this rank's state into ``group``, with ``changes`` ({path: array}: parameters and
+    static weights set since the build, ``Simulation.changed_state``); returns {array path:
+    checksum}."""
+    out = {path: _put(group, path, values) for path, values in (changes or {}).items()}
     for pop, block in zip(sim.net.node_populations(), sim.blocks):
         if block.STATE:
             out[f"neurons/{pop.name}/gid"] = _put(group, f"neurons/{pop.name}/gid", block.gids)
@@ -284,6 +291,8 @@ def restore(sim, root, step):
         if len(block.gids) and (len(order) == 0 or not np.array_equal(saved["gid"][pos], block.gids)):
             raise CheckpointError(f"checkpoint {step}: neurons of {pop.name!r} are missing")
         block.set_state({k: v[pos] for k, v in saved.items() if k != "gid"})
+    restore_changes(sim, load_part_arrays(root, step, m, "params/"),  # set between runs
+                    load_part_arrays(root, step, m, "weights/"))
     ring = load_part_arrays(root, step, m, "ring/")
     mine = sim.partition.owner(ring["gid"]) == sim.comm.rank
     slots, cols = ring["step"][mine] % sim.ring_length, sim.columns(ring["gid"][mine])

@@ -9,7 +9,8 @@ same thing::
                 {"name", "kind": "dc_generator", "size", <parameters>}, ...],  # devices
      "projections": [{"pre", "post", "rule", <rule args>, "weight", "delay",
                       "allow_autapses", "allow_multapses", "synapse"}, ...],
-     "recordings": [{"population", "what": "spikes" | "V_m", "ids", "interval"}, ...],
+     "recordings": [{"population", "what": "spikes" | "V_m" | [variables], "ids",
+                     "interval"}, ...],
      "order": [names of populations and inputs in creation order]}
 
 ``pre``/``post`` are selections: lists of ``{"population": name, "ids": "all" | ids}``
@@ -77,7 +78,8 @@ def describe(net, arrays=None):
         else:
             desc["populations"].append({
                 "name": pop.name, "size": pop.size, "model": pop.model.name, "first_gid": pop.first_gid,
-                "params": {k: describe_value(v) for k, v in pop.params.items()}})
+                "params": {k: _describe_value(v, f"populations/{pop.name}/{k}", put)
+                           for k, v in pop.params.items()}})
             if pop.layer is not None:
                 desc["populations"][-1]["positions"] = pop.layer.describe(
                     lambda name, values, pop=pop: put(f"{pop.name}/{name}", values))
@@ -85,8 +87,9 @@ def describe(net, arrays=None):
         desc["projections"].append(_describe_connection(conn, put))
     for rec in net.spike_recordings:
         desc["recordings"].append(_describe_recording(rec, "spikes", put))
-    for rec in net.vm_recordings:
-        desc["recordings"].append(_describe_recording(rec, "V_m", put))
+    for rec in net.vm_recordings:  # "V_m" alone as before multimeters, so fingerprints hold
+        what = "V_m" if rec.variables == ("V_m",) else list(rec.variables)
+        desc["recordings"].append(_describe_recording(rec, what, put))
     return desc
 
 
@@ -126,7 +129,8 @@ def _describe_connection(conn, put):
 
 def _describe_recording(rec, what, put):
     pop = rec.population
-    ids = "all" if len(rec.ids) == pop.size else put(f"recordings/{what}_{pop.name}_ids", rec.ids)
+    kind = what if isinstance(what, str) else "samples"
+    ids = "all" if len(rec.ids) == pop.size else put(f"recordings/{kind}_{pop.name}_ids", rec.ids)
     return {"population": pop.name, "what": what, "ids": ids, "interval": rec.interval}
 
 
@@ -196,7 +200,7 @@ def build_network(desc, arrays=None, comm=None, partition=None, **network_args):
     for r in desc["recordings"]:
         pop = net.populations[r["population"]]
         target = pop if r["ids"] == "all" else pop[value(r["ids"])]
-        net.record(target, r["what"], r["interval"] if r["what"] == "V_m" else None)
+        net.record(target, r["what"], None if r["what"] == "spikes" else r["interval"])
     return net
 
 

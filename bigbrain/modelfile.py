@@ -55,7 +55,7 @@ complete file (tested); in short::
 
     [[recordings]]            # net.record(population[ids], what, interval)
     population = "E"
-    what = "spikes"
+    what = "spikes"            # or a recordable ("V_m") or a list: ["V_m", "I_syn_ex"]
 
 With a builder, ``[builder]`` holds ``name`` (a key of :data:`bigbrain.models.BUILDERS`)
 and the builder's arguments; ``[[recordings]]`` may be added. :func:`read` checks a file
@@ -97,7 +97,7 @@ PROJECTION = {"pre": ((str, list), True), "post": ((str, list), True), "rule": (
 RULE_ARGS = {"indegree": ((int,), True), "outdegree": ((int,), True), "p": ("value", True),
              "mask": ((dict,), False), "N": ((int,), True),
              "sources": ((dict, list), True), "targets": ((dict, list), True)}
-RECORDING = {"population": ((str,), True), "what": ((str,), False), "ids": ((str, list, dict), False),
+RECORDING = {"population": ((str,), True), "what": ((str, list), False), "ids": ((str, list, dict), False),
              "interval": (_NUMBER, False)}
 TOP = {"network": ((dict,), False), "run": ((dict,), False), "builder": ((dict,), False),
        "populations": ((list,), False), "inputs": ((list,), False), "projections": ((list,), False),

@@ -19,15 +19,18 @@ from .backends.memory import physical_memory
 from .exchange import EXCHANGES
 from .partition import PARTITIONS, parse as parse_partition
 from .population import PoissonGenerators, Population, Selection, as_selection
+from . import state
 from .projection import Connection
 from .simulation import Simulation
 
 
 class Recording:
-    """What to record of one population: ids, and for V_m the sampling interval (ms)."""
+    """What to record of one population: ids, and for state variables (``variables``, in
+    the model's order of recordables) the sampling interval (ms)."""
 
-    def __init__(self, population, ids, interval=None):
+    def __init__(self, population, ids, interval=None, variables=()):
         self.population, self.ids, self.interval = population, _sorted_unique(ids), interval
+        self.variables = tuple(variables)
 
 
 class Network:
@@ -86,7 +89,8 @@ class Network:
     def population(self, name, size, model, positions=None, **params):
         """``size`` neurons of ``model`` (``iaf_psc_delta``, ``iaf_psc_exp``,
         ``iaf_psc_alpha``, …: :mod:`bigbrain.neurons`) with NEST's parameter names and units;
-        ``V_m`` (initial, mV) may be a distribution. ``positions``: None, or
+        each number parameter (and the initial ``V_m``, mV) may be a constant, an array with
+        one value per neuron or a distribution. ``positions``: None, or
         ``bb.spatial.grid(...)`` / ``bb.spatial.free(...)`` (see :mod:`bigbrain.spatial`);
         then ``pop.positions`` holds them (size × dim)."""
         self._new_name(name)
@@ -95,9 +99,8 @@ class Network:
                              + suggest(model, [m for m in MODELS if m != "spike_source"]))
         size = _count(f"population {name!r}.size", size)
         params = MODELS[model].complete(f"population {name!r}", params)
-        if np.ndim(params.get("V_m")) > 0 and np.size(params["V_m"]) != size:
-            raise ModelError(f"population {name!r}.V_m", f"has {np.size(params['V_m'])} values "
-                             f"for {size} neurons")
+        for key, value in params.items():
+            _check_size(f"population {name!r}.{key}", value, size)
         pop = Population(name, size, MODELS[model], params, self.n_nodes, len(self.populations))
         if positions is not None:
             pop.set_layer(positions, self.seed)
@@ -188,6 +191,7 @@ class Network:
                           weight, delay, allow_autapses, allow_multapses, synapse, self.dt,
                           receptor)
         self.connections.append(conn)
+        conn.network = self
         return conn
 
     def record_weights(self, conn, pre=None, post=None):
@@ -209,25 +213,32 @@ class Network:
         conn.recorded_weights = tuple(chosen)
 
     def record(self, target, what="spikes", interval=None):
-        """Record ``spikes`` or ``V_m`` (sampled every ``interval`` ms, default dt) of a
-        population or a subset of one."""
+        """Record ``spikes``, or sample state variables (NEST's multimeter) every
+        ``interval`` ms (default dt): ``what`` is a recordable of the model (``V_m``;
+        iaf_psc_exp also ``I_syn_ex``, ``I_syn_in``) or a list of them. One population (or
+        a subset of one) per call."""
         self._not_built("record")
         sel = self._selection(target, "record")
         if getattr(sel, "is_device", False) or len(sel.parts) != 1:
             raise ModelError("record", "record one population (or a subset of one) per call")
         pop, ids = sel.parts[0]
-        if what == "spikes":
+        if isinstance(what, str) and what == "spikes":
             self._merge(self.spike_recordings, Recording(pop, ids))
-        elif what == "V_m":
-            if "V_m" not in pop.model.params:
-                raise ModelError("record", f"{pop.name!r} has no V_m")
-            interval = self.dt * (1 if interval is None else self.steps("record.interval", interval))
-            if not interval >= self.dt:
-                raise ModelError("record.interval", f"must be >= dt = {self.dt} ms, got {interval}")
-            self._merge(self.vm_recordings, Recording(pop, ids, interval))
-        else:
-            raise ModelError("record.what", f"unknown recordable {what!r}"
-                             + suggest(what, ["spikes", "V_m"]))
+            return
+        variables = [what] if isinstance(what, str) else list(what)
+        recordables = pop.model.recordables
+        for name in variables:
+            if name not in recordables:
+                known = ", ".join(("spikes",) + recordables)
+                raise ModelError("record.what", f"{pop.name!r} ({pop.model.name}) has no "
+                                 f"{name} to record; its recordables: {known}"
+                                 + suggest(str(name), ("spikes",) + recordables))
+        if not variables:
+            raise ModelError("record.what", "name at least one recordable")
+        interval = self.dt * (1 if interval is None else self.steps("record.interval", interval))
+        if not interval >= self.dt:
+            raise ModelError("record.interval", f"must be >= dt = {self.dt} ms, got {interval}")
+        self._merge(self.vm_recordings, Recording(pop, ids, interval, variables))
 
     @staticmethod
     def _merge(recordings, new):
@@ -237,8 +248,48 @@ class Network:
                     raise ModelError("record.interval", f"{new.population.name!r} is already "
                                      f"sampled every {rec.interval} ms")
                 rec.ids = np.union1d(rec.ids, new.ids)
+                chosen = set(rec.variables) | set(new.variables)
+                rec.variables = tuple(v for v in new.population.model.recordables if v in chosen)
                 return
+        if new.variables:
+            chosen = set(new.variables)
+            new.variables = tuple(v for v in new.population.model.recordables if v in chosen)
         recordings.append(new)
+
+    # ---------------------------------------------------------------- state
+    def get(self, target, name):
+        """The values of parameter ``name`` (or the current ``V_m``) of every neuron of a
+        population or selection, in selection order, or (``name="weight"``) of every
+        synapse of a connection, in the order of ``Result.weights``; the same array on
+        every rank (collective once built). A target with ``get_params`` (a stimulation
+        device) answers itself. See :mod:`bigbrain.state`."""
+        if hasattr(target, "get_params"):
+            return target.get_params(self, name)
+        if isinstance(target, Connection):
+            if name != "weight":
+                raise ModelError(f"{target.where}.{name}", "unknown synapse parameter"
+                                 + suggest(name, ["weight"]))
+            return state.get_weights(self, target)
+        return state.get_neurons(self, self._neurons(target, "get"), name)
+
+    def set(self, target, **params):
+        """Set parameters (``V_m=..., I_e=...``) of a population or selection, or
+        ``weight=...`` of a connection: a number, an array with one value per selected
+        neuron (synapse, in the order of ``Result.weights``) or a distribution. Before the
+        build this changes the description; between runs the built state (collective). A
+        target with ``set_params`` (a stimulation device) sets itself."""
+        if hasattr(target, "set_params"):
+            return target.set_params(self, **params)
+        if isinstance(target, Connection):
+            return state.set_weights(self, target, params)
+        return state.set_neurons(self, self._neurons(target, "set"), params)
+
+    def _neurons(self, target, what):
+        sel = self._selection(target, what)
+        if isinstance(sel, PoissonGenerators) or any(p.model.name == "spike_source"
+                                                     for p in sel.populations()):
+            raise ModelError(what, f"expected neurons, got {sel.label!r}")
+        return sel
 
     # ---------------------------------------------------------------- simulation
     def build(self):
@@ -305,6 +356,12 @@ def _sorted_unique(ids):
 def _real(value):
     """Whether ``value`` is a real number (a bool is not)."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_size(field, value, size):
+    """Refuse an array of per-neuron values that does not have one value per neuron."""
+    if isinstance(value, np.ndarray) and value.size != size:
+        raise ModelError(field, f"has {value.size} values for {size} neurons")
 
 
 def _count(field, value):

@@ -223,6 +223,10 @@ class PlasticProjection(SourceRows):
         if self.recorder is not None:
             self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
 
+    def weights(self):
+        """The weights (float64, storage order) on the host."""
+        return self.backend.to_host(self.weight)
+
     def host_arrays(self):
         """(weight, K+, last stamp) on the host."""
         return tuple(self.backend.to_host(a) for a in (self.weight, self.kplus, self.t_last))

@@ -20,7 +20,7 @@ from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels import csr, poisson
-from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
+from .kernels.fixed_point import INVERSE_SCALE, MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
 from .spatial import Space, is_spatial
 from .stdp import PlasticRule
@@ -46,6 +46,7 @@ class Connection:
         self.recorded_weights = None
         self.space = Space(self.where, pre, post) if any(
             is_spatial(v) for v in (weight, delay)) or getattr(rule, "spatial", False) else None
+        self.network = None  # the Network, set by Network.connect (for get / set)
         self._check_values(dt)
         self._check_synapse()
         rule.check(self)
@@ -92,6 +93,15 @@ class Connection:
         if self.receptor not in (0, 1) or (self.receptor == 1 and not all(parrots)):
             raise ModelError(f"{self.where}.receptor", f"must be 0, or 1 for parrot_neuron "
                              f"targets (input not repeated), got {self.receptor!r}")
+
+    def get(self, name):
+        """``Network.get(self, name)``: every synapse's ``weight``, on every rank."""
+        return self.network.get(self, name)
+
+    def set(self, **params):
+        """``Network.set(self, **params)``: set ``weight`` (a number, an array in the order
+        of ``Result.weights`` or a distribution)."""
+        return self.network.set(self, **params)
 
     @property
     def into_parrots(self):
@@ -307,6 +317,32 @@ class StaticProjection(SourceRows):
             self.weight_all = int(quantize(local.lo, self.shift)) << self.shift
         return local.homogeneous
 
+    def weight_range_of(self, weights):
+        """The range (:class:`_Range`) of float64 weights in fixed point."""
+        self.weight_range = _Range()
+        self.weight_range.add(to_fixed(weights))
+        return self.weight_range
+
+    def set_weights(self, weights, lo, hi):
+        """Replace the weights by ``weights`` (float64, storage order), their fixed-point
+        range over all ranks being [lo, hi] (after :meth:`weight_range_of`)."""
+        one_weight = self._set_weight_scale(lo, hi)
+        self.weight = (np.zeros(0, np.int32) if one_weight else
+                       quantize(to_fixed(weights), self.shift).astype(np.int32))
+
+    def weights(self):
+        """The weights (float64, storage order) that the synapses deliver."""
+        if self.weight.size:
+            fixed = self.backend.to_host(self.weight).astype(np.int64) << self.shift
+        else:
+            fixed = np.full(len(self), self.weight_all, np.int64)
+        return fixed * INVERSE_SCALE
+
+    def synapse_rows(self):
+        """Row (source gid − gid_lo) of every synapse, in storage order."""
+        ptr = self.backend.to_host(self.ptr)
+        return np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+
     def __len__(self):
         return len(self.post)
 
@@ -329,13 +365,19 @@ class StaticProjection(SourceRows):
 
 def place_static(projections, comm):
     """Store the synapses of this rank's static projections (:meth:`StaticProjection.place`),
-    with each projection's weight range over all ranks (collective: one allreduce of the
-    largest −weight and weight; a rank without synapses contributes the int64 minimum)."""
+    with each projection's weight range over all ranks (:func:`weight_limits`)."""
+    for proj, limits in zip(projections, weight_limits([p.weight_range for p in projections], comm)):
+        proj.place(*limits)
+
+
+def weight_limits(ranges, comm):
+    """(smallest, largest) fixed-point weight over all ranks of each local weight range
+    (collective: one allreduce of the largest −weight and weight; a rank without synapses
+    contributes the int64 minimum, and lo > hi then means no synapse on any rank)."""
     none = np.iinfo(np.int64).min
     local = np.array([(none, none) if r.lo is None else (-int(r.lo), int(r.hi))
-                      for r in (p.weight_range for p in projections)], np.int64).reshape(-1, 2)
-    for proj, (minus_lo, hi) in zip(projections, comm.allreduce_max_array(local).tolist()):
-        proj.place(-minus_lo, hi)
+                      for r in ranges], np.int64).reshape(-1, 2)
+    return [(-minus_lo, hi) for minus_lo, hi in comm.allreduce_max_array(local).tolist()]
 
 
 class PoissonProjection:

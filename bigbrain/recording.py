@@ -1,9 +1,9 @@
-"""Recorders (spikes, sampled V_m) and the :class:`Result` of a run.
+"""Recorders (spikes, sampled state variables) and the :class:`Result` of a run.
 
 Each rank records the spikes and samples of its own neurons. At the end of ``run`` the
 records are gathered so that every rank holds all of them (a collective step), sorted by
 time and then population-local id. Times are in ms: a spike emitted in step n has the time
-stamp (n+1)·dt, as in NEST; a V_m sample taken after step n has the time (n+1)·dt.
+stamp (n+1)·dt, as in NEST; a sample taken after step n has the time (n+1)·dt.
 """
 import numpy as np
 
@@ -37,11 +37,15 @@ class SpikeRecorder:
         return steps[order], ids[order]
 
 
-class VmRecorder:
-    """V_m (mV) of chosen neurons of one population, sampled every ``interval`` steps."""
+class SampleRecorder:
+    """State variables (NEST's multimeter: ``variables``, names of the block's
+    ``RECORDABLES``) of chosen neurons of one population, sampled every ``interval`` steps.
+    A rank that holds none of the chosen neurons records the sample times only."""
 
-    def __init__(self, population, ids, block, interval):
+    def __init__(self, population, ids, block, interval, variables=("V_m",)):
         self.population, self.block, self.interval = population, block, interval
+        self.variables = tuple(variables)
+        self.columns = [block.RECORDABLES.index(v) for v in self.variables]
         local_ids = block.gids - population.first_gid
         self.local = np.flatnonzero(np.isin(local_ids, ids))
         self.ids = local_ids[self.local]
@@ -53,19 +57,31 @@ class VmRecorder:
         stamps = t0 + np.arange(n_steps) + 1
         rows = np.flatnonzero(stamps % self.interval == 0)
         self.steps.append(stamps[rows])
-        if not len(self.local):  # none of the recorded neurons on this rank: no samples
-            self.values.append(np.zeros((len(rows), 0)))
-            return
-        self.values.append(self.block.samples[rows, self.column:self.column + len(self.local), 0].copy())
+        if len(self.local):
+            picked = self.block.samples[rows, self.column:self.column + len(self.local)]
+            self.values.append(picked[:, :, self.columns])
+        else:
+            self.values.append(np.zeros((len(rows), 0, len(self.variables))))
+
+    def drain(self):
+        """(steps, ids, values[time, id, variable]) since the last drain; empties the recorder."""
+        steps = np.concatenate(self.steps + [np.zeros(0, np.int64)])
+        values = (np.concatenate(self.values, axis=0) if self.values
+                  else np.zeros((0, len(self.ids), len(self.variables))))
+        self.steps, self.values = [], []
+        return steps, self.ids, values
 
     def gather(self, comm):
-        steps = np.concatenate(self.steps + [np.zeros(0, np.int64)])
-        values = np.concatenate(self.values, axis=0) if self.values else np.zeros((0, len(self.ids)))
+        """(steps, ids, {variable: values[time, id]}) of all ranks, ids ascending (collective)."""
+        steps, ids, values = self.drain()
+        self.steps, self.values = [steps], [values]
         ids = comm.allgather_array(self.ids.astype(np.int64))
-        columns = comm.allgather_array(np.ascontiguousarray(values.T).ravel())
-        values = columns.reshape(len(ids), len(steps)).T
         order = np.argsort(ids, kind="stable")
-        return steps, ids[order], values[:, order]
+        out = {}
+        for k, variable in enumerate(self.variables):
+            columns = comm.allgather_array(np.ascontiguousarray(values[:, :, k].T).ravel())
+            out[variable] = columns.reshape(len(ids), len(steps)).T[:, order]
+        return steps, ids[order], out
 
 
 class Result:
@@ -104,10 +120,19 @@ class Result:
         steps, ids = self._lookup(self._spikes, name, "spikes")
         return steps * self.dt, ids
 
+    def samples(self, name, variable):
+        """(times in ms, ids, values with one column per id) of state variable ``variable``
+        (``V_m`` mV, ``I_syn_ex`` pA, …) of population ``name``, as ``Network.record``
+        sampled it."""
+        steps, ids, values = self._lookup(self._samples, name, variable)
+        if variable not in values:
+            raise ModelError(f"samples.{variable}", f"{variable!r} of {name!r} was not recorded; "
+                             f"recorded: {', '.join(values)}")
+        return steps * self.dt, ids, values[variable]
+
     def V_m(self, name):
         """(times in ms, ids, values in mV with one column per id) of population ``name``."""
-        steps, ids, values = self._lookup(self._samples, name, "V_m")
-        return steps * self.dt, ids, values
+        return self.samples(name, "V_m")
 
     def n_spikes(self, name):
         return len(self._lookup(self._spikes, name, "spikes")[0])

@@ -25,11 +25,12 @@ from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
 from .devices import node_ranks
 from .exchange import MAX_INTERVAL, make as make_exchange
-from .neurons import BlockGroup, initial_values
+from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import PoissonProjection, StaticProjection, place_static
-from .recording import SpikeRecorder, VmRecorder, Result
+from .recording import SampleRecorder, SpikeRecorder, Result
+from .state import check_per_neuron
 from .stimulation import CurrentProjection
 
 DEFAULT_INTERVAL_MS = 1.0
@@ -56,6 +57,9 @@ class Simulation:
         comm.agree(self._check_memory)
         self.blocks = comm.agree(self._make_blocks)
         build_log.info("neurons placed (%s partition)", self.partition.name)
+        self._block_of = {pop.name: b for pop, b in zip(net.node_populations(), self.blocks)}
+        self.changed = {}  # population name -> parameters set since the build (checkpointed)
+        self.reweighted = set()  # indices of static connections whose weights were set
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
@@ -74,13 +78,17 @@ class Simulation:
         self._use(self.backend)
 
     def _check_models(self):
-        """Refuse, before the build, a model that the backend has no kernel for."""
+        """Refuse, before the build, a model that the backend has no kernel for, and
+        per-neuron parameters where the model or the backend takes numbers only."""
         for pop in self.net.node_populations():
             kernel = pop.model.block.KERNEL
             if kernel is not None and not hasattr(self.backend.kernels, kernel + "_blocks"):
                 raise ModelError(f"population {pop.name!r}.model", f"the {self.backend.label} "
                                  f"backend has no kernel for {pop.model.name} yet; run it with "
                                  "backend='numpy'")
+            for key, value in pop.params.items():
+                if key != "V_m" and key in pop.model.params and is_per_neuron(value):
+                    check_per_neuron(pop, key, self.backend)
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in
@@ -94,25 +102,40 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in", "ring_cur"))
-        self.block_groups = BlockGroup.of(self.blocks, backend, self.interval)
+        self.regroup()
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
+
+    def regroup(self):
+        """Group the blocks for their kernels again (after their arguments changed)."""
+        self.block_groups = BlockGroup.of(self.blocks, self.backend, self.interval)
+
+    def block_of(self, pop):
+        return self._block_of[pop.name]
+
+    def projection_of(self, conn):
+        """The local projection of a static or plastic connection."""
+        for proj in self.static + self.plasticity.projections:
+            if proj.conn is conn:
+                return proj
+        raise ModelError(f"{conn.where}.weight", "weights of Poisson input cannot be read or "
+                         "set (each synapse draws its own train)")
 
     def _make_blocks(self):
         blocks, column = [], 0
         for pop in self.net.node_populations():
             gids = self.partition.local_gids(self.comm.rank, pop.first_gid, pop.size)
             V_m = initial_values(pop.params.get("V_m", 0.0), self.net.seed, pop, gids)
-            blocks.append(pop.model.block(pop.params, gids, column, self.dt, V_m))
+            p = neuron_parameters(pop, self.net.seed, gids)
+            blocks.append(pop.model.block(p, gids, column, self.dt, V_m))
             column += len(gids)
         return blocks
 
     def _tau_minus(self, name="tau_minus"):
         """Post-synaptic STDP time constant ``name`` (ms) of each column (inf for spike
         sources)."""
-        return np.concatenate([np.full(len(b.gids), pop.params.get(name, np.inf))
-                               for pop, b in zip(self.net.node_populations(), self.blocks)]
-                              + [np.zeros(0)])
+        return np.concatenate([np.broadcast_to((b.p or {}).get(name, np.inf), len(b.gids))
+                               for b in self.blocks] + [np.zeros(0)])
 
     def columns(self, gids):
         """Ring-buffer column (local index) of locally owned gids."""
@@ -207,8 +230,8 @@ class Simulation:
         by_pop = {b_pop.name: b for b_pop, b in zip(self.net.node_populations(), self.blocks)}
         spikes = [SpikeRecorder(sel.population, sel.ids, by_pop[sel.population.name])
                   for sel in self.net.spike_recordings]
-        samples = [VmRecorder(sel.population, sel.ids, by_pop[sel.population.name],
-                              max(1, int(round(sel.interval / self.dt))))
+        samples = [SampleRecorder(sel.population, sel.ids, by_pop[sel.population.name],
+                                  max(1, int(round(sel.interval / self.dt))), sel.variables)
                    for sel in self.net.vm_recordings]
         return spikes, samples
 

@@ -12,3 +12,6 @@ class Purpose(enum.IntEnum):
     OUTDEGREE = 7       # aux: projection index; id: pre gid (Poisson: position); index: draw; sub: round
     POSITION = 8        # aux: population index; id: gid; index: dimension
     NOISE = 9           # aux: projection index; id: post gid; index: interval; sub: ordinal
+    NEURON_PARAMETER = 10 # aux: population index; id: gid; index: parameter position
+    SET_NEURON = 11     # aux: population index; id: gid; index: step * 64 + parameter position
+    SET_SYNAPSE = 12    # aux: connection index; id: position in Result.weights order; index: step

@@ -4,10 +4,11 @@ Each kernel advances the neurons of one population on one rank through the steps
 interval. Per step and neuron it reads (and clears) the neuron's ring-buffer slots and
 updates the state with the precomputed propagators; a second pass records a spike where
 V_m ≥ V_th (the first pass, writing no output, is vectorized by the compiler). The
-arithmetic follows NEST's ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha`` operation
-by operation, so that the same inputs give the same spikes. Membrane potentials are relative to E_L, as in
-NEST. :func:`iaf_psc_alpha` reads every per-neuron parameter through
-:func:`~bigbrain.kernels.params.at` (a number per population or an array per neuron).
+arithmetic follows NEST's ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha``
+operation by operation, so that the same inputs give the same spikes. Membrane potentials
+are relative to E_L, as in NEST. Every parameter is a number or one value per neuron of the population, read as
+``at(p, i)`` (:mod:`bigbrain.kernels.params`): Numba compiles one specialization per
+combination, so a homogeneous population runs the code it would with plain numbers.
 
 Shared arguments (the contract of :mod:`bigbrain.neurons.base`):
   ring_ex, ring_in  int64 (L, n_columns) fixed-point spike input, slot = step % L
@@ -51,7 +52,7 @@ def iaf_psc_delta(y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_s
             _delta_step(y3, y0, r, ex, inh, cur, P30, P33, I_e, V_min)
         k = _threshold(y3, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
         for j in range(rec_idx.shape[0]):
-            rec_v[s, j, 0] = y3[rec_idx[j]] + E_L
+            rec_v[s, j, 0] = y3[rec_idx[j]] + at(E_L, rec_idx[j])
     return k
 
 
@@ -65,10 +66,10 @@ def _delta_step(y3, y0, r, ex, inh, cur, P30, P33, I_e, V_min):
         ex[i] = 0
         inh[i] = 0
         free = r[i] == 0
-        y = P30 * (y0[i] + I_e) + P33 * y3[i] + x
+        y = at(P30, i) * (y0[i] + at(I_e, i)) + at(P33, i) * y3[i] + x
         y0[i] = cur[i]
         cur[i] = 0.0
-        y = V_min if y < V_min else y
+        y = at(V_min, i) if y < at(V_min, i) else y
         y3[i] = y if free else y3[i]
         r[i] = r[i] if free else r[i] - 1
 
@@ -87,14 +88,14 @@ def _delta_step_refractory_input(y3, y0, r, refr_acc, ex, inh, cur, P30, P33, I_
         y0[i] = cur[i]
         cur[i] = 0.0
         if r[i] == 0:
-            y3[i] = P30 * (current + I_e) + P33 * y3[i] + x
+            y3[i] = at(P30, i) * (current + at(I_e, i)) + at(P33, i) * y3[i] + x
             if refr_acc[i] != 0.0:
                 y3[i] += refr_acc[i]
                 refr_acc[i] = 0.0
-            if y3[i] < V_min:
-                y3[i] = V_min
+            if y3[i] < at(V_min, i):
+                y3[i] = at(V_min, i)
         else:
-            refr_acc[i] += x * math.exp(-r[i] * h / tau_m)
+            refr_acc[i] += x * math.exp(-r[i] * h / at(tau_m, i))
             r[i] -= 1
 
 
@@ -113,18 +114,19 @@ def iaf_psc_exp(V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_s
         cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
         for i in range(n):  # without branches: the compiler vectorizes it
             free = r[i] == 0
-            v = V[i] * P22 + i_ex[i] * P21ex + i_in[i] * P21in + (I_e + i_0[i]) * P20
+            v = (V[i] * at(P22, i) + i_ex[i] * at(P21ex, i) + i_in[i] * at(P21in, i)
+                 + (at(I_e, i) + i_0[i]) * at(P20, i))
             i_0[i] = cur[i]
             cur[i] = 0.0
             V[i] = v if free else V[i]
             r[i] = r[i] if free else r[i] - 1
-            i_ex[i] = i_ex[i] * P11ex + ex[i] * INVERSE_SCALE
-            i_in[i] = i_in[i] * P11in + inh[i] * INVERSE_SCALE
+            i_ex[i] = i_ex[i] * at(P11ex, i) + ex[i] * INVERSE_SCALE
+            i_in[i] = i_in[i] * at(P11in, i) + inh[i] * INVERSE_SCALE
             ex[i] = 0
             inh[i] = 0
         k = _threshold(V, r, theta, V_reset, refr_counts, s, out_idx, out_off, k)
         for j in range(rec_idx.shape[0]):
-            rec_v[s, j, 0] = V[rec_idx[j]] + E_L
+            rec_v[s, j, 0] = V[rec_idx[j]] + at(E_L, rec_idx[j])
             rec_v[s, j, 1] = i_ex[rec_idx[j]]
             rec_v[s, j, 2] = i_in[rec_idx[j]]
     return k

@@ -255,7 +255,7 @@ def test_parameters_given_per_neuron_equal_one_population_per_neuron():
     for p, n in [({k: np.array(v) for k, v in values.items()}, 2)] + [
             ({k: v[j] for k, v in values.items()}, 1) for j in range(2)]:
         block, step = block_of("aeif_cond_exp", n)
-        block.p = block.kernel_params({**model.complete("test", {}), **p}, DT)
+        block.args = block.kernel_params({**model.complete("test", {}), **p}, DT)
         runs.append(step(ex=np.full(n, 5.0), n_steps=400))
     (spikes, rec), *alone = runs
     assert len(spikes) > 4

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import zarr
 
-from . import correlations, fano, isi, rates, raster, spiketrains, telemetry, weights
+from . import correlations, fano, isi, rates, raster, samples, spiketrains, telemetry, weights
 from ..errors import ArchiveError, ModelError
 from .record import SpikeRecord
 
@@ -135,6 +135,11 @@ class Run:
         trains = spiketrains.spike_trains(record, node_ids, t).compute()
         first_gid = int(self.populations.loc[population, "first_gid"])
         return spiketrains.to_neo(trains, population, record.window(t), first_gid)
+
+    def samples(self, population: str, variable: str = "V_m"):
+        """(times ms, node ids, values[time, node]) of a sampled state variable (see
+        .samples); times and values are lazy dask arrays."""
+        return samples.read_samples(self.root, self.location, population, variable)
 
     def weights(self, projection: str | None = None) -> dict:
         """{path: dask array} of sampled or checkpointed weights (see .weights). A run whose

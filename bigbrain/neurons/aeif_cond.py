@@ -18,8 +18,9 @@ import math
 
 import numpy as np
 
+from ..distributions import Distribution
 from ..errors import ModelError
-from .base import NeuronModel
+from .base import NeuronModel, shown
 from .iaf_cond import FINITE, NON_NEGATIVE, POSITIVE, CondBlock, number, table
 
 #: The longest substep (ms): NEST starts aeif_cond_exp's integration at 0.01 ms.
@@ -53,16 +54,37 @@ class AeifModel(NeuronModel):
     """NEST's checks between aeif parameters (V_reset may lie above V_th)."""
 
     def check_relations(self, where, p):
-        if not p["V_peak"] >= p["V_th"]:
-            raise ModelError(f"{where}.V_peak", f"must be >= V_th ({p['V_th']} mV), "
-                             f"got {p['V_peak']} mV")
-        if p["Delta_T"] > 0 and (p["V_peak"] - p["V_th"]) / p["Delta_T"] >= MAX_EXP_ARG:
+        """NEST's checks between parameters, for every neuron (a distribution by its range)."""
+        lo, hi = {k: low(p[k]) for k in p}, {k: high(p[k]) for k in p}
+        if not lo["V_peak"] >= hi["V_th"]:
+            raise ModelError(f"{where}.V_peak", f"must be >= V_th ({shown(p['V_th'])} mV), "
+                             f"got {shown(p['V_peak'])} mV")
+        Delta_T = np.asarray(lo["Delta_T"] if np.ndim(p["Delta_T"]) == 0 else p["Delta_T"])
+        spread = np.asarray(hi["V_peak"] - lo["V_th"] if np.ndim(p["Delta_T"]) == 0
+                            else np.asarray(p["V_peak"]) - np.asarray(p["V_th"]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            overflow = (Delta_T > 0) & (spread / np.where(Delta_T > 0, Delta_T, 1.0) >= MAX_EXP_ARG)
+        if np.any(overflow):
             raise ModelError(f"{where}.V_peak", f"(V_peak - V_th) / Delta_T must be below "
                              f"{MAX_EXP_ARG:.1f} (exp overflows at the spike); raise Delta_T "
                              "or lower V_peak")
-        if not p["V_reset"] < p["V_peak"]:
-            raise ModelError(f"{where}.V_reset", f"must be below V_peak ({p['V_peak']} mV), "
-                             f"got {p['V_reset']} mV")
+        if not hi["V_reset"] < lo["V_peak"]:
+            raise ModelError(f"{where}.V_reset", f"must be below V_peak ({shown(p['V_peak'])} mV), "
+                             f"got {shown(p['V_reset'])} mV")
+
+
+def low(value):
+    """The lowest value a parameter takes (a number, per-neuron values or a distribution)."""
+    if isinstance(value, Distribution):
+        return value.bounds()[0]
+    return np.min(value) if np.ndim(value) else value
+
+
+def high(value):
+    """The highest value a parameter takes."""
+    if isinstance(value, Distribution):
+        return value.bounds()[1]
+    return np.max(value) if np.ndim(value) else value
 
 
 MODELS = {

@@ -30,6 +30,16 @@ from ..errors import ModelError, suggest
 from ..streams import Purpose
 
 
+def unit_of(variable):
+    """Unit of a recordable state variable by NEST's naming: potentials (``V_…``, ``E_…``)
+    mV, currents (``I_…``) pA, conductances (``g_…``) nS, adaptation ``w`` pA."""
+    if variable.startswith(("V_", "E_")):
+        return "mV"
+    if variable.startswith("I_") or variable == "w":
+        return "pA"
+    return "nS" if variable.startswith("g_") else ""
+
+
 def positive(v):
     return v > 0
 
@@ -70,61 +80,128 @@ class NeuronModel:
         return self.block.RECORDABLES
 
     def complete(self, where, given):
-        """The full parameter set: defaults updated with ``given``, every value checked."""
+        """The full parameter set: defaults updated with ``given``, every value checked.
+        A number parameter may also be an array (one value per neuron) or a distribution."""
         out = {k: v[0] for k, v in self.params.items()}
         for key, value in given.items():
-            if key not in self.params:
-                raise ModelError(f"{where}.{key}", f"unknown parameter for model {self.name}"
-                                 + suggest(key, self.params))
-            out[key] = self._checked(where, key, value)
+            out[key] = self.checked(where, key, value)
         self.check_relations(where, out)
         return out
 
     def check_relations(self, where, p):
         """Checks between parameters of a complete set ``p``: V_reset below V_th."""
-        if "V_reset" in p and "V_th" in p and not p["V_reset"] < p["V_th"]:
-            raise ModelError(f"{where}.V_reset", f"must be below V_th ({p['V_th']} mV), "
-                             f"got {p['V_reset']} mV")
+        if "V_reset" in p and "V_th" in p:
+            check_below(where, p["V_reset"], p["V_th"])
 
-    def _checked(self, where, key, value):
+    def checked(self, where, key, value):
+        """``value`` of parameter ``key`` checked: a number (float), a float64 array or a
+        distribution whose every value obeys the parameter's rule."""
+        if key not in self.params:
+            raise ModelError(f"{where}.{key}", f"unknown parameter for model {self.name}"
+                             + suggest(key, self.params))
         default, unit, check, rule = self.params[key]
-        if isinstance(value, Distribution) or np.ndim(value) > 0:
-            if key != "V_m":
-                raise ModelError(f"{where}.{key}", "only the initial V_m may be a distribution "
-                                 "or an array")
-            values = np.asarray(value) if np.ndim(value) > 0 else np.zeros(0)
-            if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
-                raise ModelError(f"{where}.{key}", f"must hold finite numbers ({unit})")
-            return value
         if isinstance(default, bool):
             if not isinstance(value, (bool, np.bool_)):
                 raise ModelError(f"{where}.{key}", f"must be true or false, got {value!r}")
             return bool(value)
         if isinstance(default, list):
             return value
+        if isinstance(value, Distribution):
+            lo, hi = value.bounds()
+            if not (check(lo) and check(hi)):
+                raise ModelError(f"{where}.{key}", f"must be {rule} {unit}, but the distribution "
+                                 f"can give values in [{lo}, {hi}]")
+            return value
         try:
-            value = float(value)
+            values = np.asarray(value, np.float64)
         except (TypeError, ValueError):
-            raise ModelError(f"{where}.{key}", f"must be a number ({unit}), got {value!r}") from None
-        if math.isnan(value) or (math.isinf(value) and value != default):
-            raise ModelError(f"{where}.{key}", f"must be a finite number ({unit}), got {value}")
-        if not check(value):
-            raise ModelError(f"{where}.{key}", f"must be {rule} {unit}, got {value}")
-        return value
+            raise ModelError(f"{where}.{key}", f"must be a number ({unit}), an array or a "
+                             f"distribution, got {value!r}") from None
+        flat = values.ravel()
+        infinite = np.flatnonzero(np.isinf(flat) & (flat != default))
+        if len(infinite):
+            at = f" (neuron {infinite[0]})" if values.ndim else ""
+            raise ModelError(f"{where}.{key}", f"must be a finite number ({unit}), got "
+                             f"{flat[infinite[0]]}{at}")
+        bad = np.flatnonzero(np.isnan(flat) | ~np.broadcast_to(check(flat), flat.shape))
+        if len(bad):
+            at = f" (neuron {bad[0]})" if values.ndim else ""
+            raise ModelError(f"{where}.{key}", f"must be {rule} {unit}, got "
+                             f"{values.ravel()[bad[0]]}{at}")
+        return float(values) if values.ndim == 0 else values.ravel()
+
+
+def check_below(where, V_reset, V_th):
+    """Refuse a V_reset that is not below V_th (per neuron, or over a distribution's range)."""
+    if isinstance(V_reset, Distribution) or isinstance(V_th, Distribution):
+        high = V_reset.bounds()[1] if isinstance(V_reset, Distribution) else np.max(V_reset)
+        low = V_th.bounds()[0] if isinstance(V_th, Distribution) else np.min(V_th)
+        ok = high < low
+    else:
+        ok = np.all(np.less(V_reset, V_th))
+    if not ok:
+        raise ModelError(f"{where}.V_reset", f"must be below V_th ({shown(V_th)} mV), "
+                         f"got {shown(V_reset)} mV")
+
+
+def shown(value):
+    """A parameter as an error message shows it: the number, or 'per neuron'."""
+    return value if np.ndim(value) == 0 and not isinstance(value, Distribution) else "per neuron"
+
+
+def is_per_neuron(value):
+    """Whether a parameter value may differ between neurons (an array or a distribution)."""
+    return isinstance(value, Distribution) or np.ndim(value) > 0
+
+
+def local_values(value, seed, population, key, gids):
+    """Parameter ``key`` of neurons ``gids`` of ``population``: the number itself, or a
+    float64 array (one value per gid) from an array (one value per neuron of the population)
+    or a distribution. The initial V_m draws from :attr:`Purpose.INITIAL_STATE` (aux:
+    population index, index 0), every other parameter from
+    :attr:`Purpose.NEURON_PARAMETER` (aux: population index, index: the parameter's
+    position in the model's table); id: gid."""
+    if isinstance(value, Distribution):
+        if key == "V_m":
+            return value.sample(Stream(seed, Purpose.INITIAL_STATE, population.index), gids, 0)
+        return value.sample(Stream(seed, Purpose.NEURON_PARAMETER, population.index), gids,
+                            list(population.model.params).index(key))
+    if np.ndim(value) > 0:
+        return np.asarray(value, np.float64)[gids - population.first_gid]
+    return value
 
 
 def initial_values(value, seed, population, gids):
-    """Per-neuron initial values (float64) of a constant, an array (one value per neuron of
+    """Per-neuron initial V_m (float64) of a constant, an array (one value per neuron of
     the population) or a distribution."""
-    if isinstance(value, Distribution):
-        return value.sample(Stream(seed, Purpose.INITIAL_STATE, population.index), gids, 0)
-    if np.ndim(value) > 0:
-        return np.asarray(value, np.float64)[gids - population.first_gid]
-    return np.full(len(gids), float(value))
+    values = local_values(value, seed, population, "V_m", gids)
+    return np.full(len(gids), float(values)) if np.ndim(values) == 0 else values
+
+
+def neuron_parameters(population, seed, gids):
+    """The parameters of ``population`` for its neurons ``gids``: numbers where the
+    population's value is one number, float64 arrays (one per gid) where it differs."""
+    model = population.model.params
+    return {key: local_values(value, seed, population, key, gids)
+            if key in model and isinstance(model[key][0], float) and is_per_neuron(value)
+            else value for key, value in population.params.items()}
+
+
+def per_neuron(f, *values):
+    """``f`` (a function of numbers: propagators use ``math.exp`` / ``math.expm1``, the libm
+    functions NEST calls, not NumPy's vectorized ones) of parameters that are numbers or
+    per-neuron arrays: a number if all are numbers, else an array holding f of each
+    neuron's values, computed once per distinct combination."""
+    if all(np.ndim(v) == 0 for v in values):
+        return f(*values)
+    columns = np.column_stack(np.broadcast_arrays(*(np.asarray(v, np.float64) for v in values)))
+    unique, inverse = np.unique(columns, axis=0, return_inverse=True)
+    return np.array([f(*map(float, row)) for row in unique])[inverse.ravel()]
 
 
 def refractory_steps(t_ref, dt):
-    return int(round(t_ref / dt))
+    """Refractory period in steps (per neuron where ``t_ref`` is an array)."""
+    return per_neuron(lambda t: int(round(t / dt)), t_ref)
 
 
 class Block:
@@ -137,6 +214,12 @@ class Block:
     len(rec_idx) × len(RECORDABLES)), and ``samples`` is that array on the host after an
     interval. The state lives where ``backend`` (:mod:`bigbrain.backends`) computes;
     :meth:`use` moves it there.
+
+    ``p`` holds the block's parameters (a number, or one value per local neuron where they
+    differ) and ``dt``; a model whose block defines ``arguments()`` (the kernel's parameter
+    arguments from ``p``) takes per-neuron parameters and changes between runs
+    (:meth:`set_parameter`); ``V_REL`` names the state holding V_m − E_L for get/set
+    (``V_ABS``: V_m itself).
     """
 
     backend = NUMPY
@@ -147,8 +230,14 @@ class Block:
     #: State variables the kernel records (NEST's names), in the order of ``rec_v``'s last axis.
     RECORDABLES = ()
 
-    def __init__(self, gids, col0):
+    #: The state attribute that holds V_m relative to E_L (NEST's y3), if any.
+    V_REL = None
+    #: The state attribute that holds V_m itself (mV; conductance-based models), if any.
+    V_ABS = None
+
+    def __init__(self, gids, col0, p=None, dt=None):
         self.gids, self.col0 = gids, col0
+        self.p, self.dt = p, dt
         self.rec_idx = np.zeros(0, np.int64)
         self.rec_v = self.samples = np.zeros((0, 0, len(self.RECORDABLES)))
 
@@ -159,6 +248,35 @@ class Block:
     def use(self, backend):
         """Compute with ``backend`` from now on: move the state arrays there."""
         backend.move(self, self.STATE)
+
+    #: ``arguments()`` -> the kernel's parameter arguments (``args``) from ``p`` (a number or
+    #: one value per local neuron for each parameter) and ``dt``; None for a model whose
+    #: parameters are fixed numbers.
+    arguments = None
+
+    def parameter(self, key):
+        """Parameter ``key`` (or the current V_m, mV) of each local neuron (float64, host)."""
+        if key == "V_m" and self.V_ABS is not None:
+            return np.array(self.backend.to_host(getattr(self, self.V_ABS)), np.float64)
+        if key == "V_m":
+            return self.backend.to_host(getattr(self, self.V_REL)) + self.p["E_L"]
+        return np.broadcast_to(np.asarray(self.p[key], np.float64), len(self.gids)).copy()
+
+    def set_parameter(self, key, values):
+        """Set parameter ``key`` (or the current V_m) of the local neurons to ``values`` (a
+        number or one value per local neuron) and recompute the kernel's arguments. As in
+        NEST, a new E_L keeps the absolute V_m (the state relative to E_L moves)."""
+        if key == "V_m":
+            relative = self.V_ABS is None
+            V = np.broadcast_to(np.asarray(values - self.p["E_L"] if relative else values,
+                                           np.float64), len(self.gids))
+            getattr(self, self.V_REL if relative else self.V_ABS)[...] = self.backend.asarray(V)
+            return
+        if key == "E_L" and self.V_REL is not None:
+            shift = np.broadcast_to(np.asarray(values - self.p["E_L"], np.float64), len(self.gids))
+            getattr(self, self.V_REL)[...] -= self.backend.asarray(shift)
+        self.p[key] = values
+        self.args = self.arguments()
 
     def kernel_args(self):
         """Arguments of ``KERNEL`` besides the ring buffers, the steps and the spike output."""
@@ -187,11 +305,14 @@ class BlockGroup:
 
     @classmethod
     def of(cls, blocks, backend, n_steps):
-        """One group per kernel of the blocks that have one (in order of first appearance)."""
+        """One group per kernel and argument types (numbers or per-neuron arrays) of the
+        blocks that have a kernel, in order of first appearance: a group's arguments form
+        one typed list, so they must have the same types."""
         by_kernel = {}
         for block in blocks:
             if block.KERNEL is not None:
-                by_kernel.setdefault(block.KERNEL, []).append(block)
+                key = block.KERNEL, tuple(_argument_type(a) for a in block.kernel_args())
+                by_kernel.setdefault(key, []).append(block)
         return [cls(group, backend, n_steps) for group in by_kernel.values()]
 
     def __init__(self, blocks, backend, n_steps):
@@ -212,3 +333,11 @@ class BlockGroup:
         for block in self.sampled:
             block.samples = self.backend.to_host(block.rec_v)
         return self.backend.to_host(self.out_col[:k]), self.backend.to_host(self.out_off[:k])
+
+
+def _argument_type(value):
+    """What the kernel's compiled code depends on: the kind of a number, or an array's
+    dtype and dimensions."""
+    if isinstance(value, tuple):
+        return tuple(_argument_type(v) for v in value)
+    return (value.dtype.str, value.ndim) if hasattr(value, "ndim") and value.ndim else type(value)

@@ -21,15 +21,15 @@ from .base import Block, NeuronModel, refractory_steps
 
 
 def finite(v):
-    return math.isfinite(v)
+    return np.isfinite(v)
 
 
 def finite_positive(v):
-    return math.isfinite(v) and v > 0
+    return np.isfinite(v) & (v > 0)
 
 
 def finite_non_negative(v):
-    return math.isfinite(v) and v >= 0
+    return np.isfinite(v) & (v >= 0)
 
 
 FINITE, POSITIVE, NON_NEGATIVE = ((finite, "a finite number of"),
@@ -83,12 +83,18 @@ class CondBlock(Block):
     H_MAX = 0.05
     DETECT_EACH = False
 
+    V_ABS = "V"
+
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         for name in self.STATE:
             setattr(self, name, np.zeros(len(gids), np.int64 if name == "r" else np.float64))
         self.V[:] = V_m
-        self.p = self.kernel_params(p, dt)
+        self.args = self.arguments()
+
+    def arguments(self):
+        """The kernel's parameter tuple (``kernels.cond.PARAMS``) for ``p`` and ``dt``."""
+        return self.kernel_params(self.p, self.dt)
 
     def kernel_params(self, p, dt):
         """The parameter tuple of the kernel (``kernels.cond.PARAMS``) for parameters ``p``."""
@@ -114,7 +120,7 @@ class CondBlock(Block):
                     theta_plus=0.0, P_theta=1.0)
 
     def kernel_args(self):
-        return (*(getattr(self, name, None) for name in self.LAYOUT), self.col0, self.p,
+        return (*(getattr(self, name, None) for name in self.LAYOUT), self.col0, self.args,
                 self.rec_idx, self.rec_v)
 
 

@@ -2,14 +2,17 @@
 Diesmann 1999): ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha``. Kernels:
 :mod:`bigbrain.kernels.lif`.
 
-Membrane potentials are kept relative to E_L, as NEST does. Units: mV, ms, pF, pA.
+Membrane potentials are kept relative to E_L, as NEST does. Units: mV, ms, pF, pA. Every
+parameter may differ between neurons: a block's ``p`` holds a number or one value per local
+neuron, and the propagators follow per neuron (:func:`~.base.per_neuron`).
 """
 import math
 import sys
 
 import numpy as np
 
-from .base import LIF_COMMON, Block, NeuronModel, any_value, positive, refractory_steps
+from .base import (LIF_COMMON, Block, NeuronModel, any_value, per_neuron, positive,
+                   refractory_steps)
 
 
 def nest_expm1(x):
@@ -56,21 +59,25 @@ class IafPscDeltaBlock(Block):
     input held back during refractoriness (``refr_acc``, mV)."""
 
     STATE = ("y3", "y0", "r", "refr_acc")
+    V_REL = "y3"
     RECORDABLES = ("V_m",)
     KERNEL = "iaf_psc_delta"
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         n = len(gids)
         self.y3 = V_m - p["E_L"]
         self.y0, self.refr_acc = np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        P33 = math.exp(-dt / p["tau_m"])
-        P30 = -p["tau_m"] / p["C_m"] * nest_expm1(-dt / p["tau_m"])
-        self.args = (*map(float, (P30, P33, p["I_e"], p["V_th"] - p["E_L"],
-                                  p["V_reset"] - p["E_L"], p["V_min"] - p["E_L"])),
-                     refractory_steps(p["t_ref"], dt), bool(p["refractory_input"]),
-                     *map(float, (dt, p["tau_m"], p["E_L"])))
+        self.args = self.arguments()
+
+    def arguments(self):
+        p, dt = self.p, self.dt
+        P33 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
+        P30 = per_neuron(lambda tau, C: -tau / C * nest_expm1(-dt / tau), p["tau_m"], p["C_m"])
+        return (P30, P33, p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
+                p["V_min"] - p["E_L"], refractory_steps(p["t_ref"], dt),
+                bool(p["refractory_input"]), float(dt), p["tau_m"], p["E_L"])
 
 
 class IafPscExpBlock(Block):
@@ -79,22 +86,29 @@ class IafPscExpBlock(Block):
     refractory steps left (``r``)."""
 
     STATE = ("V", "i_ex", "i_in", "i_0", "r")
+    V_REL = "V"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_exp"
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         n = len(gids)
         self.V = V_m - p["E_L"]
         self.i_ex, self.i_in, self.i_0 = np.zeros(n), np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        P22 = math.exp(-dt / p["tau_m"])
-        self.args = (*map(float, (P22, iaf_propagator(p["tau_syn_ex"], p["tau_m"], p["C_m"], dt)[1],
-                                  iaf_propagator(p["tau_syn_in"], p["tau_m"], p["C_m"], dt)[1],
-                                  p["tau_m"] / p["C_m"] * (1.0 - P22),
-                                  math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-                                  p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"])),
-                     refractory_steps(p["t_ref"], dt), float(p["E_L"]))
+        self.args = self.arguments()
+
+    def arguments(self):
+        p, dt = self.p, self.dt
+        P22 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
+        P21ex, P21in = (per_neuron(lambda tau_syn, tau, C: iaf_propagator(tau_syn, tau, C, dt)[1],
+                                   p[tau_syn], p["tau_m"], p["C_m"])
+                        for tau_syn in ("tau_syn_ex", "tau_syn_in"))
+        P20 = per_neuron(lambda tau, C: tau / C * (1.0 - math.exp(-dt / tau)), p["tau_m"], p["C_m"])
+        P11ex, P11in = (per_neuron(lambda tau: math.exp(-dt / tau), p[tau_syn])
+                        for tau_syn in ("tau_syn_ex", "tau_syn_in"))
+        return (P22, P21ex, P21in, P20, P11ex, P11in, p["I_e"], p["V_th"] - p["E_L"],
+                p["V_reset"] - p["E_L"], refractory_steps(p["t_ref"], dt), p["E_L"])
 
 
 class IafPscAlphaBlock(Block):
@@ -104,30 +118,34 @@ class IafPscAlphaBlock(Block):
     (``r``)."""
 
     STATE = ("y3", "dI_ex", "I_ex", "dI_in", "I_in", "y0", "r")
+    V_REL = "y3"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_alpha"
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         n = len(gids)
         self.y3 = V_m - p["E_L"]
         self.dI_ex, self.I_ex, self.dI_in, self.I_in, self.y0 = (np.zeros(n) for _ in range(5))
         self.r = np.zeros(n, np.int64)
-        self.args = (*map(float, (-p["tau_m"] / p["C_m"] * nest_expm1(-dt / p["tau_m"]),
-                                  nest_expm1(-dt / p["tau_m"]),
-                                  *self._synapse(p["tau_syn_ex"], p, dt),
-                                  *self._synapse(p["tau_syn_in"], p, dt),
-                                  p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
-                                  p["V_min"] - p["E_L"])),
-                     refractory_steps(p["t_ref"], dt), float(p["E_L"]))
+        self.args = self.arguments()
 
-    @staticmethod
-    def _synapse(tau_syn, p, dt):
+    def arguments(self):
+        p, dt = self.p, self.dt
+        P30 = per_neuron(lambda tau, C: -tau / C * nest_expm1(-dt / tau), p["tau_m"], p["C_m"])
+        P33 = per_neuron(lambda tau: nest_expm1(-dt / tau), p["tau_m"])
+        return (P30, P33, *self._synapse(p["tau_syn_ex"]), *self._synapse(p["tau_syn_in"]),
+                p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"], p["V_min"] - p["E_L"],
+                refractory_steps(p["t_ref"], dt), p["E_L"])
+
+    def _synapse(self, tau_syn):
         """Propagators of one alpha current, in NEST's names: P11 (= P22), P21, P31, P32, and
         the jump of dI per pA of weight (e / tau_syn, 1/ms) that gives a peak of 1 pA."""
-        P11 = math.exp(-dt / tau_syn)
-        return (P11, dt * P11, *iaf_propagator(tau_syn, p["tau_m"], p["C_m"], dt),
-                1.0 * math.e / tau_syn)
+        p, dt = self.p, self.dt
+        P11 = per_neuron(lambda tau_s: math.exp(-dt / tau_s), tau_syn)
+        P31, P32 = (per_neuron(lambda tau_s, tau, C: iaf_propagator(tau_s, tau, C, dt)[k],
+                               tau_syn, p["tau_m"], p["C_m"]) for k in (0, 1))
+        return P11, dt * P11, P31, P32, per_neuron(lambda tau_s: 1.0 * math.e / tau_s, tau_syn)
 
 
 #: The time constants of the excitatory and inhibitory synaptic currents.

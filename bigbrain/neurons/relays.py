@@ -16,7 +16,7 @@ class SpikeSourceBlock(Block):
     """
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
         steps = [np.asarray(p["spike_times_steps"][g - p["first_gid"]], np.int64) - 1 for g in gids]
         self.emit_step = np.concatenate(steps + [np.zeros(0, np.int64)])
         self.emit_idx = np.repeat(np.arange(len(gids)), [len(s) for s in steps])
@@ -39,7 +39,7 @@ class ParrotBlock(Block):
     """
 
     def __init__(self, p, gids, col0, dt, V_m):
-        super().__init__(gids, col0)
+        super().__init__(gids, col0, p, dt)
 
     def update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
         slots = (t0 + np.arange(n_steps)) % ring_ex.shape[0]
