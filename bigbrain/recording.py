@@ -53,7 +53,10 @@ class VmRecorder:
         stamps = t0 + np.arange(n_steps) + 1
         rows = np.flatnonzero(stamps % self.interval == 0)
         self.steps.append(stamps[rows])
-        self.values.append(self.block.samples[rows, self.column:self.column + len(self.local)].copy())
+        if len(self.local):
+            self.values.append(self.block.samples[rows, self.column:self.column + len(self.local)].copy())
+        else:  # none of the recorded neurons on this rank: the block keeps no samples
+            self.values.append(np.zeros((len(rows), 0)))
 
     def gather(self, comm):
         steps = np.concatenate(self.steps + [np.zeros(0, np.int64)])
