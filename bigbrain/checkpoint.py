@@ -33,6 +33,7 @@ concatenation over all parts (in rank order) and keeps what belongs to its rank.
 """
 import hashlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -107,8 +108,7 @@ class Checkpointer:
         error = None
         if self.comm.rank == 0:
             try:
-                if name in root:
-                    del root[name]
+                remove_checkpoint(root, step)
                 root.create_group(name)
             except Exception as exc:  # noqa: BLE001
                 error = exc
@@ -197,22 +197,48 @@ def _read(group, path, expected, where):
     return arr
 
 
+def _folder(root, step=None):
+    """The directory of ``checkpoints/`` (or of checkpoint ``step``) of a local archive."""
+    base = os.path.join(str(root.store.root), root.path, "checkpoints")
+    return base if step is None else os.path.join(base, str(step))
+
+
 def checkpoint_steps(root):
-    """Steps of all checkpoint groups in the archive (complete or not), ascending."""
-    if "checkpoints" not in root:
+    """Steps of all checkpoint folders in the archive (complete, incomplete or damaged,
+    even one whose group metadata is missing or unreadable), ascending."""
+    base = _folder(root)
+    if not os.path.isdir(base):
         return []
-    return sorted(int(name) for name, _ in root["checkpoints"].groups() if name.isdigit())
+    return sorted(int(name) for name in os.listdir(base)
+                  if name.isdigit() and os.path.isdir(os.path.join(base, name)))
+
+
+def remove_checkpoint(root, step):
+    """Rank 0: delete checkpoint ``step``'s folder, whatever state it is in."""
+    folder = _folder(root, step)
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+
+
+#: Manifest entries that resume and verification read.
+MANIFEST_KEYS = ("step", "t_ms", "reason", "n_ranks", "model_sha256", "ring_length", "parts",
+                 "records", "tails")
 
 
 def manifest(root, step):
-    """The manifest of checkpoint ``step``; CheckpointError if there is none."""
+    """The manifest of checkpoint ``step``; CheckpointError if it is missing, unreadable
+    or lacks an entry."""
     try:
         m = root[f"checkpoints/{step}"].attrs.get("manifest")
-    except Exception as exc:  # noqa: BLE001 - unreadable group metadata
-        raise CheckpointError(f"checkpoint {step}: unreadable ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - missing or unreadable group metadata
+        raise CheckpointError(f"checkpoint {step}: unreadable group metadata "
+                              f"({type(exc).__name__}: {exc})") from None
     if m is None:
         raise CheckpointError(f"checkpoint {step}: incomplete (no manifest; the run stopped "
                               "while writing it)")
+    missing = [k for k in MANIFEST_KEYS if not isinstance(m, dict) or k not in m]
+    if missing:
+        raise CheckpointError(f"checkpoint {step}: damaged manifest (no {', '.join(missing)})")
     return m
 
 
@@ -220,6 +246,16 @@ def verify_checkpoint(root, step):
     """Check that checkpoint ``step`` is complete, intact and of this archive's model."""
     m = manifest(root, step)
     where = f"checkpoint {step}"
+    try:
+        _verify_arrays(root, step, m, where)
+    except CheckpointError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: damaged manifest ({type(exc).__name__}: {exc})") from None
+    return m
+
+
+def _verify_arrays(root, step, m, where):
     if m["model_sha256"] != root.attrs["bigbrain"]["model_sha256"]:
         raise CheckpointError(f"{where}: written for a different model (model checksum "
                               f"{m['model_sha256'][:12]}…, the archive's is "
@@ -230,7 +266,6 @@ def verify_checkpoint(root, step):
             _read(group, f"{part}/{path}", expected, where)
     for path, expected in m["tails"].items():
         _read(group, f"tails/{path}", expected, where)
-    return m
 
 
 def latest_checkpoint(root):
@@ -306,7 +341,8 @@ def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_sett
     comm = Comm(comm)
     root = comm.agree(open_store, str(path))
     meta = root.attrs["bigbrain"]
-    step, reports = comm.mpi.bcast(latest_checkpoint(root) if comm.rank == 0 else None, root=0)
+    found = comm.agree(lambda: latest_checkpoint(root) if comm.rank == 0 else None)
+    step, reports = comm.mpi.bcast(found, root=0)
     for report in reports:
         if comm.rank == 0:
             warnings.warn(f"{path}: {report}; skipped", stacklevel=2)
@@ -339,7 +375,7 @@ def _reopen(writer, sim, step, meta, rank):
     root = zarr.open_group(writer.path, mode="r+", zarr_format=3)
     m = manifest(root, step)
     for later in [s for s in checkpoint_steps(root) if s > step]:
-        del root[f"checkpoints/{later}"]
+        remove_checkpoint(root, later)
     group = root[f"checkpoints/{step}"]
     writer.reopen(root, meta)
     for path, app in writer.appenders.items():

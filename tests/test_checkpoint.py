@@ -197,3 +197,41 @@ def _reached(path, t_ms):
         return zarr.open_group(str(path), mode="r")["telemetry/t_stop_ms"][-1] >= t_ms
     except Exception:  # noqa: BLE001 - not written yet
         return False
+
+
+# ------------------------------------------------------------------ damaged checkpoints
+def truncate_metadata(group):
+    meta = group / "zarr.json"
+    meta.write_text(meta.read_text()[:40])
+
+
+def drop_parts(group):
+    meta = json.loads((group / "zarr.json").read_text())
+    del meta["attributes"]["manifest"]["parts"]
+    (group / "zarr.json").write_text(json.dumps(meta))
+
+
+DAMAGE = {"truncated zarr.json": (truncate_metadata, "unreadable group metadata"),
+          "manifest without parts": (drop_parts, "damaged manifest (no parts)"),
+          "no zarr.json": (lambda group: (group / "zarr.json").unlink(), "unreadable group metadata")}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_newest_checkpoint_is_skipped_on_two_ranks(tmp_path, scripts, two_rank_run,
+                                                            reference, damage, capsys):
+    """The resume falls back to the previous checkpoint on every rank (no hang), replaces
+    the damaged one when it reaches its step, and info names it."""
+    path = tmp_path / "damaged.zarr"
+    shutil.copytree(two_rank_run, path)
+    spoil, message = DAMAGE[damage]
+    spoil(path / "checkpoints" / "3000")
+    assert cli(["info", str(path), "--no-verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"checkpoint   3000: BROKEN, skipped on resume: checkpoint 3000: {message}" in out
+    assert "checkpoint   2000 (200.0 ms, interval, 2 ranks): intact" in out
+    proc = run_mpi(scripts[1], 2, path, T_MS, timeout=120)
+    assert f"checkpoint 3000: {message}" in proc.stderr and "skipped" in proc.stderr
+    assert_same_spikes(path, reference)
+    root = zarr.open_group(str(path), mode="r")
+    assert root.attrs["bigbrain"]["status"] == "done"
+    assert manifest(root, 3000)["n_ranks"] == 2 and checkpoint_steps(root) == [1000, 2000, 3000]
