@@ -207,6 +207,7 @@ class ArchiveWriter:
         self._packets = (0, 0)
         self._traffic = None           # traffic counters at the last block end
         self.meta = None
+        self._failed = None            # rank 0: an error writing telemetry, reported next
 
     # ------------------------------------------------------------------ opening
     def create(self, desc, arrays):
@@ -333,8 +334,8 @@ class ArchiveWriter:
         urgent signal any rank received (see :class:`~bigbrain.checkpoint.Checkpointer`)."""
         t = time.perf_counter()
         gathered = self.comm.mpi.gather(self._drain() + (self._traffic_delta(),), root=0)
-        error = None
-        if self.comm.rank == 0:
+        error, self._failed = self._failed, None
+        if self.comm.rank == 0 and error is None:
             try:
                 self._write_records(gathered)
             except Exception as exc:  # noqa: BLE001 - raised on all ranks below
@@ -345,10 +346,14 @@ class ArchiveWriter:
         failed = [(r, e) for r, (_, _, e) in enumerate(rows) if e is not None]
         if failed:
             raise RankError("; ".join(f"rank {r}: writing the archive failed: {e}" for r, e in failed))
-        if self.comm.rank == 0 and rows[0][0][7] > 0:
-            self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered])
-        if self.comm.rank == 0 and final:
-            self.write_tails()
+        if self.comm.rank == 0:
+            try:
+                if rows[0][0][7] > 0:
+                    self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered])
+                if final:
+                    self.write_tails()
+            except Exception as exc:  # noqa: BLE001 - raised on all ranks at the next collective
+                self._failed = exc
         self.block_start = self.sim.step
         return max(s for _, s, _ in rows)
 
@@ -441,15 +446,22 @@ class ArchiveWriter:
         sig = self.flush(final=True)
         stop = stop or sig == STOP
         self.checkpointer.at_run_end(self.sim.step, STOP if stop else sig)
-        self.update_meta(status="stopped by SIGTERM" if stop else "done")
-        self.comm.mpi.Barrier()
+        self.comm.agree(self.update_meta, status="stopped by SIGTERM" if stop else "done")
         if stop:
             raise SystemExit(PREEMPTED_EXIT_CODE)
 
+    def raise_failed(self):
+        """Rank 0: raise the error, if any, that writing telemetry or tails left behind."""
+        if self._failed is not None:
+            error, self._failed = self._failed, None
+            raise ArchiveError(f"{self.path}: writing the archive failed: "
+                               f"{type(error).__name__}: {error}")
+
     def update_meta(self, status):
-        """Rank 0: record how far the run got."""
+        """Rank 0: record how far the run got (raises an error left from the last flush)."""
         if self.comm.rank != 0:
             return
+        self.raise_failed()
         self.meta.update(t_end_ms=self.sim.step * self.sim.dt, finished=now(), status=status)
         self.meta["segments"][-1].update(to_step=self.sim.step, finished=self.meta["finished"])
         for rec in self.sim.net.spike_recordings:

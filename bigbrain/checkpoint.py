@@ -108,6 +108,7 @@ class Checkpointer:
         error = None
         if self.comm.rank == 0:
             try:
+                self.writer.raise_failed()
                 remove_checkpoint(root, step)
                 root.create_group(name)
             except Exception as exc:  # noqa: BLE001

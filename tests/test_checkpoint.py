@@ -235,3 +235,21 @@ def test_damaged_newest_checkpoint_is_skipped_on_two_ranks(tmp_path, scripts, tw
     root = zarr.open_group(str(path), mode="r")
     assert root.attrs["bigbrain"]["status"] == "done"
     assert manifest(root, 3000)["n_ranks"] == 2 and checkpoint_steps(root) == [1000, 2000, 3000]
+
+
+@pytest.mark.parametrize("mode", ["spikes", "quiet"])
+def test_full_disk_stops_every_rank_and_keeps_the_checkpoint(tmp_path, mode):
+    """Rank 0's writes fail (EFBIG, as on a full disk) in the middle of a 2-rank run, at
+    the spikes or, ``quiet``, only at the telemetry written when the run ends: every rank
+    raises (no hang) and the archive still resumes from the checkpoint before."""
+    path = tmp_path / "full.zarr"
+    script = Path(__file__).parent / "scripts" / "full_disk.py"
+    proc = run_mpi(script, 2, path, *([mode] if mode == "quiet" else []), check=False, timeout=60)
+    assert proc.returncode == 7, proc.stderr
+    for rank in (0, 1):
+        assert f"rank {rank} failed: " in proc.stdout and "File too large" in proc.stdout
+    assert cli(["info", str(path)]) == 0
+    if mode == "spikes":
+        net = bb.resume(path)
+        assert net.time == 50.0
+        assert net.run(50.0).n_spikes("E") > 0
