@@ -31,6 +31,7 @@ gid, ordinal), the post-synaptic spike history keyed by gid, …) is saved under
 ``rank_<r>/plastic/<name>``; on resume ``restore_state_arrays({name: array})`` receives the
 concatenation over all parts (in rank order) and keeps what belongs to its rank.
 """
+import atexit
 import hashlib
 import os
 import shutil
@@ -72,11 +73,14 @@ class Checkpointer:
 
     def arm(self):
         """Catch SIGUSR1 and SIGTERM from the first ``run`` on (main thread only). A signal
-        that arrives between two ``run`` calls is acted on in the next one."""
+        that arrives between two ``run`` calls is acted on in the next one; one that
+        arrives after the last is ignored, also while the process exits
+        (:func:`_ignore_signals_at_exit`)."""
         if not self._armed and threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
                 signal.signal(sig, self._on_signal)
             self._armed = True
+            atexit.register(_ignore_signals_at_exit)
 
     def _on_signal(self, signum, frame):
         self._signal = max(self._signal, SIGNALS[signum])
@@ -143,6 +147,15 @@ class Checkpointer:
             "model_sha256": writer.meta["model_sha256"], "ring_length": self.sim.ring_length,
             "parts": {f"rank_{r}": p for r, p in enumerate(parts)},
             "records": records, "tails": tails, "write_s": time.perf_counter() - t0}
+
+
+def _ignore_signals_at_exit():
+    """At exit, ignore SIGUSR1 and SIGTERM where a checkpointer catches them. Python's
+    shutdown would restore their default action, which kills the process, while it still
+    waits in MPI_Finalize for the other ranks: the run is over and archived by then."""
+    for sig in SIGNALS:
+        if isinstance(getattr(signal.getsignal(sig), "__self__", None), Checkpointer):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _checksum(arr):

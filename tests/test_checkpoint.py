@@ -253,3 +253,24 @@ def test_full_disk_stops_every_rank_and_keeps_the_checkpoint(tmp_path, mode):
         net = bb.resume(path)
         assert net.time == 50.0
         assert net.run(50.0).n_spikes("E") > 0
+
+
+@pytest.mark.parametrize("when", ["after", "exit"])
+def test_signal_after_the_run_is_harmless(tmp_path, when):
+    """SIGUSR1 and SIGTERM that arrive after ``run`` returned (``after``) or while the
+    process exits (``exit``, rank 0 waiting in MPI_Finalize) neither kill a rank nor
+    change the archive."""
+    path = tmp_path / "late.zarr"
+    script = Path(__file__).parent / "scripts" / "late_signal.py"
+    proc = subprocess.Popen([mpiexec(), "-n", "2", sys.executable, str(script), str(path), when],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if when == "after":
+        for _ in range(2):
+            pid = int(proc.stdout.readline().split()[1])
+            os.kill(pid, signal.SIGUSR1)
+            os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    root = zarr.open_group(str(path), mode="r")
+    assert root.attrs["bigbrain"]["status"] == "done" and checkpoint_steps(root) == [200]
+    assert manifest(root, 200)["reason"] == "end of run"
