@@ -29,6 +29,7 @@ import numpy as np
 import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
+from . import integrity
 from .errors import ArchiveError, RankError
 from .plasticity import PlasticRecords, sorted_events
 from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta
@@ -119,17 +120,25 @@ def open_store(path, mode="r"):
     return root
 
 
-def read_array(root, name, selection=Ellipsis):
-    """``root[name][selection]`` as numpy, with an error naming a missing or damaged array."""
+def _array(root, name):
     try:
-        array = root[name]
-    except (KeyError, FileNotFoundError):
+        return root[name]
+    except Exception:  # noqa: BLE001 - missing, or its metadata unreadable
         raise ArchiveError(f"{root.store}: array {name!r} is missing") from None
-    try:
-        return array[selection]
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means damaged data
-        raise ArchiveError(f"{root.store}: array {name!r} is damaged ({type(exc).__name__}: "
-                           f"{exc})") from None
+
+
+def read_array(root, name):
+    """The rows written of array ``name`` (checked, :mod:`bigbrain.integrity`), with an
+    error naming a missing or damaged array."""
+    return integrity.read(_array(root, name), f"{root.store}: array {name!r}")
+
+
+def read_columns(root, names):
+    """The arrays ``names`` of one record (rows belong together), as far as all were
+    written (a crash between their writes leaves one longer), checked."""
+    arrays = [_array(root, name) for name in names]
+    n = min(integrity.length(a, f"{root.store}: array {name!r}") for a, name in zip(arrays, names))
+    return tuple(integrity.read(a, f"{root.store}: array {name!r}", 0, n) for a, name in zip(arrays, names))
 
 
 def model_arrays(root):
@@ -144,14 +153,20 @@ class Appender:
     """Appends rows to a zarr array (axis 0) in whole chunks; fewer rows wait in ``tail``.
 
     ``n_full`` rows (a multiple of the chunk length) are in the store for good; ``write_tail``
-    also stores the tail (a partial chunk, rewritten when more rows come).
+    also stores the tail (a partial chunk, rewritten when more rows come). After each
+    write the array's ``attrs["written"]`` (:mod:`bigbrain.integrity`: length, CRC-32 per
+    chunk) is updated, last; an array of an older archive without it stays without.
     """
 
     def __init__(self, array):
         self.array = array
         self.chunk = array.chunks[0]
-        self.n_full = array.shape[0] // self.chunk * self.chunk
-        self.tail = array[self.n_full:] if array.shape[0] > self.n_full else \
+        info = integrity.written(array)
+        stored = array.shape[0] if info is None else info["length"]
+        self.crcs = None if info is None and stored else \
+            ([] if info is None else info["chunk_crc32"][:stored // self.chunk])
+        self.n_full = stored // self.chunk * self.chunk
+        self.tail = array[self.n_full:stored] if stored > self.n_full else \
             np.zeros((0,) + array.shape[1:], array.dtype)
 
     def add(self, rows):
@@ -169,11 +184,21 @@ class Appender:
     def _store(self, rows):
         self.array.resize((self.n_full + len(rows),) + self.array.shape[1:])
         self.array[self.n_full:self.n_full + len(rows)] = rows
+        if self.crcs is not None:
+            del self.crcs[self.n_full // self.chunk:]
+            self.crcs += [integrity.crc32(rows[k:k + self.chunk]) for k in range(0, len(rows), self.chunk)]
+            self._commit(self.n_full + len(rows))
+
+    def _commit(self, length):
+        self.array.update_attributes({integrity.ATTR: integrity.attribute(length, self.crcs)})
 
     def restore(self, n_full, tail):
         """Back to ``n_full`` stored rows plus ``tail`` (drops everything after)."""
         self.array.resize((n_full,) + self.array.shape[1:])
         self.n_full, self.tail = n_full, np.asarray(tail, self.array.dtype)
+        if self.crcs is not None:
+            del self.crcs[n_full // self.chunk:]
+            self._commit(n_full)
         self.write_tail()
 
     def __len__(self):
@@ -241,6 +266,8 @@ class ArchiveWriter:
             "n_ranks": self.comm.size, "exchange": self.sim.net.exchange,
             "versions": versions(), "archive": self.options.settings(),
             "started": now(), "finished": None, "t_end_ms": 0.0, "status": "running",
+            "records": self._record_paths() + [f"samples/{r.population.name}/node_ids"
+                                               for r in self.sim.net.vm_recordings],
             "segments": [self._segment("start")]}
         return self.meta
 
@@ -275,7 +302,9 @@ class ArchiveWriter:
         for rec in self.sim.net.vm_recordings:
             g = root.create_group(f"samples/{rec.population.name}",
                                   attributes={"interval_ms": rec.interval})
-            g.create_array("node_ids", data=rec.ids.astype(np.int64), compressors=COMPRESSORS)
+            ids = rec.ids.astype(np.int64)
+            g.create_array("node_ids", data=ids, chunks=(max(len(ids), 1),), compressors=COMPRESSORS,
+                           attributes={integrity.ATTR: integrity.attribute(len(ids), [integrity.crc32(ids)])})
             _create(g, "times", "float64", ROWS_PER_CHUNK, attrs={"units": "ms"})
             _create(g, "V_m", "float64", ROWS_PER_CHUNK, columns=len(rec.ids), attrs={"units": "mV"})
         for proj in self.sim.plasticity.recorded():
@@ -298,9 +327,11 @@ class ArchiveWriter:
             _create(traffic, path, "int64", SPIKES_PER_CHUNK)
 
     def _open_appenders(self):
-        if self.comm.rank != 0:
-            return
-        root = self.root
+        if self.comm.rank == 0:
+            self.appenders = {p: Appender(self.root[p]) for p in self._record_paths()}
+
+    def _record_paths(self):
+        """Paths of the arrays that records are appended to."""
         paths = [f"spikes/{r.population.name}/{a}" for r in self.sim.net.spike_recordings
                  for a in ("node_ids", "timestamps")]
         paths += [f"samples/{r.population.name}/{a}" for r in self.sim.net.vm_recordings
@@ -310,7 +341,7 @@ class ArchiveWriter:
         paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
         paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
         paths += [f"telemetry/traffic/{p}" for p in _traffic_paths()]
-        self.appenders = {p: Appender(root[p]) for p in paths}
+        return paths
 
     # ------------------------------------------------------------------ the loop
     def steps_to_boundary(self, step):
@@ -506,7 +537,7 @@ class ArchiveResult:
         g = weight_samples(conn)
         if g not in self.root:
             raise ModelError("weight_events", f"{conn.where} was not recorded (record_weights)")
-        return tuple(read_array(self.root, f"{g}/{a}") for a in ("times", "pre", "post", "weights"))
+        return read_columns(self.root, [f"{g}/{a}" for a in ("times", "pre", "post", "weights")])
 
     def _group(self, kind, name, what):
         from .errors import ModelError
@@ -518,30 +549,106 @@ class ArchiveResult:
     def spikes(self, name):
         """(times in ms, population-local ids) of the recorded spikes of population ``name``."""
         g = self._group("spikes", name, "spikes")
-        return read_array(self.root, f"{g}/timestamps"), read_array(self.root, f"{g}/node_ids")
+        return read_columns(self.root, [f"{g}/timestamps", f"{g}/node_ids"])
 
     def V_m(self, name):
         """(times in ms, ids, values in mV with one column per id) of population ``name``."""
         g = self._group("samples", name, "V_m")
-        return (read_array(self.root, f"{g}/times"), read_array(self.root, f"{g}/node_ids"),
-                read_array(self.root, f"{g}/V_m"))
+        times, values = read_columns(self.root, [f"{g}/times", f"{g}/V_m"])
+        return times, read_array(self.root, f"{g}/node_ids"), values
 
     def n_spikes(self, name):
-        return self.root[self._group("spikes", name, "spikes") + "/node_ids"].shape[0]
+        return spike_extent(self.root, self._group("spikes", name, "spikes"))[0]
 
 
 def _traffic_paths():
     return [f"{group}/{name}" for group, names in ARCHIVE_ARRAYS.items() for name in names]
 
 
-def verify(path):
-    """Read every array of an archive; returns a list of problems (empty: all readable)."""
-    root = open_store(path)
-    problems = []
-    for name, node in root.members(max_depth=None):
+def spike_extent(root, group):
+    """(spikes stored, first and last time stamp in ms, or None) of spike record ``group``
+    (``spikes/<population>``); reads two chunks."""
+    names = [f"{group}/node_ids", f"{group}/timestamps"]
+    arrays = [_array(root, name) for name in names]
+    n = min(integrity.length(a, name) for a, name in zip(arrays, names))
+    if n == 0:
+        return 0, None, None
+    first, last = (integrity.read(arrays[1], names[1], i, i + 1)[0] for i in (0, n - 1))
+    return n, float(first), float(last)
+
+
+def records_reach(root):
+    """The latest time (ms) in the spike, V_m and telemetry records, as stored."""
+    reach = 0.0
+    for kind, times in (("spikes", "timestamps"), ("samples", "times")):
+        for name, group in (root[kind].groups() if kind in root else []):
+            if times in group:
+                array = group[times]
+                n = integrity.length(array, f"{kind}/{name}/{times}")
+                if n:
+                    reach = max(reach, float(integrity.read(array, f"{kind}/{name}/{times}", n - 1, n)[0]))
+    if "telemetry/t_stop_ms" in root:
+        array = root["telemetry/t_stop_ms"]
+        n = integrity.length(array, "telemetry/t_stop_ms")
+        if n:
+            reach = max(reach, float(integrity.read(array, "telemetry/t_stop_ms", n - 1, n)[0]))
+    return reach
+
+
+def expected_records(root):
+    """Paths of the record arrays the archive must hold (``records`` of its metadata; for
+    older archives, those of its spike and V_m recordings)."""
+    meta = root.attrs["bigbrain"]
+    if "records" in meta:
+        return meta["records"]
+    paths = []
+    for rec in meta["model"].get("recordings", []):
+        kind, names = (("spikes", ("node_ids", "timestamps")) if rec["what"] == "spikes"
+                       else ("samples", ("node_ids", "times", "V_m")))
+        paths += [f"{kind}/{rec['population']}/{a}" for a in names]
+    return paths
+
+
+def _arrays(path):
+    """(name, array, or the exception that opening it raised) of every array of the
+    store at ``path``, found by walking its folders (damaged metadata is reported, not
+    raised)."""
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        name = os.path.relpath(folder, path).replace(os.sep, "/")
+        if name == "." or "zarr.json" not in files:
+            continue
+        try:
+            node = zarr.open(store=path, path=name, mode="r", zarr_format=3)
+        except Exception as exc:  # noqa: BLE001 - reported
+            dirs.clear()
+            yield name, exc
+            continue
         if isinstance(node, zarr.Array):
-            try:
-                node[...]
-            except Exception as exc:  # noqa: BLE001 - reported
-                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+            dirs.clear()
+            yield name, node
+
+
+def verify(path, rows_per_read=1 << 20):
+    """Check an archive: every record array it must hold is there, and every array is
+    readable, as long as written and matches its checksums (:mod:`bigbrain.integrity`).
+    Returns a list of problems (empty: all intact). Reads ``rows_per_read`` rows at a time."""
+    root = open_store(path)
+    problems = [f"{name}: missing" for name in expected_records(root) if name not in root]
+    for name, node in _arrays(path):
+        if isinstance(node, Exception):
+            problems.append(f"{name}: unreadable metadata ({type(node).__name__}: {node})")
+            continue
+        try:
+            if node.ndim == 0:
+                node[()]
+                continue
+            n = integrity.length(node, name)
+            step = max(node.chunks[0], rows_per_read // node.chunks[0] * node.chunks[0])
+            for start in range(0, n, step):
+                integrity.read(node, name, start, start + step)
+        except ArchiveError as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported
+            problems.append(f"{name}: {type(exc).__name__}: {exc}")
     return problems

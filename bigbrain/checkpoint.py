@@ -219,12 +219,15 @@ def _folder(root, step=None):
 
 def checkpoint_steps(root):
     """Steps of all checkpoint folders in the archive (complete, incomplete or damaged,
-    even one whose group metadata is missing or unreadable), ascending."""
-    base = _folder(root)
-    if not os.path.isdir(base):
-        return []
-    return sorted(int(name) for name in os.listdir(base)
-                  if name.isdigit() and os.path.isdir(os.path.join(base, name)))
+    even one whose group metadata is missing or unreadable), ascending. A store that is
+    not a local folder (read through fsspec) lists the groups it can read."""
+    if not hasattr(root.store, "root"):
+        names = [name for name, _ in root["checkpoints"].groups()] if "checkpoints" in root else []
+    else:
+        base = _folder(root)
+        names = [name for name in (os.listdir(base) if os.path.isdir(base) else [])
+                 if os.path.isdir(os.path.join(base, name))]
+    return sorted(int(name) for name in names if name.isdigit())
 
 
 def remove_checkpoint(root, step):
