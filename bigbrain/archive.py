@@ -208,7 +208,8 @@ class Appender:
 def _create(group, name, dtype, chunk_rows, columns=None, attrs=None):
     shape, chunks = ((0,), (chunk_rows,)) if columns is None else ((0, columns), (chunk_rows, max(columns, 1)))
     return group.create_array(name, shape=shape, dtype=dtype, chunks=chunks, compressors=COMPRESSORS,
-                              fill_value=0, attributes=attrs or {})
+                              fill_value=0, attributes={**(attrs or {}),
+                                                        integrity.ATTR: integrity.attribute(0, [])})
 
 
 class ArchiveWriter:
