@@ -249,10 +249,10 @@ class ArchiveWriter:
                 self._create_records(root)
                 self.root = root
                 root.attrs["bigbrain"] = self._initial_meta(desc, fingerprint(desc, arrays))
+                self._open_appenders()
             except Exception as exc:  # noqa: BLE001 - raised on every rank by check
                 error = ArchiveError(f"{self.path}: cannot create the archive ({exc})")
         self.comm.check(error)
-        self._open_appenders()
 
     def reopen(self, root, meta):
         """Collective: continue writing an existing store (after a checkpoint was loaded)."""

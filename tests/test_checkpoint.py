@@ -235,6 +235,7 @@ def test_damaged_newest_checkpoint_is_skipped_on_two_ranks(tmp_path, scripts, tw
     root = zarr.open_group(str(path), mode="r")
     assert root.attrs["bigbrain"]["status"] == "done"
     assert manifest(root, 3000)["n_ranks"] == 2 and checkpoint_steps(root) == [1000, 2000, 3000]
+    assert cli(["info", str(path)]) == 0   # the records' lengths and checksums too
 
 
 @pytest.mark.parametrize("mode", ["spikes", "quiet"])
