@@ -44,7 +44,7 @@ def cmd_info(args):
     for seg in meta["segments"]:
         print(f"  segment    {seg['how']} at step {seg['from_step']} on {seg['n_ranks']} ranks "
               f"({seg['partition']}) -> step {seg.get('to_step')}")
-    for name, group in sorted(root["spikes"].groups()) if "spikes" in root else []:
+    for name, group in _stored(lambda: sorted(root["spikes"].groups()) if "spikes" in root else [], []):
         n, first, last = _stored(lambda: spike_extent(root, f"spikes/{name}"), (0, None, None))
         print(f"spikes       {name}: {n} spikes of {group.attrs['n_recorded']} neurons"
               + (f", {round(first, 6)}–{round(last, 6)} ms" if n else ""))
@@ -68,7 +68,7 @@ def _stored(read, unreadable=None):
     """``read()``, or ``unreadable`` when the records are damaged (verify names them)."""
     try:
         return read()
-    except ArchiveError:
+    except Exception:  # noqa: BLE001 - damaged records or metadata: reported by verify
         return unreadable
 
 
