@@ -133,11 +133,18 @@ def read_array(root, name):
     return integrity.read(_array(root, name), f"{root.store}: array {name!r}")
 
 
-def read_columns(root, names):
-    """The arrays ``names`` of one record (rows belong together), as far as all were
-    written (a crash between their writes leaves one longer), checked."""
+def written_together(root, names):
+    """(arrays, rows) of the arrays ``names`` of one record (their rows belong together):
+    the rows that all of them hold as written (a crash between their writes leaves one
+    longer)."""
     arrays = [_array(root, name) for name in names]
-    n = min(integrity.length(a, f"{root.store}: array {name!r}") for a, name in zip(arrays, names))
+    return arrays, min(integrity.length(a, f"{root.store}: array {name!r}")
+                       for a, name in zip(arrays, names))
+
+
+def read_columns(root, names):
+    """The arrays ``names`` of one record, as far as all were written, checked."""
+    arrays, n = written_together(root, names)
     return tuple(integrity.read(a, f"{root.store}: array {name!r}", 0, n) for a, name in zip(arrays, names))
 
 
@@ -559,7 +566,8 @@ class ArchiveResult:
         return times, read_array(self.root, f"{g}/node_ids"), values
 
     def n_spikes(self, name):
-        return spike_extent(self.root, self._group("spikes", name, "spikes"))[0]
+        g = self._group("spikes", name, "spikes")
+        return written_together(self.root, [f"{g}/node_ids", f"{g}/timestamps"])[1]
 
 
 def _traffic_paths():
@@ -569,30 +577,25 @@ def _traffic_paths():
 def spike_extent(root, group):
     """(spikes stored, first and last time stamp in ms, or None) of spike record ``group``
     (``spikes/<population>``); reads two chunks."""
-    names = [f"{group}/node_ids", f"{group}/timestamps"]
-    arrays = [_array(root, name) for name in names]
-    n = min(integrity.length(a, name) for a, name in zip(arrays, names))
+    (_, times), n = written_together(root, [f"{group}/node_ids", f"{group}/timestamps"])
     if n == 0:
         return 0, None, None
-    first, last = (integrity.read(arrays[1], names[1], i, i + 1)[0] for i in (0, n - 1))
-    return n, float(first), float(last)
+    return n, _row(times, f"{group}/timestamps", 0), _row(times, f"{group}/timestamps", n - 1)
+
+
+def _row(array, where, i):
+    return float(integrity.read(array, where, i, i + 1)[0])
 
 
 def records_reach(root):
     """The latest time (ms) in the spike, V_m and telemetry records, as stored."""
+    paths = [f"{kind}/{name}/{times}" for kind, times in (("spikes", "timestamps"), ("samples", "times"))
+             for name, group in (root[kind].groups() if kind in root else []) if times in group]
     reach = 0.0
-    for kind, times in (("spikes", "timestamps"), ("samples", "times")):
-        for name, group in (root[kind].groups() if kind in root else []):
-            if times in group:
-                array = group[times]
-                n = integrity.length(array, f"{kind}/{name}/{times}")
-                if n:
-                    reach = max(reach, float(integrity.read(array, f"{kind}/{name}/{times}", n - 1, n)[0]))
-    if "telemetry/t_stop_ms" in root:
-        array = root["telemetry/t_stop_ms"]
-        n = integrity.length(array, "telemetry/t_stop_ms")
+    for path in paths + (["telemetry/t_stop_ms"] if "telemetry/t_stop_ms" in root else []):
+        n = integrity.length(root[path], path)
         if n:
-            reach = max(reach, float(integrity.read(array, "telemetry/t_stop_ms", n - 1, n)[0]))
+            reach = max(reach, _row(root[path], path, n - 1))
     return reach
 
 

@@ -80,6 +80,7 @@ class Checkpointer:
             for sig in SIGNALS:
                 signal.signal(sig, self._on_signal)
             self._armed = True
+            atexit.unregister(_ignore_signals_at_exit)   # once, however many networks run
             atexit.register(_ignore_signals_at_exit)
 
     def _on_signal(self, signum, frame):
