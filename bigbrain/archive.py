@@ -30,6 +30,7 @@ import numpy as np
 import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
+from . import integrity
 from .errors import ArchiveError, RankError
 from .neurons.base import unit_of
 from .plasticity import PlasticRecords, sorted_events
@@ -121,17 +122,32 @@ def open_store(path, mode="r"):
     return root
 
 
-def read_array(root, name, selection=Ellipsis):
-    """``root[name][selection]`` as numpy, with an error naming a missing or damaged array."""
+def _array(root, name):
     try:
-        array = root[name]
-    except (KeyError, FileNotFoundError):
+        return root[name]
+    except Exception:  # noqa: BLE001 - missing, or its metadata unreadable
         raise ArchiveError(f"{root.store}: array {name!r} is missing") from None
-    try:
-        return array[selection]
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means damaged data
-        raise ArchiveError(f"{root.store}: array {name!r} is damaged ({type(exc).__name__}: "
-                           f"{exc})") from None
+
+
+def read_array(root, name):
+    """The rows written of array ``name`` (checked, :mod:`bigbrain.integrity`), with an
+    error naming a missing or damaged array."""
+    return integrity.read(_array(root, name), f"{root.store}: array {name!r}")
+
+
+def written_together(root, names):
+    """(arrays, rows) of the arrays ``names`` of one record (their rows belong together):
+    the rows that all of them hold as written (a crash between their writes leaves one
+    longer)."""
+    arrays = [_array(root, name) for name in names]
+    return arrays, min(integrity.length(a, f"{root.store}: array {name!r}")
+                       for a, name in zip(arrays, names))
+
+
+def read_columns(root, names):
+    """The arrays ``names`` of one record, as far as all were written, checked."""
+    arrays, n = written_together(root, names)
+    return tuple(integrity.read(a, f"{root.store}: array {name!r}", 0, n) for a, name in zip(arrays, names))
 
 
 def model_arrays(root):
@@ -146,14 +162,20 @@ class Appender:
     """Appends rows to a zarr array (axis 0) in whole chunks; fewer rows wait in ``tail``.
 
     ``n_full`` rows (a multiple of the chunk length) are in the store for good; ``write_tail``
-    also stores the tail (a partial chunk, rewritten when more rows come).
+    also stores the tail (a partial chunk, rewritten when more rows come). After each
+    write the array's ``attrs["written"]`` (:mod:`bigbrain.integrity`: length, CRC-32 per
+    chunk) is updated, last; an array of an older archive without it stays without.
     """
 
     def __init__(self, array):
         self.array = array
         self.chunk = array.chunks[0]
-        self.n_full = array.shape[0] // self.chunk * self.chunk
-        self.tail = array[self.n_full:] if array.shape[0] > self.n_full else \
+        info = integrity.written(array)
+        stored = array.shape[0] if info is None else info["length"]
+        self.crcs = None if info is None and stored else \
+            ([] if info is None else info["chunk_crc32"][:stored // self.chunk])
+        self.n_full = stored // self.chunk * self.chunk
+        self.tail = array[self.n_full:stored] if stored > self.n_full else \
             np.zeros((0,) + array.shape[1:], array.dtype)
 
     def add(self, rows):
@@ -171,11 +193,21 @@ class Appender:
     def _store(self, rows):
         self.array.resize((self.n_full + len(rows),) + self.array.shape[1:])
         self.array[self.n_full:self.n_full + len(rows)] = rows
+        if self.crcs is not None:
+            del self.crcs[self.n_full // self.chunk:]
+            self.crcs += [integrity.crc32(rows[k:k + self.chunk]) for k in range(0, len(rows), self.chunk)]
+            self._commit(self.n_full + len(rows))
+
+    def _commit(self, length):
+        self.array.update_attributes({integrity.ATTR: integrity.attribute(length, self.crcs)})
 
     def restore(self, n_full, tail):
         """Back to ``n_full`` stored rows plus ``tail`` (drops everything after)."""
         self.array.resize((n_full,) + self.array.shape[1:])
         self.n_full, self.tail = n_full, np.asarray(tail, self.array.dtype)
+        if self.crcs is not None:
+            del self.crcs[n_full // self.chunk:]
+            self._commit(n_full)
         self.write_tail()
 
     def __len__(self):
@@ -185,7 +217,8 @@ class Appender:
 def _create(group, name, dtype, chunk_rows, columns=None, attrs=None):
     shape, chunks = ((0,), (chunk_rows,)) if columns is None else ((0, columns), (chunk_rows, max(columns, 1)))
     return group.create_array(name, shape=shape, dtype=dtype, chunks=chunks, compressors=COMPRESSORS,
-                              fill_value=0, attributes=attrs or {})
+                              fill_value=0, attributes={**(attrs or {}),
+                                                        integrity.ATTR: integrity.attribute(0, [])})
 
 
 class ArchiveWriter:
@@ -211,6 +244,7 @@ class ArchiveWriter:
         self._packets = (0, 0)
         self._traffic = None           # traffic counters at the last block end
         self.meta = None
+        self._failed = None            # rank 0: an error writing telemetry, reported next
 
     # ------------------------------------------------------------------ opening
     def create(self, desc, arrays):
@@ -226,10 +260,10 @@ class ArchiveWriter:
                 self._create_records(root)
                 self.root = root
                 root.attrs["bigbrain"] = self._initial_meta(desc, fingerprint(desc, arrays))
+                self._open_appenders()
             except Exception as exc:  # noqa: BLE001 - raised on every rank by check
                 error = ArchiveError(f"{self.path}: cannot create the archive ({exc})")
         self.comm.check(error)
-        self._open_appenders()
 
     def reopen(self, root, meta):
         """Collective: continue writing an existing store (after a checkpoint was loaded)."""
@@ -244,6 +278,8 @@ class ArchiveWriter:
             "n_ranks": self.comm.size, "exchange": self.sim.net.exchange,
             "versions": versions(), "archive": self.options.settings(),
             "started": now(), "finished": None, "t_end_ms": 0.0, "status": "running",
+            "records": self._record_paths() + [f"samples/{r.population.name}/node_ids"
+                                               for r in self.sim.net.vm_recordings],
             "segments": [self._segment("start")]}
         return self.meta
 
@@ -278,7 +314,9 @@ class ArchiveWriter:
         for rec in self.sim.net.vm_recordings:
             g = root.create_group(f"samples/{rec.population.name}", attributes={
                 "interval_ms": rec.interval, "variables": list(rec.variables)})
-            g.create_array("node_ids", data=rec.ids.astype(np.int64), compressors=COMPRESSORS)
+            ids = rec.ids.astype(np.int64)
+            g.create_array("node_ids", data=ids, chunks=(max(len(ids), 1),), compressors=COMPRESSORS,
+                           attributes={integrity.ATTR: integrity.attribute(len(ids), [integrity.crc32(ids)])})
             _create(g, "times", "float64", ROWS_PER_CHUNK, attrs={"units": "ms"})
             for variable in rec.variables:
                 _create(g, variable, "float64", ROWS_PER_CHUNK, columns=len(rec.ids),
@@ -303,9 +341,11 @@ class ArchiveWriter:
             _create(traffic, path, "int64", SPIKES_PER_CHUNK)
 
     def _open_appenders(self):
-        if self.comm.rank != 0:
-            return
-        root = self.root
+        if self.comm.rank == 0:
+            self.appenders = {p: Appender(self.root[p]) for p in self._record_paths()}
+
+    def _record_paths(self):
+        """Paths of the arrays that records are appended to."""
         paths = [f"spikes/{r.population.name}/{a}" for r in self.sim.net.spike_recordings
                  for a in ("node_ids", "timestamps")]
         paths += [f"samples/{r.population.name}/{a}" for r in self.sim.net.vm_recordings
@@ -315,7 +355,7 @@ class ArchiveWriter:
         paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
         paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
         paths += [f"telemetry/traffic/{p}" for p in _traffic_paths()]
-        self.appenders = {p: Appender(root[p]) for p in paths}
+        return paths
 
     # ------------------------------------------------------------------ the loop
     def steps_to_boundary(self, step):
@@ -340,8 +380,8 @@ class ArchiveWriter:
         urgent signal any rank received (see :class:`~bigbrain.checkpoint.Checkpointer`)."""
         t = time.perf_counter()
         gathered = self.comm.mpi.gather(self._drain() + (self._traffic_delta(),), root=0)
-        error = None
-        if self.comm.rank == 0:
+        error, self._failed = self._failed, None
+        if self.comm.rank == 0 and error is None:
             try:
                 self._write_records(gathered)
             except Exception as exc:  # noqa: BLE001 - raised on all ranks below
@@ -353,10 +393,14 @@ class ArchiveWriter:
         failed = [(r, e) for r, (_, _, e) in enumerate(rows) if e is not None]
         if failed:
             raise RankError("; ".join(f"rank {r}: writing the archive failed: {e}" for r, e in failed))
-        if self.comm.rank == 0 and rows[0][0][7] > 0:
-            self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered])
-        if self.comm.rank == 0 and final:
-            self.write_tails()
+        if self.comm.rank == 0:
+            try:
+                if rows[0][0][7] > 0:
+                    self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered])
+                if final:
+                    self.write_tails()
+            except Exception as exc:  # noqa: BLE001 - raised on all ranks at the next collective
+                self._failed = exc
         self.block_start = self.sim.step
         return max(s for _, s, _ in rows)
 
@@ -447,15 +491,22 @@ class ArchiveWriter:
         sig = self.flush(final=True)
         stop = stop or sig == STOP
         self.checkpointer.at_run_end(self.sim.step, STOP if stop else sig)
-        self.update_meta(status="stopped by SIGTERM" if stop else "done")
-        self.comm.mpi.Barrier()
+        self.comm.agree(self.update_meta, status="stopped by SIGTERM" if stop else "done")
         if stop:
             raise SystemExit(PREEMPTED_EXIT_CODE)
 
+    def raise_failed(self):
+        """Rank 0: raise the error, if any, that writing telemetry or tails left behind."""
+        if self._failed is not None:
+            error, self._failed = self._failed, None
+            raise ArchiveError(f"{self.path}: writing the archive failed: "
+                               f"{type(error).__name__}: {error}")
+
     def update_meta(self, status):
-        """Rank 0: record how far the run got."""
+        """Rank 0: record how far the run got (raises an error left from the last flush)."""
         if self.comm.rank != 0:
             return
+        self.raise_failed()
         self.meta.update(t_end_ms=self.sim.step * self.sim.dt, finished=now(), status=status)
         self.meta["segments"][-1].update(to_step=self.sim.step, finished=self.meta["finished"])
         for rec in self.sim.net.spike_recordings:
@@ -500,7 +551,7 @@ class ArchiveResult:
         g = weight_samples(conn)
         if g not in self.root:
             raise ModelError("weight_events", f"{conn.where} was not recorded (record_weights)")
-        return tuple(read_array(self.root, f"{g}/{a}") for a in ("times", "pre", "post", "weights"))
+        return read_columns(self.root, [f"{g}/{a}" for a in ("times", "pre", "post", "weights")])
 
     def _group(self, kind, name, what):
         from .errors import ModelError
@@ -512,7 +563,7 @@ class ArchiveResult:
     def spikes(self, name):
         """(times in ms, population-local ids) of the recorded spikes of population ``name``."""
         g = self._group("spikes", name, "spikes")
-        return read_array(self.root, f"{g}/timestamps"), read_array(self.root, f"{g}/node_ids")
+        return read_columns(self.root, [f"{g}/timestamps", f"{g}/node_ids"])
 
     def samples(self, name, variable):
         """(times in ms, ids, values with one column per id) of state variable ``variable``
@@ -524,29 +575,101 @@ class ArchiveResult:
             recorded = self.root[g].attrs.get("variables", ["V_m"])
             raise ModelError(f"samples.{variable}", f"{variable!r} of {name!r} was not recorded; "
                              f"recorded: {', '.join(recorded)}")
-        return (read_array(self.root, f"{g}/times"), read_array(self.root, f"{g}/node_ids"),
-                read_array(self.root, f"{g}/{variable}"))
+        times, values = read_columns(self.root, [f"{g}/times", f"{g}/{variable}"])
+        return times, read_array(self.root, f"{g}/node_ids"), values
 
     def V_m(self, name):
         """(times in ms, ids, values in mV with one column per id) of population ``name``."""
         return self.samples(name, "V_m")
 
     def n_spikes(self, name):
-        return self.root[self._group("spikes", name, "spikes") + "/node_ids"].shape[0]
+        g = self._group("spikes", name, "spikes")
+        return written_together(self.root, [f"{g}/node_ids", f"{g}/timestamps"])[1]
 
 
 def _traffic_paths():
     return [f"{group}/{name}" for group, names in ARCHIVE_ARRAYS.items() for name in names]
 
 
-def verify(path):
-    """Read every array of an archive; returns a list of problems (empty: all readable)."""
-    root = open_store(path)
-    problems = []
-    for name, node in root.members(max_depth=None):
+def spike_extent(root, group):
+    """(spikes stored, first and last time stamp in ms, or None) of spike record ``group``
+    (``spikes/<population>``); reads two chunks."""
+    (_, times), n = written_together(root, [f"{group}/node_ids", f"{group}/timestamps"])
+    if n == 0:
+        return 0, None, None
+    return n, _row(times, f"{group}/timestamps", 0), _row(times, f"{group}/timestamps", n - 1)
+
+
+def _row(array, where, i):
+    return float(integrity.read(array, where, i, i + 1)[0])
+
+
+def records_reach(root):
+    """The latest time (ms) in the spike, V_m and telemetry records, as stored."""
+    paths = [f"{kind}/{name}/{times}" for kind, times in (("spikes", "timestamps"), ("samples", "times"))
+             for name, group in (root[kind].groups() if kind in root else []) if times in group]
+    reach = 0.0
+    for path in paths + (["telemetry/t_stop_ms"] if "telemetry/t_stop_ms" in root else []):
+        n = integrity.length(root[path], path)
+        if n:
+            reach = max(reach, _row(root[path], path, n - 1))
+    return reach
+
+
+def expected_records(root):
+    """Paths of the record arrays the archive must hold (``records`` of its metadata; for
+    older archives, those of its spike and V_m recordings)."""
+    meta = root.attrs["bigbrain"]
+    if "records" in meta:
+        return meta["records"]
+    paths = []
+    for rec in meta["model"].get("recordings", []):
+        kind, names = (("spikes", ("node_ids", "timestamps")) if rec["what"] == "spikes"
+                       else ("samples", ("node_ids", "times", "V_m")))
+        paths += [f"{kind}/{rec['population']}/{a}" for a in names]
+    return paths
+
+
+def _arrays(path):
+    """(name, array, or the exception that opening it raised) of every array of the
+    store at ``path``, found by walking its folders (damaged metadata is reported, not
+    raised)."""
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        name = os.path.relpath(folder, path).replace(os.sep, "/")
+        if name == "." or "zarr.json" not in files:
+            continue
+        try:
+            node = zarr.open(store=path, path=name, mode="r", zarr_format=3)
+        except Exception as exc:  # noqa: BLE001 - reported
+            dirs.clear()
+            yield name, exc
+            continue
         if isinstance(node, zarr.Array):
-            try:
-                node[...]
-            except Exception as exc:  # noqa: BLE001 - reported
-                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+            dirs.clear()
+            yield name, node
+
+
+def verify(path, rows_per_read=1 << 20):
+    """Check an archive: every record array it must hold is there, and every array is
+    readable, as long as written and matches its checksums (:mod:`bigbrain.integrity`).
+    Returns a list of problems (empty: all intact). Reads ``rows_per_read`` rows at a time."""
+    root = open_store(path)
+    problems = [f"{name}: missing" for name in expected_records(root) if name not in root]
+    for name, node in _arrays(path):
+        if isinstance(node, Exception):
+            problems.append(f"{name}: unreadable metadata ({type(node).__name__}: {node})")
+            continue
+        try:
+            if node.ndim == 0:
+                node[()]
+                continue
+            n = integrity.length(node, name)
+            step = max(node.chunks[0], rows_per_read // node.chunks[0] * node.chunks[0])
+            for start in range(0, n, step):
+                integrity.read(node, name, start, start + step)
+        except ArchiveError as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported
+            problems.append(f"{name}: {type(exc).__name__}: {exc}")
     return problems

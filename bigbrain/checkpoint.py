@@ -36,8 +36,10 @@ gid, ordinal), the post-synaptic spike history keyed by gid, …) is saved under
 ``rank_<r>/plastic/<name>``; on resume ``restore_state_arrays({name: array})`` receives the
 concatenation over all parts (in rank order) and keeps what belongs to its rank.
 """
+import atexit
 import hashlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -78,11 +80,15 @@ class Checkpointer:
 
     def arm(self):
         """Catch SIGUSR1 and SIGTERM from the first ``run`` on (main thread only). A signal
-        that arrives between two ``run`` calls is acted on in the next one."""
+        that arrives between two ``run`` calls is acted on in the next one; one that
+        arrives after the last is ignored, also while the process exits
+        (:func:`_ignore_signals_at_exit`)."""
         if not self._armed and threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
                 signal.signal(sig, self._on_signal)
             self._armed = True
+            atexit.unregister(_ignore_signals_at_exit)   # once, however many networks run
+            atexit.register(_ignore_signals_at_exit)
 
     def _on_signal(self, signum, frame):
         self._signal = max(self._signal, SIGNALS[signum])
@@ -114,8 +120,8 @@ class Checkpointer:
         error = None
         if self.comm.rank == 0:
             try:
-                if name in root:
-                    del root[name]
+                self.writer.raise_failed()
+                remove_checkpoint(root, step)
                 root.create_group(name)
             except Exception as exc:  # noqa: BLE001
                 error = exc
@@ -150,6 +156,15 @@ class Checkpointer:
             "model_sha256": writer.meta["model_sha256"], "ring_length": self.sim.ring_length,
             "parts": {f"rank_{r}": p for r, p in enumerate(parts)},
             "records": records, "tails": tails, "write_s": time.perf_counter() - t0}
+
+
+def _ignore_signals_at_exit():
+    """At exit, ignore SIGUSR1 and SIGTERM where a checkpointer catches them. Python's
+    shutdown would restore their default action, which kills the process, while it still
+    waits in MPI_Finalize for the other ranks: the run is over and archived by then."""
+    for sig in SIGNALS:
+        if isinstance(getattr(signal.getsignal(sig), "__self__", None), Checkpointer):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _checksum(arr):
@@ -216,22 +231,51 @@ def _read(group, path, expected, where):
     return arr
 
 
+def _folder(root, step=None):
+    """The directory of ``checkpoints/`` (or of checkpoint ``step``) of a local archive."""
+    base = os.path.join(str(root.store.root), root.path, "checkpoints")
+    return base if step is None else os.path.join(base, str(step))
+
+
 def checkpoint_steps(root):
-    """Steps of all checkpoint groups in the archive (complete or not), ascending."""
-    if "checkpoints" not in root:
-        return []
-    return sorted(int(name) for name, _ in root["checkpoints"].groups() if name.isdigit())
+    """Steps of all checkpoint folders in the archive (complete, incomplete or damaged,
+    even one whose group metadata is missing or unreadable), ascending. A store that is
+    not a local folder (read through fsspec) lists the groups it can read."""
+    if not hasattr(root.store, "root"):
+        names = [name for name, _ in root["checkpoints"].groups()] if "checkpoints" in root else []
+    else:
+        base = _folder(root)
+        names = [name for name in (os.listdir(base) if os.path.isdir(base) else [])
+                 if os.path.isdir(os.path.join(base, name))]
+    return sorted(int(name) for name in names if name.isdigit())
+
+
+def remove_checkpoint(root, step):
+    """Rank 0: delete checkpoint ``step``'s folder, whatever state it is in."""
+    folder = _folder(root, step)
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+
+
+#: Manifest entries that resume and verification read.
+MANIFEST_KEYS = ("step", "t_ms", "reason", "n_ranks", "model_sha256", "ring_length", "parts",
+                 "records", "tails")
 
 
 def manifest(root, step):
-    """The manifest of checkpoint ``step``; CheckpointError if there is none."""
+    """The manifest of checkpoint ``step``; CheckpointError if it is missing, unreadable
+    or lacks an entry."""
     try:
         m = root[f"checkpoints/{step}"].attrs.get("manifest")
-    except Exception as exc:  # noqa: BLE001 - unreadable group metadata
-        raise CheckpointError(f"checkpoint {step}: unreadable ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - missing or unreadable group metadata
+        raise CheckpointError(f"checkpoint {step}: unreadable group metadata "
+                              f"({type(exc).__name__}: {exc})") from None
     if m is None:
         raise CheckpointError(f"checkpoint {step}: incomplete (no manifest; the run stopped "
                               "while writing it)")
+    missing = [k for k in MANIFEST_KEYS if not isinstance(m, dict) or k not in m]
+    if missing:
+        raise CheckpointError(f"checkpoint {step}: damaged manifest (no {', '.join(missing)})")
     return m
 
 
@@ -239,6 +283,16 @@ def verify_checkpoint(root, step):
     """Check that checkpoint ``step`` is complete, intact and of this archive's model."""
     m = manifest(root, step)
     where = f"checkpoint {step}"
+    try:
+        _verify_arrays(root, step, m, where)
+    except CheckpointError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: damaged manifest ({type(exc).__name__}: {exc})") from None
+    return m
+
+
+def _verify_arrays(root, step, m, where):
     if m["model_sha256"] != root.attrs["bigbrain"]["model_sha256"]:
         raise CheckpointError(f"{where}: written for a different model (model checksum "
                               f"{m['model_sha256'][:12]}…, the archive's is "
@@ -249,7 +303,6 @@ def verify_checkpoint(root, step):
             _read(group, f"{part}/{path}", expected, where)
     for path, expected in m["tails"].items():
         _read(group, f"tails/{path}", expected, where)
-    return m
 
 
 def latest_checkpoint(root):
@@ -335,7 +388,8 @@ def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_sett
     comm = Comm(comm)
     root = comm.agree(open_store, str(path))
     meta = root.attrs["bigbrain"]
-    step, reports = comm.mpi.bcast(latest_checkpoint(root) if comm.rank == 0 else None, root=0)
+    found = comm.agree(lambda: latest_checkpoint(root) if comm.rank == 0 else None)
+    step, reports = comm.mpi.bcast(found, root=0)
     for report in reports:
         if comm.rank == 0:
             warnings.warn(f"{path}: {report}; skipped", stacklevel=2)
@@ -368,7 +422,7 @@ def _reopen(writer, sim, step, meta, rank):
     root = zarr.open_group(writer.path, mode="r+", zarr_format=3)
     m = manifest(root, step)
     for later in [s for s in checkpoint_steps(root) if s > step]:
-        del root[f"checkpoints/{later}"]
+        remove_checkpoint(root, later)
     group = root[f"checkpoints/{step}"]
     writer.reopen(root, meta)
     for path, app in writer.appenders.items():

@@ -37,6 +37,7 @@ DEFAULT_MODEL = "brunel-ai"
 
 def cmd_info(args):
     """Print the run metadata, records and checkpoints of an archive."""
+    from .archive import records_reach, spike_extent
     from .checkpoint import CheckpointError, checkpoint_steps, verify_checkpoint
 
     root = open_store(args.archive)
@@ -45,14 +46,18 @@ def cmd_info(args):
     print(f"archive      {args.archive} (format {meta['format_version']})")
     print(f"model        {pops}; {len(meta['model']['projections'])} projections; "
           f"dt {meta['dt_ms']} ms, seed {meta['seed']}")
-    print(f"run          {meta['status']}, reached {meta['t_end_ms']} ms; started {meta['started']}, "
+    reach = _stored(lambda: round(records_reach(root), 6))
+    reached = f"reached {meta['t_end_ms']} ms" if reach in (None, meta["t_end_ms"]) else \
+        f"records reach {reach} ms (the metadata was last updated at {meta['t_end_ms']} ms)"
+    print(f"run          {meta['status']}, {reached}; started {meta['started']}, "
           f"finished {meta['finished']}")
     for seg in meta["segments"]:
         print(f"  segment    {seg['how']} at step {seg['from_step']} on {seg['n_ranks']} ranks "
               f"({seg['partition']}) -> step {seg.get('to_step')}")
-    for name, group in sorted(root["spikes"].groups()) if "spikes" in root else []:
-        print(f"spikes       {name}: {group['node_ids'].shape[0]} spikes of {group.attrs['n_recorded']} "
-              f"neurons, {group.attrs['t_start_ms']}–{group.attrs['t_stop_ms']} ms")
+    for name, group in _stored(lambda: sorted(root["spikes"].groups()) if "spikes" in root else [], []):
+        n, first, last = _stored(lambda: spike_extent(root, f"spikes/{name}"), (0, None, None))
+        print(f"spikes       {name}: {n} spikes of {group.attrs['n_recorded']} neurons"
+              + (f", {round(first, 6)}–{round(last, 6)} ms" if n else ""))
     bad = 0
     for step in checkpoint_steps(root):
         try:
@@ -67,6 +72,14 @@ def cmd_info(args):
     if args.json:
         print(json.dumps(meta, indent=1))
     return 1 if problems else 0
+
+
+def _stored(read, unreadable=None):
+    """``read()``, or ``unreadable`` when the records are damaged (verify names them)."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - damaged records or metadata: reported by verify
+        return unreadable
 
 
 def cmd_resume(args):

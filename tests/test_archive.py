@@ -14,6 +14,7 @@ import pytest
 import zarr
 
 import bigbrain as bb
+import bigbrain.analysis as ba
 from bigbrain.archive import ArchiveResult, verify
 from bigbrain.checkpoint import CheckpointError, latest_checkpoint, verify_checkpoint
 from bigbrain.cli import main as cli
@@ -259,6 +260,98 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, damaged):
     with (pytest.warns(UserWarning, match="checkpoint 200: written for a different model"),
           pytest.raises(CheckpointError, match="checkpoint 200: written for a different model")):
         bb.resume(damaged)
+
+
+# ------------------------------------------------------------------ record integrity
+def info_of(path, capsys):
+    """(exit code, stdout) of ``bigbrain info``."""
+    code = cli(["info", str(path)])
+    return code, capsys.readouterr().out
+
+
+def test_deleted_spike_chunk_is_reported_not_read(damaged, capsys):
+    (damaged / "spikes/E/timestamps/c/2").unlink()   # zarr would read its fill value, 0.0
+    with pytest.raises(bb.ArchiveError, match=r"'spikes/E/timestamps' is damaged: chunk 2 "
+                                              r"\(rows 2000…2999\) does not match its checksum"):
+        ArchiveResult(str(damaged)).spikes("E")
+    code, out = info_of(damaged, capsys)
+    assert code == 1 and "damaged      spikes/E/timestamps is damaged: chunk 2" in out
+    run = ba.open(damaged)
+    assert run.record("E").n_spikes == zarr.open_array(str(damaged / "spikes/E/node_ids")).shape[0]
+    with pytest.raises(bb.ArchiveError, match="spikes/E/timestamps is damaged: chunk 2"):
+        run.rates("E").compute()
+    with pytest.raises(bb.ArchiveError, match="spikes/E/timestamps is damaged: chunk 2"):
+        run.spikes("E", t=(0.0, 300.0)).compute()
+
+
+@pytest.mark.parametrize("array", ["spikes/I/node_ids", "samples/E/V_m", "telemetry/spikes"])
+def test_deleted_record_array_is_reported(damaged, capsys, array):
+    shutil.rmtree(damaged / array)
+    code, out = info_of(damaged, capsys)
+    assert code == 1 and f"damaged      {array}: missing" in out
+    if array == "spikes/I/node_ids":
+        with pytest.raises(bb.ArchiveError, match="'spikes/I/node_ids' is missing"):
+            ArchiveResult(str(damaged)).spikes("I")
+        with pytest.raises(bb.ArchiveError, match="spikes/I is incomplete: missing node_ids"):
+            ba.open(damaged).record("I")
+
+
+def test_enlarged_shape_adds_no_spikes(damaged, reference, capsys):
+    """Rows past the length written (a write a crash interrupted, or tampering) are not
+    read; an array cut short of it is damaged."""
+    want = zarr.open_array(str(reference / "spikes/E/timestamps"))[...]
+    for name in ("node_ids", "timestamps"):
+        zarr.open_array(str(damaged / "spikes/E" / name), mode="r+").resize((100_000,))
+    times, ids = ArchiveResult(str(damaged)).spikes("E")
+    np.testing.assert_array_equal(times, want)
+    assert len(ids) == len(want) and ArchiveResult(str(damaged)).n_spikes("E") == len(want)
+    run = ba.open(damaged)
+    assert run.record("E").n_spikes == len(want)
+    assert run.rates("E").compute().sum() == pytest.approx(len(want) / 0.3)
+    code, out = info_of(damaged, capsys)
+    assert code == 0 and f"E: {len(want)} spikes of 800 neurons, {round(want[0], 6)}–{want[-1]} ms" in out
+    zarr.open_array(str(damaged / "spikes/E/node_ids"), mode="r+").resize((len(want) - 5,))
+    code, out = info_of(damaged, capsys)
+    assert code == 1 and f"spikes/E/node_ids is damaged: it holds {len(want) - 5} rows of " \
+        f"the {len(want)} written" in out
+    with pytest.raises(bb.ArchiveError, match="holds .* rows of the .* written"):
+        ArchiveResult(str(damaged)).spikes("E")
+
+
+def test_archive_without_record_checksums_still_reads(damaged, reference, capsys):
+    """An archive written before ``attrs.written`` existed reads as it is."""
+    root = zarr.open_group(str(damaged), mode="r+")
+    for path in root.attrs["bigbrain"]["records"]:
+        attrs = dict(root[path].attrs)
+        del attrs["written"]
+        root[path].attrs.clear()
+        root[path].attrs.update(attrs)
+    meta = root.attrs["bigbrain"]
+    del meta["records"]
+    root.attrs["bigbrain"] = meta
+    assert info_of(damaged, capsys)[0] == 0
+    assert_same_spikes(damaged, reference)
+    assert ba.open(damaged).rates("E").compute().equals(ba.open(reference).rates("E").compute())
+    shutil.rmtree(damaged / "samples/E/V_m")
+    assert info_of(damaged, capsys)[0] == 1
+
+
+def test_info_reports_what_a_crashed_run_stored(damaged, capsys):
+    """A run that died before its first ``run`` call ended leaves the metadata of its
+    start (status running, 0.0 ms); info reports the records as stored."""
+    root = zarr.open_group(str(damaged), mode="r+")
+    meta = root.attrs["bigbrain"]
+    meta.update(status="running", t_end_ms=0.0, finished=None)
+    root.attrs["bigbrain"] = meta
+    for pop in ("E", "I"):
+        root[f"spikes/{pop}"].attrs["t_stop_ms"] = 0.0
+    times = zarr.open_array(str(damaged / "spikes/E/timestamps"))[...]
+    code, out = info_of(damaged, capsys)
+    assert code == 0
+    assert "run          running, records reach 300.0 ms (the metadata was last updated at " \
+        "0.0 ms)" in out
+    assert f"spikes       E: {len(times)} spikes of 800 neurons, {round(times[0], 6)}–{times[-1]} ms" in out
+    assert times[-1] > 299.0 and len(times) > 5000
 
 
 def test_cli_info(reference, capsys):

@@ -6,6 +6,7 @@ The reference is the uninterrupted 1-rank run of test_archive.py (``reference``)
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -155,9 +156,12 @@ def test_crash_while_writing_a_checkpoint(tmp_path, scripts, reference, capsys):
     assert proc.returncode != 0 and "finished" not in out
     root = zarr.open_group(str(path), mode="r")
     assert checkpoint_steps(root) == [1000, 2000]
-    assert cli(["info", str(path), "--no-verify"]) == 0
-    assert "checkpoint   2000: BROKEN, skipped on resume: checkpoint 2000: incomplete" in \
-        capsys.readouterr().out
+    assert cli(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "checkpoint   2000: BROKEN, skipped on resume: checkpoint 2000: incomplete" in out
+    reach = re.search(r"run          running, records reach ([0-9.]+) ms \(the metadata was last "
+                      r"updated at 0.0 ms\)", out)
+    assert reach and 100.0 < float(reach.group(1)) <= 200.0, out
     with pytest.warns(UserWarning, match="checkpoint 2000: incomplete"):
         net = bb.resume(path)
     assert net.time == 100.0
@@ -197,3 +201,81 @@ def _reached(path, t_ms):
         return zarr.open_group(str(path), mode="r")["telemetry/t_stop_ms"][-1] >= t_ms
     except Exception:  # noqa: BLE001 - not written yet
         return False
+
+
+# ------------------------------------------------------------------ damaged checkpoints
+def truncate_metadata(group):
+    meta = group / "zarr.json"
+    meta.write_text(meta.read_text()[:40])
+
+
+def drop_parts(group):
+    meta = json.loads((group / "zarr.json").read_text())
+    del meta["attributes"]["manifest"]["parts"]
+    (group / "zarr.json").write_text(json.dumps(meta))
+
+
+DAMAGE = {"truncated zarr.json": (truncate_metadata, "unreadable group metadata"),
+          "manifest without parts": (drop_parts, "damaged manifest (no parts)"),
+          "no zarr.json": (lambda group: (group / "zarr.json").unlink(), "unreadable group metadata")}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_newest_checkpoint_is_skipped_on_two_ranks(tmp_path, scripts, two_rank_run,
+                                                            reference, damage, capsys):
+    """The resume falls back to the previous checkpoint on every rank (no hang), replaces
+    the damaged one when it reaches its step, and info names it."""
+    path = tmp_path / "damaged.zarr"
+    shutil.copytree(two_rank_run, path)
+    spoil, message = DAMAGE[damage]
+    spoil(path / "checkpoints" / "3000")
+    assert cli(["info", str(path), "--no-verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"checkpoint   3000: BROKEN, skipped on resume: checkpoint 3000: {message}" in out
+    assert "checkpoint   2000 (200.0 ms, interval, 2 ranks): intact" in out
+    proc = run_mpi(scripts[1], 2, path, T_MS, timeout=120)
+    assert f"checkpoint 3000: {message}" in proc.stderr and "skipped" in proc.stderr
+    assert_same_spikes(path, reference)
+    root = zarr.open_group(str(path), mode="r")
+    assert root.attrs["bigbrain"]["status"] == "done"
+    assert manifest(root, 3000)["n_ranks"] == 2 and checkpoint_steps(root) == [1000, 2000, 3000]
+    assert cli(["info", str(path)]) == 0   # the records' lengths and checksums too
+
+
+@pytest.mark.parametrize("mode", ["spikes", "quiet"])
+def test_full_disk_stops_every_rank_and_keeps_the_checkpoint(tmp_path, mode):
+    """Rank 0's writes fail (EFBIG, as on a full disk) in the middle of a 2-rank run, at
+    the spikes or, ``quiet``, only at the telemetry written when the run ends: every rank
+    raises (no hang) and the archive still resumes from the checkpoint before."""
+    path = tmp_path / "full.zarr"
+    script = Path(__file__).parent / "scripts" / "full_disk.py"
+    proc = run_mpi(script, 2, path, *([mode] if mode == "quiet" else []), check=False, timeout=60)
+    assert proc.returncode == 7, proc.stderr
+    for rank in (0, 1):
+        assert f"rank {rank} failed: " in proc.stdout and "File too large" in proc.stdout
+    assert cli(["info", str(path)]) == 0
+    if mode == "spikes":
+        net = bb.resume(path)
+        assert net.time == 50.0
+        assert net.run(50.0).n_spikes("E") > 0
+
+
+@pytest.mark.parametrize("when", ["after", "exit"])
+def test_signal_after_the_run_is_harmless(tmp_path, when):
+    """SIGUSR1 and SIGTERM that arrive after ``run`` returned (``after``) or while the
+    process exits (``exit``, rank 0 waiting in MPI_Finalize) neither kill a rank nor
+    change the archive."""
+    path = tmp_path / "late.zarr"
+    script = Path(__file__).parent / "scripts" / "late_signal.py"
+    proc = subprocess.Popen([mpiexec(), "-n", "2", sys.executable, str(script), str(path), when],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if when == "after":
+        for _ in range(2):
+            pid = int(proc.stdout.readline().split()[1])
+            os.kill(pid, signal.SIGUSR1)
+            os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    root = zarr.open_group(str(path), mode="r")
+    assert root.attrs["bigbrain"]["status"] == "done" and checkpoint_steps(root) == [200]
+    assert manifest(root, 200)["reason"] == "end of run"

@@ -15,6 +15,7 @@ import pandas as pd
 import zarr
 
 from . import correlations, fano, isi, rates, raster, samples, spiketrains, telemetry, weights
+from .. import integrity
 from ..errors import ArchiveError, ModelError
 from .record import SpikeRecord
 
@@ -188,8 +189,14 @@ def spike_record(location: str, group, population: str, size: int,
         raise ArchiveError(f"{where}: sorting {group.attrs['sorting']!r} is not by_time")
     recorded = group.attrs.get("recorded", "all")
     recorded = None if recorded == "all" else np.unique(np.asarray(recorded, np.int64))
+    lengths = {name: integrity.length(group[name], f"{where}/{name}")
+               for name in ("node_ids", "timestamps")}
+    if integrity.written(group["node_ids"]) is None and len(set(lengths.values())) > 1:
+        raise ArchiveError(f"{where} is damaged: {lengths['node_ids']} node_ids but "
+                           f"{lengths['timestamps']} timestamps")
     return SpikeRecord(location=location, population=population, size=int(size),
                        timestamps=group["timestamps"], node_ids=group["node_ids"],
                        t_start_ms=float(group.attrs["t_start_ms"]),
                        t_stop_ms=float(group.attrs["t_stop_ms"]),
-                       recorded=recorded, spikes_per_block=spikes_per_block)
+                       recorded=recorded, spikes_per_block=spikes_per_block,
+                       written=min(lengths.values()))

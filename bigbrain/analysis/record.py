@@ -16,12 +16,16 @@ import dask
 import numpy as np
 import pandas as pd
 
+from .. import integrity
+
 
 @dataclass(frozen=True, eq=False)
 class SpikeRecord:
     """Spikes of one population: time stamps in ms, population-local node ids.
 
     recorded: the recorded node ids, or None when the whole population is recorded.
+    written: spikes written (the arrays' common length written, :mod:`bigbrain.integrity`;
+    rows past it are not read); None: the arrays' length.
     spikes_per_block: spikes read by one task, rounded down to whole storage chunks (at
     least one chunk); a task needs about 80 bytes per spike of memory.
     """
@@ -35,6 +39,7 @@ class SpikeRecord:
     t_stop_ms: float
     recorded: np.ndarray | None
     spikes_per_block: int = 1 << 20
+    written: int | None = None
 
     def __dask_tokenize__(self):
         return ("bigbrain.SpikeRecord", self.location, self.population,
@@ -57,7 +62,7 @@ class SpikeRecord:
     @property
     def n_spikes(self) -> int:
         """Number of spikes stored."""
-        return self.node_ids.shape[0]
+        return self.node_ids.shape[0] if self.written is None else self.written
 
     def window(self, t=None) -> tuple[float, float]:
         """(t0, t1) in ms: `t`, or the recorded window when t is None."""
@@ -71,8 +76,8 @@ class SpikeRecord:
         if t is None:
             return 0, self.n_spikes
         t0, t1 = self.window(t)
-        return (searchsorted(self.timestamps, t0, "left"),
-                searchsorted(self.timestamps, t1, "right"))
+        return (searchsorted(self.timestamps, t0, "left", self.n_spikes),
+                searchsorted(self.timestamps, t1, "right", self.n_spikes))
 
     def block_ranges(self, t=None) -> list[tuple[int, int]]:
         """Index ranges of the blocks (whole storage chunks of node_ids) covering `t`."""
@@ -98,8 +103,11 @@ class SpikeRecord:
 
 
 def read_block(record: SpikeRecord, start: int, stop: int):
-    """(times_ms, node_ids) of spikes start..stop-1."""
-    return record.timestamps[start:stop], record.node_ids[start:stop]
+    """(times_ms, node_ids) of spikes start..stop-1, checked against the chunk checksums
+    (ArchiveError for a deleted or damaged chunk)."""
+    where = f"{record.location}/spikes/{record.population}"
+    return (integrity.read(record.timestamps, f"{where}/timestamps", start, stop),
+            integrity.read(record.node_ids, f"{where}/node_ids", start, stop))
 
 
 @dataclass(frozen=True)
@@ -113,9 +121,10 @@ class BlockFrame:
         return pd.DataFrame({"time_ms": times, "node_id": ids})
 
 
-def searchsorted(times, value: float, side: str) -> int:
-    """np.searchsorted on a sorted, chunked zarr array, reading O(log n_chunks) chunks."""
-    step, n = times.chunks[0], times.shape[0]
+def searchsorted(times, value: float, side: str, n: int | None = None) -> int:
+    """np.searchsorted on the first ``n`` (default all) elements of a sorted, chunked zarr
+    array, reading O(log n_chunks) chunks."""
+    step, n = times.chunks[0], times.shape[0] if n is None else n
     before = (lambda x: x < value) if side == "left" else (lambda x: x <= value)
     lo, hi = 0, -(-n // step)
     while lo < hi:                  # lo: number of chunks whose first element is before

@@ -8,13 +8,15 @@ multimeters hold `V_m` only and no such attribute).
 
 from __future__ import annotations
 
-import dask.array as da
 import numpy as np
+
+from .. import integrity
 
 
 def read_samples(root, location: str, population: str, variable: str):
     """(times ms, node ids, values[time, node]) of `variable` of `population`: times and
-    values lazy (one dask chunk per storage chunk), node ids in memory."""
+    values lazy (one dask chunk per storage chunk, each checked against its checksum when
+    computed: :mod:`bigbrain.integrity`), node ids in memory."""
     group = root.get(f"samples/{population}")
     if group is None or "times" not in group:
         raise KeyError(f"{location}: population {population!r} has no samples "
@@ -23,5 +25,7 @@ def read_samples(root, location: str, population: str, variable: str):
     if variable not in recorded or variable not in group:
         raise KeyError(f"{location}: {variable!r} of {population!r} was not recorded; "
                        f"recorded: {', '.join(recorded)}")
-    return (da.from_zarr(group["times"]), np.asarray(group["node_ids"][...]),
-            da.from_zarr(group[variable]))
+    where = f"{location}/samples/{population}"
+    return (integrity.dask_array(group["times"], f"{where}/times"),
+            np.asarray(integrity.read(group["node_ids"], f"{where}/node_ids")),
+            integrity.dask_array(group[variable], f"{where}/{variable}"))

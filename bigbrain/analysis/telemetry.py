@@ -19,6 +19,8 @@ from collections import Counter
 
 import pandas as pd
 
+from .. import integrity
+
 
 def read_telemetry(root, location: str, group: str | None = None) -> pd.DataFrame:
     """DataFrame of the telemetry arrays sharing the most common length (empty, with a
@@ -26,12 +28,15 @@ def read_telemetry(root, location: str, group: str | None = None) -> pd.DataFram
     path = "telemetry" if group is None else f"telemetry/{group}"
     node = root.get(path)
     arrays = {} if node is None else dict(sorted(node.arrays()))
-    lengths = Counter(a.shape[0] for a in arrays.values() if a.ndim == 1)
+    written = {name: integrity.length(a, f"{location}/{path}/{name}")
+               for name, a in arrays.items() if a.ndim == 1}
+    lengths = Counter(written.values())
     if not lengths:
         warnings.warn(f"{location} has no telemetry: no 1-D array in {path}/", stacklevel=3)
         return pd.DataFrame()
     length = lengths.most_common(1)[0][0]
-    df = pd.DataFrame({name: a[:] for name, a in arrays.items() if a.shape == (length,)})
+    df = pd.DataFrame({name: integrity.read(arrays[name], f"{location}/{path}/{name}")
+                       for name, n in written.items() if n == length})
     df.attrs["skipped"] = sorted(set(arrays) - set(df.columns))
     df.attrs["group"] = dict(node.attrs)
     return with_real_time_factor(df)

@@ -19,6 +19,8 @@ from collections import defaultdict
 import dask.array as da
 import zarr
 
+from .. import integrity
+
 RANK_PART = re.compile(r"^rank_\d+/")
 
 
@@ -30,19 +32,35 @@ def find_weights(root, location: str, projection: str | None = None) -> dict:
         for name, group in root["samples"].groups():
             if "weights" in group:
                 parts[f"samples/{name}/weights"].append(group["weights"])
-    if "checkpoints" in root:
-        for step, group in root["checkpoints"].groups():
-            if "manifest" in group.attrs:
-                for path, array in checkpoint_weights(group):
-                    parts[f"checkpoints/{step}/{RANK_PART.sub('', path)}"].append(array)
+    for step, group in complete_checkpoints(root):
+        for path, array in checkpoint_weights(group):
+            parts[f"checkpoints/{step}/{RANK_PART.sub('', path)}"].append(array)
     if projection is not None:
         parts = {p: a for p, a in parts.items() if projection in p.split("/")}
     if not parts:
         which = f" for projection {projection!r}" if projection else ""
         warnings.warn(f"{location} holds no weights{which} (looked for samples/<projection>/"
                       "weights and weight arrays of complete checkpoints)", stacklevel=3)
-    return {path: da.concatenate([da.from_zarr(a) for a in arrays])
+    return {path: da.concatenate([integrity.dask_array(a, f"{location}/{path}") for a in arrays])
             for path, arrays in parts.items()}
+
+
+def complete_checkpoints(root):
+    """(step, group) of the checkpoints with a manifest; those whose group metadata is
+    missing or unreadable (damaged) are left out with a warning."""
+    from ..checkpoint import checkpoint_steps
+
+    found = []
+    for step in checkpoint_steps(root):
+        try:
+            group = root[f"checkpoints/{step}"]
+        except Exception as exc:  # noqa: BLE001 - damaged: reported, skipped
+            warnings.warn(f"checkpoint {step}: unreadable group metadata ({type(exc).__name__}: "
+                          f"{exc}); its weights are left out", stacklevel=4)
+            continue
+        if "manifest" in group.attrs:
+            found.append((str(step), group))
+    return found
 
 
 def checkpoint_weights(group):
