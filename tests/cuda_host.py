@@ -57,3 +57,48 @@ class HostLauncher:
             assert value.flags.c_contiguous, "kernels take contiguous arrays"
             return ctypes.c_void_p(value.ctypes.data if value.size else 0)
         return _SCALARS[np.asarray(value).dtype](value)
+
+
+class DeviceArray(np.ndarray):
+    """A NumPy array standing in for a CuPy array: like CuPy (cupy/cupy#593), it refuses
+    to be assigned a host array (``device[...] = numpy_array``); ``get()`` copies it to the
+    host."""
+
+    def __setitem__(self, key, value):
+        if type(value) is np.ndarray and value.ndim > 0:
+            raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
+        super().__setitem__(key, value)
+
+    def get(self):
+        return np.array(self, copy=True).view(np.ndarray)
+
+
+class DeviceModule:
+    """NumPy as an array module whose arrays are :class:`DeviceArray`: ``asarray`` copies
+    a host array to the "device"; every other function is NumPy's, its array results put
+    on the "device"."""
+
+    ndarray = DeviceArray
+
+    @staticmethod
+    def asarray(a, dtype=None):
+        if isinstance(a, DeviceArray) and (dtype is None or a.dtype == np.dtype(dtype)):
+            return a
+        return np.array(a, dtype, copy=True).view(DeviceArray)
+
+    def __getattr__(self, name):
+        value = getattr(np, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+
+        def on_device(*args, **kwargs):
+            return _to_device(value(*args, **kwargs))
+        return on_device
+
+
+def _to_device(result):
+    if type(result) is np.ndarray:
+        return result.view(DeviceArray)
+    if isinstance(result, tuple):
+        return tuple(_to_device(r) for r in result)
+    return result

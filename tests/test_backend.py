@@ -141,11 +141,13 @@ def test_too_large_for_the_device_fails_before_the_build_with_the_estimate(monke
 # ---------------------------------------------------------------------------- GPU path on the CPU
 @pytest.fixture(scope="module")
 def host_gpu(tmp_path_factory):
-    """A backend that runs kernels/gpu.py and the CUDA sources, compiled for the CPU."""
+    """A backend that runs kernels/gpu.py and the CUDA sources, compiled for the CPU, on
+    arrays that refuse host arrays as CuPy does (cuda_host.DeviceModule)."""
     if cuda_host.nvcc() is None:
         pytest.skip("nvcc is not on PATH")
     lib = cuda_host.build(tmp_path_factory.mktemp("cuda"))
-    return Backend("cuda-on-host", np, CudaKernels(np, cuda_host.HostLauncher(lib)))
+    xp = cuda_host.DeviceModule()
+    return Backend("cuda-on-host", xp, CudaKernels(xp, cuda_host.HostLauncher(lib)))
 
 
 def _on(backend, monkeypatch):
@@ -163,3 +165,20 @@ def test_gpu_path_stdp_network_equals_numpy(host_gpu, monkeypatch):
     reference = networks.stdp_results()
     _on(host_gpu, monkeypatch)
     networks.assert_identical(reference, networks.stdp_results())
+
+
+def test_gpu_path_resumes_a_checkpoint_as_the_cpu_runs_on(host_gpu, monkeypatch, tmp_path):
+    """Checkpoint at 30 ms on the GPU path, resume there (host arrays restored into device
+    arrays) and run on: the spikes equal an uninterrupted CPU run, STDP included."""
+    from test_archive import archive, brunel, spikes_of
+    brunel(archive(tmp_path / "cpu.zarr"), N=400, stdp=True).run(60.0)
+    _on(host_gpu, monkeypatch)
+    brunel(archive(tmp_path / "gpu.zarr", checkpoint_every=30.0), N=400, stdp=True).run(30.0)
+    net = bb.resume(tmp_path / "gpu.zarr")
+    assert net.time == 30.0
+    net.run(30.0)
+    got, want = spikes_of(tmp_path / "gpu.zarr"), spikes_of(tmp_path / "cpu.zarr")
+    assert len(want["E"][0]) > 100
+    for pop in want:
+        for a, b in zip(got[pop], want[pop]):
+            np.testing.assert_array_equal(a, b)

@@ -170,10 +170,12 @@ class Block:
     def set_state(self, values):
         """Set the state from arrays as :meth:`exact_state` returns them (bit-exact). A
         variable missing from ``values`` keeps its initial value: checkpoints written before
-        current input existed hold no ``y0`` / ``i_0``, which were zero then."""
+        current input existed hold no ``y0`` / ``i_0``, which were zero then. The arrays are
+        written in place (the kernel tables hold them), copied to the backend first: a
+        device array does not take host arrays."""
         for name in self.STATE:
             if name in values:
-                getattr(self, name)[...] = values[name]
+                getattr(self, name)[...] = self.backend.asarray(values[name])
 
 
 class BlockGroup:
