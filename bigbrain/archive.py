@@ -247,6 +247,7 @@ class ArchiveWriter:
     def _segment(self, how):
         return {"how": how, "from_step": self.sim.step, "n_ranks": self.comm.size,
                 "partition": self.sim.net.partition, "started": now(), "versions": versions(),
+                "backend": {"requested": self.sim.net.backend, **self.sim.backend.describe()},
                 "layout": self._layout()}
 
     def _layout(self):

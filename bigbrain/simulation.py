@@ -18,7 +18,7 @@ import numpy as np
 from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
-from .devices import node_ranks
+from .devices import ranks_sharing
 from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values
 from .partition import make as make_partition
@@ -71,9 +71,10 @@ class Simulation:
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in
-        its share of the node's memory). Collective: finds the ranks of this node first."""
-        ranks_on_node = node_ranks(self.comm.mpi)[1]
-        self.backend.check_memory(estimate_memory(self.net, self.comm.size), ranks_on_node)
+        its share of the node's memory). Collective: counts the ranks of this node that
+        share the device first."""
+        sharing = ranks_sharing(self.comm.mpi, self.backend.device)
+        self.backend.check_memory(estimate_memory(self.net, self.comm.size), sharing)
 
     def _use(self, backend):
         """Move neuron state, synapses and ring buffers to where ``backend`` computes."""

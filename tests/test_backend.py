@@ -22,9 +22,71 @@ def no_device(monkeypatch):
     monkeypatch.setattr(devices, "cuda_devices", lambda: (0, "the CUDA runtime reports no device"))
 
 
-def test_auto_is_numpy_without_a_device(no_device):
-    assert backends.select("auto", WORLD) is NUMPY
+def test_auto_is_numpy_without_a_device_and_says_so(no_device):
+    with pytest.warns(UserWarning, match=r"backend 'auto' runs on the CPU \(NumPy\): backend "
+                      r"'cupy' needs a CUDA device: the CUDA runtime reports no device"):
+        auto = backends.select("auto", WORLD)
+    assert auto.name == "numpy" and auto.kernels is NUMPY.kernels
+    assert "fell back to the CPU" in auto.describe()["note"]
     assert backends.select("numpy", WORLD) is NUMPY
+
+
+def test_archive_metadata_names_the_backend_that_ran(no_device, tmp_path):
+    net = bb.Network(backend="auto", archive=bb.Archive(tmp_path / "run.zarr"))
+    net.population("A", 3, "iaf_psc_delta")
+    with pytest.warns(UserWarning, match="runs on the CPU"):
+        net.run(1.0)
+    import zarr
+    backend = zarr.open_group(str(tmp_path / "run.zarr"), mode="r").attrs["bigbrain"][
+        "segments"][0]["backend"]
+    assert backend["requested"] == "auto" and backend["name"] == "numpy"
+    assert backend["device"] == "CPU" and "needs a CUDA device" in backend["note"]
+
+
+class _NoNvrtc:
+    """CuPy on a machine with a driver but without NVRTC: compiling fails as CuPy's does
+    when libnvrtc is missing."""
+
+    class cuda:
+        class Device:
+            def __init__(self, device):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+    class RawModule:
+        def __init__(self, code, **kwargs):
+            pass
+
+        def get_function(self, name):
+            raise RuntimeError("CuPy failed to load libnvrtc.so.12: OSError: libnvrtc.so.12: "
+                               "cannot open shared object file: No such file or directory")
+
+
+def test_gpu_without_nvrtc_is_refused_naming_nvrtc(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "cupy", _NoNvrtc)
+    monkeypatch.setattr(devices, "cuda_devices", lambda: (1, None))
+    with pytest.raises(bb.ModelError, match=r"^backend: CuPy cannot compile the CUDA kernels on "
+                       r"GPU 0: NVRTC, the CUDA runtime compiler, failed \(RuntimeError: CuPy "
+                       r"failed to load libnvrtc.so.12.*'bigbrain\[gpu\]' \(CUDA 12\)"):
+        backends.select("cupy", WORLD, device=0)
+    with pytest.warns(UserWarning, match="runs on the CPU.*NVRTC"):
+        assert backends.select("auto", WORLD, device=0).name == "numpy"
+
+
+def test_gpu_extras_install_cupy_with_nvrtc():
+    """cupy-cudaNNx installs no NVRTC; its ctk extra does (cuda-toolkit[...,nvrtc])."""
+    import tomllib
+    from pathlib import Path
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    assert extras["gpu"] == ["cupy-cuda12x[ctk]>=14"]
+    assert extras["gpu-cuda13"] == ["cupy-cuda13x[ctk]>=14"]
 
 
 def test_explicit_cupy_without_a_device_names_what_is_missing(no_device):
@@ -37,8 +99,9 @@ def test_explicit_cupy_without_a_device_names_what_is_missing(no_device):
 def test_this_machine_without_gpu_runs_auto_on_numpy_and_refuses_cupy():
     net = bb.Network(backend="auto")
     net.population("A", 3, "iaf_psc_delta")
-    net.run(1.0)
-    assert net.build().backend is NUMPY
+    with pytest.warns(UserWarning, match="backend 'auto' runs on the CPU"):
+        net.run(1.0)
+    assert net.build().backend.name == "numpy"
     net = bb.Network(backend="cupy")
     net.population("A", 3, "iaf_psc_delta")
     with pytest.raises(bb.ModelError, match="needs a CUDA device"):
@@ -72,9 +135,13 @@ def test_device_out_of_range_is_a_model_error(monkeypatch):
 LOCAL_RANK_SCRIPT = """
 from mpi4py import MPI
 from bigbrain import devices
-ranks = MPI.COMM_WORLD.gather(devices.local_rank(MPI.COMM_WORLD))
-if MPI.COMM_WORLD.rank == 0:
+comm = MPI.COMM_WORLD
+ranks = comm.gather(devices.local_rank(comm))
+sharing = comm.gather((devices.ranks_sharing(comm, 0), devices.ranks_sharing(comm, comm.rank),
+                       devices.ranks_sharing(comm, None)))
+if comm.rank == 0:
     print("LOCAL", *ranks, "CUDA_AWARE", devices.cuda_aware_mpi())
+    print("SHARING", *(n for s in sharing for n in s))
 """
 
 
@@ -85,6 +152,8 @@ def test_node_local_ranks_under_mpiexec(tmp_path):
     out = run_mpi(script, 2).stdout.split()
     assert out[:3] == ["LOCAL", "0", "1"]
     assert out[4] in ("True", "False")
+    # both ranks on GPU 0: 2 share it; on GPUs 0 and 1: one each; the CPU: both
+    assert out[5:] == ["SHARING", "2", "1", "2", "2", "1", "2"]
 
 
 # ---------------------------------------------------------------------------- memory
@@ -133,9 +202,20 @@ def test_too_large_for_the_device_fails_before_the_build_with_the_estimate(monke
     est = memory.estimate(_brunel(125_000), 1)
     with pytest.raises(bb.ModelError, match=r"^backend: the network needs about "
                        rf"{est.total / 2**30:.2f} GiB per rank \(.*synapses.*\) on GPU 0 \(test\), "
-                       r"which has 1.00 GiB free of 80.00 GiB"):
+                       r"which has 1.00 GiB free per rank \(1.00 GiB free of 80.00 GiB"):
         gpu.check_memory(est)
     gpu.check_memory(memory.estimate(_brunel(1_000), 1))
+
+
+def test_ranks_sharing_a_gpu_share_its_free_memory(monkeypatch):
+    monkeypatch.setattr(devices, "free_memory", lambda device: (2**30 / 8, 80 * 2**30))
+    gpu = Backend("cupy", np, None, device=0, label="GPU 0 (test)")
+    est = memory.estimate(_brunel(20_000), 1)
+    assert 2**30 / 32 < est.total < 2**30 / 8
+    gpu.check_memory(est, sharing=1)
+    with pytest.raises(bb.ModelError, match=r"on GPU 0 \(test\), which has 0.03 GiB free per "
+                       r"rank \(0.12 GiB free of 80.00 GiB, 4 rank\(s\) on this GPU\)"):
+        gpu.check_memory(est, sharing=4)
 
 
 # ---------------------------------------------------------------------------- GPU path on the CPU
