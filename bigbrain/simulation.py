@@ -11,6 +11,7 @@ Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when 
 minimum delay makes intervals short), never past the end of the run or of an archive
 block: a checkpoint never finds input of steps after its own in the ring buffers.
 """
+import warnings
 from time import perf_counter
 
 import numpy as np
@@ -50,6 +51,7 @@ class Simulation:
         self.static, self.poisson, plastic = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
+        self._warn_inexact_stdp()
         self._set_interval()
         self.exchange = make_exchange(
             net.exchange, comm, self.partition, self.local_gids,
@@ -68,6 +70,21 @@ class Simulation:
                 raise ModelError(f"population {pop.name!r}.model", f"the {self.backend.label} "
                                  f"backend has no kernel for {pop.model.name} yet; run it with "
                                  "backend='numpy'")
+
+    def _warn_inexact_stdp(self):
+        """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
+        (bigbrain.kernels.gpu.inexact_stdp)."""
+        inexact = getattr(self.backend.kernels, "inexact_stdp", None)
+        if inexact is None or self.comm.rank != 0:
+            return
+        tau_minus = [pop.params.get("tau_minus", np.inf) for pop in self.net.node_populations()]
+        for conn in self.net.connections:
+            rule = conn.synapse
+            why = hasattr(rule, "mu_plus") and inexact(rule.mu_plus, rule.mu_minus, rule.tau_plus,
+                                               tau_minus, self.dt)
+            if why:
+                warnings.warn(f"connect[{conn.index}].synapse: on {self.backend.label} STDP may "
+                              f"differ from backend 'numpy' in the last bit ({why})", stacklevel=4)
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in

@@ -14,6 +14,12 @@ CPU kernels' bit for bit:
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
   in time order, as the CPU does; weight-recorder events are sorted into the CPU's order.
 
+Two STDP settings leave the device's own libdevice functions, whose last bit can differ
+from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names them and the
+simulation warns at the build: ``mu_plus`` / ``mu_minus`` other than 0 and 1 (``w**mu``
+from the device's ``pow``), and a time constant so long that its table is cut at
+``exp_tables.MAX_LENGTH`` entries before reaching 0 (longer gaps: the device's ``exp``).
+
 :class:`CudaKernels` works on an array module ``xp`` with a ``launch`` function; the
 default is CuPy with :func:`launch` (NVRTC-compiled modules on the current device). The
 tests pass NumPy and a launcher that runs the same CUDA sources compiled for the CPU
@@ -24,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exp_tables import exp_div, per_column
+from .exp_tables import MAX_LENGTH, exp_div, per_column
 
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
@@ -50,6 +56,20 @@ def module(name):
 def launch(source, kernel, grid, block, args):
     """Run ``kernel`` of ``kernels/cuda/<source>.cu`` on the current device."""
     module(source).get_function(kernel)(grid, block, args)
+
+
+def inexact_stdp(mu_plus, mu_minus, tau_plus, tau_minus, dt):
+    """Why STDP with these parameters (``tau_minus``: of the post-synaptic neurons; ms) may
+    differ from the CPU's in the last bit on the device, or None (see the module doc)."""
+    why = [f"{name} = {mu}: w**mu comes from the device's pow, not the CPU's libm"
+           for name, mu in (("mu_plus", mu_plus), ("mu_minus", mu_minus)) if mu not in (0.0, 1.0)]
+    cut = [f"{name} = {tau} ms" for name, tau in [("tau_plus", tau_plus)] +
+           [("tau_minus", t) for t in sorted(set(tau_minus))]
+           if np.isfinite(tau) and np.exp(-(MAX_LENGTH - 1) * dt / tau) != 0.0]
+    if cut:
+        why.append(f"{', '.join(cut)}: exponentials of gaps over {MAX_LENGTH} steps come from "
+                   "the device's exp, not the CPU's libm")
+    return "; ".join(why) or None
 
 
 def template_name(kernel, post, delay):
@@ -91,6 +111,8 @@ class CudaKernels:
             import cupy as xp
         self.xp, self.launch = xp, launch
         self._tables = {}
+
+    inexact_stdp = staticmethod(inexact_stdp)
 
     def _host(self, arr):
         return arr.get() if hasattr(arr, "get") else np.asarray(arr)

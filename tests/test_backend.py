@@ -1,5 +1,7 @@
 """Backend selection, the GPU chosen per rank, the memory estimate, and the GPU code path
 run on the CPU (the CUDA kernels compiled for the host) against the NumPy path."""
+import re
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -227,7 +229,8 @@ def host_gpu(tmp_path_factory):
         pytest.skip("nvcc is not on PATH")
     lib = cuda_host.build(tmp_path_factory.mktemp("cuda"))
     xp = cuda_host.DeviceModule()
-    return Backend("cuda-on-host", xp, CudaKernels(xp, cuda_host.HostLauncher(lib)))
+    return Backend("cuda-on-host", xp, CudaKernels(xp, cuda_host.HostLauncher(lib)),
+                   label="CUDA on the host")
 
 
 def _on(backend, monkeypatch):
@@ -262,3 +265,27 @@ def test_gpu_path_resumes_a_checkpoint_as_the_cpu_runs_on(host_gpu, monkeypatch,
     for pop in want:
         for a, b in zip(got[pop], want[pop]):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("rule, warned", [
+    ({}, None), ({"mu_plus": 0.0, "mu_minus": 0.0}, None),
+    ({"mu_plus": 0.5}, r"mu_plus = 0.5: w\*\*mu comes from the device's pow"),
+    ({"tau_plus": 1e6}, r"tau_plus = 1000000.0 ms: exponentials of gaps over 4194304 steps")])
+def test_gpu_path_warns_where_stdp_leaves_the_cpus_libm(host_gpu, monkeypatch, rule, warned):
+    """Powers w**mu (mu not 0 or 1) and exponentials past the tables use the device's
+    libdevice functions, whose last bit may differ from glibc's: the build says so."""
+    import warnings
+    _on(host_gpu, monkeypatch)
+    net = bb.Network(dt=0.1)
+    a = net.population("A", 3, "iaf_psc_delta", tau_minus=20.0)
+    net.connect(a, a, weight=1.0, synapse=bb.STDP(**rule))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.build()
+    messages = [str(w.message) for w in caught]
+    if warned is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        assert re.match(r"connect\[0\]\.synapse: on CUDA on the host STDP may differ from backend "
+                        rf"'numpy' in the last bit \(.*{warned}", messages[0])
