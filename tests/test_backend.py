@@ -289,3 +289,12 @@ def test_gpu_path_warns_where_stdp_leaves_the_cpus_libm(host_gpu, monkeypatch, r
         assert len(messages) == 1
         assert re.match(r"connect\[0\]\.synapse: on CUDA on the host STDP may differ from backend "
                         rf"'numpy' in the last bit \(.*{warned}", messages[0])
+
+
+def test_gpu_path_with_32_bit_targets_equals_numpy(host_gpu, monkeypatch):
+    """More than 65,536 columns on the rank: the uint32 instances of delivery and STDP."""
+    reference = networks.wide_results()
+    _on(host_gpu, monkeypatch)
+    got = networks.wide_results()
+    assert list(reference["post_dtypes"]) == ["uint32"]
+    networks.assert_identical(reference, got)
