@@ -6,6 +6,7 @@ by calling the library's loop over what the kernel's threads do. With NumPy as t
 module, ``CudaKernels(np, HostLauncher(lib))`` then runs the GPU code path on the CPU.
 """
 import ctypes
+import os
 import re
 import shutil
 import subprocess
@@ -57,6 +58,29 @@ class HostLauncher:
             assert value.flags.c_contiguous, "kernels take contiguous arrays"
             return ctypes.c_void_p(value.ctypes.data if value.size else 0)
         return _SCALARS[np.asarray(value).dtype](value)
+
+
+class DeviceCopyLauncher:
+    """``launch`` on the CUDA device for host (NumPy) arguments: each array is copied to the
+    device, the kernel runs (kernels/gpu.py::launch), every array is copied back in place."""
+
+    def __call__(self, source, kernel, grid, block, args):
+        import cupy
+
+        from bigbrain.kernels.gpu import launch
+        on_device = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+        launch(source, kernel, grid, block, tuple(on_device))
+        for a, d in zip(args, on_device):
+            if isinstance(a, np.ndarray) and a.size:
+                a[...] = d.get()
+
+
+def kernel_launcher(out_dir):
+    """The launcher of the kernel tests: the CUDA device where ``$BIGBRAIN_KERNEL_TARGET``
+    is ``device``, else the host build (compiled into ``out_dir``)."""
+    if os.environ.get("BIGBRAIN_KERNEL_TARGET", "host") == "device":
+        return DeviceCopyLauncher()
+    return HostLauncher(build(out_dir))
 
 
 class DeviceArray(np.ndarray):

@@ -3,9 +3,11 @@
 Without a GPU, the kernels are compiled for the CPU (tests/cuda/host_harness.cu, the same
 __host__ __device__ functions the device runs) and driven through the launchers of
 kernels/gpu.py with NumPy arrays; each kernel's results must equal the Numba kernel's bit
-for bit. Skipped only where nvcc is not on PATH.
+for bit. Skipped only where nvcc is not on PATH. With ``$BIGBRAIN_KERNEL_TARGET=device``
+the same comparisons run on the CUDA device (benchmarks/gpu_check.sh).
 """
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,9 +20,11 @@ from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.gpu import CudaKernels
 
 SOURCES = sorted(cuda_host.SOURCES.glob("*.cu"))
-pytestmark = pytest.mark.skipif(cuda_host.nvcc() is None, reason="nvcc is not on PATH")
+ON_DEVICE = os.environ.get("BIGBRAIN_KERNEL_TARGET", "host") == "device"
+needs_nvcc = pytest.mark.skipif(cuda_host.nvcc() is None, reason="nvcc is not on PATH")
 
 
+@needs_nvcc
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_source_compiles_for_sm90(source, tmp_path):
     out = tmp_path / (source.stem + ".ptx")
@@ -37,7 +41,9 @@ def test_every_source_is_checked():
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    return CudaKernels(np, cuda_host.HostLauncher(cuda_host.build(tmp_path_factory.mktemp("cuda"))))
+    if not ON_DEVICE and cuda_host.nvcc() is None:
+        pytest.skip("nvcc is not on PATH")
+    return CudaKernels(np, cuda_host.kernel_launcher(tmp_path_factory.mktemp("cuda")))
 
 
 def test_philox_words_equal_numpy(kernels):
