@@ -26,6 +26,7 @@ tests pass NumPy and a launcher that runs the same CUDA sources compiled for the
 (tests/cuda_host.py), so everything here except the device itself is checked without a GPU.
 """
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +42,26 @@ _INDEX_TYPES = {np.dtype(np.uint16): "unsigned short", np.dtype(np.uint32): "uns
                 np.dtype(np.uint8): "unsigned char"}
 _TEMPLATE_ARGS = [("unsigned short", "unsigned char"), ("unsigned short", "unsigned short"),
                   ("unsigned int", "unsigned char"), ("unsigned int", "unsigned short")]
+_TEMPLATES = {"delivery": "deliver", "stdp": "stdp_synapses"}
+
+
+def kernel_names():
+    """{source: names of its kernels, template instances included} for every
+    ``kernels/cuda/*.cu`` (what a device check compiles)."""
+    out = {}
+    for path in sorted(SOURCES.glob("*.cu")):
+        names = re.findall(r'extern "C" __global__ void (\w+)', path.read_text())
+        template = _TEMPLATES.get(path.stem)
+        out[path.stem] = names + ([f"{template}<{p}, {d}>" for p, d in _TEMPLATE_ARGS]
+                                  if template else [])
+    return out
 
 
 @functools.lru_cache(maxsize=None)
 def module(name):
     """The compiled ``kernels/cuda/<name>.cu``, with its template kernels instantiated."""
     import cupy
-    templates = {"delivery": "deliver", "stdp": "stdp_synapses"}.get(name)
+    templates = _TEMPLATES.get(name)
     names = [f"{templates}<{p}, {d}>" for p, d in _TEMPLATE_ARGS] if templates else None
     return cupy.RawModule(code=(SOURCES / f"{name}.cu").read_text(), options=OPTIONS,
                           name_expressions=names)

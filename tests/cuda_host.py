@@ -75,6 +75,26 @@ class DeviceCopyLauncher:
                 a[...] = d.get()
 
 
+def host_backend(out_dir):
+    """A backend that runs kernels/gpu.py and the CUDA sources, compiled for the CPU (into
+    ``out_dir``), on arrays that refuse host arrays as CuPy does (:class:`DeviceModule`)."""
+    from bigbrain.backends import Backend
+    from bigbrain.kernels.gpu import CudaKernels
+    xp = DeviceModule()
+    return Backend("cuda-on-host", xp, CudaKernels(xp, HostLauncher(build(out_dir))),
+                   label="CUDA on the host")
+
+
+def select_standing_in(backend):
+    """bigbrain.backends.select with ``backend`` standing in for the GPU: every backend
+    name but ``numpy`` gives it (to patch over ``bigbrain.simulation.select_backend``)."""
+    from bigbrain.backends import select
+
+    def standing_in(name, *args):
+        return select(name, *args) if name == "numpy" else backend
+    return standing_in
+
+
 def kernel_launcher(out_dir):
     """The launcher of the kernel tests: the CUDA device where ``$BIGBRAIN_KERNEL_TARGET``
     is ``device``, else the host build (compiled into ``out_dir``)."""

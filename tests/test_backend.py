@@ -12,7 +12,6 @@ import cuda_host
 import networks
 from bigbrain import backends, devices
 from bigbrain.backends import NUMPY, Backend, memory
-from bigbrain.kernels.gpu import CudaKernels
 from bigbrain.models import brunel
 from mpi_helpers import run_mpi
 
@@ -227,10 +226,7 @@ def host_gpu(tmp_path_factory):
     arrays that refuse host arrays as CuPy does (cuda_host.DeviceModule)."""
     if cuda_host.nvcc() is None:
         pytest.skip("nvcc is not on PATH")
-    lib = cuda_host.build(tmp_path_factory.mktemp("cuda"))
-    xp = cuda_host.DeviceModule()
-    return Backend("cuda-on-host", xp, CudaKernels(xp, cuda_host.HostLauncher(lib)),
-                   label="CUDA on the host")
+    return cuda_host.host_backend(tmp_path_factory.mktemp("cuda"))
 
 
 def _on(backend, monkeypatch):
