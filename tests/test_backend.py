@@ -294,3 +294,22 @@ def test_gpu_path_with_32_bit_targets_equals_numpy(host_gpu, monkeypatch):
     got = networks.wide_results()
     assert list(reference["post_dtypes"]) == ["uint32"]
     networks.assert_identical(reference, got)
+
+
+def test_gpu_path_step_costs_on_a_small_microcircuit(host_gpu, monkeypatch):
+    """Launches, waits and copies per interval (one step: min delay = dt) on one rank, as
+    CudaKernels counts them: one neuron launch per population, one wait for the spike
+    count, one device-to-host copy of the spikes, the received spikes' gids and steps up."""
+    from bigbrain.models.microcircuit import microcircuit
+    _on(host_gpu, monkeypatch)
+    net = bb.Network(dt=0.1, seed=1, backend="cupy")
+    microcircuit(net, scale=0.02, record=True)
+    net.run(5.0)
+    sim = net.build()
+    counts, steps = dict(host_gpu.kernels.counts), sim.step
+    net.run(20.0)
+    assert sim.interval == 1
+    per_step = {k: (v - counts[k]) / (sim.step - steps) for k, v in host_gpu.kernels.counts.items()}
+    assert per_step["syncs"] == 2 and per_step["to_host"] == 1
+    assert 2 <= per_step["to_device"] < 3
+    assert 8 < per_step["launches"] < 16  # 8 populations, Poisson input, deliveries

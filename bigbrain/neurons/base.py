@@ -198,7 +198,8 @@ class BlockGroup:
         self.kernel = getattr(backend.kernels, blocks[0].KERNEL + "_blocks")
         self.table = backend.kernels.block_table([block.kernel_args() for block in blocks])
         room = sum(len(block.gids) for block in blocks) * n_steps  # every neuron, every step
-        self.out_col, self.out_off = (backend.zeros(room, np.int64) for _ in range(2))
+        self.out = backend.zeros((2, room), np.int64)  # columns, step offsets: one copy back
+        self.out_col, self.out_off = self.out
         self.backend = backend
 
     def update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
@@ -208,4 +209,5 @@ class BlockGroup:
                         self.out_off)
         for block in self.sampled:
             block.samples = self.backend.to_host(block.rec_v)
-        return self.backend.to_host(self.out_col[:k]), self.backend.to_host(self.out_off[:k])
+        cols, offsets = self.backend.to_host(self.out[:, :k])
+        return cols, offsets
