@@ -12,7 +12,7 @@
 #
 # The machine is expected to have Python >= 3.12 with CuPy (CUDA 12 or 13, with NVRTC),
 # Numba, NumPy and mpi4py. Whatever else bigbrain and the tests import (zarr, numcodecs,
-# google-crc32c, tomli-w, pytest and their dependencies) is installed from wheel files in
+# google-crc32c, tomli-w, pytest and their dependencies) comes from wheel files in
 # benchmarks/wheels/ (or $BIGBRAIN_GPU_CHECK_WHEELS; not in git; about 12 MiB), fetched beforehand on a machine with an
 # index:
 #   pip download --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -31,19 +31,18 @@ mkdir -p "$OUT"
 START=$SECONDS
 cd "$ROOT"
 
-WHEELS="${BIGBRAIN_GPU_CHECK_WHEELS:-benchmarks/wheels}"
-if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-    python -m pip install -q --no-index --find-links "$WHEELS" \
-        zarr numcodecs google-crc32c tomli-w pytest >"$OUT/install.log" 2>&1 \
-        || echo "installing from benchmarks/wheels failed (see install.log)"
-fi
-
 SHIM="$(mktemp -d)"
 trap 'rm -rf "$SHIM"' EXIT
-mkdir -p "$SHIM/bigbrain"
+mkdir -p "$SHIM/bigbrain" "$SHIM/site"
 for entry in "$ROOT"/bigbrain/*; do ln -s "$entry" "$SHIM/bigbrain/"; done
 for sub in partition kernels jobs; do ln -s "$ROOT/$sub" "$SHIM/bigbrain/$sub"; done
-export PYTHONPATH="$SHIM:$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}"
+# the wheels go to a temporary folder on the path: the machine's environment is not changed
+WHEELS="${BIGBRAIN_GPU_CHECK_WHEELS:-benchmarks/wheels}"
+if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+    python -m pip install -q --no-index --no-deps --target "$SHIM/site" "$WHEELS"/*.whl \
+        >"$OUT/install.log" 2>&1 || echo "installing $WHEELS failed (see install.log)"
+fi
+export PYTHONPATH="$SHIM:$SHIM/site:$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}"
 export BIGBRAIN_KERNEL_TARGET=device
 [ "${BIGBRAIN_GPU_STANDIN:-}" = host ] && export BIGBRAIN_KERNEL_TARGET=host
 
