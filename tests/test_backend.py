@@ -313,3 +313,32 @@ def test_gpu_path_step_costs_on_a_small_microcircuit(host_gpu, monkeypatch):
     assert per_step["syncs"] == 2 and per_step["to_host"] == 1
     assert 2 <= per_step["to_device"] < 3
     assert 8 < per_step["launches"] < 16  # 8 populations, Poisson input, deliveries
+
+
+def test_archive_telemetry_counts_the_gpu_paths_launches_syncs_and_copies(host_gpu, monkeypatch,
+                                                                          tmp_path):
+    import zarr
+    _on(host_gpu, monkeypatch)
+    net = bb.Network(dt=0.1, seed=1, archive=bb.Archive(tmp_path / "run.zarr"))
+    brunel(net, N=300)
+    net.run(20.0)
+    steps = net.build().step
+    ranks = zarr.open_group(str(tmp_path / "run.zarr"), mode="r")["telemetry/ranks"]
+    launches, syncs, copies = (ranks[n][...] for n in ("launches", "syncs", "copies_to_host"))
+    intervals = steps // net.build().interval
+    assert syncs.sum() >= copies.sum() >= intervals       # the spikes come back each interval
+    assert launches.sum() >= 2 * intervals                # neurons and delivery at least
+
+
+def test_resume_of_an_archive_without_device_counters(tmp_path):
+    """Archives written before the device counters existed resume without them."""
+    import shutil
+    path = tmp_path / "run.zarr"
+    net = bb.Network(dt=0.1, seed=1, archive=bb.Archive(path, checkpoint_every=10.0))
+    brunel(net, N=300)
+    net.run(10.0)
+    for name in ("launches", "syncs", "copies_to_host"):
+        shutil.rmtree(path / "telemetry" / "ranks" / name)
+    resumed = bb.resume(path)
+    resumed.run(10.0)
+    assert resumed.time == 20.0
