@@ -103,6 +103,13 @@ def _blocks(n, threads=THREADS):
     return (max(1, min(MAX_BLOCKS, -(-int(n) // threads))),)
 
 
+def _address(arr):
+    """The address of an array's data (CuPy: on the device), 0 for an empty array."""
+    if arr.size == 0:
+        return 0
+    return arr.data.ptr if hasattr(arr.data, "ptr") else arr.ctypes.data
+
+
 def _i64(*values):
     return tuple(np.int64(v) for v in values)
 
@@ -282,15 +289,36 @@ class CudaKernels:
             np.int64(ptr.shape[0] - 1), post, self._pointer(weight), *_i64(shift, weight_all),
             self._pointer(delay), np.int64(delay_all), ring_ex, ring_in, *_i64(*ring_ex.shape)))
 
-    @staticmethod
-    def table(projections):
-        """kernels/delivery.py::table: here the argument tuples themselves."""
-        return list(projections)
+    def table(self, projections):
+        """kernels/delivery.py::table: the projections' arrays by address and their scalars,
+        as device arrays for ``deliver_all`` (the projections' arrays must stay where they
+        are), with the argument tuples (which keep the arrays alive)."""
+        projections = list(projections)
+        columns = [[] for _ in range(10)]
+        for gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all in projections:
+            if delay.size and delay.itemsize not in (1, 2) or post.itemsize not in (2, 4):
+                raise ValueError(f"deliver_all takes 2- or 4-byte targets and 1- or 2-byte "
+                                 f"delays, not {post.dtype} and {delay.dtype}")
+            for column, value in zip(columns, (
+                    gid_lo, ptr.shape[0] - 1, _address(ptr), _address(post), post.itemsize,
+                    _address(weight), shift, weight_all, _address(delay), delay.itemsize)):
+                column.append(value)
+        delay_all = [args[7] for args in projections]
+        types = [np.int64, np.int64, np.uint64, np.uint64, np.int64, np.uint64, np.int64,
+                 np.int64, np.uint64, np.int64]
+        arrays = [self.put(np.array(c, t)) for c, t in zip(columns, types)]
+        return projections, (*arrays, self.put(np.array(delay_all, np.int64)))
 
-    def deliver_table(self, src_gid, src_step, projections, ring_ex, ring_in):
-        """kernels/delivery.py::deliver_table: one launch per projection."""
-        for args in projections:
-            self.deliver(src_gid, src_step, *args, ring_ex, ring_in)
+    def deliver_table(self, src_gid, src_step, table, ring_ex, ring_in):
+        """kernels/delivery.py::deliver_table: every projection in one launch (a block per
+        spike and projection)."""
+        projections, arrays = table
+        n, n_proj = len(src_gid), len(projections)
+        if n == 0 or n_proj == 0:
+            return
+        self.launch("delivery", "deliver_all", _blocks(n * n_proj, 1), (128,), (
+            self.put(src_gid), self.put(src_step), *_i64(n, n_proj), *arrays, ring_ex, ring_in,
+            *_i64(*ring_ex.shape)))
 
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
                       k0, k1, c2, ring_ex, ring_in):

@@ -126,6 +126,33 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
 
 
+@pytest.mark.parametrize("post_type", [np.uint16, np.uint32])
+def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
+    """Projections with per-synapse or common weights and 1-, 2-byte or common delays,
+    overlapping source ranges, all delivered by one launch."""
+    rng = np.random.default_rng(10)
+    projections = []
+    for j, (delay_type, per_weight) in enumerate([(np.uint8, True), (np.uint16, False),
+                                                  (None, True), (None, False)]):
+        ptr = np.r_[0, np.cumsum(rng.integers(0, 20, 80))]
+        n = int(ptr[-1])
+        weight = (rng.integers(-2**31, 2**31, n).astype(np.int32) if per_weight
+                  else np.zeros(0, np.int32))
+        delay = (rng.integers(1, 20, n).astype(delay_type) if delay_type
+                 else np.zeros(0, np.int64))
+        projections.append((np.int64(30 * j), ptr, rng.integers(0, 300, n).astype(post_type),
+                            weight, np.int64(3 + j), np.int64(to_fixed(0.2 - 0.15 * j)), delay,
+                            np.int64(2 + j)))
+    src_gid, src_step = rng.integers(0, 200, 400), rng.integers(0, 50, 400)
+    rings = [_ring(np.random.default_rng(11)) for _ in range(2)]
+    launches = kernels.counts["launches"]
+    for module, ring in zip((delivery, kernels), rings):
+        module.deliver_table(src_gid, src_step, module.table(projections), *ring)
+    assert kernels.counts["launches"] == launches + 1
+    assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+    assert not np.array_equal(rings[0][0], _ring(np.random.default_rng(11))[0])
+
+
 @pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])
 @pytest.mark.parametrize("one_weight", [None, 0.3, -0.3])  # else one delay and one weight
 def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
