@@ -280,7 +280,10 @@ def main():
     parser.add_argument("--only", nargs="*", default=None, help="steps to run (default: all)")
     parser.add_argument("--json", default=str(Path(os.environ.get("OUT", ".")) /
                                               "gpu_benchmark.json"))
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per run")
+    parser.add_argument("--timeout", type=float,
+                        default=float(os.environ.get("STAGE_LIMIT_S", 250)) - 10,
+                        help="seconds per run (default: 240, or 10 s less than $STAGE_LIMIT_S, "
+                        "the time benchmarks/gpu_check.sh gives the stage)")
     args = parser.parse_args()
     if args.worker:
         return worker(json.loads(args.worker))

@@ -6,9 +6,11 @@ are copied to the device). The sources are compiled at first use by NVRTC with
 ``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
 CPU kernels' bit for bit:
 
-* neuron updates write a spike flag per (step, neuron); ``xp.nonzero`` lists the spikes in
-  the CPU's order (step, then neuron);
-* ring-buffer additions are int64 atomics (order-independent, exact);
+* neuron updates write a spike flag per (step, neuron), all populations of a model into
+  one buffer; one ``xp.flatnonzero`` lists the spikes in the CPU's order (population,
+  step, neuron): one wait for the device per model and interval;
+* ring-buffer additions are int64 atomics (order-independent, exact); all static
+  projections of a rank are delivered by one launch (``deliver_all``);
 * exponentials of step differences come from tables filled by the CPU's libm
   (:mod:`.exp_tables`);
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
