@@ -44,7 +44,11 @@ AER_BYTES = 8
 TELEMETRY_BLOCK = ("t_start_ms", "t_stop_ms", "n_intervals", "t_update_s", "t_exchange_s",
                    "t_deliver_s", "t_write_s", "spikes", "packets", "bytes")
 TELEMETRY_RANK = ("block", "rank", "t_update_s", "t_exchange_s", "t_deliver_s", "t_write_s",
-                  "spikes", "packets_sent", "packets_received", "bytes_sent", "bytes_received")
+                  "spikes", "packets_sent", "packets_received", "bytes_sent", "bytes_received",
+                  "launches", "syncs", "copies_to_host")
+#: Per-rank device counters (bigbrain.kernels.gpu.COUNTS; 0 on the CPU), absent in
+#: archives written before them: a resumed run then leaves them out.
+DEVICE_COUNTS = {"launches": "launches", "syncs": "syncs", "copies_to_host": "to_host"}
 
 
 class Archive:
@@ -242,6 +246,7 @@ class ArchiveWriter:
         self._row_done, self._after_row = 0.0, 0.0   # after a block's telemetry row: when, and
         # the seconds spent then (writing telemetry, checkpoints), counted in the next t_write_s
         self._packets = (0, 0)
+        self._counts = self._device_counts()  # at the last block end
         self._traffic = None           # traffic counters at the last block end
         self.meta = None
         self._failed = None            # rank 0: an error writing telemetry, reported next
@@ -286,6 +291,7 @@ class ArchiveWriter:
     def _segment(self, how):
         return {"how": how, "from_step": self.sim.step, "n_ranks": self.comm.size,
                 "partition": self.sim.net.partition, "started": now(), "versions": versions(),
+                "backend": {"requested": self.sim.net.backend, **self.sim.backend.describe()},
                 "layout": self._layout()}
 
     def _layout(self):
@@ -355,7 +361,8 @@ class ArchiveWriter:
         paths += [f"telemetry/{n}" for n in TELEMETRY_BLOCK]
         paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
         paths += [f"telemetry/traffic/{p}" for p in _traffic_paths()]
-        return paths
+        device = {f"telemetry/ranks/{n}" for n in DEVICE_COUNTS}  # absent in older archives
+        return [p for p in paths if p not in device or p in self.root]
 
     # ------------------------------------------------------------------ the loop
     def steps_to_boundary(self, step):
@@ -452,7 +459,14 @@ class ArchiveWriter:
         self._packets = (sent, received)
         t_update, t_exchange, t_deliver, spikes, intervals = self._acc
         self._acc = np.zeros(5)
-        return (t_update, t_exchange, t_deliver, t_write, int(spikes), ps, pr, int(intervals))
+        now = self._device_counts()
+        device, self._counts = [a - b for a, b in zip(now, self._counts)], now
+        return (t_update, t_exchange, t_deliver, t_write, int(spikes), ps, pr, int(intervals),
+                *device)
+
+    def _device_counts(self):
+        counts = getattr(self.sim.backend.kernels, "counts", {})
+        return [counts.get(k, 0) for k in DEVICE_COUNTS.values()]
 
     def _traffic_delta(self):
         now = self.sim.exchange.traffic.snapshot()
@@ -479,8 +493,10 @@ class ArchiveWriter:
                     "t_exchange_s": rows[:, 1], "t_deliver_s": rows[:, 2], "t_write_s": rows[:, 3],
                     "spikes": rows[:, 4], "packets_sent": rows[:, 5], "packets_received": rows[:, 6],
                     "bytes_sent": rows[:, 5] * AER_BYTES, "bytes_received": rows[:, 6] * AER_BYTES}
+        per_rank.update({name: rows[:, 8 + j] for j, name in enumerate(DEVICE_COUNTS)})
         for name, values in per_rank.items():
-            self.appenders[f"telemetry/ranks/{name}"].add(values)
+            if f"telemetry/ranks/{name}" in self.appenders:
+                self.appenders[f"telemetry/ranks/{name}"].add(values)
 
     def end_run(self, stop=False):
         """Collective, at the end of ``run`` (or on SIGTERM, ``stop``): flush everything,

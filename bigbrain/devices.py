@@ -27,6 +27,23 @@ def cuda_devices():
     return (count, None) if count > 0 else (0, "the CUDA runtime reports no device")
 
 
+#: A kernel that CuPy compiles with NVRTC to show that the runtime compiler works.
+PROBE_KERNEL = 'extern "C" __global__ void bigbrain_probe(double *x) { x[0] = 1.0; }'
+
+
+def compile_problem(device):
+    """Why CuPy cannot compile a CUDA kernel for ``device`` with NVRTC (the message of the
+    error), or None when a small kernel compiles. Never raises: a machine with a driver
+    but without NVRTC (``cupy-cuda12x`` without its ``ctk`` extra) fails here."""
+    try:
+        import cupy
+        with cupy.cuda.Device(device):
+            cupy.RawModule(code=PROBE_KERNEL).get_function("bigbrain_probe")
+    except Exception as exc:  # noqa: BLE001 - a missing libnvrtc raises RuntimeError/OSError
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def local_rank(mpi_comm):
     """Rank of this process among the ranks of ``mpi_comm`` on the same node (collective)."""
     return node_ranks(mpi_comm)[0]
@@ -38,6 +55,16 @@ def node_ranks(mpi_comm):
     node = mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
     try:
         return node.Get_rank(), node.Get_size()
+    finally:
+        node.Free()
+
+
+def ranks_sharing(mpi_comm, device):
+    """How many ranks of ``mpi_comm`` on this node compute on ``device`` (a CUDA device
+    number; None: the CPU, shared by every rank of the node) (collective)."""
+    node = mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return sum(d == device for d in node.allgather(device))
     finally:
         node.Free()
 

@@ -16,6 +16,7 @@ The build reports its stages and each projection to the logger ``bigbrain.build`
 every rank; the command line shows rank 0's).
 """
 import logging
+import warnings
 from time import perf_counter
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
-from .devices import node_ranks
+from .devices import ranks_sharing
 from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
@@ -66,6 +67,7 @@ class Simulation:
         build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
                                      self._tau_minus("tau_minus_triplet"))
+        self._warn_inexact_stdp()
         self._set_interval()
         self.exchange = make_exchange(
             net.exchange, comm, self.partition, self.local_gids,
@@ -90,11 +92,27 @@ class Simulation:
                 if key != "V_m" and key in pop.model.params and is_per_neuron(value):
                     check_per_neuron(pop, key, self.backend)
 
+    def _warn_inexact_stdp(self):
+        """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
+        (bigbrain.kernels.gpu.inexact_stdp)."""
+        inexact = getattr(self.backend.kernels, "inexact_stdp", None)
+        if inexact is None or self.comm.rank != 0:
+            return
+        tau_minus = [pop.params.get("tau_minus", np.inf) for pop in self.net.node_populations()]
+        for conn in self.net.connections:
+            rule = conn.synapse
+            why = hasattr(rule, "mu_plus") and inexact(rule.mu_plus, rule.mu_minus, rule.tau_plus,
+                                               tau_minus, self.dt)
+            if why:
+                warnings.warn(f"connect[{conn.index}].synapse: on {self.backend.label} STDP may "
+                              f"differ from backend 'numpy' in the last bit ({why})", stacklevel=4)
+
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in
-        its share of the node's memory). Collective: finds the ranks of this node first."""
-        ranks_on_node = node_ranks(self.comm.mpi)[1]
-        self.backend.check_memory(estimate_memory(self.net, self.comm.size), ranks_on_node)
+        its share of the node's memory). Collective: counts the ranks of this node that
+        share the device first."""
+        sharing = ranks_sharing(self.comm.mpi, self.backend.device)
+        self.backend.check_memory(estimate_memory(self.net, self.comm.size), sharing)
 
     def _use(self, backend):
         """Move neuron state, synapses and ring buffers to where ``backend`` computes."""

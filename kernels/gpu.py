@@ -6,13 +6,21 @@ are copied to the device). The sources are compiled at first use by NVRTC with
 ``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
 CPU kernels' bit for bit:
 
-* neuron updates write a spike flag per (step, neuron); ``xp.nonzero`` lists the spikes in
-  the CPU's order (step, then neuron);
-* ring-buffer additions are int64 atomics (order-independent, exact);
+* neuron updates write a spike flag per (step, neuron), all populations of a model into
+  one buffer; one ``xp.flatnonzero`` lists the spikes in the CPU's order (population,
+  step, neuron): one wait for the device per model and interval;
+* ring-buffer additions are int64 atomics (order-independent, exact); all static
+  projections of a rank are delivered by one launch (``deliver_all``);
 * exponentials of step differences come from tables filled by the CPU's libm
   (:mod:`.exp_tables`);
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
   in time order, as the CPU does; weight-recorder events are sorted into the CPU's order.
+
+Two STDP settings leave the device's own libdevice functions, whose last bit can differ
+from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names them and the
+simulation warns at the build: ``mu_plus`` / ``mu_minus`` other than 0 and 1 (``w**mu``
+from the device's ``pow``), and a time constant so long that its table is cut at
+``exp_tables.MAX_LENGTH`` entries before reaching 0 (longer gaps: the device's ``exp``).
 
 :class:`CudaKernels` works on an array module ``xp`` with a ``launch`` function; the
 default is CuPy with :func:`launch` (NVRTC-compiled modules on the current device). The
@@ -20,11 +28,12 @@ tests pass NumPy and a launcher that runs the same CUDA sources compiled for the
 (tests/cuda_host.py), so everything here except the device itself is checked without a GPU.
 """
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
 
-from .exp_tables import exp_div, per_column
+from .exp_tables import MAX_LENGTH, exp_div, per_column
 
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
@@ -35,21 +44,54 @@ _INDEX_TYPES = {np.dtype(np.uint16): "unsigned short", np.dtype(np.uint32): "uns
                 np.dtype(np.uint8): "unsigned char"}
 _TEMPLATE_ARGS = [("unsigned short", "unsigned char"), ("unsigned short", "unsigned short"),
                   ("unsigned int", "unsigned char"), ("unsigned int", "unsigned short")]
+_TEMPLATES = {"delivery": "deliver", "stdp": "stdp_synapses"}
+
+
+def kernel_names():
+    """{source: names of its kernels, template instances included} for every
+    ``kernels/cuda/*.cu`` (what a device check compiles)."""
+    out = {}
+    for path in sorted(SOURCES.glob("*.cu")):
+        names = re.findall(r'extern "C" __global__ void (\w+)', path.read_text())
+        template = _TEMPLATES.get(path.stem)
+        out[path.stem] = names + ([f"{template}<{p}, {d}>" for p, d in _TEMPLATE_ARGS]
+                                  if template else [])
+    return out
 
 
 @functools.lru_cache(maxsize=None)
 def module(name):
     """The compiled ``kernels/cuda/<name>.cu``, with its template kernels instantiated."""
     import cupy
-    templates = {"delivery": "deliver", "stdp": "stdp_synapses"}.get(name)
+    templates = _TEMPLATES.get(name)
     names = [f"{templates}<{p}, {d}>" for p, d in _TEMPLATE_ARGS] if templates else None
     return cupy.RawModule(code=(SOURCES / f"{name}.cu").read_text(), options=OPTIONS,
                           name_expressions=names)
 
 
+@functools.lru_cache(maxsize=None)
+def function(source, kernel):
+    """The kernel object of ``kernel`` in ``kernels/cuda/<source>.cu`` (looked up once)."""
+    return module(source).get_function(kernel)
+
+
 def launch(source, kernel, grid, block, args):
     """Run ``kernel`` of ``kernels/cuda/<source>.cu`` on the current device."""
-    module(source).get_function(kernel)(grid, block, args)
+    function(source, kernel)(grid, block, args)
+
+
+def inexact_stdp(mu_plus, mu_minus, tau_plus, tau_minus, dt):
+    """Why STDP with these parameters (``tau_minus``: of the post-synaptic neurons; ms) may
+    differ from the CPU's in the last bit on the device, or None (see the module doc)."""
+    why = [f"{name} = {mu}: w**mu comes from the device's pow, not the CPU's libm"
+           for name, mu in (("mu_plus", mu_plus), ("mu_minus", mu_minus)) if mu not in (0.0, 1.0)]
+    cut = [f"{name} = {tau} ms" for name, tau in [("tau_plus", tau_plus)] +
+           [("tau_minus", t) for t in sorted(set(tau_minus))]
+           if np.isfinite(tau) and np.exp(-(MAX_LENGTH - 1) * dt / tau) != 0.0]
+    if cut:
+        why.append(f"{', '.join(cut)}: exponentials of gaps over {MAX_LENGTH} steps come from "
+                   "the device's exp, not the CPU's libm")
+    return "; ".join(why) or None
 
 
 def template_name(kernel, post, delay):
@@ -61,6 +103,13 @@ def template_name(kernel, post, delay):
 
 def _blocks(n, threads=THREADS):
     return (max(1, min(MAX_BLOCKS, -(-int(n) // threads))),)
+
+
+def _address(arr):
+    """The address of an array's data (CuPy: on the device), 0 for an empty array."""
+    if arr.size == 0:
+        return 0
+    return arr.data.ptr if hasattr(arr.data, "ptr") else arr.ctypes.data
 
 
 def _i64(*values):
@@ -82,27 +131,51 @@ def spike_groups(src_gid, src_step, gid_lo, span):
     return rows[pos][first], group_ptr, src_step[pos] + 1, pos
 
 
+#: What :attr:`CudaKernels.counts` counts: kernel launches, waits for the device,
+#: device-to-host and host-to-device copies (the backend's to_host / asarray included).
+COUNTS = ("launches", "syncs", "to_host", "to_device")
+
+
 class CudaKernels:
     """The kernels on a device: array module ``xp`` (CuPy), ``launch(source, kernel, grid,
-    block, args)``. Caches the exp tables it uploads."""
+    block, args)``. Caches the exp tables it uploads; ``counts`` (:data:`COUNTS`) counts
+    what a step costs in launches, syncs and transfers."""
 
     def __init__(self, xp=None, launch=launch):
         if xp is None:
             import cupy as xp
-        self.xp, self.launch = xp, launch
+        self.xp, self._launch = xp, launch
         self._tables = {}
+        self.counts = dict.fromkeys(COUNTS, 0)
 
-    def _host(self, arr):
+    def launch(self, source, kernel, grid, block, args):
+        """``launch`` (counted)."""
+        self.counts["launches"] += 1
+        self._launch(source, kernel, grid, block, args)
+
+    def read(self, arr):
+        """``arr`` copied to the host (counted: a device-to-host copy, which waits for the
+        device)."""
+        self.counts["to_host"] += 1
+        self.counts["syncs"] += 1
         return arr.get() if hasattr(arr, "get") else np.asarray(arr)
+
+    def put(self, arr):
+        """``arr`` on the device (counted where it is copied from the host)."""
+        if not isinstance(arr, self.xp.ndarray):
+            self.counts["to_device"] += 1
+        return self.xp.asarray(arr)
+
+    inexact_stdp = staticmethod(inexact_stdp)
 
     def _pointer(self, arr):
         """A device array, or a null pointer for an empty one (homogeneous values)."""
-        return self.xp.asarray(arr) if arr.size else _NULL
+        return self.put(arr) if arr.size else _NULL
 
     def _exp_div(self, dt, tau):
         key = ("div", float(dt), float(tau))
         if key not in self._tables:
-            self._tables[key] = self.xp.asarray(exp_div(dt, tau))
+            self._tables[key] = self.put(exp_div(dt, tau))
         return self._tables[key]
 
     def _exp_minus(self, dt, inv_tau_minus):
@@ -110,14 +183,15 @@ class CudaKernels:
         column's start and length (device arrays), cached per array."""
         key = ("mul", float(dt), id(inv_tau_minus))
         if key not in self._tables:
-            arrays = per_column(dt, self._host(inv_tau_minus))
-            self._tables[key] = (inv_tau_minus, *(self.xp.asarray(a) for a in arrays))
+            arrays = per_column(dt, self.read(inv_tau_minus))
+            self._tables[key] = (inv_tau_minus, *(self.put(a) for a in arrays))
         return self._tables[key][1:]
 
     # ------------------------------------------------------------------ neurons
     def _spikes(self, flags, out_idx, out_off):
         """Write the spikes of a (step, neuron) flag array in the CPU's order; their number."""
         off, idx = self.xp.nonzero(flags)
+        self.counts["syncs"] += 1  # nonzero reads the number of non-zeros on the host
         k = int(idx.size)
         out_idx[:k] = idx
         out_off[:k] = off
@@ -125,66 +199,90 @@ class CudaKernels:
 
     def iaf_psc_delta(self, y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
                       P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input, h,
-                      tau_m, E_L, rec_idx, rec_v, out_idx, out_off):
-        """kernels/lif.py::iaf_psc_delta on the device; returns the number of spikes."""
+                      tau_m, E_L, rec_idx, rec_v, out_idx, out_off, flags=None):
+        """kernels/lif.py::iaf_psc_delta on the device; returns the number of spikes (with
+        ``flags``, an (n_steps, n) uint8 array, only the spike flags: written there)."""
         n = y3.shape[0]
-        flags = self.xp.zeros((n_steps, n), np.uint8)
+        compact = flags is None
+        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
         decay = self._exp_div(h, tau_m)
-        rec_idx = self.xp.asarray(rec_idx)
+        rec_idx = self.put(rec_idx)
         self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
             np.int64(n), y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur,
             *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
             *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
             np.int32(refractory_input), decay, np.float64(E_L), rec_idx, np.int64(rec_idx.size),
             rec_v, flags))
-        return self._spikes(flags, out_idx, out_off)
+        return self._spikes(flags, out_idx, out_off) if compact else None
 
     def iaf_psc_exp(self, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
                     P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L,
-                    rec_idx, rec_v, out_idx, out_off):
-        """kernels/lif.py::iaf_psc_exp on the device; returns the number of spikes."""
+                    rec_idx, rec_v, out_idx, out_off, flags=None):
+        """kernels/lif.py::iaf_psc_exp on the device; returns the number of spikes (with
+        ``flags``: see :meth:`iaf_psc_delta`)."""
         n = V.shape[0]
-        flags = self.xp.zeros((n_steps, n), np.uint8)
-        rec_idx = self.xp.asarray(rec_idx)
+        compact = flags is None
+        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
+        rec_idx = self.put(rec_idx)
         self.launch("lif", "iaf_psc_exp", _blocks(n), (THREADS,), (
             np.int64(n), V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur,
             *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
             *_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
             np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
-        return self._spikes(flags, out_idx, out_off)
+        return self._spikes(flags, out_idx, out_off) if compact else None
 
     def iaf_psc_alpha(self, y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
                       col0, t0, n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in,
                       P21in, P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L,
-                      rec_idx, rec_v, out_idx, out_off):
+                      rec_idx, rec_v, out_idx, out_off, flags=None):
         """kernels/lif.py::iaf_psc_alpha on the device (one number per parameter); returns
-        the number of spikes."""
+        the number of spikes (with ``flags``: see :meth:`iaf_psc_delta`)."""
         n = y3.shape[0]
-        flags = self.xp.zeros((n_steps, n), np.uint8)
-        rec_idx = self.xp.asarray(rec_idx)
+        compact = flags is None
+        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
+        rec_idx = self.put(rec_idx)
         self.launch("lif", "iaf_psc_alpha", _blocks(n), (THREADS,), (
             np.int64(n), y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
             *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
             *_f64(P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in, P31in, P32in,
                   IPSC, I_e, theta, V_reset, V_min),
             np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
-        return self._spikes(flags, out_idx, out_off)
+        return self._spikes(flags, out_idx, out_off) if compact else None
 
-    @staticmethod
-    def block_table(blocks):
-        """kernels/lif.py::block_table: here the argument tuples themselves."""
-        return list(blocks)
+    def block_table(self, blocks):
+        """kernels/lif.py::block_table: here the argument tuples themselves, the recorded
+        indices (second to last) put on the device once."""
+        return [(*args[:-2], self.put(args[-2]), args[-1]) for args in blocks]
 
     def _each_population(self, kernel, n_state, blocks, rings, t0, n_steps, out_col, out_off):
         """``kernel`` (its first ``n_state`` arguments the state arrays) for each population,
-        one launch each, with the spike output of kernels/lif.py::iaf_psc_delta_blocks;
-        ``rings``: (ring_ex, ring_in, ring_cur)."""
-        k = 0
-        for args in blocks:
+        one launch each, writing the spike flags of all into one buffer, then the spike
+        output of kernels/lif.py::iaf_psc_delta_blocks from one compaction (one wait for
+        the device); ``rings``: (ring_ex, ring_in, ring_cur)."""
+        sizes = np.array([args[0].shape[0] for args in blocks], np.int64)
+        starts = n_steps * (np.cumsum(sizes) - sizes)  # of each population's flags
+        flags = self.xp.zeros(n_steps * int(sizes.sum()), np.uint8)
+        for args, start, n in zip(blocks, starts, sizes):
             col0, *rest = args[n_state:]
-            n = kernel(*args[:n_state], *rings, col0, t0, n_steps, *rest, out_col[k:], out_off[k:])
-            out_col[k:k + n] += col0
-            k += n
+            kernel(*args[:n_state], *rings, col0, t0, n_steps, *rest, out_col, out_off,
+                   flags=flags[start:start + n_steps * n].reshape(n_steps, n))
+        col0 = np.array([args[n_state] for args in blocks], np.int64)
+        return self._compact(flags, starts, sizes, col0, out_col, out_off)
+
+    def _compact(self, flags, starts, sizes, col0, out_col, out_off):
+        """The spikes of the populations' concatenated (step, neuron) flags (population p's
+        from ``starts[p]``, ``sizes[p]`` neurons, first column ``col0[p]``) as rank columns
+        and step offsets in the CPU's order (population, step, neuron); their number."""
+        xp = self.xp
+        pos = xp.flatnonzero(flags)
+        self.counts["syncs"] += 1  # flatnonzero reads the number of non-zeros on the host
+        k = int(pos.size)
+        if k:
+            starts_d, sizes_d, col0_d = (self.put(a) for a in (starts, sizes, col0))
+            p = xp.searchsorted(starts_d, pos, side="right") - 1
+            local = pos - starts_d[p]
+            out_off[:k] = local // sizes_d[p]
+            out_col[:k] = col0_d[p] + local % sizes_d[p]
         return k
 
     def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
@@ -213,19 +311,40 @@ class CudaKernels:
         if n == 0 or post.size == 0:
             return
         self.launch("delivery", template_name("deliver", post, delay), _blocks(n, 1), (128,), (
-            self.xp.asarray(src_gid), self.xp.asarray(src_step), *_i64(n, gid_lo), ptr,
+            self.put(src_gid), self.put(src_step), *_i64(n, gid_lo), ptr,
             np.int64(ptr.shape[0] - 1), post, self._pointer(weight), *_i64(shift, weight_all),
             self._pointer(delay), np.int64(delay_all), ring_ex, ring_in, *_i64(*ring_ex.shape)))
 
-    @staticmethod
-    def table(projections):
-        """kernels/delivery.py::table: here the argument tuples themselves."""
-        return list(projections)
+    def table(self, projections):
+        """kernels/delivery.py::table: the projections' arrays by address and their scalars,
+        as device arrays for ``deliver_all`` (the projections' arrays must stay where they
+        are), with the argument tuples (which keep the arrays alive)."""
+        projections = list(projections)
+        columns = [[] for _ in range(10)]
+        for gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all in projections:
+            if delay.size and delay.itemsize not in (1, 2) or post.itemsize not in (2, 4):
+                raise ValueError(f"deliver_all takes 2- or 4-byte targets and 1- or 2-byte "
+                                 f"delays, not {post.dtype} and {delay.dtype}")
+            for column, value in zip(columns, (
+                    gid_lo, ptr.shape[0] - 1, _address(ptr), _address(post), post.itemsize,
+                    _address(weight), shift, weight_all, _address(delay), delay.itemsize)):
+                column.append(value)
+        delay_all = [args[7] for args in projections]
+        types = [np.int64, np.int64, np.uint64, np.uint64, np.int64, np.uint64, np.int64,
+                 np.int64, np.uint64, np.int64]
+        arrays = [self.put(np.array(c, t)) for c, t in zip(columns, types)]
+        return projections, (*arrays, self.put(np.array(delay_all, np.int64)))
 
-    def deliver_table(self, src_gid, src_step, projections, ring_ex, ring_in):
-        """kernels/delivery.py::deliver_table: one launch per projection."""
-        for args in projections:
-            self.deliver(src_gid, src_step, *args, ring_ex, ring_in)
+    def deliver_table(self, src_gid, src_step, table, ring_ex, ring_in):
+        """kernels/delivery.py::deliver_table: every projection in one launch (a block per
+        spike and projection)."""
+        projections, arrays = table
+        n, n_proj = len(src_gid), len(projections)
+        if n == 0 or n_proj == 0:
+            return
+        self.launch("delivery", "deliver_all", _blocks(n * n_proj, 1), (128,), (
+            self.put(src_gid), self.put(src_step), *_i64(n, n_proj), *arrays, ring_ex, ring_in,
+            *_i64(*ring_ex.shape)))
 
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
                       k0, k1, c2, ring_ex, ring_in):
@@ -254,23 +373,23 @@ class CudaKernels:
         if len(pos) == 0:
             return 0
         xp = self.xp
-        groups = (np.int64(len(group_row)), *(xp.asarray(a) for a in (group_row, group_ptr, stamp)))
+        groups = (np.int64(len(group_row)), *(self.put(a) for a in (group_row, group_ptr, stamp)))
         exp_plus = self._exp_div(dt, tau_plus)
         rule = (*_f64(dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max), exp_plus,
                 np.int64(exp_plus.size), *self._exp_minus(dt, inv_tau_minus), inv_tau_minus,
                 *self._triplet_rule(dt, triplet))
         n_out, out_pos = xp.zeros(1, np.int64), xp.zeros(len(out_stamp), np.int64)
-        rec_syn = xp.asarray(rec_syn)
+        rec_syn = self.put(rec_syn)
         self.launch("stdp", template_name("stdp_synapses", post, delay),
                     _blocks(len(group_row), 1), (128,), (
-            *groups, xp.asarray(pos), ptr, post, weight, self._pointer(delay), np.int64(delay_all),
+            *groups, self.put(pos), ptr, post, weight, self._pointer(delay), np.int64(delay_all),
             kplus, t_last, h, hf, np.int64(h.shape[1]), *rule,
             np.int32(mode), ring_ex,
-            ring_in, *_i64(*ring_ex.shape), xp.asarray(rec_row, np.uint8), rec_syn,
+            ring_in, *_i64(*ring_ex.shape), self.put(rec_row).astype(np.uint8, copy=False), rec_syn,
             np.int64(rec_syn.size), n_out, out_pos, out_stamp, out_syn, out_w))
         self.launch("stdp", "stdp_rows", _blocks(len(group_row)), (THREADS,), (
             *groups, kplus, t_last, *rule))
-        return self._sorted_events(int(n_out[0]), out_pos, out_stamp, out_syn, out_w)
+        return self._sorted_events(int(self.read(n_out)[0]), out_pos, out_stamp, out_syn, out_w)
 
     deliver_triplet_stdp = deliver_stdp
 

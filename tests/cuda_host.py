@@ -6,6 +6,7 @@ by calling the library's loop over what the kernel's threads do. With NumPy as t
 module, ``CudaKernels(np, HostLauncher(lib))`` then runs the GPU code path on the CPU.
 """
 import ctypes
+import os
 import re
 import shutil
 import subprocess
@@ -57,3 +58,91 @@ class HostLauncher:
             assert value.flags.c_contiguous, "kernels take contiguous arrays"
             return ctypes.c_void_p(value.ctypes.data if value.size else 0)
         return _SCALARS[np.asarray(value).dtype](value)
+
+
+class DeviceCopyLauncher:
+    """``launch`` on the CUDA device for host (NumPy) arguments: each array is copied to the
+    device, the kernel runs (kernels/gpu.py::launch), every array is copied back in place."""
+
+    def __call__(self, source, kernel, grid, block, args):
+        import cupy
+
+        from bigbrain.kernels.gpu import launch
+        on_device = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+        launch(source, kernel, grid, block, tuple(on_device))
+        for a, d in zip(args, on_device):
+            if isinstance(a, np.ndarray) and a.size:
+                a[...] = d.get()
+
+
+def host_backend(out_dir):
+    """A backend that runs kernels/gpu.py and the CUDA sources, compiled for the CPU (into
+    ``out_dir``), on arrays that refuse host arrays as CuPy does (:class:`DeviceModule`)."""
+    from bigbrain.backends import Backend
+    from bigbrain.kernels.gpu import CudaKernels
+    xp = DeviceModule()
+    return Backend("cuda-on-host", xp, CudaKernels(xp, HostLauncher(build(out_dir))),
+                   label="CUDA on the host")
+
+
+def select_standing_in(backend):
+    """bigbrain.backends.select with ``backend`` standing in for the GPU: every backend
+    name but ``numpy`` gives it (to patch over ``bigbrain.simulation.select_backend``)."""
+    from bigbrain.backends import select
+
+    def standing_in(name, *args):
+        return select(name, *args) if name == "numpy" else backend
+    return standing_in
+
+
+def kernel_launcher(out_dir):
+    """The launcher of the kernel tests: the CUDA device where ``$BIGBRAIN_KERNEL_TARGET``
+    is ``device``, else the host build (compiled into ``out_dir``)."""
+    if os.environ.get("BIGBRAIN_KERNEL_TARGET", "host") == "device":
+        return DeviceCopyLauncher()
+    return HostLauncher(build(out_dir))
+
+
+class DeviceArray(np.ndarray):
+    """A NumPy array standing in for a CuPy array: like CuPy (cupy/cupy#593), it refuses
+    to be assigned a host array (``device[...] = numpy_array``); ``get()`` copies it to the
+    host."""
+
+    def __setitem__(self, key, value):
+        if type(value) is np.ndarray and value.ndim > 0:
+            raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
+        super().__setitem__(key, value)
+
+    def get(self):
+        return np.array(self, copy=True).view(np.ndarray)
+
+
+class DeviceModule:
+    """NumPy as an array module whose arrays are :class:`DeviceArray`: ``asarray`` copies
+    a host array to the "device"; every other function is NumPy's, its array results put
+    on the "device"."""
+
+    ndarray = DeviceArray
+
+    @staticmethod
+    def asarray(a, dtype=None):
+        if isinstance(a, DeviceArray) and (dtype is None or a.dtype == np.dtype(dtype)):
+            return a
+        return np.array(a, dtype, copy=True).view(DeviceArray)
+
+    def __getattr__(self, name):
+        value = getattr(np, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+
+        def on_device(*args, **kwargs):
+            return _to_device(value(*args, **kwargs))
+        return on_device
+
+
+def _to_device(result):
+    if type(result) is np.ndarray:
+        return result.view(DeviceArray)
+    if isinstance(result, tuple):
+        return tuple(_to_device(r) for r in result)
+    return result

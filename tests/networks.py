@@ -68,3 +68,28 @@ def assert_identical(a, b):
     for key in a:
         assert np.array_equal(a[key], b[key]), f"{key} differs"
     assert len(a["E_t"]) > 100
+
+
+def wide_results(t=40.0, n_wide=70_000, **network_args):
+    """More than 65,536 neurons on one rank, so that synapses hold 32-bit target columns:
+    static (per-synapse weights and delays) and multiplicative STDP projections onto the
+    last columns, Poisson-driven sources."""
+    net = bb.Network(dt=0.1, seed=11, **network_args)
+    params = {"C_m": 1.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0}
+    wide = net.population("W", n_wide, "iaf_psc_delta", **params)
+    exc = net.population("E", 200, "iaf_psc_delta", V_m=bb.uniform(0.0, 20.0), **params)
+    net.connect(net.poisson("noise", rate=20000.0), exc, weight=0.1, delay=1.5)
+    last = wide[n_wide - 300:]
+    net.connect(exc, last, "fixed_indegree", indegree=40, weight=bb.uniform(0.5, 1.5),
+                delay=bb.uniform(1.0, 3.0))
+    plastic = net.connect(exc, last, "fixed_indegree", indegree=40, weight=bb.uniform(0.5, 1.0),
+                          delay=bb.uniform(1.0, 3.0),
+                          synapse=bb.STDP(lambda_=0.05, mu_plus=1.0, mu_minus=1.0, Wmax=2.0))
+    net.record(exc)
+    net.record(last)
+    res = net.run(t)
+    out = {f"{p}_{k}": v for p, pop in (("E", "E"), ("W", "W")) for k, v in
+           zip(("t", "id"), res.spikes(pop))}
+    out["w"] = res.weights(plastic)[2]
+    out["post_dtypes"] = np.array([str(p.post.dtype) for p in net.build().static])
+    return out

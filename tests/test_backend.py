@@ -1,5 +1,7 @@
 """Backend selection, the GPU chosen per rank, the memory estimate, and the GPU code path
 run on the CPU (the CUDA kernels compiled for the host) against the NumPy path."""
+import re
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -10,7 +12,6 @@ import cuda_host
 import networks
 from bigbrain import backends, devices
 from bigbrain.backends import NUMPY, Backend, memory
-from bigbrain.kernels.gpu import CudaKernels
 from bigbrain.models import brunel
 from mpi_helpers import run_mpi
 
@@ -22,9 +23,71 @@ def no_device(monkeypatch):
     monkeypatch.setattr(devices, "cuda_devices", lambda: (0, "the CUDA runtime reports no device"))
 
 
-def test_auto_is_numpy_without_a_device(no_device):
-    assert backends.select("auto", WORLD) is NUMPY
+def test_auto_is_numpy_without_a_device_and_says_so(no_device):
+    with pytest.warns(UserWarning, match=r"backend 'auto' runs on the CPU \(NumPy\): backend "
+                      r"'cupy' needs a CUDA device: the CUDA runtime reports no device"):
+        auto = backends.select("auto", WORLD)
+    assert auto.name == "numpy" and auto.kernels is NUMPY.kernels
+    assert "fell back to the CPU" in auto.describe()["note"]
     assert backends.select("numpy", WORLD) is NUMPY
+
+
+def test_archive_metadata_names_the_backend_that_ran(no_device, tmp_path):
+    net = bb.Network(backend="auto", archive=bb.Archive(tmp_path / "run.zarr"))
+    net.population("A", 3, "iaf_psc_delta")
+    with pytest.warns(UserWarning, match="runs on the CPU"):
+        net.run(1.0)
+    import zarr
+    backend = zarr.open_group(str(tmp_path / "run.zarr"), mode="r").attrs["bigbrain"][
+        "segments"][0]["backend"]
+    assert backend["requested"] == "auto" and backend["name"] == "numpy"
+    assert backend["device"] == "CPU" and "needs a CUDA device" in backend["note"]
+
+
+class _NoNvrtc:
+    """CuPy on a machine with a driver but without NVRTC: compiling fails as CuPy's does
+    when libnvrtc is missing."""
+
+    class cuda:
+        class Device:
+            def __init__(self, device):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+    class RawModule:
+        def __init__(self, code, **kwargs):
+            pass
+
+        def get_function(self, name):
+            raise RuntimeError("CuPy failed to load libnvrtc.so.12: OSError: libnvrtc.so.12: "
+                               "cannot open shared object file: No such file or directory")
+
+
+def test_gpu_without_nvrtc_is_refused_naming_nvrtc(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "cupy", _NoNvrtc)
+    monkeypatch.setattr(devices, "cuda_devices", lambda: (1, None))
+    with pytest.raises(bb.ModelError, match=r"^backend: CuPy cannot compile the CUDA kernels on "
+                       r"GPU 0: NVRTC, the CUDA runtime compiler, failed \(RuntimeError: CuPy "
+                       r"failed to load libnvrtc.so.12.*'bigbrain\[gpu\]' \(CUDA 12\)"):
+        backends.select("cupy", WORLD, device=0)
+    with pytest.warns(UserWarning, match="runs on the CPU.*NVRTC"):
+        assert backends.select("auto", WORLD, device=0).name == "numpy"
+
+
+def test_gpu_extras_install_cupy_with_nvrtc():
+    """cupy-cudaNNx installs no NVRTC; its ctk extra does (cuda-toolkit[...,nvrtc])."""
+    import tomllib
+    from pathlib import Path
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    assert extras["gpu"] == ["cupy-cuda12x[ctk]>=14"]
+    assert extras["gpu-cuda13"] == ["cupy-cuda13x[ctk]>=14"]
 
 
 def test_explicit_cupy_without_a_device_names_what_is_missing(no_device):
@@ -37,8 +100,9 @@ def test_explicit_cupy_without_a_device_names_what_is_missing(no_device):
 def test_this_machine_without_gpu_runs_auto_on_numpy_and_refuses_cupy():
     net = bb.Network(backend="auto")
     net.population("A", 3, "iaf_psc_delta")
-    net.run(1.0)
-    assert net.build().backend is NUMPY
+    with pytest.warns(UserWarning, match="backend 'auto' runs on the CPU"):
+        net.run(1.0)
+    assert net.build().backend.name == "numpy"
     net = bb.Network(backend="cupy")
     net.population("A", 3, "iaf_psc_delta")
     with pytest.raises(bb.ModelError, match="needs a CUDA device"):
@@ -72,9 +136,13 @@ def test_device_out_of_range_is_a_model_error(monkeypatch):
 LOCAL_RANK_SCRIPT = """
 from mpi4py import MPI
 from bigbrain import devices
-ranks = MPI.COMM_WORLD.gather(devices.local_rank(MPI.COMM_WORLD))
-if MPI.COMM_WORLD.rank == 0:
+comm = MPI.COMM_WORLD
+ranks = comm.gather(devices.local_rank(comm))
+sharing = comm.gather((devices.ranks_sharing(comm, 0), devices.ranks_sharing(comm, comm.rank),
+                       devices.ranks_sharing(comm, None)))
+if comm.rank == 0:
     print("LOCAL", *ranks, "CUDA_AWARE", devices.cuda_aware_mpi())
+    print("SHARING", *(n for s in sharing for n in s))
 """
 
 
@@ -85,6 +153,8 @@ def test_node_local_ranks_under_mpiexec(tmp_path):
     out = run_mpi(script, 2).stdout.split()
     assert out[:3] == ["LOCAL", "0", "1"]
     assert out[4] in ("True", "False")
+    # both ranks on GPU 0: 2 share it; on GPUs 0 and 1: one each; the CPU: both
+    assert out[5:] == ["SHARING", "2", "1", "2", "2", "1", "2"]
 
 
 # ---------------------------------------------------------------------------- memory
@@ -133,19 +203,30 @@ def test_too_large_for_the_device_fails_before_the_build_with_the_estimate(monke
     est = memory.estimate(_brunel(125_000), 1)
     with pytest.raises(bb.ModelError, match=r"^backend: the network needs about "
                        rf"{est.total / 2**30:.2f} GiB per rank \(.*synapses.*\) on GPU 0 \(test\), "
-                       r"which has 1.00 GiB free of 80.00 GiB"):
+                       r"which has 1.00 GiB free per rank \(1.00 GiB free of 80.00 GiB"):
         gpu.check_memory(est)
     gpu.check_memory(memory.estimate(_brunel(1_000), 1))
+
+
+def test_ranks_sharing_a_gpu_share_its_free_memory(monkeypatch):
+    monkeypatch.setattr(devices, "free_memory", lambda device: (2**30 / 8, 80 * 2**30))
+    gpu = Backend("cupy", np, None, device=0, label="GPU 0 (test)")
+    est = memory.estimate(_brunel(20_000), 1)
+    assert 2**30 / 32 < est.total < 2**30 / 8
+    gpu.check_memory(est, sharing=1)
+    with pytest.raises(bb.ModelError, match=r"on GPU 0 \(test\), which has 0.03 GiB free per "
+                       r"rank \(0.12 GiB free of 80.00 GiB, 4 rank\(s\) on this GPU\)"):
+        gpu.check_memory(est, sharing=4)
 
 
 # ---------------------------------------------------------------------------- GPU path on the CPU
 @pytest.fixture(scope="module")
 def host_gpu(tmp_path_factory):
-    """A backend that runs kernels/gpu.py and the CUDA sources, compiled for the CPU."""
+    """A backend that runs kernels/gpu.py and the CUDA sources, compiled for the CPU, on
+    arrays that refuse host arrays as CuPy does (cuda_host.DeviceModule)."""
     if cuda_host.nvcc() is None:
         pytest.skip("nvcc is not on PATH")
-    lib = cuda_host.build(tmp_path_factory.mktemp("cuda"))
-    return Backend("cuda-on-host", np, CudaKernels(np, cuda_host.HostLauncher(lib)))
+    return cuda_host.host_backend(tmp_path_factory.mktemp("cuda"))
 
 
 def _on(backend, monkeypatch):
@@ -164,3 +245,103 @@ def test_gpu_path_stdp_network_equals_numpy(host_gpu, monkeypatch, triplet):
     reference = networks.stdp_results(triplet=triplet)
     _on(host_gpu, monkeypatch)
     networks.assert_identical(reference, networks.stdp_results(triplet=triplet))
+
+
+
+def test_gpu_path_resumes_a_checkpoint_as_the_cpu_runs_on(host_gpu, monkeypatch, tmp_path):
+    """Checkpoint at 30 ms on the GPU path, resume there (host arrays restored into device
+    arrays) and run on: the spikes equal an uninterrupted CPU run, STDP included."""
+    from test_archive import archive, brunel, spikes_of
+    brunel(archive(tmp_path / "cpu.zarr"), N=400, stdp=True).run(60.0)
+    _on(host_gpu, monkeypatch)
+    brunel(archive(tmp_path / "gpu.zarr", checkpoint_every=30.0), N=400, stdp=True).run(30.0)
+    net = bb.resume(tmp_path / "gpu.zarr")
+    assert net.time == 30.0
+    net.run(30.0)
+    got, want = spikes_of(tmp_path / "gpu.zarr"), spikes_of(tmp_path / "cpu.zarr")
+    assert len(want["E"][0]) > 100
+    for pop in want:
+        for a, b in zip(got[pop], want[pop]):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("rule, warned", [
+    ({}, None), ({"mu_plus": 0.0, "mu_minus": 0.0}, None),
+    ({"mu_plus": 0.5}, r"mu_plus = 0.5: w\*\*mu comes from the device's pow"),
+    ({"tau_plus": 1e6}, r"tau_plus = 1000000.0 ms: exponentials of gaps over 4194304 steps")])
+def test_gpu_path_warns_where_stdp_leaves_the_cpus_libm(host_gpu, monkeypatch, rule, warned):
+    """Powers w**mu (mu not 0 or 1) and exponentials past the tables use the device's
+    libdevice functions, whose last bit may differ from glibc's: the build says so."""
+    import warnings
+    _on(host_gpu, monkeypatch)
+    net = bb.Network(dt=0.1)
+    a = net.population("A", 3, "iaf_psc_delta", tau_minus=20.0)
+    net.connect(a, a, weight=1.0, synapse=bb.STDP(**rule))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.build()
+    messages = [str(w.message) for w in caught]
+    if warned is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        assert re.match(r"connect\[0\]\.synapse: on CUDA on the host STDP may differ from backend "
+                        rf"'numpy' in the last bit \(.*{warned}", messages[0])
+
+
+def test_gpu_path_with_32_bit_targets_equals_numpy(host_gpu, monkeypatch):
+    """More than 65,536 columns on the rank: the uint32 instances of delivery and STDP."""
+    reference = networks.wide_results()
+    _on(host_gpu, monkeypatch)
+    got = networks.wide_results()
+    assert list(reference["post_dtypes"]) == ["uint32"]
+    networks.assert_identical(reference, got)
+
+
+def test_gpu_path_step_costs_on_a_small_microcircuit(host_gpu, monkeypatch):
+    """Launches, waits and copies per interval (one step: min delay = dt) on one rank, as
+    CudaKernels counts them: one neuron launch per population, Poisson input every 16
+    steps, at most one delivery launch for all 64 projections; one wait for the spike
+    count, one device-to-host copy of the spikes; the received spikes' gids and steps up."""
+    from bigbrain.models.microcircuit import microcircuit
+    _on(host_gpu, monkeypatch)
+    net = bb.Network(dt=0.1, seed=1, backend="cupy")
+    microcircuit(net, scale=0.02, record=True)
+    net.run(5.0)
+    sim = net.build()
+    counts, steps = dict(host_gpu.kernels.counts), sim.step
+    net.run(20.0)
+    assert sim.interval == 1
+    per_step = {k: (v - counts[k]) / (sim.step - steps) for k, v in host_gpu.kernels.counts.items()}
+    assert per_step["syncs"] == 2 and per_step["to_host"] == 1
+    assert 2 <= per_step["to_device"] < 3
+    assert 8 < per_step["launches"] <= 8 + 8 / 16 + 1
+
+
+def test_archive_telemetry_counts_the_gpu_paths_launches_syncs_and_copies(host_gpu, monkeypatch,
+                                                                          tmp_path):
+    import zarr
+    _on(host_gpu, monkeypatch)
+    net = bb.Network(dt=0.1, seed=1, archive=bb.Archive(tmp_path / "run.zarr"))
+    brunel(net, N=300)
+    net.run(20.0)
+    steps = net.build().step
+    ranks = zarr.open_group(str(tmp_path / "run.zarr"), mode="r")["telemetry/ranks"]
+    launches, syncs, copies = (ranks[n][...] for n in ("launches", "syncs", "copies_to_host"))
+    intervals = steps // net.build().interval
+    assert syncs.sum() >= copies.sum() >= intervals       # the spikes come back each interval
+    assert launches.sum() >= 2 * intervals                # neurons and delivery at least
+
+
+def test_resume_of_an_archive_without_device_counters(tmp_path):
+    """Archives written before the device counters existed resume without them."""
+    import shutil
+    path = tmp_path / "run.zarr"
+    net = bb.Network(dt=0.1, seed=1, archive=bb.Archive(path, checkpoint_every=10.0))
+    brunel(net, N=300)
+    net.run(10.0)
+    for name in ("launches", "syncs", "copies_to_host"):
+        shutil.rmtree(path / "telemetry" / "ranks" / name)
+    resumed = bb.resume(path)
+    resumed.run(10.0)
+    assert resumed.time == 20.0

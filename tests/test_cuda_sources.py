@@ -3,9 +3,11 @@
 Without a GPU, the kernels are compiled for the CPU (tests/cuda/host_harness.cu, the same
 __host__ __device__ functions the device runs) and driven through the launchers of
 kernels/gpu.py with NumPy arrays; each kernel's results must equal the Numba kernel's bit
-for bit. Skipped only where nvcc is not on PATH.
+for bit. Skipped only where nvcc is not on PATH. With ``$BIGBRAIN_KERNEL_TARGET=device``
+the same comparisons run on the CUDA device (benchmarks/gpu_check.sh).
 """
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,9 +20,11 @@ from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.gpu import CudaKernels
 
 SOURCES = sorted(cuda_host.SOURCES.glob("*.cu"))
-pytestmark = pytest.mark.skipif(cuda_host.nvcc() is None, reason="nvcc is not on PATH")
+ON_DEVICE = os.environ.get("BIGBRAIN_KERNEL_TARGET", "host") == "device"
+needs_nvcc = pytest.mark.skipif(cuda_host.nvcc() is None, reason="nvcc is not on PATH")
 
 
+@needs_nvcc
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_source_compiles_for_sm90(source, tmp_path):
     out = tmp_path / (source.stem + ".ptx")
@@ -37,7 +41,9 @@ def test_every_source_is_checked():
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    return CudaKernels(np, cuda_host.HostLauncher(cuda_host.build(tmp_path_factory.mktemp("cuda"))))
+    if not ON_DEVICE and cuda_host.nvcc() is None:
+        pytest.skip("nvcc is not on PATH")
+    return CudaKernels(np, cuda_host.kernel_launcher(tmp_path_factory.mktemp("cuda")))
 
 
 def test_philox_words_equal_numpy(kernels):
@@ -140,6 +146,35 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
         kernel(src_gid, src_step, 50, ptr, post, weight, np.int64(5), np.int64(to_fixed(-0.3)),
                delay, np.int64(7), *ring)
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+
+
+@pytest.mark.parametrize("post_type", [np.uint16, np.uint32])
+def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
+    """Projections with per-synapse or common weights and 1-, 2-byte or common delays,
+    overlapping source ranges, all delivered by one launch."""
+    if ON_DEVICE:  # the table holds host addresses, which a copy to the device cannot move
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    rng = np.random.default_rng(10)
+    projections = []
+    for j, (delay_type, per_weight) in enumerate([(np.uint8, True), (np.uint16, False),
+                                                  (None, True), (None, False)]):
+        ptr = np.r_[0, np.cumsum(rng.integers(0, 20, 80))]
+        n = int(ptr[-1])
+        weight = (rng.integers(-2**31, 2**31, n).astype(np.int32) if per_weight
+                  else np.zeros(0, np.int32))
+        delay = (rng.integers(1, 20, n).astype(delay_type) if delay_type
+                 else np.zeros(0, np.int64))
+        projections.append((np.int64(30 * j), ptr, rng.integers(0, 300, n).astype(post_type),
+                            weight, np.int64(3 + j), np.int64(to_fixed(0.2 - 0.15 * j)), delay,
+                            np.int64(2 + j)))
+    src_gid, src_step = rng.integers(0, 200, 400), rng.integers(0, 50, 400)
+    rings = [_ring(np.random.default_rng(11)) for _ in range(2)]
+    launches = kernels.counts["launches"]
+    for module, ring in zip((delivery, kernels), rings):
+        module.deliver_table(src_gid, src_step, module.table(projections), *ring)
+    assert kernels.counts["launches"] == launches + 1
+    assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+    assert not np.array_equal(rings[0][0], _ring(np.random.default_rng(11))[0])
 
 
 @pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])

@@ -1,21 +1,48 @@
 """On a CUDA device: the CuPy backend gives the NumPy backend's results bit for bit.
 
 Skipped, naming what is missing, where no device is usable (checked by device count, not
-by import: CuPy imports without a device).
+by import: CuPy imports without a device). benchmarks/gpu_check.sh runs this lane on a GPU
+machine; with ``$BIGBRAIN_GPU_STANDIN=host`` the CUDA sources compiled for the CPU stand in
+for the device (tests/cuda_host.py), and ``$BIGBRAIN_GPU_CHECK_TINY=1`` shrinks the networks,
+so that the script itself is tested without a GPU.
 """
+import os
+
 import numpy as np
 import pytest
 
+import bigbrain.simulation
+import cuda_host
 import networks
 from bigbrain import devices
 from bigbrain.kernels import philox
 
-N_DEVICES, MISSING = devices.cuda_devices()
+STANDIN = os.environ.get("BIGBRAIN_GPU_STANDIN") == "host"
+TINY = os.environ.get("BIGBRAIN_GPU_CHECK_TINY") == "1"
+N_DEVICES, MISSING = (1, None) if STANDIN else devices.cuda_devices()
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(N_DEVICES == 0, reason=f"needs a CUDA device: {MISSING}")]
+BRUNEL = {"N": 500, "t": 60.0} if TINY else {}
+STDP = {"t": 60.0} if TINY else {}
+WIDE = {"t": 20.0} if TINY else {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def device(tmp_path_factory):
+    """backend 'cupy': the device, or the host build standing in for it."""
+    if not STANDIN:
+        yield
+        return
+    patch = pytest.MonkeyPatch()
+    host = cuda_host.host_backend(tmp_path_factory.mktemp("cuda"))
+    patch.setattr(bigbrain.simulation, "select_backend", cuda_host.select_standing_in(host))
+    yield
+    patch.undo()
 
 
 def test_philox_bits_on_the_device_equal_numpy():
+    if STANDIN:
+        pytest.skip("tests/test_cuda_sources.py checks the host build")
     import cupy
 
     from bigbrain.kernels.gpu import launch
@@ -30,14 +57,22 @@ def test_philox_bits_on_the_device_equal_numpy():
 
 @pytest.mark.parametrize("J_rel_std", [0.0, 0.1])
 def test_brunel_spikes_and_V_m_equal_numpy(J_rel_std):
-    networks.assert_identical(networks.brunel_results(J_rel_std=J_rel_std, backend="numpy"),
-                              networks.brunel_results(J_rel_std=J_rel_std, backend="cupy"))
+    networks.assert_identical(
+        networks.brunel_results(J_rel_std=J_rel_std, backend="numpy", **BRUNEL),
+        networks.brunel_results(J_rel_std=J_rel_std, backend="cupy", **BRUNEL))
 
 
 @pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
 def test_stdp_network_spikes_and_weights_equal_numpy(triplet):
-    networks.assert_identical(networks.stdp_results(backend="numpy", triplet=triplet),
-                              networks.stdp_results(backend="cupy", triplet=triplet))
+    networks.assert_identical(networks.stdp_results(backend="numpy", triplet=triplet, **STDP),
+                              networks.stdp_results(backend="cupy", triplet=triplet, **STDP))
+
+
+def test_wide_network_with_32_bit_targets_equals_numpy():
+    """> 65,536 columns: uint32 targets, per-synapse weights and delays, multiplicative STDP."""
+    reference = networks.wide_results(backend="numpy", **WIDE)
+    assert list(reference["post_dtypes"]) == ["uint32"]
+    networks.assert_identical(reference, networks.wide_results(backend="cupy", **WIDE))
 
 
 def test_auto_takes_the_gpu_and_stores_synapses_as_compactly_as_the_cpu():
@@ -46,10 +81,11 @@ def test_auto_takes_the_gpu_and_stores_synapses_as_compactly_as_the_cpu():
     held = {}
     for backend in ("numpy", "auto"):
         net = bb.Network(seed=1, backend=backend)
-        brunel(net, N=5000)
+        brunel(net, N=1000 if TINY else 5000)
         sim = net.build()
-        held[sim.backend.name] = sum(p.nbytes() for p in sim.static)
-    assert held["cupy"] == held["numpy"]
+        held["gpu" if backend == "auto" else "cpu"] = (sim.backend.name,
+                                                       sum(p.nbytes() for p in sim.static))
+    assert held["gpu"][0] != "numpy" and held["gpu"][1] == held["cpu"][1]
 
 
 def test_per_neuron_parameters_are_refused_by_name_and_homogeneous_sets_run():

@@ -16,11 +16,14 @@ zarr-python's buffer prototype):
   conductance-based models (:mod:`bigbrain.kernels.cond`), with the arguments of the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
   the CUDA sources in ``kernels/cuda`` through :mod:`bigbrain.kernels.gpu`, same bits);
-* ``check_memory(estimate, ranks_on_node)``: refuse, before the build, a network that
-  cannot fit in the device's memory (the CPU's: this rank's share of the node's).
+* ``check_memory(estimate, sharing)``: refuse, before the build, a network that cannot fit
+  in this rank's share of the device's memory (the CPU's: of the node's), ``sharing``
+  ranks computing on the same device;
+* ``describe()``: which backend runs and why (archived with the run).
 
 ``Network(backend="numpy" | "cupy" | "auto")`` chooses per run; ``auto`` takes the GPU when
-CuPy and a device are present. Device discovery is in :mod:`bigbrain.devices`.
+CuPy, a device and NVRTC (the runtime compiler) are present, else the CPU with a warning
+that says why. Device discovery is in :mod:`bigbrain.devices`.
 
 AER packets reach MPI through host memory: the spikes of an interval come to the host
 anyway (recording, STDP history), and the received ones go to the device once for all
@@ -28,6 +31,8 @@ projections. ``devices.cuda_aware_mpi()`` tells whether the MPI library could ta
 buffers directly; the exchange does not use that yet.
 """
 from types import SimpleNamespace
+
+import warnings
 
 import numpy as np
 
@@ -42,17 +47,25 @@ NAMES = ("numpy", "cupy", "auto")
 class Backend:
     """An array module with its kernels; ``device``: the CUDA device number or None."""
 
-    def __init__(self, name, xp, kernels, device=None, label="CPU"):
+    def __init__(self, name, xp, kernels, device=None, label="CPU", note=None):
         self.name, self.xp, self.kernels, self.device, self.label = name, xp, kernels, device, label
+        self.note = note  # why this backend runs instead of the one asked for, or None
+
+    def describe(self):
+        """{"name", "device", "note"}: which backend runs (this rank's device) and why."""
+        return {"name": self.name, "device": self.label, "note": self.note}
 
     def asarray(self, a):
-        return self.xp.asarray(a)
+        put = getattr(self.kernels, "put", None)  # the device's kernels count the copies
+        return self.xp.asarray(a) if put is None else put(a)
 
     def zeros(self, shape, dtype=np.float64):
         return self.xp.zeros(shape, dtype)
 
     def to_host(self, a):
-        return a.get() if self.xp is not np and hasattr(a, "get") else a
+        if self.xp is np or not hasattr(a, "get"):
+            return a
+        return self.kernels.read(a)
 
     def move(self, obj, names):
         """Make ``obj`` compute with this backend: set ``obj.backend`` and put its arrays
@@ -61,23 +74,24 @@ class Backend:
         for name in names:
             setattr(obj, name, self.asarray(getattr(obj, name)))
 
-    def check_memory(self, estimate, ranks_on_node=1):
-        """Raise if ``estimate`` (a :class:`~bigbrain.backends.memory.Estimate`) exceeds the
-        device's free memory, or on the CPU this rank's share of the node's available
-        memory (``ranks_on_node`` ranks share it)."""
+    def check_memory(self, estimate, sharing=1):
+        """Raise if ``estimate`` (a :class:`~bigbrain.backends.memory.Estimate`) exceeds this
+        rank's share of the device's free memory, or on the CPU of the node's available
+        memory (``sharing`` ranks compute on the same device or node)."""
         if self.device is None:
             available = memory.available_memory()
-            if estimate.total > available / ranks_on_node:
+            if estimate.total > available / sharing:
                 raise ModelError("backend", f"the network needs about {estimate.describe()} on "
-                                 f"the CPU, which has {available / ranks_on_node / 2**30:.2f} GiB "
+                                 f"the CPU, which has {available / sharing / 2**30:.2f} GiB "
                                  f"available per rank ({available / 2**30:.2f} GiB on this node, "
-                                 f"{ranks_on_node} rank(s)); use more nodes or a smaller network")
+                                 f"{sharing} rank(s)); use more nodes or a smaller network")
             return
         free, total = devices.free_memory(self.device)
-        if estimate.total > free:
+        if estimate.total > free / sharing:
             raise ModelError("backend", f"the network needs about {estimate.describe()} on "
-                             f"{self.label}, which has {free / 2**30:.2f} GiB free of "
-                             f"{total / 2**30:.2f} GiB; use more ranks (GPUs) or a smaller network")
+                             f"{self.label}, which has {free / sharing / 2**30:.2f} GiB free per "
+                             f"rank ({free / 2**30:.2f} GiB free of {total / 2**30:.2f} GiB, "
+                             f"{sharing} rank(s) on this GPU); use more GPUs or a smaller network")
 
 
 CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.iaf_psc_exp,
@@ -103,21 +117,35 @@ def check_name(name):
 
 def select(name, mpi_comm, device=None):
     """The backend of this rank for ``name`` (collective: the node-local rank is found with
-    an MPI split). ``device``: a CUDA device number overriding the node-local choice."""
+    an MPI split). ``device``: a CUDA device number overriding the node-local choice.
+    ``auto`` without a usable GPU gives the CPU, with a warning on rank 0 saying why."""
     check_name(name)
     node_rank = devices.local_rank(mpi_comm)
     if name == "numpy":
         return NUMPY
     count, missing = devices.cuda_devices()
     if count == 0:
-        if name == "auto":
-            return NUMPY
-        raise ModelError("backend", f"backend 'cupy' needs a CUDA device: {missing}")
+        return _cpu_instead(name, f"backend 'cupy' needs a CUDA device: {missing}", mpi_comm)
     try:
         chosen = devices.choose_device(node_rank, count, device)
     except ValueError as exc:
         raise ModelError("device", str(exc)) from None
+    problem = devices.compile_problem(chosen)
+    if problem is not None:
+        return _cpu_instead(name, f"CuPy cannot compile the CUDA kernels on GPU {chosen}: "
+                            f"NVRTC, the CUDA runtime compiler, failed ({problem}); install it "
+                            "with pip install 'bigbrain[gpu]' (CUDA 12) or "
+                            "'bigbrain[gpu-cuda13]' (CUDA 13), or a CUDA Toolkit", mpi_comm)
     return cupy_backend(chosen)
+
+
+def _cpu_instead(name, reason, mpi_comm):
+    """The CPU backend for ``auto`` (warning once, on rank 0, why); for ``cupy`` an error."""
+    if name != "auto":
+        raise ModelError("backend", reason)
+    if mpi_comm.rank == 0:
+        warnings.warn(f"backend 'auto' runs on the CPU (NumPy): {reason}", stacklevel=3)
+    return Backend("numpy", np, CPU_KERNELS, note=f"'auto' fell back to the CPU: {reason}")
 
 
 def cupy_backend(device):

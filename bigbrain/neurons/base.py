@@ -293,10 +293,12 @@ class Block:
     def set_state(self, values):
         """Set the state from arrays as :meth:`exact_state` returns them (bit-exact). A
         variable missing from ``values`` keeps its initial value: checkpoints written before
-        current input existed hold no ``y0`` / ``i_0``, which were zero then."""
+        current input existed hold no ``y0`` / ``i_0``, which were zero then. The arrays are
+        written in place (the kernel tables hold them), copied to the backend first: a
+        device array does not take host arrays."""
         for name in self.STATE:
             if name in values:
-                getattr(self, name)[...] = values[name]
+                getattr(self, name)[...] = self.backend.asarray(values[name])
 
 
 class BlockGroup:
@@ -322,7 +324,8 @@ class BlockGroup:
         self.kernel = getattr(backend.kernels, blocks[0].KERNEL + "_blocks")
         self.table = backend.kernels.block_table([block.kernel_args() for block in blocks])
         room = sum(len(block.gids) for block in blocks) * n_steps  # every neuron, every step
-        self.out_col, self.out_off = (backend.zeros(room, np.int64) for _ in range(2))
+        self.out = backend.zeros((2, room), np.int64)  # columns, step offsets: one copy back
+        self.out_col, self.out_off = self.out
         self.backend = backend
 
     def update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
@@ -332,7 +335,8 @@ class BlockGroup:
                         self.out_off)
         for block in self.sampled:
             block.samples = self.backend.to_host(block.rec_v)
-        return self.backend.to_host(self.out_col[:k]), self.backend.to_host(self.out_off[:k])
+        cols, offsets = self.backend.to_host(self.out[:, :k])
+        return cols, offsets
 
 
 def _argument_type(value):

@@ -46,6 +46,57 @@ template __global__ void deliver<unsigned int, unsigned short>(
     const i64 *, const i64 *, i64, i64, const i64 *, i64, const unsigned int *, const i32 *,
     i64, i64, const unsigned short *, i64, i64 *, i64 *, i64, i64);
 
+// Every static projection of a rank in one launch: block j takes spike j / n_proj through
+// projection j % n_proj. Projection p (arrays by address, kernels/gpu.py: delivery_table):
+// sources gid_lo[p] … gid_lo[p] + span[p] − 1, rows ptr[p], targets post[p] of post_bytes[p]
+// (2 or 4) bytes, weights weight[p] (int32, or 0: weight_all[p]) shifted by shift[p], delays
+// delay[p] of delay_bytes[p] (1 or 2) bytes (or 0: delay_all[p]). The additions are those of
+// `deliver`, projection by projection.
+BB_HD void deliver_from_table(i64 k, i64 t, i64 p, const u64 *post, const i64 *post_bytes,
+                              const u64 *weight, const i64 *shift, const i64 *weight_all,
+                              const u64 *delay, const i64 *delay_bytes, const i64 *delay_all,
+                              i64 *ring_ex, i64 *ring_in, i64 L, i64 n_columns) {
+    const i32 *w = (const i32 *)weight[p];
+    if (post_bytes[p] == 2) {
+        const unsigned short *target = (const unsigned short *)post[p];
+        if (delay_bytes[p] == 2)
+            deliver_synapse(k, t, target, w, shift[p], weight_all[p],
+                            (const unsigned short *)delay[p], delay_all[p], ring_ex, ring_in, L,
+                            n_columns);
+        else
+            deliver_synapse(k, t, target, w, shift[p], weight_all[p],
+                            (const unsigned char *)delay[p], delay_all[p], ring_ex, ring_in, L,
+                            n_columns);
+    } else {
+        const unsigned int *target = (const unsigned int *)post[p];
+        if (delay_bytes[p] == 2)
+            deliver_synapse(k, t, target, w, shift[p], weight_all[p],
+                            (const unsigned short *)delay[p], delay_all[p], ring_ex, ring_in, L,
+                            n_columns);
+        else
+            deliver_synapse(k, t, target, w, shift[p], weight_all[p],
+                            (const unsigned char *)delay[p], delay_all[p], ring_ex, ring_in, L,
+                            n_columns);
+    }
+}
+
+extern "C" __global__ void deliver_all(
+        const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 n_proj, const i64 *gid_lo,
+        const i64 *span, const u64 *ptr, const u64 *post, const i64 *post_bytes,
+        const u64 *weight, const i64 *shift, const i64 *weight_all, const u64 *delay,
+        const i64 *delay_bytes, const i64 *delay_all, i64 *ring_ex, i64 *ring_in, i64 L,
+        i64 n_columns) {
+    for (i64 j = blockIdx.x; j < n_spikes * n_proj; j += gridDim.x) {
+        i64 s = j / n_proj, p = j % n_proj;
+        i64 row = src_gid[s] - gid_lo[p];
+        if (row < 0 || row >= span[p]) continue;
+        const i64 *rows = (const i64 *)ptr[p];
+        for (i64 k = rows[row] + threadIdx.x; k < rows[row + 1]; k += blockDim.x)
+            deliver_from_table(k, src_step[s], p, post, post_bytes, weight, shift, weight_all,
+                               delay, delay_bytes, delay_all, ring_ex, ring_in, L, n_columns);
+    }
+}
+
 // Poisson count by inversion of one uniform u in [0, 1) (kernels/poisson.py::poisson_count):
 // the smallest k with u < cdf[k] (or n_cdf), searched from guide[(int)(u * n_guide)].
 BB_HD i64 poisson_count(double u, const double *cdf, i64 n_cdf, const i64 *guide, i64 n_guide) {
