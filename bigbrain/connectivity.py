@@ -474,6 +474,12 @@ _RULES = {"one_to_one": (OneToOne, (), ()), "all_to_all": (AllToAll, (), ()),
           "explicit": (Explicit, ("sources", "targets"), ())}
 
 
+def register_rule(name, cls, required, optional=()):
+    """Add rule ``name`` (a :class:`Rule` subclass taking the ``required`` and ``optional``
+    keyword arguments), e.g. ``sonata_edges`` from :mod:`bigbrain.sonata`."""
+    _RULES[name] = (cls, tuple(required), tuple(optional))
+
+
 def make_rule(where, rule, kwargs):
     """The rule object for ``rule`` with its arguments taken from ``kwargs``."""
     if rule not in _RULES:
