@@ -602,3 +602,27 @@ def network(config_path, **network_args):
 def is_config(path):
     """Whether ``path`` looks like a SONATA config (a .json file)."""
     return str(path).endswith(".json")
+
+
+class SonataModel:
+    """A SONATA config as ``bigbrain run`` takes a model file (the interface of
+    :class:`bigbrain.modelfile.Model`): ``run`` holds ``t`` (the config's ``tstop``),
+    ``output`` (None), ``checkpoint_every``, ``flush_every``, ``backend``."""
+
+    def __init__(self, path, overrides=()):
+        if overrides:
+            raise ModelError("--set", "SONATA configs take no --set values; edit the config")
+        self.path = str(path)
+        self.config = Config(path)
+        tstop = self.config.run.get("tstop")
+        self.run = {"t": 1000.0 if tstop is None else _number(f"{self.path}: run.tstop", tstop),
+                    "output": None, "checkpoint_every": None, "flush_every": None, "backend": "cpu"}
+
+    def network(self, comm=None, archive=None, partition=None, backend="cpu"):
+        from .modelfile import BACKENDS
+        from .network import Network
+
+        net = Network(dt=float(self.config.run.get("dt", 0.1)), comm=comm, archive=archive,
+                      partition=partition or "round_robin", backend=BACKENDS.get(backend, backend))
+        load(self.config, net)
+        return net
