@@ -53,6 +53,7 @@ from .population import Selection
 BLOCK = 1 << 22
 NEURON_TYPES = ("point_neuron", "point_process")
 PLAIN_WEIGHT_FUNCTIONS = ("", "NULL", "default_weight_fnc")
+MAX_TYPE_CONNECTIONS = 16
 
 
 def _h5py():
@@ -406,9 +407,32 @@ class _EdgeValues:
             if "weight_function" in edges.columns[g]:
                 raise ModelError(f"{edges.where} group {g}.weight_function", "per-edge weight "
                                  "functions cannot be evaluated by bigbrain")
-        self.weight = EdgeColumn(edges, "syn_weight", edges.type_values("syn_weight", types_file))
-        self.delay = EdgeColumn(edges, "delay", edges.type_values("delay", types_file))
-        self.weight.check(grp), self.delay.check(grp)
+        weight = edges.type_values("syn_weight", types_file)
+        delay = edges.type_values("delay", types_file)
+        if self.by_type(edges):
+            self.parts = [(t, _given(weight[t], f"{types_file}: edge_type_id {t}.syn_weight"),
+                           _given(delay[t], f"{types_file}: edge_type_id {t}.delay"))
+                          for t in sorted(edges.types)]
+        else:
+            columns = EdgeColumn(edges, "syn_weight", weight), EdgeColumn(edges, "delay", delay)
+            for column in columns:
+                column.check(grp)
+            self.parts = [(None, *columns)]
+
+    @staticmethod
+    def by_type(edges):
+        """Whether to make one connection per edge type, each with its type's weight and
+        delay (stored once, not per synapse): no per-edge weight, nsyns or delay columns,
+        and few types (each connection reads the edge ids of its targets once)."""
+        per_edge = {"syn_weight", "nsyns", "delay"}
+        return len(edges.types) <= MAX_TYPE_CONNECTIONS and not any(
+            per_edge & edges.columns[g] for g in edges.groups)
+
+
+def _given(value, field):
+    if not math.isfinite(value):
+        raise ModelError(field, "missing (NULL), and the edges have no such column")
+    return float(value)
 
 
 class EdgeColumn(Distribution):
@@ -483,8 +507,8 @@ class SonataEdges(Rule):
 
     name = "sonata_edges"
 
-    def __init__(self, edges):
-        self.edges = edges
+    def __init__(self, edges, edge_type=None):
+        self.edges, self.edge_type = edges, edge_type
 
     def check(self, spec):
         e = self.edges
@@ -508,9 +532,16 @@ class SonataEdges(Rule):
             grp = f["edges"][self.edges.population]
             for start in range(0, max(self.edges.n, 1), BLOCK):
                 target = grp["target_node_id"][start:start + BLOCK].astype(np.int64)
-                keep = np.flatnonzero(mine[target])
-                source = _take(grp["source_node_id"], keep + start).astype(np.int64)
-                yield source, target[keep], keep + start
+                keep = np.flatnonzero(mine[target]) + start
+                keep = self._of_type(grp, keep)
+                source = _take(grp["source_node_id"], keep).astype(np.int64)
+                yield source, target[keep - start], keep
+
+    def _of_type(self, grp, edge_ids):
+        """The edges of ``edge_ids`` of this connection's edge type (all if None)."""
+        if self.edge_type is None:
+            return edge_ids
+        return edge_ids[_take(grp["edge_type_id"], edge_ids) == self.edge_type]
 
     def generate(self, spec, seed, post_pos, post_gids):
         """Edges onto targets ``post_pos`` through the index ``target_to_source``."""
@@ -523,17 +554,19 @@ class SonataEdges(Rule):
             spans = _take(index["range_to_edge_id"], range_ids).astype(np.int64).reshape(-1, 2)
             n_edges = spans[:, 1] - spans[:, 0]
             edge_ids = ranges(spans[:, 0], n_edges)
-            per_target = np.add.reduceat(n_edges, np.r_[0, np.cumsum(n_ranges)[:-1]]) \
-                if range_ids.size else np.zeros(len(post_pos), np.int64)
-            per_target = np.where(n_ranges > 0, per_target, 0)
+            per_target = np.repeat(np.repeat(np.asarray(post_pos, np.int64), n_ranges), n_edges)
+            if self.edge_type is not None:
+                mine = _take(grp["edge_type_id"], edge_ids) == self.edge_type
+                edge_ids, per_target = edge_ids[mine], per_target[mine]
             source = _take(grp["source_node_id"], edge_ids).astype(np.int64)
-        return source, np.repeat(np.asarray(post_pos, np.int64), per_target), edge_ids
+        return source, per_target, edge_ids
 
     def describe(self):
-        return {"rule": self.name, "file": self.edges.path, "population": self.edges.population}
+        return {"rule": self.name, "file": self.edges.path, "population": self.edges.population,
+                "edge_type_id": self.edge_type}
 
 
-register_rule("sonata_edges", SonataEdges, ("edges",), ())
+register_rule("sonata_edges", SonataEdges, ("edges",), ("edge_type",))
 
 
 # ------------------------------------------------------------------ entry points
@@ -579,9 +612,10 @@ def load(config_path, net, record=True):
     connections = []
     for entry in cfg.edges:
         for edges, values in _read_edges(cfg, entry, populations):
-            connections.append(net.connect(
-                populations[edges.source].selection(), populations[edges.target].selection(),
-                rule="sonata_edges", edges=edges, weight=values.weight, delay=values.delay))
+            for edge_type, weight, delay in values.parts:
+                connections.append(net.connect(
+                    populations[edges.source].selection(), populations[edges.target].selection(),
+                    rule="sonata_edges", edges=edges, edge_type=edge_type, weight=weight, delay=delay))
     if record:
         for pop in populations.values():
             for part in pop.parts if not pop.virtual else ():

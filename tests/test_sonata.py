@@ -68,16 +68,56 @@ def without_index(circuit, tmp_path):
     return root / circuit.name
 
 
+def per_type_values(circuit, tmp_path):
+    """A copy of the circuit whose edges take weight and delay from their edge type only
+    (no per-edge columns): bigbrain then makes one connection per edge type."""
+    root = tmp_path / "pertype"
+    shutil.copytree(circuit.parent, root)
+    for path in (root / "network").glob("*_edges.h5"):
+        with h5py.File(path, "a") as f:
+            for grp in f["edges"].values():
+                for g in [k for k in grp if k.isdigit()]:
+                    for key in list(grp[g]):
+                        del grp[g][key]
+        table = path.with_name(path.name.replace("_edges.h5", "_edge_types.csv"))
+        with open(table, newline="") as f:
+            rows = list(csv.DictReader(f, delimiter=" "))
+        for row in rows:
+            for key, value in (("syn_weight", "-45.0"), ("delay", "1.1")):
+                if row[key] == "NULL":
+                    edit_csv(table, key, row["edge_type_id"], value)
+    return root / circuit.name
+
+
+@pytest.mark.nest
+def test_per_type_weights_make_one_connection_per_type_and_equal_nest(circuit, tmp_path):
+    from nest_reference import run_nest
+
+    config = per_type_values(circuit, tmp_path)
+    net, _ = sonata.network(config, seed=1)
+    assert [c.rule.edge_type for c in net.connections] == [100, 101, 102, 103, 100, 101]
+    assert all(np.ndim(c.weight) == 0 and np.ndim(c.delay) == 0 for c in net.connections)
+    nest = run_nest(sn.nest_description(config.parent, TSTOP)[0])["spikes"]
+    ours = run_bigbrain(config)
+    for nest_name, name in NEURONS.items():
+        assert len(nest[nest_name][0]) > 20
+        np.testing.assert_array_equal(np.rint(ours[name][0] / sn.DT), np.rint(nest[nest_name][0] / sn.DT))
+        np.testing.assert_array_equal(ours[name][1], nest[nest_name][1])
+
+
 @pytest.mark.mpi
 def test_same_spikes_on_1_2_and_4_ranks_with_and_without_the_index(circuit, tmp_path):
     expected = run_bigbrain(circuit)
-    cases = [(circuit, 2, "round_robin"), (circuit, 4, "blocks"),
-             (without_index(circuit, tmp_path), 2, "round_robin")]
-    for k, (config, n, partition) in enumerate(cases):
+    per_type = per_type_values(circuit, tmp_path)
+    by_type = run_bigbrain(per_type)
+    cases = [(circuit, 2, "round_robin", expected), (circuit, 4, "blocks", expected),
+             (without_index(circuit, tmp_path), 2, "round_robin", expected),
+             (without_index(per_type, tmp_path / "b"), 3, "blocks", by_type)]
+    for k, (config, n, partition, spikes) in enumerate(cases):
         out = tmp_path / f"run{k}.npz"
         run_mpi(SCRIPTS / "sonata_run.py", n, config, out, partition, timeout=240)
         got = np.load(out)
-        for name, (t, i) in expected.items():
+        for name, (t, i) in spikes.items():
             np.testing.assert_array_equal(got[f"{name}/t"], t, err_msg=f"{name} on {n} ranks")
             np.testing.assert_array_equal(got[f"{name}/i"], i, err_msg=f"{name} on {n} ranks")
 
