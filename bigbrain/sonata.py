@@ -54,6 +54,7 @@ BLOCK = 1 << 22
 NEURON_TYPES = ("point_neuron", "point_process")
 PLAIN_WEIGHT_FUNCTIONS = ("", "NULL", "default_weight_fnc")
 MAX_TYPE_CONNECTIONS = 16
+CHUNK_CACHE_BYTES = 1 << 26
 
 
 def _h5py():
@@ -488,8 +489,14 @@ class EdgeColumn(Distribution):
         return values
 
     def sample(self, stream, ids, index):
-        with _h5py().File(self.edges.path, "r") as f:
+        with _open(self.edges.path) as f:
             return self._values(f["edges"][self.edges.population], np.asarray(index, np.int64))
+
+
+def _open(path):
+    """An edge file opened for reading, with a chunk cache large enough for the column
+    chunks that one block of edges touches."""
+    return _h5py().File(path, "r", rdcc_nbytes=CHUNK_CACHE_BYTES)
 
 
 def _take(data, ids):
@@ -497,6 +504,8 @@ def _take(data, ids):
     if ids.size == 0:
         return np.zeros(0, data.dtype)
     lo, hi = int(ids.min()), int(ids.max()) + 1
+    if ids.size == hi - lo and np.all(ids[1:] > ids[:-1]):  # a whole range, in order
+        return data[lo:hi]
     return data[lo:hi][ids - lo]
 
 
@@ -513,7 +522,7 @@ class SonataEdges(Rule):
     def check(self, spec):
         e = self.edges
         self.expected_per_target = e.n / max(len(spec.post), 1)
-        with _h5py().File(e.path, "r") as f:
+        with _open(e.path) as f:
             grp = f["edges"][e.population]
             for side, n in (("source_node_id", len(spec.pre)), ("target_node_id", len(spec.post))):
                 for start in range(0, e.n, BLOCK):
@@ -528,7 +537,7 @@ class SonataEdges(Rule):
             return
         mine = np.zeros(len(spec.post), bool)
         mine[local] = True
-        with _h5py().File(self.edges.path, "r") as f:
+        with _open(self.edges.path) as f:
             grp = f["edges"][self.edges.population]
             for start in range(0, max(self.edges.n, 1), BLOCK):
                 target = grp["target_node_id"][start:start + BLOCK].astype(np.int64)
@@ -545,7 +554,7 @@ class SonataEdges(Rule):
 
     def generate(self, spec, seed, post_pos, post_gids):
         """Edges onto targets ``post_pos`` through the index ``target_to_source``."""
-        with _h5py().File(self.edges.path, "r") as f:
+        with _open(self.edges.path) as f:
             grp = f["edges"][self.edges.population]
             index = grp["indices/target_to_source"]
             rows = _take(index["node_id_to_range"], post_pos).astype(np.int64).reshape(-1, 2)
