@@ -343,7 +343,7 @@ class EdgeFile:
     """One edge population: its file, types and the per-type values of weight and delay."""
 
     def __init__(self, path, types_file, population, grp):
-        self.path, self.population = str(path), population
+        self.path, self.population, self.types_file = str(path), population, str(types_file)
         self.where = f"{path}: population {population!r}"
         self.n = grp["target_node_id"].shape[0]
         self.source = grp["source_node_id"].attrs.get("node_population")
@@ -358,6 +358,17 @@ class EdgeFile:
         self.groups = sorted(int(k) for k in grp if k.isdigit())
         self.columns = {g: set(grp[str(g)].keys()) for g in self.groups}
         self.indexed = "indices/target_to_source/node_id_to_range" in grp
+
+    @classmethod
+    def open(cls, ref):
+        """The EdgeFile of a description's reference {file, population, types_file}."""
+        with _open(ref["file"]) as f:
+            return cls(ref["file"], Path(ref["types_file"]), ref["population"],
+                       f["edges"][ref["population"]])
+
+    def ref(self):
+        """{file, population, types_file}: how a description refers to these edges."""
+        return {"file": self.path, "population": self.population, "types_file": self.types_file}
 
     def type_values(self, key, types_file):
         """Per-type value of ``key`` (NaN where the table has none), as a lookup array."""
@@ -446,8 +457,16 @@ class EdgeColumn(Distribution):
         self.lo, self.hi = math.inf, -math.inf
 
     def describe(self):
-        return {"distribution": "sonata_edges", "file": self.edges.path,
-                "population": self.edges.population, "column": self.key}
+        return {"distribution": "sonata_edges", "edges": self.edges.ref(), "column": self.key}
+
+    @classmethod
+    def from_description(cls, d):
+        """The column of a description (a resumed run): the files are read and checked again."""
+        edges = EdgeFile.open(d["edges"])
+        column = cls(edges, d["column"], edges.type_values(d["column"], edges.types_file))
+        with _open(edges.path) as f:
+            column.check(f["edges"][edges.population])
+        return column
 
     def bounds(self):
         return self.lo, self.hi
@@ -517,7 +536,8 @@ class SonataEdges(Rule):
     name = "sonata_edges"
 
     def __init__(self, edges, edge_type=None):
-        self.edges, self.edge_type = edges, edge_type
+        self.edges = edges if isinstance(edges, EdgeFile) else EdgeFile.open(edges)
+        self.edge_type = edge_type
 
     def check(self, spec):
         e = self.edges
@@ -571,8 +591,7 @@ class SonataEdges(Rule):
         return source, per_target, edge_ids
 
     def describe(self):
-        return {"rule": self.name, "file": self.edges.path, "population": self.edges.population,
-                "edge_type_id": self.edge_type}
+        return {"rule": self.name, "edges": self.edges.ref(), "edge_type": self.edge_type}
 
 
 register_rule("sonata_edges", SonataEdges, ("edges",), ("edge_type",))

@@ -129,9 +129,11 @@ def test_description_refers_to_the_edge_files(circuit):
     arrays = {}
     desc = describe(net, arrays)
     edges = [p for p in desc["projections"] if p["rule"] == "sonata_edges"]
-    assert [Path(p["file"]).name for p in edges] == ["cortex_cortex_edges.h5", "ext_cortex_edges.h5"]
-    assert edges[0]["weight"] == {"distribution": "sonata_edges", "file": edges[0]["file"],
-                                  "population": "cortex_to_cortex", "column": "syn_weight"}
+    assert [Path(p["edges"]["file"]).name for p in edges] == ["cortex_cortex_edges.h5", "ext_cortex_edges.h5"]
+    assert edges[0]["edges"]["population"] == "cortex_to_cortex"
+    assert Path(edges[0]["edges"]["types_file"]).name == "cortex_cortex_edge_types.csv"
+    assert edges[0]["weight"] == {"distribution": "sonata_edges", "edges": edges[0]["edges"],
+                                  "column": "syn_weight"}
     assert not any(k.startswith("projections/") for k in arrays)
 
 
@@ -226,3 +228,37 @@ def test_spike_inputs_off_the_grid_are_refused(circuit, tmp_path):
     sn.write_spikes(root / "inputs" / "ext_spikes.h5", "ext", [0, 1], [5.0, 7.25])
     with pytest.raises(bb.ModelError, match=r"ext_spikes.h5: /spikes/ext.timestamps: spike times"):
         sonata.network(root / circuit.name)
+
+
+@pytest.mark.parametrize("values", ["per_edge", "per_type"])
+def test_resumed_sonata_run_equals_the_uninterrupted_one(circuit, tmp_path, values):
+    config = circuit if values == "per_edge" else per_type_values(circuit, tmp_path)
+    expected = run_bigbrain(config)
+    net = bb.Network(dt=sn.DT, seed=1, archive=bb.Archive(tmp_path / "run.zarr"))
+    sonata.load(config, net)
+    net.run(TSTOP / 2)
+    resumed = bb.resume(tmp_path / "run.zarr")  # rebuilt from the archive's description
+    result = resumed.run(TSTOP / 2)
+    for name, (t, i) in expected.items():
+        np.testing.assert_array_equal(result.spikes(name)[0], t)
+        np.testing.assert_array_equal(result.spikes(name)[1], i)
+
+
+def test_bigbrain_run_takes_a_simulation_config(circuit, tmp_path):
+    import subprocess
+    import sys
+
+    from bigbrain.archive import ArchiveResult
+
+    out = tmp_path / "cli.zarr"
+    proc = subprocess.run([sys.executable, "-m", "bigbrain.cli", "run", str(circuit), "--out", str(out),
+                           "--progress-every", "0"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{out}: {TSTOP} ms on 1 rank(s)" in proc.stdout
+    reader = ArchiveResult(out)
+    for name, (t, i) in run_bigbrain(circuit).items():
+        np.testing.assert_array_equal(reader.spikes(name)[0], t)
+        np.testing.assert_array_equal(reader.spikes(name)[1], i)
+    bad = subprocess.run([sys.executable, "-m", "bigbrain.cli", "run", str(circuit), "--set", "a=1"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "--set: SONATA configs take no --set values" in bad.stderr
