@@ -381,7 +381,7 @@ class EdgeFile:
         return table
 
 
-def _read_edges(cfg, entry, nodes):
+def _read_edges(cfg, entry, nodes, comm):
     h5py = _h5py()
     path = cfg.file(entry, "edges_file", "networks.edges")
     types_file = cfg.file(entry, "edge_types_file", "networks.edges")
@@ -397,7 +397,8 @@ def _read_edges(cfg, entry, nodes):
             if nodes[edges.target].virtual:
                 raise ModelError(f"{edges.where}.target_node_id", f"virtual nodes ({edges.target!r}) "
                                  "cannot receive edges")
-            values = _EdgeValues(edges, grp, types_file)
+            _check_node_ids(edges, grp, (nodes[edges.source].size, nodes[edges.target].size), comm)
+            values = _EdgeValues(edges, grp, types_file, comm)
             out.append((edges, values))
     return out
 
@@ -406,7 +407,7 @@ class _EdgeValues:
     """Checks an edge population's weights and delays before the build (block by block)
     and makes the two :class:`EdgeColumn` values of its connection."""
 
-    def __init__(self, edges, grp, types_file):
+    def __init__(self, edges, grp, types_file, comm=None):
         for t, row in edges.types.items():
             where = f"{types_file}: edge_type_id {t}"
             if (row.get("model_template") or "static_synapse") != "static_synapse":
@@ -428,7 +429,7 @@ class _EdgeValues:
         else:
             columns = EdgeColumn(edges, "syn_weight", weight), EdgeColumn(edges, "delay", delay)
             for column in columns:
-                column.check(grp)
+                column.check(grp, comm)
             self.parts = [(None, *columns)]
 
     @staticmethod
@@ -471,19 +472,32 @@ class EdgeColumn(Distribution):
     def bounds(self):
         return self.lo, self.hi
 
-    def check(self, grp):
-        """Every edge has a finite value; sets ``bounds`` (one pass over the edges)."""
-        for start in range(0, self.edges.n, BLOCK):
-            ids = np.arange(start, min(start + BLOCK, self.edges.n))
+    def check(self, grp, comm=None):
+        """Every edge has a finite value; sets ``bounds``. The ranks share the pass over the
+        edges (:func:`_blocks`) and agree on the result, so the error is the same on all."""
+        if comm is None:
+            lo, hi, bad = self._scan(grp, None)
+        else:
+            lo, hi, bad = comm.agree(self._scan, grp, comm)
+            lo, hi, bad = comm.allreduce_min(lo), comm.allreduce_max(hi), comm.allreduce_min(bad)
+        if bad < self.edges.n:
+            raise ModelError(f"{self.edges.where}.{self.key}", f"edge {bad} (type "
+                             f"{int(grp['edge_type_id'][bad])}) has no finite value: neither "
+                             "its group column nor its edge type gives one")
+        self.lo, self.hi = lo, hi
+
+    def _scan(self, grp, comm):
+        """(lowest, highest finite value, first edge without one) of this rank's blocks."""
+        lo, hi, bad = math.inf, -math.inf, self.edges.n
+        for ids in _blocks(self.edges.n, comm):
             values = self._values(grp, ids)
+            wrong = np.flatnonzero(~np.isfinite(values))
+            if wrong.size:
+                bad = min(bad, int(ids[wrong[0]]))
+            values = values[np.isfinite(values)]
             if values.size:
-                bad = np.flatnonzero(~np.isfinite(values))
-                if bad.size:
-                    e = int(ids[bad[0]])
-                    raise ModelError(f"{self.edges.where}.{self.key}", f"edge {e} (type "
-                                     f"{int(grp['edge_type_id'][e])}) has no finite value: neither "
-                                     "its group column nor its edge type gives one")
-                self.lo, self.hi = min(self.lo, values.min()), max(self.hi, values.max())
+                lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+        return lo, hi, bad
 
     def _values(self, grp, ids):
         types = _take(grp["edge_type_id"], ids).astype(np.int64)
@@ -510,6 +524,30 @@ class EdgeColumn(Distribution):
     def sample(self, stream, ids, index):
         with _open(self.edges.path) as f:
             return self._values(f["edges"][self.edges.population], np.asarray(index, np.int64))
+
+
+def _blocks(n, comm=None):
+    """Edge ids of this rank's share of a pass over ``n`` edges: blocks of ``BLOCK``,
+    block k on rank k mod P (all blocks without ``comm``)."""
+    rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
+    for start in range(rank * BLOCK, n, size * BLOCK):
+        yield np.arange(start, min(start + BLOCK, n))
+
+
+def _check_node_ids(edges, grp, sizes, comm):
+    """Source and target node ids lie in their populations (a pass shared by the ranks)."""
+    def highest():
+        top = np.full(2, -1, np.int64)
+        for ids in _blocks(edges.n, comm):
+            for k, side in enumerate(("source_node_id", "target_node_id")):
+                top[k] = max(top[k], int(grp[side][ids[0]:ids[-1] + 1].max()))
+        return top
+
+    top = comm.allreduce_max_array(comm.agree(highest))
+    for k, side in enumerate(("source_node_id", "target_node_id")):
+        if top[k] >= sizes[k]:
+            raise ModelError(f"{edges.where}.{side}", f"node ids must be < {sizes[k]} (the size "
+                             f"of the node population), got {int(top[k])}")
 
 
 def _open(path):
@@ -540,16 +578,7 @@ class SonataEdges(Rule):
         self.edge_type = edge_type
 
     def check(self, spec):
-        e = self.edges
-        self.expected_per_target = e.n / max(len(spec.post), 1)
-        with _open(e.path) as f:
-            grp = f["edges"][e.population]
-            for side, n in (("source_node_id", len(spec.pre)), ("target_node_id", len(spec.post))):
-                for start in range(0, e.n, BLOCK):
-                    ids = grp[side][start:start + BLOCK]
-                    if ids.size and ids.max() >= n:
-                        raise ModelError(f"{e.where}.{side}", f"node ids must be < {n} (the size "
-                                         f"of the node population), got {int(ids.max())}")
+        self.expected_per_target = self.edges.n / max(len(spec.post), 1)
 
     def chunks(self, spec, seed, local, post_gids):
         if self.edges.indexed:
@@ -639,7 +668,7 @@ def load(config_path, net, record=True):
         spikes.check(populations[name].size)
     connections = []
     for entry in cfg.edges:
-        for edges, values in _read_edges(cfg, entry, populations):
+        for edges, values in _read_edges(cfg, entry, populations, net.comm):
             for edge_type, weight, delay in values.parts:
                 connections.append(net.connect(
                     populations[edges.source].selection(), populations[edges.target].selection(),

@@ -190,7 +190,13 @@ def break_missing_weight(root):
     return "cortex_cortex_edges.h5: population 'cortex_to_cortex'.syn_weight: edge"
 
 
-BREAKS = [break_model, break_weight_function, break_file, break_column_type, break_per_node,
+def break_node_ids(root):
+    with h5py.File(root / "network" / "cortex_cortex_edges.h5", "a") as f:
+        f["edges/cortex_to_cortex/target_node_id"][-1] = 999
+    return "cortex_cortex_edges.h5: population 'cortex_to_cortex'.target_node_id: node ids must be < 23"
+
+
+BREAKS = [break_node_ids, break_model, break_weight_function, break_file, break_column_type, break_per_node,
           break_missing_weight]
 
 
