@@ -99,11 +99,11 @@ def generate(folder, n, edges, seed=1):
     return config
 
 
-def worker(kind, config, n, edges):
+def worker(kind, config, n, edges, partition):
     """Run in each rank: describe and build; rank 0 prints one JSON line."""
     import bigbrain as bb
 
-    net = bb.Network(dt=0.1, seed=1)
+    net = bb.Network(dt=0.1, seed=1, partition=partition)
     net.comm.mpi.Barrier()
     t0 = time.perf_counter()
     if kind == "sonata":
@@ -127,9 +127,10 @@ def worker(kind, config, n, edges):
                           "n_synapses": sum(s[0] for s in stats)}))
 
 
-def run(kind, config, n, edges, ranks):
+def run(kind, config, n, edges, ranks, partition):
     cmd = ["mpiexec", "-n", str(ranks), sys.executable, __file__, "--worker", kind,
-           "--config", str(config), "--nodes", str(n), "--edges", str(edges)]
+           "--config", str(config), "--nodes", str(n), "--edges", str(edges),
+           "--partition", partition]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
@@ -141,13 +142,15 @@ def main():
     p.add_argument("--nodes", type=int, default=1_000_000)
     p.add_argument("--edges", type=int, default=100_000_000)
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--partition", default="round_robin", help="round_robin (reads about P "
+                   "times its share per chunk of targets) or blocks (reads exactly its share)")
     p.add_argument("--dir", type=Path, default=None, help="where the SONATA files go "
                    "(default /tmp/bigbrain_sonata_N_E; reused when present)")
     p.add_argument("--worker", choices=("sonata", "api"), help=argparse.SUPPRESS)
     p.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
-        return worker(a.worker, a.config, a.nodes, a.edges)
+        return worker(a.worker, a.config, a.nodes, a.edges, a.partition)
     folder = a.dir or Path(f"/tmp/bigbrain_sonata_{a.nodes}_{a.edges}")
     t0 = time.perf_counter()
     config = generate(folder, a.nodes, a.edges)
@@ -155,9 +158,10 @@ def main():
           f"{a.nodes} nodes, {a.nodes * (a.edges // a.nodes)} edges")
     print(f"{'ranks':>5} {'':>7} {'build s':>8} {'peak MiB/rank':>14} {'synapses':>12}")
     for ranks in a.ranks:
-        got = {kind: run(kind, config, a.nodes, a.edges, ranks) for kind in ("api", "sonata")}
+        got = {kind: run(kind, config, a.nodes, a.edges, ranks, a.partition) for kind in ("api", "sonata")}
         for kind, r in got.items():
-            print(f"{ranks:>5} {kind:>7} {r['build_s']:>8.2f} {r['peak_rss_mb']:>14.0f} {r['n_synapses']:>12}")
+            print(f"{ranks:>5} {kind:>7} {r['build_s']:>8.2f} {r['peak_rss_mb']:>14.0f} "
+                  f"{r['n_synapses']:>12}")
         s, api = got["sonata"], got["api"]
         print(f"{ranks:>5} {'ratio':>7} {s['build_s'] / api['build_s']:>8.2f} "
               f"{s['peak_rss_mb'] / api['peak_rss_mb']:>14.2f}")

@@ -239,7 +239,8 @@ def _neuron_type(cfg, types, t, types_file, pop, grp, lo, hi, net):
         params = _json(path, f"{where}.dynamics_params")
         if not isinstance(params, dict):
             raise ModelError(f"{path}", "must hold a JSON object of parameters")
-    params.update(_node_columns(grp, lo, hi, MODELS[model].params, f"{grp.file.filename}: population {pop!r}"))
+    params.update(_node_columns(grp, lo, hi, MODELS[model].params,
+                                f"{grp.file.filename}: population {pop!r}"))
     try:
         return model, MODELS[model].complete(where, params)
     except ModelError as exc:
@@ -353,7 +354,7 @@ class EdgeFile:
                 raise ModelError(f"{self.where}.{side}", "attribute node_population missing")
             if grp[side].dtype.kind not in "iu":
                 raise ModelError(f"{self.where}.{side}", f"wrong type {grp[side].dtype}")
-        self.source, self.target = str(np.asarray(self.source).astype(str)), str(np.asarray(self.target).astype(str))
+        self.source, self.target = (str(np.asarray(v).astype(str)) for v in (self.source, self.target))
         self.types = _types(types_file, "edge_type_id")
         self.groups = sorted(int(k) for k in grp if k.isdigit())
         self.columns = {g: set(grp[str(g)].keys()) for g in self.groups}

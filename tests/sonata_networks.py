@@ -40,11 +40,12 @@ def build(root, n_exc=12, n_inh=6, n_delta=5, n_ext=4, seed=3, tstop=200.0):
                   dynamics_params="inh.json", ei="i")
     net.add_nodes(N=n_delta, model_type="point_neuron", model_template="nest:iaf_psc_delta",
                   dynamics_params="delta.json", ei="d")
-    pairs = {}
 
-    def rule(p, kind):
+    def rule(p, multapses):
+        """A bmtk connection rule: an edge with probability p; with ``multapses`` nsyns is
+        1 or (30 %) 2."""
         def connect(src, trg):
-            return int(rng.random() < p) * (1 + int(rng.random() < 0.3)) if kind else int(rng.random() < p)
+            return int(rng.random() < p) * (1 + int(multapses and rng.random() < 0.3))
         return connect
 
     static = dict(dynamics_params="static.json", model_template="static_synapse")
@@ -71,7 +72,6 @@ def build(root, n_exc=12, n_inh=6, n_delta=5, n_ext=4, seed=3, tstop=200.0):
                   syn_weight=3.0, delay=1.2, **static)
     ext.build()
     ext.save(output_dir=str(root / "network"))
-    del pairs
 
     ids, times = [], []
     for i in range(n_ext):

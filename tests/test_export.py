@@ -95,7 +95,8 @@ def test_nwb_file_holds_units_samples_and_model(archived, tmp_path):
             assert series.rate == pytest.approx(2000.0) and series.starting_time == pytest.approx(t[0] / 1000)
             assert str(ids.tolist()) in series.comments
         notes = json.loads(nwb.notes)
-        assert [p["name"] for p in notes["model"]["populations"]][:3] == ["cortex@0", "cortex@12", "cortex@18"]
+        names = [p["name"] for p in notes["model"]["populations"]]
+        assert names == ["cortex@0", "cortex@12", "cortex@18", "ext"]
         assert notes["run"]["dt_ms"] == sn.DT and notes["run"]["status"] == "done"
         assert nwb.units.resolution == pytest.approx(sn.DT / 1000)
     messages = list(inspect_nwbfile(nwbfile_path=str(out)))

@@ -160,7 +160,8 @@ def break_model(root):
 
 def break_weight_function(root):
     edit_csv(root / "network" / "cortex_cortex_edge_types.csv", "weight_function", 101, "gaussian_lgn")
-    return "cortex_cortex_edge_types.csv: edge_type_id 101.weight_function: bigbrain cannot evaluate 'gaussian_lgn'"
+    return "cortex_cortex_edge_types.csv: edge_type_id 101.weight_function: bigbrain cannot " \
+           "evaluate 'gaussian_lgn'"
 
 
 def break_file(root):
