@@ -163,23 +163,32 @@ def _timing(times):
 
 def _add_units(nwb, records, resolution):
     """One Units row per recorded neuron, in (population, node id) order; ``resolution``:
-    the time step (s)."""
+    the time step (s). The ragged spike-time column is built at once (not row by row)."""
     if not records:
         return
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
     from pynwb.misc import Units
 
-    nwb.units = Units(name="units", description="simulated neurons: spike times (s)",
-                      resolution=resolution)
-    nwb.add_unit_column("population", "bigbrain population of the neuron")
-    nwb.add_unit_column("node_id", "population-local node id (SONATA node id for P@k: k + id)")
+    times, ends, populations, node_ids = [], [], [], []
     for name, record in records.items():
-        times, ids = (np.asarray(a) for a in (record.timestamps[...], record.node_ids[...]))
-        order = np.lexsort((times, ids))
-        times, ids = times[order] / 1000.0, ids[order]
+        t, i = (np.asarray(a) for a in (record.timestamps[...], record.node_ids[...]))
+        order = np.lexsort((t, i))
         neurons = record.recorded_ids
-        bounds = np.searchsorted(ids, np.r_[neurons, np.iinfo(np.int64).max])
-        for k, node in enumerate(neurons.tolist()):
-            nwb.add_unit(spike_times=times[bounds[k]:bounds[k + 1]], population=name, node_id=node)
+        times.append(t[order] / 1000.0)
+        ends.append(np.searchsorted(i[order], neurons, side="right") + sum(x.size for x in times[:-1]))
+        populations += [name] * neurons.size
+        node_ids.append(neurons)
+    spike_times = VectorData(name="spike_times", description="spike times (s)",
+                             data=np.concatenate(times))
+    columns = [spike_times,
+               VectorIndex(name="spike_times_index", data=np.concatenate(ends), target=spike_times),
+               VectorData(name="population", description="bigbrain population of the neuron",
+                          data=populations),
+               VectorData(name="node_id", description="population-local node id (SONATA node "
+                          "id for P@k: k + id)", data=np.concatenate(node_ids))]
+    nwb.units = Units(name="units", description="simulated neurons: spike times (s)",
+                      resolution=resolution, columns=columns,
+                      id=ElementIdentifiers(name="id", data=np.arange(len(populations))))
 
 
 def _time(text):
