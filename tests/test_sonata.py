@@ -1,5 +1,6 @@
 """SONATA networks in (bigbrain.sonata): networks built with the Brain Modeling Toolkit's
-NetworkBuilder, run by NEST from the same files and by bigbrain on 1, 2 and 4 ranks."""
+NetworkBuilder, run by the BMTK's PointNet (NEST 3), by NEST driven from the same files by
+a reader written here, and by bigbrain on 1, 2, 3 and 4 ranks."""
 import csv
 import shutil
 from pathlib import Path
@@ -55,6 +56,30 @@ def test_spikes_equal_nest_driven_from_the_same_files(circuit):
         assert len(t_nest) > 20, "the test network must spike"
         np.testing.assert_array_equal(np.rint(t / sn.DT), np.rint(t_nest / sn.DT), err_msg=name)
         np.testing.assert_array_equal(i, i_nest, err_msg=name)
+
+
+@pytest.mark.nest
+def test_spikes_equal_bmtk_pointnet_on_the_same_config(circuit, tmp_path):
+    """The BMTK's own simulator (PointNet, NEST underneath) runs the config itself."""
+    import subprocess
+    import sys
+
+    from bmtk.utils.reports.spike_trains import SpikeTrains
+
+    out = tmp_path / "pointnet" / "spikes.h5"
+    proc = subprocess.run([sys.executable, str(SCRIPTS / "pointnet_run.py"), str(circuit), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    theirs = SpikeTrains.load(str(out)).to_dataframe(population="cortex")
+    theirs = theirs.sort_values(["timestamps", "node_ids"], kind="stable")
+    first = {"cortex@0": 0, "cortex@12": 12, "cortex@18": 18}
+    ours = run_bigbrain(circuit)
+    t = np.concatenate([ours[n][0] for n in first])
+    i = np.concatenate([ours[n][1] + first[n] for n in first])
+    order = np.lexsort((i, t))
+    assert len(theirs) == t.size > 100
+    np.testing.assert_array_equal(np.rint(theirs["timestamps"].to_numpy() / sn.DT), np.rint(t[order] / sn.DT))
+    np.testing.assert_array_equal(theirs["node_ids"].to_numpy(), i[order])
 
 
 def without_index(circuit, tmp_path):
