@@ -607,7 +607,10 @@ class SonataEdges(Rule):
         with _open(self.edges.path) as f:
             grp = f["edges"][self.edges.population]
             index = grp["indices/target_to_source"]
-            rows = _take(index["node_id_to_range"], post_pos).astype(np.int64).reshape(-1, 2)
+            post_pos = np.asarray(post_pos, np.int64)
+            listed = post_pos < index["node_id_to_range"].shape[0]  # the index may stop at
+            rows = np.zeros((post_pos.size, 2), np.int64)           # the last target node
+            rows[listed] = _take(index["node_id_to_range"], post_pos[listed]).reshape(-1, 2)
             n_ranges = np.maximum(rows[:, 1] - rows[:, 0], 0)
             range_ids = ranges(rows[:, 0], n_ranges)
             spans = _take(index["range_to_edge_id"], range_ids).astype(np.int64).reshape(-1, 2)

@@ -2,6 +2,7 @@
 NetworkBuilder, run by the BMTK's PointNet (NEST 3), by NEST driven from the same files by
 a reader written here, and by bigbrain on 1, 2, 3 and 4 ranks."""
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -294,3 +295,41 @@ def test_bigbrain_run_takes_a_simulation_config(circuit, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bigbrain.cli", "run", str(circuit), "--set", "a=1"],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "--set: SONATA configs take no --set values" in bad.stderr
+
+
+def test_nodes_beyond_the_target_index_receive_no_edges(tmp_path):
+    """The BMTK's index lists target nodes up to the last one with edges."""
+    from bmtk.builder import NetworkBuilder
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "exp.json").write_text(json.dumps(sn.EXC | {"I_e": 0.0}))
+    cells = NetworkBuilder("cells")
+    cells.add_nodes(N=3, model_type="point_neuron", model_template="nest:iaf_psc_exp",
+                    dynamics_params="exp.json", fed=True)
+    cells.add_nodes(N=3, model_type="point_neuron", model_template="nest:iaf_psc_exp",
+                    dynamics_params="exp.json", fed=False)
+    cells.build()
+    cells.save(output_dir=str(tmp_path))
+    ext = NetworkBuilder("drive")
+    ext.add_nodes(N=1, model_type="virtual")
+    ext.add_edges(target=cells.nodes(fed=True), connection_rule=1, syn_weight=6000.0, delay=1.0,
+                  model_template="static_synapse")
+    ext.build()
+    ext.save(output_dir=str(tmp_path))
+    with h5py.File(tmp_path / "drive_cells_edges.h5") as f:
+        assert f["edges/drive_to_cells/indices/target_to_source/node_id_to_range"].shape[0] == 3
+    sn.write_spikes(tmp_path / "in.h5", "drive", [0, 0], [5.0, 20.0])
+    files = lambda p: {"nodes_file": str(tmp_path / f"{p}_nodes.h5"),  # noqa: E731
+                       "node_types_file": str(tmp_path / f"{p}_node_types.csv")}
+    (tmp_path / "config.json").write_text(json.dumps({
+        "run": {"tstop": 40.0, "dt": sn.DT}, "components": {"point_neuron_models_dir": str(models)},
+        "networks": {"nodes": [files("cells"), files("drive")],
+                     "edges": [{"edges_file": str(tmp_path / "drive_cells_edges.h5"),
+                                "edge_types_file": str(tmp_path / "drive_cells_edge_types.csv")}]},
+        "inputs": {"drive": {"input_type": "spikes", "module": "sonata", "node_set": "drive",
+                             "input_file": str(tmp_path / "in.h5")}}}))
+    for partition in ("round_robin", "blocks"):
+        spikes = run_bigbrain(tmp_path / "config.json", partition=partition)
+        assert sorted(set(spikes["cells@0"][1].tolist())) == [0, 1, 2]
+        assert spikes["cells@3"][0].size == 0
