@@ -97,6 +97,9 @@ def cmd_run(args):
     from .checkpoint import latest_checkpoint, resume
     from .modelfile import read
 
+    if args.model and args.model.endswith(".json"):  # a SONATA simulation or circuit config
+        from .sonata import SonataModel
+        read = SonataModel  # noqa: F811 - the same interface as a model file
     model = read(args.model or DEFAULT_MODEL, [_setting(s) for s in args.set])
     t = model.run["t"] if args.t is None else _duration("--t", args.t)
     out = args.out or model.run["output"] or f"{Path(model.path).stem}.zarr"
@@ -195,6 +198,15 @@ def cmd_report(args):
     return 0
 
 
+def cmd_export(args):
+    """Write an archive's records as a SONATA spike report and/or an NWB file."""
+    from .export import export
+
+    for path in export(args.archive, sonata=args.sonata, nwb=args.nwb):
+        print(path)
+    return 0
+
+
 def _run_arguments(p, out_help="archive path (default: the file's run.output or MODEL.zarr)"):
     p.add_argument("--t", type=float, default=None, help="biological time to reach (ms; default: the file's)")
     p.add_argument("--out", default=None, help=out_help)
@@ -226,8 +238,8 @@ def parser():
     shipped = ", ".join(shipped_models())
     run = sub.add_parser("run", help="run a model file or a shipped model")
     run.add_argument("model", nargs="?", default=None,
-                     help=f"a .toml model file (see examples/model.toml) or a shipped model: {shipped} "
-                          f"(default {DEFAULT_MODEL})")
+                     help=f"a .toml model file (see examples/model.toml), a shipped model: {shipped} "
+                          f"(default {DEFAULT_MODEL}), or a SONATA simulation/circuit config (.json)")
     _run_arguments(run)
     run.add_argument("--partition", default=None,
                      help="round_robin, blocks, population or graph (default: the file's)")
@@ -267,6 +279,11 @@ def parser():
     rep.add_argument("archive")
     rep.add_argument("--out", default=None, help="folder (default ARCHIVE.report)")
     rep.set_defaults(func=cmd_report)
+    exp = sub.add_parser("export", help="write an archive's records as SONATA and/or NWB")
+    exp.add_argument("archive")
+    exp.add_argument("--sonata", default=None, metavar="OUT.h5", help="SONATA spike report")
+    exp.add_argument("--nwb", default=None, metavar="OUT.nwb", help="NWB file (pynwb)")
+    exp.set_defaults(func=cmd_export)
     return p
 
 

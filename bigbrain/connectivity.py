@@ -22,6 +22,7 @@ probability or a function of distance, and ``mask``; see :mod:`.spatial`),
 ``fixed_total_number`` (``N``), and ``explicit`` (``sources``, ``targets``: positions in
 the pre and post selections).
 """
+import importlib
 import math
 
 import numpy as np
@@ -474,8 +475,20 @@ _RULES = {"one_to_one": (OneToOne, (), ()), "all_to_all": (AllToAll, (), ()),
           "explicit": (Explicit, ("sources", "targets"), ())}
 
 
+# rules defined in other modules (registered when imported): name -> module
+_PLUGIN_RULES = {"sonata_edges": ".sonata"}
+
+
+def register_rule(name, cls, required, optional=()):
+    """Add rule ``name`` (a :class:`Rule` subclass taking the ``required`` and ``optional``
+    keyword arguments), e.g. ``sonata_edges`` from :mod:`bigbrain.sonata`."""
+    _RULES[name] = (cls, tuple(required), tuple(optional))
+
+
 def make_rule(where, rule, kwargs):
     """The rule object for ``rule`` with its arguments taken from ``kwargs``."""
+    if rule not in _RULES and rule in _PLUGIN_RULES:
+        importlib.import_module(_PLUGIN_RULES[rule], __package__)  # registers the rule
     if rule not in _RULES:
         raise ModelError(f"{where}.rule", f"unknown rule {rule!r}" + suggest(rule, _RULES))
     cls, names, optional = _RULES[rule]

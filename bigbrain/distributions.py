@@ -153,6 +153,9 @@ def describe(value):
 
 def from_description(d):
     """Inverse of :func:`describe`."""
+    if isinstance(d, dict) and d.get("distribution") == "sonata_edges":
+        from .sonata import EdgeColumn  # per-edge values read from a SONATA edge file
+        return EdgeColumn.from_description(d)
     if isinstance(d, dict) and "distribution" in d:
         from .spatial import FUNCTIONS
         kind = {**{c.__name__: c for c in (uniform, normal, clipped_normal)}, **FUNCTIONS}[d["distribution"]]
