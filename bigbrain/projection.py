@@ -42,7 +42,7 @@ class Connection:
         self.where = f"connect[{index}] {pre.label}->{post.label}"
         self.is_poisson = getattr(pre, "is_poisson", False)
         self.is_current = getattr(pre, "is_current", False)  # a current generator
-        self.pre_gids = None if getattr(pre, "is_device", False) else pre.gids()
+        self.pre_gids = None if getattr(pre, "is_device", False) else pre.members()
         self.recorded_weights = None
         self.space = Space(self.where, pre, post) if any(
             is_spatial(v) for v in (weight, delay)) or getattr(rule, "spatial", False) else None
@@ -105,12 +105,14 @@ class Connection:
 
     def positions(self, pre_gid, post_gid):
         """Positions in the pre and post selections of synapses given by gids."""
-        return _positions(self.pre_gids, pre_gid), _positions(self.post.gids(), post_gid)
+        return self.pre_gids.positions(pre_gid), self.post.members().positions(post_gid)
 
     def local_synapses(self, seed, dt, owned):
         """Generate this rank's synapses: (pre_pos, post_pos, ordinal, weight, delay_steps).
 
-        ``owned(gids)`` tells which gids this rank hosts. Weight and delay are scalars when
+        ``owned(members)`` tells which of the post selection's members
+        (:class:`~.population.Members`) this rank hosts: their positions (ascending), or a
+        boolean mask over all. Weight and delay are scalars when
         homogeneous, else per-synapse float64 / int64 arrays.
         """
         parts = list(self.local_chunks(seed, dt, owned))
@@ -121,9 +123,10 @@ class Connection:
         """:meth:`local_synapses` chunk by chunk (:meth:`.connectivity.Rule.chunks`: chunks
         of targets, in order, about ``SYNAPSES_PER_CHUNK`` synapses each, or of sources for
         ``fixed_outdegree``; at least one chunk, maybe empty)."""
-        post_gids = self.post.gids()
-        for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, np.flatnonzero(owned(post_gids)),
-                                                            post_gids):
+        post_gids = self.post.members()
+        local = np.asarray(owned(post_gids))
+        local = np.flatnonzero(local) if local.dtype == bool else local
+        for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, local, post_gids):
             yield (pre_pos, post_pos, ordinal,
                    *self._weight_delay(seed, dt, post_gids[post_pos], ordinal, pre_pos, post_pos))
             del pre_pos, post_pos, ordinal  # free this chunk before the next is drawn
@@ -146,8 +149,8 @@ class Connection:
         """(lowest source gid, number of gids up to the highest): the rows of a projection."""
         if not len(self.pre_gids):
             return 0, 0
-        lo = int(self.pre_gids.min())
-        return lo, int(self.pre_gids.max()) + 1 - lo
+        lo = self.pre_gids.min()
+        return lo, self.pre_gids.max() + 1 - lo
 
     def _values(self, value, purpose, seed, target_gids, ordinal, pre_pos, post_pos):
         if is_spatial(value):
@@ -173,11 +176,6 @@ def _shown(distribution):
     """``normal(mean=0.4, std=0.2)``: a distribution as a message shows it."""
     d = distribution.describe()
     return f"{d.pop('distribution')}({', '.join(f'{k}={v}' for k, v in d.items())})"
-
-
-def _positions(selection_gids, gids):
-    order = np.argsort(selection_gids, kind="stable")
-    return order[np.searchsorted(selection_gids[order], gids)]
 
 
 def value_bounds(value):

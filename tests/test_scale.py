@@ -1,0 +1,68 @@
+"""What a rank holds must not grow with the whole network (issue 24): selections as ranges,
+owners from ranges, the emulated rank of a large job (bigbrain.comm.EmulatedMPI)."""
+import time
+
+import numpy as np
+import pytest
+
+import bigbrain as bb
+from bigbrain.comm import EmulatedMPI
+from bigbrain.partition import Blocks, RoundRobin
+from bigbrain.population import Selection
+
+
+def selections(net):
+    a = net.population("A", 50, "iaf_psc_delta")
+    b = net.population("B", 30, "iaf_psc_delta")
+    return {"whole": a, "slice": a[5:40], "step": a[40:3:-3], "ids": a[np.array([7, -1, 3])],
+            "union": b[2:9] | a | b[::4], "empty": a[10:10] | b[3:5]}
+
+
+@pytest.mark.parametrize("name", ["whole", "slice", "step", "ids", "union", "empty"])
+def test_members_index_like_the_array_of_gids(name):
+    net = bb.Network()
+    sel = selections(net)[name]
+    gids = np.concatenate([pop.first_gid + ids for pop, ids in sel.parts] + [np.zeros(0, np.int64)])
+    members = sel.members()
+    assert np.array_equal(np.asarray(members), gids) and np.array_equal(sel.gids(), gids)
+    assert len(members) == len(gids) == len(sel)
+    if len(gids):
+        pos = np.random.default_rng(1).integers(0, len(gids), 100)
+        assert np.array_equal(members[pos], gids[pos])
+        assert (members.min(), members.max()) == (gids.min(), gids.max())
+        assert np.array_equal(gids[members.positions(gids[pos])], gids[pos])
+    assert members.repeats() == (len(np.unique(gids)) < len(gids))
+    for partition in (RoundRobin(net.n_nodes, 3), Blocks(net.n_nodes, 4)):
+        for rank in range(partition.n_ranks):
+            expected = np.flatnonzero(partition.owner(gids) == rank)
+            assert np.array_equal(members.local_positions(partition, rank), expected)
+
+
+def test_members_intersect_like_their_gids():
+    net = bb.Network()
+    s = selections(net)
+    for x in s.values():
+        for y in s.values():
+            expected = bool(np.intersect1d(x.gids(), y.gids()).size)
+            assert x.members().intersects(y.members()) == expected
+
+
+def test_a_billion_neurons_cost_nothing_until_built():
+    """Before: every population and connection held an int64 id per neuron (16 GB here)."""
+    net = bb.Network(comm=EmulatedMPI(500_000, 7, 10**9))
+    t0 = time.perf_counter()
+    e = net.population("E", 8 * 10**8, "iaf_psc_delta")
+    i = net.population("I", 2 * 10**8, "iaf_psc_delta")
+    conn = net.connect(e, e | i, rule="fixed_indegree", indegree=1000, weight=0.1, delay=1.5)
+    assert time.perf_counter() - t0 < 1.0
+    assert isinstance(e._spans[0][1], range) and conn.source_range() == (0, 8 * 10**8)
+    assert np.array_equal((e | i).members().local_positions(RoundRobin(10**9, 500_000), 7),
+                          np.arange(7, 10**9, 500_000))
+
+
+def test_selection_parts_are_arrays_for_existing_callers():
+    net = bb.Network()
+    a = net.population("A", 10, "iaf_psc_delta")
+    (pop, ids), = a[2:5].parts
+    assert pop is a and ids.dtype == np.int64 and ids.tolist() == [2, 3, 4]
+    assert Selection([(a, range(3))]).describe() == [{"population": "A", "ids": [0, 1, 2]}]
