@@ -28,7 +28,7 @@ from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
-from .projection import PoissonProjection, StaticProjection, place_static
+from .projection import PoissonProjection, StaticProjection, index_static, place_static, source_positions
 from .recording import SpikeRecorder, VmRecorder, Result
 from .stimulation import CurrentProjection
 
@@ -59,6 +59,7 @@ class Simulation:
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
+        self.static_sources = index_static(self.static)
         build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
         self._set_interval()
@@ -308,8 +309,9 @@ class Simulation:
         return self._spike_recorders
 
     def _deliver(self, src_gid, src_step):
-        gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)
-        self.backend.kernels.deliver_table(gid, step, self.static_table, self.ring_ex, self.ring_in)
+        index = self.backend.asarray(source_positions(self.static_sources, src_gid))
+        step = self.backend.asarray(src_step)
+        self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex, self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):

@@ -66,3 +66,17 @@ def test_selection_parts_are_arrays_for_existing_callers():
     (pop, ids), = a[2:5].parts
     assert pop is a and ids.dtype == np.int64 and ids.tolist() == [2, 3, 4]
     assert Selection([(a, range(3))]).describe() == [{"population": "A", "ids": [0, 1, 2]}]
+
+
+def test_static_rows_are_the_needed_sources_only():
+    """Before: one row pointer (8 B) per source gid of the pre selection's range, here 10^6."""
+    net = bb.Network(comm=EmulatedMPI(1000, 5, 1_000_010))
+    src = net.population("S", 10**6, "iaf_psc_delta")
+    tgt = net.population("T", 10, "iaf_psc_delta")
+    net.connect(src, tgt, rule="fixed_indegree", indegree=3, weight=0.1, delay=1.0)
+    sim = net.build()
+    proj, = sim.static
+    assert len(proj) == 3  # one target of T here (gid 1,000,005)
+    assert len(proj.ptr) <= len(proj) + 1 and len(sim.static_sources) <= len(proj)
+    pre_pos = net.connections[0].local_synapses(net.seed, net.dt, sim._local)[0]
+    assert np.array_equal(proj.source_gids(), np.unique(pre_pos))  # source gids = positions here
