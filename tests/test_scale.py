@@ -80,3 +80,19 @@ def test_static_rows_are_the_needed_sources_only():
     assert len(proj.ptr) <= len(proj) + 1 and len(sim.static_sources) <= len(proj)
     pre_pos = net.connections[0].local_synapses(net.seed, net.dt, sim._local)[0]
     assert np.array_equal(proj.source_gids(), np.unique(pre_pos))  # source gids = positions here
+
+
+@pytest.mark.mpi
+def test_archived_traffic_equals_the_ranks_counters(tmp_path):
+    """Telemetry reduced on the way (links, hops summed; pairs sparse) archives what each
+    rank counted."""
+    from mpi_helpers import run_mpi
+    from pathlib import Path
+    run_mpi(Path(__file__).parent / "scripts" / "telemetry_sums.py", 3, tmp_path, timeout=300)
+    got = np.load(tmp_path / "sums.npz")
+    assert got["pairs"].sum() > 0 and got["links"].sum() > 0
+    for name in ("pairs", "links", "messages"):
+        assert np.array_equal(got[name], got[f"archived_{name}"]), name
+    hops = got["hops"]
+    assert np.array_equal(hops[:len(got["archived_hops"])], got["archived_hops"])
+    assert not hops[len(got["archived_hops"]):].any()
