@@ -96,3 +96,17 @@ def test_archived_traffic_equals_the_ranks_counters(tmp_path):
     hops = got["hops"]
     assert np.array_equal(hops[:len(got["archived_hops"])], got["archived_hops"])
     assert not hops[len(got["archived_hops"]):].any()
+
+
+def test_plastic_rows_are_the_needed_sources_only():
+    """Before: K+, t_last, row pointer and flag (25 B) per source gid of the pre range."""
+    net = bb.Network(comm=EmulatedMPI(1000, 5, 1_000_010))
+    src = net.population("S", 10**6, "iaf_psc_delta")
+    tgt = net.population("T", 10, "iaf_psc_delta")
+    net.connect(src, tgt, rule="fixed_indegree", indegree=3, weight=1.0, delay=1.0,
+                synapse=bb.STDP())
+    sim = net.build()
+    proj, = sim.plasticity.projections
+    assert len(proj) == 3 and len(proj.kplus) == len(proj.t_last) == len(proj.ptr) - 1 <= 3
+    pre_pos = net.connections[0].local_synapses(net.seed, net.dt, sim._local)[0]
+    assert np.array_equal(proj.source_gids(), np.unique(pre_pos))
