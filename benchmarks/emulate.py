@@ -4,6 +4,7 @@
                                                               # N = 10^6, 10^7, 10^8
     python benchmarks/emulate.py --N 1e9 --local 2000         # 500,000 ranks' rank
     python benchmarks/emulate.py --N 1e8 --ranks 10000 --t 20 --exchange sparse
+    python benchmarks/emulate.py --real 1 2 4 8 16 --local 500 --t 20   # real ranks, weak scaling
 
 The rank is built by bigbrain itself, on :class:`bigbrain.comm.EmulatedMPI`: a
 communicator that says it is rank r of P while being one process, and answers every
@@ -85,11 +86,14 @@ def kept_by_structure(net, sim):
 
 
 def worker(n, ranks, rank, exchange, t):
-    """Build (and run ``t`` ms of) rank ``rank`` of ``ranks``; print one JSON line."""
+    """Build (and run ``t`` ms of) rank ``rank`` of ``ranks`` (``rank`` −1: this is a real
+    rank of an mpiexec job); print one JSON line (rank 0 of a real job: the largest of
+    every rank's figures)."""
     import bigbrain as bb
     from bigbrain.comm import EmulatedMPI
     from bigbrain.models import brunel
-    net = bb.Network(dt=0.1, seed=1, comm=EmulatedMPI(ranks, rank, n), exchange=exchange)
+    comm = None if rank < 0 else EmulatedMPI(ranks, rank, n)
+    net = bb.Network(dt=0.1, seed=1, comm=comm, exchange=exchange)
     brunel(net, N=n, CE=1000, CI=250, J=0.1)
     before = rss_now()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -105,13 +109,21 @@ def worker(n, ranks, rank, exchange, t):
         intervals = int(round(t / net.dt)) // sim.interval
         out.update(sim_s=time.perf_counter() - t2, peak_mib=peak_rss(), spikes=sim.n_spikes,
                    messages_per_interval=sim.exchange.traffic.messages / max(intervals, 1))
+    if rank < 0:
+        every = net.comm.allgather(out)
+        out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else
+                   {s: max(o[k][s] for o in every) for s in v}) for k, v in out.items()}
+        out["rank"] = -1
+        if net.rank != 0:
+            return
     print(json.dumps(out))
 
 
-def run_one(n, local, ranks, rank, exchange, t):
+def run_one(n, local, ranks, rank, exchange, t, real=False):
     ranks = ranks or max(1, n // local)
-    rank = ranks // 2 if rank is None else rank
+    rank = -1 if real else ranks // 2 if rank is None else rank
     cmd = [sys.executable, __file__, "--worker", str(n), str(ranks), str(rank), exchange, str(t)]
+    cmd = ["mpiexec", "-n", str(ranks)] + cmd if real else cmd
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"N = {n}: the emulated rank failed:\n{done.stderr[-3000:]}")
@@ -120,7 +132,8 @@ def run_one(n, local, ranks, rank, exchange, t):
 
 def show(r):
     kept = ", ".join(f"{k} {v:.1f}" for k, v in r["kept_mib"].items() if v >= 0.05)
-    line = (f"N {r['N']:.0e}  P {r['P']:>7d}  rank {r['rank']:>7d}: {r['neurons']} neurons, "
+    who = "every rank (largest)" if r["rank"] < 0 else f"rank {r['rank']:>7d}"
+    line = (f"N {r['N']:.0e}  P {r['P']:>7d}  {who}: {r['neurons']} neurons, "
             f"{r['synapses']:,} synapses; build {r['build_s']:.2f} s ({r['build_cpu_s']:.2f} s CPU), peak {r['peak_build_mib']:.0f} MiB, "
             f"after build {r['after_build_mib']:.0f} MiB (described {r['described_mib']:.0f})\n"
             f"    kept (MiB): {kept}")
@@ -143,7 +156,15 @@ def main():
     parser.add_argument("--exchange", default="alltoall", choices=["alltoall", "sparse"])
     parser.add_argument("--t", type=float, default=0.0, help="ms to simulate after the build")
     parser.add_argument("--json", action="store_true", help="print the raw JSON lines too")
+    parser.add_argument("--real", type=int, nargs="+", default=None, metavar="P",
+                        help="weak scaling with real ranks instead: mpiexec -n P for each P, "
+                        "N = local · P (oversubscribed on a small machine: memory and "
+                        "messages, not timings)")
     args = parser.parse_args()
+    if args.real:
+        for ranks in args.real:
+            show(run_one(args.local * ranks, args.local, ranks, None, args.exchange, args.t, real=True))
+        return
     for n in args.N:
         r = run_one(int(n), args.local, args.ranks, args.rank, args.exchange, args.t)
         show(r)
