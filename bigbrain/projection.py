@@ -3,8 +3,9 @@
 A :class:`Connection` is the description (the same on every rank). Building it on a rank
 generates the local synapses (:mod:`.connectivity`) and stores them compactly:
 
-* :class:`StaticProjection` (sources are nodes): compressed rows by source gid — ``ptr``
-  (int64, one per source gid in the pre selection's gid range), ``post`` (ring-buffer
+* :class:`StaticProjection` (sources are nodes): compressed rows by source — ``ptr``
+  (int64, one per source that this rank needs, numbered by position among the rank's
+  needed sources: nothing grows with the whole network), ``post`` (ring-buffer
   column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
   homogeneous, else one int32 per synapse with a shift per projection, see
   :mod:`.kernels.fixed_point`) and delays (one uint8/uint16 per synapse unless homogeneous).
