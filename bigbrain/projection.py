@@ -265,6 +265,12 @@ class SourceRows:
         self.max_delay = None if delays.hi is None else int(delays.hi)
         self._one_delay = delays.homogeneous
 
+    def synapse_sources(self):
+        """Source gid of every synapse, in storage order."""
+        ptr = self.backend.to_host(self.ptr)
+        rows = self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+        return rows if self.sources is None else self.sources[rows]
+
     def rows(self, gids):
         """Row of each source gid (one with a row here)."""
         return gids - self.gid_lo if self.sources is None else np.searchsorted(self.sources, gids)

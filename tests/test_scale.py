@@ -80,6 +80,7 @@ def test_static_rows_are_the_needed_sources_only():
     assert len(proj.ptr) <= len(proj) + 1 and len(sim.static_sources) <= len(proj)
     pre_pos = net.connections[0].local_synapses(net.seed, net.dt, sim._local)[0]
     assert np.array_equal(proj.source_gids(), np.unique(pre_pos))  # source gids = positions here
+    assert np.array_equal(np.sort(proj.synapse_sources()), np.sort(pre_pos))
 
 
 @pytest.mark.mpi
@@ -122,3 +123,40 @@ def test_memory_estimate_counts_the_rows_of_needed_sources():
     # 2,000 targets draw 2·10^6 of 8·10^6 E and 5·10^5 of 2·10^6 I sources
     distinct = (8e6 + 2e6) * (1 - np.exp(-0.25))
     assert est.parts["rows"] == pytest.approx(8 * distinct, rel=0.01)
+
+
+@pytest.mark.mpi
+def test_the_emulated_rank_builds_what_the_real_rank_builds(tmp_path):
+    """EmulatedMPI(P, r) holds exactly the local part that rank r of a real P-rank job
+    builds (neurons, static sources and rows)."""
+    from pathlib import Path
+
+    from mpi_helpers import run_mpi
+    from bigbrain.models import brunel
+    run_mpi(Path(__file__).parent / "scripts" / "rank_parts.py", 3, tmp_path, timeout=300)
+    for rank in range(3):
+        net = bb.Network(dt=0.1, seed=4, comm=EmulatedMPI(3, rank, 600))
+        brunel(net, N=600, CE=100, CI=25)
+        sim = net.build()
+        real = np.load(tmp_path / f"rank{rank}.npz")
+        assert np.array_equal(sim.local_gids, real["local_gids"])
+        assert np.array_equal(sim.static_sources, real["sources"]) and len(sim.static) == 2
+        for k, proj in enumerate(sim.static):
+            assert np.array_equal(proj.ptr, real[f"ptr{k}"])
+            assert np.array_equal(proj.post, real[f"post{k}"])
+
+
+def test_emulated_requests_arrive_as_this_ranks_own_gids():
+    """What rank s sends to rank r is what r sends to its mirror 2r − s, moved to r's gids."""
+    from bigbrain.comm import Comm
+    comm = Comm(EmulatedMPI(5, 2, 101))
+    send = np.array([5, 10, 1, 3, 98, 100, 97], np.int64)  # owners 0, 0, 1, 3, 3, 0, 2
+    owner = send % 5
+    order = np.argsort(owner, kind="stable")
+    recv, counts = comm.alltoallv(send[order], np.bincount(owner, minlength=5))
+    assert np.all(recv % 5 == 2) and recv.max() < 101
+    # from s = 0 … 4 arrive the blocks sent to 4, 3, 2, 1, 0 (the mirrors), moved by
+    # (2 − mirror) mod 5, less 5 past the last gid
+    assert counts.tolist() == [0, 2, 1, 1, 3]
+    assert recv.tolist() == [3 + 4, 98 + 4 - 5, 97, 1 + 1, 5 + 2, 10 + 2, 100 + 2 - 5]
+    assert comm.allreduce_max(7) == 7 and comm.allgather("x") == ["x"] * 5
