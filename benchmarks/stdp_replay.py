@@ -30,6 +30,7 @@ import bigbrain as bb
 from bigbrain.backends import CPU_KERNELS
 from bigbrain.models import brunel
 from bigbrain.plasticity import _line_aligned_zeros
+from bigbrain.projection import source_positions
 
 J = 0.1
 
@@ -106,8 +107,8 @@ def plastic_events(sim, calls):
     for kind, gids, _ in calls:
         if kind == "deliver":
             for proj in sim.plasticity.projections:
-                rows = gids - proj.gid_lo
-                rows = rows[(rows >= 0) & (rows < len(proj.ptr) - 1)]
+                rows = source_positions(proj.sources, gids)
+                rows = rows[rows >= 0]
                 total += int((proj.ptr[rows + 1] - proj.ptr[rows]).sum())
     return total
 

@@ -28,13 +28,14 @@ import time
 
 import numpy as np
 import zarr
+from mpi4py import MPI
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
 from . import integrity
 from .errors import ArchiveError, RankError
 from .neurons.base import unit_of
 from .plasticity import PlasticRecords, sorted_events
-from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta
+from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta, gathered_part, summed_part
 
 FORMAT_VERSION = 1
 SPIKES_PER_CHUNK = 1 << 16
@@ -386,7 +387,9 @@ class ArchiveWriter:
         """Collective: write the block's records (rank 0) and telemetry; returns the most
         urgent signal any rank received (see :class:`~bigbrain.checkpoint.Checkpointer`)."""
         t = time.perf_counter()
-        gathered = self.comm.mpi.gather(self._drain() + (self._traffic_delta(),), root=0)
+        traffic = self._traffic_delta()
+        gathered = self.comm.mpi.gather(self._drain() + (gathered_part(traffic),), root=0)
+        summed = self.comm.mpi.reduce(summed_part(traffic), op=MPI.SUM, root=0)
         error, self._failed = self._failed, None
         if self.comm.rank == 0 and error is None:
             try:
@@ -403,7 +406,7 @@ class ArchiveWriter:
         if self.comm.rank == 0:
             try:
                 if rows[0][0][7] > 0:
-                    self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered])
+                    self._write_telemetry([r for r, _, _ in rows], [g[3] for g in gathered], summed)
                 if final:
                     self.write_tails()
             except Exception as exc:  # noqa: BLE001 - raised on all ranks at the next collective
@@ -473,11 +476,11 @@ class ArchiveWriter:
         change, self._traffic = delta(now, self._traffic), now
         return change
 
-    def _write_telemetry(self, rows, traffic):
+    def _write_telemetry(self, rows, traffic, summed):
         dt = self.sim.dt
         rows = np.array(rows, np.float64)
         block = len(self.appenders["telemetry/t_start_ms"])
-        for path, values in archive_rows(self.sim.exchange.mesh, traffic, block).items():
+        for path, values in archive_rows(self.sim.exchange.mesh, traffic, summed, block).items():
             self.appenders[f"telemetry/traffic/{path}"].add(values)
         add = lambda name, v: self.appenders[f"telemetry/{name}"].add(np.atleast_1d(v))  # noqa: E731
         add("t_start_ms", self.block_start * dt)

@@ -152,3 +152,149 @@ def abort_on_uncaught_exception():
 
     hook._bigbrain = True
     sys.excepthook = hook
+
+
+class EmulatedMPI:
+    """One process that plays rank ``rank`` of ``size`` ranks, every one as loaded as it.
+
+    A stand-in for an mpi4py communicator (``Network(comm=EmulatedMPI(...))``) that lets one
+    process build (and run) the part of a network that one rank of a large job would,
+    to measure its memory and time before a cluster run is submitted
+    (``benchmarks/emulate.py``). Every collective is answered as if each other rank held
+    the same load as this one, by symmetry under the round-robin partition (gid g on rank
+    g mod P): what rank s sends to this rank r is what r sends to its mirror 2r − s (mod P),
+    with the gids moved from the mirror's to r's (g + r − mirror, mod P within the
+    ``n_nodes`` gids). int64 blocks are taken for gids and uint64 blocks for AER words
+    (:mod:`bigbrain.exchange`); other data is passed unchanged. Reductions: MIN and MAX
+    give this rank's value, SUM P times it; gathers give P copies. Only the collectives
+    that ``alltoall`` and ``sparse`` exchanges and the build use are answered (no mesh
+    sub-communicators, no archive). The result is the load of one rank, not a
+    simulation of the network: spikes from other ranks are this rank's, moved.
+    """
+
+    def __init__(self, size, rank, n_nodes):
+        if not 0 <= rank < size <= n_nodes:
+            raise ValueError(f"rank {rank} of {size} ranks of {n_nodes} nodes: need "
+                             "0 <= rank < size <= n_nodes")
+        self.size, self.rank, self.n_nodes = int(size), int(rank), int(n_nodes)
+
+    def Get_rank(self):
+        return self.rank
+
+    def Get_size(self):
+        return self.size
+
+    def mirror(self, source):
+        """The rank whose sends to this rank stand for those of rank(s) ``source``."""
+        return (2 * self.rank - np.asarray(source, np.int64)) % self.size
+
+    def moved(self, values, sender):
+        """``values`` that ``sender`` holds, as this rank holds them (see class docstring)."""
+        values = np.asarray(values)
+        if values.dtype == np.uint64:
+            from .kernels.aer import OFFSET_BITS
+            gids = self.moved((values >> np.uint64(OFFSET_BITS)).astype(np.int64), sender)
+            offsets = values & np.uint64((1 << OFFSET_BITS) - 1)
+            return (gids.astype(np.uint64) << np.uint64(OFFSET_BITS)) | offsets
+        if values.dtype != np.int64:
+            return values
+        gids = values + (self.rank - sender) % self.size
+        return np.where(gids >= self.n_nodes, gids - self.size, gids)
+
+    # ------------------------------------------------------------ object collectives
+    def allgather(self, obj):
+        return [obj] * self.size
+
+    def gather(self, obj, root=0):
+        return [obj] * self.size if self.rank == root else None
+
+    def bcast(self, obj, root=0):
+        return obj
+
+    def allreduce(self, value, op=MPI.SUM):
+        return value * self.size if op == MPI.SUM else value
+
+    def Barrier(self):
+        pass
+
+    # ------------------------------------------------------------ buffer collectives
+    def Allreduce(self, send, recv, op=MPI.SUM):
+        recv[...] = np.asarray(send) * (self.size if op == MPI.SUM else 1)
+
+    def Iallreduce(self, send, recv, op=MPI.SUM):
+        self.Allreduce(send, recv, op)
+        return _Done()
+
+    def Allgatherv(self, send, recv):
+        out, counts = recv
+        out[...] = np.tile(np.asarray(send), self.size)[:len(out)]
+
+    def Alltoall(self, send, recv):
+        recv[...] = np.asarray(send)[self.mirror(np.arange(self.size))]
+
+    def Alltoallv(self, send, recv):
+        data, counts = send
+        everyone = np.arange(self.size)
+        self._blocks(data, counts, everyone, everyone, recv[0])
+
+    def _blocks(self, data, counts, destinations, sources, out):
+        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order): each
+        the block that ``data`` holds for the source's mirror among ``destinations``
+        (ascending ranks, ``counts`` words each; none if the mirror is not one), moved."""
+        from .arrays import ranges
+        counts = np.asarray(counts, np.int64)
+        mirrors = self.mirror(sources)
+        i = np.searchsorted(destinations, mirrors).clip(0, max(len(destinations) - 1, 0))
+        i = i[destinations[i] == mirrors] if len(destinations) else i[:0]
+        starts = np.concatenate([[0], np.cumsum(counts)])[i]
+        take = ranges(starts, counts[i])
+        out[:len(take)] = self.moved(data[take], np.repeat(destinations[i], counts[i]))
+
+    def Split_type(self, kind):
+        return _Single()
+
+    def Create_dist_graph_adjacent(self, sources, destinations, reorder=False):
+        return _EmulatedGraph(self, np.asarray(sources, np.int64), np.asarray(destinations, np.int64))
+
+    def Split(self, color, key):
+        raise NotImplementedError("the emulated communicator has no sub-communicators "
+                                  "(exchange='mesh'); emulate 'alltoall' or 'sparse'")
+
+
+class _EmulatedGraph:
+    """The neighbourhood collectives of an :class:`EmulatedMPI` on a graph: a source's
+    block is what this rank sends to the source's mirror (none if it sends it nothing)."""
+
+    def __init__(self, comm, sources, destinations):
+        self.comm, self.sources, self.destinations = comm, sources, destinations
+
+    def Neighbor_alltoall(self, send, recv):
+        mirrors = self.comm.mirror(self.sources)
+        at = np.searchsorted(self.destinations, mirrors).clip(0, max(len(self.destinations) - 1, 0))
+        hit = (self.destinations[at] == mirrors) if len(self.destinations) else np.zeros(len(at), bool)
+        recv[...] = np.where(hit, np.asarray(send)[at] if len(self.destinations) else 0, 0)
+
+    def Neighbor_alltoallv(self, send, recv):
+        data, counts = send
+        self.comm._blocks(data, counts, self.destinations, self.sources, recv[0])
+
+
+class _Single:
+    """A communicator of this process alone (the emulated rank's node)."""
+
+    def Get_rank(self):
+        return 0
+
+    def Get_size(self):
+        return 1
+
+    def allgather(self, obj):
+        return [obj]
+
+    def Free(self):
+        pass
+
+
+class _Done:
+    def Wait(self):
+        pass

@@ -151,14 +151,14 @@ def _invalid_partners(spec, owner, partner, index, ids, gid_of):
 def _max_partners(spec, n, gids, other_gids):
     """How many distinct partners among ``n`` (gids ``gids``, or None) a neuron of
     ``other_gids`` can have (its autapse excluded when not allowed)."""
-    overlap = gids is not None and other_gids is not None and not spec.allow_autapses and bool(
-        np.intersect1d(gids, other_gids).size)
+    overlap = (gids is not None and other_gids is not None and not spec.allow_autapses
+               and gids.intersects(other_gids))
     return n - (1 if overlap else 0)
 
 
 def _max_sources(spec):
     """How many distinct sources a target can have (autapse excluded when not allowed)."""
-    return _max_partners(spec, len(spec.pre), spec.pre_gids, spec.post.gids())
+    return _max_partners(spec, len(spec.pre), spec.pre_gids, spec.post.members())
 
 
 def _check_degree(spec, name, k, n_max):
@@ -212,7 +212,7 @@ class FixedOutdegree(Rule):
 
     def check(self, spec):
         k = self.outdegree
-        post_gids = spec.post.gids()
+        post_gids = spec.post.members()
         _check_degree(spec, "outdegree", k, _max_partners(spec, len(post_gids), post_gids, spec.pre_gids))
         if k > 0 and len(spec.post) == 0:
             raise ModelError(f"{spec.where}.outdegree", "the target selection is empty")

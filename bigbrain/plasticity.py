@@ -32,7 +32,7 @@ from .errors import ModelError
 from .kernels import csr
 from .kernels import stdp as kernel
 from .kernels.exp_tables import exp_div, per_column
-from .projection import SourceRows
+from .projection import SourceRows, source_positions
 from .stdp import TripletSTDP
 
 INITIAL_CAPACITY = 10
@@ -168,7 +168,7 @@ class PlasticProjection(SourceRows):
         self.rule = conn.synapse
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
-        self._count(conn, chunks)
+        self._count(conn, chunks, needed=True)
         self._place(chunks, n_columns, np.empty(int(self.ptr[-1])))
         csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
         self.rule.check_weights(f"{conn.where}.weight", self.weight)
@@ -186,7 +186,12 @@ class PlasticProjection(SourceRows):
 
     def source_gids(self):
         """Gids with at least one synapse here (they must be routed to this rank)."""
-        return self.gid_lo + np.flatnonzero(self.active)
+        return self.row_gids(np.flatnonzero(self.active))
+
+    def row_gids(self, rows):
+        """Source gid of each row: the rows (and K+, t_last) are the sources this rank
+        needs (``sources``, ascending), not the pre selection's whole gid range."""
+        return self.sources[rows]
 
     def history_bound(self):
         """Stamp at or below which no post spike can still potentiate a synapse here."""
@@ -205,7 +210,8 @@ class PlasticProjection(SourceRows):
         """Deliver spikes (in time order) through the synapses, updating the weights.
         ``history``: :meth:`PostHistory.on` this projection's backend."""
         rec = self.recorder or NO_RECORDER
-        n_events = rec.bound(src_gid - self.gid_lo)
+        src_row = source_positions(self.sources, src_gid)
+        n_events = rec.bound(src_row)
         zeros = self.backend.zeros
         out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
         r, (h, ht) = self.rule, history
@@ -216,7 +222,7 @@ class PlasticProjection(SourceRows):
             triplet = ((self.kplus_triplet, ht, self.exp_plus_triplet, r.tau_plus_triplet, r.Aplus,
                         r.Aminus, r.Aplus_triplet, r.Aminus_triplet),)
         n = getattr(self.backend.kernels, r.KERNEL)(
-            src_gid, src_step, self.gid_lo, self.rows, self.post, self.weight, self.delay,
+            src_row, src_step, np.int64(0), self.rows, self.post, self.weight, self.delay,
             np.int64(self.delay_all), self.kplus, self.t_last, *h, inv_tau_minus, dt,
             self.exp_plus, r.tau_plus, *pair, r.Wmax,
             self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out, *triplet)
@@ -238,13 +244,13 @@ class PlasticProjection(SourceRows):
         return self.backend.to_host(self.kplus_triplet)
 
     def synapse_rows(self):
-        """Row (source gid − gid_lo) of every synapse, in storage order."""
+        """Row (see :meth:`row_gids`) of every synapse, in storage order."""
         return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
 
     def synapse_keys(self, local_gids):
         """(post gid, pre gid, multapse) of every synapse, in storage order; ``multapse``
         numbers the synapses of one (pre, post) pair in the order of their ordinals."""
-        pre_gid = self.gid_lo + self.synapse_rows()
+        pre_gid = self.row_gids(self.synapse_rows())
         post_gid = local_gids[self.backend.to_host(self.post)]
         first = np.r_[True, (pre_gid[1:] != pre_gid[:-1]) | (post_gid[1:] != post_gid[:-1])]
         start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
@@ -363,7 +369,7 @@ class Plasticity:
         gid_lo, span = conn.source_range()
         span = max(span, 1)
         key = self.local_gids[proj.backend.to_host(proj.post)] * np.int64(span)
-        key += proj.synapse_rows()
+        key += proj.row_gids(proj.synapse_rows()) - gid_lo
         key, w = comm.allgather_array(key), comm.allgather_array(proj.host_arrays()[0])
         order = np.argsort(key, kind="stable")
         key, w = key[order], w[order]
@@ -415,7 +421,7 @@ class Plasticity:
             syn["connection"].append(np.full(len(proj), proj.conn.index, np.int64))
             rows = np.flatnonzero(proj.active)
             for name, value in zip(("pre_gid", "kplus", "t_last", "kplus_triplet"),
-                                   (proj.gid_lo + rows, kplus[rows], t_last[rows],
+                                   (proj.row_gids(rows), kplus[rows], t_last[rows],
                                     proj.host_kplus_triplet()[rows])):
                 row[name].append(value)
             row["connection"].append(np.full(len(rows), proj.conn.index, np.int64))
@@ -446,7 +452,7 @@ class Plasticity:
             weight[:] = saved["synapse/weight"][_match(keys, local, "synapse")]
             rows = np.flatnonzero(proj.active)
             keys = np.column_stack([saved["row/connection"], saved["row/pre_gid"]])
-            at = _match(keys, np.column_stack([np.full(len(rows), index), proj.gid_lo + rows]), "row")
+            at = _match(keys, np.column_stack([np.full(len(rows), index), proj.row_gids(rows)]), "row")
             kplus[rows], t_last[rows] = saved["row/kplus"][at], saved["row/t_last"][at]
             proj.weight, proj.kplus, proj.t_last = weight, kplus, t_last
             if proj.kplus_triplet is not None:

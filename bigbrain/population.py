@@ -13,32 +13,154 @@ from .stimulation import Generators
 
 
 class Selection:
-    """An ordered list of (population, population-local ids) parts."""
+    """An ordered list of (population, population-local ids) parts.
+
+    A part's ids are kept as a ``range`` where they are one (a whole population, a slice),
+    so that a selection of any size costs O(1) until its ids are asked for (``parts``,
+    :meth:`gids`); :meth:`members` maps positions to gids without an array of them.
+    """
 
     def __init__(self, parts):
-        self.parts = [(pop, np.asarray(ids, np.int64)) for pop, ids in parts]
+        self._spans = [(pop, ids if isinstance(ids, range) else np.asarray(ids, np.int64))
+                       for pop, ids in parts]
+
+    @property
+    def parts(self):
+        """[(population, population-local ids (int64 array))] in position order."""
+        return [(pop, _id_array(ids)) for pop, ids in self._spans]
 
     def __or__(self, other):
-        return Selection(self.parts + as_selection(other).parts)
+        return Selection(self._spans + as_selection(other)._spans)
 
     def __len__(self):
-        return sum(len(ids) for _, ids in self.parts)
+        return sum(len(ids) for _, ids in self._spans)
 
     @property
     def label(self):
         return "|".join(pop.name if len(ids) == pop.size else f"{pop.name}[{len(ids)}]"
-                        for pop, ids in self.parts)
+                        for pop, ids in self._spans)
 
     def gids(self):
         """Global ids of the members, in position order (int64)."""
-        return np.concatenate([pop.first_gid + ids for pop, ids in self.parts] + [np.zeros(0, np.int64)])
+        return np.asarray(self.members())
+
+    def members(self):
+        """The members' gids by position (:class:`Members`), without an array where the
+        parts are ranges."""
+        return Members([(pop.first_gid, ids) for pop, ids in self._spans])
 
     def populations(self):
-        return [pop for pop, _ in self.parts]
+        return [pop for pop, _ in self._spans]
 
     def describe(self):
         return [{"population": pop.name, "ids": "all" if len(ids) == pop.size else ids.tolist()}
                 for pop, ids in self.parts]
+
+
+def _id_array(ids):
+    return np.arange(ids.start, ids.stop, ids.step, dtype=np.int64) if isinstance(ids, range) else ids
+
+
+class Members:
+    """The gids of a selection's members, indexed by position (``members[positions]``).
+
+    Built from (first gid of the population, population-local ids as a ``range`` or an
+    int64 array) per part; a part that is a range holds no array, so that indexing,
+    :meth:`min`, :meth:`max` and :meth:`local_positions` cost O(1) per part plus the size
+    of their result. ``np.asarray(members)`` gives all gids (O(size)).
+    """
+
+    def __init__(self, parts):
+        self._parts = [(first, ids) for first, ids in parts if len(ids)]
+        self.ends = np.cumsum([len(ids) for _, ids in self._parts], dtype=np.int64)
+
+    def __len__(self):
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def __array__(self, dtype=None, copy=None):
+        gids = np.concatenate([first + _id_array(ids) for first, ids in self._parts]
+                              + [np.zeros(0, np.int64)])
+        return gids if dtype is None else gids.astype(dtype)
+
+    def _part_gids(self, k, at):
+        """Gids of positions ``at`` (int64, within part k) of part ``k``."""
+        first, ids = self._parts[k]
+        if isinstance(ids, range):
+            return first + ids.start + at * ids.step
+        return first + ids[at]
+
+    def __getitem__(self, positions):
+        positions = np.asarray(positions, np.int64)
+        if len(self._parts) == 1:
+            return self._part_gids(0, positions)
+        part = np.searchsorted(self.ends, positions, side="right")
+        out = np.empty(positions.shape, np.int64)
+        for k in np.unique(part).tolist():
+            sel = part == k
+            out[sel] = self._part_gids(k, positions[sel] - (self.ends[k - 1] if k else 0))
+        return out
+
+    def _bounds(self):
+        """(lowest, highest) gid of each part."""
+        for first, ids in self._parts:
+            if isinstance(ids, range):
+                ends = (ids[0], ids[-1])
+                yield first + min(ends), first + max(ends)
+            else:
+                yield first + int(ids.min()), first + int(ids.max())
+
+    def min(self):
+        return min(lo for lo, _ in self._bounds())
+
+    def max(self):
+        return max(hi for _, hi in self._bounds())
+
+    def _step_ranges(self):
+        """[(lowest gid, highest gid + 1)] of every part if each is a range of step 1
+        (the usual selections), else None."""
+        if all(isinstance(ids, range) and ids.step == 1 for _, ids in self._parts):
+            return [(first + ids.start, first + ids.stop) for first, ids in self._parts]
+        return None
+
+    def intersects(self, other):
+        """Whether a gid is a member of both (O(parts²) for ranges of step 1)."""
+        mine, theirs = self._step_ranges(), other._step_ranges()
+        if mine is None or theirs is None:
+            return bool(np.intersect1d(np.asarray(self), np.asarray(other)).size)
+        return any(a < d and c < b for a, b in mine for c, d in theirs)
+
+    def repeats(self):
+        """Whether a gid occurs more than once (O(parts²) for ranges of step 1)."""
+        spans = self._step_ranges()
+        if spans is None:
+            gids = np.asarray(self)
+            return len(np.unique(gids)) < len(gids)
+        spans.sort()
+        return any(b > c for (_, b), (c, _) in zip(spans, spans[1:]))
+
+    def local_positions(self, partition, rank):
+        """Positions (ascending) of the members that ``rank`` owns under ``partition``;
+        O(members owned) for parts of step 1 where the partition lists a rank's gids so."""
+        out, start = [], 0
+        for k, (first, ids) in enumerate(self._parts):
+            if isinstance(ids, range) and ids.step == 1:
+                lo = first + ids.start
+                out.append(start + partition.local_gids(rank, lo, len(ids)) - lo)
+            else:
+                gids = self._part_gids(k, np.arange(len(ids), dtype=np.int64))
+                out.append(start + np.flatnonzero(partition.owner(gids) == rank))
+            start += len(ids)
+        return np.concatenate(out + [np.zeros(0, np.int64)])
+
+    def positions(self, gids):
+        """Position of each of ``gids`` (members) in the selection (the first, if repeated)."""
+        gids = np.asarray(gids, np.int64)
+        ranges_ = self._step_ranges()
+        if ranges_ is not None and len(ranges_) == 1:
+            return gids - ranges_[0][0]
+        every = np.asarray(self)
+        order = np.argsort(every, kind="stable")
+        return order[np.searchsorted(every[order], gids)]
 
 
 class Population(Selection):
@@ -49,7 +171,7 @@ class Population(Selection):
         self.first_gid, self.index = first_gid, index
         self.size = int(size)
         self.layer = self.positions = None
-        super().__init__([(self, np.arange(self.size))])
+        super().__init__([(self, range(self.size))])
 
     def set_layer(self, layer, seed):
         """Give the neurons positions: ``layer`` is a :class:`bigbrain.spatial.Layer`."""
@@ -73,7 +195,7 @@ class Population(Selection):
                 raise ModelError(field, "slice bounds must be integers")
             if any(not -self.size <= b <= self.size for b in bounds):
                 raise ModelError(field, f"outside the population's {self.size} neurons")
-            return Selection([(self, np.arange(self.size)[key])])
+            return Selection([(self, range(self.size)[key])])
         ids = np.asarray(key)
         if ids.dtype.kind not in "iu":
             raise ModelError(field, "expected an integer index, a slice or an array of indices")
@@ -81,7 +203,8 @@ class Population(Selection):
         if outside.size:
             raise ModelError(field, f"id {outside.flat[0]} is outside the population's "
                              f"{self.size} neurons (ids 0 … {self.size - 1})")
-        return Selection([(self, np.arange(self.size)[ids.ravel()])])
+        ids = ids.ravel().astype(np.int64)
+        return Selection([(self, np.where(ids < 0, ids + self.size, ids))])
 
     def __repr__(self):
         return f"Population({self.name!r}, {self.size}, {self.model.name!r})"

@@ -3,8 +3,9 @@
 A :class:`Connection` is the description (the same on every rank). Building it on a rank
 generates the local synapses (:mod:`.connectivity`) and stores them compactly:
 
-* :class:`StaticProjection` (sources are nodes): compressed rows by source gid — ``ptr``
-  (int64, one per source gid in the pre selection's gid range), ``post`` (ring-buffer
+* :class:`StaticProjection` (sources are nodes): compressed rows by source — ``ptr``
+  (int64, one per source that this rank needs, numbered by position among the rank's
+  needed sources: nothing grows with the whole network), ``post`` (ring-buffer
   column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
   homogeneous, else one int32 per synapse with a shift per projection, see
   :mod:`.kernels.fixed_point`) and delays (one uint8/uint16 per synapse unless homogeneous).
@@ -42,7 +43,7 @@ class Connection:
         self.where = f"connect[{index}] {pre.label}->{post.label}"
         self.is_poisson = getattr(pre, "is_poisson", False)
         self.is_current = getattr(pre, "is_current", False)  # a current generator
-        self.pre_gids = None if getattr(pre, "is_device", False) else pre.gids()
+        self.pre_gids = None if getattr(pre, "is_device", False) else pre.members()
         self.recorded_weights = None
         self.space = Space(self.where, pre, post) if any(
             is_spatial(v) for v in (weight, delay)) or getattr(rule, "spatial", False) else None
@@ -116,12 +117,14 @@ class Connection:
 
     def positions(self, pre_gid, post_gid):
         """Positions in the pre and post selections of synapses given by gids."""
-        return _positions(self.pre_gids, pre_gid), _positions(self.post.gids(), post_gid)
+        return self.pre_gids.positions(pre_gid), self.post.members().positions(post_gid)
 
     def local_synapses(self, seed, dt, owned):
         """Generate this rank's synapses: (pre_pos, post_pos, ordinal, weight, delay_steps).
 
-        ``owned(gids)`` tells which gids this rank hosts. Weight and delay are scalars when
+        ``owned(members)`` tells which of the post selection's members
+        (:class:`~.population.Members`) this rank hosts: their positions (ascending), or a
+        boolean mask over all. Weight and delay are scalars when
         homogeneous, else per-synapse float64 / int64 arrays.
         """
         parts = list(self.local_chunks(seed, dt, owned))
@@ -132,9 +135,10 @@ class Connection:
         """:meth:`local_synapses` chunk by chunk (:meth:`.connectivity.Rule.chunks`: chunks
         of targets, in order, about ``SYNAPSES_PER_CHUNK`` synapses each, or of sources for
         ``fixed_outdegree``; at least one chunk, maybe empty)."""
-        post_gids = self.post.gids()
-        for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, np.flatnonzero(owned(post_gids)),
-                                                            post_gids):
+        post_gids = self.post.members()
+        local = np.asarray(owned(post_gids))
+        local = np.flatnonzero(local) if local.dtype == bool else local
+        for pre_pos, post_pos, ordinal in self.rule.chunks(self, seed, local, post_gids):
             yield (pre_pos, post_pos, ordinal,
                    *self._weight_delay(seed, dt, post_gids[post_pos], ordinal, pre_pos, post_pos))
             del pre_pos, post_pos, ordinal  # free this chunk before the next is drawn
@@ -157,8 +161,8 @@ class Connection:
         """(lowest source gid, number of gids up to the highest): the rows of a projection."""
         if not len(self.pre_gids):
             return 0, 0
-        lo = int(self.pre_gids.min())
-        return lo, int(self.pre_gids.max()) + 1 - lo
+        lo = self.pre_gids.min()
+        return lo, self.pre_gids.max() + 1 - lo
 
     def _values(self, value, purpose, seed, target_gids, ordinal, pre_pos, post_pos):
         if is_spatial(value):
@@ -184,11 +188,6 @@ def _shown(distribution):
     """``normal(mean=0.4, std=0.2)``: a distribution as a message shows it."""
     d = distribution.describe()
     return f"{d.pop('distribution')}({', '.join(f'{k}={v}' for k, v in d.items())})"
-
-
-def _positions(selection_gids, gids):
-    order = np.argsort(selection_gids, kind="stable")
-    return order[np.searchsorted(selection_gids[order], gids)]
 
 
 def value_bounds(value):
@@ -234,33 +233,58 @@ class _Range:
 
 
 class SourceRows:
-    """Synapses in compressed rows by source gid, built from chunks in two passes.
+    """Synapses in compressed rows by source, built from chunks in two passes.
 
     ``chunks()`` yields the local synapses chunk by chunk, as (pre positions, ring-buffer
     columns, weights, delays in steps), weights and delays scalar or per synapse; it is
     called twice, so the build never holds more than the final rows and one chunk:
     :meth:`_count` counts the synapses of each row (``ptr``) and the range of their delays,
     :meth:`_place` stores them, each row's in the order the chunks give them.
+
+    Rows are either one per source gid of the pre selection's gid range (row = gid −
+    ``gid_lo``), or (``needed``) one per source with a synapse here: ``sources``, the
+    ascending gids that this rank needs, row = position in ``sources`` (as NEST's
+    fifth-generation kernel indexes them), so that nothing grows with the whole network.
     """
 
-    def _count(self, conn, chunks, weight_key=None):
+    sources = None
+
+    def _count(self, conn, chunks, weight_key=None, needed=False):
         """First pass: ``ptr``, the delays (``min_delay``, ``max_delay``, ``delay_all``) and,
-        if ``weight_key`` is given, the range of ``weight_key(weights)`` (``weight_range``)."""
+        if ``weight_key`` is given, the range of ``weight_key(weights)`` (``weight_range``).
+        Each chunk's rows are tallied (O(chunk)), never over the whole row range."""
         self.conn = conn
-        self.gid_lo, span = conn.source_range()
-        counts, self.weight_range, delays = np.zeros(span, np.int64), _Range(), _Range()
+        self.gid_lo, span = (0, 0) if needed else conn.source_range()
+        tallies, self.weight_range, delays = [], _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
-            counts += np.bincount(conn.pre_gids[pre_pos] - self.gid_lo, minlength=span)
+            tallies.append(np.unique(conn.pre_gids[pre_pos], return_counts=True))
             if weight_key is not None:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay  # free this chunk before the next is drawn
-        self.ptr = csr.pointers(counts)
-        del counts
+        gids, n = (np.concatenate([t[i] for t in tallies] + [np.zeros(0, np.int64)]) for i in range(2))
+        del tallies
+        if needed:
+            self.sources, rows = np.unique(gids, return_inverse=True)
+            span = len(self.sources)
+        else:
+            rows = gids - self.gid_lo
+        self.ptr = csr.pointers(np.bincount(rows, weights=n, minlength=span).astype(np.int64))
+        del gids, n, rows
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
         self.max_delay = None if delays.hi is None else int(delays.hi)
         self._one_delay = delays.homogeneous
+
+    def synapse_sources(self):
+        """Source gid of every synapse, in storage order."""
+        ptr = self.backend.to_host(self.ptr)
+        rows = self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+        return rows if self.sources is None else self.sources[rows]
+
+    def rows(self, gids):
+        """Row of each source gid (one with a row here)."""
+        return gids - self.gid_lo if self.sources is None else np.searchsorted(self.sources, gids)
 
     def _place(self, chunks, n_columns, weight, weight_value=None):
         """Second pass: store the columns (``post``), the delays unless they are all equal
@@ -273,7 +297,7 @@ class SourceRows:
         self.delay = np.zeros(0 if self._one_delay else n, delay_type)
         fill = self.ptr[:-1].copy()
         for pre_pos, post_col, w, delay in chunks():
-            at = csr.slots(self.conn.pre_gids[pre_pos] - self.gid_lo, fill)
+            at = csr.slots(self.rows(self.conn.pre_gids[pre_pos]), fill)
             self.post[at] = post_col
             if weight.size:
                 weight[at] = w if weight_value is None else weight_value(w)
@@ -293,7 +317,7 @@ class StaticProjection(SourceRows):
 
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns
-        self._count(conn, chunks, to_fixed)
+        self._count(conn, chunks, to_fixed, needed=True)
 
     def place(self, lo, hi):
         """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
@@ -348,7 +372,18 @@ class StaticProjection(SourceRows):
 
     def source_gids(self):
         """Gids with at least one synapse here (they must be routed to this rank)."""
-        return self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))
+        return self.sources[self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))]
+
+    def index_by(self, sources):
+        """Number the rows by position in ``sources`` (ascending gids, all of this
+        projection's among them; shared by the rank's static projections): the rows become
+        positions ``gid_lo`` … of ``sources``, empty where a source has no synapse here, so
+        that the ``deliver`` kernel takes the spikes' positions in ``sources`` as gids."""
+        at = np.searchsorted(sources, self.sources)
+        self.gid_lo = int(at[0]) if len(at) else 0
+        counts = np.zeros(int(at[-1]) + 1 - self.gid_lo if len(at) else 0, np.int64)
+        counts[at - self.gid_lo] = np.diff(self.ptr)
+        self.ptr, self.sources = csr.pointers(counts), sources
 
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
@@ -378,6 +413,24 @@ def weight_limits(ranges, comm):
     local = np.array([(none, none) if r.lo is None else (-int(r.lo), int(r.hi))
                       for r in ranges], np.int64).reshape(-1, 2)
     return [(-minus_lo, hi) for minus_lo, hi in comm.allreduce_max_array(local).tolist()]
+
+
+def index_static(projections):
+    """The ascending gids of every source of this rank's static ``projections``; each
+    projection's rows numbered by position in them (:meth:`StaticProjection.index_by`).
+    Spikes go to the ``deliver`` kernel as :func:`source_positions` in them."""
+    sources = np.unique(np.concatenate([p.sources for p in projections] + [np.zeros(0, np.int64)]))
+    for proj in projections:
+        proj.index_by(sources)
+    return sources
+
+
+def source_positions(sources, gids):
+    """Position in ``sources`` (ascending) of each of ``gids``; −1 for a gid not there."""
+    at = np.searchsorted(sources, gids)
+    found = at < len(sources)
+    found[found] = sources[at[found]] == gids[found]
+    return np.where(found, at, -1)
 
 
 class PoissonProjection:

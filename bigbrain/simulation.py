@@ -29,7 +29,7 @@ from .exchange import MAX_INTERVAL, make as make_exchange
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
-from .projection import PoissonProjection, StaticProjection, place_static
+from .projection import PoissonProjection, StaticProjection, index_static, place_static, source_positions
 from .recording import SampleRecorder, SpikeRecorder, Result
 from .state import check_per_neuron
 from .stimulation import CurrentProjection
@@ -64,6 +64,7 @@ class Simulation:
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
+        self.static_sources = index_static(self.static)
         build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
                                      self._tau_minus("tau_minus_triplet"))
@@ -159,16 +160,17 @@ class Simulation:
         """Ring-buffer column (local index) of locally owned gids."""
         return np.searchsorted(self.local_gids, gids)
 
-    def _owned(self, gids):
-        return self.partition.owner(gids) == self.comm.rank
+    def _local(self, members):
+        """Positions (ascending) of the members (:class:`~.population.Members`) this rank hosts."""
+        return members.local_positions(self.partition, self.comm.rank)
 
     def _make_projections(self):
         static, poisson, plastic, currents = [], [], [], []
         for i, conn in enumerate(self.net.connections, 1):
             if conn.pre_gids is None:  # generators: Poisson or current
                 _, post_pos, ordinal, weight, delay = conn.local_synapses(
-                    self.net.seed, self.dt, self._owned)
-                post_gid = conn.post.gids()[post_pos]
+                    self.net.seed, self.dt, self._local)
+                post_gid = conn.post.members()[post_pos]
                 if conn.is_current:
                     currents.append(CurrentProjection(conn, self.net.seed, self.columns(post_gid),
                                                       post_gid, ordinal, weight, delay))
@@ -187,17 +189,17 @@ class Simulation:
     def _chunks(self, conn, shape, whole=False):
         """The chunks of the local synapses of a projection, as its constructor takes them:
         ``shape(pre positions, columns, ordinals, weights, delays)`` of each chunk (one chunk
-        of all if ``whole``). The columns come from a table over the post selection, in the
-        smallest unsigned type that holds them; ``map`` keeps no chunk alive while the next
-        one is generated."""
-        column_of = self.columns(conn.post.gids()).astype(np.min_scalar_type(len(self.local_gids)))
+        of all if ``whole``). The columns are found chunk by chunk (no table over the post
+        selection), in the smallest unsigned type that holds them; ``map`` keeps no chunk
+        alive while the next one is generated."""
+        post, column_type = conn.post.members(), np.min_scalar_type(len(self.local_gids))
 
         def shaped(chunk):
             pre_pos, post_pos, ordinal, weight, delay = chunk
-            return shape(pre_pos, column_of[post_pos], ordinal, weight, delay)
+            return shape(pre_pos, self.columns(post[post_pos]).astype(column_type), ordinal, weight, delay)
 
         def chunks():
-            args = self.net.seed, self.dt, self._owned
+            args = self.net.seed, self.dt, self._local
             return map(shaped, [conn.local_synapses(*args)] if whole else conn.local_chunks(*args))
 
         return chunks
@@ -218,8 +220,7 @@ class Simulation:
             return (pre_pos[order], post_col[order],
                     *(v[order] if np.ndim(v) else v for v in (weight, delay)))
 
-        post_gids = conn.post.gids()
-        return self._chunks(conn, ordered, whole=len(np.unique(post_gids)) < len(post_gids))
+        return self._chunks(conn, ordered, whole=conn.post.members().repeats())
 
     def _set_interval(self):
         """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""
@@ -351,8 +352,9 @@ class Simulation:
         return self._spike_recorders
 
     def _deliver(self, src_gid, src_step):
-        gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)
-        self.backend.kernels.deliver_table(gid, step, self.static_table, self.ring_ex, self.ring_in)
+        index = self.backend.asarray(source_positions(self.static_sources, src_gid))
+        step = self.backend.asarray(src_step)
+        self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex, self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):
@@ -368,3 +370,4 @@ class Simulation:
     def n_synapses(self):
         return (sum(len(p) for p in self.static) + sum(len(p) for p in self.poisson)
                 + sum(len(p) for p in self.currents) + len(self.plasticity))
+

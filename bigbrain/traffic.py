@@ -111,16 +111,32 @@ ARCHIVE_ARRAYS = {
 }
 
 
-def archive_rows(mesh, deltas, block):
+def gathered_part(change):
+    """What rank 0 gathers of one rank's counter changes (:func:`delta`) at a block end:
+    the non-zero pairs as (origins, packets) and the messages, O(peers); the links and
+    hops travel summed over the ranks (:func:`summed_part`), so that no rank holds O(P²)."""
+    origins = np.flatnonzero(change["pairs"])
+    return {"origins": origins, "packets": change["pairs"][origins], "messages": change["messages"]}
+
+
+def summed_part(change):
+    """One rank's links (flattened) and hops, to be summed over the ranks on the way."""
+    return np.concatenate([change["links"].ravel(), change["hops"]])
+
+
+def archive_rows(mesh, parts, summed, block):
     """Rows of the archive's ``telemetry/traffic/`` arrays for one block, from every rank's
-    counter changes (``deltas``, in rank order): sparse triplets, zero counts left out.
+    :func:`gathered_part` (``parts``, in rank order) and the sum over the ranks of their
+    :func:`summed_part` (``summed``): sparse triplets, zero counts left out.
     Returns {"pairs/origin": array, ...} (int64)."""
-    pairs = np.stack([d["pairs"] for d in deltas])           # [destination, origin]
-    links = np.sum([d["links"] for d in deltas], axis=0)
-    hops = np.sum([d["hops"] for d in deltas], axis=0)
+    links = summed[:mesh.n_ranks * 4].reshape(mesh.n_ranks, 4)
+    hops = summed[mesh.n_ranks * 4:]
     routers = router_loads(mesh, links)
-    messages = np.array([d["messages"] for d in deltas], np.int64)
-    columns = {"pairs": np.nonzero(pairs)[::-1] + (pairs[np.nonzero(pairs)],),
+    messages = np.array([p["messages"] for p in parts], np.int64)
+    origin = np.concatenate([p["origins"] for p in parts] + [np.zeros(0, np.int64)])
+    destination = np.repeat(np.arange(len(parts)), [len(p["origins"]) for p in parts])
+    packets = np.concatenate([p["packets"] for p in parts] + [np.zeros(0, np.int64)])
+    columns = {"pairs": (origin, destination, packets),
                "links": np.nonzero(links) + (links[np.nonzero(links)],),
                "routers": (np.flatnonzero(routers), routers[routers > 0]),
                "hops": (np.flatnonzero(hops), hops[hops > 0]),

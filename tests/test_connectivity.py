@@ -9,9 +9,7 @@ def synapses(net, conn):
     """(pre gid, post gid) of every synapse of ``conn`` on this (only) rank."""
     sim = net.build()
     proj = sim.static[[p.conn for p in sim.static].index(conn)]
-    counts = np.diff(proj.ptr)
-    pre = proj.gid_lo + np.repeat(np.arange(len(counts)), counts)
-    return pre, sim.local_gids[proj.post.astype(np.int64)]
+    return proj.synapse_sources(), sim.local_gids[proj.post.astype(np.int64)]
 
 
 def two_pops(n_a=300, n_b=200):

@@ -12,7 +12,8 @@ the expected number of synapses of each rule:
   one interval (1 B per node and step);
 * static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (4 B
   unless homogeneous), delay (1 B up to 255 steps, else 2 B, unless homogeneous), and 8 B
-  per source row;
+  per source row, one per source the rank needs (the expected distinct sources of its
+  synapses, not the pre selection's whole range);
 * plastic synapses: the same with an 8 B weight always, and 25 B per source row (row
   pointer, trace, last spike, active flag), plus the exp tables of the STDP kernels;
 * Poisson synapses: 40 B (column, gid, ordinal, delay, weight).
@@ -114,7 +115,7 @@ def estimate(net, n_ranks):
         lo = _delay_bounds(conn.delay)[0]
         lo_steps = int(round(lo / net.dt)) if math.isfinite(lo) else 1
         min_delay = min(min_delay or d_max, max(1, lo_steps))
-        rows = int(conn.pre_gids.max()) + 1 - int(conn.pre_gids.min()) if len(conn.pre_gids) else 0
+        rows = _needed_sources(len(conn.pre), n)
         delay_bytes = (1 if d_max < 256 else 2) if _heterogeneous(conn.delay) else 0
         if conn.synapse is None:
             weight_bytes = 4 if _heterogeneous(conn.weight) else 0
@@ -132,3 +133,11 @@ def estimate(net, n_ranks):
         parts["exp tables"] += sum(_exp_table_bytes(net.dt, t) for t in taus)
     parts["ring buffers"] = 16 * max_delay * columns + (min_delay or 10) * columns
     return Estimate({k: int(v) for k, v in parts.items()}, n_synapses)
+
+
+def _needed_sources(n_pre, n_synapses):
+    """Expected distinct sources among ``n_synapses`` drawn uniformly from ``n_pre``: the
+    rows a rank keeps for a projection (never more than either)."""
+    if n_pre == 0:
+        return 0
+    return int(round(n_pre * -math.expm1(-n_synapses / n_pre)))

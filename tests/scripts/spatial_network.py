@@ -36,7 +36,7 @@ result = net.run(150.0)
 
 
 def synapses(proj):
-    pre = proj.gid_lo + np.repeat(np.arange(len(proj.ptr) - 1), np.diff(proj.ptr))
+    pre = proj.synapse_sources()
     post = sim.local_gids[proj.post.astype(np.int64)]
     fixed = (proj.weight.astype(np.int64) << proj.shift if proj.weight.size
              else np.full(len(proj), proj.weight_all, np.int64))

@@ -1,0 +1,176 @@
+"""One rank of a cluster run, emulated in one process: its peak memory, kept memory, build time.
+
+    python benchmarks/emulate.py                              # Brunel, 2,000 neurons per rank,
+                                                              # N = 10^6, 10^7, 10^8
+    python benchmarks/emulate.py --N 1e9 --local 2000         # 500,000 ranks' rank
+    python benchmarks/emulate.py --N 1e8 --ranks 10000 --t 20 --exchange sparse
+    python benchmarks/emulate.py --real 1 2 4 8 16 --local 500 --t 20   # real ranks, weak scaling
+
+The rank is built by bigbrain itself, on :class:`bigbrain.comm.EmulatedMPI`: a
+communicator that says it is rank r of P while being one process, and answers every
+collective as if the other ranks held the same load (round-robin partition, Brunel's
+random connectivity). What a rank of a real job of P ranks holds and does is therefore
+measured here, before the job is submitted: what grows with the whole network (N, P) and
+what with the rank's own neurons and synapses.
+
+Brunel (2000) model A with CE = 1000, CI = 250 (1,250 synapses per neuron, plus one Poisson
+synapse each), N neurons on P = N / local ranks unless ``--ranks``. Each N runs in its own
+process; prints, per N: P, the rank's neurons and synapses, build time (s; wall clock and
+this process's CPU time, which a busy machine does not inflate), peak resident
+memory (ru_maxrss, MiB, imports included), resident memory after the build, and the
+arrays the built rank keeps, by structure (MiB); with ``--t`` also the simulation time
+and the messages of the exchange per interval.
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MIB = 2**20
+
+
+def rss_now():
+    """Resident memory of this process now (MiB)."""
+    with open("/proc/self/statm") as f:
+        import os
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
+
+
+def peak_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def array_bytes(obj, seen, depth=0):
+    """Bytes of the NumPy arrays reachable from ``obj`` through attributes, dicts, lists and
+    tuples of bigbrain objects, each buffer counted once (``seen``: ids of buffers)."""
+    if isinstance(obj, np.ndarray):
+        base = obj
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if id(base) in seen:
+            return 0
+        seen.add(id(base))
+        return base.nbytes
+    if depth > 6 or id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        return sum(array_bytes(v, seen, depth + 1) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(array_bytes(v, seen, depth + 1) for v in obj)
+    if type(obj).__module__.startswith("bigbrain") and hasattr(obj, "__dict__"):
+        return sum(array_bytes(v, seen, depth + 1) for v in vars(obj).values())
+    return 0
+
+
+def kept_by_structure(net, sim):
+    """MiB of arrays the built rank keeps, by structure (first owner counts a shared one)."""
+    seen = set()
+    parts = {
+        "populations": list(net.populations.values()),
+        "connections": [{k: v for k, v in vars(c).items() if k != "rule"} for c in net.connections],
+        "static rows (ptr)": [p.ptr for p in sim.static],
+        "static synapses": sim.static,
+        "plastic synapses": sim.plasticity,
+        "poisson synapses": sim.poisson,
+        "neurons": sim.blocks,
+        "ring buffers": [sim.ring_ex, sim.ring_in, sim.ring_cur],
+        "exchange tables": sim.exchange,
+        "partition": sim.partition,
+    }
+    return {name: array_bytes(objs, seen) / MIB for name, objs in parts.items()}
+
+
+def worker(n, ranks, rank, exchange, t):
+    """Build (and run ``t`` ms of) rank ``rank`` of ``ranks`` (``rank`` −1: this is a real
+    rank of an mpiexec job); print one JSON line (rank 0 of a real job: the largest of
+    every rank's figures)."""
+    import bigbrain as bb
+    from bigbrain.comm import EmulatedMPI
+    from bigbrain.models import brunel
+    comm = None if rank < 0 else EmulatedMPI(ranks, rank, n)
+    net = bb.Network(dt=0.1, seed=1, comm=comm, exchange=exchange)
+    brunel(net, N=n, CE=1000, CI=250, J=0.1)
+    before = rss_now()
+    t0, c0 = time.perf_counter(), time.process_time()
+    sim = net.build()
+    t1, c1 = time.perf_counter(), time.process_time()
+    out = {"N": n, "P": ranks, "rank": rank, "neurons": len(sim.local_gids),
+           "synapses": sim.n_synapses(), "build_s": t1 - t0, "build_cpu_s": c1 - c0, "described_mib": before,
+           "peak_build_mib": peak_rss(), "after_build_mib": rss_now(),
+           "kept_mib": kept_by_structure(net, sim)}
+    if t > 0:
+        t2 = time.perf_counter()
+        net.run(t)
+        intervals = int(round(t / net.dt)) // sim.interval
+        out.update(sim_s=time.perf_counter() - t2, peak_mib=peak_rss(), spikes=sim.n_spikes,
+                   messages_per_interval=sim.exchange.traffic.messages / max(intervals, 1))
+    if rank < 0:
+        every = net.comm.allgather(out)
+        out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else
+                   {s: max(o[k][s] for o in every) for s in v}) for k, v in out.items()}
+        out["rank"] = -1
+        if net.rank != 0:
+            return
+    print(json.dumps(out))
+
+
+def run_one(n, local, ranks, rank, exchange, t, real=False):
+    ranks = ranks or max(1, n // local)
+    rank = -1 if real else ranks // 2 if rank is None else rank
+    cmd = [sys.executable, __file__, "--worker", str(n), str(ranks), str(rank), exchange, str(t)]
+    cmd = ["mpiexec", "-n", str(ranks)] + cmd if real else cmd
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"N = {n}: the emulated rank failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def show(r):
+    kept = ", ".join(f"{k} {v:.1f}" for k, v in r["kept_mib"].items() if v >= 0.05)
+    who = "every rank (largest)" if r["rank"] < 0 else f"rank {r['rank']:>7d}"
+    line = (f"N {r['N']:.0e}  P {r['P']:>7d}  {who}: {r['neurons']} neurons, "
+            f"{r['synapses']:,} synapses; build {r['build_s']:.2f} s ({r['build_cpu_s']:.2f} s CPU), peak {r['peak_build_mib']:.0f} MiB, "
+            f"after build {r['after_build_mib']:.0f} MiB (described {r['described_mib']:.0f})\n"
+            f"    kept (MiB): {kept}")
+    if "sim_s" in r:
+        line += (f"\n    run: {r['sim_s']:.2f} s, {r['spikes']} spikes, "
+                 f"{r['messages_per_interval']:.0f} messages per interval, peak {r['peak_mib']:.0f} MiB")
+    print(line, flush=True)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        n, ranks, rank, exchange, t = sys.argv[2:7]
+        return worker(int(n), int(ranks), int(rank), exchange, float(t))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--N", type=float, nargs="+", default=[1e6, 1e7, 1e8],
+                        help="neurons of the whole network (default: 1e6 1e7 1e8)")
+    parser.add_argument("--local", type=int, default=2000, help="neurons per rank (P = N / local)")
+    parser.add_argument("--ranks", type=int, default=None, help="P (overrides --local)")
+    parser.add_argument("--rank", type=int, default=None, help="the rank emulated (default P // 2)")
+    parser.add_argument("--exchange", default="alltoall", choices=["alltoall", "sparse"])
+    parser.add_argument("--t", type=float, default=0.0, help="ms to simulate after the build")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON lines too")
+    parser.add_argument("--real", type=int, nargs="+", default=None, metavar="P",
+                        help="weak scaling with real ranks instead: mpiexec -n P for each P, "
+                        "N = local · P (oversubscribed on a small machine: memory and "
+                        "messages, not timings)")
+    args = parser.parse_args()
+    if args.real:
+        for ranks in args.real:
+            show(run_one(args.local * ranks, args.local, ranks, None, args.exchange, args.t, real=True))
+        return
+    for n in args.N:
+        r = run_one(int(n), args.local, args.ranks, args.rank, args.exchange, args.t)
+        show(r)
+        if args.json:
+            print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""What a rank holds must not grow with the whole network (issue 24): selections as ranges,
+owners from ranges, the emulated rank of a large job (bigbrain.comm.EmulatedMPI)."""
+import time
+
+import numpy as np
+import pytest
+
+import bigbrain as bb
+from bigbrain.comm import EmulatedMPI
+from bigbrain.partition import Blocks, RoundRobin
+from bigbrain.population import Selection
+
+
+def selections(net):
+    a = net.population("A", 50, "iaf_psc_delta")
+    b = net.population("B", 30, "iaf_psc_delta")
+    return {"whole": a, "slice": a[5:40], "step": a[40:3:-3], "ids": a[np.array([7, -1, 3])],
+            "union": b[2:9] | a | b[::4], "empty": a[10:10] | b[3:5]}
+
+
+@pytest.mark.parametrize("name", ["whole", "slice", "step", "ids", "union", "empty"])
+def test_members_index_like_the_array_of_gids(name):
+    net = bb.Network()
+    sel = selections(net)[name]
+    gids = np.concatenate([pop.first_gid + ids for pop, ids in sel.parts] + [np.zeros(0, np.int64)])
+    members = sel.members()
+    assert np.array_equal(np.asarray(members), gids) and np.array_equal(sel.gids(), gids)
+    assert len(members) == len(gids) == len(sel)
+    if len(gids):
+        pos = np.random.default_rng(1).integers(0, len(gids), 100)
+        assert np.array_equal(members[pos], gids[pos])
+        assert (members.min(), members.max()) == (gids.min(), gids.max())
+        assert np.array_equal(gids[members.positions(gids[pos])], gids[pos])
+    assert members.repeats() == (len(np.unique(gids)) < len(gids))
+    for partition in (RoundRobin(net.n_nodes, 3), Blocks(net.n_nodes, 4)):
+        for rank in range(partition.n_ranks):
+            expected = np.flatnonzero(partition.owner(gids) == rank)
+            assert np.array_equal(members.local_positions(partition, rank), expected)
+
+
+def test_members_intersect_like_their_gids():
+    net = bb.Network()
+    s = selections(net)
+    for x in s.values():
+        for y in s.values():
+            expected = bool(np.intersect1d(x.gids(), y.gids()).size)
+            assert x.members().intersects(y.members()) == expected
+
+
+def test_a_billion_neurons_cost_nothing_until_built():
+    """Before: every population and connection held an int64 id per neuron (16 GB here)."""
+    net = bb.Network(comm=EmulatedMPI(500_000, 7, 10**9))
+    t0 = time.perf_counter()
+    e = net.population("E", 8 * 10**8, "iaf_psc_delta")
+    i = net.population("I", 2 * 10**8, "iaf_psc_delta")
+    conn = net.connect(e, e | i, rule="fixed_indegree", indegree=1000, weight=0.1, delay=1.5)
+    assert time.perf_counter() - t0 < 1.0
+    assert isinstance(e._spans[0][1], range) and conn.source_range() == (0, 8 * 10**8)
+    assert np.array_equal((e | i).members().local_positions(RoundRobin(10**9, 500_000), 7),
+                          np.arange(7, 10**9, 500_000))
+
+
+def test_selection_parts_are_arrays_for_existing_callers():
+    net = bb.Network()
+    a = net.population("A", 10, "iaf_psc_delta")
+    (pop, ids), = a[2:5].parts
+    assert pop is a and ids.dtype == np.int64 and ids.tolist() == [2, 3, 4]
+    assert Selection([(a, range(3))]).describe() == [{"population": "A", "ids": [0, 1, 2]}]
+
+
+def test_static_rows_are_the_needed_sources_only():
+    """Before: one row pointer (8 B) per source gid of the pre selection's range, here 10^6."""
+    net = bb.Network(comm=EmulatedMPI(1000, 5, 1_000_010))
+    src = net.population("S", 10**6, "iaf_psc_delta")
+    tgt = net.population("T", 10, "iaf_psc_delta")
+    net.connect(src, tgt, rule="fixed_indegree", indegree=3, weight=0.1, delay=1.0)
+    sim = net.build()
+    proj, = sim.static
+    assert len(proj) == 3  # one target of T here (gid 1,000,005)
+    assert len(proj.ptr) <= len(proj) + 1 and len(sim.static_sources) <= len(proj)
+    pre_pos = net.connections[0].local_synapses(net.seed, net.dt, sim._local)[0]
+    assert np.array_equal(proj.source_gids(), np.unique(pre_pos))  # source gids = positions here
+    assert np.array_equal(np.sort(proj.synapse_sources()), np.sort(pre_pos))
+
+
+@pytest.mark.mpi
+def test_archived_traffic_equals_the_ranks_counters(tmp_path):
+    """Telemetry reduced on the way (links, hops summed; pairs sparse) archives what each
+    rank counted."""
+    from mpi_helpers import run_mpi
+    from pathlib import Path
+    run_mpi(Path(__file__).parent / "scripts" / "telemetry_sums.py", 3, tmp_path, timeout=300)
+    got = np.load(tmp_path / "sums.npz")
+    assert got["pairs"].sum() > 0 and got["links"].sum() > 0
+    for name in ("pairs", "links", "messages"):
+        assert np.array_equal(got[name], got[f"archived_{name}"]), name
+    hops = got["hops"]
+    assert np.array_equal(hops[:len(got["archived_hops"])], got["archived_hops"])
+    assert not hops[len(got["archived_hops"]):].any()
+
+
+def test_plastic_rows_are_the_needed_sources_only():
+    """Before: K+, t_last, row pointer and flag (25 B) per source gid of the pre range."""
+    net = bb.Network(comm=EmulatedMPI(1000, 5, 1_000_010))
+    src = net.population("S", 10**6, "iaf_psc_delta")
+    tgt = net.population("T", 10, "iaf_psc_delta")
+    net.connect(src, tgt, rule="fixed_indegree", indegree=3, weight=1.0, delay=1.0,
+                synapse=bb.STDP())
+    sim = net.build()
+    proj, = sim.plasticity.projections
+    assert len(proj) == 3 and len(proj.kplus) == len(proj.t_last) == len(proj.ptr) - 1 <= 3
+    pre_pos = net.connections[0].local_synapses(net.seed, net.dt, sim._local)[0]
+    assert np.array_equal(proj.source_gids(), np.unique(pre_pos))
+
+
+def test_memory_estimate_counts_the_rows_of_needed_sources():
+    """Before: 8 B per source gid of each pre selection, here 8·10^7 B per rank."""
+    from bigbrain.backends import memory
+    from bigbrain.models import brunel
+    net = bb.Network(comm=EmulatedMPI(5000, 0, 10**7))
+    brunel(net, N=10**7, CE=1000, CI=250)
+    est = memory.estimate(net, 5000)
+    # 2,000 targets draw 2·10^6 of 8·10^6 E and 5·10^5 of 2·10^6 I sources
+    distinct = (8e6 + 2e6) * (1 - np.exp(-0.25))
+    assert est.parts["rows"] == pytest.approx(8 * distinct, rel=0.01)
+
+
+@pytest.mark.mpi
+def test_the_emulated_rank_builds_what_the_real_rank_builds(tmp_path):
+    """EmulatedMPI(P, r) holds exactly the local part that rank r of a real P-rank job
+    builds (neurons, static sources and rows)."""
+    from pathlib import Path
+
+    from mpi_helpers import run_mpi
+    from bigbrain.models import brunel
+    run_mpi(Path(__file__).parent / "scripts" / "rank_parts.py", 3, tmp_path, timeout=300)
+    for rank in range(3):
+        net = bb.Network(dt=0.1, seed=4, comm=EmulatedMPI(3, rank, 600))
+        brunel(net, N=600, CE=100, CI=25)
+        sim = net.build()
+        real = np.load(tmp_path / f"rank{rank}.npz")
+        assert np.array_equal(sim.local_gids, real["local_gids"])
+        assert np.array_equal(sim.static_sources, real["sources"]) and len(sim.static) == 2
+        for k, proj in enumerate(sim.static):
+            assert np.array_equal(proj.ptr, real[f"ptr{k}"])
+            assert np.array_equal(proj.post, real[f"post{k}"])
+
+
+def test_emulated_requests_arrive_as_this_ranks_own_gids():
+    """What rank s sends to rank r is what r sends to its mirror 2r − s, moved to r's gids."""
+    from bigbrain.comm import Comm
+    comm = Comm(EmulatedMPI(5, 2, 101))
+    send = np.array([5, 10, 1, 3, 98, 100, 97], np.int64)  # owners 0, 0, 1, 3, 3, 0, 2
+    owner = send % 5
+    order = np.argsort(owner, kind="stable")
+    recv, counts = comm.alltoallv(send[order], np.bincount(owner, minlength=5))
+    assert np.all(recv % 5 == 2) and recv.max() < 101
+    # from s = 0 … 4 arrive the blocks sent to 4, 3, 2, 1, 0 (the mirrors), moved by
+    # (2 − mirror) mod 5, less 5 past the last gid
+    assert counts.tolist() == [0, 2, 1, 1, 3]
+    assert recv.tolist() == [3 + 4, 98 + 4 - 5, 97, 1 + 1, 5 + 2, 10 + 2, 100 + 2 - 5]
+    assert comm.allreduce_max(7) == 7 and comm.allgather("x") == ["x"] * 5
