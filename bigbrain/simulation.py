@@ -307,12 +307,14 @@ class Simulation:
             out.append((block.col0 + idx, off))
         for rec in self.vm_recorders:
             rec.collect(t0, n)
-        cols, offsets = (np.concatenate([part[i] for part in out] + [_NO_SPIKES]) for i in range(2))
-        if not len(cols):
-            return cols, cols, offsets
+        spiking = [part for part in out if len(part[0])]
+        if not spiking:
+            return _NO_SPIKES, _NO_SPIKES, _NO_SPIKES
+        # one part: a view of a buffer that the next update overwrites (copied when kept)
+        cols, offsets = spiking[0] if len(spiking) == 1 else map(np.concatenate, zip(*spiking))
         stamps = t0 + offsets + 1
         if self._spike_recorders:
-            self._unrecorded.append((cols, stamps))
+            self._unrecorded.append((cols.copy(), stamps))
             if len(self._unrecorded) == RECORD_BATCH:
                 self._record_spikes()
         self.plasticity.post_spikes(cols, stamps)
@@ -333,8 +335,10 @@ class Simulation:
         return self._spike_recorders
 
     def _deliver(self, src_gid, src_step):
-        gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)
-        self.backend.kernels.deliver_table(gid, step, self.static_table, self.ring_ex, self.ring_in)
+        if len(src_gid) and self.static_table:
+            gid, step = self.backend.asarray(src_gid), self.backend.asarray(src_step)
+            self.backend.kernels.deliver_table(gid, step, self.static_table, self.ring_ex,
+                                               self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):
