@@ -23,6 +23,11 @@ packets, so the spikes are bit-identical:
   destination row of that column; the split happens in the routers' tables (the source
   knows the columns, the intermediate the rows), so a packet stays one 8-byte word.
 
+On a single rank (``python script.py``) no strategy makes an MPI call or packs words: the
+spikes of sources with targets stay, in their order, and the counters change as the
+strategy's would (:meth:`Exchange._alone`); a one-step minimum delay pays the exchange
+every step.
+
 Errors: a rank that failed during the interval still takes part, and then every rank
 raises (:meth:`bigbrain.comm.Comm.check`), never leaving a rank waiting. ``alltoall`` and
 ``mesh`` flag the failure with −1 counts (over the row and then the column, which reaches

@@ -302,23 +302,28 @@ class Simulation:
         """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
         (rank columns, gids, step offsets)."""
         rings = self.ring_ex, self.ring_in, self.ring_cur
-        out = [group.update(*rings, t0, n) for group in self.block_groups]
+        spiking = []
+        for group in self.block_groups:
+            cols, offsets = group.update(*rings, t0, n)
+            if len(cols):
+                spiking.append((cols, offsets))
         for block in self.single_blocks:
-            idx, off = block.update(*rings, t0, n)
-            out.append((block.col0 + idx, off))
+            idx, offsets = block.update(*rings, t0, n)
+            if len(idx):
+                spiking.append((block.col0 + idx, offsets))
         for rec in self.vm_recorders:
             rec.collect(t0, n)
-        spiking = [part for part in out if len(part[0])]
         if not spiking:
             return _NO_SPIKES, _NO_SPIKES, _NO_SPIKES
         # one part: a view of a buffer that the next update overwrites (copied when kept)
         cols, offsets = spiking[0] if len(spiking) == 1 else map(np.concatenate, zip(*spiking))
-        stamps = t0 + offsets + 1
-        if self._spike_recorders:
-            self._unrecorded.append((cols.copy(), stamps))
-            if len(self._unrecorded) == RECORD_BATCH:
-                self._record_spikes()
-        self.plasticity.post_spikes(cols, stamps)
+        if self._spike_recorders or self.plasticity.projections:
+            stamps = offsets + (t0 + 1)
+            if self._spike_recorders:
+                self._unrecorded.append((cols.copy(), stamps))
+                if len(self._unrecorded) == RECORD_BATCH:
+                    self._record_spikes()
+            self.plasticity.post_spikes(cols, stamps)
         return cols, self.local_gids[cols], offsets
 
     def _record_spikes(self):
