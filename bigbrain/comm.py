@@ -41,7 +41,10 @@ class Comm:
         return out
 
     def allgather_array(self, arr):
-        """Concatenation, in rank order, of every rank's 1-D array (same dtype on all)."""
+        """Concatenation, in rank order, of every rank's 1-D array (same dtype on all); a
+        new array (on one rank a copy, without MPI calls)."""
+        if self.size == 1:
+            return np.array(arr, order="C")
         arr = np.ascontiguousarray(arr)
         counts = np.array(self.mpi.allgather(arr.size), dtype=np.int64)
         out = np.empty(int(counts.sum()), dtype=arr.dtype)

@@ -23,6 +23,11 @@ packets, so the spikes are bit-identical:
   destination row of that column; the split happens in the routers' tables (the source
   knows the columns, the intermediate the rows), so a packet stays one 8-byte word.
 
+On a single rank (``python script.py``) no strategy makes an MPI call or packs words: the
+spikes of sources with targets stay, in their order, and the counters change as the
+strategy's would (:meth:`Exchange._alone`); a one-step minimum delay pays the exchange
+every step.
+
 Errors: a rank that failed during the interval still takes part, and then every rank
 raises (:meth:`bigbrain.comm.Comm.check`), never leaving a rank waiting. ``alltoall`` and
 ``mesh`` flag the failure with −1 counts (over the row and then the column, which reaches
@@ -31,6 +36,8 @@ every rank); ``sparse`` with a non-blocking ``Iallreduce`` that overlaps its mes
 Every strategy keeps :class:`~bigbrain.traffic.Traffic` counters (pairs, mesh links,
 hops, messages).
 """
+from functools import cached_property
+
 import numpy as np
 from mpi4py import MPI
 
@@ -99,6 +106,8 @@ class Exchange:
     """
 
     name = ""
+    #: Message phases a packet goes through (each counts its words sent and received).
+    PHASES = 1
 
     def __init__(self, comm, partition):
         self.comm, self.partition = comm, partition
@@ -112,12 +121,31 @@ class Exchange:
         ``error``: an exception raised on this rank during the interval, or None. If any
         rank reports one, every rank raises (see :meth:`Comm.check`).
         """
+        if self.comm.size == 1:
+            return self._alone(local_index, gids, offsets, error)
         words, failed = self._move(local_index, gids, offsets, error)
         if failed:
             self.comm.check(error)
         src_gid, src_off = unpack(words)
         self.traffic.delivered(src_gid)
         return src_gid, src_off
+
+    def _alone(self, local_index, gids, offsets, error):
+        """:meth:`exchange` on a single rank, without MPI calls or packing: the spikes of
+        sources with targets, in their order (as the strategies deliver them), and the
+        same traffic counters."""
+        if error is not None:
+            self.comm.check(error)
+        if len(local_index):
+            keep = self._has_targets[local_index]
+            gids, offsets = gids[keep], offsets[keep]
+        self.traffic.alone(len(gids), self.PHASES)
+        return gids, offsets
+
+    @cached_property
+    def _has_targets(self):
+        """Whether each local node (by local index) has targets (on this single rank)."""
+        return np.diff(self.table.ptr) > 0
 
     @property
     def packets_sent(self):
@@ -190,6 +218,7 @@ class MeshExchange(Exchange):
     """Dimension-ordered routing over the logical 2-D mesh: row phase, then column phase."""
 
     name = "mesh"
+    PHASES = 2
 
     def __init__(self, comm, partition, local_gids, needed_gids):
         super().__init__(comm, partition)

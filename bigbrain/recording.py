@@ -4,11 +4,47 @@ Each rank records the spikes and samples of its own neurons. At the end of ``run
 records are gathered so that every rank holds all of them (a collective step), sorted by
 time and then population-local id. Times are in ms: a spike emitted in step n has the time
 stamp (n+1)·dt, as in NEST; a sample taken after step n has the time (n+1)·dt.
+
+Only the records made since the last gather travel and are sorted: they are all later
+than those gathered before, so they are appended to what every rank already holds
+(:class:`Appended`). A ``run`` call thus costs what it records, not what all runs so far
+recorded (learning protocols call ``run`` once or twice per sample).
 """
 import numpy as np
 
 from .errors import ModelError
 from .errors import suggest
+
+_EMPTY = np.zeros(0, np.int64)
+
+
+class Appended:
+    """Rows appended gather by gather to arrays of fixed trailing shapes, in buffers that
+    double when full (an append costs what it adds). :meth:`first` gives views of the
+    first rows: later appends never change them."""
+
+    def __init__(self, *empty):
+        self.buffers, self.n = list(empty), 0
+
+    def append(self, *arrays):
+        need = self.n + len(arrays[0])
+        if need > len(self.buffers[0]):
+            size = max(need, 2 * len(self.buffers[0]), 64)
+            self.buffers = [_grown(b, size, self.n) for b in self.buffers]
+        for buffer, rows in zip(self.buffers, arrays):
+            buffer[self.n:need] = rows
+        self.n = need
+        return self.first(need)
+
+    def first(self, n):
+        return tuple(b[:n] for b in self.buffers)
+
+
+def _grown(buffer, size, n):
+    """A buffer of ``size`` rows holding the first ``n`` rows of ``buffer``."""
+    out = np.empty((size,) + buffer.shape[1:], buffer.dtype)
+    out[:n] = buffer[:n]
+    return out
 
 
 class SpikeRecorder:
@@ -19,7 +55,8 @@ class SpikeRecorder:
         recorded = np.zeros(population.size, bool)
         recorded[ids] = True
         self.mask = recorded[block.gids - population.first_gid]
-        self.steps, self.ids = [], []
+        self.steps, self.ids = [], []  # this rank's spikes not yet gathered
+        self.gathered = Appended(_EMPTY, _EMPTY)
 
     def collect(self, cols, stamps):
         """Keep the spikes of recorded neurons among spikes of rank columns ``cols`` with
@@ -31,10 +68,13 @@ class SpikeRecorder:
         self.steps.append(stamps[keep])
 
     def gather(self, comm):
-        steps = comm.allgather_array(np.concatenate(self.steps + [np.zeros(0, np.int64)]))
-        ids = comm.allgather_array(np.concatenate(self.ids + [np.zeros(0, np.int64)]))
+        """(steps, ids) of every rank's spikes so far, sorted by time then id (collective;
+        views that later gathers leave unchanged)."""
+        steps = comm.allgather_array(np.concatenate(self.steps + [_EMPTY]))
+        ids = comm.allgather_array(np.concatenate(self.ids + [_EMPTY]))
+        self.steps, self.ids = [], []
         order = np.lexsort((ids, steps))
-        return steps[order], ids[order]
+        return self.gathered.append(steps[order], ids[order])
 
 
 class SampleRecorder:
@@ -51,7 +91,8 @@ class SampleRecorder:
         self.ids = local_ids[self.local]
         block.rec_idx = np.concatenate([block.rec_idx, self.local]).astype(np.int64)
         self.column = len(block.rec_idx) - len(self.local)
-        self.steps, self.values = [], []
+        self.steps, self.values = [], []  # samples not yet gathered
+        self.gathered = None  # Appended(steps, values[time, id, variable]) once gathered
 
     def collect(self, t0, n_steps):
         stamps = t0 + np.arange(n_steps) + 1
@@ -72,16 +113,19 @@ class SampleRecorder:
         return steps, self.ids, values
 
     def gather(self, comm):
-        """(steps, ids, {variable: values[time, id]}) of all ranks, ids ascending (collective)."""
-        steps, ids, values = self.drain()
-        self.steps, self.values = [steps], [values]
+        """(steps, ids, {variable: values[time, id]}) of all ranks so far, ids ascending
+        (collective; views that later gathers leave unchanged)."""
+        steps, _, values = self.drain()
         ids = comm.allgather_array(self.ids.astype(np.int64))
         order = np.argsort(ids, kind="stable")
-        out = {}
-        for k, variable in enumerate(self.variables):
+        table = np.empty((len(steps), len(ids), len(self.variables)), values.dtype)
+        for k in range(len(self.variables)):
             columns = comm.allgather_array(np.ascontiguousarray(values[:, :, k].T).ravel())
-            out[variable] = columns.reshape(len(ids), len(steps)).T[:, order]
-        return steps, ids[order], out
+            table[:, :, k] = columns.reshape(len(ids), len(steps)).T[:, order]
+        if self.gathered is None:
+            self.gathered = Appended(_EMPTY, np.zeros((0,) + table.shape[1:], table.dtype))
+        steps, table = self.gathered.append(steps, table)
+        return steps, ids[order], {v: table[:, :, k] for k, v in enumerate(self.variables)}
 
 
 class Result:
@@ -118,7 +162,7 @@ class Result:
     def spikes(self, name):
         """(times in ms, population-local ids) of the recorded spikes of population ``name``."""
         steps, ids = self._lookup(self._spikes, name, "spikes")
-        return steps * self.dt, ids
+        return steps * self.dt, ids.copy()
 
     def samples(self, name, variable):
         """(times in ms, ids, values with one column per id) of state variable ``variable``
@@ -128,7 +172,7 @@ class Result:
         if variable not in values:
             raise ModelError(f"samples.{variable}", f"{variable!r} of {name!r} was not recorded; "
                              f"recorded: {', '.join(values)}")
-        return steps * self.dt, ids, values[variable]
+        return steps * self.dt, ids, values[variable].copy()
 
     def V_m(self, name):
         """(times in ms, ids, values in mV with one column per id) of population ``name``."""

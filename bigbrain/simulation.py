@@ -61,6 +61,7 @@ class Simulation:
         self._block_of = {pop.name: b for pop, b in zip(net.node_populations(), self.blocks)}
         self.changed = {}  # population name -> parameters set since the build (checkpointed)
         self.reweighted = set()  # indices of static connections whose weights were set
+        self.synapse_orders = {}  # connection index -> bigbrain.state.synapse_order (cache)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
@@ -320,21 +321,28 @@ class Simulation:
         """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
         (rank columns, gids, step offsets)."""
         rings = self.ring_ex, self.ring_in, self.ring_cur
-        out = [group.update(*rings, t0, n) for group in self.block_groups]
+        spiking = []
+        for group in self.block_groups:
+            cols, offsets = group.update(*rings, t0, n)
+            if len(cols):
+                spiking.append((cols, offsets))
         for block in self.single_blocks:
-            idx, off = block.update(*rings, t0, n)
-            out.append((block.col0 + idx, off))
+            idx, offsets = block.update(*rings, t0, n)
+            if len(idx):
+                spiking.append((block.col0 + idx, offsets))
         for rec in self.vm_recorders:
             rec.collect(t0, n)
-        cols, offsets = (np.concatenate([part[i] for part in out] + [_NO_SPIKES]) for i in range(2))
-        if not len(cols):
-            return cols, cols, offsets
-        stamps = t0 + offsets + 1
-        if self._spike_recorders:
-            self._unrecorded.append((cols, stamps))
-            if len(self._unrecorded) == RECORD_BATCH:
-                self._record_spikes()
-        self.plasticity.post_spikes(cols, stamps)
+        if not spiking:
+            return _NO_SPIKES, _NO_SPIKES, _NO_SPIKES
+        # one part: a view of a buffer that the next update overwrites (copied when kept)
+        cols, offsets = spiking[0] if len(spiking) == 1 else map(np.concatenate, zip(*spiking))
+        if self._spike_recorders or self.plasticity.projections:
+            stamps = offsets + (t0 + 1)
+            if self._spike_recorders:
+                self._unrecorded.append((cols.copy(), stamps))
+                if len(self._unrecorded) == RECORD_BATCH:
+                    self._record_spikes()
+            self.plasticity.post_spikes(cols, stamps)
         return cols, self.local_gids[cols], offsets
 
     def _record_spikes(self):
@@ -352,9 +360,11 @@ class Simulation:
         return self._spike_recorders
 
     def _deliver(self, src_gid, src_step):
-        index = self.backend.asarray(source_positions(self.static_sources, src_gid))
-        step = self.backend.asarray(src_step)
-        self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex, self.ring_in)
+        if len(src_gid) and self.static:
+            index = self.backend.asarray(source_positions(self.static_sources, src_gid))
+            step = self.backend.asarray(src_step)
+            self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex,
+                                               self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):

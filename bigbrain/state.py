@@ -215,6 +215,14 @@ def synapse_order(comm, conn, proj, local_gids):
     return csr.slots(post, fill), int(everyone.sum())
 
 
+def _synapse_order(sim, conn, proj):
+    """:func:`synapse_order` of a built connection, computed once (the synapses of a
+    projection keep their storage order; a change of static weights forgets it)."""
+    if conn.index not in sim.synapse_orders:
+        sim.synapse_orders[conn.index] = synapse_order(sim.comm, conn, proj, sim.local_gids)
+    return sim.synapse_orders[conn.index]
+
+
 def _n_gids(conn):
     """Number of gids up to the highest post-synaptic gid of ``conn`` (the same on every rank)."""
     gids = conn.post.gids()
@@ -225,7 +233,7 @@ def get_weights(net, conn):
     """Every synapse's weight of ``conn`` on every rank, in the order of ``Result.weights``."""
     sim = _built(net, conn, "get")
     proj = sim.projection_of(conn)
-    position, total = synapse_order(net.comm, conn, proj, sim.local_gids)
+    position, total = _synapse_order(sim, conn, proj)
     out = np.empty(total)
     out[net.comm.allgather_array(position)] = net.comm.allgather_array(proj.weights())
     return out
@@ -252,7 +260,7 @@ def set_weights(net, conn, params):
         return
     sim = net._simulation
     proj = sim.projection_of(conn)
-    position, total = synapse_order(net.comm, conn, proj, sim.local_gids)
+    position, total = _synapse_order(sim, conn, proj)
     if isinstance(value, Distribution):
         if conn.synapse is not None:
             conn.synapse.check_weights(where, np.array(value.bounds()))
@@ -275,6 +283,7 @@ def _set_weights(sim, conn, proj, weights):
     if proj in sim.plasticity.projections:
         proj.weight[...] = sim.backend.asarray(weights)
         return
+    sim.synapse_orders.pop(conn.index, None)
     proj.set_weights(weights, *weight_limits([proj.weight_range_of(weights)], sim.comm)[0])
     proj.use(sim.backend)
     sim.static_table = sim.backend.kernels.table([p.arguments() for p in sim.static])

@@ -34,6 +34,8 @@ The runtime (traces, spike history, kernels) is in :mod:`bigbrain.plasticity` an
 """
 import math
 
+import numpy as np
+
 from .errors import ModelError
 
 
@@ -42,13 +44,13 @@ class PlasticRule:
 
     def check_weights(self, field, weights):
         """Raise ModelError unless every weight has the sign of Wmax (NEST's rule)."""
-        w = weights if hasattr(weights, "min") else [weights]
+        w = np.ravel(weights)
         if len(w) == 0:
             return
-        bad = (min(w) < 0) if self.Wmax > 0 else (max(w) >= 0)
-        if bad:
+        found = w.min() if self.Wmax > 0 else w.max()
+        if found < 0 if self.Wmax > 0 else found >= 0:
             raise ModelError(field, f"weights of an STDP synapse must have the sign of Wmax = "
-                             f"{self.Wmax} (found {min(w) if self.Wmax > 0 else max(w)})")
+                             f"{self.Wmax} (found {found})")
 
     def __repr__(self):
         name = type(self).__name__

@@ -55,6 +55,14 @@ class Traffic:
         self.words_sent += int(send_counts.sum())
         self.words_received += int(recv_counts.sum())
 
+    def alone(self, n_packets, phases):
+        """A single rank (no peers, no messages): ``n_packets`` packets delivered to
+        itself, their words counted once per message phase of the strategy."""
+        self._unicast[0] += n_packets
+        self.pairs[0] += n_packets
+        self.words_sent += phases * n_packets
+        self.words_received += phases * n_packets
+
     def unicast(self, counts):
         """``counts[r]`` packets to each rank r, each routed along the row of this rank to
         the destination's column, then along that column."""

@@ -302,7 +302,8 @@ def test_gpu_path_step_costs_on_a_small_microcircuit(host_gpu, monkeypatch):
     """Launches, waits and copies per interval (one step: min delay = dt) on one rank, as
     CudaKernels counts them: one neuron launch per population, Poisson input every 16
     steps, at most one delivery launch for all 64 projections; one wait for the spike
-    count, one device-to-host copy of the spikes; the received spikes' gids and steps up."""
+    count, one device-to-host copy of the spikes; the received spikes' gids and steps up in
+    the steps that have any (most steps of this small network have none)."""
     from bigbrain.models.microcircuit import microcircuit
     _on(host_gpu, monkeypatch)
     net = bb.Network(dt=0.1, seed=1, backend="cupy")
@@ -314,7 +315,7 @@ def test_gpu_path_step_costs_on_a_small_microcircuit(host_gpu, monkeypatch):
     assert sim.interval == 1
     per_step = {k: (v - counts[k]) / (sim.step - steps) for k, v in host_gpu.kernels.counts.items()}
     assert per_step["syncs"] == 2 and per_step["to_host"] == 1
-    assert 2 <= per_step["to_device"] < 3
+    assert 0 < per_step["to_device"] < 1  # only in steps with spikes to deliver
     assert 8 < per_step["launches"] <= 8 + 8 / 16 + 1
 
 

@@ -64,6 +64,36 @@ def test_runs_continue_where_they_stopped():
     assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])
 
 
+def test_each_run_keeps_its_records_while_later_runs_append():
+    """Records are gathered run by run and appended: the result of an earlier run still
+    holds exactly its own records after later runs, the last one equals one long run's, and
+    changing an array a result returned changes no result."""
+    def network():
+        net = bb.Network(dt=0.1, seed=4)
+        n = net.population("N", 30, "iaf_psc_exp", I_e=bb.uniform(500.0, 900.0))
+        net.connect(n, n, rule="fixed_indegree", indegree=3, weight=40.0, delay=0.1)
+        net.record(n, "spikes")
+        net.record(n[::4], ["V_m", "I_syn_ex"], interval=0.5)
+        return net
+
+    def records(res):
+        return [*res.spikes("N"), *res.samples("N", "V_m"), res.samples("N", "I_syn_ex")[2]]
+
+    whole = records(network().run(60.0))
+    net = network()
+    first = net.run(20.0)
+    at_20 = records(first)
+    first.spikes("N")[1][:] = -1                       # the caller's copy, not the records
+    first.V_m("N")[2][:] = np.nan
+    net.run(0.0)
+    last = records(net.run(40.0))
+    assert len(at_20[0]) > 20 and len(at_20[0]) < len(whole[0])
+    for kept, now in zip(at_20, records(first)):
+        assert np.array_equal(kept, now)
+    for one, parts in zip(whole, last):
+        assert np.array_equal(one, parts)
+
+
 def test_poisson_input_reaches_every_step_once():
     """With a one-step minimum delay, Poisson input is drawn several steps ahead: every step
     still gets exactly one draw, however the run is cut. 400 non-leaking delta neurons count

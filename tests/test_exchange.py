@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bigbrain as bb
 from bigbrain.kernels import aer
 from bigbrain.partition.mesh import EAST, NORTH, SOUTH, WEST, Mesh
 from bigbrain.traffic import Traffic, router_loads
@@ -102,6 +103,25 @@ def test_failure_on_one_rank_ends_all_ranks(tmp_path, strategy):
     for rank in range(n_ranks):
         report = (tmp_path / f"rank{rank}.txt").read_text()
         assert re.search(r"injected failure at step 5\d\d", report), f"rank {rank}: {report}"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_one_rank_delivers_and_counts_without_messages(strategy):
+    """On one rank the exchange makes no MPI call: the spikes of sources with targets are
+    delivered (those of a source without targets are not), counted once per message phase
+    of the strategy (the mesh has two), with no message and no link crossed."""
+    net = bb.Network(dt=0.1, exchange=strategy)
+    src = net.spike_source("S", [[1.0, 2.0], [3.0], [4.0]])
+    post = net.population("P", 2, "iaf_psc_delta", E_L=0.0, V_m=0.0, V_th=1e9, tau_m=1e9)
+    net.connect(src[:2], post, rule="one_to_one", weight=1.0, delay=0.1)
+    net.record(post, "V_m")
+    v = net.run(6.0).V_m("P")[2][-1]
+    traffic = net._simulation.exchange.traffic.snapshot()
+    phases = 2 if strategy == "mesh" else 1
+    assert np.allclose(v, [2.0, 1.0])
+    assert traffic["pairs"].tolist() == [3] and traffic["hops"].tolist() == [3]
+    assert traffic["words_sent"] == traffic["words_received"] == 3 * phases
+    assert traffic["messages"] == 0 and not traffic["links"].any()
 
 
 @pytest.mark.parametrize("n_ranks,shape", [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)), (4, (2, 2)),

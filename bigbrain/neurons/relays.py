@@ -24,6 +24,8 @@ class SpikeSourceBlock(Block):
         self.emit_step, self.emit_idx = self.emit_step[order], self.emit_idx[order]
 
     def update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
+        if not len(self.emit_step) or t0 > self.emit_step[-1]:  # no spikes left
+            return self.emit_idx[:0], self.emit_step[:0]
         a, b = np.searchsorted(self.emit_step, [t0, t0 + n_steps])
         return self.emit_idx[a:b], self.emit_step[a:b] - t0
 
