@@ -241,14 +241,17 @@ def _synapse(d):
     """The synapse model object of a description (None: static)."""
     if d is None:
         return None
-    if d.get("model") != "stdp_synapse":
-        raise ModelError("synapse", f"unknown synapse model {d.get('model')!r}")
-    from .stdp import STDP
+    from .stdp import STDP, TripletSTDP
 
+    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP}
+    model = d.get("model")
+    if model not in models:
+        raise ModelError("synapse", f"unknown synapse model {model!r}"
+                         + suggest(str(model), list(models)))
     args = {("lambda_" if k == "lambda" else k): v for k, v in d.items() if k != "model"}
-    known = list(inspect.signature(STDP).parameters)
+    known = list(inspect.signature(models[model]).parameters)
     for key in args:
         if key not in known:
-            raise ModelError(f"synapse.{key}", "not a parameter of stdp_synapse"
+            raise ModelError(f"synapse.{key}", f"not a parameter of {model}"
                              + suggest(key, known) + f"; expected one of {', '.join(known)}")
-    return STDP(**args)
+    return models[model](**args)

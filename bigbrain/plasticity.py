@@ -17,7 +17,9 @@ Memory layout (per rank):
   dropped once no synapse can need them (older than every row's last pre spike minus the
   delay; the newest such entry is kept for K−), which, as in NEST, keeps the history of a
   neuron as long as one of its sources is silent; rows grow when one is full of entries
-  still needed.
+  still needed. With ``stdp_triplet_synapse`` projections on the network, each entry also
+  has K−₃ just after the spike (``tau_minus_triplet``) in a second array ``ht``, and each
+  row its trace K+₃ (``kplus_triplet``); without, neither exists.
 
 Deviation from NEST: none known in the arithmetic; time differences are computed as
 (stamp difference) · dt instead of from NEST's tic-based ms values (differences ~1e-16
@@ -31,6 +33,7 @@ from .kernels import csr
 from .kernels import stdp as kernel
 from .kernels.exp_tables import exp_div, per_column
 from .projection import SourceRows
+from .stdp import TripletSTDP
 
 INITIAL_CAPACITY = 10
 #: Bytes of a cache line: history rows start on one.
@@ -43,7 +46,7 @@ class PostHistory:
     """Spikes of this rank's neurons that are targets of plastic synapses, and their traces
     (layout: :mod:`bigbrain.kernels.stdp`)."""
 
-    def __init__(self, tau_minus, tracked, dt):
+    def __init__(self, tau_minus, tracked, dt, tau_minus_triplet=None):
         n = len(tau_minus)
         self.dt = dt
         self.tracked = tracked
@@ -51,6 +54,10 @@ class PostHistory:
         self.minus_tables = per_column(dt, self.inv_tau_minus, EXP_TABLE_LENGTH)
         self.kminus = np.zeros(n)
         self.last_stamp = np.zeros(n, np.int64)
+        self.triplet = tau_minus_triplet is not None
+        if self.triplet:
+            self.inv_tau_minus_triplet = 1.0 / tau_minus_triplet
+            self.kminus_triplet = np.zeros(n)
         self._allocate(INITIAL_CAPACITY)
         self.bound = np.iinfo(np.int64).min
 
@@ -59,6 +66,7 @@ class PostHistory:
         self.h = _line_aligned_zeros((len(self.kminus), kernel.stamp_at(capacity)))
         self.h[:, kernel.MEMO_STAMP] = np.iinfo(np.int64).min
         self.hf = self.h.view(np.float64)
+        self.ht = np.zeros((len(self.kminus), capacity)) if self.triplet else None
 
     def record(self, cols, stamps, bound):
         """Append post spikes (ring-buffer columns, stamps); ``bound()``: the stamp at or
@@ -74,24 +82,35 @@ class PostHistory:
             i = self._record(cols, stamps, i)
 
     def _record(self, cols, stamps, start):
-        return kernel.record_post_spikes(cols, stamps, start, self.tracked, self.kminus,
-                                         self.last_stamp, self.inv_tau_minus, self.dt,
-                                         self.bound, self.h, self.hf)
+        args = (cols, stamps, start, self.tracked, self.kminus, self.last_stamp,
+                self.inv_tau_minus, self.dt, self.bound, self.h, self.hf)
+        if not self.triplet:
+            return kernel.record_post_spikes(*args)
+        return kernel.record_post_spikes(*args, (self.kminus_triplet, self.inv_tau_minus_triplet,
+                                                 self.ht))
 
     def _grow(self):
         """Room for more entries per row (:func:`_larger`)."""
-        old = self.h
+        old, old_t = self.h, self.ht
         self._allocate(_larger(kernel.capacity(old)))
         self.h[:, :old.shape[1]] = old
+        if self.triplet:
+            self.ht[:, :old_t.shape[1]] = old_t
 
     def entries(self):
         """(column, stamp, K−) of every entry, newest first within a column."""
-        first = kernel.stamp_at(0)
-        held = np.arange(kernel.capacity(self.h)) < self.h[:, kernel.SIZE, None]
+        first, held = kernel.stamp_at(0), self._held()
         return (np.nonzero(held)[0], self.h[:, first::2][held], self.hf[:, first + 1::2][held])
 
-    def restore(self, cols, stamps, kminus):
-        """Hold exactly the entries (column, stamp, K−; any order)."""
+    def triplet_entries(self):
+        """K−₃ of every entry, in the order of :meth:`entries` (triplet histories only)."""
+        return self.ht[self._held()]
+
+    def _held(self):
+        return np.arange(kernel.capacity(self.h)) < self.h[:, kernel.SIZE, None]
+
+    def restore(self, cols, stamps, kminus, kminus_triplet=None):
+        """Hold exactly the entries (column, stamp, K−, K−₃ if triplet; any order)."""
         order = np.lexsort((-stamps, cols))
         cols, stamps, kminus = cols[order], stamps[order], kminus[order]
         counts = np.bincount(cols, minlength=len(self.kminus))
@@ -103,14 +122,17 @@ class PostHistory:
         j = np.arange(len(cols)) - (np.cumsum(counts) - counts)[cols]
         self.h[cols, kernel.stamp_at(j)] = stamps
         self.hf[cols, kernel.stamp_at(j) + 1] = kminus
+        if self.triplet:
+            self.ht[cols, j] = kminus_triplet[order]
         self.bound = np.iinfo(np.int64).min
 
     def on(self, backend):
         """(h, hf, K− tables, their starts and lengths per column) as ``backend`` arrays (h
         is copied to a device once per interval: the history is appended to on the host,
-        in spike order)."""
+        in spike order), and ``ht`` (None without triplet projections)."""
         h = backend.asarray(self.h)
-        return (h, h.view(np.float64), *(backend.asarray(a) for a in self.minus_tables))
+        ht = None if self.ht is None else backend.asarray(self.ht)
+        return (h, h.view(np.float64), *(backend.asarray(a) for a in self.minus_tables)), ht
 
 
 def _larger(capacity):
@@ -151,8 +173,10 @@ class PlasticProjection(SourceRows):
         csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
         self.rule.check_weights(f"{conn.where}.weight", self.weight)
         span = len(self.ptr) - 1
-        self.kplus = np.zeros(span)
+        self.kplus = np.full(span, self.rule.initial_kplus)
         self.t_last = np.zeros(span, np.int64)
+        self.kplus_triplet = (np.full(span, self.rule.Kplus_triplet)
+                              if isinstance(self.rule, TripletSTDP) else None)
         self.active = np.diff(self.ptr) > 0
         self.rows = self.ptr
         self.recorder = None
@@ -174,7 +198,8 @@ class PlasticProjection(SourceRows):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses and row
         traces there; ``ptr`` stays on the host, ``rows`` is its copy there."""
         self.rows = self.ptr
-        backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last"))
+        backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last")
+                     + (("kplus_triplet",) if self.kplus_triplet is not None else ()))
 
     def deliver(self, src_gid, src_step, history, inv_tau_minus, dt, ring_ex, ring_in):
         """Deliver spikes (in time order) through the synapses, updating the weights.
@@ -183,18 +208,30 @@ class PlasticProjection(SourceRows):
         n_events = rec.bound(src_gid - self.gid_lo)
         zeros = self.backend.zeros
         out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
-        r = self.rule
-        n = self.backend.kernels.deliver_stdp(
+        r, (h, ht) = self.rule, history
+        if self.kplus_triplet is None:
+            pair, triplet = (r.lambda_, r.alpha, r.mu_plus, r.mu_minus), ()
+        else:  # stdp_synapse's terms are not used
+            pair = (0.0, 0.0, 0.0, 0.0)
+            triplet = ((self.kplus_triplet, ht, self.exp_plus_triplet, r.tau_plus_triplet, r.Aplus,
+                        r.Aminus, r.Aplus_triplet, r.Aminus_triplet),)
+        n = getattr(self.backend.kernels, r.KERNEL)(
             src_gid, src_step, self.gid_lo, self.rows, self.post, self.weight, self.delay,
-            np.int64(self.delay_all), self.kplus, self.t_last, *history, inv_tau_minus, dt,
-            self.exp_plus, r.tau_plus, r.lambda_, r.alpha, r.mu_plus, r.mu_minus, r.Wmax,
-            self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+            np.int64(self.delay_all), self.kplus, self.t_last, *h, inv_tau_minus, dt,
+            self.exp_plus, r.tau_plus, *pair, r.Wmax,
+            self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out, *triplet)
         if self.recorder is not None:
             self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
 
     def host_arrays(self):
         """(weight, K+, last stamp) on the host."""
         return tuple(self.backend.to_host(a) for a in (self.weight, self.kplus, self.t_last))
+
+    def host_kplus_triplet(self):
+        """K+₃ of each row on the host (zeros for an ``stdp_synapse`` projection)."""
+        if self.kplus_triplet is None:
+            return np.zeros(len(self.ptr) - 1)
+        return self.backend.to_host(self.kplus_triplet)
 
     def synapse_rows(self):
         """Row (source gid − gid_lo) of every synapse, in storage order."""
@@ -211,8 +248,9 @@ class PlasticProjection(SourceRows):
 
     def nbytes(self):
         """Bytes held for the synapses and their rows."""
+        extra = () if self.kplus_triplet is None else (self.kplus_triplet,)
         return sum(a.nbytes for a in (self.post, self.weight, self.delay, self.rows,
-                                      self.kplus, self.t_last, self.active))
+                                      self.kplus, self.t_last, self.active, *extra))
 
 
 class WeightRecorder:
@@ -252,16 +290,21 @@ NO_RECORDER = WeightRecorder(np.zeros(0, np.int64), 0, np.zeros(0, np.int64))
 class Plasticity:
     """The plastic projections of one rank and the spike history of their targets."""
 
-    def __init__(self, projections, tau_minus, local_gids, dt):
+    def __init__(self, projections, tau_minus, local_gids, dt, tau_minus_triplet):
+        """``tau_minus``, ``tau_minus_triplet``: the post-synaptic trace time constants (ms)
+        of each column (the second is used only with triplet projections)."""
         self.projections, self.local_gids = projections, local_gids
         tracked = np.zeros(len(local_gids), bool)
         for proj in projections:
             tracked[proj.post] = True
-        self.history = PostHistory(tau_minus, tracked, dt)
+        self.triplet = any(proj.kplus_triplet is not None for proj in projections)
+        self.history = PostHistory(tau_minus, tracked, dt, tau_minus_triplet if self.triplet else None)
         self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)
             proj.exp_plus = exp_div(dt, proj.rule.tau_plus, EXP_TABLE_LENGTH)
+            if proj.kplus_triplet is not None:
+                proj.exp_plus_triplet = exp_div(dt, proj.rule.tau_plus_triplet, EXP_TABLE_LENGTH)
 
     def use(self, backend):
         """Compute with ``backend``: move the synapses; the spike history stays on the
@@ -294,7 +337,7 @@ class Plasticity:
             return
         order = np.argsort(src_step, kind="stable")
         src_gid, src_step = src_gid[order], src_step[order]
-        history = self.history.on(self.backend)
+        history = self.history.on(self.backend)  # (h, hf, K− tables …), ht
         for proj in self.projections:
             proj.deliver(src_gid, src_step, history, self.inv_tau_minus, self.history.dt,
                          ring_ex, ring_in)
@@ -354,10 +397,12 @@ class Plasticity:
         ``row/*``: connection index, pre gid, K+ and last spike stamp (steps) of each source
         with local synapses (the same on every rank that has the row); ``neuron/*``: gid,
         K− and last spike stamp of each local post-synaptic neuron; ``history/*``: gid,
-        stamp and K− after the spike of the retained post-synaptic spike history.
+        stamp and K− after the spike of the retained post-synaptic spike history. With
+        triplet projections also ``row/kplus_triplet`` (0 for ``stdp_synapse`` rows),
+        ``neuron/kminus_triplet`` and ``history/kminus_triplet``.
         """
         syn = {k: [] for k in ("connection", "post_gid", "pre_gid", "multapse", "weight")}
-        row = {k: [] for k in ("connection", "pre_gid", "kplus", "t_last")}
+        row = {k: [] for k in ("connection", "pre_gid", "kplus", "t_last", "kplus_triplet")}
         for proj in self.projections:
             keys = proj.synapse_keys(self.local_gids)
             weight, kplus, t_last = proj.host_arrays()
@@ -365,18 +410,24 @@ class Plasticity:
                 syn[name].append(value)
             syn["connection"].append(np.full(len(proj), proj.conn.index, np.int64))
             rows = np.flatnonzero(proj.active)
-            for name, value in zip(("pre_gid", "kplus", "t_last"),
-                                   (proj.gid_lo + rows, kplus[rows], t_last[rows])):
+            for name, value in zip(("pre_gid", "kplus", "t_last", "kplus_triplet"),
+                                   (proj.gid_lo + rows, kplus[rows], t_last[rows],
+                                    proj.host_kplus_triplet()[rows])):
                 row[name].append(value)
             row["connection"].append(np.full(len(rows), proj.conn.index, np.int64))
         h = self.history
         owner, stamp, k = h.entries()
+        if not self.triplet:
+            del row["kplus_triplet"]
         out = {f"synapse/{n}": _cat(v) for n, v in syn.items()}
         out.update({f"row/{n}": _cat(v) for n, v in row.items()})
         cols = np.flatnonzero(h.tracked)
         out.update({"neuron/gid": self.local_gids[cols], "neuron/kminus": h.kminus[cols],
                     "neuron/last_stamp": h.last_stamp[cols], "history/gid": self.local_gids[owner],
                     "history/stamp": stamp, "history/kminus": k})
+        if self.triplet:
+            out.update({"neuron/kminus_triplet": h.kminus_triplet[cols],
+                        "history/kminus_triplet": h.triplet_entries()})
         return out
 
     def restore_state_arrays(self, saved):
@@ -394,6 +445,10 @@ class Plasticity:
             at = _match(keys, np.column_stack([np.full(len(rows), index), proj.gid_lo + rows]), "row")
             kplus[rows], t_last[rows] = saved["row/kplus"][at], saved["row/t_last"][at]
             proj.weight, proj.kplus, proj.t_last = weight, kplus, t_last
+            if proj.kplus_triplet is not None:
+                kplus_triplet = proj.host_kplus_triplet()
+                kplus_triplet[rows] = saved["row/kplus_triplet"][at]
+                proj.kplus_triplet = kplus_triplet
             proj.use(proj.backend)
         h = self.history
         cols = np.flatnonzero(h.tracked)
@@ -401,7 +456,11 @@ class Plasticity:
         h.kminus[cols], h.last_stamp[cols] = saved["neuron/kminus"][at], saved["neuron/last_stamp"][at]
         mine = np.isin(saved["history/gid"], self.local_gids[cols])
         col = np.searchsorted(self.local_gids, saved["history/gid"][mine])
-        h.restore(col, saved["history/stamp"][mine], saved["history/kminus"][mine])
+        k3 = None
+        if self.triplet:
+            h.kminus_triplet[cols] = saved["neuron/kminus_triplet"][at]
+            k3 = saved["history/kminus_triplet"][mine]
+        h.restore(col, saved["history/stamp"][mine], saved["history/kminus"][mine], k3)
 
     def nbytes(self):
         """(bytes held for plastic synapses and their rows, number of plastic synapses)."""

@@ -23,7 +23,7 @@ from .kernels import csr, poisson
 from .kernels.fixed_point import MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
 from .spatial import Space, is_spatial
-from .stdp import STDP
+from .stdp import PlasticRule
 from .streams import Purpose
 
 MAX_DELAY_STEPS = 65535
@@ -74,8 +74,9 @@ class Connection:
             raise ModelError(f"{self.where}.delay", f"delay {hi} ms exceeds {MAX_DELAY_STEPS} steps")
 
     def _check_synapse(self):
-        if self.synapse is not None and not isinstance(self.synapse, STDP):
-            raise ModelError(f"{self.where}.synapse", f"expected None (static) or bb.STDP(...), "
+        if self.synapse is not None and not isinstance(self.synapse, PlasticRule):
+            raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...) or "
+                             f"bb.TripletSTDP(...), "
                              f"got {self.synapse!r}")
         if self.synapse is not None and self.pre_gids is None:
             raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have plastic "

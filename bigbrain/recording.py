@@ -53,6 +53,9 @@ class VmRecorder:
         stamps = t0 + np.arange(n_steps) + 1
         rows = np.flatnonzero(stamps % self.interval == 0)
         self.steps.append(stamps[rows])
+        if not len(self.local):  # none of the recorded neurons on this rank: no samples
+            self.values.append(np.zeros((len(rows), 0)))
+            return
         self.values.append(self.block.samples[rows, self.column:self.column + len(self.local), 0].copy())
 
     def gather(self, comm):

@@ -60,7 +60,8 @@ class Simulation:
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
         build_log.info("synapses placed for delivery")
-        self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt)
+        self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
+                                     self._tau_minus("tau_minus_triplet"))
         self._set_interval()
         self.exchange = make_exchange(
             net.exchange, comm, self.partition, self.local_gids,
@@ -106,9 +107,10 @@ class Simulation:
             column += len(gids)
         return blocks
 
-    def _tau_minus(self):
-        """Post-synaptic STDP time constant (ms) of each column (inf for spike sources)."""
-        return np.concatenate([np.full(len(b.gids), pop.params.get("tau_minus", np.inf))
+    def _tau_minus(self, name="tau_minus"):
+        """Post-synaptic STDP time constant ``name`` (ms) of each column (inf for spike
+        sources)."""
+        return np.concatenate([np.full(len(b.gids), pop.params.get(name, np.inf))
                                for pop, b in zip(self.net.node_populations(), self.blocks)]
                               + [np.zeros(0)])
 

@@ -15,15 +15,47 @@ connection plastic. The rule, per synapse, with the whole delay d counted as den
 * the spike then reaches the post-synaptic neuron with the new weight, and the pre trace
   steps: ``K+ ← K+ · exp((t_last − t)/tau_plus) + 1``.
 
-``mu = 0`` gives additive, ``mu = 1`` multiplicative updates. The runtime (traces, spike
-history, kernels) is in :mod:`bigbrain.plasticity` and :mod:`bigbrain.kernels.stdp`.
+``mu = 0`` gives additive, ``mu = 1`` multiplicative updates.
+
+``synapse=bb.TripletSTDP(...)`` is NEST's ``stdp_triplet_synapse`` (Pfister & Gerstner
+2006, all-to-all): the same order of operations, with |w| and the sign of Wmax, two
+pre-synaptic traces K+ (``tau_plus``) and K+₃ (``tau_plus_triplet``) and two post-synaptic
+ones, K− (``tau_minus``) and K−₃ (``tau_minus_triplet``, of the post-synaptic neuron):
+
+* each post spike t_post in (t_last − d, t − d] potentiates, oldest first:
+  ``|w| ← min(|Wmax|, |w| + K+ · exp((t_last − t_post − d)/tau_plus) · (Aplus + Aplus_triplet · y))``
+  with y the K−₃ just before t_post (K−₃ after it, minus 1);
+* then ``K+₃ ← K+₃ · exp((t_last − t)/tau_plus_triplet)`` and the spike depresses:
+  ``|w| ← max(0, |w| − K− · (Aminus + Aminus_triplet · K+₃))``, K− as for ``STDP``;
+* then ``K+₃ ← K+₃ + 1`` and K+ steps as for ``STDP``.
+
+The runtime (traces, spike history, kernels) is in :mod:`bigbrain.plasticity` and
+:mod:`bigbrain.kernels.stdp`.
 """
 import math
 
 from .errors import ModelError
 
 
-class STDP:
+class PlasticRule:
+    """What the plastic synapse models share: NEST's weight sign rule and a repr."""
+
+    def check_weights(self, field, weights):
+        """Raise ModelError unless every weight has the sign of Wmax (NEST's rule)."""
+        w = weights if hasattr(weights, "min") else [weights]
+        if len(w) == 0:
+            return
+        bad = (min(w) < 0) if self.Wmax > 0 else (max(w) >= 0)
+        if bad:
+            raise ModelError(field, f"weights of an STDP synapse must have the sign of Wmax = "
+                             f"{self.Wmax} (found {min(w) if self.Wmax > 0 else max(w)})")
+
+    def __repr__(self):
+        name = type(self).__name__
+        return f"{name}(" + ", ".join(f"{k}={v}" for k, v in self.describe().items() if k != "model") + ")"
+
+
+class STDP(PlasticRule):
     """NEST ``stdp_synapse`` parameters, with NEST's defaults.
 
     tau_plus: pre-synaptic trace time constant (ms, > 0). lambda_: learning rate (≥ 0;
@@ -41,23 +73,53 @@ class STDP:
         self.mu_minus = _number("STDP.mu_minus", mu_minus, lambda v: v >= 0, ">= 0")
         self.Wmax = _number("STDP.Wmax", Wmax, lambda v: v != 0, "non-zero (mV or pA)")
 
-    def check_weights(self, field, weights):
-        """Raise ModelError unless every weight has the sign of Wmax (NEST's rule)."""
-        w = weights if hasattr(weights, "min") else [weights]
-        if len(w) == 0:
-            return
-        bad = (min(w) < 0) if self.Wmax > 0 else (max(w) >= 0)
-        if bad:
-            raise ModelError(field, f"weights of an STDP synapse must have the sign of Wmax = "
-                             f"{self.Wmax} (found {min(w) if self.Wmax > 0 else max(w)})")
+    #: The backend kernel that delivers through these synapses.
+    KERNEL = "deliver_stdp"
+    initial_kplus = 0.0
 
     def describe(self):
         return {"model": "stdp_synapse", "tau_plus": self.tau_plus, "lambda": self.lambda_,
                 "alpha": self.alpha, "mu_plus": self.mu_plus, "mu_minus": self.mu_minus,
                 "Wmax": self.Wmax}
 
-    def __repr__(self):
-        return "STDP(" + ", ".join(f"{k}={v}" for k, v in self.describe().items() if k != "model") + ")"
+
+class TripletSTDP(PlasticRule):
+    """NEST ``stdp_triplet_synapse`` parameters, with NEST's defaults (Pfister & Gerstner
+    2006, table 3, minimal all-to-all visual cortex model).
+
+    tau_plus, tau_plus_triplet: pre-synaptic trace time constants (ms, > 0; tau_plus and
+    tau_x of the paper). Aplus, Aminus: pair potentiation and depression amplitudes (A2+,
+    A2−); Aplus_triplet, Aminus_triplet: triplet amplitudes (A3+, A3−); all ≥ 0 and in
+    units of the weight. Wmax: maximal |weight| (mV or pA, ≠ 0), whose sign every weight
+    must have. Kplus, Kplus_triplet: initial pre-synaptic traces (≥ 0). The post-synaptic
+    time constants are the neuron parameters ``tau_minus`` and ``tau_minus_triplet``.
+    Diehl & Cook (2015)'s rule is the case Aplus = Aminus_triplet = 0 (see README).
+    """
+
+    KERNEL = "deliver_triplet_stdp"
+
+    def __init__(self, tau_plus=16.8, tau_plus_triplet=101.0, Aplus=5e-10, Aminus=7e-3,
+                 Aplus_triplet=6.2e-3, Aminus_triplet=2.3e-4, Wmax=100.0, Kplus=0.0,
+                 Kplus_triplet=0.0):
+        positive, non_negative = (lambda v: v > 0, "> 0 ms"), (lambda v: v >= 0, ">= 0")
+        self.tau_plus = _number("TripletSTDP.tau_plus", tau_plus, *positive)
+        self.tau_plus_triplet = _number("TripletSTDP.tau_plus_triplet", tau_plus_triplet, *positive)
+        for name, value in (("Aplus", Aplus), ("Aminus", Aminus), ("Aplus_triplet", Aplus_triplet),
+                            ("Aminus_triplet", Aminus_triplet), ("Kplus", Kplus),
+                            ("Kplus_triplet", Kplus_triplet)):
+            setattr(self, name, _number(f"TripletSTDP.{name}", value, *non_negative))
+        self.Wmax = _number("TripletSTDP.Wmax", Wmax, lambda v: v != 0, "non-zero (mV or pA)")
+
+    @property
+    def initial_kplus(self):
+        return self.Kplus
+
+    def describe(self):
+        return {"model": "stdp_triplet_synapse", "tau_plus": self.tau_plus,
+                "tau_plus_triplet": self.tau_plus_triplet, "Aplus": self.Aplus,
+                "Aminus": self.Aminus, "Aplus_triplet": self.Aplus_triplet,
+                "Aminus_triplet": self.Aminus_triplet, "Wmax": self.Wmax, "Kplus": self.Kplus,
+                "Kplus_triplet": self.Kplus_triplet}
 
 
 def _number(field, value, check, rule):

@@ -242,12 +242,13 @@ class CudaKernels:
     def deliver_stdp(self, src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus,
                      t_last, h, hf, minus_tables, minus_start, minus_length, inv_tau_minus, dt,
                      exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex,
-                     ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w):
-        """kernels/stdp.py::deliver on the device; ``src_*`` on the host, in time order.
-        Returns the number of weight-recorder events written to ``out_*``. Each thread
-        computes K− itself (not remembered in ``h``) and the exponentials come from full
-        device tables (not the CPU's shorter ``exp_plus`` and ``minus_*``), so that every
-        value is libm's."""
+                     ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w, triplet=None):
+        """kernels/stdp.py::deliver on the device (also ``deliver_triplet_stdp``, with
+        ``triplet``); ``src_*`` on the host, in time order. Returns the number of
+        weight-recorder events written to ``out_*``. Each thread computes K− itself (not
+        remembered in ``h``) and the exponentials come from full device tables (not the
+        CPU's shorter ``exp_plus``, ``minus_*`` and triplet table), so that every value is
+        libm's."""
         group_row, group_ptr, stamp, pos = spike_groups(np.asarray(src_gid), np.asarray(src_step),
                                                         gid_lo, ptr.shape[0] - 1)
         if len(pos) == 0:
@@ -256,7 +257,8 @@ class CudaKernels:
         groups = (np.int64(len(group_row)), *(xp.asarray(a) for a in (group_row, group_ptr, stamp)))
         exp_plus = self._exp_div(dt, tau_plus)
         rule = (*_f64(dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max), exp_plus,
-                np.int64(exp_plus.size), *self._exp_minus(dt, inv_tau_minus), inv_tau_minus)
+                np.int64(exp_plus.size), *self._exp_minus(dt, inv_tau_minus), inv_tau_minus,
+                *self._triplet_rule(dt, triplet))
         n_out, out_pos = xp.zeros(1, np.int64), xp.zeros(len(out_stamp), np.int64)
         rec_syn = xp.asarray(rec_syn)
         self.launch("stdp", template_name("stdp_synapses", post, delay),
@@ -269,6 +271,18 @@ class CudaKernels:
         self.launch("stdp", "stdp_rows", _blocks(len(group_row)), (THREADS,), (
             *groups, kplus, t_last, *rule))
         return self._sorted_events(int(n_out[0]), out_pos, out_stamp, out_syn, out_w)
+
+    deliver_triplet_stdp = deliver_stdp
+
+    def _triplet_rule(self, dt, triplet):
+        """The triplet fields of kernels/cuda/stdp.cu's StdpRule (triplet = 0: none)."""
+        if triplet is None:
+            return (np.int32(0), *_f64(0, 0, 0, 0, 0), _NULL, np.int64(0), _NULL, _NULL,
+                    np.int64(0))
+        kplus_triplet, ht, _, tau_x, a_plus, a_minus, a_plus3, a_minus3 = triplet
+        exp_x = self._exp_div(dt, tau_x)
+        return (np.int32(1), *_f64(tau_x, a_plus, a_minus, a_plus3, a_minus3), exp_x,
+                np.int64(exp_x.size), kplus_triplet, ht, np.int64(ht.shape[1]))
 
     def _sorted_events(self, n, out_pos, out_stamp, out_syn, out_w):
         """Put the n recorded events in the CPU's order: spike position, then synapse."""

@@ -14,6 +14,12 @@ row's first cache line (rows start on a line): ``h[c, SIZE]`` the number of entr
 ``hf[c, stamp_at(j) + 1]`` (K− just after the spike); ``hf`` is the float64 view of ``h``.
 An entry is dropped once no synapse can need it: stamped at or below ``bound`` (no row's
 last pre spike minus its delay is older) and not the newest such entry (it gives K−).
+
+``stdp_triplet_synapse`` also needs the post-synaptic trace K−₃ (``tau_minus_triplet``)
+just after each spike: a history with triplet projections has a second array ``ht``
+(float64, neurons × capacity), entry j of column c at ``ht[c, j]``, and the kernels take
+``triplet`` (a tuple) where ``stdp_synapse`` alone passes None; Numba compiles each form
+apart and prunes the ``triplet is None`` branches, so the pair kernel is unchanged.
 """
 import math
 
@@ -62,11 +68,12 @@ def kept_entries(h, c, bound):
 
 @numba.njit(cache=True)
 def record_post_spikes(cols, stamps, start, tracked, kminus, last_stamp, inv_tau_minus, dt,
-                       bound, h, hf):
+                       bound, h, hf, triplet=None):
     """Record post-synaptic spikes ``start:`` (columns, stamps; in time order per column) of
     tracked columns and step their traces, dropping entries older than ``bound`` (see the
-    module docstring). Returns the index of the first spike not recorded because its
-    column's row is full (len(cols): all recorded)."""
+    module docstring). ``triplet``: None, or (K−₃ per column, 1/tau_minus_triplet per
+    column, ``ht``) to step and record K−₃ too. Returns the index of the first spike not
+    recorded because its column's row is full (len(cols): all recorded)."""
     full = capacity(h)
     for i in range(start, cols.shape[0]):
         c = cols[i]
@@ -77,6 +84,12 @@ def record_post_spikes(cols, stamps, start, tracked, kminus, last_stamp, inv_tau
             return i
         t = stamps[i]
         kminus[c] = kminus[c] * math.exp((last_stamp[c] - t) * dt * inv_tau_minus[c]) + 1.0
+        if triplet is not None:
+            k3, inv_tau3, ht = triplet
+            k3[c] = k3[c] * math.exp((last_stamp[c] - t) * dt * inv_tau3[c]) + 1.0
+            for j in range(keep, 0, -1):
+                ht[c, j] = ht[c, j - 1]
+            ht[c, 0] = k3[c]
         last_stamp[c] = t
         for word in range(stamp_at(keep) + 1, FIRST_ENTRY + 1, -1):
             h[c, word] = h[c, word - 2]
@@ -110,6 +123,20 @@ def depress(w, kminus, lam, alpha, mu_minus, w_max):
 
 
 @numba.njit(cache=True, inline="always")
+def facilitate_triplet(w, kplus, ky, a_plus, a_plus_triplet, w_max):
+    """NEST stdp_triplet_synapse's facilitation: ``ky`` is K−₃ just before the post spike."""
+    new_w = abs(w) + kplus * (a_plus + a_plus_triplet * ky)
+    return math.copysign(new_w if new_w < abs(w_max) else w_max, w_max)
+
+
+@numba.njit(cache=True, inline="always")
+def depress_triplet(w, kminus, kx, a_minus, a_minus_triplet, w_max):
+    """NEST stdp_triplet_synapse's depression: ``kx`` is K+₃ just before the pre spike."""
+    new_w = abs(w) - kminus * (a_minus + a_minus_triplet * kx)
+    return math.copysign(new_w if new_w > 0.0 else 0.0, w_max)
+
+
+@numba.njit(cache=True, inline="always")
 def exp_steps(tables, start, length, m, dt, tau, multiply):
     """exp(−m·dt/τ), or exp(−m·dt·τ) if ``multiply``, for a step count m ≥ 0: entry m of
     the table at ``tables[start:start + length]`` (:mod:`.exp_tables`, the same
@@ -123,7 +150,8 @@ def exp_steps(tables, start, length, m, dt, tau, multiply):
 @numba.njit(cache=True)
 def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus, t_last,
             h, hf, minus_tables, minus_start, minus_length, inv_tau_minus, dt, exp_plus, tau_plus,
-            lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w):
+            lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex, ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w,
+            triplet=None):
     """Deliver spikes (source gid, emission step; in time order) through one plastic
     projection: update each synapse's weight (facilitation by the post spikes in
     (t_last − d, t − d], oldest first, then depression by K− just before t − d), add its
@@ -141,6 +169,11 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
 
     Weight recording: synapses ``rec_syn`` (sorted) of rows with ``rec_row`` set write
     (stamp, synapse, new weight) to ``out_*``; returns the number written.
+
+    ``triplet``: None (``stdp_synapse``), or for ``stdp_triplet_synapse`` (K+₃ per row,
+    ``ht`` (module docstring), :func:`.exp_tables.exp_div` (dt, tau_plus_triplet),
+    tau_plus_triplet, Aplus, Aminus, Aplus_triplet, Aminus_triplet); then ``lam``,
+    ``alpha``, ``mu_plus`` and ``mu_minus`` are not used.
     """
     L = ring_ex.shape[0]
     span = ptr.shape[0] - 1
@@ -154,6 +187,9 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
         t = src_step[s] + 1
         emitted_slot = (t - 1) % L
         kp, tl = kplus[row], t_last[row]
+        if triplet is not None:  # K+₃ just before t
+            k3_rows, ht, exp_x, tau_x, a_plus, a_minus, a_plus3, a_minus3 = triplet
+            kx = k3_rows[row] * exp_steps(exp_x, 0, exp_x.shape[0], t - tl, dt, tau_x, False)
         end = ptr[row + 1]
         for k in range(ptr[row], end):
             prefetch_read(h, np.int64(post[min(k + PREFETCH_AHEAD, end - 1)]))
@@ -183,8 +219,14 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
             for j in range(oldest - 1, newest - 1, -1):
                 decay = exp_steps(exp_plus, 0, exp_plus.shape[0], h[c, stamp_at(j)] + d - tl, dt,
                                   tau_plus, False)
-                w = facilitate(w, kp * decay, lam, mu_plus, w_max)
-            w = depress(w, hf[c, MEMO_KMINUS], lam, alpha, mu_minus, w_max)
+                if triplet is None:
+                    w = facilitate(w, kp * decay, lam, mu_plus, w_max)
+                else:
+                    w = facilitate_triplet(w, kp * decay, ht[c, j] - 1.0, a_plus, a_plus3, w_max)
+            if triplet is None:
+                w = depress(w, hf[c, MEMO_KMINUS], lam, alpha, mu_minus, w_max)
+            else:
+                w = depress_triplet(w, hf[c, MEMO_KMINUS], kx, a_minus, a_minus3, w_max)
             weight[k] = w
             slot = emitted_slot + d
             if slot >= L:
@@ -205,5 +247,7 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplu
                     out_w[n_out] = w
                     n_out += 1
         kplus[row] = kp * math.exp((tl - t) * dt / tau_plus) + 1.0
+        if triplet is not None:
+            k3_rows[row] = kx + 1.0
         t_last[row] = t
     return n_out

@@ -27,8 +27,9 @@ no tests itself.  A network is described by a plain ``dict``::
 
 ``"synapse"`` may be a model name or a dict ``{"model": "stdp_synapse",
 "tau_plus": ..., "lambda": ..., "alpha": ..., "mu_plus": ..., "mu_minus": ...,
-"Wmax": ..., "tau_minus": ...}``.  ``tau_minus`` is a *neuron* parameter in NEST;
-given here it is set on every neuron of the post-synaptic population (it may also
+"Wmax": ..., "tau_minus": ...}`` (or ``stdp_triplet_synapse`` with its parameters and
+``tau_minus_triplet``).  ``tau_minus`` and ``tau_minus_triplet`` are *neuron* parameters in NEST;
+given here they are set on every neuron of the post-synaptic population (it may also
 be given directly in that population's ``params``).
 
 Multapses are allowed.  Final weights are returned in the order of the given
@@ -47,7 +48,7 @@ import numpy as np
 
 #: Keys of a connection's ``"synapse"`` dict that NEST keeps on the post-synaptic
 #: neuron rather than on the synapse.
-_NEURON_SIDE_SYN_PARAMS = ("tau_minus",)
+_NEURON_SIDE_SYN_PARAMS = ("tau_minus", "tau_minus_triplet")
 
 
 def _import_nest():
@@ -113,12 +114,13 @@ def _multapse_rank(src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _set_tau_minus(nodes, name: str, value: float, seen: dict) -> None:
-    """Set the post-synaptic STDP trace time constant tau_minus (ms) on a population."""
-    if name in seen and seen[name] != value:
-        raise ValueError(f"conflicting tau_minus for population {name}: {seen[name]} vs {value}")
-    seen[name] = value
-    nodes.set(tau_minus=float(value))
+def _set_tau_minus(nodes, name: str, param: str, value: float, seen: dict) -> None:
+    """Set a post-synaptic STDP trace time constant (ms; ``param``: tau_minus or
+    tau_minus_triplet) on a population."""
+    if (name, param) in seen and seen[name, param] != value:
+        raise ValueError(f"conflicting {param} for population {name}: {seen[name, param]} vs {value}")
+    seen[name, param] = value
+    nodes.set({param: float(value)})
 
 
 def _is_device(nest, nodes) -> bool:
@@ -156,8 +158,8 @@ def _connect_entry(nest, ci: int, entry: dict, pops: dict, tau_minus_seen: dict)
     if m and (src.min() < 0 or src.max() >= len(pre) or tgt.min() < 0 or tgt.max() >= len(post)):
         raise ValueError(f"connection {ci}: index out of range")
     model, syn_params, neuron_side = _synapse_spec(entry)
-    if "tau_minus" in neuron_side:
-        _set_tau_minus(post, entry["post"], neuron_side["tau_minus"], tau_minus_seen)
+    for param, value in neuron_side.items():
+        _set_tau_minus(post, entry["post"], param, value, tau_minus_seen)
     rec = entry.get("receptor_type", 0)
     rec = np.broadcast_to(np.asarray(rec, dtype=np.int64), (m,))
     rank = _multapse_rank(src, tgt) if m else np.zeros(0, dtype=np.int64)
@@ -168,6 +170,8 @@ def _connect_entry(nest, ci: int, entry: dict, pops: dict, tau_minus_seen: dict)
     for k in range(int(rank.max(initial=-1)) + 1):
         name = f"bb_ref_c{ci}_k{k}"
         params = dict(syn_params)
+        if params.get("Wmax", 1.0) < 0:  # NEST checks the model's default weight 1.0 against Wmax
+            params["weight"] = -1.0
         if entry.get("weight_recorder"):
             wr = nest.Create("weight_recorder")
             params["weight_recorder"] = wr

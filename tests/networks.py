@@ -25,9 +25,10 @@ def brunel_results(N=2000, t=200.0, J_rel_std=0.0, **network_args):
     return out
 
 
-def stdp_results(t=300.0, **network_args):
-    """STDP on E→E (distributed weights and delays) and onto parrot neurons (port 1, with a
-    weight recorder), iaf_psc_exp inhibitory neurons, Poisson input."""
+def stdp_results(t=300.0, triplet=False, **network_args):
+    """STDP on E→E (distributed weights and delays; triplet STDP if ``triplet``) and onto
+    parrot neurons (port 1, with a weight recorder), iaf_psc_exp inhibitory neurons,
+    Poisson input."""
     net = bb.Network(dt=0.1, seed=7, **network_args)
     params = {"C_m": 1.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0}
     exc = net.population("E", 800, "iaf_psc_delta", V_m=bb.uniform(0.0, 20.0), tau_minus=25.0,
@@ -40,7 +41,9 @@ def stdp_results(t=300.0, **network_args):
     net.connect(noise, inh, weight=25.0, delay=1.5)
     ee = net.connect(exc, exc, "fixed_indegree", indegree=100, weight=bb.uniform(0.05, 0.2),
                      delay=bb.uniform(1.0, 3.0),
-                     synapse=bb.STDP(lambda_=0.02, mu_plus=0.0, mu_minus=0.0, Wmax=0.3))
+                     synapse=bb.TripletSTDP(Aplus=0.004, Aminus=0.006, Aplus_triplet=0.003,
+                                            Aminus_triplet=0.001, Wmax=0.3) if triplet else
+                     bb.STDP(lambda_=0.02, mu_plus=0.0, mu_minus=0.0, Wmax=0.3))
     net.connect(exc, inh, "fixed_indegree", indegree=100, weight=25.0, delay=1.5)
     net.connect(inh, exc | inh, "fixed_indegree", indegree=25, weight=-0.2, delay=1.5)
     net.connect(exc[:50], parrots, "one_to_one", delay=1.0)

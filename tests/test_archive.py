@@ -24,7 +24,8 @@ CHUNK = 1000          # spikes per chunk: several chunks per population in 300 m
 
 
 def brunel(archive=None, N=1000, seed=42, partition="round_robin", comm=None, stdp=False):
-    """Brunel's model A (benchmarks/nest_brunel.py) scaled to N neurons, ~40 spikes/s."""
+    """Brunel's model A (benchmarks/nest_brunel.py) scaled to N neurons, ~40 spikes/s;
+    ``stdp``: plastic E→E (True: bb.STDP, "triplet": bb.TripletSTDP)."""
     net = bb.Network(dt=0.1, seed=seed, partition=partition, archive=archive, comm=comm)
     p = dict(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0, C_m=1.0, t_ref=2.0,
              V_m=bb.uniform(0.0, 20.0))
@@ -33,7 +34,9 @@ def brunel(archive=None, N=1000, seed=42, partition="round_robin", comm=None, st
     noise = net.poisson("noise", rate=20_000.0)
     if stdp:
         net.connect(exc, exc, rule="fixed_indegree", indegree=N * 4 // 50, weight=1.0, delay=1.5,
-                    synapse=bb.STDP(lambda_=0.01, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=2.0))
+                    synapse=bb.TripletSTDP(Aplus=0.01, Aminus=0.01, Aplus_triplet=0.005,
+                                           Aminus_triplet=0.002, Wmax=2.0) if stdp == "triplet"
+                    else bb.STDP(lambda_=0.01, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=2.0))
         net.connect(exc, inh, rule="fixed_indegree", indegree=N * 4 // 50, weight=1.0, delay=1.5)
     else:
         net.connect(exc, exc | inh, rule="fixed_indegree", indegree=N * 4 // 50, weight=1.0, delay=1.5)

@@ -159,7 +159,8 @@ def test_gpu_path_brunel_equals_numpy(host_gpu, monkeypatch, J_rel_std):
     networks.assert_identical(reference, networks.brunel_results(J_rel_std=J_rel_std))
 
 
-def test_gpu_path_stdp_network_equals_numpy(host_gpu, monkeypatch):
-    reference = networks.stdp_results()
+@pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
+def test_gpu_path_stdp_network_equals_numpy(host_gpu, monkeypatch, triplet):
+    reference = networks.stdp_results(triplet=triplet)
     _on(host_gpu, monkeypatch)
-    networks.assert_identical(reference, networks.stdp_results())
+    networks.assert_identical(reference, networks.stdp_results(triplet=triplet))

@@ -78,12 +78,12 @@ def test_resume_on_another_rank_count_and_partition(tmp_path, two_rank_run, refe
         assert chunk_bytes(path, arr) == chunk_bytes(reference, arr)
 
 
-@pytest.mark.skipif(not hasattr(bb, "STDP"), reason="STDP not yet in bigbrain")
-def test_resume_with_stdp_gives_the_same_weights(tmp_path, scripts):
-    """Activates once bigbrain.STDP exists: plastic weights after a resume (on another rank
-    count) equal the uninterrupted run's."""
+@pytest.mark.parametrize("stdp", [True, "triplet"], ids=["stdp", "triplet"])
+def test_resume_with_stdp_gives_the_same_weights(tmp_path, scripts, stdp):
+    """Plastic weights after a resume (on another rank count) equal the uninterrupted run's
+    (stdp_synapse and stdp_triplet_synapse)."""
     full, cut = tmp_path / "full.zarr", tmp_path / "cut.zarr"
-    run_mpi(scripts[0], 2, full, T_MS, json.dumps({"checkpoint_every": 100.0, "stdp": True}),
+    run_mpi(scripts[0], 2, full, T_MS, json.dumps({"checkpoint_every": 100.0, "stdp": stdp}),
             timeout=120)
     cut_back(full, cut, 2000)
     net = bb.resume(cut)

@@ -172,9 +172,11 @@ def test_exp_tables_are_libm_and_end_at_zero():
     assert len(exp_tables.exp_div(0.1, 20.0, max_length=100)) == 100
 
 
-def test_stdp_deliver_equals_numba(kernels):
+@pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
+def test_stdp_deliver_equals_numba(kernels, triplet):
     """Random rows, delays, a post-synaptic history and several spikes per source in one
-    interval; weights, traces, ring buffers and recorder events must be equal."""
+    interval; weights, traces, ring buffers and recorder events must be equal
+    (stdp_synapse, and stdp_triplet_synapse with K+₃ and the K−₃ history)."""
     rng = np.random.default_rng(8)
     ptr = np.r_[0, np.cumsum(rng.integers(0, 12, 60))]
     n, n_cols = ptr[-1], 300
@@ -186,8 +188,11 @@ def test_stdp_deliver_equals_numba(kernels):
     h = np.zeros((n_cols, stdp.stamp_at(62)), np.int64)
     h = (h, h.view(np.float64))
     kminus, last = np.zeros(n_cols), np.zeros(n_cols, np.int64)
+    ht = np.zeros((n_cols, 62))
+    post_triplet = ((np.zeros(n_cols), 1.0 / (tau_minus + 60.0), ht),) if triplet else ()
     assert stdp.record_post_spikes(history_cols, stamps, 0, np.ones(n_cols, bool), kminus, last,
-                                   1.0 / tau_minus, 0.1, np.int64(-1), *h) == len(stamps)
+                                   1.0 / tau_minus, 0.1, np.int64(-1), *h,
+                                   *post_triplet) == len(stamps)
     exp_plus = exp_tables.exp_div(0.1, 20.0, max_length=40)  # shorter than most gaps: both paths
     minus = exp_tables.per_column(0.1, 1.0 / tau_minus, max_length=30)
     src_step = np.sort(rng.integers(380, 420, 200))
@@ -196,16 +201,19 @@ def test_stdp_deliver_equals_numba(kernels):
     rec_row[::3] = True
     rec_syn = np.flatnonzero(np.repeat(rec_row, np.diff(ptr)))[::2].copy()
     w0 = rng.uniform(0.0, 0.3, n)
-    states = [(w0.copy(), np.zeros(60), np.zeros(60, np.int64), *_ring(np.random.default_rng(9)))
-              for _ in range(2)]
+    states = [(w0.copy(), np.full(60, 0.5), np.zeros(60, np.int64), np.full(60, 2.0),
+               *_ring(np.random.default_rng(9))) for _ in range(2)]
+    exp_x = exp_tables.exp_div(0.1, 70.0, max_length=40)
     events = []
-    for kernel, (w, kplus, t_last, ring_ex, ring_in) in zip((stdp.deliver, kernels.deliver_stdp),
-                                                            states):
+    gpu_kernel = kernels.deliver_triplet_stdp if triplet else kernels.deliver_stdp
+    for kernel, (w, kplus, t_last, kx, ring_ex, ring_in) in zip((stdp.deliver, gpu_kernel), states):
+        rule = ((kx, ht, exp_x, 70.0, 0.01, 0.02, 0.03, 0.01),) if triplet else ()
         for mode, mu, later in ((stdp.DELIVER_WEIGHT, 1.0, 0), (stdp.DELIVER_COUNT, 0.0, 50)):
             out = (np.zeros(2400, np.int64), np.zeros(2400, np.int64), np.zeros(2400))
             k = kernel(src_gid, src_step + later, 100, ptr, post, w, delay, np.int64(0), kplus,
                        t_last, *h, *minus, 1.0 / tau_minus, 0.1, exp_plus, 20.0,
-                       0.05, 1.1, mu, mu, 0.3, mode, ring_ex, ring_in, rec_row, rec_syn, *out)
+                       0.05, 1.1, mu, mu, 0.3, mode, ring_ex, ring_in, rec_row, rec_syn, *out,
+                       *rule)
             events.append([a[:k] for a in out])
     assert not np.array_equal(states[0][0], w0)
     for a, b in zip(*states):

@@ -34,9 +34,10 @@ def test_brunel_spikes_and_V_m_equal_numpy(J_rel_std):
                               networks.brunel_results(J_rel_std=J_rel_std, backend="cupy"))
 
 
-def test_stdp_network_spikes_and_weights_equal_numpy():
-    networks.assert_identical(networks.stdp_results(backend="numpy"),
-                                  networks.stdp_results(backend="cupy"))
+@pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
+def test_stdp_network_spikes_and_weights_equal_numpy(triplet):
+    networks.assert_identical(networks.stdp_results(backend="numpy", triplet=triplet),
+                              networks.stdp_results(backend="cupy", triplet=triplet))
 
 
 def test_auto_takes_the_gpu_and_stores_synapses_as_compactly_as_the_cpu():

@@ -19,8 +19,10 @@ CLIPPED_AT_WMAX = dict(lambda_=0.5, mu_plus=0.0, mu_minus=0.0, alpha=0.0, Wmax=5
 CLIPPED_AT_ZERO = dict(lambda_=0.5, mu_plus=0.0, mu_minus=0.0, alpha=3.0, Wmax=50.0)
 
 
-def nest_synapse(stdp, tau_minus):
-    return {"model": "stdp_synapse", "tau_minus": tau_minus, **stdp.describe()}
+def nest_synapse(stdp, traces):
+    """The synapse of a NEST description; ``traces``: the post-synaptic time constants
+    (tau_minus, and tau_minus_triplet for stdp_triplet_synapse)."""
+    return {**traces, **stdp.describe()}
 
 
 def run_nest(desc):
@@ -39,8 +41,9 @@ def trains(rng, n, t_sim, rate_hz):
 
 
 # ---------------------------------------------------------------- parrot pairs vs NEST
-def parrot_pairs(pre_trains, post_trains, sources, targets, weights, delay, stdp, tau_minus, t_sim):
-    """Spike sources -> parrots -> STDP (port 1) -> parrots driven by their own sources."""
+def parrot_pairs(pre_trains, post_trains, sources, targets, weights, delay, stdp, traces, t_sim):
+    """Spike sources -> parrots -> STDP (port 1) -> parrots driven by their own sources;
+    ``traces``: the post-synaptic trace time constants (dict of neuron parameters)."""
     n_pre, n_post = len(pre_trains), len(post_trains)
     one = {"weights": 1.0, "delays": 1.0}
     desc = {
@@ -54,7 +57,7 @@ def parrot_pairs(pre_trains, post_trains, sources, targets, weights, delay, stdp
             {"pre": "Spre", "post": "pre", "sources": range(n_pre), "targets": range(n_pre), **one},
             {"pre": "Spost", "post": "post", "sources": range(n_post), "targets": range(n_post), **one},
             {"pre": "pre", "post": "post", "sources": sources, "targets": targets,
-             "weights": weights, "delays": delay, "synapse": nest_synapse(stdp, tau_minus),
+             "weights": weights, "delays": delay, "synapse": nest_synapse(stdp, traces),
              "receptor_type": 1, "weight_recorder": True}],
         "record": ["pre", "post"],
     }
@@ -62,7 +65,7 @@ def parrot_pairs(pre_trains, post_trains, sources, targets, weights, delay, stdp
     s_pre = net.spike_source("Spre", pre_trains)
     s_post = net.spike_source("Spost", post_trains)
     pre = net.population("pre", n_pre, "parrot_neuron")
-    post = net.population("post", n_post, "parrot_neuron", tau_minus=tau_minus)
+    post = net.population("post", n_post, "parrot_neuron", **traces)
     net.connect(s_pre, pre, "one_to_one", delay=1.0)
     net.connect(s_post, post, "one_to_one", delay=1.0)
     conn = net.connect(pre, post, "explicit", sources=sources, targets=targets, weight=weights,
@@ -94,9 +97,19 @@ def test_parrot_pairs_match_nest(rule, delay):
     weights = rng.uniform(10.0, 45.0, len(sources))
     stdp = bb.STDP(**rule)
     desc, net, conn = parrot_pairs(pre_trains, post_trains, sources, targets, weights, delay,
-                                   stdp, 12.0, t_sim)
+                                   stdp, {"tau_minus": 12.0}, t_sim)
+    w = assert_parrot_pairs_match(desc, net, conn, sources, targets, weights)
+    if rule is CLIPPED_AT_WMAX:
+        assert np.sum(w == stdp.Wmax) > 20, "the weights must reach Wmax"
+    if rule is CLIPPED_AT_ZERO:
+        assert np.sum(w == 0.0) > 20, "the weights must reach 0"
+
+
+def assert_parrot_pairs_match(desc, net, conn, sources, targets, weights):
+    """Run :func:`parrot_pairs` in NEST and bigbrain: the spikes, final weights and weight
+    recorder events must agree (weights to RTOL); returns the recorded weights."""
     ref = run_nest(desc)
-    res = net.run(t_sim)
+    res = net.run(desc["t_sim"])
     for name in ("pre", "post"):
         np.testing.assert_allclose(res.spikes(name)[0], ref["spikes"][name][0], atol=1e-9)
     order = canonical(sources, targets)
@@ -115,10 +128,7 @@ def test_parrot_pairs_match_nest(rule, delay):
     np.testing.assert_array_equal(pre, events["senders"][nest_key])
     np.testing.assert_array_equal(post, events["targets"][nest_key])
     np.testing.assert_allclose(w, events["weights"][nest_key], rtol=RTOL, atol=0)
-    if rule is CLIPPED_AT_WMAX:
-        assert np.sum(w == stdp.Wmax) > 20, "the weights must reach Wmax"
-    if rule is CLIPPED_AT_ZERO:
-        assert np.sum(w == 0.0) > 20, "the weights must reach 0"
+    return w
 
 
 @pytest.mark.nest
@@ -146,12 +156,16 @@ def test_parrot_repeats_port_zero_with_multiplicity():
 
 
 # ---------------------------------------------------------------- recurrent network vs NEST
-def recurrent_description(n_exc=800, n_inh=200, n_in=100, t_sim=2000.0, seed=3):
-    """A recurrent iaf_psc_delta network with explicit connectivity, STDP on E->E and
-    spike-source input; returns the neutral description used by both simulators."""
+def recurrent_description(n_exc=800, n_inh=200, n_in=100, t_sim=2000.0, seed=3, stdp=None,
+                          traces=None):
+    """A recurrent iaf_psc_delta network with explicit connectivity, STDP on E->E (``stdp``,
+    by default an additive bb.STDP) and spike-source input; ``traces``: the post-synaptic
+    trace time constants (neuron parameters, default tau_minus = 30 ms). Returns the
+    neutral description used by both simulators, and the synapse model."""
     rng = np.random.default_rng(seed)
+    traces = traces or {"tau_minus": 30.0}
     neuron = {"C_m": 1.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0,
-              "tau_minus": 30.0}
+              **traces}
 
     def explicit(n_src, n_tgt, k):
         return rng.integers(0, n_src, n_tgt * k), np.repeat(np.arange(n_tgt), k)
@@ -160,7 +174,7 @@ def recurrent_description(n_exc=800, n_inh=200, n_in=100, t_sim=2000.0, seed=3):
     ie_s, ie_t = explicit(n_exc, n_inh, 80)
     ii_s, ii_t = explicit(n_inh, n_exc + n_inh, 20)
     in_s, in_t = explicit(n_in, n_exc + n_inh, 10)
-    stdp = bb.STDP(tau_plus=16.8, lambda_=0.02, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=0.4)
+    stdp = stdp or bb.STDP(tau_plus=16.8, lambda_=0.02, alpha=1.0, mu_plus=0.0, mu_minus=0.0, Wmax=0.4)
     return {
         "dt": DT, "t_sim": t_sim,
         "populations": [
@@ -173,7 +187,7 @@ def recurrent_description(n_exc=800, n_inh=200, n_in=100, t_sim=2000.0, seed=3):
         "connections": [
             {"pre": "E", "post": "E", "sources": ee_s, "targets": ee_t,
              "weights": rng.uniform(0.1, 0.3, ee_s.size), "delays": rng.choice([1.0, 1.5, 2.3], ee_s.size),
-             "synapse": nest_synapse(stdp, neuron["tau_minus"])},
+             "synapse": nest_synapse(stdp, traces)},
             {"pre": "E", "post": "I", "sources": ie_s, "targets": ie_t, "weights": 0.3, "delays": 1.5},
             {"pre": "I", "post": "EI", "sources": ii_s, "targets": ii_t, "weights": -3.0, "delays": 1.2},
             {"pre": "X", "post": "EI", "sources": in_s, "targets": in_t, "weights": 2.1, "delays": 1.0}],

@@ -11,7 +11,9 @@ zarr-python's buffer prototype):
   ``block_table`` / ``iaf_psc_delta_blocks`` / ``iaf_psc_exp_blocks`` /
   ``iaf_psc_alpha_blocks``: several populations in one call),
   ``deliver`` (and ``table`` / ``deliver_table``: several projections in one call),
-  ``poisson_input`` and ``deliver_stdp``, with the arguments of the Numba kernels in
+  ``poisson_input``, ``deliver_stdp`` and ``deliver_triplet_stdp`` (the kernel a plastic
+  synapse model names as its ``KERNEL``); on the CPU also ``<model>_blocks`` for the
+  conductance-based models (:mod:`bigbrain.kernels.cond`), with the arguments of the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
   the CUDA sources in ``kernels/cuda`` through :mod:`bigbrain.kernels.gpu`, same bits);
 * ``check_memory(estimate, ranks_on_node)``: refuse, before the build, a network that
@@ -32,7 +34,7 @@ import numpy as np
 from .. import devices
 from . import memory
 from ..errors import ModelError
-from ..kernels import delivery, lif, poisson, stdp
+from ..kernels import cond, delivery, lif, poisson, stdp
 
 NAMES = ("numpy", "cupy", "auto")
 
@@ -86,7 +88,9 @@ CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.i
                               iaf_psc_exp_blocks=lif.iaf_psc_exp_blocks,
                               deliver=delivery.deliver, table=delivery.table,
                               deliver_table=delivery.deliver_table,
-                              poisson_input=poisson.poisson_input, deliver_stdp=stdp.deliver)
+                              poisson_input=poisson.poisson_input, deliver_stdp=stdp.deliver,
+                              deliver_triplet_stdp=stdp.deliver,
+                              **{model + "_blocks": cond.cond_blocks for model in cond.MODELS})
 NUMPY = Backend("numpy", np, CPU_KERNELS)
 
 

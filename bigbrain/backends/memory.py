@@ -124,6 +124,9 @@ def estimate(net, n_ranks):
             parts["synapses"] += (post_bytes + 8 + delay_bytes) * n
             parts["rows"] += PLASTIC_ROW_BYTES * rows
             parts["exp tables"] += _exp_table_bytes(net.dt, conn.synapse.tau_plus)
+            if hasattr(conn.synapse, "tau_plus_triplet"):  # K+₃ per row and its table
+                parts["rows"] += 8 * rows
+                parts["exp tables"] += _exp_table_bytes(net.dt, conn.synapse.tau_plus_triplet)
     if any(c.synapse is not None for c in net.connections):
         taus = {p.params.get("tau_minus") for p in pops if "tau_minus" in p.params}
         parts["exp tables"] += sum(_exp_table_bytes(net.dt, t) for t in taus)

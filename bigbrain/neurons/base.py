@@ -53,6 +53,7 @@ LIF_COMMON = {
     "V_reset": (-70.0, "mV", any_value, ""),
     "I_e": (0.0, "pA", any_value, ""),
     "tau_minus": (20.0, "ms", positive, "> 0"),
+    "tau_minus_triplet": (110.0, "ms", positive, "> 0"),
 }
 
 
@@ -76,10 +77,14 @@ class NeuronModel:
                 raise ModelError(f"{where}.{key}", f"unknown parameter for model {self.name}"
                                  + suggest(key, self.params))
             out[key] = self._checked(where, key, value)
-        if "V_reset" in out and "V_th" in out and not out["V_reset"] < out["V_th"]:
-            raise ModelError(f"{where}.V_reset", f"must be below V_th ({out['V_th']} mV), "
-                             f"got {out['V_reset']} mV")
+        self.check_relations(where, out)
         return out
+
+    def check_relations(self, where, p):
+        """Checks between parameters of a complete set ``p``: V_reset below V_th."""
+        if "V_reset" in p and "V_th" in p and not p["V_reset"] < p["V_th"]:
+            raise ModelError(f"{where}.V_reset", f"must be below V_th ({p['V_th']} mV), "
+                             f"got {p['V_reset']} mV")
 
     def _checked(self, where, key, value):
         default, unit, check, rule = self.params[key]

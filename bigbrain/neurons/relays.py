@@ -34,7 +34,8 @@ class ParrotBlock(Block):
     Each spike that arrives (on port 0) in a step is emitted in that step, with its
     multiplicity: k spikes in, k spikes out. Input synapses deliver one spike each as
     2**FRACTION_BITS in the ring buffer (see ``Connection.input_weight``), whatever their
-    weight. Its spikes are post-synaptic spikes for STDP (trace ``tau_minus``, ms).
+    weight. Its spikes are post-synaptic spikes for STDP (traces ``tau_minus`` and
+    ``tau_minus_triplet``, ms).
     """
 
     def __init__(self, p, gids, col0, dt, V_m):
@@ -56,5 +57,6 @@ MODELS = {
     "spike_source": NeuronModel("spike_source", {}, SpikeSourceBlock, receives_input=False),
     "parrot_neuron": NeuronModel("parrot_neuron", {
         "tau_minus": (20.0, "ms", positive, "> 0"),
+        "tau_minus_triplet": (110.0, "ms", positive, "> 0"),
     }, ParrotBlock),
 }

@@ -12,6 +12,10 @@
 // number of entries at word 0 and entry j (newest first) at words 4 + 2j (stamp) and
 // 5 + 2j (K− just after the spike, read through the double view hf of the same memory).
 // The CPU's remembered K− (words 1, 2) is not used here: each thread computes its own.
+//
+// NEST stdp_triplet_synapse (triplet = 1, kernels/stdp.py's `triplet`): K+₃ per row in
+// kplus_triplet, carried by each thread like K+, and K−₃ just after each history entry at
+// ht[c * ht_width + j]; lam, alpha, mu_plus, mu_minus are then not used.
 #include "common.cuh"
 
 #define DELIVER_WEIGHT 0
@@ -25,18 +29,31 @@ struct StdpRule {
     const i64 *minus_start;      //   exp(-m * dt * inv_tau_minus[c])
     const i64 *minus_length;
     const double *inv_tau_minus;
+    int triplet;                 // stdp_triplet_synapse:
+    double tau_x, a_plus, a_minus, a_plus3, a_minus3;  // tau_plus_triplet, Aplus, Aminus, A..._triplet
+    const double *exp_x;         // exp(-m * dt / tau_plus_triplet)
+    i64 n_exp_x;
+    double *kplus_triplet;       // K+₃ per row
+    const double *ht;            // K−₃ after history entry j of column c: ht[c * ht_width + j]
+    i64 ht_width;
 };
 
 // The rule as kernel parameters (CuPy passes scalars and pointers, not structs).
 #define BB_STDP_PARAMS                                                                         \
     double dt, double tau_plus, double lam, double alpha, double mu_plus, double mu_minus,     \
     double w_max, const double *exp_plus, i64 n_exp_plus, const double *exp_minus,             \
-    const i64 *minus_start, const i64 *minus_length, const double *inv_tau_minus
+    const i64 *minus_start, const i64 *minus_length, const double *inv_tau_minus,              \
+    int triplet, double tau_x, double a_plus, double a_minus, double a_plus3, double a_minus3, \
+    const double *exp_x, i64 n_exp_x, double *kplus_triplet, const double *ht, i64 ht_width
 #define BB_STDP_PARAM_TYPES                                                                    \
     double, double, double, double, double, double, double, const double *, i64,               \
-    const double *, const i64 *, const i64 *, const double *
-#define BB_STDP_RULE {dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, exp_plus, n_exp_plus, \
-                      exp_minus, minus_start, minus_length, inv_tau_minus}
+    const double *, const i64 *, const i64 *, const double *, int, double, double, double,     \
+    double, double, const double *, i64, double *, const double *, i64
+#define BB_STDP_ARGS dt, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, exp_plus, n_exp_plus,  \
+                     exp_minus, minus_start, minus_length, inv_tau_minus, triplet, tau_x,     \
+                     a_plus, a_minus, a_plus3, a_minus3, exp_x, n_exp_x, kplus_triplet, ht,   \
+                     ht_width
+#define BB_STDP_RULE {BB_STDP_ARGS}
 
 // x ** mu as libm's pow gives it for mu 0 and 1 (exact); other exponents: the device pow.
 BB_HD double power(double x, double mu) {
@@ -55,11 +72,22 @@ BB_HD double depress(double w, double kminus, const StdpRule &p) {
     return norm_w > 0.0 ? norm_w * p.w_max : 0.0;
 }
 
+// stdp_triplet_synapse: ky is K−₃ just before the post spike, kx K+₃ just before the pre spike.
+BB_HD double facilitate_triplet(double w, double kplus, double ky, const StdpRule &p) {
+    double new_w = fabs(w) + kplus * (p.a_plus + p.a_plus3 * ky);
+    return copysign(new_w < fabs(p.w_max) ? new_w : p.w_max, p.w_max);
+}
+
+BB_HD double depress_triplet(double w, double kminus, double kx, const StdpRule &p) {
+    double new_w = fabs(w) - kminus * (p.a_minus + p.a_minus3 * kx);
+    return copysign(new_w > 0.0 ? new_w : 0.0, p.w_max);
+}
+
 // The weight after a pre spike stamped t reaches a synapse (delay d, post column c) whose
-// row had its previous spike at t_last with trace kplus (kernels/stdp.py::update_weight and
-// kminus_before): facilitation by the post spikes in (t_last − d, t − d], oldest first,
-// then depression by K− just before t − d.
-BB_HD double update_weight(double w, i64 t, i64 d, i64 t_last, double kplus, i64 c,
+// row had its previous spike at t_last with trace kplus (kernels/stdp.py::deliver):
+// facilitation by the post spikes in (t_last − d, t − d], oldest first, then depression by
+// K− just before t − d (and, for the triplet rule, kx: K+₃ just before t).
+BB_HD double update_weight(double w, i64 t, i64 d, i64 t_last, double kplus, double kx, i64 c,
                            const i64 *h_all, const double *hf_all, i64 width, const StdpRule &p) {
     const i64 *h = h_all + c * width;
     const double *hf = hf_all + c * width;
@@ -69,7 +97,9 @@ BB_HD double update_weight(double w, i64 t, i64 d, i64 t_last, double kplus, i64
     while (oldest < n && h[4 + 2 * oldest] > t_last - d) ++oldest;
     for (i64 j = oldest - 1; j >= newest; --j) {
         i64 gap = h[4 + 2 * j] + d - t_last;
-        w = facilitate(w, kplus * exp_steps(p.exp_plus, p.n_exp_plus, gap, p.dt, p.tau_plus, 0), p);
+        double decayed = kplus * exp_steps(p.exp_plus, p.n_exp_plus, gap, p.dt, p.tau_plus, 0);
+        w = p.triplet ? facilitate_triplet(w, decayed, p.ht[c * p.ht_width + j] - 1.0, p)
+                      : facilitate(w, decayed, p);
     }
     i64 e = newest;
     while (e < n && h[4 + 2 * e] >= t - d) ++e;
@@ -79,7 +109,7 @@ BB_HD double update_weight(double w, i64 t, i64 d, i64 t_last, double kplus, i64
         k_minus = hf[5 + 2 * e] * exp_steps(p.exp_minus + p.minus_start[c], p.minus_length[c], gap,
                                             p.dt, p.inv_tau_minus[c], 1);
     }
-    return depress(w, k_minus, p);
+    return p.triplet ? depress_triplet(w, k_minus, kx, p) : depress(w, k_minus, p);
 }
 
 // Synapse k of group g: apply the group's spikes in time order, deliver, record.
@@ -95,7 +125,7 @@ BB_HD void stdp_synapse(i64 k, i64 g, const i64 *group_row, const i64 *group_ptr
     i64 row = group_row[g];
     i64 d = delay ? (i64)delay[k] : delay_all;
     i64 c = (i64)post[k];
-    double w = weight[k], kp = kplus[row];
+    double w = weight[k], kp = kplus[row], k3 = p.triplet ? p.kplus_triplet[row] : 0.0;
     i64 tl = t_last[row];
     int recorded = n_rec_syn > 0 && rec_row[row];
     if (recorded) {
@@ -104,7 +134,8 @@ BB_HD void stdp_synapse(i64 k, i64 g, const i64 *group_row, const i64 *group_ptr
     }
     for (i64 s = group_ptr[g]; s < group_ptr[g + 1]; ++s) {
         i64 t = spike_stamp[s];
-        w = update_weight(w, t, d, tl, kp, c, h, hf, width, p);
+        double kx = p.triplet ? k3 * exp_steps(p.exp_x, p.n_exp_x, t - tl, p.dt, p.tau_x, 0) : 0.0;
+        w = update_weight(w, t, d, tl, kp, kx, c, h, hf, width, p);
         i64 e = ((t - 1 + d) % L) * n_columns + c;
         if (mode == DELIVER_WEIGHT) {
             i64 fixed = (i64)rint(w * BB_SCALE);
@@ -121,23 +152,27 @@ BB_HD void stdp_synapse(i64 k, i64 g, const i64 *group_row, const i64 *group_ptr
             out_pos[o] = spike_pos[s]; out_stamp[o] = t; out_syn[o] = k; out_w[o] = w;
         }
         kp = kp * exp_steps(p.exp_plus, p.n_exp_plus, t - tl, p.dt, p.tau_plus, 0) + 1.0;
+        k3 = kx + 1.0;
         tl = t;
     }
     weight[k] = w;
 }
 
-// The trace K+ and last stamp of group g's row after its spikes (kernels/stdp.py::deliver).
+// The traces K+ (and K+₃) and last stamp of group g's row after its spikes
+// (kernels/stdp.py::deliver).
 BB_HD void stdp_row(i64 g, const i64 *group_row, const i64 *group_ptr, const i64 *spike_stamp,
                     double *kplus, i64 *t_last, StdpRule p) {
     i64 row = group_row[g];
-    double kp = kplus[row];
+    double kp = kplus[row], k3 = p.triplet ? p.kplus_triplet[row] : 0.0;
     i64 tl = t_last[row];
     for (i64 s = group_ptr[g]; s < group_ptr[g + 1]; ++s) {
         i64 t = spike_stamp[s];
         kp = kp * exp_steps(p.exp_plus, p.n_exp_plus, t - tl, p.dt, p.tau_plus, 0) + 1.0;
+        if (p.triplet) k3 = k3 * exp_steps(p.exp_x, p.n_exp_x, t - tl, p.dt, p.tau_x, 0) + 1.0;
         tl = t;
     }
     kplus[row] = kp;
+    if (p.triplet) p.kplus_triplet[row] = k3;
     t_last[row] = tl;
 }
 

@@ -107,10 +107,8 @@ extern "C" void host_stdp_rows(i64 n_groups, const i64 *group_row, const i64 *gr
             BB_STDP_PARAMS, int mode, i64 *r, i64 *s, i64 t, i64 u,                            \
             const unsigned char *v, const i64 *w, i64 x, i64 *y, i64 *z, i64 *z1, i64 *z2,     \
             double *z3) {                                                                      \
-        host_stdp_synapses(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, dt, tau_plus, lam,     \
-                           alpha, mu_plus, mu_minus, w_max, exp_plus, n_exp_plus, exp_minus,  \
-                           minus_start, minus_length, inv_tau_minus, mode, r, s, t, u, v, w,   \
-                           x, y, z, z1, z2, z3); }
+        host_stdp_synapses(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, BB_STDP_ARGS, mode, r, \
+                           s, t, u, v, w, x, y, z, z1, z2, z3); }
 BB_HOST_INSTANCES(unsigned short, unsigned char, u16_u8)
 BB_HOST_INSTANCES(unsigned short, unsigned short, u16_u16)
 BB_HOST_INSTANCES(unsigned int, unsigned char, u32_u8)

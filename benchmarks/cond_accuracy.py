@@ -1,0 +1,127 @@
+"""bigbrain's conductance-based models beside NEST, and NEST beside itself.
+
+NEST integrates iaf_cond_exp, iaf_cond_alpha and aeif_cond_exp with GSL's adaptive RKF45;
+bigbrain with exact conductances and fixed RK4 substeps (kernels/cond.py). This script
+measures how far bigbrain is from NEST and how far NEST is from itself when its
+integration tolerance changes, under identical input (tests/cond_reference.py):
+
+* single neurons (8 per model, explicit excitatory and inhibitory spike trains and I_e,
+  1 s): total spikes, the largest shift of a spike (steps) and the largest / mean |ΔV_m|
+  (mV) outside 0.5 ms around any spike, each against a reference: NEST's aeif model at
+  gsl_error_tol = 1e-10 (iaf_cond_exp and iaf_cond_alpha have a fixed tolerance of 1e-3 in
+  NEST; aeif_cond_exp / aeif_cond_alpha with Delta_T = 0, a = b = 0, V_peak = V_th are the
+  same equations with a settable one);
+* the COBA network (Brette et al. 2007, benchmark 1; 4,000 iaf_cond_exp neurons, one
+  explicit connectivity per seed shared by both simulators): mean rate and CV of the ISIs
+  after the first 100 ms, per seed, for NEST's iaf_cond_exp, NEST's aeif_cond_exp as
+  iaf_cond_exp at several tolerances, and bigbrain; and the share of NEST's spikes that
+  each run has at the same step.
+
+Usage::
+
+    python benchmarks/cond_accuracy.py single [--t 1000]
+    python benchmarks/cond_accuracy.py coba [--seeds 1 2 3] [--t 1000] [--tols 1e-3 1e-6 1e-9]
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import cond_reference as cr  # noqa: E402
+from bigbrain.neurons import MODELS  # noqa: E402
+
+#: NEST's twin of a model with a settable gsl_error_tol and the parameters that make it so.
+AS_IAF = {"Delta_T": 0.0, "a": 0.0, "b": 0.0}
+TWIN = {"iaf_cond_exp": "aeif_cond_exp", "iaf_cond_alpha": "aeif_cond_alpha"}
+#: NEST's iaf_cond_exp / iaf_cond_alpha defaults, given explicitly (the twin's differ).
+IAF = {k: v[0] for k, v in MODELS["iaf_cond_exp"].params.items() if k not in ("V_m", "tau_minus")}
+SINGLE = {  # model: (parameters, I_e range pA)
+    "iaf_cond_exp": (IAF, (300.0, 600.0)),
+    "iaf_cond_alpha": (IAF, (300.0, 600.0)),
+    "aeif_cond_exp": ({}, (600.0, 1200.0)),
+}
+
+
+def twin(model, params):
+    """(NEST model with gsl_error_tol, its parameters) equal in equations to ``model``."""
+    if model not in TWIN:
+        return model, {}
+    return TWIN[model], {**AS_IAF, "V_peak": params.get("V_th", -55.0)}
+
+
+def single(t_sim, tols):
+    print(f"single neurons, {t_sim:g} ms: spikes, largest shift (steps), max / mean |dV_m| (mV)")
+    for model, (params, I_e) in SINGLE.items():
+        case = cr.single_case(model, params, I_e=I_e, t_sim=t_sim)
+        name, extra = twin(model, params)
+        ref_case = {**case, "model": name}
+        ref = cr.run_nest_single(ref_case, **extra, gsl_error_tol=1e-10)
+        rows = [(f"NEST {model}", cr.run_nest_single(case))]
+        rows += [(f"NEST {name} tol {tol:g}",
+                  cr.run_nest_single(ref_case, **extra, gsl_error_tol=tol)) for tol in tols]
+        rows.append((f"bigbrain {model}", cr.run_bigbrain_single(case)))
+        print(f"  {model} (reference: NEST {name}, gsl_error_tol 1e-10)")
+        for label, run in rows:
+            c = cr.compare(ref, run, window=5)
+            print(f"    {label:38s} {c['spikes'][1]:5d} {c['max_shift']!s:>5} "
+                  f"{c['max_dV']:10.2e} {c['mean_dV']:10.2e}")
+        c = cr.compare(rows[0][1], rows[-1][1], window=5)
+        print(f"    {'bigbrain vs NEST ' + model:38s} {c['spikes'][1]:5d} {c['max_shift']!s:>5} "
+              f"{c['max_dV']:10.2e} {c['mean_dV']:10.2e}")
+
+
+def same_spikes(a, b):
+    """The share of the spikes (neuron, step) of ``a`` that ``b`` has too."""
+    both = sum(len(np.intersect1d(x, y)) for x, y in zip(a, b))
+    return both / max(1, sum(len(x) for x in a))
+
+
+def coba(seeds, t_sim, tols):
+    skip = 100.0
+    print(f"COBA, {t_sim:g} ms (statistics after {skip:g} ms): rate (spikes/s), CV of ISIs, "
+          "wall s, share of NEST iaf_cond_exp's spikes (neuron, step) in the run")
+    runs = {"NEST iaf_cond_exp": lambda c: cr.run_nest_coba(c, t_sim)}
+    for tol in tols:
+        runs[f"NEST aeif_cond_exp as iaf, tol {tol:g}"] = (
+            lambda c, tol=tol: cr.run_nest_coba({**c, "model": "aeif_cond_exp"}, t_sim, **AS_IAF,
+                                                V_peak=cr.COBA["V_th"], gsl_error_tol=tol))
+    runs["bigbrain iaf_cond_exp"] = lambda c: cr.run_bigbrain_coba(c, t_sim)
+    table = {label: [] for label in runs}
+    for seed in seeds:
+        case = cr.coba_case(seed)
+        nest = None
+        for label, run in runs.items():
+            t0 = time.perf_counter()
+            spikes = run(case)
+            wall = time.perf_counter() - t0
+            nest = spikes if nest is None else nest
+            rate, cv = cr.rate_and_cv(spikes, t_sim, skip)
+            table[label].append((rate, cv))
+            print(f"  seed {seed} {label:38s} {rate:7.3f} {cv:6.3f} {wall:7.1f}   "
+                  f"{same_spikes(nest, spikes):7.2%}", flush=True)
+    print("  mean over seeds; relative to NEST iaf_cond_exp")
+    base = np.mean(table["NEST iaf_cond_exp"], axis=0)
+    for label, values in table.items():
+        m = np.mean(values, axis=0)
+        print(f"    {label:38s} {m[0]:7.3f} {m[1]:6.3f}   {m[0] / base[0] - 1:+7.2%} "
+              f"{m[1] / base[1] - 1:+7.2%}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=["single", "coba"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--t", type=float, default=1000.0, help="ms")
+    ap.add_argument("--tols", type=float, nargs="+", default=[1e-3, 1e-6, 1e-9])
+    args = ap.parse_args()
+    if args.what == "single":
+        single(args.t, args.tols)
+    else:
+        coba(args.seeds, args.t, args.tols)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Conductance-based leaky integrate-and-fire neurons with NEST's names, units and
+defaults: ``iaf_cond_exp`` and ``iaf_cond_alpha`` (exponential and alpha-shaped
+conductances), and ``iaf_cond_exp_adaptive``, ``iaf_cond_exp`` with the adaptive threshold
+of Diehl & Cook (2015). Kernel: :mod:`bigbrain.kernels.cond` (integration and its tolerance
+against NEST in its docstring and the README).
+
+Weights are peak conductances in nS: positive weights to the excitatory conductance,
+negative ones (as −w) to the inhibitory one, as NEST does. Recordables: V_m (mV), g_ex,
+g_in (nS); ``iaf_cond_exp_adaptive`` also theta (mV).
+
+``iaf_cond_exp_adaptive``: the threshold is V_th + theta; at each spike theta rises by
+``theta_plus`` (mV) and between spikes decays to 0 with ``tau_theta`` (ms), exactly
+(θ ← θ·e^(−dt/τ_θ) at the start of each step). Diehl & Cook's neurons use θ+ = 0.05 mV and
+τ_θ = 10⁷ ms, the defaults here; with theta_plus = 0 the model is ``iaf_cond_exp``.
+"""
+import math
+
+import numpy as np
+
+from .base import Block, NeuronModel, refractory_steps
+
+
+def finite(v):
+    return math.isfinite(v)
+
+
+def finite_positive(v):
+    return math.isfinite(v) and v > 0
+
+
+def finite_non_negative(v):
+    return math.isfinite(v) and v >= 0
+
+
+FINITE, POSITIVE, NON_NEGATIVE = ((finite, "a finite number of"),
+                                  (finite_positive, "finite and > 0,"),
+                                  (finite_non_negative, "finite and >= 0,"))
+
+
+def table(spec):
+    """name -> (default, unit, check, rule) of ``spec``: name -> (default, unit, kind)."""
+    return {name: (default, unit, *kind) for name, (default, unit, kind) in spec.items()}
+
+
+#: NEST's iaf_cond_exp / iaf_cond_alpha parameters (defaults of NEST 3.10).
+IAF_COND = table({
+    "V_m": (-70.0, "mV", FINITE),
+    "E_L": (-70.0, "mV", FINITE),
+    "C_m": (250.0, "pF", POSITIVE),
+    "t_ref": (2.0, "ms", NON_NEGATIVE),
+    "V_th": (-55.0, "mV", FINITE),
+    "V_reset": (-60.0, "mV", FINITE),
+    "E_ex": (0.0, "mV", FINITE),
+    "E_in": (-85.0, "mV", FINITE),
+    "g_L": (16.6667, "nS", POSITIVE),
+    "tau_syn_ex": (0.2, "ms", POSITIVE),
+    "tau_syn_in": (2.0, "ms", POSITIVE),
+    "I_e": (0.0, "pA", FINITE),
+    "tau_minus": (20.0, "ms", POSITIVE),
+})
+
+
+def number(x):
+    """A parameter as the kernel reads it: a float, or a float64 array (one per neuron)."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x, np.float64)
+
+
+def substeps(dt, h_max):
+    """Substeps per step of ``dt`` ms so that each is at most ``h_max`` ms long."""
+    return max(1, math.ceil(dt / h_max - 1e-9))
+
+
+class CondBlock(Block):
+    """Local neurons of one conductance-based population (:func:`bigbrain.kernels.cond.cond`):
+    the state arrays of :data:`LAYOUT` that the model has (``STATE``), the others None.
+    ``SYNAPSE``: "exp" or "alpha"; ``H_MAX``: the longest substep (ms); ``DETECT_EACH``:
+    spikes detected after every substep (aeif) rather than at the end of the step."""
+
+    LAYOUT = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "w", "theta", "I_stim", "r")
+    STATE = ("V", "g_ex", "g_in", "I_stim", "r")
+    RECORDABLES = ("V_m", "g_ex", "g_in")
+    SYNAPSE = "exp"
+    H_MAX = 0.05
+    DETECT_EACH = False
+
+    def __init__(self, p, gids, col0, dt, V_m):
+        super().__init__(gids, col0)
+        for name in self.STATE:
+            setattr(self, name, np.zeros(len(gids), np.int64 if name == "r" else np.float64))
+        self.V[:] = V_m
+        self.p = self.kernel_params(p, dt)
+
+    def kernel_params(self, p, dt):
+        """The parameter tuple of the kernel (``kernels.cond.PARAMS``) for parameters ``p``."""
+        n_sub = substeps(dt, self.H_MAX)
+        h = dt / n_sub
+        decay = {k: (np.exp(-0.5 * h / number(p[k])), np.exp(-h / number(p[k])))
+                 for k in ("tau_syn_ex", "tau_syn_in")}
+        scale = {k: math.e / number(p[k]) if self.SYNAPSE == "alpha" else 1.0
+                 for k in ("tau_syn_ex", "tau_syn_in")}
+        a = self.adaptation(p, dt)
+        return (*map(number, (p["E_L"], p["g_L"], p["C_m"], p["E_ex"], p["E_in"], p["I_e"],
+                              p["V_reset"], p["V_th"], a["V_clamp"], a["V_spike"],
+                              a["Delta_T"], a["a"], a["b"], a["tau_w"], a["theta_plus"],
+                              a["P_theta"], *decay["tau_syn_ex"], *decay["tau_syn_in"],
+                              scale["tau_syn_ex"], scale["tau_syn_in"])),
+                refractory_steps(p["t_ref"], dt), n_sub, h, self.DETECT_EACH)
+
+    def adaptation(self, p, dt):
+        """What the model adds to a leaky membrane: V bound in the right-hand side
+        (V_clamp), spike detection level (V_spike), exponential term (Delta_T), adaptation
+        current (a, b, tau_w), threshold adaptation (theta_plus, P_theta). Here none."""
+        return dict(V_clamp=p["V_th"], V_spike=p["V_th"], Delta_T=0.0, a=0.0, b=0.0, tau_w=1.0,
+                    theta_plus=0.0, P_theta=1.0)
+
+    def kernel_args(self):
+        return (*(getattr(self, name, None) for name in self.LAYOUT), self.col0, self.p,
+                self.rec_idx, self.rec_v)
+
+
+class IafCondExpBlock(CondBlock):
+    """``iaf_cond_exp``: V (mV), g_ex, g_in (nS), I_stim (pA), refractory steps left r."""
+
+    KERNEL = "iaf_cond_exp"
+
+
+class IafCondAlphaBlock(CondBlock):
+    """``iaf_cond_alpha``: as ``iaf_cond_exp`` with dg_ex, dg_in (nS/ms); a spike of weight
+    w raises dg by w·e/tau_syn, so that g peaks at w nS tau_syn after it."""
+
+    STATE = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "I_stim", "r")
+    KERNEL = "iaf_cond_alpha"
+    SYNAPSE = "alpha"
+
+
+class IafCondExpAdaptiveBlock(CondBlock):
+    """``iaf_cond_exp_adaptive``: ``iaf_cond_exp`` with the threshold increase theta (mV)."""
+
+    STATE = ("V", "g_ex", "g_in", "theta", "I_stim", "r")
+    RECORDABLES = ("V_m", "g_ex", "g_in", "theta")
+    KERNEL = "iaf_cond_exp_adaptive"
+
+    def __init__(self, p, gids, col0, dt, V_m):
+        super().__init__(p, gids, col0, dt, V_m)
+        self.theta[:] = p["theta"]
+
+    def adaptation(self, p, dt):
+        return {**super().adaptation(p, dt), "theta_plus": p["theta_plus"],
+                "P_theta": np.exp(-dt / number(p["tau_theta"]))}
+
+
+MODELS = {
+    "iaf_cond_exp": NeuronModel("iaf_cond_exp", IAF_COND, IafCondExpBlock),
+    "iaf_cond_alpha": NeuronModel("iaf_cond_alpha", IAF_COND, IafCondAlphaBlock),
+    "iaf_cond_exp_adaptive": NeuronModel("iaf_cond_exp_adaptive", {
+        **IAF_COND,
+        "theta": (0.0, "mV", *FINITE),
+        "theta_plus": (0.05, "mV", *NON_NEGATIVE),
+        "tau_theta": (1e7, "ms", *POSITIVE),
+    }, IafCondExpAdaptiveBlock),
+}

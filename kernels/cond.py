@@ -1,0 +1,252 @@
+"""Conductance-based integrate-and-fire neurons: NEST's ``iaf_cond_exp``,
+``iaf_cond_alpha`` and ``aeif_cond_exp``, and ``iaf_cond_exp_adaptive`` (an adaptive
+threshold), advanced by one kernel, :func:`cond`.
+
+State per neuron (absolute units: mV, nS, nS/ms, pA): ``V``, the conductances ``g_ex``,
+``g_in`` (for alpha synapses also their derivatives ``dg_ex``, ``dg_in``), the adaptation
+current ``w`` (aeif), the threshold increase ``theta`` (adaptive), the current input of the
+last step ``I_stim`` (NEST's ``B_.I_stim_``) and the refractory steps left ``r``. A model
+without a variable passes ``None`` for it; Numba compiles one specialization per model
+(branches on ``is None`` are removed at compile time).
+
+Integration (NEST uses GSL's adaptive RKF45, whose step sizes depend on the data): each step
+of dt is ``n_sub`` substeps of h = dt / n_sub, a number fixed per population. Over a
+substep the conductances follow their exact solution — exponential
+g(t) = g0·e^(−t/τ); alpha dg(t) = dg0·e^(−t/τ), g(t) = (g0 + dg0·t)·e^(−t/τ) — taken at
+t0, t0 + h/2 and t0 + h, and (V, w) take one classical Runge–Kutta step (RK4) with them.
+The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
+it, V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
+term only for Delta_T > 0. No data-dependent iteration counts and no fused multiply-adds
+(Numba does not contract; see Bits below), so a neuron's trajectory depends on its state
+and input alone: identical on any number of ranks.
+
+Spikes (NEST's order within a step): integrate; a refractory neuron is held at V_reset; a
+neuron whose V reaches ``V_spike`` + theta is reset to V_reset, w += b, theta +=
+theta_plus, and is refractory for round(t_ref / dt) steps; then the step's spike input is
+added (``g += w`` for exponential, ``dg += w·e/τ`` for alpha conductances; negative weights
+to the inhibitory conductance as ``−w``); then the step's current input is read for the
+next step. iaf: V_spike = V_th, checked at the end of the step. aeif: V_spike = V_peak (V_th
+for Delta_T = 0), checked after each substep (NEST: after each GSL step); the reset happens
+at the time V reached V_peak within the substep, taken from the exponential term where it
+dominates (:func:`_crossing_time`), and the rest of the substep is integrated from V_reset
+— without this the reset would fall on the substep grid, an error of order h in every
+interspike interval. A neuron emits at most one spike per step: a second crossing within
+one step (only possible with t_ref < dt and a rise from V_reset to V_peak in less than dt)
+resets V and adds b again without a second spike.
+
+Bits: the arithmetic is IEEE double without contraction, and exp() / pow() (the aeif
+exponential term, the decay to a crossing time) come from the C library; a CUDA port gives
+the same bits where its exp and pow round as the host's do (the conductance decay factors
+are computed once on the host).
+
+Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron through
+:func:`bigbrain.kernels.params.at`: one number per population or one value per neuron.
+"""
+import math
+
+import numba
+
+from .fixed_point import INVERSE_SCALE
+from .lif import _to_columns
+from .params import at
+
+#: How much larger than the other currents the exponential term must be for the spike time
+#: within a substep to be taken from it alone (:func:`_crossing_time`; relative error of
+#: that time below 1/DOMINANCE).
+DOMINANCE = 20.0
+
+#: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
+MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp")
+
+#: The parameter tuple of :func:`cond`: membrane (mV, nS, pF, pA), aeif (nS, pA, mV, ms),
+#: threshold adaptation (mV; its decay factor per step), synapses (the conductance decay
+#: factors over h/2 and h, the factor a spike weight is multiplied with), the refractory
+#: steps, the substeps and their length h (ms), and whether spikes are detected after
+#: every substep (aeif) or at the end of the step (iaf).
+PARAMS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "I_e", "V_reset", "V_th", "V_clamp", "V_spike",
+          "Delta_T", "a", "b", "tau_w", "theta_plus", "P_theta",
+          "P_ex_half", "P_ex", "P_in_half", "P_in", "scale_ex", "scale_in",
+          "refr_counts", "n_sub", "h", "detect_each")
+#: Positions in the parameter tuple (constants to Numba: ``p[_G_L]`` is a static index).
+(_E_L, _G_L, _C_M, _E_EX, _E_IN, _I_E, _V_RESET, _V_TH, _V_CLAMP, _V_SPIKE, _DELTA_T,
+ _A, _B, _TAU_W, _THETA_PLUS, _P_THETA, _P_EX_HALF, _P_EX, _P_IN_HALF, _P_IN,
+ _SCALE_EX, _SCALE_IN, _REFR_COUNTS, _N_SUB, _H, _DETECT_EACH) = range(len(PARAMS))
+
+
+@numba.njit(cache=True, inline="always")
+def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
+    """dV/dt (mV/ms) at the bounded potential ``v``; ``I``: I_e plus current input (pA)."""
+    I_spike = 0.0
+    if Delta_T > 0.0:
+        I_spike = g_L * Delta_T * math.exp((v - V_th) / Delta_T)
+    return (-g_L * (v - E_L) + I_spike - g_ex * (v - E_ex) - g_in * (v - E_in) - w + I) / C_m
+
+
+@numba.njit(cache=True, inline="always")
+def _slopes(V, w, g_ex, g_in, I, refractory, i, p):
+    """(dV/dt, dw/dt) of neuron i: NEST's right-hand side (V held at V_reset while
+    refractory, else bounded by V_clamp)."""
+    E_L = at(p[_E_L], i)
+    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i))
+    dV = 0.0 if refractory else _dV(v, g_ex, g_in, w, I, E_L, at(p[_G_L], i), at(p[_C_M], i),
+                                    at(p[_E_EX], i), at(p[_E_IN], i), at(p[_DELTA_T], i),
+                                    at(p[_V_TH], i))
+    return dV, (at(p[_A], i) * (v - E_L) - w) / at(p[_TAU_W], i)
+
+
+@numba.njit(cache=True, inline="always")
+def _rk4(V, w, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h):
+    """One RK4 substep of (V, w) with the conductances at its start, middle and end."""
+    half = 0.5 * h
+    kV1, kw1 = _slopes(V, w, ge0, gi0, I, refractory, i, p)
+    kV2, kw2 = _slopes(V + half * kV1, w + half * kw1, ge1, gi1, I, refractory, i, p)
+    kV3, kw3 = _slopes(V + half * kV2, w + half * kw2, ge1, gi1, I, refractory, i, p)
+    kV4, kw4 = _slopes(V + h * kV3, w + h * kw3, ge2, gi2, I, refractory, i, p)
+    sixth = h / 6.0
+    return (V + sixth * (kV1 + 2.0 * kV2 + 2.0 * kV3 + kV4),
+            w + sixth * (kw1 + 2.0 * kw2 + 2.0 * kw3 + kw4))
+
+
+@numba.njit(cache=True)
+def _conductance(g, dg, P_half, P, half, h):
+    """g at h/2 and h, dg at h (exponential when dg is None: dg stays None)."""
+    if dg is None:
+        return g * P_half, g * P, dg
+    return (g + dg * half) * P_half, (g + dg * h) * P, dg * P
+
+
+@numba.njit(cache=True)
+def _crossing_time(v, w, g_ex, g_in, I, i, p, h):
+    """When, within a substep of h ms that starts at ``v`` and ends above V_peak, V reached
+    V_peak: where the exponential term dominates the other currents J (by
+    :data:`DOMINANCE`), dV/dt ≈ g_L·Delta_T·exp((V − V_th)/Delta_T)/C_m, which reaches
+    V_peak after C_m/g_L·(exp(−(v − V_th)/Delta_T) − exp(−(V_peak − V_th)/Delta_T));
+    otherwise (or for Delta_T = 0) at the end of the substep, h."""
+    Delta_T = at(p[_DELTA_T], i)
+    if Delta_T <= 0.0:
+        return h
+    E_L, g_L, C_m, V_th = at(p[_E_L], i), at(p[_G_L], i), at(p[_C_M], i), at(p[_V_TH], i)
+    x = (v - V_th) / Delta_T
+    E_ex, E_in = at(p[_E_EX], i), at(p[_E_IN], i)
+    J = -g_L * (v - E_L) - g_ex * (v - E_ex) - g_in * (v - E_in) - w + I
+    if g_L * Delta_T * math.exp(x) < DOMINANCE * abs(J):
+        return h
+    t = C_m / g_L * (math.exp(-x) - math.exp(-(at(p[_V_SPIKE], i) - V_th) / Delta_T))
+    return min(max(t, 0.0), h)
+
+
+@numba.njit(cache=True)
+def _after_crossing(v, w, w1, g_ex, dg_ex, g_in, dg_in, I, refractory, i, p, h):
+    """(V, w) at the end of a substep (h ms, starting at v, w, g_ex, g_in) in which V
+    crossed V_peak (aeif): reset at the crossing (:func:`_crossing_time`), w (``w1`` at the
+    end of the substep without reset, linear in between) += b, then one RK4 step over the
+    rest of the substep from V_reset (refractory or not)."""
+    t = _crossing_time(v, w, g_ex, g_in, I, i, p, h)
+    rest = h - t
+    w_c = w + (w1 - w) * (t / h) + at(p[_B], i)
+    P_ex, P_in = at(p[_P_EX], i), at(p[_P_IN], i)
+    _, ge, dge = _conductance(g_ex, dg_ex, 1.0, P_ex ** (t / h), t, t)
+    _, gi, dgi = _conductance(g_in, dg_in, 1.0, P_in ** (t / h), t, t)
+    half, whole = 0.5 * rest / h, rest / h  # of h
+    ge1, ge2, _ = _conductance(ge, dge, P_ex ** half, P_ex ** whole, 0.5 * rest, rest)
+    gi1, gi2, _ = _conductance(gi, dgi, P_in ** half, P_in ** whole, 0.5 * rest, rest)
+    V_reset = at(p[_V_RESET], i)
+    v2, w2 = _rk4(V_reset, w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, i, p, rest)
+    return (V_reset if refractory else v2), w2
+
+
+@numba.njit(cache=True)
+def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur, col0,
+         t0, n_steps, p, rec_idx, rec_v, out_idx, out_off):
+    """Advance one population through steps t0 … t0+n_steps−1 (module docstring); records
+    V_m, g_ex, g_in, then w and theta where the model has them."""
+    L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
+    n = V.shape[0]
+    refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
+    half = 0.5 * h
+    k = 0
+    for s in range(n_steps):
+        slot = (t0 + s) % L
+        ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
+        cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
+        for i in range(n):
+            v, ge, gi = V[i], g_ex[i], g_in[i]
+            dge = None if dg_ex is None else dg_ex[i]
+            dgi = None if dg_in is None else dg_in[i]
+            wi = 0.0 if w is None else w[i]
+            th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)
+            I = at(p[_I_E], i) + I_stim[i]
+            V_reset = at(p[_V_RESET], i)
+            spiked = False
+            for sub in range(n_sub):
+                ge1, ge2, dge2 = _conductance(ge, dge, at(p[_P_EX_HALF], i), at(p[_P_EX], i),
+                                              half, h)
+                gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
+                                              half, h)
+                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h)
+                if r[i] > 0:
+                    v1 = V_reset
+                elif (detect_each or sub == n_sub - 1) and v1 >= at(p[_V_SPIKE], i) + th:
+                    refr = at(refr_counts, i)
+                    r[i] = refr + 1 if refr > 0 else 0
+                    if detect_each:
+                        v1, w1 = _after_crossing(v, wi, w1, ge, dge, gi, dgi, I, r[i] > 0, i, p, h)
+                    else:
+                        v1, w1 = V_reset, w1 + at(p[_B], i)
+                    th += at(p[_THETA_PLUS], i)
+                    if not spiked:
+                        out_idx[k] = i
+                        out_off[k] = s
+                        k += 1
+                        spiked = True
+                v, wi, ge, dge, gi, dgi = v1, w1, ge2, dge2, gi2, dgi2
+            if r[i] > 0:
+                r[i] -= 1
+            V[i] = v
+            x_ex = ex[i] * INVERSE_SCALE
+            x_in = -(inh[i] * INVERSE_SCALE)
+            ex[i] = 0
+            inh[i] = 0
+            if dg_ex is None:
+                g_ex[i] = ge + x_ex
+                g_in[i] = gi + x_in
+            else:
+                g_ex[i] = ge
+                g_in[i] = gi
+                dg_ex[i] = dge + x_ex * at(p[_SCALE_EX], i)
+                dg_in[i] = dgi + x_in * at(p[_SCALE_IN], i)
+            if w is not None:
+                w[i] = wi
+            if theta is not None:
+                theta[i] = th
+            I_stim[i] = cur[i]
+            cur[i] = 0.0
+        for j in range(rec_idx.shape[0]):
+            _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
+    return k
+
+
+@numba.njit(cache=True)
+def _record(rec_v, s, j, i, V, g_ex, g_in, w, theta):
+    rec_v[s, j, 0] = V[i]
+    rec_v[s, j, 1] = g_ex[i]
+    rec_v[s, j, 2] = g_in[i]
+    if w is not None:
+        rec_v[s, j, 3] = w[i]
+    if theta is not None:
+        rec_v[s, j, rec_v.shape[2] - 1] = theta[i]
+
+
+@numba.njit(cache=True)
+def cond_blocks(blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col, out_off):
+    """:func:`cond` for each population of a ``block_table`` (of one model), with the spike
+    output of :func:`bigbrain.kernels.lif.iaf_psc_delta_blocks`."""
+    k = 0
+    for b in range(len(blocks)):
+        (V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, col0, p, rec_idx,
+         rec_v) = blocks[b]
+        n = cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur,
+                 col0, t0, n_steps, p, rec_idx, rec_v, out_col[k:], out_off[k:])
+        _to_columns(out_col, k, n, col0)
+        k += n
+    return k
