@@ -18,7 +18,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state = simulator.state
     state.clear()
     state.dt = float(timestep)
-    state.min_delay = state.dt if min_delay == "auto" else float(min_delay)
+    state.min_delay_auto = min_delay == "auto"
+    state.min_delay = state.dt if state.min_delay_auto else float(min_delay)
     state.max_delay = max_delay if max_delay != "auto" else 10.0
     state.seed = int(extra_params.get("seed", extra_params.get("rng_seed", 1)))
     state.network_options = {k: extra_params[k] for k in NETWORK_OPTIONS if k in extra_params}

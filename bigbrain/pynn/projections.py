@@ -17,11 +17,12 @@ from ..kernels.philox import uniform as philox_uniform
 from ..stdp import STDP
 from ..streams import Purpose
 from . import simulator
-from .populations import base_cells, selection_of
+from .populations import Assembly, base_cells, selection_of
 from .standardmodels import STDPMechanism, StaticSynapse, weight_scale
 
-#: Added to a projection's index for the stream of its distance-dependent draws.
-DISTANCE_STREAM = 1 << 20
+#: The counter's round word of distance-dependent draws (the engine's rules redraw in
+#: rounds 0, 1, …; this one is far beyond them).
+DISTANCE_ROUND = 1 << 30
 
 
 class Projection(common.Projection):
@@ -52,7 +53,8 @@ class Projection(common.Projection):
         self._values()
 
     def _scale(self):
-        return weight_scale(self.post.celltype, self.receptor_type)
+        post = self.post.populations[0] if isinstance(self.post, Assembly) else self.post
+        return weight_scale(post.celltype, self.receptor_type)
 
     def _synapse(self):
         """None (static) or the engine's bb.STDP for the synapse type."""
@@ -147,11 +149,11 @@ class Projection(common.Projection):
             return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
         if isinstance(c, connectors.ArrayConnector):
             return np.nonzero(np.asarray(c.array, bool))
-        d = self.space.distances(self.pre.positions, self.post.positions)  # (pre, post)
+        d = self.space.distances(self.pre.positions.T, self.post.positions.T)  # (pre, post)
         p = _distance_probability(self._where("d_expression"), c.d_expression, d)
         post = np.arange(self.post.size)
-        u = philox_uniform(net.seed, int(Purpose.CONNECT), DISTANCE_STREAM + self._index,
-                           post[None, :], np.arange(self.pre.size)[:, None])
+        u = philox_uniform(net.seed, int(Purpose.CONNECT), self._index, post[None, :],
+                           np.arange(self.pre.size)[:, None], DISTANCE_ROUND)
         if not c.allow_self_connections and self.pre is self.post:
             np.fill_diagonal(p, 0.0)
         sources, targets = np.nonzero(u < p)
@@ -202,7 +204,17 @@ class Projection(common.Projection):
                    "delay": d}
         return list(zip(*(self._column(columns, n) for n in names)))
 
+    @property
+    def connections(self):
+        """The local connections, read-only (weights and delays in PyNN units)."""
+        for pre, post, w, d in zip(*self._local()):
+            yield Connection(int(pre), int(post), float(w), float(d))
+
     def _column(self, columns, name):
+        params = self.synapse_type.native_parameters
+        if name not in columns and name in params.keys():
+            value = _scalar(self._where(name), params[name])
+            return [value] * len(columns["weight"])
         if name not in columns:
             raise ModelError(self._where(name), "not available: the engine's synapses have "
                              "weight and delay")
@@ -287,3 +299,23 @@ def _distance_probability(field, expression, d):
     except Exception as err:
         raise ModelError(field, f"cannot evaluate {expression!r}: {err}") from None
     return np.broadcast_to(np.asarray(p, float), d.shape).copy()
+
+
+class Connection(common.Connection):
+    """One synapse: pre- and post-synaptic index, weight and delay (read-only: the
+    engine's weights change through Projection.set before the first run)."""
+
+    def __init__(self, pre, post, weight, delay):
+        self.presynaptic_index, self.postsynaptic_index = pre, post
+        self._values = {"weight": weight, "delay": delay}
+
+    weight = property(lambda self: self._values["weight"], lambda self, v: self._refuse())
+    delay = property(lambda self: self._values["delay"], lambda self, v: self._refuse())
+
+    @staticmethod
+    def _refuse():
+        raise ModelError("Connection", "not supported: set weights and delays with "
+                         "Projection.set before the first run")
+
+    def as_tuple(self, *names):
+        return tuple(getattr(self, n) for n in names)

@@ -24,6 +24,8 @@ class Recorder(recording.Recorder):
             raise ModelError(f"Population {self.population.label!r}.record.{variable.name}",
                              "not supported: bigbrain records spikes and the membrane "
                              "potential (v)")
+        if sampling_interval is not None and variable.name != "spikes":
+            self.sampling_interval = sampling_interval
 
     def _describe(self, net):
         """Ask ``net`` to record what PyNN asked for."""
@@ -70,7 +72,7 @@ class Recorder(recording.Recorder):
         start = float(self._recording_start_time)
         if state.result is None or wanted.size == 0:
             return np.zeros((0, wanted.size)), None
-        columns = {}
+        columns, times = {}, np.zeros(0)
         for pop, indices in base._parts:
             if pop.name in state.result._samples:
                 times, local, values = state.result.V_m(pop.name)

@@ -30,7 +30,7 @@ class State(common.control.BaseState):
         comm = MPI.COMM_WORLD
         self.mpi_rank, self.num_processes = comm.Get_rank(), comm.Get_size()
         self.dt, self.min_delay, self.max_delay, self.seed = 0.1, 0.1, 10.0, 1
-        self.network_options = {}
+        self.network_options, self.min_delay_auto = {}, False
         self.clear()
 
     def clear(self):
@@ -84,6 +84,8 @@ class State(common.control.BaseState):
         steps = net.steps("run.simtime", simtime)
         self.result = net.run(steps * self.dt)
         self.t = net.time
+        if self.min_delay_auto and net._simulation.ring_length > 0 and net.connections:
+            self.min_delay = net._simulation.interval * self.dt
         self.running = True
 
     def run_until(self, tstop):

@@ -133,10 +133,7 @@ def weight_scale(celltype, receptor_type):
     (pA, nS, mV), negative onto the inhibitory receptor of current-based cells (bigbrain
     takes the sign of a weight as its receptor, as NEST does)."""
     if getattr(celltype, "conductance_based", False):
-        if receptor_type == "inhibitory":
-            raise ModelError("Projection.receptor_type", "inhibitory conductances need the "
-                             "engine's separate conductance ports, which it does not have")
-        return 1000.0
+        return -1000.0 if receptor_type == "inhibitory" else 1000.0
     scale = 1.0 if getattr(celltype, "voltage_based_synapses", False) or \
         getattr(celltype, "native_units", False) else 1000.0
     return -scale if receptor_type == "inhibitory" else scale
