@@ -85,7 +85,8 @@ class Projection(common.Projection):
                                  "post-synaptic neuron in the engine)")
             pop._tau_minus = p["tau_minus"]
         scale = self._scale()
-        return STDP(tau_plus=p["tau_plus"], lambda_=p["lambda"], alpha=p["alpha"],
+        alpha = p["A_minus"] / p["lambda"] if p["lambda"] else 0.0  # NEST: A− = alpha·lambda
+        return STDP(tau_plus=p["tau_plus"], lambda_=p["lambda"], alpha=alpha,
                     mu_plus=dependence.mu, mu_minus=dependence.mu, Wmax=p["Wmax"] * scale)
 
     def _rule(self):
@@ -149,11 +150,13 @@ class Projection(common.Projection):
             return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
         if isinstance(c, connectors.ArrayConnector):
             return np.nonzero(np.asarray(c.array, bool))
-        d = self.space.distances(self.pre.positions.T, self.post.positions.T)  # (pre, post)
+        d = self.space.distances(self.pre.positions.T, self.post.positions.T).reshape(
+            self.pre.size, self.post.size)
         p = _distance_probability(self._where("d_expression"), c.d_expression, d)
         post = np.arange(self.post.size)
-        u = philox_uniform(net.seed, int(Purpose.CONNECT), self._index, post[None, :],
-                           np.arange(self.pre.size)[:, None], DISTANCE_ROUND)
+        pre = np.arange(self.pre.size)
+        u = philox_uniform(net.seed, int(Purpose.CONNECT), self._index, np.tile(post, len(pre)),
+                           np.repeat(pre, len(post)), DISTANCE_ROUND).reshape(d.shape)
         if not c.allow_self_connections and self.pre is self.post:
             np.fill_diagonal(p, 0.0)
         sources, targets = np.nonzero(u < p)

@@ -4,6 +4,7 @@ Each class names the bigbrain (NEST) model it runs on (``nest_name``) and transl
 PyNN's parameters and units (nF, nA, µS, mV, ms) to NEST's (pF, pA, nS, mV, ms), as
 PyNN's NEST backend does; weights are scaled by :func:`weight_scale`.
 """
+import numpy as np
 from pyNN import errors as pynn_errors
 from pyNN.models import BaseCellType
 from pyNN.standardmodels import build_translations, cells, electrodes, synapses
@@ -123,51 +124,56 @@ class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
 class SpikePairRule(synapses.SpikePairRule):
     __doc__ = synapses.SpikePairRule.__doc__
     translations = build_translations(("tau_plus", "tau_plus"), ("tau_minus", "tau_minus"),
-                                      ("A_plus", "lambda"), ("A_minus", "alpha",
-                                                             "A_minus/A_plus",
-                                                             "alpha*lambda"))
+                                      ("A_plus", "lambda"), ("A_minus", "A_minus"))
 
 
 def weight_scale(celltype, receptor_type):
-    """Factor from a PyNN weight (nA, µS, or mV for delta synapses) to the engine's
-    (pA, nS, mV), negative onto the inhibitory receptor of current-based cells (bigbrain
-    takes the sign of a weight as its receptor, as NEST does)."""
+    """Factor from a PyNN weight (nA, µS, or mV for delta synapses) to the engine's (pA,
+    nS, mV). The engine takes a weight's sign as its receptor, as NEST does: PyNN's
+    current-based inhibitory weights are negative already, its inhibitory conductances
+    are positive and are negated here."""
     if getattr(celltype, "conductance_based", False):
         return -1000.0 if receptor_type == "inhibitory" else 1000.0
-    scale = 1.0 if getattr(celltype, "voltage_based_synapses", False) or \
-        getattr(celltype, "native_units", False) else 1000.0
-    return -scale if receptor_type == "inhibitory" else scale
+    if getattr(celltype, "voltage_based_synapses", False) or getattr(celltype, "native_units", False):
+        return 1.0
+    return 1000.0
 
 
 # ---------------------------------------------------------------- current sources
 class _CurrentSource:
     """A PyNN current source as a bigbrain current generator connected to the cells it is
-    injected into (weight 1, delay one step)."""
+    injected into with weight 1 and the minimum delay, its times moved earlier by that
+    delay (as PyNN's NEST backend does), so that the cells feel the current from ``start``
+    (and each step's amplitude from its time) on."""
 
     def __init__(self, **parameters):
-        super().__init__(**parameters)
         from .simulator import state
-        self._targets, self._generator = [], None
+        for name, value in (("_native", {}), ("_targets", []), ("_generator", None)):
+            object.__setattr__(self, name, value)
+        self.set_parameters(**{**self.default_parameters, **parameters})
         state.current_sources.append(self)
 
     def inject_into(self, cells):
         from .simulator import state
         state.not_built(f"{type(self).__name__}.inject_into")
-        for cell in cells:
-            if not getattr(cell, "local", True) or not hasattr(cell, "parent"):
-                continue
         self._targets.append(cells)
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
-        self._native = dict(self.__dict__.get("_native", {}), **parameters.as_dict())
+        self._native.update(parameters.as_dict())
         from .simulator import state
         if self._generator is not None and state.built:
             self._generator.set_params(state.net, **self._engine_params(changeable_only=True))
 
     def get_native_parameters(self):
         from pyNN.parameters import ParameterSpace
-        return ParameterSpace(dict(self._native))
+        return ParameterSpace(dict(self._native), shape=(1,))
+
+    def get_parameters(self):
+        """Standard parameters (PyNN units), evaluated."""
+        parameters = self.reverse_translate(self.get_native_parameters())
+        parameters.evaluate(simplify=True)
+        return parameters
 
     def _engine_params(self, changeable_only=False):
         p = self._convert(dict(self._native))
@@ -182,7 +188,7 @@ class _CurrentSource:
         self._generator = net._generator(self.kind, f"cs{id(self)}", 1, self._engine_params())
         for cells in self._targets:
             net.connect(self._generator, selection_of(cells), rule="all_to_all",
-                        weight=1.0, delay=net.dt)
+                        weight=1.0, delay=_min_delay())
 
     def _record(self, *args, **kwargs):
         raise ModelError(f"{type(self).__name__}.record", "recording the injected current "
@@ -191,9 +197,29 @@ class _CurrentSource:
     record = _record
 
 
-def _on_grid(t):
+def _sequence(value):
+    """The numbers of a PyNN Sequence (or array)."""
+    return list(getattr(value, "value", value))
+
+
+def _min_delay():
     from .simulator import state
-    return max(round(float(t) / state.dt), 1) * state.dt
+    return state.min_delay
+
+
+def _on_grid(t):
+    """Device time of a cell time ``t`` (ms): one minimum delay earlier, on the grid, at
+    least one step."""
+    from .simulator import state
+    return max(round((float(t) - state.min_delay) / state.dt), 1) * state.dt
+
+
+def _window(p):
+    """start, stop (ms) of a device, moved as :func:`_on_grid` (stop may be infinite)."""
+    from .simulator import state
+    stop = float(p["stop"])
+    return {"start": max(float(p["start"]) - state.min_delay, 0.0),
+            "stop": stop - state.min_delay if np.isfinite(stop) else stop}
 
 
 class DCSource(_CurrentSource, electrodes.DCSource):
@@ -203,7 +229,7 @@ class DCSource(_CurrentSource, electrodes.DCSource):
                                       ("stop", "stop"))
 
     def _convert(self, p):
-        return {"amplitude": p["amplitude"], "start": p["start"], "stop": p["stop"]}
+        return {"amplitude": p["amplitude"], **_window(p)}
 
 
 class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
@@ -213,9 +239,9 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
                                       ("times", "amplitude_times"))
 
     def _convert(self, p):
-        times = [_on_grid(t) for t in p["amplitude_times"].value]
+        times = [_on_grid(t) for t in _sequence(p["amplitude_times"])]
         return {"amplitude_times": times,
-                "amplitude_values": [float(a) for a in p["amplitude_values"].value]}
+                "amplitude_values": [float(a) for a in _sequence(p["amplitude_values"])]}
 
 
 class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
@@ -226,7 +252,7 @@ class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
 
     def _convert(self, p):
         from .simulator import state
-        return {"mean": p["mean"], "std": p["std"], "start": p["start"], "stop": p["stop"],
+        return {"mean": p["mean"], "std": p["std"], **_window(p),
                 "dt": state.dt if p["dt"] is None else p["dt"]}
 
 
