@@ -6,7 +6,7 @@ the records of its own cells (PyNN's round-robin ``_mask_local``), and PyNN's
 after step n has the time (n+1)·dt; the sample at t = 0 is the initial value.
 """
 import numpy as np
-from pyNN import recording
+from pyNN import errors as pynn_errors, recording
 
 from ..errors import ModelError
 from . import simulator
@@ -17,6 +17,16 @@ RECORDABLES = {"spikes": "spikes", "v": "V_m", "V_m": "V_m"}
 
 class Recorder(recording.Recorder):
     _simulator = simulator
+
+    def record(self, variables, ids, sampling_interval=None, locations=None):
+        """As PyNN's (which keeps the local cells in ``recorded``), and keep every cell
+        asked for: every rank describes the whole network to bigbrain, so every rank must
+        ask bigbrain for the same records."""
+        ids = list(ids)
+        super().record(variables, ids, sampling_interval, locations)
+        every = self.__dict__.setdefault("_every", {})
+        for variable in self._localize_variables(variables, locations):
+            every[variable] = every.get(variable, set()).union(ids)
 
     def _record(self, variable, new_ids, sampling_interval=None):
         simulator.state.not_built(f"Population {self.population.label!r}.record")
@@ -30,7 +40,7 @@ class Recorder(recording.Recorder):
     def _describe(self, net):
         """Ask ``net`` to record what PyNN asked for."""
         from .populations import selection_of
-        for variable, ids in self.recorded.items():
+        for variable, ids in self.__dict__.get("_every", {}).items():
             if not ids:
                 continue
             what = RECORDABLES[variable.name]
@@ -97,7 +107,7 @@ class Recorder(recording.Recorder):
         pass
 
     def _reset(self):
-        pass
+        self._every = {}
 
 
 def _selection(part):

@@ -38,10 +38,12 @@ out = {}
 for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
     seg = pop.get_data().segments[0]
     ids = np.concatenate([[st.annotations["source_index"]] * len(st) for st in seg.spiketrains])
-    out[f"{name}_t"] = np.concatenate([st.magnitude for st in seg.spiketrains])
-    out[f"{name}_i"] = ids
+    t = np.concatenate([st.magnitude for st in seg.spiketrains])
+    order = np.lexsort((t, ids))                   # by cell, then time
+    out[f"{name}_t"], out[f"{name}_i"] = t[order], ids[order]
     if seg.analogsignals:
-        out[f"{name}_v"] = seg.analogsignals[0].magnitude
+        v = seg.analogsignals[0]
+        out[f"{name}_v"] = v.magnitude[:, np.argsort(v.array_annotations["channel_index"])]
 if sim.rank() == 0:
     np.savez(sys.argv[2], **out)
 sim.end()
