@@ -74,8 +74,8 @@ class State(common.control.BaseState):
                 source._describe(net)
             for prj in self.projections:
                 prj._describe(net)
-            for rec in self.recorders:
-                rec._describe(net)
+            for pop in self.populations:  # in creation order: the same on every rank
+                pop.recorder._describe(net)
             self.net = net
         return self.net
 
