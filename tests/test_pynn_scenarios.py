@@ -31,6 +31,7 @@ def _scenarios():
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key, scenario", _scenarios(), ids=lambda v: v if isinstance(v, str) else "")
 def test_scenario(key, scenario):
     if key in SKIPPED:

@@ -129,7 +129,7 @@ class Population(common.Population):
             pop = net.spike_source(base, [_on_grid(t, net.dt) for t in times])
             self._parts = [(pop, np.arange(self.size))]
         elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:
-            self._parts = self._poisson_parts(net, base)
+            self._parts = self._poisson_parts(net, base, parrots=not self._trains_per_synapse())
         else:
             self._parts = self._neuron_parts(net, base)
         self._part_of = np.empty(self.size, np.int64)
@@ -157,8 +157,20 @@ class Population(common.Population):
                           indices))
         return parts
 
-    def _poisson_parts(self, net, base):
-        """Poisson trains as generators into parrots (one train per cell)."""
+    def _trains_per_synapse(self):
+        """Whether this Poisson population's trains may be drawn per synapse, without
+        parrots: when it is not recorded and its only projection is one-to-one from the
+        whole population (each cell then has one synapse, so one train either way)."""
+        from pyNN.connectors import OneToOneConnector
+        out = [prj for prj in simulator.state.projections if prj.pre is self
+               or self in [pop for pop, _ in base_cells(prj.pre)]]
+        recorded = any(self.recorder.__dict__.get("_every", {}).values())
+        return (len(out) == 1 and out[0].pre is self and not recorded
+                and isinstance(out[0]._connector, OneToOneConnector))
+
+    def _poisson_parts(self, net, base, parrots=True):
+        """Poisson trains as generators, repeated by parrots (one train per cell, shared by
+        its targets), or alone where each cell has one synapse (:meth:`_trains_per_synapse`)."""
         table = np.column_stack([np.asarray(self._native[n], np.float64)
                                  for n in ("rate", "start", "duration")])
         groups, which = np.unique(table, axis=0, return_inverse=True)
@@ -166,20 +178,29 @@ class Population(common.Population):
         for k, (rate, start, duration) in enumerate(groups):
             indices = np.flatnonzero(which.ravel() == k)
             name = base if len(groups) == 1 else f"{base}.{k}"
-            times, rates = [_on_grid(max(start, net.dt), net.dt)], [rate]
-            if np.isfinite(start + duration) and start + duration < 1e9:
-                times.append(_on_grid(start + duration, net.dt))
-                rates.append(0.0)
-            gen = net.inhomogeneous_poisson_generator(f"{name}.generator", size=len(indices),
-                                                       rate_times=times, rate_values=rates)
+            if start <= 0.0 and not start + duration < 1e9:  # always on
+                gen = net.poisson(f"{name}.generator", rate=float(rate), size=len(indices))
+            else:
+                times, rates = [_on_grid(max(start, net.dt), net.dt)], [rate]
+                if start + duration < 1e9:
+                    times.append(_on_grid(start + duration, net.dt))
+                    rates.append(0.0)
+                gen = net.inhomogeneous_poisson_generator(f"{name}.generator", size=len(indices),
+                                                           rate_times=times, rate_values=rates)
+            if not parrots:
+                parts.append((gen, indices))
+                continue
             parrots = net.population(name, len(indices), "parrot_neuron")
             net.connect(gen, parrots, rule="one_to_one", weight=1.0, delay=net.dt)
             parts.append((parrots, indices))
         return parts
 
     def selection(self, indices):
-        """The bigbrain selection of the cells ``indices`` (in that order)."""
+        """The bigbrain selection of the cells ``indices`` (in that order), or the
+        generators of a Poisson population without parrots."""
         indices = np.asarray(indices, np.int64)
+        if getattr(self._parts[0][0], "is_device", False):
+            return self._parts[0][0]
         part, local = self._part_of[indices], self._local_of[indices]
         cuts = np.flatnonzero(np.diff(part)) + 1
         return Selection([(self._parts[p[0]][0], loc) for p, loc in
@@ -216,5 +237,8 @@ def base_cells(cells):
 
 def selection_of(cells):
     """The bigbrain selection of ``cells`` (after the network is described)."""
+    pairs = base_cells(cells)
+    if len(pairs) == 1 and getattr(pairs[0][0]._parts[0][0], "is_device", False):
+        return pairs[0][0]._parts[0][0]
     parts = [part for pop, idx in base_cells(cells) for part in pop.selection(idx).parts]
     return Selection(parts)
