@@ -81,6 +81,14 @@ def test_connectors_and_weights(pynn):
     assert [(i, j) for i, j, _ in one.get("weight", format="list")] == [(i, i) for i in range(20)]
 
 
+def test_one_spike_train_for_every_cell(pynn):
+    """SpikeSourceArray given one train (a Sequence) for all its cells."""
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0, 2.5]))
+    src.record("spikes")
+    sim.run(5.0)
+    assert [list(st.magnitude) for st in src.get_data().segments[0].spiketrains] == [[1.0, 2.5]] * 3
+
+
 def test_distance_dependent_connector_is_spatial(pynn):
     grid = sim.space.Grid2D(aspect_ratio=1.0, dx=1.0, dy=1.0)
     a = sim.Population(25, sim.IF_curr_exp(), structure=grid)
@@ -143,10 +151,11 @@ def _run(backend, out, *flags):
 @pytest.mark.nest
 def test_spike_counts_agree_with_pynn_nest(tmp_path):
     """The same PyNN script under pyNN.nest (grid-based models): identical spikes for
-    IF_curr_alpha, spike counts within 5 % for every cell type."""
+    IF_curr_alpha and IF_curr_delta, spike counts within 5 % for every cell type."""
     mine, nest = (_run(b, tmp_path / f"{b}.npz") for b in ("bigbrain.pynn", "pyNN.nest"))
-    np.testing.assert_allclose(np.sort(mine["IF_curr_alpha_t"]), np.sort(nest["IF_curr_alpha_t"]),
-                               atol=1e-9)
+    for name in ("IF_curr_alpha", "IF_curr_delta"):
+        np.testing.assert_array_equal(mine[f"{name}_i"], nest[f"{name}_i"])
+        np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
     for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"):
         assert len(mine[f"{name}_t"]) == pytest.approx(len(nest[f"{name}_t"]), rel=0.05)
 

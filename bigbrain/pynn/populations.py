@@ -8,7 +8,7 @@ parameters (bigbrain takes one value per parameter and population; only the init
 """
 import numpy as np
 from pyNN import common
-from pyNN.parameters import ParameterSpace, simplify
+from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
 
 from ..errors import ModelError
@@ -125,7 +125,10 @@ class Population(common.Population):
         """Describe this population on ``net`` as one or more bigbrain populations."""
         base = f"{self.label or 'population'}#{len(net.populations)}"
         if self.celltype.nest_name == "spike_source":
-            times = [np.asarray(s.value, np.float64) for s in self._native["spike_times"]]
+            trains = self._native["spike_times"]
+            if isinstance(trains, Sequence):  # one train for every cell
+                trains = [trains] * self.size
+            times = [np.asarray(getattr(s, "value", s), np.float64) for s in trains]
             pop = net.spike_source(base, [_on_grid(t, net.dt) for t in times])
             self._parts = [(pop, np.arange(self.size))]
         elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:

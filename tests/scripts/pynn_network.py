@@ -15,8 +15,10 @@ rng = np.random.default_rng(7)
 times = [np.round(np.sort(rng.uniform(1.0, 190.0, 30)), 1) for _ in range(20)]
 src = sim.Population(20, sim.SpikeSourceArray(spike_times=times), label="src")
 cells = {name: sim.Population(12, getattr(sim, name)(tau_refrac=2.0, v_thresh=-55.0),
-                              initial_values={"v": -60.0}, label=name)
+                              initial_values={"v": -70.0}, label=name)
          for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")}
+# -70 mV: pyNN.nest 0.13 on NEST 3.10 leaves IF_curr_delta at NEST's default V_m (-70 mV)
+# whatever initial v it is given.
 pairs = [(i, j) for i in range(20) for j in range(12) if (3 * i + 5 * j) % 4 == 0]
 for name, pop in cells.items():
     w = 0.5 if name == "IF_curr_delta" else 0.4  # mV, nA
