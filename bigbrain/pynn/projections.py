@@ -105,7 +105,8 @@ class Projection(common.Projection):
         if isinstance(c, connectors.FixedNumberPreConnector):
             return "fixed_indegree", {"indegree": _count(where, c.n)}, autapses, c.with_replacement
         if isinstance(c, connectors.FixedNumberPostConnector):
-            return "fixed_outdegree", {"outdegree": _count(where, c.n)}, autapses, c.with_replacement
+            return ("fixed_outdegree", {"outdegree": _count(where, c.n)}, autapses,
+                    c.with_replacement)
         if isinstance(c, connectors.FixedTotalNumberConnector):
             return "fixed_total_number", {"N": _count(where, c.n)}, autapses, c.with_replacement
         if isinstance(c, (connectors.FromListConnector, connectors.ArrayConnector,

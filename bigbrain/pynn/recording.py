@@ -6,7 +6,7 @@ the records of its own cells (PyNN's round-robin ``_mask_local``), and PyNN's
 after step n has the time (n+1)·dt; the sample at t = 0 is the initial value.
 """
 import numpy as np
-from pyNN import errors as pynn_errors, recording
+from pyNN import recording
 
 from ..errors import ModelError
 from . import simulator

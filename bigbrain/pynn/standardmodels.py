@@ -134,7 +134,8 @@ def weight_scale(celltype, receptor_type):
     are positive and are negated here."""
     if getattr(celltype, "conductance_based", False):
         return -1000.0 if receptor_type == "inhibitory" else 1000.0
-    if getattr(celltype, "voltage_based_synapses", False) or getattr(celltype, "native_units", False):
+    if getattr(celltype, "voltage_based_synapses", False) or \
+            getattr(celltype, "native_units", False):
         return 1.0
     return 1000.0
 
@@ -190,11 +191,10 @@ class _CurrentSource:
             net.connect(self._generator, selection_of(cells), rule="all_to_all",
                         weight=1.0, delay=_min_delay())
 
-    def _record(self, *args, **kwargs):
+    def record(self, *args, **kwargs):
         raise ModelError(f"{type(self).__name__}.record", "recording the injected current "
                          "is not supported by bigbrain.pynn")
 
-    record = _record
 
 
 def _sequence(value):
