@@ -196,7 +196,6 @@ class _CurrentSource:
                          "is not supported by bigbrain.pynn")
 
 
-
 def _sequence(value):
     """The numbers of a PyNN Sequence (or array)."""
     return list(getattr(value, "value", value))
