@@ -1,0 +1,247 @@
+"""PyNN's Population, PopulationView and Assembly on bigbrain.
+
+A population keeps its native (NEST) parameters as one array per parameter with a value
+for every cell, identical on every rank (PyNN's random distributions draw for all cells
+on every rank). At build time the cells are split into bigbrain populations of equal
+parameters (bigbrain takes one value per parameter and population; only the initial
+``V_m`` may differ per neuron); a homogeneous population is one bigbrain population.
+"""
+import numpy as np
+from pyNN import common
+from pyNN.parameters import ParameterSpace, Sequence, simplify
+from pyNN.standardmodels import StandardCellType
+
+from ..errors import ModelError
+from ..population import Selection
+from . import simulator
+from .recording import Recorder
+from .standardmodels import STATE_VARIABLES, require_model
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class PopulationView(common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _get_parameters(self, *names):
+        return self.grandparent._parameters_of(self.index_in_grandparent(
+            np.arange(self.size))[self._mask_local], names)
+
+    def _set_parameters(self, parameter_space):
+        indices = self.index_in_grandparent(np.arange(self.size))
+        self.grandparent._set_native(parameter_space, indices)
+
+    def _set_initial_value_array(self, variable, value):
+        self.grandparent._set_initial(variable, value.evaluate(simplify=False),
+                                      self.index_in_grandparent(np.arange(self.size)))
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        state = simulator.state
+        state.not_built("Population")
+        if isinstance(self.celltype, StandardCellType) or hasattr(self.celltype, "nest_name"):
+            require_model(self.celltype)
+        first = state.id_counter
+        self.all_cells = np.array([simulator.ID(i) for i in range(first, first + self.size)],
+                                  dtype=simulator.ID)
+        self._mask_local = np.arange(self.size) % state.num_processes == state.mpi_rank
+        for cell in self.all_cells:
+            cell.parent = self
+        state.id_counter += self.size
+        space = self.celltype.native_parameters
+        space.shape = (self.size,)
+        space.evaluate(simplify=False)
+        self._native = space.as_dict()
+        self._initial = {}
+        self._tau_minus = None
+        self._parts = None
+        state.populations.append(self)
+
+    # ---------------------------------------------------------------- parameters
+    def _parameters_of(self, indices, names):
+        """Standard (or native) parameters of the cells ``indices`` as a ParameterSpace."""
+        standard = isinstance(self.celltype, StandardCellType)
+        if standard and any(n in self.celltype.computed_parameters() for n in names):
+            native_names = self.celltype.get_native_names()
+        else:
+            native_names = self.celltype.get_native_names(*names) if standard else names
+        native = ParameterSpace({n: simplify(np.asarray(self._native[n])[indices])
+                                 if not _is_sequences(self._native[n])
+                                 else self._native[n][indices] for n in native_names},
+                                shape=(len(indices),))
+        return self.celltype.reverse_translate(native) if standard else native
+
+    def _get_parameters(self, *names):
+        return self._parameters_of(np.flatnonzero(self._mask_local), names)
+
+    def _set_parameters(self, parameter_space):
+        self._set_native(parameter_space, np.arange(self.size))
+
+    def _set_native(self, parameter_space, indices):
+        """Set native parameters of the cells ``indices`` (before the first run)."""
+        simulator.state.not_built(f"Population {self.label!r}.set")
+        parameter_space.shape = (len(indices),)
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            self._native[name][indices] = value
+
+    def _set_initial_value_array(self, variable, value):
+        self._set_initial(variable, value.evaluate(simplify=False), np.arange(self.size))
+
+    def _set_initial(self, variable, values, indices):
+        """Initial ``variable`` (PyNN name and units) of the cells ``indices``."""
+        simulator.state.not_built(f"Population {self.label!r}.initialize")
+        name, factor = STATE_VARIABLES.get(variable, (variable, 1.0))
+        if name != "V_m" or "V_m" not in self._engine_params():
+            if np.all(np.asarray(values, np.float64) == 0.0):
+                return  # synaptic currents, conductances and adaptation start at 0
+            raise ModelError(f"Population {self.label!r}.initialize.{variable}",
+                             "not supported: the engine sets only the initial membrane "
+                             "potential (other state variables start at 0)")
+        current = self._initial.setdefault(name, np.full(self.size, np.nan))
+        current[indices] = np.asarray(values, np.float64) * factor
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _engine_params(self):
+        from ..neurons import MODELS
+        return MODELS[self.celltype.nest_name].params
+
+    # ---------------------------------------------------------------- build
+    def _describe(self, net):
+        """Describe this population on ``net`` as one or more bigbrain populations."""
+        base = f"{self.label or 'population'}#{len(net.populations)}"
+        if self.celltype.nest_name == "spike_source":
+            trains = self._native["spike_times"]
+            if isinstance(trains, Sequence):  # one train for every cell
+                trains = [trains] * self.size
+            times = [np.asarray(getattr(s, "value", s), np.float64) for s in trains]
+            pop = net.spike_source(base, [_on_grid(t, net.dt) for t in times])
+            self._parts = [(pop, np.arange(self.size))]
+        elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:
+            self._parts = self._poisson_parts(net, base, parrots=not self._trains_per_synapse())
+        else:
+            self._parts = self._neuron_parts(net, base)
+        self._part_of = np.empty(self.size, np.int64)
+        self._local_of = np.empty(self.size, np.int64)
+        for k, (_, indices) in enumerate(self._parts):
+            self._part_of[indices], self._local_of[indices] = k, np.arange(len(indices))
+
+    def _neuron_parts(self, net, base):
+        names = [n for n in self._native if n in self._engine_params()]
+        table = np.column_stack([np.asarray(self._native[n], np.float64) for n in names]
+                                + [np.zeros(self.size)])
+        groups, which = np.unique(table, axis=0, return_inverse=True)
+        which = which.ravel()
+        v = self._initial.get("V_m")
+        parts = []
+        for k, row in enumerate(groups):
+            indices = np.flatnonzero(which == k)
+            params = dict(zip(names, map(float, row)))
+            if self._tau_minus is not None:
+                params["tau_minus"] = self._tau_minus
+            if v is not None and "V_m" in self._engine_params():
+                params["V_m"] = v[indices]
+            name = base if len(groups) == 1 else f"{base}.{k}"
+            parts.append((net.population(name, len(indices), self.celltype.nest_name, **params),
+                          indices))
+        return parts
+
+    def _trains_per_synapse(self):
+        """Whether this Poisson population's trains may be drawn per synapse, without
+        parrots: when it is not recorded and its only projection is one-to-one from the
+        whole population (each cell then has one synapse, so one train either way)."""
+        from pyNN.connectors import OneToOneConnector
+        out = [prj for prj in simulator.state.projections if prj.pre is self
+               or self in [pop for pop, _ in base_cells(prj.pre)]]
+        recorded = any(self.recorder.__dict__.get("_every", {}).values())
+        return (len(out) == 1 and out[0].pre is self and not recorded
+                and isinstance(out[0]._connector, OneToOneConnector))
+
+    def _poisson_parts(self, net, base, parrots=True):
+        """Poisson trains as generators, repeated by parrots (one train per cell, shared by
+        its targets), or alone where each cell has one synapse (:meth:`_trains_per_synapse`)."""
+        table = np.column_stack([np.asarray(self._native[n], np.float64)
+                                 for n in ("rate", "start", "duration")])
+        groups, which = np.unique(table, axis=0, return_inverse=True)
+        parts = []
+        for k, (rate, start, duration) in enumerate(groups):
+            indices = np.flatnonzero(which.ravel() == k)
+            name = base if len(groups) == 1 else f"{base}.{k}"
+            if start <= 0.0 and not start + duration < 1e9:  # always on
+                gen = net.poisson(f"{name}.generator", rate=float(rate), size=len(indices))
+            else:
+                times, rates = [_on_grid(max(start, net.dt), net.dt)], [rate]
+                if start + duration < 1e9:
+                    times.append(_on_grid(start + duration, net.dt))
+                    rates.append(0.0)
+                gen = net.inhomogeneous_poisson_generator(f"{name}.generator", size=len(indices),
+                                                           rate_times=times, rate_values=rates)
+            if not parrots:
+                parts.append((gen, indices))
+                continue
+            parrots = net.population(name, len(indices), "parrot_neuron")
+            net.connect(gen, parrots, rule="one_to_one", weight=1.0, delay=net.dt)
+            parts.append((parrots, indices))
+        return parts
+
+    def selection(self, indices):
+        """The bigbrain selection of the cells ``indices`` (in that order), or the
+        generators of a Poisson population without parrots."""
+        indices = np.asarray(indices, np.int64)
+        if getattr(self._parts[0][0], "is_device", False):
+            return self._parts[0][0]
+        part, local = self._part_of[indices], self._local_of[indices]
+        cuts = np.flatnonzero(np.diff(part)) + 1
+        return Selection([(self._parts[p[0]][0], loc) for p, loc in
+                          zip(np.split(part, cuts), np.split(local, cuts)) if len(p)])
+
+
+def _is_sequences(values):
+    return isinstance(values, np.ndarray) and values.dtype == object
+
+
+def _on_grid(times, dt):
+    """Spike times (ms) moved to the dt grid (the nearest step, at least one step)."""
+    return np.maximum(np.rint(np.asarray(times, np.float64) / dt), 1) * dt
+
+
+def base_cells(cells):
+    """(population, indices) pairs of a Population, PopulationView, Assembly or list of IDs,
+    in the order of the cells."""
+    if isinstance(cells, Population):
+        return [(cells, np.arange(cells.size))]
+    if isinstance(cells, PopulationView):
+        return [(cells.grandparent, cells.index_in_grandparent(np.arange(cells.size)))]
+    if isinstance(cells, Assembly):
+        return [pair for p in cells.populations for pair in base_cells(p)]
+    pairs = []
+    for cell in cells:
+        index = cell.parent.id_to_index(cell)
+        if pairs and pairs[-1][0] is cell.parent:
+            pairs[-1][1].append(index)
+        else:
+            pairs.append((cell.parent, [index]))
+    return [(pop, np.asarray(idx, np.int64)) for pop, idx in pairs]
+
+
+def selection_of(cells):
+    """The bigbrain selection of ``cells`` (after the network is described)."""
+    pairs = base_cells(cells)
+    if len(pairs) == 1 and getattr(pairs[0][0]._parts[0][0], "is_device", False):
+        return pairs[0][0]._parts[0][0]
+    parts = [part for pop, idx in base_cells(cells) for part in pop.selection(idx).parts]
+    return Selection(parts)

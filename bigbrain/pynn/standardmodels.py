@@ -1,0 +1,296 @@
+"""PyNN's standard cells, synapses and current sources on bigbrain's NEST models.
+
+Each class names the bigbrain (NEST) model it runs on (``nest_name``) and translates
+PyNN's parameters and units (nF, nA, µS, mV, ms) to NEST's (pF, pA, nS, mV, ms), as
+PyNN's NEST backend does; weights are scaled by :func:`weight_scale`.
+"""
+import numpy as np
+from pyNN import errors as pynn_errors
+from pyNN.models import BaseCellType
+from pyNN.standardmodels import build_translations, cells, electrodes, synapses
+
+from ..errors import ModelError
+from ..neurons import MODELS
+
+#: Membrane translations shared by the integrate-and-fire cells.
+_LIF = (("v_rest", "E_L"), ("cm", "C_m", 1000.0), ("tau_m", "tau_m"),
+        ("tau_refrac", "t_ref"), ("v_reset", "V_reset"), ("v_thresh", "V_th"),
+        ("i_offset", "I_e", 1000.0))
+_SYN = (("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"))
+_COND = (("v_rest", "E_L"), ("cm", "C_m", 1000.0),
+         ("tau_m", "g_L", "cm/tau_m*1000.0", "C_m/g_L"), ("tau_refrac", "t_ref"),
+         ("v_reset", "V_reset"), ("v_thresh", "V_th"), ("i_offset", "I_e", 1000.0),
+         ("e_rev_E", "E_ex"), ("e_rev_I", "E_in"), *_SYN)
+
+#: PyNN state variables -> (NEST name, factor to NEST units).
+STATE_VARIABLES = {"v": ("V_m", 1.0), "w": ("w", 1000.0)}
+
+
+def require_model(celltype):
+    """Raise a ModelError naming the engine model a cell type needs when it is missing."""
+    if celltype.nest_name not in MODELS:
+        raise ModelError(f"{type(celltype).__name__}", f"needs the engine model "
+                         f"{celltype.nest_name!r}, which this bigbrain does not have yet")
+
+
+class IF_curr_delta(cells.IF_curr_delta):
+    __doc__ = cells.IF_curr_delta.__doc__
+    nest_name = "iaf_psc_delta"
+    translations = build_translations(*_LIF)
+
+
+class IF_curr_exp(cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    nest_name = "iaf_psc_exp"
+    translations = build_translations(*_LIF, *_SYN)
+
+
+class IF_curr_alpha(cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    nest_name = "iaf_psc_alpha"
+    translations = build_translations(*_LIF, *_SYN)
+
+
+class IF_cond_exp(cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    nest_name = "iaf_cond_exp"
+    translations = build_translations(*_COND)
+
+
+class IF_cond_alpha(cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    nest_name = "iaf_cond_alpha"
+    translations = build_translations(*_COND)
+
+
+class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    nest_name = "aeif_cond_exp"
+    translations = build_translations(
+        *[t for t in _COND if t[0] != "v_thresh"], ("v_thresh", "V_th"),
+        ("v_spike", "V_peak"), ("a", "a"), ("b", "b", 1000.0), ("delta_T", "Delta_T"),
+        ("tau_w", "tau_w"))
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    """One Poisson train per cell (shared by all its targets), as in PyNN: bigbrain's
+    ``inhomogeneous_poisson_generator`` (rate from ``start`` to ``start + duration``)
+    repeated by one ``parrot_neuron`` per cell, as PyNN's NEST backend does."""
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    nest_name = "parrot_neuron"
+    translations = build_translations(("rate", "rate"), ("start", "start"),
+                                      ("duration", "duration"))
+
+
+class SpikeSourceArray(cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    nest_name = "spike_source"
+    translations = build_translations(("spike_times", "spike_times"))
+
+
+class StaticSynapse(synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+        return state.min_delay
+
+
+class STDPMechanism(synapses.STDPMechanism):
+    """NEST's ``stdp_synapse`` (bb.STDP): the whole delay is dendritic."""
+    __doc__ = synapses.STDPMechanism.__doc__
+    base_translations = build_translations(("weight", "weight"), ("delay", "delay"),
+                                           ("dendritic_delay_fraction",
+                                            "dendritic_delay_fraction"))
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+        return state.min_delay
+
+
+class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__
+    translations = build_translations(("w_max", "Wmax"), ("w_min", "w_min"))
+    mu = 0.0
+
+
+class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
+    translations = build_translations(("w_max", "Wmax"), ("w_min", "w_min"))
+    mu = 1.0
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = build_translations(("tau_plus", "tau_plus"), ("tau_minus", "tau_minus"),
+                                      ("A_plus", "lambda"), ("A_minus", "A_minus"))
+
+
+def weight_scale(celltype, receptor_type):
+    """Factor from a PyNN weight (nA, µS, or mV for delta synapses) to the engine's (pA,
+    nS, mV). The engine takes a weight's sign as its receptor, as NEST does: PyNN's
+    current-based inhibitory weights are negative already, its inhibitory conductances
+    are positive and are negated here."""
+    if getattr(celltype, "conductance_based", False):
+        return -1000.0 if receptor_type == "inhibitory" else 1000.0
+    if getattr(celltype, "voltage_based_synapses", False) or \
+            getattr(celltype, "native_units", False):
+        return 1.0
+    return 1000.0
+
+
+# ---------------------------------------------------------------- current sources
+class _CurrentSource:
+    """A PyNN current source as a bigbrain current generator connected to the cells it is
+    injected into with weight 1 and the minimum delay, its times moved earlier by that
+    delay (as PyNN's NEST backend does), so that the cells feel the current from ``start``
+    (and each step's amplitude from its time) on."""
+
+    def __init__(self, **parameters):
+        from .simulator import state
+        for name, value in (("_native", {}), ("_targets", []), ("_generator", None)):
+            object.__setattr__(self, name, value)
+        self.set_parameters(**{**self.default_parameters, **parameters})
+        state.current_sources.append(self)
+
+    def inject_into(self, cells):
+        from .simulator import state
+        state.not_built(f"{type(self).__name__}.inject_into")
+        self._targets.append(cells)
+
+    def set_native_parameters(self, parameters):
+        parameters.evaluate(simplify=True)
+        self._native.update(parameters.as_dict())
+        from .simulator import state
+        if self._generator is not None and state.built:
+            self._generator.set_params(state.net, **self._engine_params(changeable_only=True))
+
+    def get_native_parameters(self):
+        from pyNN.parameters import ParameterSpace
+        return ParameterSpace(dict(self._native), shape=(1,))
+
+    def get_parameters(self):
+        """Standard parameters (PyNN units), evaluated."""
+        parameters = self.reverse_translate(self.get_native_parameters())
+        parameters.evaluate(simplify=True)
+        return parameters
+
+    def _engine_params(self, changeable_only=False):
+        p = self._convert(dict(self._native))
+        if changeable_only:
+            from ..stimulation import KINDS
+            keep = KINDS[self.kind].CHANGEABLE
+            p = {k: v for k, v in p.items() if k in keep}
+        return p
+
+    def _describe(self, net):
+        from .populations import selection_of
+        self._generator = net._generator(self.kind, f"cs{id(self)}", 1, self._engine_params())
+        for cells in self._targets:
+            net.connect(self._generator, selection_of(cells), rule="all_to_all",
+                        weight=1.0, delay=_min_delay())
+
+    def record(self, *args, **kwargs):
+        raise ModelError(f"{type(self).__name__}.record", "recording the injected current "
+                         "is not supported by bigbrain.pynn")
+
+
+def _sequence(value):
+    """The numbers of a PyNN Sequence (or array)."""
+    return list(getattr(value, "value", value))
+
+
+def _min_delay():
+    from .simulator import state
+    return state.min_delay
+
+
+def _on_grid(t):
+    """Device time of a cell time ``t`` (ms): one minimum delay earlier, on the grid, at
+    least one step."""
+    from .simulator import state
+    return max(round((float(t) - state.min_delay) / state.dt), 1) * state.dt
+
+
+def _window(p):
+    """start, stop (ms) of a device, moved as :func:`_on_grid` (stop may be infinite)."""
+    from .simulator import state
+    stop = float(p["stop"])
+    return {"start": max(float(p["start"]) - state.min_delay, 0.0),
+            "stop": stop - state.min_delay if np.isfinite(stop) else stop}
+
+
+class DCSource(_CurrentSource, electrodes.DCSource):
+    __doc__ = electrodes.DCSource.__doc__
+    kind = "dc_generator"
+    translations = build_translations(("amplitude", "amplitude", 1000.0), ("start", "start"),
+                                      ("stop", "stop"))
+
+    def _convert(self, p):
+        return {"amplitude": p["amplitude"], **_window(p)}
+
+
+class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
+    __doc__ = electrodes.StepCurrentSource.__doc__
+    kind = "step_current_generator"
+    translations = build_translations(("amplitudes", "amplitude_values", 1000.0),
+                                      ("times", "amplitude_times"))
+
+    def _convert(self, p):
+        times = [_on_grid(t) for t in _sequence(p["amplitude_times"])]
+        return {"amplitude_times": times,
+                "amplitude_values": [float(a) for a in _sequence(p["amplitude_values"])]}
+
+
+class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
+    __doc__ = electrodes.NoisyCurrentSource.__doc__
+    kind = "noise_generator"
+    translations = build_translations(("mean", "mean", 1000.0), ("stdev", "std", 1000.0),
+                                      ("start", "start"), ("stop", "stop"), ("dt", "dt"))
+
+    def _convert(self, p):
+        from .simulator import state
+        return {"mean": p["mean"], "std": p["std"], **_window(p),
+                "dt": state.dt if p["dt"] is None else p["dt"]}
+
+
+class ACSource(electrodes.ACSource):
+    __doc__ = electrodes.ACSource.__doc__
+
+    def __init__(self, **parameters):
+        raise ModelError("ACSource", "not supported: the engine has no ac_generator")
+
+
+def native_cell_type(model_name):
+    """A PyNN cell type for the engine (NEST) model ``model_name``, with NEST's parameter
+    names and units (weights in pA, or mV for iaf_psc_delta; sign = receptor)."""
+    if model_name not in MODELS or model_name == "spike_source":
+        raise pynn_errors.NoModelAvailableError(
+            f"{model_name!r}: the engine has no such model (it has "
+            f"{', '.join(m for m in MODELS if m != 'spike_source')})")
+    model = MODELS[model_name]
+    params = {k: v[0] for k, v in model.params.items() if k != "V_m"}
+    return type(model_name, (NativeCellType,), {
+        "nest_name": model_name, "default_parameters": params,
+        "default_initial_values": {"V_m": model.params["V_m"][0]} if "V_m" in model.params else {},
+        "units": {k: v[1] for k, v in model.params.items()},
+        "recordable": ["spikes"] + list(model.recordables)})
+
+
+class NativeCellType(BaseCellType):
+    """A cell type that passes NEST's parameter names through (see :func:`native_cell_type`)."""
+    receptor_types = ("excitatory", "inhibitory")
+    native_units = True
+    conductance_based = False
+    injectable = True
+
+    @property
+    def native_parameters(self):
+        return self.parameter_space
+
+    def get_native_names(self, *names):
+        return names or tuple(self.default_parameters)
+
+    def can_record(self, variable, location=None):
+        return variable in self.recordable

@@ -1,0 +1,51 @@
+"""A small PyNN network for tests: ``python pynn_network.py BACKEND OUT.npz``, BACKEND a
+module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
+current-based cell types, excitatory and inhibitory projections of several connectors,
+a DC current; it saves every recorded spike (times ms, cell index, population) and V_m."""
+import importlib
+import sys
+
+import numpy as np
+
+sim = importlib.import_module(sys.argv[1])
+sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid")  # NEST: grid models
+poisson = "poisson" in sys.argv[3:]
+record_v = "v" in sys.argv[3:]
+rng = np.random.default_rng(7)
+times = [np.round(np.sort(rng.uniform(1.0, 190.0, 30)), 1) for _ in range(20)]
+src = sim.Population(20, sim.SpikeSourceArray(spike_times=times), label="src")
+cells = {name: sim.Population(12, getattr(sim, name)(tau_refrac=2.0, v_thresh=-55.0),
+                              initial_values={"v": -70.0}, label=name)
+         for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")}
+# -70 mV: pyNN.nest 0.13 on NEST 3.10 leaves IF_curr_delta at NEST's default V_m (-70 mV)
+# whatever initial v it is given.
+pairs = [(i, j) for i in range(20) for j in range(12) if (3 * i + 5 * j) % 4 == 0]
+for name, pop in cells.items():
+    w = 0.5 if name == "IF_curr_delta" else 0.4  # mV, nA
+    exc = [(i, j, w * (1 + 0.1 * (i % 3)), 1.0 + 0.1 * (j % 5)) for i, j in pairs]
+    sim.Projection(src, pop, sim.FromListConnector(exc, column_names=["weight", "delay"]),
+                   receptor_type="excitatory")
+    sim.Projection(pop, pop, sim.AllToAllConnector(allow_self_connections=False),
+                   sim.StaticSynapse(weight=-w / 4, delay=1.5), receptor_type="inhibitory")
+    if "dc" in sys.argv[3:]:
+        sim.DCSource(amplitude=0.2, start=50.0, stop=120.0).inject_into(pop[:6])
+    pop.record(["spikes", "v"] if record_v else "spikes")
+if poisson:
+    noise = sim.Population(12, sim.SpikeSourcePoisson(rate=500.0), label="noise")
+    sim.Projection(noise, cells["IF_curr_exp"], sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=0.2, delay=1.0))
+    noise.record("spikes")
+sim.run(200.0)
+out = {}
+for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
+    seg = pop.get_data().segments[0]
+    ids = np.concatenate([[st.annotations["source_index"]] * len(st) for st in seg.spiketrains])
+    t = np.concatenate([st.magnitude for st in seg.spiketrains])
+    order = np.lexsort((t, ids))                   # by cell, then time
+    out[f"{name}_t"], out[f"{name}_i"] = t[order], ids[order]
+    if seg.analogsignals:
+        v = seg.analogsignals[0]
+        out[f"{name}_v"] = v.magnitude[:, np.argsort(v.array_annotations["channel_index"])]
+if sim.rank() == 0:
+    np.savez(sys.argv[2], **out)
+sim.end()

@@ -1,0 +1,172 @@
+"""bigbrain.pynn: PyNN scripts on bigbrain (units, Neo output, connectors, errors, NEST, ranks)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyNN")
+import quantities as pq  # noqa: E402
+
+import bigbrain as bb  # noqa: E402
+import bigbrain.pynn as sim  # noqa: E402
+from mpi_helpers import run_mpi  # noqa: E402
+
+SCRIPT = Path(__file__).parent / "scripts" / "pynn_network.py"
+
+
+@pytest.fixture
+def pynn():
+    sim.setup(timestep=0.1)
+    yield sim
+    sim.end()
+
+
+def test_units_translated_as_nest(pynn):
+    """PyNN's nF, nA, µS become NEST's pF, pA, nS; reading back gives PyNN's units."""
+    cells = sim.Population(3, sim.IF_cond_exp(cm=0.5, tau_m=10.0, i_offset=0.25))
+    assert cells._native["C_m"][0] == 500.0 and cells._native["I_e"][0] == 250.0
+    assert cells._native["g_L"][0] == pytest.approx(50.0)      # cm / tau_m in nS
+    assert cells.get("cm") == pytest.approx(0.5) and cells.get("i_offset") == pytest.approx(0.25)
+
+
+def test_same_spikes_as_bigbrain_directly(pynn):
+    """A DC-driven IF_curr_exp through PyNN equals the same network described in bigbrain."""
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=0.6, tau_refrac=2.0, v_thresh=-55.0),
+                           initial_values={"v": -65.0})
+    cells.record(["spikes", "v"])
+    sim.run(100.0)
+    seg = cells.get_data().segments[0]
+    net = bb.Network(dt=0.1, seed=1)
+    pop = net.population("E", 2, "iaf_psc_exp", I_e=600.0, t_ref=2.0, V_th=-55.0, E_L=-65.0,
+                         V_reset=-65.0, C_m=1000.0, tau_m=20.0, tau_syn_ex=5.0,
+                         tau_syn_in=5.0, V_m=-65.0)
+    net.record(pop, "spikes")
+    times, ids = net.run(100.0).spikes("E")
+    assert len(times) > 2
+    np.testing.assert_array_equal(seg.spiketrains[0].magnitude, times[ids == 0])
+    assert seg.spiketrains[0].units == pq.ms
+
+
+def test_neo_block_units_and_annotations(pynn):
+    cells = sim.Population(4, sim.IF_curr_alpha(i_offset=0.8), label="cells")
+    cells[1:3].record("v", sampling_interval=1.0)
+    cells.record("spikes")
+    sim.run(20.0)
+    seg = cells.get_data().segments[0]
+    v = seg.filter(name="v")[0]
+    assert v.units == pq.mV and v.sampling_period == 1.0 * pq.ms and v.shape == (21, 2)
+    assert list(v.array_annotations["channel_index"]) == [1, 2]
+    assert v[0, 0] == -65.0 * pq.mV                    # the initial value at t = 0
+    assert [st.annotations["source_index"] for st in seg.spiketrains] == [0, 1, 2, 3]
+    assert seg.spiketrains[0].annotations["source_population"] == "cells"
+    assert seg.spiketrains[0].t_stop == 20.0 * pq.ms
+
+
+def test_connectors_and_weights(pynn):
+    """Connectors as the engine's rules; weights read back in PyNN units, inhibitory
+    current weights negative, random weights from the engine's streams."""
+    pre, post = sim.Population(30, sim.IF_curr_exp()), sim.Population(20, sim.IF_curr_exp())
+    fixed = sim.Projection(pre, post, sim.FixedNumberPreConnector(5),
+                           sim.StaticSynapse(weight=-0.2, delay=1.5), receptor_type="inhibitory")
+    rand = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.3),
+                          sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2))))
+    w = fixed.get("weight", format="array")
+    assert (np.sum(~np.isnan(w), axis=0) == 5).all() and np.nanmax(w) == pytest.approx(-0.2)
+    assert set(np.round(fixed.get("delay", format="list", with_address=False), 9)) == {1.5}
+    values = np.array(rand.get("weight", format="list", with_address=False))
+    assert 0.1 <= values.min() and values.max() < 0.2 and len(values) == len(rand)
+    one = sim.Projection(pre[:20], post, sim.OneToOneConnector())
+    assert [(i, j) for i, j, _ in one.get("weight", format="list")] == [(i, i) for i in range(20)]
+
+
+def test_one_spike_train_for_every_cell(pynn):
+    """SpikeSourceArray given one train (a Sequence) for all its cells."""
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0, 2.5]))
+    src.record("spikes")
+    sim.run(5.0)
+    assert [list(st.magnitude) for st in src.get_data().segments[0].spiketrains] == [[1.0, 2.5]] * 3
+
+
+def test_distance_dependent_connector_is_spatial(pynn):
+    grid = sim.space.Grid2D(aspect_ratio=1.0, dx=1.0, dy=1.0)
+    a = sim.Population(25, sim.IF_curr_exp(), structure=grid)
+    prj = sim.Projection(a, a, sim.DistanceDependentProbabilityConnector("d < 1.5"))
+    pairs = np.array(prj.get("weight", format="list"))[:, :2].astype(int)
+    d = np.linalg.norm(a.positions.T[pairs[:, 0]] - a.positions.T[pairs[:, 1]], axis=1)
+    assert d.max() < 1.5 and len(pairs) == np.sum(
+        np.linalg.norm(a.positions.T[:, None] - a.positions.T[None], axis=2) < 1.5)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p: sim.Projection(p, p, sim.AllToAllConnector(), sim.StaticSynapse(
+        weight=sim.RandomDistribution("gamma", (2.0, 1.0)))), "'gamma' is not supported"),
+    (lambda p: sim.ACSource(amplitude=1.0), "no ac_generator"),
+    (lambda p: p.record("gsyn_exc"), "gsyn_exc"),
+    (lambda p: sim.Projection(p, p, sim.AllToAllConnector(), sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(), weight_dependence=sim.AdditiveWeightDependence(
+            w_min=0.1), dendritic_delay_fraction=1.0)), "w_min"),
+])
+def test_missing_features_fail_at_the_call(pynn, call, message):
+    cells = sim.Population(2, sim.IF_cond_exp())
+    with pytest.raises(bb.ModelError, match=message):
+        call(cells)
+
+
+def test_changes_after_run_refused_until_reset(pynn):
+    cells = sim.Population(2, sim.IF_curr_exp())
+    sim.run(1.0)
+    with pytest.raises(bb.ModelError, match="after the first run"):
+        cells.set(i_offset=1.0)
+    sim.reset()
+    cells.set(i_offset=1.0)
+    cells.record("spikes")
+    sim.run(50.0)
+    assert cells.get_spike_counts()[cells[0]] > 0 and sim.get_current_time() == 50.0
+
+
+def test_stdp_maps_onto_nest_stdp_synapse(pynn):
+    pre = sim.Population(5, sim.SpikeSourcePoisson(rate=50.0))
+    post = sim.Population(2, sim.IF_curr_exp(i_offset=0.5))
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=15.0,
+                                                                 A_plus=0.01, A_minus=0.012),
+                             weight_dependence=sim.AdditiveWeightDependence(w_max=0.5),
+                             weight=0.2, delay=1.0, dendritic_delay_fraction=1.0)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    rule = prj._synapse()
+    assert (rule.lambda_, rule.alpha, rule.mu_plus, rule.Wmax) == (0.01, pytest.approx(1.2), 0.0, 500.0)
+    sim.run(200.0)
+    w = np.array(prj.get("weight", format="list", with_address=False))
+    assert len(w) == 10 and (w != 0.2).any() and (0 <= w).all() and (w <= 0.5).all()
+    assert post._tau_minus == 15.0
+
+
+def _run(backend, out, *flags):
+    subprocess.run([sys.executable, str(SCRIPT), backend, str(out), *flags], check=True,
+                   capture_output=True, timeout=300)
+    return np.load(out)
+
+
+@pytest.mark.nest
+def test_spike_counts_agree_with_pynn_nest(tmp_path):
+    """The same PyNN script under pyNN.nest (grid-based models): identical spikes for
+    IF_curr_alpha and IF_curr_delta, spike counts within 5 % for every cell type."""
+    mine, nest = (_run(b, tmp_path / f"{b}.npz") for b in ("bigbrain.pynn", "pyNN.nest"))
+    for name in ("IF_curr_alpha", "IF_curr_delta"):
+        np.testing.assert_array_equal(mine[f"{name}_i"], nest[f"{name}_i"])
+        np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
+    for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"):
+        assert len(mine[f"{name}_t"]) == pytest.approx(len(nest[f"{name}_t"]), rel=0.05)
+
+
+@pytest.mark.mpi
+def test_same_spikes_on_1_2_3_ranks(tmp_path):
+    runs = []
+    for n in (1, 2, 3):
+        run_mpi(SCRIPT, n, "bigbrain.pynn", tmp_path / f"{n}.npz", "dc", "poisson", "v", timeout=300)
+        runs.append(np.load(tmp_path / f"{n}.npz"))
+    assert len(runs[0]["noise_t"]) > 100
+    for other in runs[1:]:
+        for key in runs[0].files:
+            np.testing.assert_array_equal(runs[0][key], other[key])
