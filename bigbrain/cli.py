@@ -8,6 +8,8 @@
     bigbrain info ARCHIVE [--no-verify]        what an archive holds; checks every chunk
     bigbrain resume ARCHIVE --t MS [...]       continue a run to MS (under mpiexec too)
     bigbrain report ARCHIVE [--out DIR]        HTML summary (rates, CVs, rasters)
+    bigbrain learn digits [--neurons N] [--epochs E] [--out ARCHIVE] [...]
+                                               Diehl & Cook digit learning (bigbrain.learn)
 
 Each subcommand is a function ``cmd_<name>(args) -> exit code`` registered in
 :func:`parser`. Exit codes: 0 success, 1 a problem with the archive or model (the message
@@ -254,6 +256,8 @@ def parser():
     rep.add_argument("archive")
     rep.add_argument("--out", default=None, help="folder (default ARCHIVE.report)")
     rep.set_defaults(func=cmd_report)
+    from .learn import add_parser as add_learn
+    add_learn(sub)
     return p
 
 

@@ -1,0 +1,164 @@
+"""Diehl & Cook digit learning (bigbrain.models.diehl_cook) and hardware-aware synapse
+writes (bigbrain.models.synapses) on tiny configurations."""
+import numpy as np
+import pytest
+
+import bigbrain as bb
+from bigbrain.models import diehl_cook as dc
+from bigbrain.models.synapses import Hardware, quantise
+
+pytest.importorskip("sklearn")
+FAST = dict(present_ms=60.0, rest_ms=20.0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return dc.load_digits()
+
+
+def tiny_model(n=4, record_inputs=False, **config):
+    net = bb.Network(dt=0.5, seed=3)
+    model = dc.DiehlCook(net, dc.Config(n_neurons=n, **{**FAST, **config}), 64)
+    if record_inputs:
+        net.record(net.populations["X"], "spikes")
+    net.build()
+    return net, model
+
+
+def test_pipeline_trains_assigns_and_evaluates(digits, tmp_path):
+    x, y, xt, yt = digits
+    r = dc.diehl_cook(x[:4], y[:4], xt[:3], yt[:3], n_neurons=4, archive=tmp_path / "a.zarr",
+                      out=None, **FAST)
+    assert r["weights"].shape == (4, 64)
+    assert r["state"].seen.all() and r["state"].responses.sum() >= 4 * dc.MIN_SPIKES
+    assert r["assignments"].shape == (4,) and set(r["assignments"]) <= set(y[:4])
+    assert r["confusion"].sum() == 3 and r["accuracy"] == np.mean(r["predictions"] == yt[:3])
+    assert (r["theta"] > 0).any()                                  # thresholds adapted
+    pytest.importorskip("matplotlib")
+    from bigbrain.analysis.digits import write_report
+    folder = write_report(r, tmp_path / "a.zarr")
+    assert (folder / "receptive_fields.png").stat().st_size > 0
+    assert (folder / "confusion.png").stat().st_size > 0
+
+
+def test_normalisation_gives_every_neuron_the_target_sum():
+    net, model = tiny_model(weight_sum=7.5)
+    before = model.conn.get("weight").reshape(4, 64).sum(axis=1)
+    assert np.ptp(before) > 0.1                                    # random initial weights
+    model.normalise(0)
+    np.testing.assert_allclose(model.conn.get("weight").reshape(4, 64).sum(axis=1), 7.5,
+                               rtol=1e-12)
+
+
+def test_rates_follow_each_sample_and_stop_in_the_rest():
+    net, model = tiny_model(record_inputs=True)
+    first, second = np.zeros(64), np.zeros(64)
+    first[:8], second[-8:] = 1.0, 1.0
+    model.present(first, 400.0)
+    mid = net.time
+    model.present(second, 400.0)
+    t, ids = net.run(0.0).spikes("X")
+    assert set(ids[t <= mid]) <= set(range(8)) and len(ids[t <= mid]) > 20
+    assert set(ids[t > mid]) <= set(range(56, 64)) and len(ids[t > mid]) > 20
+    rest = (t > mid - FAST["rest_ms"] + 1.5) & (t <= mid)          # rest: rates set to 0
+    assert not rest.any()
+
+
+def test_intensity_rises_while_the_layer_is_silent(digits, monkeypatch):
+    x, y, *_ = digits
+    net, model = tiny_model(weight_sum=0.0)                       # no input: always silent
+    rates = []
+    present = model.present
+    monkeypatch.setattr(model, "present", lambda image, rate: rates.append(rate) or present(image, rate))
+    dc.train(model, x[:1].reshape(1, -1) / 16.0, y[:1], 1, dc.TrainingState(1, 4), out=None)
+    steps = np.diff(rates)
+    assert rates[0] == dc.MAX_RATE and len(rates) == 20
+    np.testing.assert_allclose(steps, dc.RATE_STEP)
+
+
+def test_quantisation_gives_k_levels():
+    w = np.random.default_rng(0).uniform(0, 1, 5000)
+    for bits in (1, 2, 3):
+        q = Hardware(bits=bits).write(w, 1.0, 1, 0)
+        np.testing.assert_allclose(np.unique(q), np.linspace(0, 1, 2 ** bits))
+        assert np.abs(q - w).max() <= 0.5 / (2 ** bits - 1) + 1e-12
+    q = Hardware(levels=5, stochastic=True).write(2 * w, 2.0, 1, 0)
+    assert set(np.unique(q)) <= set(np.linspace(0, 2, 5)) and len(np.unique(q)) == 5
+
+
+def test_stochastic_rounding_is_unbiased():
+    w = np.full(20000, 0.3)                                        # 3 levels: 0, 0.5, 1
+    q = Hardware(levels=3, stochastic=True).write(w, 1.0, 7, 5)
+    assert set(np.unique(q)) == {0.0, 0.5}
+    p = 0.6                                                        # P(up) = 0.3 / 0.5
+    assert abs(np.mean(q == 0.5) - p) < 4 * np.sqrt(p * (1 - p) / w.size)
+    again = Hardware(levels=3, stochastic=True).write(w, 1.0, 7, 5)
+    np.testing.assert_array_equal(q, again)                         # a pure function of the counter
+    assert not np.array_equal(q, Hardware(levels=3, stochastic=True).write(w, 1.0, 7, 6))
+
+
+def test_write_noise_is_multiplicative_and_clipped():
+    w = np.full(20000, 0.5)
+    noisy = Hardware(noise=0.1).write(w, 1.0, 1, 0)
+    assert abs(noisy.mean() - 0.5) < 0.002 and abs(noisy.std() - 0.05) < 0.002
+    assert Hardware(noise=5.0).write(w, 1.0, 1, 0).min() == 0.0
+    assert Hardware(noise=5.0).write(w, 1.0, 1, 0).max() == 1.0
+
+
+def test_quantise_nearest_rounds_half_down_and_clips():
+    np.testing.assert_array_equal(quantise(np.array([0.25, 0.26, 1.2]), 1.0, 3), [0.0, 0.5, 1.0])
+
+
+def test_resume_mid_epoch_equals_uninterrupted(digits, tmp_path):
+    x, y, *_ = digits
+    args = dict(n_neurons=3, out=None, checkpoint_every=2, hardware=Hardware(bits=3, stochastic=True),
+                **FAST)
+    whole = dc.diehl_cook(x[:3], y[:3], x[:1], y[:1], archive=tmp_path / "w.zarr", epochs=2,
+                          stop_after=6, **args)
+    dc.diehl_cook(x[:3], y[:3], x[:1], y[:1], archive=tmp_path / "r.zarr", epochs=2,
+                  stop_after=4, **args)                             # stops inside epoch 1
+    resumed = dc.diehl_cook(x[:3], y[:3], x[:1], y[:1], archive=tmp_path / "r.zarr", epochs=2,
+                            resume=True, stop_after=2, **args)
+    assert resumed["state"].epoch == 1 and resumed["state"].index == 3
+    np.testing.assert_array_equal(resumed["weights"], whole["weights"])
+    np.testing.assert_array_equal(resumed["theta"], whole["theta"])
+    np.testing.assert_array_equal(resumed["state"].responses, whole["state"].responses)
+
+
+@pytest.mark.parametrize("field, kwargs, message", [
+    ("images", dict(images=np.zeros((3, 2, 2, 2))), "expected an array of images"),
+    ("images", dict(images=np.full((3, 64), np.nan)), "NaN"),
+    ("images", dict(images=-np.ones((3, 64))), ">= 0"),
+    ("labels", dict(labels=None), "missing"),
+    ("labels", dict(labels=np.zeros(2, int)), "has 2 labels for 3 images"),
+    ("test_labels", dict(test_labels=np.zeros(5, int)), "has 5 labels for 2 images"),
+    ("test_images", dict(test_images=np.ones((2, 16))), "16 pixels"),
+    ("n_neurons", dict(n_neurons=0), ">= 1"),
+    ("epochs", dict(epochs=0), ">= 1"),
+])
+def test_bad_input_names_the_argument(field, kwargs, message):
+    args = dict(images=np.ones((3, 64)), labels=np.zeros(3, int), test_images=np.ones((2, 64)),
+                test_labels=np.zeros(2, int), n_neurons=2)
+    with pytest.raises(bb.ModelError, match=message) as err:
+        dc.diehl_cook(**{**args, **kwargs})
+    assert str(err.value).startswith(field)
+
+
+def test_bad_hardware_settings():
+    with pytest.raises(bb.ModelError, match="^bits"):
+        Hardware(bits=0)
+    with pytest.raises(bb.ModelError, match="^levels"):
+        Hardware(levels=1)
+    with pytest.raises(bb.ModelError, match="^noise"):
+        Hardware(noise=-0.1)
+
+
+def test_mnist_idx_reader(tmp_path):
+    data = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / "x.idx"
+    path.write_bytes(bytes([0, 0, 8, 3]) + b"".join(int(n).to_bytes(4, "big") for n in data.shape)
+                     + data.tobytes())
+    np.testing.assert_array_equal(dc.read_idx(path), data)
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x01")
+    with pytest.raises(bb.ModelError, match="^mnist"):
+        dc.read_idx(tmp_path / "bad")
