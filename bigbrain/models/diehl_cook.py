@@ -143,13 +143,15 @@ class DiehlCook:
             if x > 0:
                 gen.set_params(self.net, rate=0.0)
         self.net.run(self.config.rest_ms)
-        return counts(result, "E", start, self.config.n_neurons)
+        return counts(result, "E", start, start + self.config.present_ms, self.config.n_neurons)
 
 
-def counts(result, name, since, n):
-    """Spikes per neuron of population ``name`` after time ``since`` (ms)."""
+def counts(result, name, since, until, n):
+    """Spikes per neuron of population ``name`` with time stamps in (since, until] (ms); an
+    archive's result reads later records too, hence the upper bound."""
     times, ids = result.spikes(name)
-    return np.bincount(ids[np.searchsorted(times, since, side="right"):], minlength=n)
+    lo, hi = np.searchsorted(times, [since, until], side="right")
+    return np.bincount(ids[lo:hi], minlength=n)
 
 
 def assign_labels(responses, labels, n_classes=10):
@@ -293,8 +295,10 @@ def diehl_cook(images, labels, test_images, test_labels, n_neurons=100, epochs=1
                stop_after=None, **config):
     """Train on (images, labels), assign labels, evaluate on (test_images, test_labels).
 
-    ``archive``: a zarr path for the run (learned weights, checkpoints); ``resume``:
-    continue the archive's run from its latest checkpoint (any rank count). ``config``:
+    ``archive``: a zarr path for the learned weights (group ``learned``); with
+    ``checkpoint_every`` (samples) it is the run's bigbrain archive, checkpointed then (its
+    records cost about 0.1–0.3 s per ``run`` call on a loaded machine, hence off otherwise);
+    ``resume``: continue the archive's run from its latest checkpoint (any rank count). ``config``:
     :class:`Config`'s parameters. Returns a dict: weights (neurons × pixels), theta (mV),
     assignments, predictions, accuracy, confusion (true × predicted), train_time_s,
     samples."""
@@ -312,7 +316,7 @@ def diehl_cook(images, labels, test_images, test_labels, n_neurons=100, epochs=1
         model = DiehlCook(net, c, x.shape[1], resumed=True)
         state = TrainingState.load(archive, net._simulation.step)
     else:
-        store = None if archive is None else bb.Archive(archive, overwrite=True, checkpoint_at_end=False,
+        store = None if archive is None or not checkpoint_every else bb.Archive(archive, overwrite=True, checkpoint_at_end=False,
                                                           flush_every=c.present_ms + c.rest_ms)
         net = bb.Network(dt=c.dt, seed=c.seed, comm=comm, archive=store)
         model = DiehlCook(net, c, x.shape[1])
@@ -333,7 +337,21 @@ def diehl_cook(images, labels, test_images, test_labels, n_neurons=100, epochs=1
     np.add.at(confusion, (yt, predictions), 1)
     result.update(assignments=assignments, predictions=predictions, confusion=confusion,
                   accuracy=float(np.mean(predictions == yt)), test_labels=yt)
+    if archive is not None and net.rank == 0:
+        save_learned(archive, result)
     return result
+
+
+def save_learned(path, result):
+    """Write group ``learned`` (weights neurons × pixels, theta mV, assignments, confusion,
+    accuracy) into the zarr store at ``path`` (the run's archive, or a new store)."""
+    import zarr
+    root = zarr.open_group(str(path), mode="a", zarr_format=3)
+    group = root.create_group("learned", overwrite=True)
+    for name in ("weights", "theta", "assignments", "confusion"):
+        value = np.asarray(result[name])
+        group.create_array(name, shape=value.shape, dtype=value.dtype)[...] = value
+    group.attrs.update(accuracy=result["accuracy"], train_time_s=result["train_time_s"])
 
 
 def load_digits(n_test=300):
