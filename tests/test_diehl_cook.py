@@ -186,3 +186,36 @@ def test_ranks_give_identical_weights_and_accuracy(tmp_path):
     for other in results[1:]:
         for key in ("weights", "theta", "responses", "predictions"):
             np.testing.assert_array_equal(other[key], results[0][key])
+
+
+def _triplet_weight(**post_params):
+    """Weight after a pre train (every 10 ms) onto an iaf_cond_exp neuron driven to fire."""
+    net = bb.Network(dt=0.1, seed=1)
+    pre = net.spike_source("pre", [[10.0 * k for k in range(1, 30)]])
+    post = net.population("post", 1, "iaf_cond_exp", I_e=1000.0, **post_params)
+    conn = net.connect(pre, post, weight=0.5, delay=1.0, synapse=bb.TripletSTDP(
+        tau_plus=20.0, Aplus=0.0, Aminus=1e-4, Aplus_triplet=1e-3, Aminus_triplet=0.0, Wmax=10.0))
+    net.run(300.0)
+    return conn.get("weight")[0]
+
+
+def test_conductance_neurons_take_tau_minus_triplet():
+    """The post-synaptic triplet trace of conductance neurons decays with their
+    tau_minus_triplet (default 110 ms, as NEST's); it was not a parameter of them before,
+    and the trace did not decay."""
+    default = _triplet_weight()
+    assert _triplet_weight(tau_minus_triplet=110.0) == default
+    assert _triplet_weight(tau_minus_triplet=40.0) < default
+
+
+def test_learn_command(tmp_path, capsys):
+    from bigbrain.cli import main
+    assert main(["learn", "mnist", "--out", str(tmp_path / "m.zarr")]) == 1
+    assert capsys.readouterr().err.startswith("bigbrain learn: mnist: give the four idx files")
+    out = tmp_path / "d.zarr"
+    assert main(["learn", "digits", "--neurons", "3", "--train", "2", "--test", "2",
+                 "--checkpoint-every", "1", "--bits", "4", "--out", str(out)]) == 0
+    assert "on 2 held-out samples" in capsys.readouterr().out
+    assert (tmp_path / "d.zarr.report" / "confusion.png").exists()
+    assert np.load(f"{out}.weights.npy").shape == (3, 64)
+    assert main(["info", str(out)]) == 0                          # a bigbrain archive
