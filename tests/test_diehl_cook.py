@@ -75,7 +75,7 @@ def test_intensity_rises_while_the_layer_is_silent(digits, monkeypatch):
     monkeypatch.setattr(model, "present", lambda image, rate: rates.append(rate) or present(image, rate))
     dc.train(model, x[:1].reshape(1, -1) / 16.0, y[:1], 1, dc.TrainingState(1, 4), out=None)
     steps = np.diff(rates)
-    assert rates[0] == dc.MAX_RATE and len(rates) == 20
+    assert rates[0] == dc.MAX_RATE and len(rates) == dc.MAX_TRIES
     np.testing.assert_allclose(steps, dc.RATE_STEP)
 
 

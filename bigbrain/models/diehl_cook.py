@@ -34,7 +34,7 @@ EXCITATORY = dict(E_L=-65.0, V_reset=-65.0, V_th=-52.0, V_m=-65.0, t_ref=5.0, C_
 INHIBITORY = dict(E_L=-60.0, V_reset=-45.0, V_th=-40.0, V_m=-60.0, t_ref=2.0, C_m=10.0,
                   g_L=1.0, E_ex=0.0, E_in=-85.0, tau_syn_ex=1.0, tau_syn_in=2.0)
 PRESENT_MS, REST_MS = 350.0, 150.0
-MAX_RATE, RATE_STEP, MIN_SPIKES = 63.75, 31.875, 5
+MAX_RATE, RATE_STEP, MIN_SPIKES, MAX_TRIES = 63.75, 31.875, 5, 20
 
 
 class Config:
@@ -130,6 +130,20 @@ class DiehlCook:
         w = self.config.hardware.write(np.clip(w, 0.0, self.config.wmax), self.config.wmax,
                                        self.config.seed, sample_index)
         self.conn.set(weight=w.ravel())
+
+    def respond(self, image, before=None):
+        """Present ``image`` (:meth:`present`), again with the maximal rate raised by
+        RATE_STEP while the layer answers with fewer than MIN_SPIKES spikes (at most
+        MAX_TRIES times); ``before()`` runs before each presentation. Returns the counts."""
+        rate = self.config.max_rate
+        for _ in range(MAX_TRIES):
+            if before is not None:
+                before()
+            r = self.present(image, rate)
+            if r.sum() >= MIN_SPIKES:
+                break
+            rate += RATE_STEP
+        return r
 
     def present(self, image, rate):
         """Show ``image`` (intensities in [0, 1]) at maximal rate ``rate`` Hz for 350 ms
@@ -233,21 +247,19 @@ def train(model, images, labels, epochs, state, checkpoint_every=None, stop_afte
     """Train ``model`` for ``epochs`` epochs from ``state``; checkpoint (archive and training
     state) every ``checkpoint_every`` samples; return after ``stop_after`` samples if given
     (for tests of resume). Returns the state."""
-    net, c = model.net, model.config
+    net = model.net
     progress = Progress(epochs * len(images) - state.epoch * len(images) - state.index,
                         net.rank, out=out)
     done = 0
     while state.epoch < epochs:
         while state.index < len(images):
             i = state.index
-            rate = c.max_rate
-            for _ in range(20):                       # raise the intensity when silent
+
+            def write():
                 model.normalise(state.writes)
                 state.writes += 1
-                r = model.present(images[i], rate)
-                if r.sum() >= MIN_SPIKES:
-                    break
-                rate += RATE_STEP
+
+            r = model.respond(images[i], before=write)
             if state.seen.any():
                 assigned = assign_labels(state.responses[state.seen], labels[state.seen])
                 state.correct.append(int(predict(r[None], assigned)[0] == labels[i]))
@@ -272,7 +284,7 @@ def checkpoint(model, state):
     model.net.comm.mpi.Barrier()
 
 
-def evaluate(model, images, n_classes=10):
+def evaluate(model, images):
     """Responses (samples × neurons) of a frozen copy of ``model`` to ``images``."""
     import bigbrain as bb
     c = model.config
@@ -281,12 +293,7 @@ def evaluate(model, images, n_classes=10):
     test = DiehlCook(net, c, model.n_inputs, frozen=frozen)
     out = np.zeros((len(images), c.n_neurons), np.int64)
     for i, image in enumerate(images):
-        rate = c.max_rate
-        for _ in range(20):
-            out[i] = test.present(image, rate)
-            if out[i].sum() >= MIN_SPIKES:
-                break
-            rate += RATE_STEP
+        out[i] = test.respond(image)
     return out
 
 
