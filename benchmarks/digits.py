@@ -30,7 +30,8 @@ def accuracy(args, bits=(None,)):
             for b in bits:
                 hw = Hardware(bits=b, stochastic=args.stochastic)
                 r = dc.diehl_cook(x, y, xt, yt, n_neurons=n, epochs=epochs, hardware=hw, out=None,
-                                  nu_pre=args.nu_pre, nu_post=args.nu_post)
+                                  nu_pre=args.nu_pre, nu_post=args.nu_post,
+                                  theta_plus=args.theta_plus)
                 per = r["train_time_s"] / (epochs * len(x))
                 print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
                       f"{100 * r['accuracy']:.1f} % | {per:.2f} |", flush=True)
@@ -74,6 +75,7 @@ def main():
     p.add_argument("--test", type=int, default=100)
     p.add_argument("--stochastic", action="store_true")
     p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
+    p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
     p.add_argument("--nu-post", type=float, default=1e-2, help="potentiation rate (paper 1e-2)")
     args = p.parse_args()
     if args.what == "overhead":

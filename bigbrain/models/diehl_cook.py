@@ -45,7 +45,7 @@ class Config:
 
     def __init__(self, n_neurons=100, nu_pre=1e-4, nu_post=1e-2, wmax=1.0, weight_sum=None,
                  w_ei=10.4, w_ie=17.0, dt=0.5, seed=1, hardware=None, max_rate=MAX_RATE,
-                 present_ms=PRESENT_MS, rest_ms=REST_MS):
+                 present_ms=PRESENT_MS, rest_ms=REST_MS, theta_plus=0.05):
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) \
                 or n_neurons < 1:
             raise ModelError("n_neurons", f"must be an integer >= 1, got {n_neurons!r}")
@@ -53,6 +53,7 @@ class Config:
         self.weight_sum, self.w_ei, self.w_ie, self.dt, self.seed = weight_sum, w_ei, w_ie, dt, seed
         self.hardware = hardware or Hardware()
         self.max_rate, self.present_ms, self.rest_ms = max_rate, present_ms, rest_ms
+        self.theta_plus = theta_plus
 
 
 def check_data(images, labels, where="images"):
@@ -97,8 +98,8 @@ class DiehlCook:
         X = net.population("X", n_inputs, "parrot_neuron")
         for i, gen in enumerate(self.gens):
             net.connect(gen, X[i:i + 1], weight=1.0, delay=c.dt)
-        params = EXCITATORY if frozen is None else {**EXCITATORY, "theta_plus": 0.0,
-                                                     "theta": frozen[1]}
+        params = {**EXCITATORY, "theta_plus": c.theta_plus} if frozen is None else \
+            {**EXCITATORY, "theta_plus": 0.0, "theta": frozen[1]}
         self.E = net.population("E", c.n_neurons, "iaf_cond_exp_adaptive", **params)
         inh = net.population("I", c.n_neurons, "iaf_cond_exp", **INHIBITORY)
         rule = None if frozen is not None else bb.TripletSTDP(
