@@ -168,6 +168,7 @@ def test_mnist_idx_reader(tmp_path):
 
 
 @pytest.mark.mpi
+@pytest.mark.slow   # about 70 s on a loaded 2-core machine (five MPI jobs)
 def test_ranks_give_identical_weights_and_accuracy(tmp_path):
     """1, 2 and 3 ranks (the excitatory layer split across them; stochastic rounding and
     write noise on) learn bit-identical weights and make identical predictions; a run
