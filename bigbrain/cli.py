@@ -8,6 +8,8 @@
     bigbrain info ARCHIVE [--no-verify]        what an archive holds; checks every chunk
     bigbrain resume ARCHIVE --t MS [...]       continue a run to MS (under mpiexec too)
     bigbrain report ARCHIVE [--out DIR]        HTML summary (rates, CVs, rasters)
+    bigbrain learn digits [--neurons N] [--epochs E] [--out ARCHIVE] [...]
+                                               Diehl & Cook digit learning (bigbrain.learn)
 
 Each subcommand is a function ``cmd_<name>(args) -> exit code`` registered in
 :func:`parser`. Exit codes: 0 success, 1 a problem with the archive or model (the message
@@ -284,6 +286,8 @@ def parser():
     exp.add_argument("--sonata", default=None, metavar="OUT.h5", help="SONATA spike report")
     exp.add_argument("--nwb", default=None, metavar="OUT.nwb", help="NWB file (pynwb)")
     exp.set_defaults(func=cmd_export)
+    from .learn import add_parser as add_learn
+    add_learn(sub)
     return p
 
 

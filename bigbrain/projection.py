@@ -489,7 +489,8 @@ class PoissonProjection:
         lo, hi = t0 - self.groups[-1][0], t0 + n_steps - 1 - self.groups[0][0]
         pieces = schedule.pieces(lo, hi)
         if len(pieces) == 1:
-            self._call(t0, n_steps, slice(None), pieces[0][2], ring_ex, ring_in)
+            if pieces[0][2] > 0:   # a silent generator sends nothing (no stream is consumed)
+                self._call(t0, n_steps, slice(None), pieces[0][2], ring_ex, ring_in)
             return
         for delay, a, b in self.groups:
             for first, last, rate in schedule.pieces(t0 - delay, t0 + n_steps - 1 - delay):

@@ -42,7 +42,10 @@ class Schedule:
 
     def pieces(self, lo, hi):
         """[(first step, last step, value)] covering the device steps lo … hi (inclusive)."""
-        cuts = self.starts[(self.starts > lo) & (self.starts <= hi)]
+        if len(self.starts) and self.starts[-1] <= lo:   # the last value holds: one piece
+            return [(int(lo), int(hi), float(self.values[-1]))]
+        cuts = self.starts[np.searchsorted(self.starts, lo, "right"):
+                           np.searchsorted(self.starts, hi, "right")]  # lo < start <= hi
         firsts = np.concatenate([[lo], cuts])
         lasts = np.concatenate([cuts - 1, [hi]])
         return [(int(a), int(b), float(v)) for a, b, v in zip(firsts, lasts, self.at(firsts))]

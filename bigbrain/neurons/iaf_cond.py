@@ -57,6 +57,7 @@ IAF_COND = table({
     "tau_syn_in": (2.0, "ms", POSITIVE),
     "I_e": (0.0, "pA", FINITE),
     "tau_minus": (20.0, "ms", POSITIVE),
+    "tau_minus_triplet": (110.0, "ms", POSITIVE),
 })
 
 

@@ -1,0 +1,90 @@
+"""Diehl & Cook digit learning on scikit-learn's digits (bigbrain.models.diehl_cook).
+
+    python benchmarks/digits.py accuracy --neurons 100 400 --epochs 1 --train 200 --test 100
+    python benchmarks/digits.py bits --neurons 100 --train 200 --test 100 [--stochastic]
+    python benchmarks/digits.py overhead --neurons 400 6400
+
+``accuracy``: held-out accuracy and training time per sample for each size; ``bits``:
+accuracy against weight bits (1, 2, 3, 4, 6, 8, float64), weights quantised after each
+sample's normalisation; ``overhead``: per-sample cost (µs) of changing the 64 rates,
+normalising the weights (get + set), reading the spike counts, and an empty run call.
+Prints one line per configuration (Markdown table rows).
+"""
+import argparse
+import time
+
+import numpy as np
+
+import bigbrain as bb
+from bigbrain.models import diehl_cook as dc
+from bigbrain.models.synapses import Hardware
+
+
+def accuracy(args, bits=(None,)):
+    x, y, xt, yt = dc.load_digits()
+    x, y, xt, yt = x[:args.train], y[:args.train], xt[:args.test], yt[:args.test]
+    print("| neurons | epochs | bits | train samples | test samples | accuracy | s per training sample |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n in args.neurons:
+        for epochs in args.epochs:
+            for b in bits:
+                hw = Hardware(bits=b, stochastic=args.stochastic)
+                r = dc.diehl_cook(x, y, xt, yt, n_neurons=n, epochs=epochs, hardware=hw, out=None,
+                                  nu_pre=args.nu_pre, nu_post=args.nu_post,
+                                  theta_plus=args.theta_plus)
+                per = r["train_time_s"] / (epochs * len(x))
+                print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
+                      f"{100 * r['accuracy']:.1f} % | {per:.2f} |", flush=True)
+
+
+def overhead(args, repeats=20):
+    x, *_ = dc.load_digits()
+    image = x[0].ravel() / 16.0
+    print("| neurons | set 64 rates (µs) | normalise (µs) | spike counts (µs) | run(0) (µs) | "
+          "present 350+150 ms (s) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n in args.neurons:
+        net = bb.Network(dt=0.5, seed=1)
+        model = dc.DiehlCook(net, dc.Config(n_neurons=n), 64)
+        net.build()
+        t0 = time.perf_counter()
+        model.present(image, dc.MAX_RATE)
+        sample = time.perf_counter() - t0
+        timings = {}
+        for name, call in (
+                ("rates", lambda: [g.set_params(net, rate=float(v)) for g, v in
+                                   zip(model.gens, image * dc.MAX_RATE)]),
+                ("normalise", lambda: model.normalise(0)),
+                ("counts", lambda: dc.counts(net.run(0.0), "E", 0.0, net.time, n)),
+                ("run", lambda: net.run(0.0))):
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            timings[name] = (time.perf_counter() - t0) / repeats * 1e6
+        print(f"| {n} | {timings['rates']:.0f} | {timings['normalise']:.0f} | "
+              f"{timings['counts'] - timings['run']:.0f} | {timings['run']:.0f} | {sample:.2f} |",
+              flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=["accuracy", "bits", "overhead"])
+    p.add_argument("--neurons", type=int, nargs="+", default=[100])
+    p.add_argument("--epochs", type=int, nargs="+", default=[1])
+    p.add_argument("--train", type=int, default=200)
+    p.add_argument("--test", type=int, default=100)
+    p.add_argument("--stochastic", action="store_true")
+    p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
+    p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
+    p.add_argument("--nu-post", type=float, default=1e-2, help="potentiation rate (paper 1e-2)")
+    args = p.parse_args()
+    if args.what == "overhead":
+        overhead(args)
+    elif args.what == "bits":
+        accuracy(args, bits=(1, 2, 3, 4, 6, 8, None))
+    else:
+        accuracy(args)
+
+
+if __name__ == "__main__":
+    main()
