@@ -92,14 +92,14 @@ def test_per_neuron_parameters_are_refused_by_name_and_homogeneous_sets_run():
     import bigbrain as bb
     net = bb.Network(backend="cupy")
     pop = net.population("N", 4, "iaf_psc_exp", I_e=np.linspace(300.0, 400.0, 4))
-    with pytest.raises(bb.ModelError, match=r"^population 'N'.I_e: the GPU .*backend takes one value"):
+    with pytest.raises(bb.ModelError, match=r"^population 'N'.I_e: the .* backend takes one value"):
         net.build()
     net = bb.Network(backend="cupy")
     pop = net.population("N", 4, "iaf_psc_exp", I_e=376.0, V_m=np.linspace(-70.0, -60.0, 4))
     net.record(pop, ["V_m", "I_syn_ex"])
     net.run(5.0)
     net.set(pop, I_e=400.0, V_m=-58.0)
-    with pytest.raises(bb.ModelError, match=r"^population 'N'.tau_m: the GPU .*backend takes one value"):
+    with pytest.raises(bb.ModelError, match=r"^population 'N'.tau_m: the .* backend takes one value"):
         net.set(pop[:2], tau_m=12.0)
     assert np.all(net.get(pop, "V_m") == -58.0) and np.all(net.get(pop, "I_e") == 400.0)
     assert net.run(5.0).samples("N", "I_syn_ex")[2].shape == (100, 4)
