@@ -63,7 +63,8 @@ def _scenarios():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key, scenario", _scenarios(), ids=lambda v: v if isinstance(v, str) else "")
-def test_scenario(key, scenario):
+def test_scenario(key, scenario, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # scenarios that save data write to ./Results
     if key in SKIPPED:
         pytest.skip(SKIPPED[key])
     import bigbrain.pynn as sim
