@@ -248,11 +248,12 @@ def _neuron_type(cfg, types, t, types_file, pop, grp, lo, hi, net):
 
 
 def _node_columns(grp, lo, hi, known, where):
-    """Per-node parameter columns of nodes lo … hi-1: one value each (constant), or an
-    array for the initial ``V_m``."""
+    """Per-node parameter columns of nodes lo … hi-1: one number where every node has the
+    same value (the kernels then run their homogeneous code), else one value per node
+    (per-neuron parameters)."""
     group_ids = grp["node_group_id"][lo:hi]
     index = grp["node_group_index"][lo:hi]
-    out = {}
+    per_node = {}
     for g in np.unique(group_ids).tolist():
         group = grp[str(g)]
         columns = dict(group.items())
@@ -261,24 +262,23 @@ def _node_columns(grp, lo, hi, known, where):
         for key, data in columns.items():
             if key not in known or not hasattr(data, "dtype"):
                 continue
-            field = f"{where} group {g}.{key}"
             if data.dtype.kind not in "iufb":
-                raise ModelError(field, f"must be numbers, got HDF5 type {data.dtype}")
-            values = data[...][index[group_ids == g]]
-            if key == "V_m":
-                out.setdefault("_V_m", np.full(hi - lo, np.nan))[group_ids == g] = values
-            elif np.any(values != values[0]) or out.get(key, values[0]) != values[0]:
-                raise ModelError(field, "per-node values differ within a node type; bigbrain "
-                                 "takes one value per node type (per-neuron parameters are not "
-                                 "supported yet)")
-            else:
-                out[key] = values[0].item()
-    if "_V_m" in out:
-        v = out.pop("_V_m")
-        if np.isnan(v).any():
-            raise ModelError(f"{where}.V_m", "given for some nodes of a node type only")
-        out["V_m"] = v
+                raise ModelError(f"{where} group {g}.{key}",
+                                 f"must be numbers, got HDF5 type {data.dtype}")
+            column = per_node.setdefault(key, np.full(hi - lo, np.nan))
+            column[group_ids == g] = data[...][index[group_ids == g]]
+    out = {}
+    for key, values in per_node.items():
+        if np.isnan(values).any():
+            raise ModelError(f"{where}.{key}", "given for some nodes of a node type only")
+        same = key != "V_m" and np.all(values == values[0])
+        out[key] = _as_default_type(known[key][0], values[0]) if same else values
     return out
+
+
+def _as_default_type(default, value):
+    """A column's value as the parameter's table has it (true/false or a number)."""
+    return bool(value) if isinstance(default, bool) else float(value)
 
 
 def _column(grp, key, where, kinds):

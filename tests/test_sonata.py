@@ -206,12 +206,6 @@ def break_column_type(root):
     return f"cortex_cortex_edges.h5: population 'cortex_to_cortex' group {g}.syn_weight: must be numbers"
 
 
-def break_per_node(root):
-    with h5py.File(root / "network" / "cortex_nodes.h5", "a") as f:
-        f["nodes/cortex/0"].create_dataset("tau_m", data=np.linspace(5.0, 20.0, 23))
-    return "cortex_nodes.h5: population 'cortex' group 0.tau_m: per-node values differ within a node type"
-
-
 def break_missing_weight(root):
     edit_csv(root / "network" / "cortex_cortex_edge_types.csv", "syn_weight", 100, "NULL")
     return "cortex_cortex_edges.h5: population 'cortex_to_cortex'.syn_weight: edge"
@@ -223,7 +217,7 @@ def break_node_ids(root):
     return "cortex_cortex_edges.h5: population 'cortex_to_cortex'.target_node_id: node ids must be < 23"
 
 
-BREAKS = [break_node_ids, break_model, break_weight_function, break_file, break_column_type, break_per_node,
+BREAKS = [break_node_ids, break_model, break_weight_function, break_file, break_column_type,
           break_missing_weight]
 
 
@@ -238,6 +232,24 @@ def test_a_network_bigbrain_cannot_run_is_refused_naming_file_population_and_fie
         sonata.load(root / circuit.name, net)
     assert expected in str(err.value)
     assert net._simulation is None
+
+
+def test_per_node_parameters_may_differ_within_a_node_type(circuit, tmp_path):
+    """A per-node column (tau_m, 23 values) becomes one value per neuron, in node order."""
+    root = tmp_path / "per_node"
+    shutil.copytree(circuit.parent, root)
+    tau_m = np.linspace(5.0, 20.0, 23)
+    with h5py.File(root / "network" / "cortex_nodes.h5", "a") as f:
+        f["nodes/cortex/0"].create_dataset("tau_m", data=tau_m)
+        assert not f["nodes/cortex/node_group_id"][...].any()
+        index = f["nodes/cortex/node_group_index"][...]
+    net = bb.Network(dt=sn.DT, seed=1)
+    sonata.load(root / circuit.name, net)
+    cortex = [p for p in net.node_populations() if p.name.split("@")[0] == "cortex"]
+    got = np.concatenate([net.get(p, "tau_m") for p in cortex])
+    np.testing.assert_array_equal(got, tau_m[index])
+    net.run(10.0)
+    np.testing.assert_array_equal(np.concatenate([net.get(p, "tau_m") for p in cortex]), tau_m[index])
 
 
 @pytest.mark.mpi
