@@ -55,17 +55,18 @@ class Schedule:
 
 
 def number(field, value, rule="any", unit=""):
-    """``value`` as a finite float; ``rule``: ``any``, ``>= 0`` or ``> 0``."""
+    """``value`` as a finite float (not a bool); ``rule``: ``any``, ``>= 0`` or ``> 0``."""
+    what = f"a number ({unit})" if unit else "a number"
     if isinstance(value, (bool, np.bool_)):
-        raise ModelError(field, f"must be a number ({unit}), got {value!r}")
+        raise ModelError(field, f"must be {what}, got {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise ModelError(field, f"must be a number ({unit}), got {value!r}") from None
+        raise ModelError(field, f"must be {what}, got {value!r}") from None
     if not math.isfinite(value):
         raise ModelError(field, f"must be finite, got {value}")
     if (rule == ">= 0" and value < 0) or (rule == "> 0" and value <= 0):
-        raise ModelError(field, f"must be {rule} {unit}, got {value}")
+        raise ModelError(field, f"must be {rule} {unit}".rstrip() + f", got {value}")
     return value
 
 

@@ -49,6 +49,7 @@ from .connectivity import Rule, register_rule
 from .distributions import Distribution
 from .errors import ModelError
 from .population import Selection
+from .schedule import number
 
 BLOCK = 1 << 22
 NEURON_TYPES = ("point_neuron", "point_process")
@@ -150,16 +151,6 @@ def _types(path, key):
         except ValueError:
             raise ModelError(f"{path}: {key}", f"must be an integer, got {row[key]!r}") from None
     return out
-
-
-def _number(field, value):
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ModelError(field, f"must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ModelError(field, f"must be finite, got {value!r}")
-    return x
 
 
 # ------------------------------------------------------------------ nodes
@@ -378,7 +369,7 @@ class EdgeFile:
         for t in ids.tolist():
             v = self.types[t].get(key)
             if v is not None:
-                table[t] = _number(f"{types_file}: edge_type_id {t}.{key}", v)
+                table[t] = number(f"{types_file}: edge_type_id {t}.{key}", v)
         return table
 
 
@@ -652,10 +643,10 @@ def load(config_path, net, record=True):
     :class:`Loaded`. ``net.dt`` must equal the config's ``run.dt`` where it gives one."""
     cfg = config_path if isinstance(config_path, Config) else Config(config_path)
     dt = cfg.run.get("dt")
-    if dt is not None and abs(_number(f"{cfg.path}: run.dt", dt) - net.dt) > 1e-12:
+    if dt is not None and abs(number(f"{cfg.path}: run.dt", dt) - net.dt) > 1e-12:
         raise ModelError(f"{cfg.path}: run.dt", f"is {dt} ms, the network's dt is {net.dt} ms")
     if cfg.run.get("tstop") is not None:
-        _number(f"{cfg.path}: run.tstop", cfg.run["tstop"])
+        number(f"{cfg.path}: run.tstop", cfg.run["tstop"])
     if not cfg.nodes:
         raise ModelError(f"{cfg.path}: networks.nodes", "no node files")
     trains = _spike_inputs(cfg, net.dt)
@@ -710,7 +701,7 @@ class SonataModel:
         self.path = str(path)
         self.config = Config(path)
         tstop = self.config.run.get("tstop")
-        self.run = {"t": 1000.0 if tstop is None else _number(f"{self.path}: run.tstop", tstop),
+        self.run = {"t": 1000.0 if tstop is None else number(f"{self.path}: run.tstop", tstop),
                     "output": None, "checkpoint_every": None, "flush_every": None, "backend": "cpu"}
 
     def network(self, comm=None, archive=None, partition=None, backend="cpu"):

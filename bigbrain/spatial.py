@@ -26,6 +26,7 @@ import numpy as np
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels.spatial import distances, pairs_within
+from .schedule import number
 from .streams import Purpose
 
 
@@ -292,7 +293,7 @@ class circular(Mask):
     """Displacements of length ≤ ``radius`` (2-D)."""
 
     def __init__(self, radius):
-        self.radius = _positive("mask.radius", radius)
+        self.radius = number("mask.radius", radius, "> 0")
 
     def size(self):
         return np.full(self.dim, 2 * self.radius)
@@ -377,7 +378,7 @@ class DistanceFunction(Distribution):
     def __rmul__(self, factor):
         out = type(self).__new__(type(self))
         out.__dict__.update(vars(self))
-        out.scale = self.scale * _finite("scale", factor)
+        out.scale = self.scale * number("scale", factor)
         return out
 
     __mul__ = __rmul__
@@ -406,8 +407,8 @@ class gaussian(DistanceFunction):
     """``scale · exp(−(d − mean)² / (2 std²))`` (NEST's spatial_distributions.gaussian)."""
 
     def __init__(self, std, mean=0.0, scale=1.0):
-        self.std, self.mean = _positive("gaussian.std", std), _finite("gaussian.mean", mean)
-        self.scale = _finite("gaussian.scale", scale)
+        self.std, self.mean = number("gaussian.std", std, "> 0"), number("gaussian.mean", mean)
+        self.scale = number("gaussian.scale", scale)
 
     def shape(self, d):
         return np.exp(-0.5 * ((d - self.mean) / self.std) ** 2)
@@ -420,7 +421,7 @@ class exponential(DistanceFunction):
     """``scale · exp(−d / beta)`` (NEST's spatial_distributions.exponential)."""
 
     def __init__(self, beta, scale=1.0):
-        self.beta, self.scale = _positive("exponential.beta", beta), _finite("exponential.scale", scale)
+        self.beta, self.scale = number("exponential.beta", beta, "> 0"), number("exponential.scale", scale)
 
     def shape(self, d):
         return np.exp(-d / self.beta)
@@ -430,8 +431,8 @@ class linear(DistanceFunction):
     """``scale · (offset + slope · d)``: e.g. a delay (ms) growing with distance."""
 
     def __init__(self, offset, slope, scale=1.0):
-        self.offset, self.slope = _finite("linear.offset", offset), _finite("linear.slope", slope)
-        self.scale = _finite("linear.scale", scale)
+        self.offset, self.slope = number("linear.offset", offset), number("linear.slope", slope)
+        self.scale = number("linear.scale", scale)
 
     def shape(self, d):
         return self.offset + self.slope * d
@@ -444,21 +445,7 @@ def is_spatial(value):
     return getattr(value, "of_distance", False)
 
 
-def _finite(field, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ModelError(field, f"must be a number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ModelError(field, f"must be finite, got {value}")
-    return value
 
-
-def _positive(field, value):
-    value = _finite(field, value)
-    if not value > 0:
-        raise ModelError(field, f"must be > 0, got {value}")
-    return value
 
 
 def _plain(v):

@@ -283,9 +283,6 @@ class Block:
         return (*(getattr(self, name) for name in self.STATE), self.col0, *self.args,
                 self.rec_idx, self.rec_v)
 
-    def state(self):
-        return {}
-
     def exact_state(self):
         """The dynamic state arrays by attribute name (V relative to E_L, counters, …)."""
         return {name: self.backend.to_host(getattr(self, name)) for name in self.STATE}
