@@ -45,6 +45,8 @@ if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     python -m pip install -q --no-index --no-deps --target "$SHIM/site" "$WHEELS"/*.whl \
         >"$OUT/install.log" 2>&1 || echo "installing $WHEELS failed (see install.log)"
 fi
+# PYTHONSAFEPATH: `python -m` must not put the checkout first (its bigbrain/ lacks kernels/)
+export PYTHONSAFEPATH=1
 export PYTHONPATH="$SHIM:$SHIM/site:$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}"
 export BIGBRAIN_KERNEL_TARGET=device
 [ "${BIGBRAIN_GPU_STANDIN:-}" = host ] && export BIGBRAIN_KERNEL_TARGET=host

@@ -36,9 +36,9 @@ def test_sonata_report_read_back_by_bmtk(archived, tmp_path):
     from bmtk.utils.reports.spike_trains import SpikeTrains
 
     archive, spikes, _ = archived
-    out = tmp_path / "spikes.h5"
+    out = tmp_path / "spikes.h5"  # run outside the checkout: its bigbrain/ would shadow the package
     cli = subprocess.run([sys.executable, "-m", "bigbrain.cli", "export", str(archive), "--sonata",
-                          str(out)], capture_output=True, text=True)
+                          str(out)], capture_output=True, text=True, cwd=tmp_path)
     assert cli.returncode == 0, cli.stderr
     report = SpikeTrains.load(str(out))
     assert report.populations == ["cortex"]

@@ -295,9 +295,9 @@ def test_bigbrain_run_takes_a_simulation_config(circuit, tmp_path):
 
     from bigbrain.archive import ArchiveResult
 
-    out = tmp_path / "cli.zarr"
+    out = tmp_path / "cli.zarr"  # run outside the checkout: its bigbrain/ would shadow the package
     proc = subprocess.run([sys.executable, "-m", "bigbrain.cli", "run", str(circuit), "--out", str(out),
-                           "--progress-every", "0"], capture_output=True, text=True)
+                           "--progress-every", "0"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"{out}: {TSTOP} ms on 1 rank(s)" in proc.stdout
     reader = ArchiveResult(out)
@@ -305,7 +305,7 @@ def test_bigbrain_run_takes_a_simulation_config(circuit, tmp_path):
         np.testing.assert_array_equal(reader.spikes(name)[0], t)
         np.testing.assert_array_equal(reader.spikes(name)[1], i)
     bad = subprocess.run([sys.executable, "-m", "bigbrain.cli", "run", str(circuit), "--set", "a=1"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 1 and "--set: SONATA configs take no --set values" in bad.stderr
 
 
