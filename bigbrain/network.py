@@ -135,7 +135,8 @@ class Network:
 
     def noise_generator(self, name, size=1, **params):
         """NEST's ``noise_generator``: a normal current of ``mean``, ``std`` (pA) per
-        connection, redrawn every ``dt`` ms (default 1.0); ``start``, ``stop`` (ms)."""
+        connection, redrawn every ``dt`` ms (default 1.0); ``start``, ``stop`` (ms); the
+        variance optionally modulated by ``std_mod`` (pA), ``frequency`` (Hz), ``phase`` (deg)."""
         return self._generator("noise_generator", name, size, params)
 
     def inhomogeneous_poisson_generator(self, name, size=1, **params):

@@ -16,8 +16,8 @@ Contributions to one neuron are summed in a fixed order (connection by connectio
 within one in the order of its synapses onto the neuron), the same on every rank.
 
 ``noise_generator``: every connection gets its own normal value, redrawn every ``dt`` ms
-from the device's first active step on, ``mean + std · z`` with mean and std as they are
-when the value is drawn; z is Box–Muller on one Philox call at (seed, NOISE, connection,
+from the device's first active step on, ``mean + std · z`` with mean and std (optionally
+modulated: ``std_mod``, ``frequency``, ``phase``) as they are when the value is drawn; z is Box–Muller on one Philox call at (seed, NOISE, connection,
 target gid, interval number, synapse ordinal) (:func:`kernels.stimulation.normal_values`).
 
 Parameters change between runs with ``set_params(net, **params)`` (see
@@ -207,17 +207,31 @@ class StepCurrentGenerators(CurrentGenerators):
 
 class NoiseGenerators(CurrentGenerators):
     """NEST's ``noise_generator``: a normal current of ``mean`` and ``std`` pA per
-    connection, redrawn every ``dt`` ms (a multiple of the resolution)."""
+    connection, redrawn every ``dt`` ms (a multiple of the resolution). With ``std_mod``
+    (pA, at most ``std``) the variance is modulated sinusoidally, as NEST does it:
+    ``std² + std_mod² · sin(2π·frequency·t + phase)`` (``frequency`` Hz, ``phase`` degrees),
+    t (ms) the end of the step the value is drawn in. NEST turns an oscillator one step at
+    a time, restarted at the absolute time by each ``Simulate``, and holds it while the
+    device is inactive: from ``start`` = 0 the two are the same function of time."""
 
     KIND = "noise_generator"
-    PARAMS = {"mean": 0.0, "std": 0.0, "dt": 1.0, **CurrentGenerators.WINDOW}
-    CHANGEABLE = ("mean", "std")
+    PARAMS = {"mean": 0.0, "std": 0.0, "dt": 1.0, "std_mod": 0.0, "frequency": 0.0,
+              "phase": 0.0, **CurrentGenerators.WINDOW}
+    CHANGEABLE = ("mean", "std", "std_mod", "frequency", "phase")
 
     def _schedules(self, params, step):
         self._window(params)
         self.interval_steps(params)
+        std = number(self.where("std"), params["std"], ">= 0", "pA")
+        std_mod = number(self.where("std_mod"), params["std_mod"], ">= 0", "pA")
+        if std_mod > std:
+            raise ModelError(self.where("std_mod"), f"must be <= std ({std} pA), got {std_mod}")
         return {"mean": Schedule.constant(number(self.where("mean"), params["mean"], "any", "pA"), step),
-                "std": Schedule.constant(number(self.where("std"), params["std"], ">= 0", "pA"), step)}
+                "std": Schedule.constant(std, step),
+                "std_mod": Schedule.constant(std_mod, step),
+                "frequency": Schedule.constant(
+                    number(self.where("frequency"), params["frequency"], ">= 0", "Hz"), step),
+                "phase": Schedule.constant(number(self.where("phase"), params["phase"], "any", "deg"), step)}
 
     def interval_steps(self, params):
         """Steps between two draws: ``dt`` must be a multiple of the resolution."""
@@ -227,6 +241,14 @@ class NoiseGenerators(CurrentGenerators):
             raise ModelError(self.where("dt"), f"must be a multiple of the resolution "
                              f"{self.dt} ms, got {dt}")
         return steps
+
+    def std_at(self, steps):
+        """The standard deviation (pA) of the values drawn in device steps ``steps``."""
+        std, std_mod = self.schedules["std"].at(steps), self.schedules["std_mod"].at(steps)
+        omega = 2.0 * np.pi * self.schedules["frequency"].at(steps) / 1000.0   # rad / ms
+        phi = self.schedules["phase"].at(steps) * np.pi / 180.0
+        modulated = np.sin(omega * (steps + 1) * self.dt + phi)
+        return np.where(std_mod == 0.0, std, np.sqrt(std * std + std_mod * std_mod * modulated))
 
     def currents(self, lo, hi, syn):
         """As :meth:`CurrentGenerators.currents`, with one normal value per synapse and
@@ -238,7 +260,7 @@ class NoiseGenerators(CurrentGenerators):
         drawn = first + m * k                        # the step each value is drawn in
         active = self.active(steps)
         base = np.where(active, self.schedules["mean"].at(drawn), 0.0)
-        scale = np.where(active, self.schedules["std"].at(drawn), 0.0)
+        scale = np.where(active, self.std_at(drawn), 0.0)
         z = np.empty((len(syn.post), m[-1] - m[0] + 1))
         kernels.normal_values(syn.post_gid, syn.ordinal, m[0], syn.c2, *syn.key, z)
         return base, scale, z, m - m[0]

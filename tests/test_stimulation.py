@@ -21,13 +21,13 @@ DT = 0.1
 
 
 # ------------------------------------------------------------------ noise_generator
-def recovered_currents(n, mean, std, noise_dt, weight, delay, t_ms, start=0.0):
+def recovered_currents(n, mean, std, noise_dt, weight, delay, t_ms, start=0.0, **modulation):
     """Currents (pA) felt by ``n`` iaf_psc_delta neurons (E_L = 0, no threshold in reach)
     driven by one noise_generator, recovered from V_m with the exact propagators:
     I = (V[t+1] − P33·V[t]) / P30; column j is neuron j, row t the current of step t."""
     net = bb.Network(dt=DT, seed=11)
     pop = net.population("N", n, "iaf_psc_delta", E_L=0.0, V_m=0.0, V_reset=0.0, V_th=1e12)
-    noise = net.noise_generator("noise", mean=mean, std=std, dt=noise_dt, start=start)
+    noise = net.noise_generator("noise", mean=mean, std=std, dt=noise_dt, start=start, **modulation)
     net.connect(noise, pop, weight=weight, delay=delay)
     net.record(pop, "V_m")
     _, _, v = net.run(t_ms).V_m("N")
@@ -63,6 +63,22 @@ def test_noise_generator_starts_in_nests_first_active_step():
     # active from device step start/dt − 1 = 19 on, read 1 delay step later
     felt = np.flatnonzero(np.abs(cur[:, 0]) > 1e-6)
     assert felt[0] == 19 + 1 and np.allclose(cur[felt[0]:], 100.0)
+
+
+def test_noise_generator_variance_follows_nests_sinusoidal_modulation():
+    """std_mod = std: the variance std²·(1 + sin(2π·f·t + φ)) swings between 0 and 2·std²
+    (NEST's formula, t the end of the device step the value is drawn in)."""
+    n, std, f, phase = 600, 50.0, 100.0, 90.0      # troughs at t = 5 ms, 15 ms (on the grid)
+    cur = recovered_currents(n, mean=5.0, std=std, noise_dt=DT, weight=1.0, delay=DT, t_ms=20.0,
+                             std_mod=std, frequency=f, phase=phase)
+    t = np.arange(1, cur.shape[0]) * DT          # row t: drawn in device step t − 1, ending at t·dt
+    expected = std ** 2 * (1.0 + np.sin(2 * np.pi * f * t / 1000.0 + np.radians(phase)))
+    observed = cur[1:].var(axis=1)
+    bound = 5 * np.sqrt(2.0 / (n - 1)) * expected + 1e-6   # 5 sd of a sample variance
+    assert np.all(np.abs(observed - expected) <= bound)
+    assert np.corrcoef(observed, expected)[0, 1] > 0.99
+    troughs = expected < 1e-9 * std ** 2
+    assert troughs.sum() == 2 and np.allclose(cur[1:][troughs], 5.0, atol=1e-4)
 
 
 # ------------------------------------------------------------------ Poisson generators
@@ -252,6 +268,8 @@ NAN, INF = float("nan"), float("inf")
 BAD = [
     ("noise_generator", {"std": -1.0}, "noise_generator 'g'.std"),
     ("noise_generator", {"mean": NAN}, "noise_generator 'g'.mean"),
+    ("noise_generator", {"std": 1.0, "std_mod": 2.0}, "noise_generator 'g'.std_mod: must be <= std"),
+    ("noise_generator", {"frequency": -1.0}, "noise_generator 'g'.frequency"),
     ("noise_generator", {"dt": 0.25}, "noise_generator 'g'.dt: must be a multiple of the resolution"),
     ("step_current_generator", {"amplitude_times": ["x"], "amplitude_values": [1.0]},
      "step_current_generator 'g'.amplitude_times: must be a list of numbers"),
