@@ -6,11 +6,10 @@ pure function of (seed, purpose, aux, id, j), so it does not depend on the parti
 Redrawing (for :class:`clipped_normal`) uses the counter word ``sub`` as the round number.
 """
 import math
-import numbers
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, number
 from .kernels.philox import uniform as philox_uniform
 
 
@@ -27,19 +26,6 @@ class Distribution:
     def bounds(self):
         """(lowest, highest) value the distribution can produce."""
         raise NotImplementedError
-
-
-def number(field, value, minimum=-math.inf, finite=True):
-    """``value`` as a float, refused unless it is a real number (not a bool or a string),
-    at least ``minimum``, and (if ``finite``) neither NaN nor ±inf."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
-        raise ModelError(field, f"must be a number, got {value!r}")
-    value = float(value)
-    if math.isnan(value) or (finite and math.isinf(value)):
-        raise ModelError(field, f"must be a finite number, got {value}")
-    if not value >= minimum:
-        raise ModelError(field, f"must be >= {minimum:g}, got {value}")
-    return value
 
 
 class Stream:
@@ -90,7 +76,7 @@ class normal(Distribution):
     """Normal with mean ``mean`` and standard deviation ``std``."""
 
     def __init__(self, mean, std):
-        self.mean, self.std = number("normal.mean", mean), number("normal.std", std, 0)
+        self.mean, self.std = number("normal.mean", mean), number("normal.std", std, ">= 0")
 
     def sample(self, stream, ids, index):
         return self.mean + self.std * _standard_normal(stream, ids, index, 0)
@@ -109,7 +95,7 @@ class clipped_normal(Distribution):
 
     def __init__(self, mean, std, low=-math.inf, high=math.inf):
         self.mean = number("clipped_normal.mean", mean)
-        self.std = number("clipped_normal.std", std, 0)
+        self.std = number("clipped_normal.std", std, ">= 0")
         self.low = number("clipped_normal.low", low, finite=False)
         self.high = number("clipped_normal.high", high, finite=False)
         if not self.high > self.low:

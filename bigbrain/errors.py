@@ -1,5 +1,9 @@
 """Errors that bigbrain raises: every one names what is wrong and where."""
 import difflib
+import math
+import numbers
+
+import numpy as np
 
 
 class ModelError(ValueError):
@@ -52,6 +56,27 @@ def suggest(name, names):
 
 
 _RANK_ERRORS = {}
+
+
+#: The rules :func:`number` checks, as (test, text).
+RULES = {"any": (lambda v: True, ""), ">= 0": (lambda v: v >= 0, ">= 0"),
+         "> 0": (lambda v: v > 0, "> 0"), "!= 0": (lambda v: v != 0, "non-zero")}
+
+
+def number(field, value, rule="any", unit="", finite=True):
+    """``value`` as a float, refused (naming ``field``) unless it is a real number (not a
+    bool, not text), finite (±inf allowed when ``finite`` is False; NaN never) and obeys
+    ``rule`` (a key of :data:`RULES`); ``unit`` is named in the messages."""
+    what = f"a number ({unit})" if unit else "a number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise ModelError(field, f"must be {what}, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ModelError(field, f"must be finite, got {value}")
+    test, text = RULES[rule]
+    if not test(value):
+        raise ModelError(field, f"must be {text} {unit}".rstrip() + f", got {value}")
+    return value
 
 
 def rank_error(errors, common=Exception):

@@ -174,7 +174,7 @@ def resolve(name):
     shipped = SHIPPED / f"{name}.toml"
     if not shipped.exists():
         names = [p.stem for p in SHIPPED.glob("*.toml")]
-        raise ModelFileError(name, "model", f"no such file and no shipped model of that name"
+        raise ModelFileError(name, "model", "no such file and no shipped model of that name"
                              + suggest(name, names) + f"; shipped: {', '.join(sorted(names))}")
     return shipped
 

@@ -9,11 +9,10 @@ uninterrupted one.
 
 The checks of user values live here too: every message starts with the field it names.
 """
-import math
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, number
 
 
 class Schedule:
@@ -52,22 +51,6 @@ class Schedule:
 
     def arrays(self):
         return {"starts": self.starts, "values": self.values}
-
-
-def number(field, value, rule="any", unit=""):
-    """``value`` as a finite float (not a bool); ``rule``: ``any``, ``>= 0`` or ``> 0``."""
-    what = f"a number ({unit})" if unit else "a number"
-    if isinstance(value, (bool, np.bool_)):
-        raise ModelError(field, f"must be {what}, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ModelError(field, f"must be {what}, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ModelError(field, f"must be finite, got {value}")
-    if (rule == ">= 0" and value < 0) or (rule == "> 0" and value <= 0):
-        raise ModelError(field, f"must be {rule} {unit}".rstrip() + f", got {value}")
-    return value
 
 
 def grid_steps(field, times, dt, after=0):

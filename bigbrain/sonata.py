@@ -49,7 +49,7 @@ from .connectivity import Rule, register_rule
 from .distributions import Distribution
 from .errors import ModelError
 from .population import Selection
-from .schedule import number
+from .errors import number
 
 BLOCK = 1 << 22
 NEURON_TYPES = ("point_neuron", "point_process")
@@ -151,6 +151,14 @@ def _types(path, key):
         except ValueError:
             raise ModelError(f"{path}: {key}", f"must be an integer, got {row[key]!r}") from None
     return out
+
+
+def _numeral(text):
+    """A table entry as a float where it reads as one (else as it is, for the check)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 # ------------------------------------------------------------------ nodes
@@ -369,7 +377,7 @@ class EdgeFile:
         for t in ids.tolist():
             v = self.types[t].get(key)
             if v is not None:
-                table[t] = number(f"{types_file}: edge_type_id {t}.{key}", v)
+                table[t] = number(f"{types_file}: edge_type_id {t}.{key}", _numeral(v))
         return table
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels.spatial import distances, pairs_within
-from .schedule import number
+from .errors import number
 from .streams import Purpose
 
 

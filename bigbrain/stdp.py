@@ -32,11 +32,10 @@ ones, K− (``tau_minus``) and K−₃ (``tau_minus_triplet``, of the post-synap
 The runtime (traces, spike history, kernels) is in :mod:`bigbrain.plasticity` and
 :mod:`bigbrain.kernels.stdp`.
 """
-import math
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, number
 
 
 class PlasticRule:
@@ -68,12 +67,12 @@ class STDP(PlasticRule):
     """
 
     def __init__(self, tau_plus=20.0, lambda_=0.01, alpha=1.0, mu_plus=1.0, mu_minus=1.0, Wmax=100.0):
-        self.tau_plus = _number("STDP.tau_plus", tau_plus, lambda v: v > 0, "> 0 ms")
-        self.lambda_ = _number("STDP.lambda_", lambda_, lambda v: v >= 0, ">= 0")
-        self.alpha = _number("STDP.alpha", alpha, lambda v: v >= 0, ">= 0")
-        self.mu_plus = _number("STDP.mu_plus", mu_plus, lambda v: v >= 0, ">= 0")
-        self.mu_minus = _number("STDP.mu_minus", mu_minus, lambda v: v >= 0, ">= 0")
-        self.Wmax = _number("STDP.Wmax", Wmax, lambda v: v != 0, "non-zero (mV or pA)")
+        self.tau_plus = number("STDP.tau_plus", tau_plus, "> 0", "ms")
+        self.lambda_ = number("STDP.lambda_", lambda_, ">= 0")
+        self.alpha = number("STDP.alpha", alpha, ">= 0")
+        self.mu_plus = number("STDP.mu_plus", mu_plus, ">= 0")
+        self.mu_minus = number("STDP.mu_minus", mu_minus, ">= 0")
+        self.Wmax = number("STDP.Wmax", Wmax, "!= 0", "mV or pA")
 
     #: The backend kernel that delivers through these synapses.
     KERNEL = "deliver_stdp"
@@ -103,14 +102,13 @@ class TripletSTDP(PlasticRule):
     def __init__(self, tau_plus=16.8, tau_plus_triplet=101.0, Aplus=5e-10, Aminus=7e-3,
                  Aplus_triplet=6.2e-3, Aminus_triplet=2.3e-4, Wmax=100.0, Kplus=0.0,
                  Kplus_triplet=0.0):
-        positive, non_negative = (lambda v: v > 0, "> 0 ms"), (lambda v: v >= 0, ">= 0")
-        self.tau_plus = _number("TripletSTDP.tau_plus", tau_plus, *positive)
-        self.tau_plus_triplet = _number("TripletSTDP.tau_plus_triplet", tau_plus_triplet, *positive)
+        self.tau_plus = number("TripletSTDP.tau_plus", tau_plus, "> 0", "ms")
+        self.tau_plus_triplet = number("TripletSTDP.tau_plus_triplet", tau_plus_triplet, "> 0", "ms")
         for name, value in (("Aplus", Aplus), ("Aminus", Aminus), ("Aplus_triplet", Aplus_triplet),
                             ("Aminus_triplet", Aminus_triplet), ("Kplus", Kplus),
                             ("Kplus_triplet", Kplus_triplet)):
-            setattr(self, name, _number(f"TripletSTDP.{name}", value, *non_negative))
-        self.Wmax = _number("TripletSTDP.Wmax", Wmax, lambda v: v != 0, "non-zero (mV or pA)")
+            setattr(self, name, number(f"TripletSTDP.{name}", value, ">= 0"))
+        self.Wmax = number("TripletSTDP.Wmax", Wmax, "!= 0", "mV or pA")
 
     @property
     def initial_kplus(self):
@@ -122,13 +120,3 @@ class TripletSTDP(PlasticRule):
                 "Aminus": self.Aminus, "Aplus_triplet": self.Aplus_triplet,
                 "Aminus_triplet": self.Aminus_triplet, "Wmax": self.Wmax, "Kplus": self.Kplus,
                 "Kplus_triplet": self.Kplus_triplet}
-
-
-def _number(field, value, check, rule):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ModelError(field, f"must be a number, got {value!r}") from None
-    if not (math.isfinite(value) and check(value)):
-        raise ModelError(field, f"must be finite and {rule}, got {value}")
-    return value

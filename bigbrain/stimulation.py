@@ -28,7 +28,8 @@ import numpy as np
 from .errors import ModelError, suggest
 from .kernels import stimulation as kernels
 from .kernels.philox import key_words, purpose_word
-from .schedule import Schedule, grid_steps, number, poisson_rate, values_for
+from .errors import number
+from .schedule import Schedule, grid_steps, poisson_rate, values_for
 from .streams import Purpose
 
 
