@@ -1,16 +1,14 @@
 """Triplet STDP (NEST's stdp_triplet_synapse): weights against NEST 3.x, a closed form, rank
 invariance, the API, model files and checks."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import bigbrain as bb
-from mpi_helpers import run_mpi
-from test_stdp import (DT, RTOL, assert_parrot_pairs_match, build_bigbrain, canonical,
-                       nest_recurrent, parrot_pairs, recurrent_description, trains)
+from test_stdp import (DT, assert_identical, assert_parrot_pairs_match,
+                       assert_recurrent_network_matches_nest, parrot_pairs, rank_results,
+                       recurrent_description, trains)
 
-SCRIPT = Path(__file__).parent / "scripts" / "stdp_network.py"
 TRACES = {"tau_minus": 12.0, "tau_minus_triplet": 90.0}
 
 #: Pfister & Gerstner's defaults scaled up so that a few hundred ms change the weights.
@@ -55,37 +53,18 @@ def test_recurrent_network_matches_nest():
                           Aminus_triplet=0.001, Wmax=0.4)
     desc, stdp = recurrent_description(n_exc=400, n_inh=100, t_sim=1000.0, stdp=stdp,
                                        traces={"tau_minus": 30.0, "tau_minus_triplet": 100.0})
-    ref = nest_recurrent(desc)
-    net, conn = build_bigbrain(desc, stdp)
-    res = net.run(desc["t_sim"])
-    for name in ("E", "I"):
-        t, ids = res.spikes(name)
-        assert len(t) > 500, "the network must be active"
-        np.testing.assert_allclose(t, ref["spikes"][name][0], atol=1e-9)
-        np.testing.assert_array_equal(ids, ref["spikes"][name][1])
-    c = desc["connections"][0]
-    order = canonical(c["sources"], c["targets"])
-    pre, post, w = res.weights(conn)
-    np.testing.assert_array_equal(pre, c["sources"][order])
-    np.testing.assert_allclose(w, ref["weights"][0][order], rtol=RTOL, atol=0)
-    assert np.abs(w - c["weights"][order]).mean() > 0.01, "weights must have changed"
+    assert_recurrent_network_matches_nest(desc, stdp, min_spikes=500, min_change=0.01)
 
 
 @pytest.mark.mpi
 def test_spikes_and_weights_identical_on_1_to_3_ranks(tmp_path):
     """Triplet STDP on E→E beside pair STDP onto parrots (one history with both)."""
-    results = []
-    for n_ranks in (1, 2, 3):
-        out = tmp_path / f"triplet_{n_ranks}.npz"
-        run_mpi(SCRIPT, n_ranks, out, "triplet", 150.0, timeout=300)
-        with np.load(out) as f:
-            results.append({k: f[k] for k in f.files})
+    ranks = (1, 2, 3)
+    results = rank_results(tmp_path, ranks, "triplet", 150.0, timeout=300)
     ref = results[0]
     assert len(ref["E_t"]) > 500 and np.abs(ref["w"] - ref["w0"]).max() > 0.01
     assert len(ref["ev_w"]) > 0
-    for n_ranks, got in zip((2, 3), results[1:]):
-        for key in ref:
-            assert np.array_equal(got[key], ref[key]), f"{key} differs with {n_ranks} ranks"
+    assert_identical(ranks, results)
 
 
 # ---------------------------------------------------------------- closed form, API and checks
