@@ -313,13 +313,20 @@ def test_bytes_per_plastic_synapse():
     assert n == 400_000 and nbytes / n <= 10.5
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"tau_plus": -1.0}, "STDP.tau_plus"), ({"tau_plus": 0.0}, "STDP.tau_plus"),
-    ({"lambda_": -0.1}, "STDP.lambda_"), ({"alpha": float("nan")}, "STDP.alpha"),
-    ({"mu_plus": -1.0}, "STDP.mu_plus"), ({"Wmax": 0.0}, "STDP.Wmax"), ({"Wmax": "x"}, "STDP.Wmax")])
-def test_invalid_stdp_parameters_name_the_field(kwargs, field):
+@pytest.mark.parametrize("rule, kwargs, field", [
+    (bb.STDP, {"tau_plus": -1.0}, "STDP.tau_plus"), (bb.STDP, {"tau_plus": 0.0}, "STDP.tau_plus"),
+    (bb.STDP, {"lambda_": -0.1}, "STDP.lambda_"), (bb.STDP, {"alpha": float("nan")}, "STDP.alpha"),
+    (bb.STDP, {"mu_plus": -1.0}, "STDP.mu_plus"), (bb.STDP, {"Wmax": 0.0}, "STDP.Wmax"),
+    (bb.STDP, {"Wmax": "x"}, "STDP.Wmax"),
+    (bb.TripletSTDP, {"tau_plus": 0.0}, "TripletSTDP.tau_plus"),
+    (bb.TripletSTDP, {"tau_plus_triplet": -1.0}, "TripletSTDP.tau_plus_triplet"),
+    (bb.TripletSTDP, {"Aplus": -0.1}, "TripletSTDP.Aplus"),
+    (bb.TripletSTDP, {"Aminus_triplet": float("nan")}, "TripletSTDP.Aminus_triplet"),
+    (bb.TripletSTDP, {"Kplus_triplet": -1.0}, "TripletSTDP.Kplus_triplet"),
+    (bb.TripletSTDP, {"Wmax": 0.0}, "TripletSTDP.Wmax"), (bb.TripletSTDP, {"Aminus": "x"}, "TripletSTDP.Aminus")])
+def test_invalid_rule_parameters_name_the_field(rule, kwargs, field):
     with pytest.raises(bb.ModelError) as err:
-        bb.STDP(**kwargs)
+        rule(**kwargs)
     assert err.value.field == field
 
 
