@@ -488,5 +488,5 @@ class SpikeLog:
             head = self.kernels.read(self.buffer[:self.HEADER + 2 * n])
         self.kernels.zero(self.buffer[:self.HEADER])
         self.parity = 0
-        pairs = head[self.HEADER:self.HEADER + 2 * n].reshape(n, 2)
+        pairs = np.array(head[self.HEADER:self.HEADER + 2 * n]).reshape(n, 2)  # kept: copied
         return pairs[:, 0], pairs[:, 1]
