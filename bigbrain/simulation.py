@@ -432,9 +432,9 @@ class Simulation:
         if self._on_device:
             self.backend.kernels.deliver_log(self.spike_log, self.source_of, self.static_table,
                                              self.ring_ex, self.ring_in)
-        if len(src_gid) and self.static:
-            index = self.backend.asarray(source_positions(self.static_sources, src_gid))
-            step = self.backend.asarray(src_step)
+        if len(src_gid) and self.static:  # positions and steps: one copy to a device
+            index, step = self.backend.asarray(np.stack(
+                [source_positions(self.static_sources, src_gid), src_step]))
             self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex,
                                                self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)

@@ -6,11 +6,14 @@ are copied to the device). The sources are compiled at first use by NVRTC with
 ``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
 CPU kernels' bit for bit:
 
-* neuron updates write a spike flag per (step, neuron), all populations of a model into
-  one buffer; one ``xp.flatnonzero`` lists the spikes in the CPU's order (population,
-  step, neuron): one wait for the device per model and interval;
+* all populations of a neuron model advance in one launch (``<model>_segments``, a
+  :class:`SegmentTable` of their arguments, kernels/cuda/segments.cuh), which appends the
+  spikes to a :class:`SpikeLog` on the device with an atomic counter: nothing waits for
+  the device; :meth:`SpikeLog.read` brings them back in one copy when the host needs
+  them (the simulation puts them in the CPU's order: population, step, neuron);
 * ring-buffer additions are int64 atomics (order-independent, exact); all static
-  projections of a rank are delivered by one launch (``deliver_all``);
+  projections of a rank are delivered by one launch, from host spikes (``deliver_all``)
+  or from the spike log on the device (``deliver_log``);
 * exponentials of step differences come from tables filled by the CPU's libm
   (:mod:`.exp_tables`);
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
