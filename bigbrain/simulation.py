@@ -15,6 +15,7 @@ current generators' input (:mod:`bigbrain.stimulation`) is added interval by int
 The build reports its stages and each projection to the logger ``bigbrain.build`` (INFO,
 every rank; the command line shows rank 0's).
 """
+import contextlib
 import logging
 import warnings
 from time import perf_counter
@@ -355,8 +356,10 @@ class Simulation:
             return
         stop = min(self.step + horizon, self.step + self.ring_length,
                    max(need, start + POISSON_STEPS))
-        for proj in self.poisson:
-            proj.inject(start, stop - start, self.ring_ex, self.ring_in)
+        together = getattr(self.backend.kernels, "batched_poisson", contextlib.nullcontext)
+        with together():  # on a device: one launch for all projections
+            for proj in self.poisson:
+                proj.inject(start, stop - start, self.ring_ex, self.ring_in)
         self.poisson_until = stop
 
     def _current_input(self, n):

@@ -30,6 +30,7 @@ default is CuPy with :func:`launch` (NVRTC-compiled modules on the current devic
 tests pass NumPy and a launcher that runs the same CUDA sources compiled for the CPU
 (tests/cuda_host.py), so everything here except the device itself is checked without a GPU.
 """
+import contextlib
 import functools
 import re
 from pathlib import Path
@@ -41,6 +42,8 @@ from .exp_tables import MAX_LENGTH, exp_div, per_column
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
 THREADS = 256
+#: Argument tables of batched launches kept on the device, found by their content.
+TABLES = 64
 MAX_BLOCKS = 2**31 - 1
 _NULL = np.uint64(0)
 _INDEX_TYPES = {np.dtype(np.uint16): "unsigned short", np.dtype(np.uint32): "unsigned int",
@@ -149,6 +152,7 @@ class CudaKernels:
             import cupy as xp
         self.xp, self._launch = xp, launch
         self._tables = {}
+        self._poisson_calls = None  # the calls held by batched_poisson
         self.counts = dict.fromkeys(COUNTS, 0)
 
     def launch(self, source, kernel, grid, block, args):
@@ -355,14 +359,58 @@ class CudaKernels:
 
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
                       k0, k1, c2, ring_ex, ring_in):
-        """kernels/poisson.py::poisson_input on the device (one thread per synapse)."""
+        """kernels/poisson.py::poisson_input on the device (one thread per synapse); inside
+        :meth:`batched_poisson`, kept for one launch with the other calls."""
         n = post.shape[0]
         if n == 0:
             return
-        self.launch("delivery", "poisson_input", _blocks(n), (THREADS,), (
-            *_i64(n, t0, n_steps), post, post_gid, ordinal, delay, weight, cdf, np.int64(cdf.size),
-            guide, np.int64(guide.size),
-            np.uint32(k0), np.uint32(k1), np.uint32(c2), ring_ex, ring_in, *_i64(*ring_ex.shape)))
+        args = (*_i64(t0, n_steps), post, post_gid, ordinal, delay, weight, cdf,
+                np.int64(cdf.size), guide, np.int64(guide.size), np.uint32(k0), np.uint32(k1),
+                np.uint32(c2), ring_ex, ring_in, *_i64(*ring_ex.shape))
+        if self._poisson_calls is not None:
+            self._poisson_calls.append((n, args))
+            return
+        self.launch("delivery", "poisson_input", _blocks(n), (THREADS,), (np.int64(n), *args))
+
+    @contextlib.contextmanager
+    def batched_poisson(self):
+        """The ``poisson_input`` calls made inside the block run at its end, in one launch
+        where they all have the same steps (``poisson_calls``), else one launch each. The
+        table of the calls' arguments is uploaded once and then found by its content."""
+        self._poisson_calls = []
+        try:
+            yield
+            calls = self._poisson_calls
+        finally:
+            self._poisson_calls = None
+        if len({args[:2] for _, args in calls}) > 1:
+            for n, args in calls:
+                self.launch("delivery", "poisson_input", _blocks(n), (THREADS,),
+                            (np.int64(n), *args))
+        elif calls:
+            start, words = self._call_table(calls)
+            self.launch("delivery", "poisson_calls", _blocks(int(start[-1])), (THREADS,), (
+                np.int64(len(calls)), self._device_table(start), self._device_table(words),
+                *calls[0][1][:2]))
+
+    def _call_table(self, calls):
+        """(first thread of each call and the end, the calls' argument words with the steps
+        zeroed) of (threads, arguments) pairs."""
+        start = np.r_[0, np.cumsum([n for n, _ in calls])].astype(np.int64)
+        words = np.array([[_word(a) for a in (*_i64(0, 0), *args[2:])] for _, args in calls],
+                         np.uint64)
+        return start, words
+
+    def _device_table(self, table):
+        """``table`` (a host array) on the device, uploaded once per content (at most
+        :data:`TABLES` kept)."""
+        key = ("table", table.dtype.str, table.tobytes())
+        if key not in self._tables:
+            if sum(1 for k in self._tables if k[0] == "table") >= TABLES:
+                for k in [k for k in self._tables if k[0] == "table"]:
+                    del self._tables[k]
+            self._tables[key] = self.put(table)
+        return self._tables[key]
 
     # ------------------------------------------------------------------ STDP
     def deliver_stdp(self, src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus,

@@ -309,7 +309,8 @@ def test_gpu_path_step_stays_on_the_device_on_one_rank(host_gpu, monkeypatch):
     """On one rank a step of the microcircuit (one step per interval: min delay = dt) is one
     neuron launch for its 8 iaf_psc_exp populations, which compacts the spikes into the
     device's spike log, one delivery launch for its 64 projections reading them there, and
-    the Poisson input of 8 projections every 16 steps: at most 6 launches, no wait and no
+    one for the Poisson input of its 8 projections every 16 steps (its argument table
+    uploaded once): at most 6 launches, no wait and no
     copy until the records are read (then the log comes back in at most two copies). The
     spikes equal NumPy's."""
     from bigbrain.models.microcircuit import POPULATIONS, microcircuit
@@ -325,7 +326,7 @@ def test_gpu_path_step_stays_on_the_device_on_one_rank(host_gpu, monkeypatch):
     n = sim.step - steps
     used = {k: v - counts[k] for k, v in host_gpu.kernels.counts.items()}
     assert used["launches"] <= 6 * n and used["syncs"] == 0
-    assert used["launches"] == 2 * n + 8 * math.ceil(n / 16)  # Poisson: windows of 16 steps
+    assert used["launches"] == 2 * n + math.ceil(n / 16)  # Poisson: windows of 16 steps
     assert used["to_host"] == used["to_device"] == 0
     copies = host_gpu.kernels.counts["to_host"]
     result = net.run(0.0)

@@ -281,6 +281,31 @@ def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
 
 
+def test_batched_poisson_input_equals_numba_in_one_launch(kernels):
+    """Three Poisson projections (sizes, rates, weights, keys differ) in one launch per
+    window of steps; calls of different steps fall back to one launch each. The ring buffers equal the Numba kernel's, call by call."""
+    if ON_DEVICE:  # the call table holds host addresses
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    rng = np.random.default_rng(8)
+    calls = []
+    for j, (n, rate) in enumerate(((300, 0.02), (0, 1.0), (1000, 2.0), (50, 150.0))):
+        cdf, guide = poisson.poisson_cdf(rate)
+        calls.append((rng.integers(0, 300, n), rng.integers(0, 2**31, n),
+                      rng.integers(0, 2**20, n), rng.integers(1, 20, n),
+                      to_fixed(rng.normal(0, 0.2, n)), cdf, guide,
+                      *philox.key_words(2**40 + j), philox.purpose_word(5, j)))
+    rings = [_ring(np.random.default_rng(9)) for _ in range(2)]
+    launches = kernels.counts["launches"]
+    for t0, steps in ((0, (13, 13, 13, 13)), (13, (13, 13, 13, 13)), (26, (5, 13, 13, 13))):
+        for args, n_steps in zip(calls, steps):
+            poisson.poisson_input(t0, n_steps, *args, *rings[0])
+        with kernels.batched_poisson():
+            for args, n_steps in zip(calls, steps):
+                kernels.poisson_input(t0, n_steps, *args, *rings[1])
+        assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+    assert kernels.counts["launches"] == launches + 1 + 1 + 3
+
+
 def test_exp_tables_are_libm_and_end_at_zero():
     table = exp_tables.exp_div(0.1, 20.0)
     m = np.array([0, 1, 7, 1000, len(table) - 2])

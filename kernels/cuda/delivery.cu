@@ -171,3 +171,14 @@ extern "C" __global__ void poisson_input(i64 n, i64 t0, i64 n_steps, const i64 *
     poisson_synapse(i, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, n_cdf, guide,
                     n_guide, k0, k1, c2, ring_ex, ring_in, L, n_columns);
 }
+
+// Several poisson_input calls with the same steps in one launch (segments.cuh: run_call):
+// call p's arguments after n (t0 and n_steps: those given here) in words, its synapses
+// threads seg_start[p] … seg_start[p + 1] − 1.
+extern "C" __global__ void poisson_calls(i64 n_seg, const i64 *seg_start, const u64 *words,
+                                         i64 t0, i64 n_steps) {
+    i64 k = blockIdx.x * (i64)blockDim.x + threadIdx.x;
+    u64 w[19];
+    if (k < seg_start[n_seg])
+        run_call(poisson_synapse, w, k, n_seg, seg_start, words, 1, t0, n_steps);
+}

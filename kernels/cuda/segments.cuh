@@ -67,22 +67,30 @@ BB_HD void log_spikes(i64 i, i64 n, i64 col0, i64 t0, i64 n_steps, unsigned char
     }
 }
 
+// Thread k of a launch of several calls of f (call p: threads seg_start[p] … seg_start[p+1]
+// − 1, its arguments after the first, i, in words[p * (n_args − 1) …]): f with i = k −
+// seg_start[p], and t0, n_steps in place of words t0_at, t0_at + 1. Returns the words used.
+template <i64 N, typename... A>
+BB_HD void run_call(void (*f)(A...), u64 (&w)[N], i64 k, i64 n_seg, const i64 *seg_start,
+                    const u64 *words, i64 t0_at, i64 t0, i64 n_steps) {
+    i64 p = lower_bound(seg_start + 1, n_seg, k + 1);
+    const u64 *mine = words + p * (N - 1);
+    w[0] = (u64)(k - seg_start[p]);
+    for (i64 a = 1; a < N; ++a) w[a] = mine[a - 1];
+    w[t0_at] = (u64)t0;
+    w[t0_at + 1] = (u64)n_steps;
+    call_words(f, w, typename MakeIndices<N>::type());
+}
+
 // Thread k of a segments launch: neuron k of all segments (see the top of this file).
 template <typename... A>
 BB_HD void run_segment(void (*neuron)(A...), i64 k, i64 n_seg, const i64 *seg_start,
                        const u64 *words, i64 t0_at, i64 t0, i64 n_steps, i64 *log,
                        i64 capacity) {
-    const i64 n_args = sizeof...(A);
-    i64 p = lower_bound(seg_start + 1, n_seg, k + 1);
-    const u64 *mine = words + p * (n_args - 1);
-    u64 w[n_args];
-    w[0] = (u64)(k - seg_start[p]);
-    for (i64 a = 1; a < n_args; ++a) w[a] = mine[a - 1];
-    w[t0_at] = (u64)t0;
-    w[t0_at + 1] = (u64)n_steps;
-    call_words(neuron, w, typename MakeIndices<n_args>::type());
+    u64 w[sizeof...(A)];
+    run_call(neuron, w, k, n_seg, seg_start, words, t0_at, t0, n_steps);
     log_spikes((i64)w[0], (i64)w[1], (i64)w[t0_at - 1], t0, n_steps,
-               (unsigned char *)w[n_args - 1], log, capacity);
+               (unsigned char *)w[sizeof...(A) - 1], log, capacity);
 }
 
 #define BB_SEGMENT_PARAMS                                                                      \

@@ -75,6 +75,13 @@ extern "C" void host_deliver_log(i64 *log, i64 parity, i64 capacity, const i64 *
     log[2 - parity] = end;
 }
 
+extern "C" void host_poisson_calls(i64 n_seg, const i64 *seg_start, const u64 *words, i64 t0,
+                                   i64 n_steps) {
+    u64 w[19];
+    for (i64 k = 0; k < seg_start[n_seg]; ++k)
+        run_call(poisson_synapse, w, k, n_seg, seg_start, words, 1, t0, n_steps);
+}
+
 // The <model>_segments kernels: every thread k of the launch in turn.
 #define BB_HOST_SEGMENTS(model)                                                                \
     extern "C" void host_##model##_segments(BB_SEGMENT_PARAMS) {                               \
