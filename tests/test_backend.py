@@ -310,9 +310,8 @@ def test_gpu_path_step_stays_on_the_device_on_one_rank(host_gpu, monkeypatch):
     neuron launch for its 8 iaf_psc_exp populations, which compacts the spikes into the
     device's spike log, one delivery launch for its 64 projections reading them there, and
     one for the Poisson input of its 8 projections every 16 steps (its argument table
-    uploaded once): at most 6 launches, no wait and no
-    copy until the records are read (then the log comes back in at most two copies). The
-    spikes equal NumPy's."""
+    uploaded once): at most 6 launches, no wait and no copy until the records are read
+    (then the log comes back in at most two copies). The spikes equal NumPy's."""
     from bigbrain.models.microcircuit import POPULATIONS, microcircuit
     reference = networks.microcircuit_results(**MICROCIRCUIT)
     _on(host_gpu, monkeypatch)
