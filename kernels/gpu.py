@@ -42,6 +42,9 @@ from .exp_tables import MAX_LENGTH, exp_div, per_column
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
 THREADS = 256
+#: Blocks of a deliver_log launch (at most): its blocks stride over the (spike,
+#: projection) pairs, whose number the host does not know.
+LOG_BLOCKS = 4096
 #: Argument tables of batched launches kept on the device, found by their content.
 TABLES = 64
 MAX_BLOCKS = 2**31 - 1
@@ -282,8 +285,9 @@ class CudaKernels:
         from step ``t0`` in one launch; their spikes go to ``log`` (a :class:`SpikeLog`)."""
         source, n_state, _ = self.MODELS[model]
         start, words = table.words(model, rings, n_steps)
+        t0_at = 1 + 1 + n_state + 3 + 3 + 1  # after i, n, state, rings, their sizes, col0
         self.launch(source, model + "_segments", _blocks(table.n), (THREADS,), (
-            np.int64(len(start) - 1), start, words, np.int64(n_state + 9), *_i64(t0, n_steps),
+            np.int64(len(start) - 1), start, words, np.int64(t0_at), *_i64(t0, n_steps),
             log.buffer, np.int64(log.capacity)))
 
     def iaf_psc_delta_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
@@ -351,7 +355,7 @@ class CudaKernels:
         projections, arrays = table
         if not projections:
             return
-        grid = _blocks(min(log.per_interval * len(projections), 2**16), 1)
+        grid = _blocks(min(log.per_interval * len(projections), LOG_BLOCKS), 1)
         self.launch("delivery", "deliver_log", grid, (128,), (
             log.buffer, np.int64(log.parity), np.int64(log.capacity), source_of,
             np.int64(len(projections)), *arrays, ring_ex, ring_in, *_i64(*ring_ex.shape)))
