@@ -283,7 +283,8 @@ def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
 
 def test_batched_poisson_input_equals_numba_in_one_launch(kernels):
     """Three Poisson projections (sizes, rates, weights, keys differ) in one launch per
-    window of steps; calls of different steps fall back to one launch each. The ring buffers equal the Numba kernel's, call by call."""
+    window of steps; calls of different steps fall back to one launch each. The ring
+    buffers equal the Numba kernel's, call by call."""
     if ON_DEVICE:  # the call table holds host addresses
         pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
     rng = np.random.default_rng(8)

@@ -29,8 +29,9 @@ On the GPU the neuron kernels append the spikes to a spike log on the device
 (``spike_log``); on one rank without STDP they stay there, delivered by ``deliver_log``,
 until the records are read. Otherwise AER packets reach MPI through host memory: the
 spikes of an interval come to the host in one copy (recording, STDP history), and the
-received ones go to the device in one copy for all projections. ``devices.cuda_aware_mpi()`` tells whether the MPI library could take device
-buffers directly; the exchange does not use that yet.
+received ones go to the device in one copy for all projections.
+``devices.cuda_aware_mpi()`` tells whether the MPI library could take device buffers
+directly; the exchange does not use that yet.
 """
 from types import SimpleNamespace
 
