@@ -19,7 +19,7 @@ import bigbrain as bb
 import bigbrain.exchange
 from bigbrain.models import brunel, microcircuit
 
-KERNELS = {"static delivery": ("deliver_table",), "STDP delivery": ("deliver_stdp",),
+KERNELS = {"static delivery": ("deliver_table", "deliver_log"), "STDP delivery": ("deliver_stdp",),
            "Poisson input": ("poisson_input",)}
 
 

@@ -15,6 +15,7 @@ current generators' input (:mod:`bigbrain.stimulation`) is added interval by int
 The build reports its stages and each projection to the logger ``bigbrain.build`` (INFO,
 every rank; the command line shows rank 0's).
 """
+import contextlib
 import logging
 import warnings
 from time import perf_counter
@@ -39,6 +40,9 @@ DEFAULT_INTERVAL_MS = 1.0
 POISSON_STEPS = 16
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
+#: Spikes a device's spike log holds at least (16 bytes each) when they stay on the device
+#: for several intervals (:meth:`Simulation._keeps_spikes_on_device`).
+LOG_SPIKES = 2**21
 _NO_SPIKES = np.zeros(0, np.int64)
 build_log = logging.getLogger("bigbrain.build")
 
@@ -49,7 +53,9 @@ class Simulation:
     def __init__(self, net, comm):
         self.net, self.comm, self.dt = net, comm, net.dt
         self.step = 0
-        self.n_spikes = 0  # spikes emitted by this rank's nodes so far
+        self._n_spikes = 0  # spikes emitted by this rank's nodes so far (read from the host)
+        self._logged = 0  # intervals whose spikes are still in the device's spike log only
+        self._on_device = False  # whether this run's spikes stay there (_keeps_spikes_on_device)
         build_log.info("%d neurons and %d projections on %d rank(s)",
                        net.n_nodes, len(net.connections), comm.size)
         self.partition = make_partition(net.partition, net, comm.size)
@@ -122,13 +128,59 @@ class Simulation:
             part.use(backend)
         self.plasticity.use(backend)
         backend.move(self, ("ring_ex", "ring_in", "ring_cur"))
+        self._make_spike_log(backend)
         self.regroup()
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
 
     def regroup(self):
         """Group the blocks for their kernels again (after their arguments changed)."""
-        self.block_groups = BlockGroup.of(self.blocks, self.backend, self.interval)
+        self.block_groups = BlockGroup.of(self.blocks, self.backend, self.interval,
+                                          self.spike_log)
+        self._emission = np.zeros(len(self.local_gids), np.int64)
+        blocks = [block for group in self.block_groups for block in group.blocks]
+        for k, block in enumerate(blocks):
+            self._emission[block.col0:block.col0 + len(block.gids)] = k
+
+    def _make_spike_log(self, backend):
+        """The device's spike log (None on the CPU), which the neuron kernels append the
+        spikes to: room for every neuron spiking in every step of ``_log_intervals``
+        intervals; ``source_of``: each column's source position for its delivery."""
+        self.spike_log = self.source_of = None
+        if not hasattr(backend.kernels, "spike_log"):
+            return
+        per_interval = max(1, len(self.local_gids) * self.interval)
+        self._log_intervals = max(1, min(RECORD_BATCH, LOG_SPIKES // per_interval))
+        self.spike_log = backend.kernels.spike_log(self._log_intervals * per_interval,
+                                                   per_interval)
+        self.source_of = backend.asarray(source_positions(self.static_sources, self.local_gids))
+
+    def _keeps_spikes_on_device(self):
+        """Whether this run's spikes may stay in the device's spike log, delivered from
+        there, until read (:meth:`_read_log`): on one rank, with every population advanced
+        by a kernel, and nothing that needs them on the host each interval (STDP, an
+        archive, a progress report)."""
+        return (self.spike_log is not None and self.comm.size == 1 and not self.single_blocks
+                and not self.plasticity.projections and self.archive is None
+                and self.progress is None)
+
+    def _read_log(self):
+        """Bring the spikes that stayed on the device to the host: the spike count, the
+        recorders and the traffic counters (as if exchanged interval by interval)."""
+        if not self._logged:
+            return
+        self._logged = 0
+        cols, steps = self.spike_log.read()
+        self._n_spikes += len(cols)
+        self.exchange.exchange(cols, self.local_gids[cols], steps)
+        if self._spike_recorders:
+            self._unrecorded.append((cols, steps + 1))
+
+    @property
+    def n_spikes(self):
+        """Spikes emitted by this rank's nodes so far."""
+        self._read_log()
+        return self._n_spikes
 
     def block_of(self, pop):
         return self._block_of[pop.name]
@@ -260,6 +312,9 @@ class Simulation:
         end = self.step + n_steps
         error = None
         self.poisson_until = self.step
+        self._on_device = self._keeps_spikes_on_device()
+        if not self._on_device:
+            self._read_log()
         while self.step < end:
             horizon = end - self.step
             if self.archive is not None:
@@ -275,7 +330,7 @@ class Simulation:
                 except Exception as exc:  # noqa: BLE001 - reported to all ranks by the exchange
                     error = exc
             t1 = perf_counter()
-            self.n_spikes += len(gids)
+            self._n_spikes += len(gids)
             src_gid, src_off = self.exchange.exchange(local_index, gids, offsets, error)
             t2 = perf_counter()
             try:
@@ -301,8 +356,10 @@ class Simulation:
             return
         stop = min(self.step + horizon, self.step + self.ring_length,
                    max(need, start + POISSON_STEPS))
-        for proj in self.poisson:
-            proj.inject(start, stop - start, self.ring_ex, self.ring_in)
+        together = getattr(self.backend.kernels, "batched_poisson", contextlib.nullcontext)
+        with together():  # on a device: one launch for all projections
+            for proj in self.poisson:
+                proj.inject(start, stop - start, self.ring_ex, self.ring_in)
         self.poisson_until = stop
 
     def _current_input(self, n):
@@ -321,11 +378,19 @@ class Simulation:
         """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
         (rank columns, gids, step offsets)."""
         rings = self.ring_ex, self.ring_in, self.ring_cur
+        if self._on_device and self._logged == self._log_intervals:
+            self._read_log()
         spiking = []
         for group in self.block_groups:
-            cols, offsets = group.update(*rings, t0, n)
+            spikes = group.update(*rings, t0, n)
+            if spikes is not None and len(spikes[0]):
+                spiking.append(spikes)
+        if self._on_device:
+            self._logged += 1
+        elif self.spike_log is not None:
+            cols, steps = self.spike_log.read()
             if len(cols):
-                spiking.append((cols, offsets))
+                spiking.append(self._cpu_order(cols, steps - t0))
         for block in self.single_blocks:
             idx, offsets = block.update(*rings, t0, n)
             if len(idx):
@@ -345,6 +410,12 @@ class Simulation:
             self.plasticity.post_spikes(cols, stamps)
         return cols, self.local_gids[cols], offsets
 
+    def _cpu_order(self, cols, offsets):
+        """Spikes of the spike log (rank columns, step offsets) in the order of the CPU's
+        kernels: group, population, step, neuron."""
+        order = np.lexsort((cols, offsets, self._emission[cols]))
+        return cols[order], offsets[order]
+
     def _record_spikes(self):
         """Give the spikes of the intervals since the last call to the spike recorders."""
         if self._unrecorded:
@@ -356,13 +427,17 @@ class Simulation:
     @property
     def spike_recorders(self):
         """The spike recorders, holding every spike so far."""
+        self._read_log()
         self._record_spikes()
         return self._spike_recorders
 
     def _deliver(self, src_gid, src_step):
-        if len(src_gid) and self.static:
-            index = self.backend.asarray(source_positions(self.static_sources, src_gid))
-            step = self.backend.asarray(src_step)
+        if self._on_device:
+            self.backend.kernels.deliver_log(self.spike_log, self.source_of, self.static_table,
+                                             self.ring_ex, self.ring_in)
+        if len(src_gid) and self.static:  # positions and steps: one copy to a device
+            index, step = self.backend.asarray(np.stack(
+                [source_positions(self.static_sources, src_gid), src_step]))
             self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex,
                                                self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)

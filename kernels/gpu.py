@@ -6,11 +6,14 @@ are copied to the device). The sources are compiled at first use by NVRTC with
 ``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
 CPU kernels' bit for bit:
 
-* neuron updates write a spike flag per (step, neuron), all populations of a model into
-  one buffer; one ``xp.flatnonzero`` lists the spikes in the CPU's order (population,
-  step, neuron): one wait for the device per model and interval;
+* all populations of a neuron model advance in one launch (``<model>_segments``, a
+  :class:`SegmentTable` of their arguments, kernels/cuda/segments.cuh), which appends the
+  spikes to a :class:`SpikeLog` on the device with an atomic counter: nothing waits for
+  the device; :meth:`SpikeLog.read` brings them back in one copy when the host needs
+  them (the simulation puts them in the CPU's order: population, step, neuron);
 * ring-buffer additions are int64 atomics (order-independent, exact); all static
-  projections of a rank are delivered by one launch (``deliver_all``);
+  projections of a rank are delivered by one launch, from host spikes (``deliver_all``)
+  or from the spike log on the device (``deliver_log``);
 * exponentials of step differences come from tables filled by the CPU's libm
   (:mod:`.exp_tables`);
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
@@ -27,6 +30,7 @@ default is CuPy with :func:`launch` (NVRTC-compiled modules on the current devic
 tests pass NumPy and a launcher that runs the same CUDA sources compiled for the CPU
 (tests/cuda_host.py), so everything here except the device itself is checked without a GPU.
 """
+import contextlib
 import functools
 import re
 from pathlib import Path
@@ -38,6 +42,11 @@ from .exp_tables import MAX_LENGTH, exp_div, per_column
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
 THREADS = 256
+#: Blocks of a deliver_log launch (at most): its blocks stride over the (spike,
+#: projection) pairs, whose number the host does not know.
+LOG_BLOCKS = 4096
+#: Argument tables of batched launches kept on the device, found by their content.
+TABLES = 64
 MAX_BLOCKS = 2**31 - 1
 _NULL = np.uint64(0)
 _INDEX_TYPES = {np.dtype(np.uint16): "unsigned short", np.dtype(np.uint32): "unsigned int",
@@ -146,6 +155,7 @@ class CudaKernels:
             import cupy as xp
         self.xp, self._launch = xp, launch
         self._tables = {}
+        self._poisson_calls = None  # the calls held by batched_poisson
         self.counts = dict.fromkeys(COUNTS, 0)
 
     def launch(self, source, kernel, grid, block, args):
@@ -165,6 +175,11 @@ class CudaKernels:
         if not isinstance(arr, self.xp.ndarray):
             self.counts["to_device"] += 1
         return self.xp.asarray(arr)
+
+    def zero(self, arr):
+        """Set a device array to 0 (counted: a launch)."""
+        self.counts["launches"] += 1
+        arr[...] = 0
 
     inexact_stdp = staticmethod(inexact_stdp)
 
@@ -197,111 +212,96 @@ class CudaKernels:
         out_off[:k] = off
         return k
 
-    def iaf_psc_delta(self, y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
-                      P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input, h,
-                      tau_m, E_L, rec_idx, rec_v, out_idx, out_off, flags=None):
-        """kernels/lif.py::iaf_psc_delta on the device; returns the number of spikes (with
-        ``flags``, an (n_steps, n) uint8 array, only the spike flags: written there)."""
-        n = y3.shape[0]
-        compact = flags is None
-        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
-        decay = self._exp_div(h, tau_m)
-        rec_idx = self.put(rec_idx)
-        self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
-            np.int64(n), y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur,
-            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-            *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
-            np.int32(refractory_input), decay, np.float64(E_L), rec_idx, np.int64(rec_idx.size),
-            rec_v, flags))
-        return self._spikes(flags, out_idx, out_off) if compact else None
+    def _delta_params(self, P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input,
+                      h, tau_m, E_L):
+        return (*_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
+                np.int32(refractory_input), self._exp_div(h, tau_m), np.float64(E_L))
 
-    def iaf_psc_exp(self, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
-                    P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L,
-                    rec_idx, rec_v, out_idx, out_off, flags=None):
-        """kernels/lif.py::iaf_psc_exp on the device; returns the number of spikes (with
-        ``flags``: see :meth:`iaf_psc_delta`)."""
-        n = V.shape[0]
-        compact = flags is None
-        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
-        rec_idx = self.put(rec_idx)
-        self.launch("lif", "iaf_psc_exp", _blocks(n), (THREADS,), (
-            np.int64(n), V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur,
-            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-            *_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
-            np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
-        return self._spikes(flags, out_idx, out_off) if compact else None
+    def _exp_params(self, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts,
+                    E_L):
+        return (*_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
+                np.int64(refr_counts), np.float64(E_L))
 
-    def iaf_psc_alpha(self, y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
-                      col0, t0, n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in,
-                      P21in, P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L,
-                      rec_idx, rec_v, out_idx, out_off, flags=None):
+    def _alpha_params(self, *params):
+        """P30 … V_min (16 numbers), refr_counts, E_L."""
+        return (*_f64(*params[:16]), np.int64(params[16]), np.float64(params[17]))
+
+    #: model -> (its source in kernels/cuda, number of state arrays, the method giving the
+    #: kernel's parameter arguments from the CPU kernel's). A model whose CUDA kernel
+    #: follows the contract of kernels/cuda/lif.cu (and has a ``<model>_segments`` kernel,
+    #: kernels/cuda/segments.cuh) plugs in with one entry here.
+    MODELS = {"iaf_psc_delta": ("lif", 4, "_delta_params"),
+              "iaf_psc_exp": ("lif", 5, "_exp_params"),
+              "iaf_psc_alpha": ("lif", 7, "_alpha_params")}
+
+    def _kernel_args(self, model, state, rings, col0, t0, n_steps, params, rec_idx, rec_v, flags):
+        """The arguments of the one-population kernel ``model`` (kernels/cuda/lif.cu's
+        contract: n, state, ring buffers with their sizes, col0, t0, n_steps, parameters,
+        recording, flags) from the CPU kernel's; ``rec_idx`` on the device."""
+        ring_ex, _, ring_cur = rings
+        return (np.int64(state[0].shape[0]), *state, *rings,
+                *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
+                *getattr(self, self.MODELS[model][2])(*params), rec_idx, np.int64(rec_idx.size),
+                rec_v, flags)
+
+    def _population(self, model, args):
+        """The CPU kernel ``model`` (kernels/lif.py) with its arguments ``args`` on the
+        device, one launch; the spikes compacted into its outputs; their number."""
+        source, n_state, _ = self.MODELS[model]
+        state, rings, (col0, t0, n_steps) = args[:n_state], args[n_state:n_state + 3], \
+            args[n_state + 3:n_state + 6]
+        *params, rec_idx, rec_v, out_idx, out_off = args[n_state + 6:]
+        flags = self.xp.zeros((n_steps, state[0].shape[0]), np.uint8)
+        self.launch(source, model, _blocks(state[0].shape[0]), (THREADS,), self._kernel_args(
+            model, state, rings, col0, t0, n_steps, params, self.put(rec_idx), rec_v, flags))
+        return self._spikes(flags, out_idx, out_off)
+
+    def iaf_psc_delta(self, *args):
+        """kernels/lif.py::iaf_psc_delta on the device (same arguments); returns the number
+        of spikes."""
+        return self._population("iaf_psc_delta", args)
+
+    def iaf_psc_exp(self, *args):
+        """kernels/lif.py::iaf_psc_exp on the device; returns the number of spikes."""
+        return self._population("iaf_psc_exp", args)
+
+    def iaf_psc_alpha(self, *args):
         """kernels/lif.py::iaf_psc_alpha on the device (one number per parameter); returns
-        the number of spikes (with ``flags``: see :meth:`iaf_psc_delta`)."""
-        n = y3.shape[0]
-        compact = flags is None
-        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
-        rec_idx = self.put(rec_idx)
-        self.launch("lif", "iaf_psc_alpha", _blocks(n), (THREADS,), (
-            np.int64(n), y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
-            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-            *_f64(P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in, P31in, P32in,
-                  IPSC, I_e, theta, V_reset, V_min),
-            np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
-        return self._spikes(flags, out_idx, out_off) if compact else None
+        the number of spikes."""
+        return self._population("iaf_psc_alpha", args)
 
     def block_table(self, blocks):
-        """kernels/lif.py::block_table: here the argument tuples themselves, the recorded
-        indices (second to last) put on the device once."""
-        return [(*args[:-2], self.put(args[-2]), args[-1]) for args in blocks]
+        """kernels/lif.py::block_table: a :class:`SegmentTable` of the populations (their
+        arguments (state…, col0, parameters…, rec_idx, rec_v) with rec_idx on the device)."""
+        return SegmentTable(self, [(*args[:-2], self.put(args[-2]), args[-1]) for args in blocks])
 
-    def _each_population(self, kernel, n_state, blocks, rings, t0, n_steps, out_col, out_off):
-        """``kernel`` (its first ``n_state`` arguments the state arrays) for each population,
-        one launch each, writing the spike flags of all into one buffer, then the spike
-        output of kernels/lif.py::iaf_psc_delta_blocks from one compaction (one wait for
-        the device); ``rings``: (ring_ex, ring_in, ring_cur)."""
-        sizes = np.array([args[0].shape[0] for args in blocks], np.int64)
-        starts = n_steps * (np.cumsum(sizes) - sizes)  # of each population's flags
-        flags = self.xp.zeros(n_steps * int(sizes.sum()), np.uint8)
-        for args, start, n in zip(blocks, starts, sizes):
-            col0, *rest = args[n_state:]
-            kernel(*args[:n_state], *rings, col0, t0, n_steps, *rest, out_col, out_off,
-                   flags=flags[start:start + n_steps * n].reshape(n_steps, n))
-        col0 = np.array([args[n_state] for args in blocks], np.int64)
-        return self._compact(flags, starts, sizes, col0, out_col, out_off)
+    def spike_log(self, capacity, per_interval):
+        """A :class:`SpikeLog` on the device (room for ``capacity`` spikes, at most
+        ``per_interval`` of them in one interval)."""
+        return SpikeLog(self, capacity, per_interval)
 
-    def _compact(self, flags, starts, sizes, col0, out_col, out_off):
-        """The spikes of the populations' concatenated (step, neuron) flags (population p's
-        from ``starts[p]``, ``sizes[p]`` neurons, first column ``col0[p]``) as rank columns
-        and step offsets in the CPU's order (population, step, neuron); their number."""
-        xp = self.xp
-        pos = xp.flatnonzero(flags)
-        self.counts["syncs"] += 1  # flatnonzero reads the number of non-zeros on the host
-        k = int(pos.size)
-        if k:
-            starts_d, sizes_d, col0_d = (self.put(a) for a in (starts, sizes, col0))
-            p = xp.searchsorted(starts_d, pos, side="right") - 1
-            local = pos - starts_d[p]
-            out_off[:k] = local // sizes_d[p]
-            out_col[:k] = col0_d[p] + local % sizes_d[p]
-        return k
+    def _segments(self, model, table, rings, t0, n_steps, log):
+        """Advance every population of ``table`` (model ``model``) by ``n_steps`` steps
+        from step ``t0`` in one launch; their spikes go to ``log`` (a :class:`SpikeLog`)."""
+        source, n_state, _ = self.MODELS[model]
+        start, words = table.words(model, rings, n_steps)
+        t0_at = 1 + 1 + n_state + 3 + 3 + 1  # after i, n, state, rings, their sizes, col0
+        self.launch(source, model + "_segments", _blocks(table.n), (THREADS,), (
+            np.int64(len(start) - 1), start, words, np.int64(t0_at), *_i64(t0, n_steps),
+            log.buffer, np.int64(log.capacity)))
 
-    def iaf_psc_delta_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
-                             out_off):
-        """kernels/lif.py::iaf_psc_delta_blocks: one launch per population."""
-        return self._each_population(self.iaf_psc_delta, 4, blocks, (ring_ex, ring_in, ring_cur),
-                                     t0, n_steps, out_col, out_off)
+    def iaf_psc_delta_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
+        """Every population of ``table`` (:meth:`block_table`) in one launch, the spikes to
+        ``log``: the device's form of kernels/lif.py::iaf_psc_delta_blocks."""
+        self._segments("iaf_psc_delta", table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
 
-    def iaf_psc_exp_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
-                           out_off):
-        """kernels/lif.py::iaf_psc_exp_blocks: one launch per population."""
-        return self._each_population(self.iaf_psc_exp, 5, blocks, (ring_ex, ring_in, ring_cur),
-                                     t0, n_steps, out_col, out_off)
+    def iaf_psc_exp_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
+        """Every population of ``table`` in one launch (see :meth:`iaf_psc_delta_blocks`)."""
+        self._segments("iaf_psc_exp", table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
 
-    def iaf_psc_alpha_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col,
-                             out_off):
-        """kernels/lif.py::iaf_psc_alpha_blocks: one launch per population."""
-        return self._each_population(self.iaf_psc_alpha, 7, blocks, (ring_ex, ring_in, ring_cur),
-                                     t0, n_steps, out_col, out_off)
+    def iaf_psc_alpha_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
+        """Every population of ``table`` in one launch (see :meth:`iaf_psc_delta_blocks`)."""
+        self._segments("iaf_psc_alpha", table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
 
     # ------------------------------------------------------------------ delivery
     def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
@@ -346,16 +346,75 @@ class CudaKernels:
             self.put(src_gid), self.put(src_step), *_i64(n, n_proj), *arrays, ring_ex, ring_in,
             *_i64(*ring_ex.shape)))
 
+    def deliver_log(self, log, source_of, table, ring_ex, ring_in):
+        """Deliver the spikes that ``log`` (a :class:`SpikeLog`) received since the last
+        call through every projection of ``table`` (:meth:`table`), in one launch that
+        reads the range from the log on the device (nothing read back);
+        ``source_of``: the source position (:func:`bigbrain.projection.source_positions`)
+        of each rank column, −1 for none."""
+        projections, arrays = table
+        if not projections:
+            return
+        grid = _blocks(min(log.per_interval * len(projections), LOG_BLOCKS), 1)
+        self.launch("delivery", "deliver_log", grid, (128,), (
+            log.buffer, np.int64(log.parity), np.int64(log.capacity), source_of,
+            np.int64(len(projections)), *arrays, ring_ex, ring_in, *_i64(*ring_ex.shape)))
+        log.parity ^= 1
+
     def poisson_input(self, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, guide,
                       k0, k1, c2, ring_ex, ring_in):
-        """kernels/poisson.py::poisson_input on the device (one thread per synapse)."""
+        """kernels/poisson.py::poisson_input on the device (one thread per synapse); inside
+        :meth:`batched_poisson`, kept for one launch with the other calls."""
         n = post.shape[0]
         if n == 0:
             return
-        self.launch("delivery", "poisson_input", _blocks(n), (THREADS,), (
-            *_i64(n, t0, n_steps), post, post_gid, ordinal, delay, weight, cdf, np.int64(cdf.size),
-            guide, np.int64(guide.size),
-            np.uint32(k0), np.uint32(k1), np.uint32(c2), ring_ex, ring_in, *_i64(*ring_ex.shape)))
+        args = (*_i64(t0, n_steps), post, post_gid, ordinal, delay, weight, cdf,
+                np.int64(cdf.size), guide, np.int64(guide.size), np.uint32(k0), np.uint32(k1),
+                np.uint32(c2), ring_ex, ring_in, *_i64(*ring_ex.shape))
+        if self._poisson_calls is not None:
+            self._poisson_calls.append((n, args))
+            return
+        self.launch("delivery", "poisson_input", _blocks(n), (THREADS,), (np.int64(n), *args))
+
+    @contextlib.contextmanager
+    def batched_poisson(self):
+        """The ``poisson_input`` calls made inside the block run at its end, in one launch
+        where they all have the same steps (``poisson_calls``), else one launch each. The
+        table of the calls' arguments is uploaded once and then found by its content."""
+        self._poisson_calls = []
+        try:
+            yield
+            calls = self._poisson_calls
+        finally:
+            self._poisson_calls = None
+        if len({args[:2] for _, args in calls}) > 1:
+            for n, args in calls:
+                self.launch("delivery", "poisson_input", _blocks(n), (THREADS,),
+                            (np.int64(n), *args))
+        elif calls:
+            start, words = self._call_table(calls)
+            self.launch("delivery", "poisson_calls", _blocks(int(start[-1])), (THREADS,), (
+                np.int64(len(calls)), self._device_table(start), self._device_table(words),
+                *calls[0][1][:2]))
+
+    def _call_table(self, calls):
+        """(first thread of each call and the end, the calls' argument words with the steps
+        zeroed) of (threads, arguments) pairs."""
+        start = np.r_[0, np.cumsum([n for n, _ in calls])].astype(np.int64)
+        words = np.array([[_word(a) for a in (*_i64(0, 0), *args[2:])] for _, args in calls],
+                         np.uint64)
+        return start, words
+
+    def _device_table(self, table):
+        """``table`` (a host array) on the device, uploaded once per content (at most
+        :data:`TABLES` kept)."""
+        key = ("table", table.dtype.str, table.tobytes())
+        if key not in self._tables:
+            if sum(1 for k in self._tables if k[0] == "table") >= TABLES:
+                for k in [k for k in self._tables if k[0] == "table"]:
+                    del self._tables[k]
+            self._tables[key] = self.put(table)
+        return self._tables[key]
 
     # ------------------------------------------------------------------ STDP
     def deliver_stdp(self, src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus,
@@ -410,3 +469,79 @@ class CudaKernels:
             for arr in (out_stamp, out_syn, out_w):
                 arr[:n] = arr[:n][order]
         return n
+
+
+def _word(value):
+    """A kernel argument as the 64-bit word kernels/cuda/segments.cuh reads: an array's
+    address, a double's bits, an integer's two's complement."""
+    if not isinstance(value, np.generic):
+        return np.uint64(_address(value))
+    if isinstance(value, np.floating):
+        return np.float64(value).view(np.uint64)
+    return np.uint64(int(value) % 2**64)
+
+
+class SegmentTable:
+    """The populations of one model on a rank, for a ``<model>_segments`` launch
+    (kernels/cuda/segments.cuh): ``blocks``, each population's arguments (state…, col0,
+    parameters…, rec_idx, rec_v) as kernels/lif.py's ``*_blocks`` take them; ``n``: their
+    neurons. The arrays must stay where they are (the launch reads them by address)."""
+
+    def __init__(self, kernels, blocks):
+        self.kernels, self.blocks = kernels, blocks
+        self.n = sum(int(args[0].shape[0]) for args in blocks)
+        self._built = None  # (ring addresses, steps, segment starts, words, kernel arguments)
+
+    def words(self, model, rings, n_steps):
+        """(segment starts, argument words) on the device for intervals of up to
+        ``n_steps`` steps, built at the first call (again only for longer intervals or
+        other ring buffers), with a spike-flag buffer of ``n_steps`` per neuron."""
+        key = tuple(_address(r) for r in rings)
+        if self._built is None or self._built[0] != key or self._built[1] < n_steps:
+            self._built = (key, n_steps, *self._build(model, rings, n_steps))
+        return self._built[2:4]
+
+    def _build(self, model, rings, n_steps):
+        kernels, n_state = self.kernels, self.kernels.MODELS[model][1]
+        sizes = [int(args[0].shape[0]) for args in self.blocks]
+        start = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+        flags = kernels.xp.zeros(n_steps * self.n, np.uint8)
+        arguments = []
+        for args, lo, n in zip(self.blocks, start, sizes):
+            col0, *params, rec_idx, rec_v = args[n_state:]
+            arguments.append(kernels._kernel_args(
+                model, args[:n_state], rings, col0, 0, 0, params, rec_idx, rec_v,
+                flags[n_steps * lo:n_steps * (lo + n)]))
+        words = np.array([[_word(a) for a in args] for args in arguments], np.uint64)
+        return kernels.put(start), kernels.put(words), arguments
+
+
+class SpikeLog:
+    """The spikes that the neuron kernels of a rank append on the device
+    (kernels/cuda/segments.cuh): one int64 buffer, a header (count, the interval marks of
+    ``deliver_log``) and then (rank column, step) pairs, room for ``capacity`` spikes.
+    ``per_interval``: the most spikes one interval can append (every neuron, every step)."""
+
+    HEADER = 4
+
+    def __init__(self, kernels, capacity, per_interval):
+        self.kernels, self.capacity, self.per_interval = kernels, int(capacity), int(per_interval)
+        self.buffer = kernels.xp.zeros(self.HEADER + 2 * self.capacity, np.int64)
+        self.parity = 0  # of the interval that deliver_log delivers next
+        self.ahead = min(self.capacity, 256)  # spikes read with the count in the same copy
+
+    def read(self):
+        """(rank columns, steps) of the spikes appended since the last read, on the host in
+        the order they were appended, and empty the log: one device-to-host copy while they
+        fit the spikes read ahead (which then grow to the most seen), else two."""
+        head = self.kernels.read(self.buffer[:self.HEADER + 2 * self.ahead])
+        n = int(head[0])
+        if n > self.capacity:
+            raise RuntimeError(f"spike log overflow: {n} spikes, room for {self.capacity}")
+        if n > self.ahead:
+            self.ahead = min(self.capacity, max(n, 2 * self.ahead))
+            head = self.kernels.read(self.buffer[:self.HEADER + 2 * n])
+        self.kernels.zero(self.buffer[:self.HEADER])
+        self.parity = 0
+        pairs = np.array(head[self.HEADER:self.HEADER + 2 * n]).reshape(n, 2)  # kept: copied
+        return pairs[:, 0], pairs[:, 1]

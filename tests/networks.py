@@ -62,12 +62,26 @@ def stdp_results(t=300.0, triplet=False, **network_args):
     return out
 
 
-def assert_identical(a, b):
+def microcircuit_results(scale=0.02, t=25.0, **network_args):
+    """The Potjans-Diesmann microcircuit (8 iaf_psc_exp populations, 64 static projections,
+    Poisson input, one-step minimum delay) at ``scale``: spikes of every population."""
+    from bigbrain.models.microcircuit import POPULATIONS, microcircuit
+    net = bb.Network(dt=0.1, seed=1, **network_args)
+    microcircuit(net, scale=scale)
+    return spikes_of(net.run(t), POPULATIONS)
+
+
+def spikes_of(result, populations):
+    """{"<population>_t", "<population>_id": spike times and ids} of a run's records."""
+    return {f"{p}_{k}": v for p in populations for k, v in zip(("t", "id"), result.spikes(p))}
+
+
+def assert_identical(a, b, first="E"):
     """Every record of two runs equal bit for bit (and non-trivial)."""
     assert a.keys() == b.keys()
     for key in a:
         assert np.array_equal(a[key], b[key]), f"{key} differs"
-    assert len(a["E_t"]) > 100
+    assert len(a[f"{first}_t"]) > 100
 
 
 def wide_results(t=40.0, n_wide=70_000, **network_args):

@@ -148,13 +148,9 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
 
 
-@pytest.mark.parametrize("post_type", [np.uint16, np.uint32])
-def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
-    """Projections with per-synapse or common weights and 1-, 2-byte or common delays,
-    overlapping source ranges, all delivered by one launch."""
-    if ON_DEVICE:  # the table holds host addresses, which a copy to the device cannot move
-        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
-    rng = np.random.default_rng(10)
+def _projections(rng, post_type):
+    """Four projections' deliver arguments: per-synapse or common weights, 1-, 2-byte or
+    common delays, overlapping source ranges (positions 0 … 199), 300 columns."""
     projections = []
     for j, (delay_type, per_weight) in enumerate([(np.uint8, True), (np.uint16, False),
                                                   (None, True), (None, False)]):
@@ -167,6 +163,16 @@ def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
         projections.append((np.int64(30 * j), ptr, rng.integers(0, 300, n).astype(post_type),
                             weight, np.int64(3 + j), np.int64(to_fixed(0.2 - 0.15 * j)), delay,
                             np.int64(2 + j)))
+    return projections
+
+
+@pytest.mark.parametrize("post_type", [np.uint16, np.uint32])
+def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
+    """Every projection of :func:`_projections`, delivered by one launch."""
+    if ON_DEVICE:  # the table holds host addresses, which a copy to the device cannot move
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    rng = np.random.default_rng(10)
+    projections = _projections(rng, post_type)
     src_gid, src_step = rng.integers(0, 200, 400), rng.integers(0, 50, 400)
     rings = [_ring(np.random.default_rng(11)) for _ in range(2)]
     launches = kernels.counts["launches"]
@@ -175,6 +181,84 @@ def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
     assert kernels.counts["launches"] == launches + 1
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
     assert not np.array_equal(rings[0][0], _ring(np.random.default_rng(11))[0])
+
+
+def test_deliver_log_equals_numba_interval_by_interval(kernels):
+    """Spikes appended to the spike log in three intervals (rank columns; a column without
+    static targets among them) and delivered after each by one launch that reads the
+    interval's range in the log: the ring buffers equal deliver_table's of each
+    interval's spikes (as source positions)."""
+    if ON_DEVICE:
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    rng = np.random.default_rng(12)
+    projections = _projections(rng, np.uint16)
+    source_of = np.where(np.arange(300) % 7 == 0, -1, rng.integers(0, 200, 300))
+    rings = [_ring(np.random.default_rng(13)) for _ in range(2)]
+    log, table = kernels.spike_log(1000, 400), kernels.table(projections)
+    launches = kernels.counts["launches"]
+    for t0 in (0, 7, 14):
+        cols, steps = rng.integers(0, 300, 150), t0 + rng.integers(0, 7, 150)
+        at = log.buffer[0]
+        log.buffer[log.HEADER + 2 * at:log.HEADER + 2 * (at + 150)] = \
+            np.stack([cols, steps], 1).ravel()
+        log.buffer[0] += 150
+        kernels.deliver_log(log, source_of, table, *rings[1])
+        src = source_of[cols]
+        delivery.deliver_table(src[src >= 0], steps[src >= 0], delivery.table(projections),
+                               *rings[0])
+        assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+    assert kernels.counts["launches"] == launches + 3
+    got_cols, got_steps = log.read()
+    assert len(got_cols) == 450 and log.buffer[0] == 0
+
+
+def _populations(model, rng):
+    """The block_table arguments of three populations of ``model`` in columns 0 … 299
+    (the second empty), with different currents, and the number of recordables."""
+    blocks = []
+    for col0, n, I_e in ((0, 120, 1.0), (120, 0, 0.0), (130, 170, 0.95)):
+        if model == "iaf_psc_exp":
+            state = (rng.uniform(0.0, 15.0, n), rng.uniform(0, 300, n), rng.uniform(-300, 0, n),
+                     rng.normal(0.0, 50.0, n), np.zeros(n, np.int64))
+            params, n_var = (0.995, 0.0009, 0.0007, 0.0399, 0.95, 0.9, 400.0 * I_e, 15.0, 0.0,
+                             20, -65.0), 3
+        else:
+            state = (rng.uniform(0.0, 20.0, n), rng.normal(0.0, 50.0, n), np.zeros(n, np.int64),
+                     np.zeros(n))
+            params, n_var = (0.25, math.exp(-0.1 / 20.0), 3.0 * I_e, 20.0, 10.0, 2.0, 20, True,
+                             0.1, 20.0, -70.0), 1
+        rec_idx = np.array([0, 5]) if n else np.zeros(0, np.int64)
+        blocks.append((*state, col0, *params, rec_idx, np.zeros((7, len(rec_idx), n_var))))
+    return blocks
+
+
+@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_delta"])
+def test_segments_equal_numba_blocks_in_one_launch(kernels, model):
+    """Three populations of one model in one launch, over several intervals: states, ring
+    buffers and samples equal kernels/lif.py's ``<model>_blocks``, and so do the spikes
+    that the launch appended to the spike log (put in the CPU's order: population, step,
+    neuron)."""
+    if ON_DEVICE:  # the segment table holds host addresses
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    cpu, gpu = (_populations(model, np.random.default_rng(4)) for _ in range(2))
+    rings = [(*_ring(np.random.default_rng(5)), _current(np.random.default_rng(6)))
+             for _ in range(2)]
+    table, log = kernels.block_table(gpu), kernels.spike_log(2 * 300 * 7, 300 * 7)
+    out = np.zeros(300 * 7, np.int64), np.zeros(300 * 7, np.int64)
+    launches, n_spikes = kernels.counts["launches"], 0
+    for t0 in range(0, 42, 7):
+        k = getattr(lif, model + "_blocks")(lif.block_table(cpu), *rings[0], t0, 7, *out)
+        getattr(kernels, model + "_blocks")(table, *rings[1], t0, 7, log)
+        cols, steps = log.read()
+        order = np.lexsort((cols, steps, cols >= 120))
+        assert np.array_equal(cols[order], out[0][:k])
+        assert np.array_equal(steps[order] - t0, out[1][:k])
+        for a, b in zip([*rings[0], *(x for block in cpu for x in block)],
+                        [*rings[1], *(x for block in gpu for x in block)]):
+            assert np.array_equal(a, b)
+        n_spikes += k
+    assert kernels.counts["launches"] == launches + 6 + 6  # a segments launch, a log reset
+    assert n_spikes > 20
 
 
 @pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])
@@ -195,6 +279,32 @@ def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
         for t0 in (0, 13, 26):
             kernel(t0, 13, post, post_gid, ordinal, delay, weight, cdf, guide, *key, c2, *ring)
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+
+
+def test_batched_poisson_input_equals_numba_in_one_launch(kernels):
+    """Three Poisson projections (sizes, rates, weights, keys differ) in one launch per
+    window of steps; calls of different steps fall back to one launch each. The ring
+    buffers equal the Numba kernel's, call by call."""
+    if ON_DEVICE:  # the call table holds host addresses
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    rng = np.random.default_rng(8)
+    calls = []
+    for j, (n, rate) in enumerate(((300, 0.02), (0, 1.0), (1000, 2.0), (50, 150.0))):
+        cdf, guide = poisson.poisson_cdf(rate)
+        calls.append((rng.integers(0, 300, n), rng.integers(0, 2**31, n),
+                      rng.integers(0, 2**20, n), rng.integers(1, 20, n),
+                      to_fixed(rng.normal(0, 0.2, n)), cdf, guide,
+                      *philox.key_words(2**40 + j), philox.purpose_word(5, j)))
+    rings = [_ring(np.random.default_rng(9)) for _ in range(2)]
+    launches = kernels.counts["launches"]
+    for t0, steps in ((0, (13, 13, 13, 13)), (13, (13, 13, 13, 13)), (26, (5, 13, 13, 13))):
+        for args, n_steps in zip(calls, steps):
+            poisson.poisson_input(t0, n_steps, *args, *rings[0])
+        with kernels.batched_poisson():
+            for args, n_steps in zip(calls, steps):
+                kernels.poisson_input(t0, n_steps, *args, *rings[1])
+        assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+    assert kernels.counts["launches"] == launches + 1 + 1 + 3
 
 
 def test_exp_tables_are_libm_and_end_at_zero():

@@ -25,10 +25,13 @@ zarr-python's buffer prototype):
 CuPy, a device and NVRTC (the runtime compiler) are present, else the CPU with a warning
 that says why. Device discovery is in :mod:`bigbrain.devices`.
 
-AER packets reach MPI through host memory: the spikes of an interval come to the host
-anyway (recording, STDP history), and the received ones go to the device once for all
-projections. ``devices.cuda_aware_mpi()`` tells whether the MPI library could take device
-buffers directly; the exchange does not use that yet.
+On the GPU the neuron kernels append the spikes to a spike log on the device
+(``spike_log``); on one rank without STDP they stay there, delivered by ``deliver_log``,
+until the records are read. Otherwise AER packets reach MPI through host memory: the
+spikes of an interval come to the host in one copy (recording, STDP history), and the
+received ones go to the device in one copy for all projections.
+``devices.cuda_aware_mpi()`` tells whether the MPI library could take device buffers
+directly; the exchange does not use that yet.
 """
 from types import SimpleNamespace
 

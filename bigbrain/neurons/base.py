@@ -300,10 +300,12 @@ class Block:
 
 class BlockGroup:
     """The blocks of one model with a kernel on one rank, advanced by one kernel call per
-    interval (intervals of up to ``n_steps`` steps), computing with ``backend``."""
+    interval (intervals of up to ``n_steps`` steps), computing with ``backend``. With a
+    ``log`` (a device's spike log, :class:`bigbrain.kernels.gpu.SpikeLog`) the kernel
+    appends the spikes there instead of returning them."""
 
     @classmethod
-    def of(cls, blocks, backend, n_steps):
+    def of(cls, blocks, backend, n_steps, log=None):
         """One group per kernel and argument types (numbers or per-neuron arrays) of the
         blocks that have a kernel, in order of first appearance: a group's arguments form
         one typed list, so they must have the same types."""
@@ -312,26 +314,36 @@ class BlockGroup:
             if block.KERNEL is not None:
                 key = block.KERNEL, tuple(_argument_type(a) for a in block.kernel_args())
                 by_kernel.setdefault(key, []).append(block)
-        return [cls(group, backend, n_steps) for group in by_kernel.values()]
+        return [cls(group, backend, n_steps, log) for group in by_kernel.values()]
 
-    def __init__(self, blocks, backend, n_steps):
+    def __init__(self, blocks, backend, n_steps, log=None):
         for block in blocks:
             block.prepare(n_steps)
+        self.blocks = blocks
         self.sampled = [block for block in blocks if len(block.rec_idx)]
         self.kernel = getattr(backend.kernels, blocks[0].KERNEL + "_blocks")
         self.table = backend.kernels.block_table([block.kernel_args() for block in blocks])
-        room = sum(len(block.gids) for block in blocks) * n_steps  # every neuron, every step
-        self.out = backend.zeros((2, room), np.int64)  # columns, step offsets: one copy back
-        self.out_col, self.out_off = self.out
+        self.log = log
+        if log is None:
+            room = sum(len(block.gids) for block in blocks) * n_steps  # every neuron, every step
+            self.out = backend.zeros((2, room), np.int64)  # columns, step offsets: one copy back
+            self.out_col, self.out_off = self.out
         self.backend = backend
 
     def update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
         """Advance every block; returns their spikes (rank columns, step offsets; views of
-        buffers that the next update overwrites)."""
-        k = self.kernel(self.table, ring_ex, ring_in, ring_cur, t0, n_steps, self.out_col,
-                        self.out_off)
+        buffers that the next update overwrites), or None where they went to the log."""
+        spikes = self._run(ring_ex, ring_in, ring_cur, t0, n_steps)
         for block in self.sampled:
             block.samples = self.backend.to_host(block.rec_v)
+        return spikes
+
+    def _run(self, ring_ex, ring_in, ring_cur, t0, n_steps):
+        if self.log is not None:
+            self.kernel(self.table, ring_ex, ring_in, ring_cur, t0, n_steps, self.log)
+            return None
+        k = self.kernel(self.table, ring_ex, ring_in, ring_cur, t0, n_steps, self.out_col,
+                        self.out_off)
         cols, offsets = self.backend.to_host(self.out[:, :k])
         return cols, offsets
 

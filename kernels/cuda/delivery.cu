@@ -2,6 +2,7 @@
 // kernels/delivery.py. Additions are integer atomics (common.cuh: ring_add), so the sums
 // equal the CPU's whatever the order of the threads.
 #include "philox.cuh"
+#include "segments.cuh"
 
 // Synapse k of a spike emitted in step t: add its weight to slot (t + delay) % L of its
 // column, excitatory for weights >= 0, inhibitory otherwise. Its fixed-point weight is
@@ -80,21 +81,46 @@ BB_HD void deliver_from_table(i64 k, i64 t, i64 p, const u64 *post, const i64 *p
     }
 }
 
-extern "C" __global__ void deliver_all(
-        const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 n_proj, const i64 *gid_lo,
-        const i64 *span, const u64 *ptr, const u64 *post, const i64 *post_bytes,
-        const u64 *weight, const i64 *shift, const i64 *weight_all, const u64 *delay,
-        const i64 *delay_bytes, const i64 *delay_all, i64 *ring_ex, i64 *ring_in, i64 L,
-        i64 n_columns) {
-    for (i64 j = blockIdx.x; j < n_spikes * n_proj; j += gridDim.x) {
-        i64 s = j / n_proj, p = j % n_proj;
-        i64 row = src_gid[s] - gid_lo[p];
-        if (row < 0 || row >= span[p]) continue;
-        const i64 *rows = (const i64 *)ptr[p];
-        for (i64 k = rows[row] + threadIdx.x; k < rows[row + 1]; k += blockDim.x)
-            deliver_from_table(k, src_step[s], p, post, post_bytes, weight, shift, weight_all,
-                               delay, delay_bytes, delay_all, ring_ex, ring_in, L, n_columns);
+#define BB_TABLE_PARAMS                                                                        \
+    i64 n_proj, const i64 *gid_lo, const i64 *span, const u64 *ptr, const u64 *post,          \
+    const i64 *post_bytes, const u64 *weight, const i64 *shift, const i64 *weight_all,        \
+    const u64 *delay, const i64 *delay_bytes, const i64 *delay_all, i64 *ring_ex,             \
+    i64 *ring_in, i64 L, i64 n_columns
+#define BB_TABLE_ARGS                                                                          \
+    n_proj, gid_lo, span, ptr, post, post_bytes, weight, shift, weight_all, delay,            \
+    delay_bytes, delay_all, ring_ex, ring_in, L, n_columns
+
+// Synapses first, first + stride, … of the row of source position src (emission step t)
+// in projection p of the table.
+BB_HD void deliver_row(i64 src, i64 t, i64 p, i64 first, i64 stride, BB_TABLE_PARAMS) {
+    i64 row = src - gid_lo[p];
+    if (src < 0 || row < 0 || row >= span[p]) return;
+    const i64 *rows = (const i64 *)ptr[p];
+    for (i64 k = rows[row] + first; k < rows[row + 1]; k += stride)
+        deliver_from_table(k, t, p, post, post_bytes, weight, shift, weight_all, delay,
+                           delay_bytes, delay_all, ring_ex, ring_in, L, n_columns);
+}
+
+extern "C" __global__ void deliver_all(const i64 *src_gid, const i64 *src_step, i64 n_spikes,
+                                       BB_TABLE_PARAMS) {
+    for (i64 j = blockIdx.x; j < n_spikes * n_proj; j += gridDim.x)
+        deliver_row(src_gid[j / n_proj], src_step[j / n_proj], j % n_proj, threadIdx.x,
+                    blockDim.x, BB_TABLE_ARGS);
+}
+
+// The spikes of the spike log (kernels/cuda/segments.cuh) from log[1 + parity] (the
+// interval's first) to log[0] (at most capacity) through every projection of the table;
+// source_of[c]: the source position of rank column c (-1: no static targets). Marks the
+// next interval's first spike in log[2 - parity].
+extern "C" __global__ void deliver_log(i64 *log, i64 parity, i64 capacity, const i64 *source_of,
+                                       BB_TABLE_PARAMS) {
+    i64 first = log[1 + parity], end = log[0] < capacity ? log[0] : capacity;
+    for (i64 j = blockIdx.x; j < (end - first) * n_proj; j += gridDim.x) {
+        const i64 *spike = log + BB_LOG_HEADER + 2 * (first + j / n_proj);
+        deliver_row(source_of[spike[0]], spike[1], j % n_proj, threadIdx.x, blockDim.x,
+                    BB_TABLE_ARGS);
     }
+    if (blockIdx.x == 0 && threadIdx.x == 0) log[2 - parity] = end;
 }
 
 // Poisson count by inversion of one uniform u in [0, 1) (kernels/poisson.py::poisson_count):
@@ -144,4 +170,15 @@ extern "C" __global__ void poisson_input(i64 n, i64 t0, i64 n_steps, const i64 *
     if (i >= n) return;
     poisson_synapse(i, t0, n_steps, post, post_gid, ordinal, delay, weight, cdf, n_cdf, guide,
                     n_guide, k0, k1, c2, ring_ex, ring_in, L, n_columns);
+}
+
+// Several poisson_input calls with the same steps in one launch (segments.cuh: run_call):
+// call p's arguments after n (t0 and n_steps: those given here) in words, its synapses
+// threads seg_start[p] … seg_start[p + 1] − 1.
+extern "C" __global__ void poisson_calls(i64 n_seg, const i64 *seg_start, const u64 *words,
+                                         i64 t0, i64 n_steps) {
+    i64 k = blockIdx.x * (i64)blockDim.x + threadIdx.x;
+    u64 w[19];
+    if (k < seg_start[n_seg])
+        run_call(poisson_synapse, w, k, n_seg, seg_start, words, 1, t0, n_steps);
 }

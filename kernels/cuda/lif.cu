@@ -10,7 +10,9 @@
 //   rec_idx, n_rec    sorted block-local indices whose recordables (n_var of them, V_m
 //                     first, absolute mV) go to rec_v[(s * n_rec + j) * n_var + k]
 //   flags             uint8 (n_steps, n): 1 where neuron i spiked in step offset s
-#include "common.cuh"
+// Each model also has a kernel for all its populations in one launch, <model>_segments
+// (segments.cuh), which moves the spike flags to the spike log.
+#include "segments.cuh"
 
 // Position of neuron i in rec_idx, or -1.
 BB_HD i64 recorded_at(const i64 *rec_idx, i64 n_rec, i64 i) {
@@ -195,4 +197,16 @@ extern "C" __global__ void iaf_psc_alpha(BB_ALPHA_PARAMS) {
     i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x;
     if (i >= n) return;
     iaf_psc_alpha_neuron(i, BB_ALPHA_ARGS);
+}
+
+extern "C" __global__ void iaf_psc_delta_segments(BB_SEGMENT_PARAMS) {
+    BB_RUN_SEGMENT(iaf_psc_delta_neuron);
+}
+
+extern "C" __global__ void iaf_psc_exp_segments(BB_SEGMENT_PARAMS) {
+    BB_RUN_SEGMENT(iaf_psc_exp_neuron);
+}
+
+extern "C" __global__ void iaf_psc_alpha_segments(BB_SEGMENT_PARAMS) {
+    BB_RUN_SEGMENT(iaf_psc_alpha_neuron);
 }

@@ -59,22 +59,38 @@ void host_deliver(const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 gid
     }
 }
 
-extern "C" void host_deliver_all(
-        const i64 *src_gid, const i64 *src_step, i64 n_spikes, i64 n_proj, const i64 *gid_lo,
-        const i64 *span, const u64 *ptr, const u64 *post, const i64 *post_bytes,
-        const u64 *weight, const i64 *shift, const i64 *weight_all, const u64 *delay,
-        const i64 *delay_bytes, const i64 *delay_all, i64 *ring_ex, i64 *ring_in, i64 L,
-        i64 n_columns) {
-    for (i64 j = 0; j < n_spikes * n_proj; ++j) {
-        i64 s = j / n_proj, p = j % n_proj;
-        i64 row = src_gid[s] - gid_lo[p];
-        if (row < 0 || row >= span[p]) continue;
-        const i64 *rows = (const i64 *)ptr[p];
-        for (i64 k = rows[row]; k < rows[row + 1]; ++k)
-            deliver_from_table(k, src_step[s], p, post, post_bytes, weight, shift, weight_all,
-                               delay, delay_bytes, delay_all, ring_ex, ring_in, L, n_columns);
-    }
+extern "C" void host_deliver_all(const i64 *src_gid, const i64 *src_step, i64 n_spikes,
+                                 BB_TABLE_PARAMS) {
+    for (i64 j = 0; j < n_spikes * n_proj; ++j)
+        deliver_row(src_gid[j / n_proj], src_step[j / n_proj], j % n_proj, 0, 1, BB_TABLE_ARGS);
 }
+
+extern "C" void host_deliver_log(i64 *log, i64 parity, i64 capacity, const i64 *source_of,
+                                 BB_TABLE_PARAMS) {
+    i64 first = log[1 + parity], end = log[0] < capacity ? log[0] : capacity;
+    for (i64 j = 0; j < (end - first) * n_proj; ++j) {
+        const i64 *spike = log + BB_LOG_HEADER + 2 * (first + j / n_proj);
+        deliver_row(source_of[spike[0]], spike[1], j % n_proj, 0, 1, BB_TABLE_ARGS);
+    }
+    log[2 - parity] = end;
+}
+
+extern "C" void host_poisson_calls(i64 n_seg, const i64 *seg_start, const u64 *words, i64 t0,
+                                   i64 n_steps) {
+    u64 w[19];
+    for (i64 k = 0; k < seg_start[n_seg]; ++k)
+        run_call(poisson_synapse, w, k, n_seg, seg_start, words, 1, t0, n_steps);
+}
+
+// The <model>_segments kernels: every thread k of the launch in turn.
+#define BB_HOST_SEGMENTS(model)                                                                \
+    extern "C" void host_##model##_segments(BB_SEGMENT_PARAMS) {                               \
+        for (i64 k = 0; k < seg_start[n_seg]; ++k)                                             \
+            run_segment(model##_neuron, k, BB_SEGMENT_ARGS);                                   \
+    }
+BB_HOST_SEGMENTS(iaf_psc_delta)
+BB_HOST_SEGMENTS(iaf_psc_exp)
+BB_HOST_SEGMENTS(iaf_psc_alpha)
 
 extern "C" void host_poisson_input(i64 n, i64 t0, i64 n_steps, const i64 *post,
                                    const i64 *post_gid, const i64 *ordinal, const i64 *delay,
