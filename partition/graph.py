@@ -22,8 +22,7 @@ for thousands of ranks a multilevel scheme would be needed (not done).
 """
 import numpy as np
 
-from ..distributions import number
-from ..errors import ModelError, suggest
+from ..errors import ModelError, number, suggest
 from . import Partition
 from .coarse import CoarseGraph
 
@@ -66,7 +65,7 @@ def _check_rates(net, rates):
     for name, rate in rates.items():
         if name not in names:
             raise ModelError("partition.rates", f"unknown population {name!r}" + suggest(str(name), names))
-        number(f"partition.rates.{name}", rate, 0)
+        number(f"partition.rates.{name}", rate, ">= 0", "Hz")
 
 
 def partition_graph(graph, n_ranks):
