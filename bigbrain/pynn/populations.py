@@ -63,7 +63,7 @@ class Population(common.Population):
         space = self.celltype.native_parameters
         space.shape = (self.size,)
         space.evaluate(simplify=False)
-        self._native = space.as_dict()
+        self._native = {name: _per_cell(value, self.size) for name, value in space.as_dict().items()}
         self._initial = {}
         self._tau_minus = None
         self._parts = None
@@ -77,14 +77,21 @@ class Population(common.Population):
             native_names = self.celltype.get_native_names()
         else:
             native_names = self.celltype.get_native_names(*names) if standard else names
-        native = ParameterSpace({n: simplify(np.asarray(self._native[n])[indices])
-                                 if not _is_sequences(self._native[n])
-                                 else self._native[n][indices] for n in native_names},
-                                shape=(len(indices),))
+        native = self._native_of(indices, native_names)
         return self.celltype.reverse_translate(native) if standard else native
+
+    def _native_of(self, indices, names):
+        """Native parameters ``names`` of the cells ``indices`` as a ParameterSpace."""
+        return ParameterSpace({n: self._native[n][indices] if _is_sequences(self._native[n])
+                               else simplify(self._native[n][indices]) for n in names},
+                              shape=(len(indices),))
 
     def _get_parameters(self, *names):
         return self._parameters_of(np.flatnonzero(self._mask_local), names)
+
+    def _get_native_parameters(self, *names):
+        """Native parameters of the local cells (PyNN's ``set`` of computed parameters)."""
+        return self._native_of(np.flatnonzero(self._mask_local), names)
 
     def _set_parameters(self, parameter_space):
         self._set_native(parameter_space, np.arange(self.size))
@@ -126,8 +133,6 @@ class Population(common.Population):
         base = f"{self.label or 'population'}#{len(net.populations)}"
         if self.celltype.nest_name == "spike_source":
             trains = self._native["spike_times"]
-            if isinstance(trains, Sequence):  # one train for every cell
-                trains = [trains] * self.size
             times = [np.asarray(getattr(s, "value", s), np.float64) for s in trains]
             pop = net.spike_source(base, [_on_grid(t, net.dt) for t in times])
             self._parts = [(pop, np.arange(self.size))]
@@ -208,6 +213,17 @@ class Population(common.Population):
         cuts = np.flatnonzero(np.diff(part)) + 1
         return Selection([(self._parts[p[0]][0], loc) for p, loc in
                           zip(np.split(part, cuts), np.split(local, cuts)) if len(p)])
+
+
+def _per_cell(value, size):
+    """A native parameter as one value per cell (an evaluated scalar broadcast)."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return value
+    if isinstance(value, Sequence):
+        out = np.empty(size, object)
+        out[:] = [value] * size
+        return out
+    return np.broadcast_to(np.asarray(value, np.float64), (size,)).copy()
 
 
 def _is_sequences(values):
