@@ -100,8 +100,8 @@ def test_distance_dependent_connector_is_spatial(pynn):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda p: sim.Projection(p, p, sim.AllToAllConnector(), sim.StaticSynapse(
-        weight=sim.RandomDistribution("gamma", (2.0, 1.0)))), "'gamma' is not supported"),
+    (lambda p: sim.Projection(p, p, sim.FixedNumberPreConnector(
+        sim.RandomDistribution("uniform", (1, 2)))), "random number of connections"),
     (lambda p: sim.ACSource(amplitude=1.0), "no ac_generator"),
     (lambda p: p.record("gsyn_exc"), "gsyn_exc"),
     (lambda p: sim.Projection(p, p, sim.AllToAllConnector(), sim.STDPMechanism(
@@ -142,6 +142,62 @@ def test_stdp_maps_onto_nest_stdp_synapse(pynn):
     assert post._tau_minus == 15.0
 
 
+def _listed(prj):
+    return np.array(prj.get(["weight", "delay"], format="list"))
+
+
+def test_values_per_synapse(pynn):
+    """Weights from a distribution the engine lacks (gamma, drawn by PyNN's RNG) and delays
+    given as a distance expression: the engine rule's synapses, each with its value, kept
+    over get, run and reset."""
+    a, b = sim.Population(6, sim.IF_curr_exp()), sim.Population(5, sim.IF_curr_exp())
+    gamma = sim.RandomDistribution("gamma", k=2.0, theta=0.1, rng=sim.NumpyRNG(seed=3))
+    prj = sim.Projection(a, b, sim.FixedProbabilityConnector(0.5),
+                         sim.StaticSynapse(weight=gamma, delay="0.5 + 0.2*d"))
+    i, j, w, d = _listed(prj).T
+    np.testing.assert_allclose(d, 0.5 + 0.2 * np.abs(i - j))
+    assert (w > 0).all() and len(np.unique(w)) == len(w)
+    sim.run(5.0)
+    np.testing.assert_array_equal(_listed(prj), _listed(prj))
+    first = _listed(prj)
+    sim.reset()
+    np.testing.assert_allclose(_listed(prj), first, rtol=1e-6)  # built: stored in 32 bits
+    sim.setup(timestep=0.1)       # the same rule with one weight draws the same synapses
+    a, b = sim.Population(6, sim.IF_curr_exp()), sim.Population(5, sim.IF_curr_exp())
+    plain = sim.Projection(a, b, sim.FixedProbabilityConnector(0.5), sim.StaticSynapse(weight=0.1))
+    np.testing.assert_array_equal(_listed(plain)[:, :2], first[:, :2])
+
+
+def test_connection_weight_and_delay_written(pynn):
+    """Connection.weight/.delay change that synapse; after the first run the weight goes to
+    the engine (net.set) and a delay is refused."""
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    cells = sim.Population(2, sim.IF_curr_exp(), initial_values={"v": -65.0})
+    prj = sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.5))
+    c = list(prj.connections)[1]
+    c.weight, c.delay = 2.0, 3.0
+    np.testing.assert_allclose(_listed(prj), [[0, 0, 0.5, 0.1], [1, 1, 2.0, 3.0]])
+    cells.record("v")
+    sim.run(10.0)
+    v = cells.get_data().segments[0].analogsignals[0].magnitude
+    assert v[15, 0] > -65.0 and v[15, 1] == -65.0 and v[45, 1] > v[15, 0]  # later, larger
+    list(prj.connections)[0].weight = 0.25
+    assert _listed(prj)[0, 2] == pytest.approx(0.25)
+    with pytest.raises(bb.ModelError, match="delay"):
+        list(prj.connections)[0].delay = 2.0
+
+
+def test_stdp_weights_set_before_run(pynn):
+    """Projection.set (randomizeWeights) on an STDP projection sets its initial weights."""
+    pre, post = sim.Population(4, sim.SpikeSourcePoisson(rate=5.0)), sim.Population(3, sim.IF_cond_exp())
+    stdp = sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(w_max=0.01),
+                             weight=0.001, dendritic_delay_fraction=1)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp, receptor_type="excitatory")
+    prj.randomizeWeights(sim.RandomDistribution("uniform", low=0.002, high=0.008))
+    w = prj.get("weight", format="array")
+    assert 0.002 <= w.min() and w.max() < 0.008 and len(np.unique(w)) == w.size
+
+
 def _run(backend, out, *flags):
     subprocess.run([sys.executable, str(SCRIPT), backend, str(out), *flags], check=True,
                    capture_output=True, timeout=300)
@@ -164,7 +220,8 @@ def test_spike_counts_agree_with_pynn_nest(tmp_path):
 def test_same_spikes_on_1_2_3_ranks(tmp_path):
     runs = []
     for n in (1, 2, 3):
-        run_mpi(SCRIPT, n, "bigbrain.pynn", tmp_path / f"{n}.npz", "dc", "poisson", "v", timeout=300)
+        run_mpi(SCRIPT, n, "bigbrain.pynn", tmp_path / f"{n}.npz", "dc", "poisson", "v", "listed",
+                timeout=300)
         runs.append(np.load(tmp_path / f"{n}.npz"))
     assert len(runs[0]["noise_t"]) > 100
     for other in runs[1:]:

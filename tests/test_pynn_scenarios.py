@@ -37,13 +37,9 @@ SKIPPED = {
 KNOWN_FAILING = {
     f"{module}::{name}" for module, names in {
         "test_cell_types": ["test_issue511", "test_update_SpikeSourceArray"],
-        "test_connection_handling": ["test_connection_access_weight_and_delay", "test_issue672"],
-        "test_connectors": ["test_all_to_all_static_no_self", "test_fixed_number_post_no_replacement",
-                            "test_fixed_number_pre_no_replacement", "test_issue309"],
         "test_electrodes": ["test_issue442", "test_issue445", "test_issue497", "test_issue512",
                             "test_issue631", "test_issue759", "test_issue_465_474_630"],
         "test_recording": ["test_issue259", "test_issue499", "test_record_vm_and_gsyn_from_assembly"],
-        "test_scenario3": ["test_scenario3"],
         "test_ticket166": ["test_ticket166"]}.items() for name in names}
 
 

@@ -1,7 +1,7 @@
 """A small PyNN network for tests: ``python pynn_network.py BACKEND OUT.npz``, BACKEND a
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
-a DC current; it saves every recorded spike (times ms, cell index, population) and V_m."""
+a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
 
@@ -30,6 +30,10 @@ for name, pop in cells.items():
     if "dc" in sys.argv[3:]:
         sim.DCSource(amplitude=0.2, start=50.0, stop=120.0).inject_into(pop[:6])
     pop.record(["spikes", "v"] if record_v else "spikes")
+if "listed" in sys.argv[3:]:   # values per synapse: gamma weights, distance delays
+    listed = sim.Projection(src, cells["IF_curr_alpha"], sim.FixedProbabilityConnector(0.3),
+                            sim.StaticSynapse(weight=sim.RandomDistribution("gamma", k=2.0, theta=0.1),
+                                              delay="1.0 + 0.1*d"), receptor_type="excitatory")
 if poisson:
     noise = sim.Population(12, sim.SpikeSourcePoisson(rate=500.0), label="noise")
     sim.Projection(noise, cells["IF_curr_exp"], sim.OneToOneConnector(),
@@ -46,6 +50,8 @@ for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
     if seg.analogsignals:
         v = seg.analogsignals[0]
         out[f"{name}_v"] = v.magnitude[:, np.argsort(v.array_annotations["channel_index"])]
+if "listed" in sys.argv[3:]:
+    out["listed"] = listed.get(["weight", "delay"], format="array")
 if sim.rank() == 0:
     np.savez(sys.argv[2], **out)
 sim.end()
