@@ -198,6 +198,38 @@ def test_stdp_weights_set_before_run(pynn):
     assert 0.002 <= w.min() and w.max() < 0.008 and len(np.unique(w)) == w.size
 
 
+def test_spike_times_out_of_order_refused(pynn):
+    with pytest.raises(bb.ModelError, match=r"spike_times\[1\]: must be in increasing") as err:
+        sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 2.0], [3.0, 2.5]]))
+    assert isinstance(err.value, sim.errors.InvalidParameterValueError)
+
+
+def test_step_current_times_on_the_grid_and_set_after_a_run(pynn):
+    """StepCurrentSource times: checked, moved to the grid (of times that meet, the last
+    amplitude counts); times set at the current time after a run act from then on."""
+    with pytest.raises(bb.ModelError, match="StepCurrentSource.times: must increase"):
+        sim.StepCurrentSource(times=[0.4, 0.2], amplitudes=[0.5, 0.5])
+    step = sim.StepCurrentSource(times=[0.41, 0.42, 0.86], amplitudes=[0.5, -0.5, 0.5])
+    assert list(step.times) == pytest.approx([0.4, 0.9]) and list(step.amplitudes) == [-0.5, 0.5]
+    cells = sim.Population(1, sim.IF_curr_exp(), initial_values={"v": -65.0})
+    cells.record("spikes")
+    step.inject_into(cells)
+    step.set_parameters(times=[0.0], amplitudes=[0.0])
+    sim.run(20.0)
+    step.set_parameters(times=[20.0], amplitudes=[2.0])
+    sim.run(20.0)
+    spikes = cells.get_data().segments[0].spiketrains[0].magnitude
+    assert len(spikes) > 0 and spikes.min() > 20.0
+
+
+def test_records_readable_after_end(pynn):
+    cells = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("v")
+    sim.run(5.0)
+    sim.end()
+    assert cells.get_data().segments[0].analogsignals[0].shape == (51, 1)
+
+
 def _run(backend, out, *flags):
     subprocess.run([sys.executable, str(SCRIPT), backend, str(out), *flags], check=True,
                    capture_output=True, timeout=300)

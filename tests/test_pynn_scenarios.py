@@ -36,10 +36,10 @@ SKIPPED = {
 #: Scenarios that fail on bigbrain.pynn today (README, "PyNN backend", says why).
 KNOWN_FAILING = {
     f"{module}::{name}" for module, names in {
-        "test_cell_types": ["test_issue511", "test_update_SpikeSourceArray"],
-        "test_electrodes": ["test_issue442", "test_issue445", "test_issue497", "test_issue512",
-                            "test_issue631", "test_issue759", "test_issue_465_474_630"],
-        "test_recording": ["test_issue259", "test_issue499", "test_record_vm_and_gsyn_from_assembly"],
+        "test_cell_types": ["test_update_SpikeSourceArray"],
+        "test_electrodes": ["test_issue442", "test_issue445", "test_issue497", "test_issue631",
+                            "test_issue_465_474_630"],
+        "test_recording": ["test_issue259", "test_record_vm_and_gsyn_from_assembly"],
         "test_ticket166": ["test_ticket166"]}.items() for name in names}
 
 

@@ -8,6 +8,7 @@ parameters (bigbrain takes one value per parameter and population; only the init
 """
 import numpy as np
 from pyNN import common
+from pyNN.errors import InvalidParameterValueError
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
 
@@ -64,6 +65,8 @@ class Population(common.Population):
         space.shape = (self.size,)
         space.evaluate(simplify=False)
         self._native = {name: _per_cell(value, self.size) for name, value in space.as_dict().items()}
+        if "spike_times" in self._native:
+            _check_sorted(self._native["spike_times"])
         self._initial = {}
         self._tau_minus = None
         self._parts = None
@@ -213,6 +216,18 @@ class Population(common.Population):
         cuts = np.flatnonzero(np.diff(part)) + 1
         return Selection([(self._parts[p[0]][0], loc) for p, loc in
                           zip(np.split(part, cuts), np.split(local, cuts)) if len(p)])
+
+
+class UnsortedSpikeTimes(ModelError, InvalidParameterValueError):
+    """Spike times of a SpikeSourceArray out of order (PyNN's InvalidParameterValueError)."""
+
+
+def _check_sorted(trains):
+    for i, train in enumerate(trains):
+        times = np.asarray(getattr(train, "value", train), np.float64)
+        if times.size > 1 and np.diff(times).min() < 0:
+            raise UnsortedSpikeTimes(f"SpikeSourceArray.spike_times[{i}]",
+                                     "must be in increasing order")
 
 
 def _per_cell(value, size):

@@ -154,6 +154,10 @@ class _CurrentSource:
         self.set_parameters(**{**self.default_parameters, **parameters})
         state.current_sources.append(self)
 
+    def _checked(self, p):
+        """The native parameters ``p`` as kept (checked, normalised)."""
+        return p
+
     def inject_into(self, cells):
         from .simulator import state
         state.not_built(f"{type(self).__name__}.inject_into")
@@ -161,7 +165,7 @@ class _CurrentSource:
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
-        self._native.update(parameters.as_dict())
+        self._native.update(self._checked({**self._native, **parameters.as_dict()}))
         from .simulator import state
         if self._generator is not None and state.built:
             self._generator.set_params(state.net, **self._engine_params(changeable_only=True))
@@ -171,10 +175,12 @@ class _CurrentSource:
         return ParameterSpace(dict(self._native), shape=(1,))
 
     def get_parameters(self):
-        """Standard parameters (PyNN units), evaluated."""
+        """Standard parameters (PyNN units), evaluated: numbers, and arrays for times and
+        amplitudes (as pyNN.nest gives them)."""
         parameters = self.reverse_translate(self.get_native_parameters())
         parameters.evaluate(simplify=True)
-        return parameters
+        return {k: np.asarray(v.value) if hasattr(v, "value") else v
+                for k, v in parameters.items()}
 
     def _engine_params(self, changeable_only=False):
         p = self._convert(dict(self._native))
@@ -206,15 +212,38 @@ def _min_delay():
     return state.min_delay
 
 
-def _on_grid(t):
-    """Device time of a cell time ``t`` (ms): one minimum delay earlier, on the grid, at
-    least one step."""
+def _device_times(times, values):
+    """Device times (ms) and values of a step current felt by the cells from ``times``:
+    one minimum delay earlier, on the grid, and no earlier than the step after the current
+    time (the first the device can still change, as pyNN.nest); of times that meet there,
+    the last value counts."""
     from .simulator import state
-    return max(round((float(t) - state.min_delay) / state.dt), 1) * state.dt
+    now = round(state.t / state.dt)
+    steps = [max(round((float(t) - state.min_delay) / state.dt), now + 1) for t in times]
+    return _last_of_each([s * state.dt for s in steps], values)
+
+
+def _last_of_each(times, values):
+    """(times, values) with each repeated time kept once, with its last value."""
+    last = {t: v for t, v in zip(times, values)}
+    return list(last), list(last.values())
+
+
+def step_times(times, amplitudes, dt):
+    """A StepCurrentSource's times (ms) checked (>= 0, increasing: a ModelError, which is a
+    ValueError as PyNN asks) and moved to the dt grid, of times that meet there the last
+    amplitude kept."""
+    times = np.asarray(times, np.float64)
+    if times.size and times.min() < 0:
+        raise ModelError("StepCurrentSource.times", f"must be >= 0 ms, got {times.min()}")
+    if times.size > 1 and np.diff(times).min() <= 0:
+        raise ModelError("StepCurrentSource.times", "must increase strictly")
+    grid = [round(t / dt) * dt for t in times]
+    return _last_of_each(grid, list(amplitudes))
 
 
 def _window(p):
-    """start, stop (ms) of a device, moved as :func:`_on_grid` (stop may be infinite)."""
+    """start, stop (ms) of a device, one minimum delay earlier (stop may be infinite)."""
     from .simulator import state
     stop = float(p["stop"])
     return {"start": max(float(p["start"]) - state.min_delay, 0.0),
@@ -237,10 +266,17 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
     translations = build_translations(("amplitudes", "amplitude_values", 1000.0),
                                       ("times", "amplitude_times"))
 
+    def _checked(self, p):
+        from pyNN.parameters import Sequence
+        from .simulator import state
+        times, values = step_times(_sequence(p["amplitude_times"]),
+                                   _sequence(p["amplitude_values"]), state.dt)
+        return {**p, "amplitude_times": Sequence(times), "amplitude_values": Sequence(values)}
+
     def _convert(self, p):
-        times = [_on_grid(t) for t in _sequence(p["amplitude_times"])]
-        return {"amplitude_times": times,
-                "amplitude_values": [float(a) for a in _sequence(p["amplitude_values"])]}
+        times, values = _device_times(_sequence(p["amplitude_times"]),
+                                      [float(a) for a in _sequence(p["amplitude_values"])])
+        return {"amplitude_times": times, "amplitude_values": values}
 
 
 class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
