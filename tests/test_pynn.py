@@ -103,7 +103,6 @@ def test_distance_dependent_connector_is_spatial(pynn):
     (lambda p: sim.Projection(p, p, sim.FixedNumberPreConnector(
         sim.RandomDistribution("uniform", (1, 2)))), "random number of connections"),
     (lambda p: sim.ACSource(amplitude=1.0), "no ac_generator"),
-    (lambda p: p.record("gsyn_exc"), "gsyn_exc"),
     (lambda p: sim.Projection(p, p, sim.AllToAllConnector(), sim.STDPMechanism(
         timing_dependence=sim.SpikePairRule(), weight_dependence=sim.AdditiveWeightDependence(
             w_min=0.1), dendritic_delay_fraction=1.0)), "w_min"),
@@ -228,6 +227,23 @@ def test_records_readable_after_end(pynn):
     sim.run(5.0)
     sim.end()
     assert cells.get_data().segments[0].analogsignals[0].shape == (51, 1)
+
+
+def test_conductances_recorded_in_microsiemens(pynn):
+    """gsyn_exc/gsyn_inh through NEST's multimeter (g_ex/g_in, nS) in µS: one spike of
+    weight 0.01 µS gives a jump of 0.01 µS decaying with tau_syn_E; 0 before."""
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    cells = sim.Population(2, sim.IF_cond_exp(tau_syn_E=5.0))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01, delay=1.0),
+                   receptor_type="excitatory")
+    cells.record(["gsyn_exc", "gsyn_inh"], sampling_interval=0.5)
+    sim.run(10.0)
+    g = {s.name: s for s in cells.get_data().segments[0].analogsignals}
+    exc = g["gsyn_exc"].rescale("uS").magnitude[:, 0]
+    assert g["gsyn_exc"].shape == (21, 2) and (g["gsyn_inh"].magnitude == 0).all()
+    t = g["gsyn_exc"].times.rescale("ms").magnitude
+    assert (exc[t < 2.0] == 0).all()                     # the spike arrives at 1.0 + 1.0 ms
+    np.testing.assert_allclose(exc[t >= 2.0], 0.01 * np.exp(-(t[t >= 2.0] - 2.0) / 5.0), rtol=1e-6)
 
 
 def _run(backend, out, *flags):

@@ -126,6 +126,12 @@ class Population(common.Population):
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
 
+    def _engine_recordables(self):
+        """The state variables the engine samples for this cell type."""
+        from ..neurons import MODELS
+        model = MODELS.get(self.celltype.nest_name)
+        return model.recordables if model is not None and model.name != "spike_source" else ()
+
     def _engine_params(self):
         from ..neurons import MODELS
         return MODELS[self.celltype.nest_name].params
