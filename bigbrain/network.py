@@ -138,6 +138,11 @@ class Network:
         connection, redrawn every ``dt`` ms (default 1.0); ``start``, ``stop`` (ms)."""
         return self._generator("noise_generator", name, size, params)
 
+    def ac_generator(self, name, size=1, **params):
+        """NEST's ``ac_generator``: ``offset + amplitude·sin(2π·frequency·t + phase)`` (pA,
+        Hz, degrees; t from 0) between ``start`` and ``stop`` (ms)."""
+        return self._generator("ac_generator", name, size, params)
+
     def inhomogeneous_poisson_generator(self, name, size=1, **params):
         """NEST's ``inhomogeneous_poisson_generator``: Poisson trains of ``rate_values``
         (Hz) from ``rate_times`` (ms, on the grid, increasing); each synapse its own train."""

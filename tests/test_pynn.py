@@ -102,7 +102,6 @@ def test_distance_dependent_connector_is_spatial(pynn):
 @pytest.mark.parametrize("call, message", [
     (lambda p: sim.Projection(p, p, sim.FixedNumberPreConnector(
         sim.RandomDistribution("uniform", (1, 2)))), "random number of connections"),
-    (lambda p: sim.ACSource(amplitude=1.0), "no ac_generator"),
     (lambda p: sim.Projection(p, p, sim.AllToAllConnector(), sim.STDPMechanism(
         timing_dependence=sim.SpikePairRule(), weight_dependence=sim.AdditiveWeightDependence(
             w_min=0.1), dendritic_delay_fraction=1.0)), "w_min"),
@@ -244,6 +243,29 @@ def test_conductances_recorded_in_microsiemens(pynn):
     t = g["gsyn_exc"].times.rescale("ms").magnitude
     assert (exc[t < 2.0] == 0).all()                     # the spike arrives at 1.0 + 1.0 ms
     np.testing.assert_allclose(exc[t >= 2.0], 0.01 * np.exp(-(t[t >= 2.0] - 2.0) / 5.0), rtol=1e-6)
+
+
+def test_ac_source_phase_holds_at_start_and_current_is_recorded(pynn):
+    """ACSource (NEST's ac_generator): the recorded current, in the cells' time, is
+    offset + amplitude·sin(2π·f·(t − start) + phase) from start to stop, 0 elsewhere; the
+    cell feels it from the step after."""
+    sim.setup(timestep=0.1, min_delay=1.0)
+    cells = sim.Population(1, sim.IF_curr_exp(), initial_values={"v": -65.0})
+    ac = sim.ACSource(start=10.0, stop=30.0, amplitude=0.5, offset=0.1, frequency=50.0,
+                      phase=90.0)
+    ac.inject_into(cells)
+    ac.record()
+    cells.record("v")
+    sim.run(20.0)
+    sim.run(20.0)
+    i = ac.get_data()
+    t = i.times.rescale("ms").magnitude
+    on = (t >= 10.0 - 1e-9) & (t < 30.0 - 1e-9)
+    assert i.units == pq.nA and len(t) == 401 and (i.magnitude[~on] == 0).all()
+    np.testing.assert_allclose(i.magnitude[on, 0], 0.1 + 0.5 * np.sin(
+        2 * np.pi * 50.0 * (t[on] - 10.0) / 1000.0 + np.pi / 2), atol=1e-12)
+    v = cells.get_data().segments[0].analogsignals[0].magnitude[:, 0]
+    assert (v[:101] == -65.0).all() and v[101] > -65.0
 
 
 def _run(backend, out, *flags):

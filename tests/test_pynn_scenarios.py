@@ -37,8 +37,6 @@ SKIPPED = {
 KNOWN_FAILING = {
     f"{module}::{name}" for module, names in {
         "test_cell_types": ["test_update_SpikeSourceArray"],
-        "test_electrodes": ["test_issue442", "test_issue445", "test_issue497", "test_issue631",
-                            "test_issue_465_474_630"],
         "test_recording": ["test_issue259"],
         "test_ticket166": ["test_ticket166"]}.items() for name in names}
 

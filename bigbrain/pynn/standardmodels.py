@@ -149,7 +149,8 @@ class _CurrentSource:
 
     def __init__(self, **parameters):
         from .simulator import state
-        for name, value in (("_native", {}), ("_targets", []), ("_generator", None)):
+        for name, value in (("_native", {}), ("_targets", []), ("_generator", None),
+                            ("_connections", [])):
             object.__setattr__(self, name, value)
         self.set_parameters(**{**self.default_parameters, **parameters})
         state.current_sources.append(self)
@@ -192,15 +193,37 @@ class _CurrentSource:
 
     def _describe(self, net):
         from .populations import selection_of
-        self._generator = net._generator(self.kind, f"cs{id(self)}", 1, self._engine_params())
-        for cells in self._targets:
-            net.connect(self._generator, selection_of(cells), rule="all_to_all",
-                        weight=1.0, delay=_min_delay())
+        from .simulator import state
+        name = f"current_source{state.current_sources.index(self)}"
+        self._generator = net._generator(self.kind, name, 1, self._engine_params())
+        self._connections = [net.connect(self._generator, selection_of(cells), rule="all_to_all",
+                                         weight=1.0, delay=_min_delay())
+                             for cells in self._targets]
 
-    def record(self, *args, **kwargs):
-        raise ModelError(f"{type(self).__name__}.record", "recording the injected current "
-                         "is not supported by bigbrain.pynn")
+    def record(self):
+        """Record the current the cells get (read with ``get_data``)."""
+        object.__setattr__(self, "_recorded", True)
 
+    def _get_data(self):
+        """(times ms, current nA) from 0 to now every dt: the current the first target
+        feels from each time on (the device's of one minimum delay and one step before),
+        computed from the device's parameters (a pure function of the step, the same on
+        every rank; a noise source's values are its first synapse's)."""
+        from ..stimulation import CurrentProjection
+        from .simulator import state
+        if not getattr(self, "_recorded", False) or self._generator is None:
+            raise ModelError(f"{type(self).__name__}.get_data", "call record() before run")
+        n = int(round(state.t / state.dt))
+        lag = int(round(state.min_delay / state.dt)) + 1
+        current = np.zeros(n + 1)
+        conn = self._connections[0] if self._connections else None
+        if conn is not None and n >= lag:
+            syn = CurrentProjection(conn, state.net.seed, np.zeros(1, np.int64),
+                                    np.asarray(conn.post.gids()[:1], np.int64),
+                                    np.zeros(1, np.int64), 1.0, lag - 1)
+            base, scale, z, m_of = self._generator.currents(0, n - lag, syn)
+            current[lag:] = base + scale * z[0, m_of]
+        return np.arange(n + 1) * state.dt, current / 1000.0
 
 def _sequence(value):
     """The numbers of a PyNN Sequence (or array)."""
@@ -291,11 +314,21 @@ class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
                 "dt": state.dt if p["dt"] is None else p["dt"]}
 
 
-class ACSource(electrodes.ACSource):
+class ACSource(_CurrentSource, electrodes.ACSource):
+    """PyNN's sine current: its phase holds at ``start`` in the cells' time (as in pyNN.nest
+    and its other backends), so the device (one minimum delay earlier, NEST's
+    ``ac_generator`` with its phase from t = 0) is given the phase that makes it so."""
     __doc__ = electrodes.ACSource.__doc__
+    kind = "ac_generator"
+    translations = build_translations(("amplitude", "amplitude", 1000.0),
+                                      ("offset", "offset", 1000.0), ("frequency", "frequency"),
+                                      ("phase", "phase"), ("start", "start"), ("stop", "stop"))
 
-    def __init__(self, **parameters):
-        raise ModelError("ACSource", "not supported: the engine has no ac_generator")
+    def _convert(self, p):
+        from .simulator import state
+        shift = 360.0 * float(p["frequency"]) / 1000.0 * (state.min_delay - float(p["start"]))
+        return {"amplitude": p["amplitude"], "offset": p["offset"],
+                "frequency": p["frequency"], "phase": float(p["phase"]) + shift, **_window(p)}
 
 
 def native_cell_type(model_name):
