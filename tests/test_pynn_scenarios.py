@@ -32,13 +32,10 @@ SKIPPED = {
         "test_parameter_handling::test_set_synaptic_parameters_partially_connected",
         "test_scenario4::test_scenario4")},
     "test_synapse_types::test_simple_stochastic_synapse": _NO_MODEL + "bernoulli_synapse",
+    "test_recording::test_issue259": "checks off-grid spike times to 1e-17 (spike_precision="
+        "'off_grid', NEST's precise models; PyNN runs it on NEST and NEURON only): the "
+        "engine's spikes lie on the dt grid",
 }
-#: Scenarios that fail on bigbrain.pynn today (README, "PyNN backend", says why).
-KNOWN_FAILING = {
-    f"{module}::{name}" for module, names in {
-        "test_cell_types": ["test_update_SpikeSourceArray"],
-        "test_recording": ["test_issue259"],
-        "test_ticket166": ["test_ticket166"]}.items() for name in names}
 
 
 def _scenarios():
@@ -63,10 +60,4 @@ def test_scenario(key, scenario, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # scenarios that save data write to ./Results
     if key in SKIPPED:
         pytest.skip(SKIPPED[key])
-    if key in KNOWN_FAILING:
-        try:
-            scenario(sim)
-        except (Exception, pytest.fail.Exception) as err:
-            pytest.xfail(f"not yet on bigbrain.pynn: {type(err).__name__}: {err}"[:200])
-        pytest.fail(f"{key} passes: remove it from KNOWN_FAILING (and the README's list)")
     scenario(sim)

@@ -100,12 +100,23 @@ class Population(common.Population):
         self._set_native(parameter_space, np.arange(self.size))
 
     def _set_native(self, parameter_space, indices):
-        """Set native parameters of the cells ``indices`` (before the first run)."""
-        simulator.state.not_built(f"Population {self.label!r}.set")
+        """Set native parameters of the cells ``indices`` (before the first run; spike
+        times also between runs)."""
+        state = simulator.state
+        new_trains = state.built and self.celltype.nest_name == "spike_source" and \
+            set(parameter_space.keys()) == {"spike_times"}
+        if not new_trains:
+            state.not_built(f"Population {self.label!r}.set")
         parameter_space.shape = (len(indices),)
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
+            if name == "spike_times":
+                _check_sorted(value)
             self._native[name][indices] = value
+        if new_trains:   # the times still to come (those before now have happened or not)
+            trains = [_on_grid(t, state.dt) for t in self._trains(indices)]
+            state.net.set(self.selection(indices), spike_times=[t[t > state.t + 1e-9]
+                                                                for t in trains])
 
     def _set_initial_value_array(self, variable, value):
         self._set_initial(variable, value.evaluate(simplify=False), np.arange(self.size))
@@ -141,9 +152,8 @@ class Population(common.Population):
         """Describe this population on ``net`` as one or more bigbrain populations."""
         base = f"{self.label or 'population'}#{len(net.populations)}"
         if self.celltype.nest_name == "spike_source":
-            trains = self._native["spike_times"]
-            times = [np.asarray(getattr(s, "value", s), np.float64) for s in trains]
-            pop = net.spike_source(base, [_on_grid(t, net.dt) for t in times])
+            pop = net.spike_source(base, [_on_grid(t, net.dt)
+                                          for t in self._trains(np.arange(self.size))])
             self._parts = [(pop, np.arange(self.size))]
         elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:
             self._parts = self._poisson_parts(net, base, parrots=not self._trains_per_synapse())
@@ -153,6 +163,11 @@ class Population(common.Population):
         self._local_of = np.empty(self.size, np.int64)
         for k, (_, indices) in enumerate(self._parts):
             self._part_of[indices], self._local_of[indices] = k, np.arange(len(indices))
+
+    def _trains(self, indices):
+        """The spike times (ms) of the SpikeSourceArray cells ``indices``."""
+        return [np.asarray(getattr(s, "value", s), np.float64)
+                for s in self._native["spike_times"][indices]]
 
     def _neuron_parts(self, net, base):
         names = [n for n in self._native if n in self._engine_params()]
