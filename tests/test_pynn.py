@@ -12,6 +12,7 @@ import quantities as pq  # noqa: E402
 import bigbrain as bb  # noqa: E402
 import bigbrain.pynn as sim  # noqa: E402
 from mpi_helpers import run_mpi  # noqa: E402
+from pynn_sources import pynn_source  # noqa: E402
 
 SCRIPT = Path(__file__).parent / "scripts" / "pynn_network.py"
 
@@ -297,3 +298,28 @@ def test_same_spikes_on_1_2_3_ranks(tmp_path):
     for other in runs[1:]:
         for key in runs[0].files:
             np.testing.assert_array_equal(runs[0][key], other[key])
+
+
+def _example_weights(tmp_path, script, backend):
+    """Final weights printed by PyNN's simple_STDP example run on ``backend``."""
+    run = ("import runpy, sys; import bigbrain.pynn; sys.modules['pyNN.bigbrain'] = "
+           "bigbrain.pynn; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+           "run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", run, str(script), backend], cwd=tmp_path,
+                         capture_output=True, text=True, check=True, timeout=600).stdout
+    return np.array(out.split("Final weights: [")[1].split("]")[0].split(), float)
+
+
+@pytest.mark.nest
+@pytest.mark.slow
+def test_simple_stdp_example_equals_pynn_nest(tmp_path):
+    """PyNN's examples/simple_STDP.py unchanged on bigbrain.pynn gives pyNN.nest's final
+    weights (pyNN.nest 0.13 with NumPy 2 fails on its 1-to-1 OneToOneConnector, so NEST
+    runs it with the equivalent AllToAllConnector)."""
+    script = pynn_source() / "examples" / "simple_STDP.py"
+    patched = tmp_path / "simple_STDP.py"
+    patched.write_text(script.read_text().replace(
+        "sim.Projection(p3, p2, sim.OneToOneConnector(),", "sim.Projection(p3, p2, sim.AllToAllConnector(),"))
+    mine, nest = _example_weights(tmp_path, script, "bigbrain"), _example_weights(tmp_path, patched, "nest")
+    assert len(mine) == 60 and np.ptp(mine) > 1e-8      # depression and potentiation
+    np.testing.assert_allclose(mine, nest, rtol=1e-6)
