@@ -276,15 +276,15 @@ def _run(backend, out, *flags):
 
 
 @pytest.mark.nest
-def test_spike_counts_agree_with_pynn_nest(tmp_path):
+def test_same_spikes_as_pynn_nest(tmp_path):
     """The same PyNN script under pyNN.nest (grid-based models): identical spikes for
-    IF_curr_alpha and IF_curr_delta, spike counts within 5 % for every cell type."""
+    IF_curr_exp, IF_curr_alpha and IF_curr_delta (the script keeps pyNN.nest's spike
+    sources on their steps, see tests/scripts/pynn_network.py)."""
     mine, nest = (_run(b, tmp_path / f"{b}.npz") for b in ("bigbrain.pynn", "pyNN.nest"))
-    for name in ("IF_curr_alpha", "IF_curr_delta"):
+    for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"):
+        assert len(nest[f"{name}_t"]) > 10
         np.testing.assert_array_equal(mine[f"{name}_i"], nest[f"{name}_i"])
         np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
-    for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"):
-        assert len(mine[f"{name}_t"]) == pytest.approx(len(nest[f"{name}_t"]), rel=0.05)
 
 
 @pytest.mark.mpi
