@@ -167,6 +167,17 @@ def test_values_per_synapse(pynn):
     np.testing.assert_array_equal(_listed(plain)[:, :2], first[:, :2])
 
 
+def test_weights_of_poisson_input_read_after_a_run(pynn):
+    """Weights of trains drawn per synapse (no parrots) read from the description: the
+    engine keeps no readable weights for them."""
+    src, cells = sim.Population(3, sim.SpikeSourcePoisson(rate=100.0)), sim.Population(3, sim.IF_curr_exp())
+    prj = sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(
+        weight=sim.RandomDistribution("gamma", k=2.0, theta=0.1)))
+    before = _listed(prj)
+    sim.run(10.0)
+    np.testing.assert_array_equal(_listed(prj), before)
+
+
 def test_connection_weight_and_delay_written(pynn):
     """Connection.weight/.delay change that synapse; after the first run the weight goes to
     the engine (net.set) and a delay is refused."""

@@ -50,6 +50,7 @@ class Projection(common.Projection):
         self._explicit = None      # (sources, targets) once the synapses are listed
         self._built_weights = None  # the engine's weights, gathered (see _engine_weights)
         self._writes = []           # Connection writes not yet applied (k, name, value)
+        self._reweighted = False    # weights set in the built network (read them back)
         self._check()
         state.projections.append(self)
 
@@ -268,7 +269,7 @@ class Projection(common.Projection):
                 if name not in values:
                     values[name] = self._per_synapse(name, sources, targets) * factor
             rule, args = "explicit", {"sources": sources, "targets": targets}
-        self._built_weights = None
+        self._built_weights, self._reweighted = None, False
         self._conn = net.connect(selection_of(self.pre), selection_of(self.post), rule=rule,
                                  weight=values["weight"], delay=values["delay"],
                                  allow_autapses=autapses, allow_multapses=multapses,
@@ -284,7 +285,9 @@ class Projection(common.Projection):
                                                        lambda g: np.ones(len(g), bool))
         order = np.lexsort((ordinal, pre, post))
         pre, post = pre[order], post[order]
-        w = self._engine_weights() if state.built else np.broadcast_to(w, order.shape)[order]
+        changed = conn.synapse is not None or self._reweighted   # else as described
+        w = self._engine_weights() if state.built and changed else \
+            np.broadcast_to(w, order.shape)[order]
         d = np.broadcast_to(d, order.shape)[order]
         return pre, post, np.asarray(w, float) / self._scale(), np.asarray(d) * net.dt
 
@@ -369,12 +372,12 @@ class Projection(common.Projection):
                 isinstance(base, (int, float, np.integer, np.floating))
                 or (isinstance(base, RandomDistribution) and base.name in _DISTRIBUTIONS)):
             net.set(self._conn, weight=_engine_value(base, scale))
-            self._built_weights = None
+            self._built_weights, self._reweighted = None, True
             return
         self._assigned["weight"] = value
         pre, post, _, _ = self._synapses()
         net.set(self._conn, weight=self._pair_matrix("weight")[pre, post] * scale)
-        self._built_weights = None
+        self._built_weights, self._reweighted = None, True
 
     def _write(self, k, name, value):
         """``Connection.<name> = value`` for synapse ``k`` (in the order of ``_synapses``):
@@ -403,7 +406,7 @@ class Projection(common.Projection):
             for k, _, value in writes:
                 w[k] = value
             state.net.set(self._conn, weight=w * self._scale())
-            self._built_weights = None
+            self._built_weights, self._reweighted = None, True
             return
         state.not_built(self._where("connections"))
         self._explicit = (pre, post)
