@@ -306,6 +306,9 @@ def test_same_spikes_on_1_2_3_ranks(tmp_path):
                 timeout=300)
         runs.append(np.load(tmp_path / f"{n}.npz"))
     assert len(runs[0]["noise_t"]) > 100
+    weight, delay = runs[0]["listed"]
+    assert np.isfinite(weight[0]).any() and (weight[0][~np.isnan(weight[0])] == 0.5).all()
+    assert (delay[0][~np.isnan(delay[0])] == 2.0).all()
     for other in runs[1:]:
         for key in runs[0].files:
             np.testing.assert_array_equal(runs[0][key], other[key])

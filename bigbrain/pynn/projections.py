@@ -389,14 +389,11 @@ class Projection(common.Projection):
                              "engine's delays are fixed at the build; sim.reset() first)")
         self._writes.append((k, name, value))
         if state.num_processes == 1:
-            self.apply_writes()
+            self.apply_writes(self._writes)
 
-    def apply_writes(self):
-        """Apply the Connection writes of every rank (collective under MPI)."""
+    def apply_writes(self, writes):
+        """Apply Connection ``writes`` (of every rank, :meth:`State.run` gathers them)."""
         state = simulator.state
-        writes = self._writes
-        if state.num_processes > 1:
-            writes = [w for part in state.comm.allgather(writes) for w in part]
         self._writes = []
         if not writes:
             return

@@ -81,8 +81,11 @@ class State(common.control.BaseState):
         return self.net
 
     def run(self, simtime):
-        for prj in self.projections:
-            prj.apply_writes()
+        writes = [prj._writes for prj in self.projections]
+        if self.num_processes > 1 and self.projections:   # each rank wrote its own
+            writes = [sum(parts, []) for parts in zip(*self.comm.allgather(writes))]
+        for prj, mine in zip(self.projections, writes):
+            prj.apply_writes(mine)
         net = self.network()
         steps = net.steps("run.simtime", simtime)
         self.result = net.run(steps * self.dt)

@@ -1,7 +1,8 @@
 """A small PyNN network for tests: ``python pynn_network.py BACKEND OUT.npz``, BACKEND a
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
-a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays); it saves every recorded spike (times ms, cell index, population) and V_m."""
+a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays, Connection
+writes); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
 
@@ -39,6 +40,9 @@ if "listed" in sys.argv[3:]:   # values per synapse: gamma weights, distance del
     listed = sim.Projection(src, cells["IF_curr_alpha"], sim.FixedProbabilityConnector(0.3),
                             sim.StaticSynapse(weight=sim.RandomDistribution("gamma", k=2.0, theta=0.1),
                                               delay="1.0 + 0.1*d"), receptor_type="excitatory")
+    for c in listed.connections:   # each rank writes its own connections; run gathers them
+        if c.presynaptic_index == 0:
+            c.weight, c.delay = 0.5, 2.0
 if poisson:
     noise = sim.Population(12, sim.SpikeSourcePoisson(rate=500.0), label="noise")
     sim.Projection(noise, cells["IF_curr_exp"], sim.OneToOneConnector(),
