@@ -139,6 +139,11 @@ class Network:
         variance optionally modulated by ``std_mod`` (pA), ``frequency`` (Hz), ``phase`` (deg)."""
         return self._generator("noise_generator", name, size, params)
 
+    def ac_generator(self, name, size=1, **params):
+        """NEST's ``ac_generator``: ``offset + amplitude·sin(2π·frequency·t + phase)`` (pA,
+        Hz, degrees; t from 0) between ``start`` and ``stop`` (ms)."""
+        return self._generator("ac_generator", name, size, params)
+
     def inhomogeneous_poisson_generator(self, name, size=1, **params):
         """NEST's ``inhomogeneous_poisson_generator``: Poisson trains of ``rate_values``
         (Hz) from ``rate_times`` (ms, on the grid, increasing); each synapse its own train."""
@@ -283,7 +288,26 @@ class Network:
             return target.set_params(self, **params)
         if isinstance(target, Connection):
             return state.set_weights(self, target, params)
+        if "spike_times" in params:
+            return self._set_spike_times(target, params)
         return state.set_neurons(self, self._neurons(target, "set"), params)
+
+    def _set_spike_times(self, target, params):
+        """``net.set(spike_source, spike_times=[train, …])``: one train (ms) per node."""
+        sel = self._selection(target, "set")
+        if set(params) != {"spike_times"} or getattr(sel, "is_device", False) or any(
+                p.model.name != "spike_source" for p in sel.populations()):
+            raise ModelError("set.spike_times", "spike times are set alone, on spike_source "
+                             "populations")
+        trains, k, steps = list(params["spike_times"]), 0, []
+        if len(trains) != len(sel):
+            raise ModelError("set.spike_times", f"has {len(trains)} trains for {len(sel)} "
+                             "selected nodes")
+        for pop, ids in sel.parts:
+            steps.append([_spike_steps(f"population {pop.name!r}.spike_times[{i}]", t, self.dt)
+                          for i, t in zip(ids, trains[k:k + len(ids)])])
+            k += len(ids)
+        state.set_spike_times(self, sel, steps)
 
     def _neurons(self, target, what):
         sel = self._selection(target, what)

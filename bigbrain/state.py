@@ -195,6 +195,28 @@ def _describe_new(net, pop, ids, key, value):
     pop.params[key] = values
 
 
+# ---------------------------------------------------------------- spike sources
+def set_spike_times(net, sel, steps):
+    """Give the nodes of spike_source selection ``sel`` the spike time stamps ``steps`` (one
+    list per part, one array per node): before the build the description, after it the
+    spikes not yet emitted (every new time must lie after the current time)."""
+    sim = net._simulation
+    if sim is None:
+        for (pop, ids), trains in zip(sel.parts, steps):
+            pop.params["spike_times_steps"] = list(pop.params["spike_times_steps"])
+            for i, train in zip(ids, trains):
+                pop.params["spike_times_steps"][i] = train
+        return
+    for (pop, ids), trains in zip(sel.parts, steps):
+        for i, train in zip(ids, trains):
+            if len(train) and train[0] <= sim.step:
+                raise ModelError(f"population {pop.name!r}.spike_times[{i}]", "must be later "
+                                 f"than the current time {sim.step * net.dt} ms")
+    for (pop, ids), trains in zip(sel.parts, steps):
+        sim.block_of(pop).set_trains(pop.first_gid + ids, [t - 1 for t in trains], sim.step)
+        sim.changed.setdefault(pop.name, set()).add("spike_times")
+
+
 # ---------------------------------------------------------------- synapses
 def synapse_order(comm, conn, proj, local_gids):
     """(position of each local synapse of ``proj`` in the order of ``Result.weights``,
@@ -304,10 +326,14 @@ def changed_state(sim):
     """{array path: values} of what changed since the build and a checkpoint must carry
     (collective): the parameters set per local neuron (``params/<population>/gid`` and
     ``/<parameter>``) and the weights set on static connections (``weights/connection``,
-    ``position`` in ``Result.weights`` order, ``value``)."""
+    ``position`` in ``Result.weights`` order, ``value``); for spike sources whose times
+    were set, every spike's ``spike_gid`` and ``spike_step`` (emission step)."""
     out = {}
     for name, keys in sim.changed.items():
         block = sim.block_of(sim.net.populations[name])
+        if keys == {"spike_times"}:   # a spike source: every spike's gid and emission step
+            out[f"params/{name}/spike_gid"], out[f"params/{name}/spike_step"] = block.trains()
+            continue
         out[f"params/{name}/gid"] = block.gids
         out.update({f"params/{name}/{key}": block.parameter(key) for key in sorted(keys)})
     parts = []
@@ -326,6 +352,12 @@ def restore_changes(sim, params, weights):
     """Set what :func:`changed_state` saved (concatenated over the ranks that wrote it)
     (collective)."""
     for pop in sim.net.node_populations():
+        if f"{pop.name}/spike_gid" in params:
+            gids, steps = params[f"{pop.name}/spike_gid"], params[f"{pop.name}/spike_step"]
+            block = sim.block_of(pop)
+            block.set_trains(block.gids, [steps[gids == g] for g in block.gids])
+            sim.changed.setdefault(pop.name, set()).add("spike_times")
+            continue
         if f"{pop.name}/gid" not in params:
             continue
         block, gids = sim.block_of(pop), params[f"{pop.name}/gid"]

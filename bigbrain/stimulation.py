@@ -5,8 +5,8 @@ like bigbrain's Poisson generators it lives on every rank, and each rank compute
 input of its own targets, so nothing is exchanged and results do not depend on the
 number of ranks.
 
-Current generators (``dc_generator``, ``step_current_generator``, ``noise_generator``)
-add ``weight · I(n)`` (pA) to a target's current ring buffer (``ring_cur``) for the step
+Current generators (``dc_generator``, ``step_current_generator``, ``noise_generator``,
+``ac_generator``) add ``weight · I(n)`` (pA) to a target's current ring buffer (``ring_cur``) for the step
 ``n + delay`` it is read in, as NEST delivers a ``CurrentEvent`` sent in device step n;
 the neuron applies it from the following step on. I(n) is zero outside NEST's activity
 window of current generators: ``start < (n + 2)·dt <= stop``. The input of an interval is
@@ -206,6 +206,32 @@ class StepCurrentGenerators(CurrentGenerators):
         return {"amplitude": Schedule(steps - 1, values)}
 
 
+class ACGenerators(CurrentGenerators):
+    """NEST's ``ac_generator``: ``offset + amplitude·sin(2π·frequency·t + phase)`` pA while
+    active (frequency Hz, phase degrees), with t = (n + 1)·dt the end of device step n,
+    as NEST's oscillator (rotated once per step from t = 0) gives it."""
+
+    KIND = "ac_generator"
+    PARAMS = {"amplitude": 0.0, "offset": 0.0, "frequency": 0.0, "phase": 0.0,
+              **CurrentGenerators.WINDOW}
+    CHANGEABLE = ("amplitude", "offset", "frequency", "phase")
+
+    def _schedules(self, params, step):
+        self._window(params)
+        units = {"amplitude": "pA", "offset": "pA", "frequency": "Hz", "phase": "degrees"}
+        return {k: Schedule.constant(number(self.where(k), params[k], "any", u), step)
+                for k, u in units.items()}
+
+    def currents(self, lo, hi, syn):
+        steps = np.arange(lo, hi + 1)
+        at = {k: s.at(steps) for k, s in self.schedules.items()}
+        t = (steps + 1) * self.dt
+        wave = at["offset"] + at["amplitude"] * np.sin(
+            2 * np.pi * at["frequency"] / 1000.0 * t + np.deg2rad(at["phase"]))
+        base = np.where(self.active(steps), wave, 0.0)
+        return base, np.zeros_like(base), np.zeros((len(syn.post), 1)), np.zeros(len(steps), np.int64)
+
+
 class NoiseGenerators(CurrentGenerators):
     """NEST's ``noise_generator``: a normal current of ``mean`` and ``std`` pA per
     connection, redrawn every ``dt`` ms (a multiple of the resolution). With ``std_mod``
@@ -287,7 +313,7 @@ class InhomogeneousPoissonGenerators(Generators):
 
 #: Device kinds by NEST name (the Poisson generator is bigbrain.population.PoissonGenerators).
 KINDS = {cls.KIND: cls for cls in (DCGenerators, StepCurrentGenerators, NoiseGenerators,
-                                   InhomogeneousPoissonGenerators)}
+                                   ACGenerators, InhomogeneousPoissonGenerators)}
 
 
 class CurrentProjection:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 pytest.importorskip("pyNN")
+import bigbrain.pynn as sim  # noqa: E402  (before the scenarios change the working directory)
 from pynn_sources import pynn_source  # noqa: E402
 
 _NO_MODEL = "needs a model the engine does not have: "
@@ -21,28 +22,20 @@ SKIPPED = {
     "test_cell_types::test_SpikeSourcePoissonRefractory": _NO_MODEL + "ppd_sup_generator",
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
         "PointNeuron (composed multi-synapse models) has no engine counterpart",
-    "test_connectors::test_all_to_all_tsodyksmarkram": _NO_MODEL + "tsodyks_synapse",
+    **{key: _NO_MODEL + "tsodyks_synapse (TsodyksMarkramSynapse)" for key in (
+        "test_connectors::test_all_to_all_tsodyksmarkram",
+        "test_connectors::test_fixed_number_post_with_replacement_heterogeneous_parameters",
+        "test_connectors::test_fixed_number_pre_with_replacement_heterogeneous_parameters",
+        "test_parameter_handling::test_issue505",
+        "test_parameter_handling::test_set_synaptic_parameters_fully_connected",
+        "test_parameter_handling::test_set_synaptic_parameters_multiply_connected",
+        "test_parameter_handling::test_set_synaptic_parameters_partially_connected",
+        "test_scenario4::test_scenario4")},
     "test_synapse_types::test_simple_stochastic_synapse": _NO_MODEL + "bernoulli_synapse",
+    "test_recording::test_issue259": "checks off-grid spike times to 1e-17 (spike_precision="
+        "'off_grid', NEST's precise models; PyNN runs it on NEST and NEURON only): the "
+        "engine's spikes lie on the dt grid",
 }
-#: Scenarios that fail on bigbrain.pynn today (README, "PyNN backend", says why).
-KNOWN_FAILING = {
-    f"{module}::{name}" for module, names in {
-        "test_cell_types": ["test_issue511", "test_update_SpikeSourceArray"],
-        "test_connection_handling": ["test_connection_access_weight_and_delay", "test_issue672"],
-        "test_connectors": ["test_all_to_all_static_no_self", "test_fixed_number_post_no_replacement",
-                            "test_fixed_number_post_with_replacement_heterogeneous_parameters",
-                            "test_fixed_number_pre_no_replacement",
-                            "test_fixed_number_pre_with_replacement_heterogeneous_parameters",
-                            "test_issue309"],
-        "test_electrodes": ["test_issue442", "test_issue445", "test_issue497", "test_issue512",
-                            "test_issue631", "test_issue759", "test_issue_465_474_630"],
-        "test_parameter_handling": ["test_issue241", "test_issue505",
-                                    "test_set_synaptic_parameters_fully_connected",
-                                    "test_set_synaptic_parameters_multiply_connected",
-                                    "test_set_synaptic_parameters_partially_connected"],
-        "test_recording": ["test_issue259", "test_issue499", "test_record_vm_and_gsyn_from_assembly"],
-        "test_scenario3": ["test_scenario3"], "test_scenario4": ["test_scenario4"],
-        "test_ticket166": ["test_ticket166"]}.items() for name in names}
 
 
 def _scenarios():
@@ -67,11 +60,4 @@ def test_scenario(key, scenario, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # scenarios that save data write to ./Results
     if key in SKIPPED:
         pytest.skip(SKIPPED[key])
-    import bigbrain.pynn as sim
-    if key in KNOWN_FAILING:
-        try:
-            scenario(sim)
-        except (Exception, pytest.fail.Exception) as err:
-            pytest.xfail(f"not yet on bigbrain.pynn: {type(err).__name__}: {err}"[:200])
-        return
     scenario(sim)

@@ -282,3 +282,37 @@ def test_devices_answer_get_and_set_themselves():
     gen = _Generator()
     net.set(gen, amplitude=3.5)
     assert net.get(gen, "amplitude") == 3.5
+
+
+# ------------------------------------------------------------------ spike sources
+def _source_protocol(path=None, stop_at=None):
+    """Two spike sources driving two neurons; at 20 ms source 0 gets new times (source 1's
+    stay); with ``path`` an archive checkpointed every 30 ms, with ``stop_at`` cut there."""
+    net = bb.Network(dt=DT)
+    src = net.spike_source("S", [[5.0, 12.0, 30.0], [8.0, 25.0]])
+    n = net.population("N", 2, "iaf_psc_exp")
+    net.connect(src, n, rule="one_to_one", weight=900.0, delay=1.0)
+    net.record(src, "spikes")
+    if path is not None:
+        net.archive = Archive(path, checkpoint_every=30.0, checkpoint_at_end=False)
+    net.run(20.0)
+    net.set(src[:1], spike_times=[[21.0, 33.3, 40.0]])
+    return net, net.run((stop_at or 50.0) - 20.0)
+
+
+def test_spike_times_set_between_runs_replace_the_future_spikes(tmp_path):
+    net, result = _source_protocol()
+    t, i = result.spikes("S")
+    assert sorted(zip(i.tolist(), np.round(t, 6).tolist())) == [
+        (0, 5.0), (0, 12.0), (0, 21.0), (0, 33.3), (0, 40.0), (1, 8.0), (1, 25.0)]
+    with pytest.raises(bb.ModelError, match=r"'S'.spike_times\[1\]: must be later than the "
+                                            r"current time 50.0 ms"):
+        net.set(net.populations["S"], spike_times=[[60.0], [50.0]])
+    with pytest.raises(bb.ModelError, match="set.spike_times: has 1 trains for 2"):
+        net.set(net.populations["S"], spike_times=[[60.0]])
+    whole = _source_protocol(tmp_path / "whole.zarr")[1].spikes("S")
+    _source_protocol(tmp_path / "cut.zarr", stop_at=40.0)   # checkpoint at 30 ms
+    resumed = bb.resume(tmp_path / "cut.zarr")
+    assert resumed.time == 30.0
+    for a, b in zip(resumed.run(20.0).spikes("S"), whole):
+        np.testing.assert_array_equal(a, b)

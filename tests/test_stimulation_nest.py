@@ -67,6 +67,10 @@ CASES = {
                                                "amplitude_values": [700.0, 100.0]}, 1.0, 0.5,
                     [(30.0, None), (50.0, {"amplitude_times": [35.0, 50.2],
                                            "amplitude_values": [900.0, 200.0]})]),
+    "ac": ("ac_generator", {"amplitude": 600.0, "offset": 250.0, "frequency": 40.0,
+                            "phase": 30.0, "start": 5.0, "stop": 80.0}, 1.2, 1.0, [(100.0, None)]),
+    "ac_change": ("ac_generator", {"amplitude": 500.0, "offset": 300.0, "frequency": 25.0},
+                  1.0, 1.5, [(30.0, None), (40.0, {"frequency": 60.0, "phase": 90.0})]),
     # noise of std 0 is its mean: NEST's window and its draws every dt (a change between
     # runs in the middle of an interval acts from the next draw on)
     "noise_mean": ("noise_generator", {"mean": 450.0, "std": 0.0, "dt": 0.5, "start": 3.0,

@@ -23,6 +23,23 @@ class SpikeSourceBlock(Block):
         order = np.argsort(self.emit_step, kind="stable")
         self.emit_step, self.emit_idx = self.emit_step[order], self.emit_idx[order]
 
+    def trains(self):
+        """(gid, emission step) of every spike this block emits, in step order."""
+        return self.gids[self.emit_idx], self.emit_step
+
+    def set_trains(self, gids, emit_steps, from_step=0):
+        """Replace the spikes of the nodes ``gids`` emitted from step ``from_step`` on by
+        ``emit_steps`` (one array per gid; the local gids among them act)."""
+        local = np.searchsorted(self.gids, gids).clip(0, max(len(self.gids) - 1, 0))
+        held = np.flatnonzero(self.gids[local] == gids) if len(self.gids) else []
+        keep = ~(np.isin(self.emit_idx, local[held]) & (self.emit_step >= from_step))
+        new = [np.asarray(emit_steps[k], np.int64) for k in held]
+        step = np.concatenate([self.emit_step[keep]] + new)
+        idx = np.concatenate([self.emit_idx[keep]] + [np.full(len(n), local[k]) for k, n
+                                                      in zip(held, new)])
+        order = np.argsort(step, kind="stable")
+        self.emit_step, self.emit_idx = step[order], idx[order].astype(np.int64)
+
     def update(self, ring_ex, ring_in, ring_cur, t0, n_steps):
         if not len(self.emit_step) or t0 > self.emit_step[-1]:  # no spikes left
             return self.emit_idx[:0], self.emit_step[:0]

@@ -27,11 +27,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
 
 def end(compatible_output=True):
-    """Write the files asked for by ``record(..., to_file)`` and forget the network."""
+    """Write the files asked for by ``record(..., to_file)``. The records stay readable
+    (``get_data`` after ``end``, as in pyNN.nest) until the next ``setup``."""
     for population, variables, filename in simulator.state.write_on_end:
         population.write_data(get_io(filename), variables)
     simulator.state.write_on_end = []
-    simulator.state.clear()
 
 
 run, run_until = common.build_run(simulator)

@@ -8,6 +8,7 @@ parameters (bigbrain takes one value per parameter and population; only the init
 """
 import numpy as np
 from pyNN import common
+from pyNN.errors import InvalidParameterValueError
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
 
@@ -63,7 +64,9 @@ class Population(common.Population):
         space = self.celltype.native_parameters
         space.shape = (self.size,)
         space.evaluate(simplify=False)
-        self._native = space.as_dict()
+        self._native = {name: _per_cell(value, self.size) for name, value in space.as_dict().items()}
+        if "spike_times" in self._native:
+            _check_sorted(self._native["spike_times"])
         self._initial = {}
         self._tau_minus = None
         self._parts = None
@@ -77,25 +80,43 @@ class Population(common.Population):
             native_names = self.celltype.get_native_names()
         else:
             native_names = self.celltype.get_native_names(*names) if standard else names
-        native = ParameterSpace({n: simplify(np.asarray(self._native[n])[indices])
-                                 if not _is_sequences(self._native[n])
-                                 else self._native[n][indices] for n in native_names},
-                                shape=(len(indices),))
+        native = self._native_of(indices, native_names)
         return self.celltype.reverse_translate(native) if standard else native
+
+    def _native_of(self, indices, names):
+        """Native parameters ``names`` of the cells ``indices`` as a ParameterSpace."""
+        return ParameterSpace({n: self._native[n][indices] if _is_sequences(self._native[n])
+                               else simplify(self._native[n][indices]) for n in names},
+                              shape=(len(indices),))
 
     def _get_parameters(self, *names):
         return self._parameters_of(np.flatnonzero(self._mask_local), names)
+
+    def _get_native_parameters(self, *names):
+        """Native parameters of the local cells (PyNN's ``set`` of computed parameters)."""
+        return self._native_of(np.flatnonzero(self._mask_local), names)
 
     def _set_parameters(self, parameter_space):
         self._set_native(parameter_space, np.arange(self.size))
 
     def _set_native(self, parameter_space, indices):
-        """Set native parameters of the cells ``indices`` (before the first run)."""
-        simulator.state.not_built(f"Population {self.label!r}.set")
+        """Set native parameters of the cells ``indices`` (before the first run; spike
+        times also between runs)."""
+        state = simulator.state
+        new_trains = state.built and self.celltype.nest_name == "spike_source" and \
+            set(parameter_space.keys()) == {"spike_times"}
+        if not new_trains:
+            state.not_built(f"Population {self.label!r}.set")
         parameter_space.shape = (len(indices),)
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
+            if name == "spike_times":
+                _check_sorted(value)
             self._native[name][indices] = value
+        if new_trains:   # the times still to come (those before now have happened or not)
+            trains = [_on_grid(t, state.dt) for t in self._trains(indices)]
+            state.net.set(self.selection(indices), spike_times=[t[t > state.t + 1e-9]
+                                                                for t in trains])
 
     def _set_initial_value_array(self, variable, value):
         self._set_initial(variable, value.evaluate(simplify=False), np.arange(self.size))
@@ -116,6 +137,12 @@ class Population(common.Population):
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
 
+    def _engine_recordables(self):
+        """The state variables the engine samples for this cell type."""
+        from ..neurons import MODELS
+        model = MODELS.get(self.celltype.nest_name)
+        return model.recordables if model is not None and model.name != "spike_source" else ()
+
     def _engine_params(self):
         from ..neurons import MODELS
         return MODELS[self.celltype.nest_name].params
@@ -125,11 +152,8 @@ class Population(common.Population):
         """Describe this population on ``net`` as one or more bigbrain populations."""
         base = f"{self.label or 'population'}#{len(net.populations)}"
         if self.celltype.nest_name == "spike_source":
-            trains = self._native["spike_times"]
-            if isinstance(trains, Sequence):  # one train for every cell
-                trains = [trains] * self.size
-            times = [np.asarray(getattr(s, "value", s), np.float64) for s in trains]
-            pop = net.spike_source(base, [_on_grid(t, net.dt) for t in times])
+            pop = net.spike_source(base, [_on_grid(t, net.dt)
+                                          for t in self._trains(np.arange(self.size))])
             self._parts = [(pop, np.arange(self.size))]
         elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:
             self._parts = self._poisson_parts(net, base, parrots=not self._trains_per_synapse())
@@ -139,6 +163,11 @@ class Population(common.Population):
         self._local_of = np.empty(self.size, np.int64)
         for k, (_, indices) in enumerate(self._parts):
             self._part_of[indices], self._local_of[indices] = k, np.arange(len(indices))
+
+    def _trains(self, indices):
+        """The spike times (ms) of the SpikeSourceArray cells ``indices``."""
+        return [np.asarray(getattr(s, "value", s), np.float64)
+                for s in self._native["spike_times"][indices]]
 
     def _neuron_parts(self, net, base):
         names = [n for n in self._native if n in self._engine_params()]
@@ -208,6 +237,29 @@ class Population(common.Population):
         cuts = np.flatnonzero(np.diff(part)) + 1
         return Selection([(self._parts[p[0]][0], loc) for p, loc in
                           zip(np.split(part, cuts), np.split(local, cuts)) if len(p)])
+
+
+class UnsortedSpikeTimes(ModelError, InvalidParameterValueError):
+    """Spike times of a SpikeSourceArray out of order (PyNN's InvalidParameterValueError)."""
+
+
+def _check_sorted(trains):
+    for i, train in enumerate(trains):
+        times = np.asarray(getattr(train, "value", train), np.float64)
+        if times.size > 1 and np.diff(times).min() < 0:
+            raise UnsortedSpikeTimes(f"SpikeSourceArray.spike_times[{i}]",
+                                     "must be in increasing order")
+
+
+def _per_cell(value, size):
+    """A native parameter as one value per cell (an evaluated scalar broadcast)."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return value
+    if isinstance(value, Sequence):
+        out = np.empty(size, object)
+        out[:] = [value] * size
+        return out
+    return np.broadcast_to(np.asarray(value, np.float64), (size,)).copy()
 
 
 def _is_sequences(values):

@@ -7,13 +7,19 @@ and delays onto the engine's counter-based distributions (``uniform``, ``normal`
 ranks. A distance-dependent probability is evaluated by PyNN's Space for every pair and
 drawn from the engine's Philox stream (seed, CONNECT, projection, target, source).
 """
+from copy import copy
+
 import numpy as np
+from lazyarray import larray as LazyArray
 from pyNN import common, connectors
+from pyNN.core import IndexBasedExpression
 from pyNN.random import RandomDistribution
 
 from .. import distributions
 from ..errors import ModelError
+from ..connectivity import make_rule
 from ..kernels.philox import uniform as philox_uniform
+from ..projection import Connection as EngineConnection
 from ..stdp import STDP
 from ..streams import Purpose
 from . import simulator
@@ -39,6 +45,12 @@ class Projection(common.Projection):
                          synapse_type, source, receptor_type, space or Space(), label)
         self._index = len(state.projections)
         self._conn = None
+        self._assigned = {}        # name -> PyNN value given to Projection.set
+        self._synapse_values = {}  # name -> PyNN value of every synapse (explicit pairs)
+        self._explicit = None      # (sources, targets) once the synapses are listed
+        self._built_weights = None  # the engine's weights, gathered (see _engine_weights)
+        self._writes = []           # Connection writes not yet applied (k, name, value)
+        self._reweighted = False    # weights set in the built network (read them back)
         self._check()
         state.projections.append(self)
 
@@ -50,7 +62,6 @@ class Projection(common.Projection):
         """Refuse, at the call, what the engine cannot do."""
         self._rule()
         self._synapse()
-        self._values()
 
     def _scale(self):
         post = self.post.populations[0] if isinstance(self.post, Assembly) else self.post
@@ -115,42 +126,124 @@ class Projection(common.Projection):
         raise ModelError(where, f"{type(c).__name__} is not supported by bigbrain.pynn")
 
     # ---------------------------------------------------------------- values
-    def _values(self, sources=None, targets=None):
-        """Engine weight and delay: numbers, engine distributions or (explicit) arrays."""
-        scale = self._scale()
-        params = self.synapse_type.native_parameters
-        columns = self._list_columns()
+    def _value(self, name):
+        """The PyNN value (native units) of ``name``: as last given to ``set``, else the
+        synapse type's, else (delay) the minimum delay."""
+        value = self._assigned.get(name, self.synapse_type.native_parameters[name])
+        base = getattr(value, "base_value", value)
+        if name == "delay" and base is None:
+            return simulator.state.min_delay
+        return value
+
+    def _engine_values(self):
+        """{name: engine value} of weight and delay where the engine draws them itself (a
+        number or one of its distributions, the same for every synapse); a name missing
+        is one that needs a value per synapse (:meth:`_per_synapse`)."""
         out = {}
-        for name, factor in (("weight", scale), ("delay", 1.0)):
-            if name in columns and sources is not None:
-                out[name] = columns[name] * factor
+        for name, factor in (("weight", self._scale()), ("delay", 1.0)):
+            value = self._value(name)
+            if name in self._list_columns() or name in self._synapse_values or \
+                    getattr(value, "operations", None):
                 continue
-            value = params[name].base_value
-            if name == "delay" and value is None:
-                value = simulator.state.min_delay
-            out[name] = _engine_value(self._where(name), value, factor, sources, targets)
-        return out["weight"], out["delay"]
+            base = getattr(value, "base_value", value)
+            if isinstance(base, (int, float, np.integer, np.floating)) or \
+                    (isinstance(base, RandomDistribution) and base.name in _DISTRIBUTIONS):
+                out[name] = _engine_value(base, factor)
+        return out
+
+    def _per_synapse(self, name, sources, targets):
+        """The PyNN value of ``name`` for every synapse (sources, targets), computed once
+        and kept (so that random draws and later edits survive ``reset``): a list
+        column, or the value evaluated for every (pre, post) pair (a distance function
+        with PyNN's Space, a 2-D array, a distribution the engine lacks drawn by PyNN's
+        RNG for every pair, the same on every rank) at the synapses' positions."""
+        if name not in self._synapse_values:
+            columns = self._list_columns()
+            if name in columns:
+                values = columns[name]
+            else:
+                values = self._pair_matrix(name)[sources, targets]
+            self._synapse_values[name] = np.asarray(values, np.float64)
+        return self._synapse_values[name]
+
+    def _pair_matrix(self, name):
+        """``name`` evaluated for every (pre, post) pair, as PyNN's connectors do."""
+        value = self._value(name)
+        if not isinstance(value, LazyArray):
+            value = LazyArray(value)
+        value = copy(value)
+        value.shape = (self.pre.size, self.post.size)
+        base = value.base_value
+        if isinstance(base, RandomDistribution) and base.rng.seed is None:
+            value.base_value = base = self._seeded(base)
+        if callable(base) and not isinstance(base, RandomDistribution):
+            if isinstance(base, IndexBasedExpression):
+                value.base_value = copy(base)
+                value.base_value.projection = self
+            else:
+                distances = LazyArray(self.space.distance_generator(
+                    self.pre.position_generator, self.post.position_generator), shape=value.shape)
+                value = value(distances)
+        try:
+            matrix = value.evaluate(simplify=False)
+        except Exception as err:
+            raise ModelError(self._where(name), f"cannot evaluate {base!r}: {err}") from None
+        return np.broadcast_to(np.asarray(matrix, np.float64), value.shape)
+
+    def _seeded(self, distribution):
+        """``distribution`` drawing from a NumpyRNG seeded by setup's seed and this
+        projection (PyNN's default RNG has no seed: its draws would differ between runs
+        and between ranks)."""
+        from pyNN.random import NumpyRNG
+        seed = (simulator.state.seed * 1_000_003 + self._index) % 2**32
+        return RandomDistribution(distribution.name, rng=NumpyRNG(seed=seed),
+                                  **distribution.parameters)
 
     def _list_columns(self):
+        """{weight, delay: values} given as columns of a FromListConnector, in list order."""
         c = self._connector
         if isinstance(c, connectors.FromListConnector):
             data = np.asarray(c.conn_list, np.float64).reshape(len(c.conn_list), -1)
-            return {n: data[:, 2 + k] for k, n in enumerate(c.column_names or ())
-                    if n in ("weight", "delay")}
+            return {n: data[:, 2 + k][self._list_order()] for k, n in
+                    enumerate(c.column_names or ()) if n in ("weight", "delay")}
         return {}
 
+    def _list_order(self):
+        """The order (post, pre, list position) of a FromListConnector's entries."""
+        data = np.asarray(self._connector.conn_list, np.float64).reshape(
+            len(self._connector.conn_list), -1)
+        return np.lexsort((np.arange(len(data)), data[:, 0], data[:, 1]))
+
     def _pairs(self, net):
-        """(sources, targets): positions of an explicit projection's synapses."""
+        """(sources, targets) of every synapse, sorted by (target, source, ordinal), as
+        ``Projection.get`` lists them; computed once. A rule's synapses are those the
+        engine draws for this connection (every rank draws them all)."""
+        if self._explicit is None:
+            self._explicit = self._listed_pairs(net)
+        return self._explicit
+
+    def _listed_pairs(self, net):
         c = self._connector
+        rule, args, autapses, multapses = self._rule()
+        if rule != "explicit":
+            probe = EngineConnection(len(net.connections), selection_of(self.pre),
+                                     selection_of(self.post), make_rule(self._where(), rule, args),
+                                     1.0, net.dt, autapses, multapses, None, net.dt)
+            pre, post, ordinal, _, _ = probe.local_synapses(net.seed, net.dt,
+                                                            lambda g: np.ones(len(g), bool))
+            order = np.lexsort((ordinal, pre, post))
+            return pre[order], post[order]
         if isinstance(c, connectors.FromListConnector):
             data = np.asarray(c.conn_list, np.float64).reshape(len(c.conn_list), -1)
             extra = set(c.column_names or ()) - {"weight", "delay"}
             if extra:
                 raise ModelError(self._where("connector"), f"columns {sorted(extra)} are not "
                                  "supported (the engine's synapses have weight and delay)")
-            return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
+            order = self._list_order()
+            return data[order, 0].astype(np.int64), data[order, 1].astype(np.int64)
         if isinstance(c, connectors.ArrayConnector):
-            return np.nonzero(np.asarray(c.array, bool))
+            targets, sources = np.nonzero(np.asarray(c.array, bool).T)
+            return sources, targets
         d = self.space.distances(self.pre.positions.T, self.post.positions.T).reshape(
             self.pre.size, self.post.size)
         p = _distance_probability(self._where("d_expression"), c.d_expression, d)
@@ -160,44 +253,60 @@ class Projection(common.Projection):
                            np.repeat(pre, len(post)), DISTANCE_ROUND).reshape(d.shape)
         if not c.allow_self_connections and self.pre is self.post:
             np.fill_diagonal(p, 0.0)
-        sources, targets = np.nonzero(u < p)
-        order = np.lexsort((sources, targets))
-        return sources[order], targets[order]
+        targets, sources = np.nonzero((u < p).T)
+        return sources, targets
 
     # ---------------------------------------------------------------- build
     def _describe(self, net):
+        """Connect on ``net`` with the engine's rule, or with the listed synapses
+        (rule ``explicit``) where the connector lists them or a value differs per synapse
+        in a way the engine cannot draw."""
         rule, args, autapses, multapses = self._rule()
-        sources = targets = None
-        if rule == "explicit":
+        values = self._engine_values()
+        if rule == "explicit" or len(values) < 2 or self._explicit is not None:
             sources, targets = self._pairs(net)
-            args = {"sources": sources, "targets": targets}
-        weight, delay = self._values(sources, targets)
+            for name, factor in (("weight", self._scale()), ("delay", 1.0)):
+                if name not in values:
+                    values[name] = self._per_synapse(name, sources, targets) * factor
+            rule, args = "explicit", {"sources": sources, "targets": targets}
+        self._built_weights, self._reweighted = None, False
         self._conn = net.connect(selection_of(self.pre), selection_of(self.post), rule=rule,
-                                 weight=weight, delay=delay, allow_autapses=autapses,
-                                 allow_multapses=multapses, synapse=self._synapse(), **args)
+                                 weight=values["weight"], delay=values["delay"],
+                                 allow_autapses=autapses, allow_multapses=multapses,
+                                 synapse=self._synapse(), **args)
 
     def _synapses(self):
-        """(pre positions, post positions, weights, delays) of every synapse, in PyNN units."""
+        """(pre positions, post positions, weights, delays) of every synapse, in PyNN units,
+        sorted by (post, pre, ordinal); once built, the engine's weights (collective)."""
         state = simulator.state
         net = state.network()
         conn = self._conn
-        if conn.synapse is not None and state.result is not None:
-            pre, post, w = state.result.weights(conn)
-            _, _, _, _, d = conn.local_synapses(net.seed, net.dt, lambda g: np.ones(len(g), bool))
-            order = None
-        else:
-            pre, post, ordinal, w, d = conn.local_synapses(net.seed, net.dt,
-                                                           lambda g: np.ones(len(g), bool))
-            order = np.lexsort((ordinal, pre, post))
-            pre, post = pre[order], post[order]
-            w = np.broadcast_to(w, pre.shape)[order]
-        d = np.broadcast_to(d, pre.shape) if order is None else np.broadcast_to(d, pre.shape)[order]
+        pre, post, ordinal, w, d = conn.local_synapses(net.seed, net.dt,
+                                                       lambda g: np.ones(len(g), bool))
+        order = np.lexsort((ordinal, pre, post))
+        pre, post = pre[order], post[order]
+        changed = conn.synapse is not None or self._reweighted   # else as described
+        w = self._engine_weights() if state.built and changed else \
+            np.broadcast_to(w, order.shape)[order]
+        d = np.broadcast_to(d, order.shape)[order]
         return pre, post, np.asarray(w, float) / self._scale(), np.asarray(d) * net.dt
+
+    def _engine_weights(self):
+        """The built synapses' weights (engine units), gathered on the first call after a
+        run or a change: PyNN's ``get`` first asks every rank (a list), then rank 0 alone
+        (an array), so the collective gather must happen in the first and be kept."""
+        if self._built_weights is None:
+            self._built_weights = simulator.state.net.get(self._conn, "weight")
+        return self._built_weights
 
     def _local(self):
         pre, post, w, d = self._synapses()
-        keep = post % simulator.state.num_processes == simulator.state.mpi_rank
+        keep = self._is_local(post)
         return pre[keep], post[keep], w[keep], d[keep]
+
+    @staticmethod
+    def _is_local(post):
+        return post % simulator.state.num_processes == simulator.state.mpi_rank
 
     def __len__(self):
         return len(self._local()[0])
@@ -210,9 +319,10 @@ class Projection(common.Projection):
 
     @property
     def connections(self):
-        """The local connections, read-only (weights and delays in PyNN units)."""
-        for pre, post, w, d in zip(*self._local()):
-            yield Connection(int(pre), int(post), float(w), float(d))
+        """The local connections (weights and delays in PyNN units)."""
+        pre, post, w, d = self._synapses()
+        for k in np.flatnonzero(self._is_local(post)):
+            yield Connection(self, int(k), int(pre[k]), int(post[k]), float(w[k]), float(d[k]))
 
     def _column(self, columns, name):
         params = self.synapse_type.native_parameters
@@ -238,12 +348,68 @@ class Projection(common.Projection):
         return out
 
     def _set_attributes(self, parameter_space):
-        simulator.state.not_built(self._where("set"))
-        for name, value in parameter_space.items():
+        """Projection.set: before the first run any weight or delay (a new description);
+        after it, weights (the engine's ``net.set``)."""
+        for name in parameter_space.keys():
             if name not in ("weight", "delay"):
                 raise ModelError(self._where(name), "cannot be set per synapse in the engine")
-            self.synapse_type.parameter_space[name] = value
-        self._values()
+        if simulator.state.built:
+            if "delay" in parameter_space.keys():
+                raise ModelError(self._where("delay"), "cannot change after the first run (the "
+                                 "engine's delays are fixed at the build; sim.reset() first)")
+            self._set_built_weights(parameter_space["weight"])
+            return
+        simulator.state.not_built(self._where("set"))
+        for name, value in parameter_space.items():
+            self._assigned[name] = value
+            self._synapse_values.pop(name, None)
+
+    def _set_built_weights(self, value):
+        """Set the weights of the built network to ``value`` (PyNN units)."""
+        net, scale = simulator.state.net, self._scale()
+        base = getattr(value, "base_value", value)
+        if not getattr(value, "operations", None) and (
+                isinstance(base, (int, float, np.integer, np.floating))
+                or (isinstance(base, RandomDistribution) and base.name in _DISTRIBUTIONS)):
+            net.set(self._conn, weight=_engine_value(base, scale))
+            self._built_weights, self._reweighted = None, True
+            return
+        self._assigned["weight"] = value
+        pre, post, _, _ = self._synapses()
+        net.set(self._conn, weight=self._pair_matrix("weight")[pre, post] * scale)
+        self._built_weights, self._reweighted = None, True
+
+    def _write(self, k, name, value):
+        """``Connection.<name> = value`` for synapse ``k`` (in the order of ``_synapses``):
+        applied at once on one rank; under MPI, where each rank writes its own
+        connections, gathered and applied at the next run (:meth:`apply_writes`)."""
+        state = simulator.state
+        if state.built and name != "weight":
+            raise ModelError(self._where(name), "cannot change after the first run (the "
+                             "engine's delays are fixed at the build; sim.reset() first)")
+        self._writes.append((k, name, value))
+        if state.num_processes == 1:
+            self.apply_writes(self._writes)
+
+    def apply_writes(self, writes):
+        """Apply Connection ``writes`` (of every rank, :meth:`State.run` gathers them)."""
+        state = simulator.state
+        self._writes = []
+        if not writes:
+            return
+        pre, post, w, d = self._synapses()
+        if state.built:
+            w = w.copy()
+            for k, _, value in writes:
+                w[k] = value
+            state.net.set(self._conn, weight=w * self._scale())
+            self._built_weights, self._reweighted = None, True
+            return
+        state.not_built(self._where("connections"))
+        self._explicit = (pre, post)
+        self._synapse_values = {"weight": w.copy(), "delay": d.copy()}
+        for k, name, value in writes:
+            self._synapse_values[name][k] = value
 
     def _set_initial_value_array(self, variable, initial_value):
         raise ModelError(self._where(variable), "synapses have no state to initialise")
@@ -268,28 +434,18 @@ _DISTRIBUTIONS = {"uniform": (distributions.uniform, ("low", "high")),
                   "normal_clipped": (distributions.clipped_normal, ("mu", "sigma", "low", "high"))}
 
 
-def _engine_value(field, value, factor, sources=None, targets=None):
-    """A PyNN weight or delay as the engine's: a number, a distribution, or per synapse."""
-    if isinstance(value, RandomDistribution):
-        if value.name not in _DISTRIBUTIONS:
-            raise ModelError(field, f"RandomDistribution {value.name!r} is not supported: the "
-                             f"engine draws {', '.join(_DISTRIBUTIONS)} from its rank-"
-                             "independent streams")
-        cls, names = _DISTRIBUTIONS[value.name]
-        p = [float(value.parameters[n]) * factor for n in names]
-        if value.name == "uniform":
-            return cls(*sorted(p))
-        p[1] = abs(p[1])
-        if value.name == "normal_clipped":
-            p[2:] = sorted(p[2:])
-        scaled = p
-        return cls(*scaled)
-    if isinstance(value, (int, float, np.integer, np.floating)):
+def _engine_value(value, factor):
+    """A PyNN number or distribution (one the engine draws) as the engine's, times ``factor``."""
+    if not isinstance(value, RandomDistribution):
         return float(value) * factor
-    if isinstance(value, np.ndarray) and sources is not None and value.ndim == 2:
-        return value[sources, targets] * factor
-    raise ModelError(field, f"{type(value).__name__} values are not supported (numbers, "
-                     "RandomDistribution, or an array with FromList/ArrayConnector)")
+    cls, names = _DISTRIBUTIONS[value.name]
+    p = [float(value.parameters[n]) * factor for n in names]
+    if value.name == "uniform":
+        return cls(*sorted(p))
+    p[1] = abs(p[1])
+    if value.name == "normal_clipped":
+        p[2:] = sorted(p[2:])
+    return cls(*p)
 
 
 def _distance_probability(field, expression, d):
@@ -306,20 +462,24 @@ def _distance_probability(field, expression, d):
 
 
 class Connection(common.Connection):
-    """One synapse: pre- and post-synaptic index, weight and delay (read-only: the
-    engine's weights change through Projection.set before the first run)."""
+    """One synapse of a projection: pre- and post-synaptic index, weight and delay (PyNN
+    units); writing ``weight`` or ``delay`` changes the synapse (delay: before the first
+    run; under MPI from the next run on, see :meth:`Projection._write`)."""
 
-    def __init__(self, pre, post, weight, delay):
+    def __init__(self, projection, k, pre, post, weight, delay):
         self.presynaptic_index, self.postsynaptic_index = pre, post
+        self._projection, self._k = projection, k
         self._values = {"weight": weight, "delay": delay}
 
-    weight = property(lambda self: self._values["weight"], lambda self, v: self._refuse())
-    delay = property(lambda self: self._values["delay"], lambda self, v: self._refuse())
+    def _setter(name):
+        def set_value(self, value):
+            self._projection._write(self._k, name, float(value))
+            self._values[name] = float(value)
+        return set_value
 
-    @staticmethod
-    def _refuse():
-        raise ModelError("Connection", "not supported: set weights and delays with "
-                         "Projection.set before the first run")
+    weight = property(lambda self: self._values["weight"], _setter("weight"))
+    delay = property(lambda self: self._values["delay"], _setter("delay"))
+    del _setter
 
     def as_tuple(self, *names):
         return tuple(getattr(self, n) for n in names)

@@ -1,9 +1,12 @@
-"""PyNN's Recorder on bigbrain's records: spikes and sampled ``V_m`` (``v``).
+"""PyNN's Recorder on bigbrain's records: spikes and sampled state variables (NEST's
+multimeter): ``v`` (V_m, mV), ``gsyn_exc``/``gsyn_inh`` (g_ex/g_in, nS → µS) and ``w``
+(pA → nA).
 
 bigbrain gathers every record on every rank at the end of ``run``; each rank hands PyNN
 the records of its own cells (PyNN's round-robin ``_mask_local``), and PyNN's
 ``get_data(gather=True)`` joins them as in its other backends. A ``V_m`` sample taken
-after step n has the time (n+1)·dt; the sample at t = 0 is the initial value.
+after step n has the time (n+1)·dt; the sample at t = 0 is the initial value (V_m as
+initialised; the others start at 0).
 """
 import numpy as np
 from pyNN import recording
@@ -11,8 +14,9 @@ from pyNN import recording
 from ..errors import ModelError
 from . import simulator
 
-#: PyNN recordable -> bigbrain recordable.
-RECORDABLES = {"spikes": "spikes", "v": "V_m", "V_m": "V_m"}
+#: PyNN recordable -> (bigbrain recordable, factor to PyNN units).
+RECORDABLES = {"spikes": ("spikes", 1.0), "v": ("V_m", 1.0), "V_m": ("V_m", 1.0),
+               "gsyn_exc": ("g_ex", 1e-3), "gsyn_inh": ("g_in", 1e-3), "w": ("w", 1e-3)}
 
 
 class Recorder(recording.Recorder):
@@ -30,10 +34,11 @@ class Recorder(recording.Recorder):
 
     def _record(self, variable, new_ids, sampling_interval=None):
         simulator.state.not_built(f"Population {self.population.label!r}.record")
-        if variable.name not in RECORDABLES:
+        what = RECORDABLES.get(variable.name, (None,))[0]
+        if what != "spikes" and what not in self._base()._engine_recordables():
             raise ModelError(f"Population {self.population.label!r}.record.{variable.name}",
-                             "not supported: bigbrain records spikes and the membrane "
-                             "potential (v)")
+                             f"not supported: bigbrain records spikes and, of this cell "
+                             f"type, {', '.join(self._base()._engine_recordables())}")
         if sampling_interval is not None and variable.name != "spikes":
             self.sampling_interval = sampling_interval
 
@@ -43,7 +48,7 @@ class Recorder(recording.Recorder):
         for variable, ids in self.__dict__.get("_every", {}).items():
             if not ids:
                 continue
-            what = RECORDABLES[variable.name]
+            what = RECORDABLES[variable.name][0]
             cells = sorted(ids)
             interval = None if what == "spikes" else self.sampling_interval
             for part in selection_of(cells).parts:
@@ -82,16 +87,18 @@ class Recorder(recording.Recorder):
         start = float(self._recording_start_time)
         if state.result is None or wanted.size == 0:
             return np.zeros((0, wanted.size)), None
+        what, factor = RECORDABLES[variable.name]
         columns, times = {}, np.zeros(0)
         for pop, indices in base._parts:
             if pop.name in state.result._samples:
-                times, local, values = state.result.V_m(pop.name)
-                for j, i in zip(local, indices[local]):
-                    columns[i] = values[:, np.flatnonzero(local == j)[0]]
+                times, local, values = state.result.samples(pop.name, what)
+                for k, i in enumerate(indices[local]):
+                    columns[i] = values[:, k] * factor
         keep = times >= start - 1e-9
         signal = np.column_stack([columns[i][keep] for i in wanted])
         if start == 0.0:
-            signal = np.vstack([base._initial["V_m"][wanted], signal])
+            initial = base._initial["V_m"][wanted] if what == "V_m" else np.zeros(wanted.size)
+            signal = np.vstack([initial, signal])
         return signal, None
 
     def _local_count(self, variable, filter_ids=None):

@@ -28,6 +28,7 @@ class State(common.control.BaseState):
     def __init__(self):
         super().__init__()
         comm = MPI.COMM_WORLD
+        self.comm = comm
         self.mpi_rank, self.num_processes = comm.Get_rank(), comm.Get_size()
         self.dt, self.min_delay, self.max_delay, self.seed = 0.1, 0.1, 10.0, 1
         self.network_options, self.min_delay_auto = {}, False
@@ -80,9 +81,16 @@ class State(common.control.BaseState):
         return self.net
 
     def run(self, simtime):
+        writes = [prj._writes for prj in self.projections]
+        if self.num_processes > 1 and self.projections:   # each rank wrote its own
+            writes = [sum(parts, []) for parts in zip(*self.comm.allgather(writes))]
+        for prj, mine in zip(self.projections, writes):
+            prj.apply_writes(mine)
         net = self.network()
         steps = net.steps("run.simtime", simtime)
         self.result = net.run(steps * self.dt)
+        for prj in self.projections:
+            prj._built_weights = None  # plastic weights changed
         self.t = net.time
         if self.min_delay_auto and net._simulation.ring_length > 0 and net.connections:
             self.min_delay = net._simulation.interval * self.dt

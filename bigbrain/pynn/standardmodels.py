@@ -149,10 +149,15 @@ class _CurrentSource:
 
     def __init__(self, **parameters):
         from .simulator import state
-        for name, value in (("_native", {}), ("_targets", []), ("_generator", None)):
+        for name, value in (("_native", {}), ("_targets", []), ("_generator", None),
+                            ("_connections", [])):
             object.__setattr__(self, name, value)
         self.set_parameters(**{**self.default_parameters, **parameters})
         state.current_sources.append(self)
+
+    def _checked(self, p):
+        """The native parameters ``p`` as kept (checked, normalised)."""
+        return p
 
     def inject_into(self, cells):
         from .simulator import state
@@ -161,7 +166,7 @@ class _CurrentSource:
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
-        self._native.update(parameters.as_dict())
+        self._native.update(self._checked({**self._native, **parameters.as_dict()}))
         from .simulator import state
         if self._generator is not None and state.built:
             self._generator.set_params(state.net, **self._engine_params(changeable_only=True))
@@ -171,10 +176,12 @@ class _CurrentSource:
         return ParameterSpace(dict(self._native), shape=(1,))
 
     def get_parameters(self):
-        """Standard parameters (PyNN units), evaluated."""
+        """Standard parameters (PyNN units), evaluated: numbers, and arrays for times and
+        amplitudes (as pyNN.nest gives them)."""
         parameters = self.reverse_translate(self.get_native_parameters())
         parameters.evaluate(simplify=True)
-        return parameters
+        return {k: np.asarray(v.value) if hasattr(v, "value") else v
+                for k, v in parameters.items()}
 
     def _engine_params(self, changeable_only=False):
         p = self._convert(dict(self._native))
@@ -186,15 +193,37 @@ class _CurrentSource:
 
     def _describe(self, net):
         from .populations import selection_of
-        self._generator = net._generator(self.kind, f"cs{id(self)}", 1, self._engine_params())
-        for cells in self._targets:
-            net.connect(self._generator, selection_of(cells), rule="all_to_all",
-                        weight=1.0, delay=_min_delay())
+        from .simulator import state
+        name = f"current_source{state.current_sources.index(self)}"
+        self._generator = net._generator(self.kind, name, 1, self._engine_params())
+        self._connections = [net.connect(self._generator, selection_of(cells), rule="all_to_all",
+                                         weight=1.0, delay=_min_delay())
+                             for cells in self._targets]
 
-    def record(self, *args, **kwargs):
-        raise ModelError(f"{type(self).__name__}.record", "recording the injected current "
-                         "is not supported by bigbrain.pynn")
+    def record(self):
+        """Record the current the cells get (read with ``get_data``)."""
+        object.__setattr__(self, "_recorded", True)
 
+    def _get_data(self):
+        """(times ms, current nA) from 0 to now every dt: the current the first target
+        feels from each time on (the device's of one minimum delay and one step before),
+        computed from the device's parameters (a pure function of the step, the same on
+        every rank; a noise source's values are its first synapse's)."""
+        from ..stimulation import CurrentProjection
+        from .simulator import state
+        if not getattr(self, "_recorded", False) or self._generator is None:
+            raise ModelError(f"{type(self).__name__}.get_data", "call record() before run")
+        n = int(round(state.t / state.dt))
+        lag = int(round(state.min_delay / state.dt)) + 1
+        current = np.zeros(n + 1)
+        conn = self._connections[0] if self._connections else None
+        if conn is not None and n >= lag:
+            syn = CurrentProjection(conn, state.net.seed, np.zeros(1, np.int64),
+                                    np.asarray(conn.post.gids()[:1], np.int64),
+                                    np.zeros(1, np.int64), 1.0, lag - 1)
+            base, scale, z, m_of = self._generator.currents(0, n - lag, syn)
+            current[lag:] = base + scale * z[0, m_of]
+        return np.arange(n + 1) * state.dt, current / 1000.0
 
 def _sequence(value):
     """The numbers of a PyNN Sequence (or array)."""
@@ -206,15 +235,38 @@ def _min_delay():
     return state.min_delay
 
 
-def _on_grid(t):
-    """Device time of a cell time ``t`` (ms): one minimum delay earlier, on the grid, at
-    least one step."""
+def _device_times(times, values):
+    """Device times (ms) and values of a step current felt by the cells from ``times``:
+    one minimum delay earlier, on the grid, and no earlier than the step after the current
+    time (the first the device can still change, as pyNN.nest); of times that meet there,
+    the last value counts."""
     from .simulator import state
-    return max(round((float(t) - state.min_delay) / state.dt), 1) * state.dt
+    now = round(state.t / state.dt)
+    steps = [max(round((float(t) - state.min_delay) / state.dt), now + 1) for t in times]
+    return _last_of_each([s * state.dt for s in steps], values)
+
+
+def _last_of_each(times, values):
+    """(times, values) with each repeated time kept once, with its last value."""
+    last = {t: v for t, v in zip(times, values)}
+    return list(last), list(last.values())
+
+
+def step_times(times, amplitudes, dt):
+    """A StepCurrentSource's times (ms) checked (>= 0, increasing: a ModelError, which is a
+    ValueError as PyNN asks) and moved to the dt grid, of times that meet there the last
+    amplitude kept."""
+    times = np.asarray(times, np.float64)
+    if times.size and times.min() < 0:
+        raise ModelError("StepCurrentSource.times", f"must be >= 0 ms, got {times.min()}")
+    if times.size > 1 and np.diff(times).min() <= 0:
+        raise ModelError("StepCurrentSource.times", "must increase strictly")
+    grid = [round(t / dt) * dt for t in times]
+    return _last_of_each(grid, list(amplitudes))
 
 
 def _window(p):
-    """start, stop (ms) of a device, moved as :func:`_on_grid` (stop may be infinite)."""
+    """start, stop (ms) of a device, one minimum delay earlier (stop may be infinite)."""
     from .simulator import state
     stop = float(p["stop"])
     return {"start": max(float(p["start"]) - state.min_delay, 0.0),
@@ -237,10 +289,17 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
     translations = build_translations(("amplitudes", "amplitude_values", 1000.0),
                                       ("times", "amplitude_times"))
 
+    def _checked(self, p):
+        from pyNN.parameters import Sequence
+        from .simulator import state
+        times, values = step_times(_sequence(p["amplitude_times"]),
+                                   _sequence(p["amplitude_values"]), state.dt)
+        return {**p, "amplitude_times": Sequence(times), "amplitude_values": Sequence(values)}
+
     def _convert(self, p):
-        times = [_on_grid(t) for t in _sequence(p["amplitude_times"])]
-        return {"amplitude_times": times,
-                "amplitude_values": [float(a) for a in _sequence(p["amplitude_values"])]}
+        times, values = _device_times(_sequence(p["amplitude_times"]),
+                                      [float(a) for a in _sequence(p["amplitude_values"])])
+        return {"amplitude_times": times, "amplitude_values": values}
 
 
 class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
@@ -255,11 +314,21 @@ class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
                 "dt": state.dt if p["dt"] is None else p["dt"]}
 
 
-class ACSource(electrodes.ACSource):
+class ACSource(_CurrentSource, electrodes.ACSource):
+    """PyNN's sine current: its phase holds at ``start`` in the cells' time (as in pyNN.nest
+    and its other backends), so the device (one minimum delay earlier, NEST's
+    ``ac_generator`` with its phase from t = 0) is given the phase that makes it so."""
     __doc__ = electrodes.ACSource.__doc__
+    kind = "ac_generator"
+    translations = build_translations(("amplitude", "amplitude", 1000.0),
+                                      ("offset", "offset", 1000.0), ("frequency", "frequency"),
+                                      ("phase", "phase"), ("start", "start"), ("stop", "stop"))
 
-    def __init__(self, **parameters):
-        raise ModelError("ACSource", "not supported: the engine has no ac_generator")
+    def _convert(self, p):
+        from .simulator import state
+        shift = 360.0 * float(p["frequency"]) / 1000.0 * (state.min_delay - float(p["start"]))
+        return {"amplitude": p["amplitude"], "offset": p["offset"],
+                "frequency": p["frequency"], "phase": float(p["phase"]) + shift, **_window(p)}
 
 
 def native_cell_type(model_name):

@@ -1,7 +1,8 @@
 """A small PyNN network for tests: ``python pynn_network.py BACKEND OUT.npz``, BACKEND a
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
-a DC current; it saves every recorded spike (times ms, cell index, population) and V_m."""
+a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays, Connection
+writes); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
 
@@ -13,6 +14,11 @@ poisson = "poisson" in sys.argv[3:]
 record_v = "v" in sys.argv[3:]
 rng = np.random.default_rng(7)
 times = [np.round(np.sort(rng.uniform(1.0, 190.0, 30)), 1) for _ in range(20)]
+if sys.argv[1] == "pyNN.nest":
+    # pyNN.nest gives NEST's precise spike_generator t - min_delay, which floating point puts
+    # just after the grid point for some t (64.9 - 0.1 = 64.80000000000001): NEST then emits
+    # the spike one step late. A time a hair earlier keeps every spike on its step.
+    times = [t - 1e-9 for t in times]
 src = sim.Population(20, sim.SpikeSourceArray(spike_times=times), label="src")
 cells = {name: sim.Population(12, getattr(sim, name)(tau_refrac=2.0, v_thresh=-55.0),
                               initial_values={"v": -70.0}, label=name)
@@ -30,6 +36,13 @@ for name, pop in cells.items():
     if "dc" in sys.argv[3:]:
         sim.DCSource(amplitude=0.2, start=50.0, stop=120.0).inject_into(pop[:6])
     pop.record(["spikes", "v"] if record_v else "spikes")
+if "listed" in sys.argv[3:]:   # values per synapse: gamma weights, distance delays
+    listed = sim.Projection(src, cells["IF_curr_alpha"], sim.FixedProbabilityConnector(0.3),
+                            sim.StaticSynapse(weight=sim.RandomDistribution("gamma", k=2.0, theta=0.1),
+                                              delay="1.0 + 0.1*d"), receptor_type="excitatory")
+    for c in listed.connections:   # each rank writes its own connections; run gathers them
+        if c.presynaptic_index == 0:
+            c.weight, c.delay = 0.5, 2.0
 if poisson:
     noise = sim.Population(12, sim.SpikeSourcePoisson(rate=500.0), label="noise")
     sim.Projection(noise, cells["IF_curr_exp"], sim.OneToOneConnector(),
@@ -46,6 +59,8 @@ for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
     if seg.analogsignals:
         v = seg.analogsignals[0]
         out[f"{name}_v"] = v.magnitude[:, np.argsort(v.array_annotations["channel_index"])]
+if "listed" in sys.argv[3:]:
+    out["listed"] = listed.get(["weight", "delay"], format="array")
 if sim.rank() == 0:
     np.savez(sys.argv[2], **out)
 sim.end()
