@@ -206,6 +206,13 @@ class StepCurrentGenerators(CurrentGenerators):
         return {"amplitude": Schedule(steps - 1, values)}
 
 
+def sine(schedules, steps, dt):
+    """sin(2π·frequency·t + phase) in device steps ``steps``, t = (n + 1)·dt (ms) the end of
+    step n, frequency (Hz) and phase (degrees) from ``schedules`` (NEST's oscillators)."""
+    omega = 2.0 * np.pi * schedules["frequency"].at(steps) / 1000.0        # rad / ms
+    return np.sin(omega * (steps + 1) * dt + np.deg2rad(schedules["phase"].at(steps)))
+
+
 class ACGenerators(CurrentGenerators):
     """NEST's ``ac_generator``: ``offset + amplitude·sin(2π·frequency·t + phase)`` pA while
     active (frequency Hz, phase degrees), with t = (n + 1)·dt the end of device step n,
@@ -224,10 +231,8 @@ class ACGenerators(CurrentGenerators):
 
     def currents(self, lo, hi, syn):
         steps = np.arange(lo, hi + 1)
-        at = {k: s.at(steps) for k, s in self.schedules.items()}
-        t = (steps + 1) * self.dt
-        wave = at["offset"] + at["amplitude"] * np.sin(
-            2 * np.pi * at["frequency"] / 1000.0 * t + np.deg2rad(at["phase"]))
+        wave = self.schedules["offset"].at(steps) + self.schedules["amplitude"].at(steps) \
+            * sine(self.schedules, steps, self.dt)
         base = np.where(self.active(steps), wave, 0.0)
         return base, np.zeros_like(base), np.zeros((len(syn.post), 1)), np.zeros(len(steps), np.int64)
 
@@ -272,9 +277,7 @@ class NoiseGenerators(CurrentGenerators):
     def std_at(self, steps):
         """The standard deviation (pA) of the values drawn in device steps ``steps``."""
         std, std_mod = self.schedules["std"].at(steps), self.schedules["std_mod"].at(steps)
-        omega = 2.0 * np.pi * self.schedules["frequency"].at(steps) / 1000.0   # rad / ms
-        phi = self.schedules["phase"].at(steps) * np.pi / 180.0
-        modulated = np.sin(omega * (steps + 1) * self.dt + phi)
+        modulated = sine(self.schedules, steps, self.dt)
         return np.where(std_mod == 0.0, std, np.sqrt(std * std + std_mod * std_mod * modulated))
 
     def currents(self, lo, hi, syn):
