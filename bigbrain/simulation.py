@@ -26,6 +26,7 @@ from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
 from .devices import ranks_sharing
 from .exchange import MAX_INTERVAL, make as make_exchange
+from .fused import FusedSteps, reason as fused_reason
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
@@ -37,6 +38,8 @@ from .stimulation import CurrentProjection
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
 POISSON_STEPS = 16
+#: Whether one-step intervals on one rank run many at a time in compiled code (:mod:`.fused`).
+FUSED = True
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
 _NO_SPIKES = np.zeros(0, np.int64)
@@ -260,10 +263,14 @@ class Simulation:
         end = self.step + n_steps
         error = None
         self.poisson_until = self.step
+        fused = FusedSteps(self) if FUSED and fused_reason(self) is None else None
         while self.step < end:
             horizon = end - self.step
             if self.archive is not None:
                 horizon = min(horizon, self.archive.steps_to_boundary(self.step))
+            if fused is not None:
+                self._advance_fused(fused, horizon)
+                continue
             n = min(self.interval, horizon)
             t0 = perf_counter()
             local_index = gids = offsets = _NO_SPIKES
@@ -283,14 +290,32 @@ class Simulation:
             except Exception as exc:  # noqa: BLE001
                 error = exc
             self.step += n
-            t3 = perf_counter()
-            if self.progress is not None:      # before the archive's block end, as telemetry counts
-                self.progress.update(self)
-            if self.archive is not None:
-                self.archive.after_interval(n, t1 - t0, t2 - t1, t3 - t2, len(gids), error)
+            self._after_interval(n, (t1 - t0, t2 - t1, perf_counter() - t2), len(gids), error)
         self.comm.check(error)
         if self.archive is not None:
             self.archive.end_run()
+
+    def _advance_fused(self, fused, horizon):
+        """Up to ``horizon`` one-step intervals in one compiled call (:mod:`.fused`), with
+        the recording and accounting of the interval loop."""
+        t0, first = perf_counter(), self.step
+        n, cols, steps = fused.advance(horizon)
+        self.n_spikes += len(cols)
+        self.exchange.exchange(cols, self.local_gids[cols], steps - first)  # traffic counters
+        if len(cols) and self._spike_recorders:
+            self._spikes_out(cols.copy(), steps + 1)
+        for rec in self.vm_recorders:
+            rec.collect(first, n)
+        self.step += n
+        self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None, intervals=n)
+
+    def _after_interval(self, n, times, n_spikes, error, intervals=1):
+        """Report ``intervals`` intervals (``n`` steps; ``times``: update, exchange and
+        delivery seconds; ``n_spikes`` local spikes) to the progress line and the archive."""
+        if self.progress is not None:      # before the archive's block end, as telemetry counts
+            self.progress.update(self)
+        if self.archive is not None:
+            self.archive.after_interval(n, *times, n_spikes, error, intervals)
 
     def _poisson_input(self, n, horizon):
         """Add the Poisson input of the steps up to the end of this interval (``n`` steps)
@@ -337,13 +362,17 @@ class Simulation:
         # one part: a view of a buffer that the next update overwrites (copied when kept)
         cols, offsets = spiking[0] if len(spiking) == 1 else map(np.concatenate, zip(*spiking))
         if self._spike_recorders or self.plasticity.projections:
-            stamps = offsets + (t0 + 1)
-            if self._spike_recorders:
-                self._unrecorded.append((cols.copy(), stamps))
-                if len(self._unrecorded) == RECORD_BATCH:
-                    self._record_spikes()
-            self.plasticity.post_spikes(cols, stamps)
+            self._spikes_out(cols.copy() if self._spike_recorders else cols, offsets + (t0 + 1))
         return cols, self.local_gids[cols], offsets
+
+    def _spikes_out(self, cols, stamps):
+        """Give spikes (rank columns ``cols``, kept; time stamps ``stamps``, steps) to the
+        spike recorders (in batches of :data:`RECORD_BATCH`) and to STDP."""
+        if self._spike_recorders:
+            self._unrecorded.append((cols, stamps))
+            if len(self._unrecorded) == RECORD_BATCH:
+                self._record_spikes()
+        self.plasticity.post_spikes(cols, stamps)
 
     def _record_spikes(self):
         """Give the spikes of the intervals since the last call to the spike recorders."""
