@@ -377,7 +377,7 @@ class ArchiveWriter:
         call: :mod:`bigbrain.fused`); at a block end (collective) flush and maybe checkpoint."""
         self._acc += (t_update, t_exchange, t_deliver, n_spikes, intervals)
         step = self.sim.step
-        if step % self.block_steps and self.checkpointer.steps_to_due(step) != 0:
+        if step % self.block_steps and not self.checkpointer.due(step):
             return
         self.comm.check(error)
         signal = self.flush()
