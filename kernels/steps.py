@@ -41,9 +41,11 @@ def advance(t0, n_steps, delta, exp, alpha, cond, emit_step, emit_col, position,
             return s, k
         t, k0 = t0 + s, k
         if delta is not None:
-            k += iaf_psc_delta_blocks(delta, ring_ex, ring_in, ring_cur, t, 1, out_col[k:], out_step[k:])
+            k += iaf_psc_delta_blocks(delta, ring_ex, ring_in, ring_cur, t, 1, out_col[k:],
+                                      out_step[k:])
         if exp is not None:
-            k += iaf_psc_exp_blocks(exp, ring_ex, ring_in, ring_cur, t, 1, out_col[k:], out_step[k:])
+            k += iaf_psc_exp_blocks(exp, ring_ex, ring_in, ring_cur, t, 1, out_col[k:],
+                                    out_step[k:])
         if alpha is not None:
             k += iaf_psc_alpha_blocks(alpha, ring_ex, ring_in, ring_cur, t, 1, out_col[k:],
                                       out_step[k:])
