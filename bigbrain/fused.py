@@ -16,6 +16,7 @@ parrot neurons, two neuron groups with one kernel or static projections in two t
 """
 import numpy as np
 
+from .backends import CPU_KERNELS
 from .kernels import cond, lif, steps
 from .kernels.typed_list import typed_list
 from .neurons.relays import SpikeSourceBlock
@@ -38,7 +39,7 @@ def reason(sim):
     kernels = [group.kernel for group in sim.block_groups]
     checks = (
         (sim.comm.size > 1, "more than one rank"),
-        (sim.backend.xp is not np, "the device backend"),
+        (sim.backend.kernels is not CPU_KERNELS, "a backend other than the CPU's"),
         (sim.interval > 1, "intervals of several steps"),
         (bool(sim.poisson), "Poisson input"),
         (bool(sim.currents), "current generators"),
