@@ -11,8 +11,11 @@ checkpoints are bit for bit those of the interval loop (``tests/test_fused.py``)
 
 :func:`reason` says why a simulation runs the interval loop instead: more than one rank,
 a GPU, intervals longer than a step (they are already many steps per call), or parts the
-compiled loop does not have — Poisson input, current generators, plastic synapses,
-parrot neurons, two neuron groups with one kernel or static projections in two tables.
+compiled loop does not have — current generators, plastic synapses, parrot neurons, two
+neuron groups with one kernel or static projections in two tables. Poisson input is drawn
+step by step in the compiled loop where its rate is one number for every event a call
+reads (:meth:`FusedSteps.ready`); after a rate change the interval loop runs until every
+delay has passed it.
 """
 import numpy as np
 
@@ -41,7 +44,6 @@ def reason(sim):
         (sim.comm.size > 1, "more than one rank"),
         (sim.backend.kernels is not CPU_KERNELS, "a backend other than the CPU's"),
         (sim.interval > 1, "intervals of several steps"),
-        (bool(sim.poisson), "Poisson input"),
         (bool(sim.currents), "current generators"),
         (len(sim.plasticity.projections) > 0, "plastic synapses"),
         (any(type(b) is not SpikeSourceBlock for b in sim.single_blocks), "parrot neurons"),
@@ -72,6 +74,14 @@ class FusedSteps:
         self.buffers = [np.zeros((self.max_steps,) + b.rec_v.shape[1:]) for b in self.sampled]
         self.samples = (typed_list(list(zip((b.rec_v for b in self.sampled), self.buffers)))
                         if self.sampled else None)
+        self.poisson = [p for p in sim.poisson if p.groups and p.rate() > 0]
+        self.poisson_args = (typed_list([p.arguments(p.rate()) for p in self.poisson])
+                             if self.poisson else None)
+
+    def ready(self, step):
+        """Whether every Poisson projection's rate holds for the events read from ``step``
+        on (its last change lies at least the longest delay before)."""
+        return all(p.rate_since() <= step - p.groups[-1][0] for p in self.sim.poisson if p.groups)
 
     def advance(self, n_steps):
         """Advance the simulation's state by up to ``n_steps`` steps from ``sim.step``;
@@ -80,7 +90,7 @@ class FusedSteps:
         sim = self.sim
         n, k = steps.advance(sim.step, min(n_steps, self.max_steps), *self.groups,
                              self.emit_step, self.emit_col, self.position, self.static,
-                             self.samples, sim.ring_ex, sim.ring_in, sim.ring_cur, self.out_col,
+                             self.samples, self.poisson_args, sim.poisson_until, sim.ring_ex, sim.ring_in, sim.ring_cur, self.out_col,
                              self.out_step, self.room)
         for block, buffer in zip(self.sampled, self.buffers):
             block.samples = buffer[:n]

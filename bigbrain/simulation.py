@@ -268,7 +268,7 @@ class Simulation:
             horizon = end - self.step
             if self.archive is not None:
                 horizon = min(horizon, self.archive.steps_to_boundary(self.step))
-            if fused is not None:
+            if fused is not None and fused.ready(self.step):
                 self._advance_fused(fused, horizon)
                 continue
             n = min(self.interval, horizon)
@@ -307,6 +307,7 @@ class Simulation:
         for rec in self.vm_recorders:
             rec.collect(first, n)
         self.step += n
+        self.poisson_until = max(self.poisson_until, self.step)
         self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None, intervals=n)
 
     def _after_interval(self, n, times, n_spikes, error, intervals=1):
