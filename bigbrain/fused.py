@@ -74,14 +74,14 @@ class FusedSteps:
         self.buffers = [np.zeros((self.max_steps,) + b.rec_v.shape[1:]) for b in self.sampled]
         self.samples = (typed_list(list(zip((b.rec_v for b in self.sampled), self.buffers)))
                         if self.sampled else None)
-        self.poisson = [p for p in sim.poisson if p.groups and p.rate() > 0]
-        self.poisson_args = (typed_list([p.arguments(p.rate()) for p in self.poisson])
-                             if self.poisson else None)
+        drawn = [p.arguments(p.rate()) for p in sim.poisson if p.groups and p.rate() > 0]
+        self.poisson = typed_list(drawn) if drawn else None  # a silent generator draws nothing
 
     def ready(self, step):
         """Whether every Poisson projection's rate holds for the events read from ``step``
         on (its last change lies at least the longest delay before)."""
-        return all(p.rate_since() <= step - p.groups[-1][0] for p in self.sim.poisson if p.groups)
+        return all(p.rate_since() <= step - p.groups[-1][0]
+                   for p in self.sim.poisson if p.groups)
 
     def advance(self, n_steps):
         """Advance the simulation's state by up to ``n_steps`` steps from ``sim.step``;
@@ -90,8 +90,8 @@ class FusedSteps:
         sim = self.sim
         n, k = steps.advance(sim.step, min(n_steps, self.max_steps), *self.groups,
                              self.emit_step, self.emit_col, self.position, self.static,
-                             self.samples, self.poisson_args, sim.poisson_until, sim.ring_ex, sim.ring_in, sim.ring_cur, self.out_col,
-                             self.out_step, self.room)
+                             self.samples, self.poisson, sim.poisson_until, sim.ring_ex,
+                             sim.ring_in, sim.ring_cur, self.out_col, self.out_step, self.room)
         for block, buffer in zip(self.sampled, self.buffers):
             block.samples = buffer[:n]
         return n, self.out_col[:k], self.out_step[:k]

@@ -3,13 +3,14 @@
 :func:`advance` does, step after step, what the interval loop of
 :class:`bigbrain.simulation.Simulation` does for an interval of one step: the neuron
 updates (the same ``*_blocks`` kernels, called with ``n_steps`` = 1), Poisson input (the
-same ``poisson_input``, one step at a time), the spikes of the spike sources, the multimeter samples, and the delivery of the step's spikes into the ring
-buffers (the same :func:`~.delivery.deliver`). The arithmetic is unchanged, so states and
-spikes are bit for bit those of the interval loop; only the Python around each step (a
-few tens of µs) is gone.
+same ``poisson_input``, one step at a time), the spikes of the spike sources, the
+multimeter samples, and the delivery of the step's spikes into the ring buffers (the same
+:func:`~.delivery.deliver`). The arithmetic is unchanged, so states and spikes are bit for
+bit those of the interval loop; only the Python around each step (a few tens of µs) is
+gone.
 
-The neuron groups come one per kernel (``delta``, ``exp``, ``alpha``, ``cond``: the
-block table of that kernel, or None where the rank has none: Numba removes the branch).
+The neuron groups come one per kernel (``delta``, ``exp``, ``alpha``, ``cond``: the block
+table of that kernel, or None where the rank has none: Numba removes the branch).
 """
 import numba
 import numpy as np
@@ -23,8 +24,8 @@ from .poisson import poisson_input
 @numba.njit(cache=True)
 def advance(t0, n_steps, delta, exp, alpha, cond, emit_step, emit_col, position, static,
             samples, poisson, poisson_from, ring_ex, ring_in, ring_cur, out_col, out_step, room):
-    """Advance steps t0, t0+1, … (at most ``n_steps``) while ``out_col`` has ``room``
-    entries left for a step's spikes; returns (steps advanced, spikes).
+    """Advance steps t0, t0+1, … (at most ``n_steps``) while ``out_col`` has ``room`` entries
+    left for a step's spikes; returns (steps advanced, spikes).
 
     ``emit_step``, ``emit_col``: the spike sources' spikes (emission step ascending, rank
     column); ``position``: each rank column's position among the static projections'
@@ -33,8 +34,8 @@ def advance(t0, n_steps, delta, exp, alpha, cond, emit_step, emit_col, position,
     sampled block (a typed list, or None), rec_v[0] copied to buffer[s] after step offset
     s; ``poisson``: the ``poisson_input`` arguments (after the steps, before the ring
     buffers) of each Poisson projection (a typed list, or None), whose events read in each
-    step from ``poisson_from`` on are added before that step's update. Spikes: ``out_col`` (rank columns) and ``out_step`` (emission steps), step after
-    step.
+    step from ``poisson_from`` on are added before that step's update. Spikes: ``out_col``
+    (rank columns) and ``out_step`` (emission steps), step after step.
     """
     e = np.searchsorted(emit_step, t0)
     src = np.empty(room, np.int64)

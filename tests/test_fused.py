@@ -120,7 +120,8 @@ def test_poisson_input_drawn_in_fused_steps_equals_the_interval_loop(interval_lo
     want = run()[:3]
     interval_loop(True)
     *got, net = run()
-    assert fused.reason(net.build()) is None and fused.FusedSteps(net.build()).ready(net.build().step)
+    sim = net.build()
+    assert fused.reason(sim) is None and fused.FusedSteps(sim).ready(sim.step)
     for a, b in zip(got, want):
         assert_same(a, b)
 
