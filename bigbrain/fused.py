@@ -55,11 +55,12 @@ def reason(sim):
 
 
 class FusedSteps:
-    """The arguments of :func:`bigbrain.kernels.steps.advance` for one ``run`` of a
-    simulation, and the buffers its spikes and samples go to."""
+    """The arguments of :func:`bigbrain.kernels.steps.advance` for a simulation, and the
+    buffers its spikes and samples go to (kept between runs while :meth:`current`)."""
 
     def __init__(self, sim):
         self.sim = sim
+        self.block_groups, self.static_table = sim.block_groups, sim.static_table
         groups = {group.kernel: group.table for group in sim.block_groups}
         self.groups = tuple(groups.get(kernel) for kernel in KERNELS)
         self.emit_step, self.emit_col, per_step = _source_spikes(sim.single_blocks)
@@ -74,8 +75,20 @@ class FusedSteps:
         self.buffers = [np.zeros((self.max_steps,) + b.rec_v.shape[1:]) for b in self.sampled]
         self.samples = (typed_list(list(zip((b.rec_v for b in self.sampled), self.buffers)))
                         if self.sampled else None)
-        drawn = [p.arguments(p.rate()) for p in sim.poisson if p.groups and p.rate() > 0]
-        self.poisson = typed_list(drawn) if drawn else None  # a silent generator draws nothing
+        self.poisson = None
+        self.draw_poisson()
+
+    def current(self):
+        """Whether the kernel tables held are still the simulation's (a ``set`` of
+        parameters or weights makes new ones)."""
+        return (self.block_groups is self.sim.block_groups
+                and self.static_table is self.sim.static_table)
+
+    def draw_poisson(self):
+        """Take the Poisson projections' rates (they may change between runs); a silent
+        generator draws nothing."""
+        drawn = [p.arguments(p.rate()) for p in self.sim.poisson if p.groups and p.rate() > 0]
+        self.poisson = typed_list(drawn) if drawn else None
 
     def ready(self, step):
         """Whether every Poisson projection's rate holds for the events read from ``step``

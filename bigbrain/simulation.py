@@ -82,6 +82,7 @@ class Simulation:
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
         self.progress = None  # a bigbrain.progress.Progress to report to while running
+        self._fused = None  # a FusedSteps (bigbrain.fused), once a run has used one
         self._use(self.backend)
 
     def _check_models(self):
@@ -263,7 +264,7 @@ class Simulation:
         end = self.step + n_steps
         error = None
         self.poisson_until = self.step
-        fused = FusedSteps(self) if FUSED and fused_reason(self) is None else None
+        fused = self._fused_steps() if FUSED else None
         while self.step < end:
             horizon = end - self.step
             if self.archive is not None:
@@ -294,6 +295,18 @@ class Simulation:
         self.comm.check(error)
         if self.archive is not None:
             self.archive.end_run()
+
+    def _fused_steps(self):
+        """The compiled loop of one-step intervals (:mod:`.fused`) for this run, or None
+        where the interval loop runs; kept between runs while its kernel tables are current
+        (a learning protocol's many short runs would rebuild it each time)."""
+        if fused_reason(self) is not None:
+            return None
+        if self._fused is None or not self._fused.current():
+            self._fused = FusedSteps(self)
+        else:
+            self._fused.draw_poisson()
+        return self._fused
 
     def _advance_fused(self, fused, horizon):
         """Up to ``horizon`` one-step intervals in one compiled call (:mod:`.fused`), with

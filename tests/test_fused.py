@@ -126,6 +126,24 @@ def test_poisson_input_drawn_in_fused_steps_equals_the_interval_loop(interval_lo
         assert_same(a, b)
 
 
+def test_parameters_and_weights_set_between_runs_reach_the_compiled_loop(interval_loop):
+    """A ``set`` of neuron parameters or static weights between runs (new kernel tables)
+    takes effect in the compiled loop as in the interval loop."""
+    def run():
+        net = network(("iaf_psc_exp", "iaf_cond_exp"), n=200)
+        first = records(net, (10.0,))
+        net.set(net.populations["E0"], I_e=150.0)
+        net.connections[4].set(weight=-30.0)          # I1 -> E1 | I1 (network's order)
+        return first, records(net, (10.0,)), records(net, (10.0,))
+
+    interval_loop(False)
+    want = run()
+    interval_loop(True)
+    got = run()
+    for a, b in zip(got, want):
+        assert_same(a, b)
+
+
 def test_fused_steps_are_used_and_counted_as_intervals(tmp_path):
     """A compiled call stands for its one-step intervals in the archive's telemetry."""
     net = network(archive=bb.Archive(tmp_path / "a.zarr", flush_every=20.0))
