@@ -104,23 +104,26 @@ def standalone_device(b2, workdir: str, threads: int, seed: int) -> str:
     """Make Brian2 generate a C++ standalone project in ``workdir`` (``threads`` OpenMP
     threads, dt = DT, ``seed``), built and run later by :func:`standalone_run`, whose binary
     runs under ``--exec-measure`` (peak RSS) and writes its own build time (from its start to
-    the first time step). Returns the file the measurement goes to."""
+    the first time step) and the CPU time of its run (all threads, ``std::clock``). Returns
+    the file the measurement goes to."""
     measure_file = os.path.join(workdir, "binary_rusage.json")
     b2.set_device("cpp_standalone", directory=workdir, build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = threads
     b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, str(Path(__file__).resolve()),
                                                     _MEASURE, measure_file, "./main"]
-    b2.prefs.codegen.cpp.headers = ["<chrono>"]
+    b2.prefs.codegen.cpp.headers = ["<chrono>", "<ctime>"]
     b2.prefs.logging.console_log_level = "WARNING"
     b2.defaultclock.dt = DT * b2.ms
     b2.seed(seed)
     b2.device.insert_code("before_start", "auto _bb_t0 = std::chrono::steady_clock::now();")
     b2.device.insert_code("before_network_run",
                           "const double _bb_build = std::chrono::duration<double>("
-                          "std::chrono::steady_clock::now() - _bb_t0).count();")
+                          "std::chrono::steady_clock::now() - _bb_t0).count(); "
+                          "const std::clock_t _bb_c0 = std::clock();")
     b2.device.insert_code("after_network_run",
                           f'{{ std::ofstream _f(results_dir + "{_BUILD_FILE}"); _f.precision(9); '
-                          "_f << _bb_build << std::endl; }")
+                          "_f << _bb_build << std::endl << double(std::clock() - _bb_c0) / "
+                          "CLOCKS_PER_SEC << std::endl; }")
     return measure_file
 
 
@@ -153,9 +156,10 @@ def standalone_run(b2, workdir: str, measure_file: str, t0: float, draw_s: float
     b2.device.build(directory=workdir, compile=True, run=True, with_output=False)
     t1 = time.perf_counter()
     usage = json.loads(Path(measure_file).read_text())
-    build_s = float((Path(b2.device.results_dir) / _BUILD_FILE).read_text())
+    build_s, sim_cpu_s = map(float, (Path(b2.device.results_dir) / _BUILD_FILE).read_text().split())
     compile_s = float(b2.device.timers["compile"]["make"] or 0.0)
     return {"build_s": build_s + draw_s, "sim_s": float(b2.device._last_run_time),
+            "sim_cpu_s": sim_cpu_s,
             "binary_build_s": build_s, "draw_s": draw_s,
             "codegen_s": (t1 - t0) - compile_s - usage["wall_s"] - draw_s, "compile_s": compile_s,
             "binary_wall_s": usage["wall_s"], "peak_rss_mb": usage["maxrss_kb"] / 1024.0,

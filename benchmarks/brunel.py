@@ -93,13 +93,27 @@ def run_brian2(N, t, threads, python=None):
 def print_nest(ours, nest, k):
     """NEST's line and the ratios bigbrain / NEST (``ours``: bigbrain on ``k`` ranks; None
     when bigbrain did not run)."""
-    print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s, peak "
-          f"{nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}, rate {nest['rate_hz']:.2f} Hz")
+    print(f"  NEST:     build {nest['build_s']:.2f} s, sim {nest['sim_s']:.2f} s"
+          f"{_cpu(nest)}, "
+          f"peak {nest['peak_rss_mb']:.0f} MiB, spikes {nest['n_spikes']}, rate {nest['rate_hz']:.2f} Hz")
     if ours is not None:
         print(f"  ratio bigbrain/NEST: build {ours['build_s'] / nest['build_s']:.2f}, "
-              f"sim {ours['sim_s'] / nest['sim_s']:.2f}, memory "
+              f"sim {ours['sim_s'] / nest['sim_s']:.2f}{_cpu_ratio(ours, nest)}, memory "
               f"{ours['peak_rss_mb'] * k / nest['peak_rss_mb']:.2f} (all ranks / NEST process)",
               flush=True)
+
+
+def _cpu(figures):
+    """' (CPU x s)' where ``figures`` hold the simulation's CPU seconds (all threads/ranks)."""
+    return f" (CPU {figures['sim_cpu_s']:.2f} s)" if "sim_cpu_s" in figures else ""
+
+
+def _cpu_ratio(ours, theirs):
+    """' (CPU r)': the ratio of simulation CPU seconds, where both have them (on a loaded
+    machine the wall times swing with the other processes, CPU times much less)."""
+    if "sim_cpu_s" in ours and "sim_cpu_s" in theirs:
+        return f" (CPU {ours['sim_cpu_s'] / theirs['sim_cpu_s']:.2f})"
+    return ""
 
 
 def print_brian2(ours, nest, b2, k):
@@ -107,17 +121,18 @@ def print_brian2(ours, nest, b2, k):
     (``ours`` or ``nest`` None: that simulator did not run)."""
     nest_rate = f" (NEST {nest['rate_hz']:.2f} Hz)" if nest else ""
     print(f"  Brian2:   build {b2['build_s']:.2f} s (+ codegen {b2['codegen_s']:.1f} s, compile "
-          f"{b2['compile_s']:.1f} s), sim {b2['sim_s']:.2f} s, peak {b2['peak_rss_mb']:.0f} MiB, spikes "
+          f"{b2['compile_s']:.1f} s), sim {b2['sim_s']:.2f} s{_cpu(b2)}, peak "
+          f"{b2['peak_rss_mb']:.0f} MiB, spikes "
           f"{b2['n_spikes']}, rate {b2['rate_hz']:.2f} Hz{nest_rate}")
     if ours is None:
         return
     print(f"  ratio bigbrain/Brian2: build {ours['build_s'] / b2['build_s']:.2f}, "
-          f"sim {ours['sim_s'] / b2['sim_s']:.2f}, memory "
+          f"sim {ours['sim_s'] / b2['sim_s']:.2f}{_cpu_ratio(ours, b2)}, memory "
           f"{ours['peak_rss_mb'] * k / b2['peak_rss_mb']:.2f} (all ranks / Brian2 binary)")
     name, best = min((("NEST", nest), ("Brian2", b2)) if nest else (("Brian2", b2),),
                      key=lambda item: item[1]["sim_s"])
     print(f"  ratio bigbrain/faster of NEST and Brian2 ({name}): sim "
-          f"{ours['sim_s'] / best['sim_s']:.3f}", flush=True)
+          f"{ours['sim_s'] / best['sim_s']:.3f}{_cpu_ratio(ours, best)}", flush=True)
 
 
 def compare(N, t, ranks, stdp=False, weights="fixed", brian2=False, brian2_python=None):

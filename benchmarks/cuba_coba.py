@@ -25,7 +25,8 @@ trains (bigbrain ``spike_source``, NEST ``spike_generator``, Brian2 ``SpikeGener
 Every configuration runs in its own process (bigbrain under ``mpiexec -n K``, NEST with K
 threads, Brian2's C++ standalone binary with K OpenMP threads), one after the other, so that
 peak memory belongs to that run. Printed per run: build time (create and connect), simulation
-time, peak memory (bigbrain: the largest rank, ratios use all ranks), spikes of the 4,000 …
+time (wall, and CPU seconds of all ranks or threads: on a loaded machine the wall time
+swings with the other processes' demand, the CPU time much less), peak memory (bigbrain: the largest rank, ratios use all ranks), spikes of the 4,000 …
 neurons (stimulus excluded) and their mean rate; then the ratios bigbrain / NEST and
 bigbrain / Brian2 (``benchmarks/brunel.py``'s lines). bigbrain's COBA needs the
 ``iaf_cond_exp`` model (bigbrain/neurons/iaf_cond.py): where it is missing the script says
@@ -105,14 +106,16 @@ def bigbrain_worker(cfg):
                 weight=w_ex, delay=DELAY)
     sim = net.build()
     net.comm.mpi.Barrier()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     net.run(cfg["t"])
+    c2 = time.process_time()
     net.comm.mpi.Barrier()
     t2 = time.perf_counter()
-    stats = np.array(net.comm.allgather((sim.n_spikes, _rss_mb())))
+    stats = np.array(net.comm.allgather((sim.n_spikes, _rss_mb(), c2 - c1)))
     if net.rank == 0:
         n_spikes = int(stats[:, 0].sum()) - sum(map(len, trains))  # the sources' spikes out
-        _result({"build_s": t1 - t0, "sim_s": t2 - t1, "peak_rss_mb": stats[:, 1].max(),
+        _result({"build_s": t1 - t0, "sim_s": t2 - t1, "sim_cpu_s": stats[:, 2].sum(),
+                 "peak_rss_mb": stats[:, 1].max(),
                  "n_spikes": n_spikes, "rate_hz": n_spikes / cfg["N"] / (cfg["t"] / 1000.0)})
 
 
@@ -139,13 +142,13 @@ def nest_worker(cfg):
     gens = nest.Create("spike_generator", N_STIM)
     gens.set([{"spike_times": t} for t in stimulus(cfg["seed"])])
     nest.Connect(gens, exc[:N_STIM], "one_to_one", {"weight": w_ex, "delay": DELAY})
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     nest.Prepare()
     nest.Run(cfg["t"])
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     nest.Cleanup()
     n_spikes = int(np.sum(nest.GetKernelStatus("local_spike_counter")))  # neurons only
-    _result({"build_s": t1 - t0, "sim_s": t2 - t1, "peak_rss_mb": _rss_mb(),
+    _result({"build_s": t1 - t0, "sim_s": t2 - t1, "sim_cpu_s": c2 - c1, "peak_rss_mb": _rss_mb(),
              "n_spikes": n_spikes, "rate_hz": n_spikes / cfg["N"] / (cfg["t"] / 1000.0)})
 
 
@@ -255,7 +258,8 @@ def compare(name, N, t, cores, seed, nest=True, brian2=True, brian2_python=None)
         if not has_bigbrain_model(model):
             print(f"  bigbrain: skipped: no {model} model in this bigbrain (bigbrain/neurons)")
         elif (ours := attempt("bigbrain", cfg)) is not None:
-            print(f"  bigbrain: build {ours['build_s']:.2f} s, sim {ours['sim_s']:.2f} s, "
+            print(f"  bigbrain: build {ours['build_s']:.2f} s, sim {ours['sim_s']:.2f} s "
+                  f"(CPU {ours['sim_cpu_s']:.2f} s), "
                   f"peak/rank {ours['peak_rss_mb']:.0f} MiB, spikes {ours['n_spikes']}, rate "
                   f"{ours['rate_hz']:.2f} Hz", flush=True)
         theirs = attempt("nest", cfg) if nest else None

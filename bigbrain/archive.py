@@ -372,11 +372,12 @@ class ArchiveWriter:
         to_block = self.block_steps - step % self.block_steps
         return min(to_block, self.checkpointer.steps_to_due(step))
 
-    def after_interval(self, n, t_update, t_exchange, t_deliver, n_spikes, error):
-        """Account one interval; at a block end (collective) flush and maybe checkpoint."""
-        self._acc += (t_update, t_exchange, t_deliver, n_spikes, 1)
+    def after_interval(self, n, t_update, t_exchange, t_deliver, n_spikes, error, intervals=1):
+        """Account ``intervals`` intervals (one, or the one-step intervals of a compiled
+        call: :mod:`bigbrain.fused`); at a block end (collective) flush and maybe checkpoint."""
+        self._acc += (t_update, t_exchange, t_deliver, n_spikes, intervals)
         step = self.sim.step
-        if step % self.block_steps and self.checkpointer.steps_to_due(step) != 0:
+        if step % self.block_steps and not self.checkpointer.due(step):
             return
         self.comm.check(error)
         signal = self.flush()

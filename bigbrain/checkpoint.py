@@ -99,11 +99,16 @@ class Checkpointer:
         return sig
 
     def steps_to_due(self, step):
+        """Steps from ``step`` to the next interval checkpoint after it."""
         return self.every - step % self.every if self.every else 1 << 62
+
+    def due(self, step):
+        """Whether an interval checkpoint falls on ``step``."""
+        return bool(self.every) and step % self.every == 0
 
     def at_block_end(self, step, sig):
         """Collective: checkpoint when due or signalled; on SIGTERM end the run and exit."""
-        if sig or (self.every and step % self.every == 0):
+        if sig or self.due(step):
             self.write(step, _REASONS.get(sig, "interval"))
         if sig == STOP:
             self.writer.end_run(stop=True)

@@ -498,8 +498,19 @@ class PoissonProjection:
                     self._call(first + delay, last - first + 1, slice(a, b), rate, ring_ex, ring_in)
 
     def _call(self, t0, n_steps, part, rate, ring_ex, ring_in):
-        cdf, guide = self.tables(rate)
-        self.backend.kernels.poisson_input(t0, n_steps, self.post[part], self.post_gid[part],
-                                           self.ordinal[part], self.delay[part], self.weight[part],
-                                           cdf, guide, self.key[0], self.key[1], self.c2,
-                                           ring_ex, ring_in)
+        self.backend.kernels.poisson_input(t0, n_steps, *self.arguments(rate, part), ring_ex,
+                                           ring_in)
+
+    def arguments(self, rate, part=slice(None)):
+        """The ``poisson_input`` arguments after the steps and before the ring buffers, for
+        the synapses ``part`` at ``rate`` (Hz)."""
+        return (self.post[part], self.post_gid[part], self.ordinal[part], self.delay[part],
+                self.weight[part], *self.tables(rate), self.key[0], self.key[1], self.c2)
+
+    def rate(self):
+        """The rate (Hz) from the last change of the schedule on."""
+        return float(self.gen.schedules["rate"].values[-1])
+
+    def rate_since(self):
+        """The generation step of the schedule's last change."""
+        return int(self.gen.schedules["rate"].starts[-1])

@@ -27,6 +27,7 @@ from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
 from .devices import ranks_sharing
 from .exchange import MAX_INTERVAL, make as make_exchange
+from .fused import FusedSteps, reason as fused_reason
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
@@ -38,6 +39,8 @@ from .stimulation import CurrentProjection
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
 POISSON_STEPS = 16
+#: Whether one-step intervals on one rank run many at a time in compiled code (:mod:`.fused`).
+FUSED = True
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
 #: Spikes a device's spike log holds at least (16 bytes each) when they stay on the device
@@ -85,6 +88,7 @@ class Simulation:
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders
         self.archive = None  # an ArchiveWriter (bigbrain.archive) when the run is archived
         self.progress = None  # a bigbrain.progress.Progress to report to while running
+        self._fused = None  # a FusedSteps (bigbrain.fused), once a run has used one
         self._use(self.backend)
 
     def _check_models(self):
@@ -315,10 +319,14 @@ class Simulation:
         self._on_device = self._keeps_spikes_on_device()
         if not self._on_device:
             self._read_log()
+        fused = self._fused_steps() if FUSED else None
         while self.step < end:
             horizon = end - self.step
             if self.archive is not None:
                 horizon = min(horizon, self.archive.steps_to_boundary(self.step))
+            if fused is not None and fused.ready(self.step):
+                self._advance_fused(fused, horizon)
+                continue
             n = min(self.interval, horizon)
             t0 = perf_counter()
             local_index = gids = offsets = _NO_SPIKES
@@ -338,14 +346,45 @@ class Simulation:
             except Exception as exc:  # noqa: BLE001
                 error = exc
             self.step += n
-            t3 = perf_counter()
-            if self.progress is not None:      # before the archive's block end, as telemetry counts
-                self.progress.update(self)
-            if self.archive is not None:
-                self.archive.after_interval(n, t1 - t0, t2 - t1, t3 - t2, len(gids), error)
+            self._after_interval(n, (t1 - t0, t2 - t1, perf_counter() - t2), len(gids), error)
         self.comm.check(error)
         if self.archive is not None:
             self.archive.end_run()
+
+    def _fused_steps(self):
+        """The compiled loop of one-step intervals (:mod:`.fused`) for this run, or None
+        where the interval loop runs; kept between runs while its kernel tables are current
+        (a learning protocol's many short runs would rebuild it each time)."""
+        if fused_reason(self) is not None:
+            return None
+        if self._fused is None or not self._fused.current():
+            self._fused = FusedSteps(self)
+        else:
+            self._fused.draw_poisson()
+        return self._fused
+
+    def _advance_fused(self, fused, horizon):
+        """Up to ``horizon`` one-step intervals in one compiled call (:mod:`.fused`), with
+        the recording and accounting of the interval loop."""
+        t0, first = perf_counter(), self.step
+        n, cols, steps = fused.advance(horizon)
+        self.n_spikes += len(cols)
+        self.exchange.exchange(cols, self.local_gids[cols], steps - first)  # traffic counters
+        if len(cols) and self._spike_recorders:
+            self._spikes_out(cols.copy(), steps + 1)
+        for rec in self.vm_recorders:
+            rec.collect(first, n)
+        self.step += n
+        self.poisson_until = max(self.poisson_until, self.step)
+        self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None, intervals=n)
+
+    def _after_interval(self, n, times, n_spikes, error, intervals=1):
+        """Report ``intervals`` intervals (``n`` steps; ``times``: update, exchange and
+        delivery seconds; ``n_spikes`` local spikes) to the progress line and the archive."""
+        if self.progress is not None:      # before the archive's block end, as telemetry counts
+            self.progress.update(self)
+        if self.archive is not None:
+            self.archive.after_interval(n, *times, n_spikes, error, intervals)
 
     def _poisson_input(self, n, horizon):
         """Add the Poisson input of the steps up to the end of this interval (``n`` steps)
@@ -402,12 +441,7 @@ class Simulation:
         # one part: a view of a buffer that the next update overwrites (copied when kept)
         cols, offsets = spiking[0] if len(spiking) == 1 else map(np.concatenate, zip(*spiking))
         if self._spike_recorders or self.plasticity.projections:
-            stamps = offsets + (t0 + 1)
-            if self._spike_recorders:
-                self._unrecorded.append((cols.copy(), stamps))
-                if len(self._unrecorded) == RECORD_BATCH:
-                    self._record_spikes()
-            self.plasticity.post_spikes(cols, stamps)
+            self._spikes_out(cols.copy() if self._spike_recorders else cols, offsets + (t0 + 1))
         return cols, self.local_gids[cols], offsets
 
     def _cpu_order(self, cols, offsets):
@@ -415,6 +449,15 @@ class Simulation:
         kernels: group, population, step, neuron."""
         order = np.lexsort((cols, offsets, self._emission[cols]))
         return cols[order], offsets[order]
+
+    def _spikes_out(self, cols, stamps):
+        """Give spikes (rank columns ``cols``, kept; time stamps ``stamps``, steps) to the
+        spike recorders (in batches of :data:`RECORD_BATCH`) and to STDP."""
+        if self._spike_recorders:
+            self._unrecorded.append((cols, stamps))
+            if len(self._unrecorded) == RECORD_BATCH:
+                self._record_spikes()
+        self.plasticity.post_spikes(cols, stamps)
 
     def _record_spikes(self):
         """Give the spikes of the intervals since the last call to the spike recorders."""

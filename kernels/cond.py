@@ -169,6 +169,14 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
         cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
+        if w is None and not detect_each:
+            for sub in range(n_sub):
+                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, I_stim, r, ex, inh, cur, p, h,
+                               sub == n_sub - 1)
+            k = _leaky_threshold(V, theta, r, p, s, out_idx, out_off, k)
+            for j in range(rec_idx.shape[0]):
+                _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
+            continue
         for i in range(n):
             v, ge, gi = V[i], g_ex[i], g_in[i]
             dge = None if dg_ex is None else dg_ex[i]
@@ -223,6 +231,84 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
             cur[i] = 0.0
         for j in range(rec_idx.shape[0]):
             _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
+    return k
+
+
+@numba.njit(cache=True, inline="always")
+def _leaky_slope(V, g_ex, g_in, I, refractory, i, p):
+    """dV/dt of :func:`_slopes` for w = 0 and Delta_T = 0 (no exponential term: the
+    branch folds away)."""
+    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i))
+    return 0.0 if refractory else _dV(v, g_ex, g_in, 0.0, I, at(p[_E_L], i), at(p[_G_L], i),
+                                      at(p[_C_M], i), at(p[_E_EX], i), at(p[_E_IN], i), 0.0,
+                                      at(p[_V_TH], i))
+
+
+@numba.njit(cache=True, inline="always")
+def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h):
+    """V after one RK4 substep of :func:`_rk4` for w = 0 and Delta_T = 0 (w's own slope,
+    which stays 0, left out: ``- w`` in dV/dt subtracts +0.0, which changes no bit)."""
+    half = 0.5 * h
+    k1 = _leaky_slope(V, ge0, gi0, I, refractory, i, p)
+    k2 = _leaky_slope(V + half * k1, ge1, gi1, I, refractory, i, p)
+    k3 = _leaky_slope(V + half * k2, ge1, gi1, I, refractory, i, p)
+    k4 = _leaky_slope(V + h * k3, ge2, gi2, I, refractory, i, p)
+    return V + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+@numba.njit(cache=True)
+def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, I_stim, r, ex, inh, cur, p, h, last):
+    """One substep of every neuron of a model without adaptation current whose spikes are
+    detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
+    loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
+    which such a model's w stays +0.0 throughout (a = 0, b = 0) and Delta_T is 0. The ``last`` substep also adds the
+    step's spike input and reads its current input for the next step."""
+    half = 0.5 * h
+    for i in range(V.shape[0]):
+        refractory = r[i] > 0
+        ge, gi = g_ex[i], g_in[i]
+        dge = None if dg_ex is None else dg_ex[i]
+        dgi = None if dg_in is None else dg_in[i]
+        ge1, ge2, dge2 = _conductance(ge, dge, at(p[_P_EX_HALF], i), at(p[_P_EX], i), half, h)
+        gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i), half, h)
+        v1 = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
+                        refractory, i, p, h)
+        V[i] = at(p[_V_RESET], i) if refractory else v1
+        x_ex = ex[i] * INVERSE_SCALE if last else 0.0
+        x_in = -(inh[i] * INVERSE_SCALE) if last else 0.0
+        if dg_ex is None:
+            g_ex[i] = ge2 + x_ex if last else ge2
+            g_in[i] = gi2 + x_in if last else gi2
+        else:
+            g_ex[i] = ge2
+            g_in[i] = gi2
+            dg_ex[i] = dge2 + x_ex * at(p[_SCALE_EX], i) if last else dge2
+            dg_in[i] = dgi2 + x_in * at(p[_SCALE_IN], i) if last else dgi2
+        if last:
+            ex[i] = 0
+            inh[i] = 0
+            I_stim[i] = cur[i]
+            cur[i] = 0.0
+
+
+@numba.njit(cache=True)
+def _leaky_threshold(V, theta, r, p, s, out_idx, out_off, k):
+    """After :func:`_leaky_substep`: a refractory neuron counts down; a free one whose V
+    reached V_spike + theta spikes (reset, refractory, theta += theta_plus), written to
+    out_idx/out_off from position k; theta decays. Returns the new spike count."""
+    for i in range(V.shape[0]):
+        th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)
+        if r[i] > 0:
+            r[i] -= 1
+        elif V[i] >= at(p[_V_SPIKE], i) + th:
+            r[i] = at(p[_REFR_COUNTS], i)
+            V[i] = at(p[_V_RESET], i)
+            th += at(p[_THETA_PLUS], i)
+            out_idx[k] = i
+            out_off[k] = s
+            k += 1
+        if theta is not None:
+            theta[i] = th
     return k
 
 

@@ -80,7 +80,8 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
 
 
 @numba.njit(cache=True)
-def _deliver_each(src_gid, src_step, projections, ring_ex, ring_in):
+def deliver_each(src_gid, src_step, projections, ring_ex, ring_in):
+    """:func:`deliver` through each projection of a typed list (one :func:`table` group)."""
     for p in range(len(projections)):
         gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all = projections[p]
         deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
@@ -102,4 +103,4 @@ def deliver_table(src_gid, src_step, projections, ring_ex, ring_in):
     group (one call per projection from Python cost ~6 µs: the microcircuit's 64
     projections, every 0.1 ms step, would pay it 640,000 times per biological second)."""
     for group in projections:
-        _deliver_each(src_gid, src_step, group, ring_ex, ring_in)
+        deliver_each(src_gid, src_step, group, ring_ex, ring_in)

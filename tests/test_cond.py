@@ -14,6 +14,7 @@ from bigbrain.kernels import cond
 from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.typed_list import typed_list
 from bigbrain.neurons import MODELS
+from bigbrain.neurons.iaf_cond import CondBlock
 from test_backend import host_gpu  # noqa: F401 - the CUDA kernels compiled for the CPU
 
 DT = 0.1
@@ -45,6 +46,45 @@ def block_of(model, n=1, **params):
 
 
 # ----------------------------------------------------------------------- analytic and contract
+@pytest.mark.parametrize("model", ["iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive"])
+def test_vectorized_step_equals_the_per_neuron_loop(model):
+    """Models without adaptation current (w None) take the vectorized substep loop; given
+    w = 0 as an array, the kernel takes the per-neuron loop of aeif_cond_exp, where w stays
+    0. Under random spike and current input, with spikes and refractory periods, both give
+    the same bits step after step (V, conductances, theta, r, samples, spikes)."""
+    rng = np.random.default_rng(5)
+    n, L = 200, 3
+    block, _ = block_of(model, n, I_e=800.0, t_ref=0.5, theta_plus=0.5) if "adaptive" in model \
+        else block_of(model, n, I_e=800.0, t_ref=0.5)
+    block.V[:] = rng.uniform(-75.0, -50.0, n)
+    block.prepare(1)
+    fast = [a.copy() if isinstance(a, np.ndarray) else a for a in block.kernel_args()]
+    loop = [a.copy() if isinstance(a, np.ndarray) else a for a in block.kernel_args()]
+    assert fast[5] is None
+    loop[5] = np.zeros(n)
+    out = [np.zeros((2, n), np.int64) for _ in range(2)]
+    ring_ex, ring_in = np.zeros((L, n), np.int64), np.zeros((L, n), np.int64)
+    ring_cur = np.zeros((L, n))
+    n_spikes = 0
+    for t in range(400):
+        ex = to_fixed(rng.uniform(0.0, 20.0, n) * (rng.random(n) < 0.2))
+        inh = to_fixed(-rng.uniform(0.0, 40.0, n) * (rng.random(n) < 0.1))
+        cur = rng.normal(0.0, 200.0, n)
+        got = []
+        for args, (out_idx, out_off) in zip((fast, loop), out):
+            rings = [ring_ex.copy(), ring_in.copy(), ring_cur.copy()]
+            rings[0][t % L], rings[1][t % L], rings[2][t % L] = ex, inh, cur
+            k = cond.cond(*args[:9], *rings, args[9], t, 1, *args[10:], out_idx, out_off)
+            got.append((out_idx[:k].copy(), *rings))
+        n_spikes += len(got[0][0])
+        for a, b in zip(got[0], got[1]):
+            assert np.array_equal(a, b)
+        for name, a, b in zip(CondBlock.LAYOUT, fast, loop):
+            if name != "w" and isinstance(a, np.ndarray):
+                assert np.array_equal(a, b, equal_nan=True), (t, name)
+    assert n_spikes > 200
+
+
 @pytest.mark.parametrize("model", COND_MODELS)
 def test_free_membrane_relaxes_exponentially_to_the_analytic_solution(model):
     """Without input, V relaxes to E_L + I_e/g_L with tau = C_m/g_L (RK4: 1e-9 mV);
