@@ -368,7 +368,7 @@ class Simulation:
         the recording and accounting of the interval loop."""
         t0, first = perf_counter(), self.step
         n, cols, steps = fused.advance(horizon)
-        self.n_spikes += len(cols)
+        self._n_spikes += len(cols)
         self.exchange.exchange(cols, self.local_gids[cols], steps - first)  # traffic counters
         if len(cols) and self._spike_recorders:
             self._spikes_out(cols.copy(), steps + 1)
