@@ -157,6 +157,10 @@ def abort_on_uncaught_exception():
     sys.excepthook = hook
 
 
+#: Words of the blocks that :class:`EmulatedMPI` moves at a time (bounds its temporaries).
+BLOCKS_CHUNK = 1 << 18
+
+
 class EmulatedMPI:
     """One process that plays rank ``rank`` of ``size`` ranks, every one as loaded as it.
 
@@ -191,18 +195,23 @@ class EmulatedMPI:
         """The rank whose sends to this rank stand for those of rank(s) ``source``."""
         return (2 * self.rank - np.asarray(source, np.int64)) % self.size
 
-    def moved(self, values, sender):
-        """``values`` that ``sender`` holds, as this rank holds them (see class docstring)."""
-        values = np.asarray(values)
+    def move(self, values, counts, senders):
+        """Turn ``values`` (consecutive blocks of ``counts`` items that ranks ``senders``
+        hold) in place into what this rank holds (see class docstring): int64 as gids,
+        uint64 as AER words; other types stay."""
+        if values.dtype not in (np.int64, np.uint64):
+            return
+        shift = np.repeat((self.rank - np.asarray(senders, np.int64)) % self.size, counts)
         if values.dtype == np.uint64:
             from .kernels.aer import OFFSET_BITS
-            gids = self.moved((values >> np.uint64(OFFSET_BITS)).astype(np.int64), sender)
-            offsets = values & np.uint64((1 << OFFSET_BITS) - 1)
-            return (gids.astype(np.uint64) << np.uint64(OFFSET_BITS)) | offsets
-        if values.dtype != np.int64:
-            return values
-        gids = values + (self.rank - sender) % self.size
-        return np.where(gids >= self.n_nodes, gids - self.size, gids)
+            values += shift.astype(np.uint64) << np.uint64(OFFSET_BITS)
+            del shift
+            beyond = values >= np.uint64(self.n_nodes) << np.uint64(OFFSET_BITS)
+            values[beyond] -= np.uint64(self.size) << np.uint64(OFFSET_BITS)
+        else:
+            values += shift
+            del shift
+            values[values >= self.n_nodes] -= self.size
 
     # ------------------------------------------------------------ object collectives
     def allgather(self, obj):
@@ -249,9 +258,14 @@ class EmulatedMPI:
         mirrors = self.mirror(sources)
         i = np.searchsorted(destinations, mirrors).clip(0, max(len(destinations) - 1, 0))
         i = i[destinations[i] == mirrors] if len(destinations) else i[:0]
-        starts = np.concatenate([[0], np.cumsum(counts)])[i]
-        take = ranges(starts, counts[i])
-        out[:len(take)] = self.moved(data[take], np.repeat(destinations[i], counts[i]))
+        starts, sizes = np.concatenate([[0], np.cumsum(counts)])[i], counts[i]
+        bounds = np.r_[0, np.cumsum(sizes)]  # of the blocks in ``out``
+        cuts = np.r_[0, np.searchsorted(bounds[1:], np.arange(BLOCKS_CHUNK, bounds[-1], BLOCKS_CHUNK)),
+                     len(sizes)]
+        for lo, hi in zip(cuts[:-1], cuts[1:]):  # about BLOCKS_CHUNK words at a time
+            got = out[bounds[lo]:bounds[hi]]
+            np.take(data, ranges(starts[lo:hi], sizes[lo:hi]), out=got)
+            self.move(got, sizes[lo:hi], destinations[i[lo:hi]])
 
     def Split_type(self, kind):
         return _Single()

@@ -168,7 +168,7 @@ class PlasticProjection(SourceRows):
         self.rule = conn.synapse
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
-        self._count(conn, chunks, needed=True)
+        self._count(conn, chunks)
         self._place(chunks, n_columns, np.empty(int(self.ptr[-1])))
         csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
         self.rule.check_weights(f"{conn.where}.weight", self.weight)

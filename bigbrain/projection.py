@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .arrays import distinct, find
 from .backends import NUMPY
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
@@ -232,6 +233,36 @@ class _Range:
         return self.scalar or self.lo == self.hi
 
 
+def tally(gids):
+    """(distinct gids ascending, how often each occurs) of one chunk (sorted, O(chunk))."""
+    gids = np.sort(gids)
+    if not len(gids):
+        return gids, np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
+    return gids[starts], np.diff(np.r_[starts, len(gids)])
+
+
+def merged_tallies(gids, counts):
+    """The chunks' :func:`tally` results merged: (distinct gids ascending, total of each).
+    ``gids``, ``counts``: lists of the chunks' arrays, emptied as they are joined."""
+    gids, counts = _popped(gids), _popped(counts)
+    order = np.argsort(gids, kind="stable")  # the chunks are sorted runs
+    gids = gids[order]
+    counts = counts[order]
+    del order
+    if not len(gids):
+        return gids, counts
+    starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
+    return gids[starts], np.add.reduceat(counts, starts)
+
+
+def _popped(parts):
+    """The arrays of the list ``parts`` concatenated (int64), the list emptied."""
+    out = np.concatenate(parts + [np.zeros(0, np.int64)]) if len(parts) != 1 else parts[0]
+    parts.clear()
+    return out
+
+
 class SourceRows:
     """Synapses in compressed rows by source, built from chunks in two passes.
 
@@ -241,36 +272,30 @@ class SourceRows:
     :meth:`_count` counts the synapses of each row (``ptr``) and the range of their delays,
     :meth:`_place` stores them, each row's in the order the chunks give them.
 
-    Rows are either one per source gid of the pre selection's gid range (row = gid −
-    ``gid_lo``), or (``needed``) one per source with a synapse here: ``sources``, the
-    ascending gids that this rank needs, row = position in ``sources`` (as NEST's
-    fifth-generation kernel indexes them), so that nothing grows with the whole network.
+    Rows are one per source with a synapse here: ``sources``, the ascending gids that this
+    rank needs, row = position in ``sources`` (as NEST's fifth-generation kernel indexes
+    them; ``gid_lo``, 0 here, is the first row's position), so that nothing grows with the
+    whole network.
     """
 
-    sources = None
-
-    def _count(self, conn, chunks, weight_key=None, needed=False):
-        """First pass: ``ptr``, the delays (``min_delay``, ``max_delay``, ``delay_all``) and,
-        if ``weight_key`` is given, the range of ``weight_key(weights)`` (``weight_range``).
-        Each chunk's rows are tallied (O(chunk)), never over the whole row range."""
-        self.conn = conn
-        self.gid_lo, span = (0, 0) if needed else conn.source_range()
-        tallies, self.weight_range, delays = [], _Range(), _Range()
+    def _count(self, conn, chunks, weight_key=None):
+        """First pass: ``sources``, ``ptr``, the delays (``min_delay``, ``max_delay``,
+        ``delay_all``) and, if ``weight_key`` is given, the range of ``weight_key(weights)``
+        (``weight_range``). Each chunk's sources are tallied (O(chunk)), never over the
+        whole gid range."""
+        self.conn, self.gid_lo = conn, 0
+        gids, counts, self.weight_range, delays = [], [], _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
-            tallies.append(np.unique(conn.pre_gids[pre_pos], return_counts=True))
+            chunk_gids, chunk_counts = tally(conn.pre_gids[pre_pos])
+            gids.append(chunk_gids)
+            counts.append(chunk_counts)
             if weight_key is not None:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
-            del pre_pos, weight, delay  # free this chunk before the next is drawn
-        gids, n = (np.concatenate([t[i] for t in tallies] + [np.zeros(0, np.int64)]) for i in range(2))
-        del tallies
-        if needed:
-            self.sources, rows = np.unique(gids, return_inverse=True)
-            span = len(self.sources)
-        else:
-            rows = gids - self.gid_lo
-        self.ptr = csr.pointers(np.bincount(rows, weights=n, minlength=span).astype(np.int64))
-        del gids, n, rows
+            del pre_pos, weight, delay, chunk_gids, chunk_counts  # free this chunk first
+        self.sources, counts = merged_tallies(gids, counts)
+        self.ptr = csr.pointers(counts)
+        del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
         self.max_delay = None if delays.hi is None else int(delays.hi)
@@ -279,12 +304,11 @@ class SourceRows:
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
         ptr = self.backend.to_host(self.ptr)
-        rows = self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-        return rows if self.sources is None else self.sources[rows]
+        return self.sources[self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))]
 
     def rows(self, gids):
-        """Row of each source gid (one with a row here)."""
-        return gids - self.gid_lo if self.sources is None else np.searchsorted(self.sources, gids)
+        """Row of each source gid (one with a row here), before :func:`index_static`."""
+        return find(self.sources, gids)
 
     def _place(self, chunks, n_columns, weight, weight_value=None):
         """Second pass: store the columns (``post``), the delays unless they are all equal
@@ -317,7 +341,7 @@ class StaticProjection(SourceRows):
 
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns
-        self._count(conn, chunks, to_fixed, needed=True)
+        self._count(conn, chunks, to_fixed)
 
     def place(self, lo, hi):
         """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
@@ -379,11 +403,14 @@ class StaticProjection(SourceRows):
         projection's among them; shared by the rank's static projections): the rows become
         positions ``gid_lo`` … of ``sources``, empty where a source has no synapse here, so
         that the ``deliver`` kernel takes the spikes' positions in ``sources`` as gids."""
-        at = np.searchsorted(sources, self.sources)
-        self.gid_lo = int(at[0]) if len(at) else 0
-        counts = np.zeros(int(at[-1]) + 1 - self.gid_lo if len(at) else 0, np.int64)
-        counts[at - self.gid_lo] = np.diff(self.ptr)
-        self.ptr, self.sources = csr.pointers(counts), sources
+        mine, n = self.sources, len(self.sources)
+        self.gid_lo, self.sources = (int(np.searchsorted(sources, mine[0])) if n else 0), sources
+        if not n or sources[self.gid_lo + n - 1] == mine[-1]:
+            return  # its sources are consecutive there: the rows stay as they are
+        at = find(sources, mine) - self.gid_lo
+        counts = np.zeros(int(at[-1]) + 1, np.int64)
+        counts[at] = np.diff(self.ptr)
+        self.ptr = csr.pointers(counts)
 
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
@@ -419,15 +446,25 @@ def index_static(projections):
     """The ascending gids of every source of this rank's static ``projections``; each
     projection's rows numbered by position in them (:meth:`StaticProjection.index_by`).
     Spikes go to the ``deliver`` kernel as :func:`source_positions` in them."""
-    sources = np.unique(np.concatenate([p.sources for p in projections] + [np.zeros(0, np.int64)]))
+    sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
     return sources
 
 
+def union(arrays):
+    """The distinct values of ascending int64 arrays, ascending; without a sort where the
+    arrays do not overlap (projections from different populations)."""
+    arrays = sorted((a for a in arrays if len(a)), key=lambda a: a[0])
+    joined = np.concatenate(arrays + [np.zeros(0, np.int64)])
+    if all(a[-1] < b[0] for a, b in zip(arrays, arrays[1:])):
+        return joined
+    return distinct(joined)
+
+
 def source_positions(sources, gids):
     """Position in ``sources`` (ascending) of each of ``gids``; −1 for a gid not there."""
-    at = np.searchsorted(sources, gids)
+    at = find(sources, gids)
     found = at < len(sources)
     found[found] = sources[at[found]] == gids[found]
     return np.where(found, at, -1)

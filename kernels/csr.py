@@ -32,6 +32,22 @@ def slots(keys, fill):
 
 
 @numba.njit(cache=True)
+def _group(values, keys, fill, out):
+    for i in range(keys.shape[0]):
+        out[fill[keys[i]]] = values[i]
+        fill[keys[i]] += 1
+
+
+def grouped(values, keys, n_keys):
+    """(``values`` stably ordered by ``keys``, ints in [0, n_keys): a counting sort, O(n +
+    n_keys) with no temporary of n; the number of values of each key)."""
+    counts = np.bincount(keys, minlength=n_keys)
+    out = np.empty(len(values), values.dtype)
+    _group(values, keys, pointers(counts)[:-1], out)
+    return out, counts
+
+
+@numba.njit(cache=True)
 def _sort_rows(ptr, keys, a, b):
     for r in range(ptr.shape[0] - 1):
         lo, hi = ptr[r], ptr[r + 1]
