@@ -453,9 +453,12 @@ def index_static(projections):
 
 
 def union(arrays):
-    """The distinct values of ascending int64 arrays, ascending; without a sort where the
-    arrays do not overlap (projections from different populations)."""
+    """The distinct values of ascending int64 arrays, ascending (one array: itself);
+    without a sort where the arrays do not overlap (projections from different
+    populations)."""
     arrays = sorted((a for a in arrays if len(a)), key=lambda a: a[0])
+    if len(arrays) == 1:
+        return arrays[0]
     joined = np.concatenate(arrays + [np.zeros(0, np.int64)])
     if all(a[-1] < b[0] for a, b in zip(arrays, arrays[1:])):
         return joined

@@ -73,7 +73,7 @@ class Simulation:
         self._warn_inexact_stdp()
         self._set_interval()
         self.exchange = make_exchange(net.exchange, comm, self.partition, self.local_gids,
-                                      union([p.source_gids() for p in self.static + plastic]))
+                                      union([self.static_sources] + [p.sources for p in plastic]))
         build_log.info("%s exchange routes built", net.exchange)
         self._spike_recorders, self.vm_recorders = self._make_recorders()
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders

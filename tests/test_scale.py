@@ -160,3 +160,56 @@ def test_emulated_requests_arrive_as_this_ranks_own_gids():
     assert counts.tolist() == [0, 2, 1, 1, 3]
     assert recv.tolist() == [3 + 4, 98 + 4 - 5, 97, 1 + 1, 5 + 2, 10 + 2, 100 + 2 - 5]
     assert comm.allreduce_max(7) == 7 and comm.allgather("x") == ["x"] * 5
+
+
+def test_emulated_blocks_move_the_same_in_chunks(monkeypatch):
+    """The emulated Alltoallv moves its blocks a chunk at a time (bounded temporaries): the
+    same words and counts whatever the chunk, AER words moved like gids."""
+    import bigbrain.comm as comm_module
+    from bigbrain.comm import Comm
+    from bigbrain.kernels.aer import pack
+    rng = np.random.default_rng(3)
+    gids = np.sort(rng.choice(10_007, 400, replace=False)).astype(np.int64)
+    owner = gids % 13
+    order = np.argsort(owner, kind="stable")
+    counts = np.bincount(owner, minlength=13)
+    words = pack(gids, rng.integers(0, 15, 400).astype(np.int64))
+    outs = []
+    for chunk in (1 << 18, 7, 1):
+        monkeypatch.setattr(comm_module, "BLOCKS_CHUNK", chunk)
+        comm = Comm(EmulatedMPI(13, 4, 10_007))
+        outs.append((*comm.alltoallv(gids[order], counts), comm.alltoallv(words[order], counts)[0]))
+    for recv, got, recv_words in outs[1:]:
+        assert np.array_equal(recv, outs[0][0]) and np.array_equal(got, outs[0][1])
+        assert np.array_equal(recv_words, outs[0][2])
+    recv, _, recv_words = outs[0]
+    assert np.all(recv % 13 == 4) and np.array_equal(recv_words >> np.uint64(16), recv.astype(np.uint64))
+
+
+def test_index_helpers_agree_with_numpy(monkeypatch):
+    """distinct, find (sorted and chunked lookups), grouped (stable counting sort), the
+    chunk tallies of the count pass and the union of projections' sources give NumPy's
+    answers."""
+    import bigbrain.arrays as arrays
+    from bigbrain.kernels.csr import grouped
+    from bigbrain.projection import merged_tallies, tally, union
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 10**9, 300_000)
+    assert np.array_equal(arrays.distinct(ids), np.unique(ids))
+    assert arrays.distinct(ids[:1]).tolist() == ids[:1].tolist() and len(arrays.distinct(ids[:0])) == 0
+    table = np.unique(ids)
+    monkeypatch.setattr(arrays, "LOOKUP_CHUNK", 1000)
+    keys = rng.choice(table, 5000)
+    assert np.array_equal(arrays.find(table, keys), np.searchsorted(table, keys))
+    values, keys = rng.integers(0, 100, 5000), rng.integers(0, 7, 5000)
+    out, counts = grouped(values, keys, 9)
+    assert np.array_equal(out, values[np.argsort(keys, kind="stable")])
+    assert counts.tolist() == np.bincount(keys, minlength=9).tolist()
+    chunks = [rng.integers(0, 50, n) for n in (0, 30, 1, 200)]
+    gids, n = merged_tallies(*map(list, zip(*(tally(c) for c in chunks))))
+    assert [gids.tolist(), n.tolist()] == [a.tolist() for a in np.unique(np.concatenate(chunks),
+                                                                         return_counts=True)]
+    low, high, mixed = np.arange(0, 10), np.arange(20, 30), np.arange(5, 25, 3)
+    assert union([high, low]).tolist() == list(range(10)) + list(range(20, 30))
+    assert np.array_equal(union([low, mixed, high]), np.unique(np.r_[low, mixed, high]))
+    assert union([mixed]) is mixed and len(union([])) == 0
