@@ -7,6 +7,16 @@ SORTED_LOOKUP = 1024
 LOOKUP_CHUNK = 1 << 18
 
 
+#: Largest gid of an int32 id array (:func:`id_type`).
+INT32_MAX = np.iinfo(np.int32).max
+
+
+def id_type(highest):
+    """int32 for gids up to ``highest`` below 2^31 − 1 (half the bytes of the needed-source
+    index up to 2·10^9 neurons), else int64."""
+    return np.int32 if highest < INT32_MAX else np.int64
+
+
 def ranges(starts, counts):
     """Concatenation of arange(starts[i], starts[i] + counts[i]) for all i (int64; one
     temporary of the result's size)."""
@@ -34,13 +44,22 @@ def find(table, keys):
     """``np.searchsorted(table, keys)`` (``table`` ascending). Many scattered keys in a
     large table are looked up in ascending order, chunk by chunk, and the positions put
     back: each search then starts in the cache lines of the last, several times faster on
-    tables beyond the caches (temporaries: the order of the keys)."""
+    tables beyond the caches (temporaries: the order of the keys). An int32 table (of
+    :func:`id_type`, so below 2^31 − 1) takes int64 keys as int32, those beyond clipped
+    (all its values are below them), and is never copied."""
     keys = np.asarray(keys)
     if len(keys) <= SORTED_LOOKUP or len(table) <= SORTED_LOOKUP * 64:
-        return np.searchsorted(table, keys)
+        return np.searchsorted(table, _as_type_of(table, keys))
     order = np.argsort(keys)
     out = np.empty(len(keys), np.int64)
     for at in range(0, len(keys), LOOKUP_CHUNK):
         chunk = order[at:at + LOOKUP_CHUNK]
-        out[chunk] = np.searchsorted(table, keys[chunk])
+        out[chunk] = np.searchsorted(table, _as_type_of(table, keys[chunk]))
     return out
+
+
+def _as_type_of(table, keys):
+    """``keys`` as ``table``'s int32, clipped, if it is (see :func:`find`)."""
+    if table.dtype != np.int32 or keys.dtype == np.int32:
+        return keys
+    return np.clip(keys, -INT32_MAX, INT32_MAX).astype(np.int32)

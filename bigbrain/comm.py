@@ -80,6 +80,8 @@ class Comm:
         with its error, which is also an instance of the class the errors share (a
         ``ModelError``, say), so that the handler for that class still catches it.
         """
+        if not self.mpi.allreduce(int(error is not None), op=MPI.MAX):
+            return  # one small reduction while all is well, not P objects on every rank
         mine = None if error is None else (f"{type(error).__name__}: {error}", _portable(error))
         gathered = self.mpi.allgather(mine)
         failed = [(r, g) for r, g in enumerate(gathered) if g is not None]
@@ -171,7 +173,7 @@ class EmulatedMPI:
     the same load as this one, by symmetry under the round-robin partition (gid g on rank
     g mod P): what rank s sends to this rank r is what r sends to its mirror 2r − s (mod P),
     with the gids moved from the mirror's to r's (g + r − mirror, mod P within the
-    ``n_nodes`` gids). int64 blocks are taken for gids and uint64 blocks for AER words
+    ``n_nodes`` gids). int32 and int64 blocks are taken for gids and uint64 blocks for AER words
     (:mod:`bigbrain.exchange`); other data is passed unchanged. Reductions: MIN and MAX
     give this rank's value, SUM P times it; gathers give P copies. Only the collectives
     that ``alltoall`` and ``sparse`` exchanges and the build use are answered (no mesh
@@ -197,9 +199,9 @@ class EmulatedMPI:
 
     def move(self, values, counts, senders):
         """Turn ``values`` (consecutive blocks of ``counts`` items that ranks ``senders``
-        hold) in place into what this rank holds (see class docstring): int64 as gids,
-        uint64 as AER words; other types stay."""
-        if values.dtype not in (np.int64, np.uint64):
+        hold) in place into what this rank holds (see class docstring): int32 and int64
+        as gids, uint64 as AER words; other types stay."""
+        if values.dtype not in (np.int32, np.int64, np.uint64):
             return
         shift = np.repeat((self.rank - np.asarray(senders, np.int64)) % self.size, counts)
         if values.dtype == np.uint64:

@@ -191,7 +191,7 @@ class PlasticProjection(SourceRows):
     def row_gids(self, rows):
         """Source gid of each row: the rows (and K+, t_last) are the sources this rank
         needs (``sources``, ascending), not the pre selection's whole gid range."""
-        return self.sources[rows]
+        return self.sources[rows].astype(np.int64)
 
     def history_bound(self):
         """Stamp at or below which no post spike can still potentiate a synapse here."""

@@ -94,8 +94,11 @@ class Members:
         if len(self._parts) == 1:
             return self._part_gids(0, positions)
         part = np.searchsorted(self.ends, positions, side="right")
+        spans = self._step_ranges()
+        if spans is not None:  # gid = position + (first gid − first position) of its part
+            return positions + (np.array([lo for lo, _ in spans]) - np.r_[0, self.ends[:-1]])[part]
         out = np.empty(positions.shape, np.int64)
-        for k in np.unique(part).tolist():
+        for k in np.flatnonzero(np.bincount(part.ravel(), minlength=len(self._parts))).tolist():
             sel = part == k
             out[sel] = self._part_gids(k, positions[sel] - (self.ends[k - 1] if k else 0))
         return out

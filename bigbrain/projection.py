@@ -4,8 +4,9 @@ A :class:`Connection` is the description (the same on every rank). Building it o
 generates the local synapses (:mod:`.connectivity`) and stores them compactly:
 
 * :class:`StaticProjection` (sources are nodes): compressed rows by source — ``ptr``
-  (int64, one per source that this rank needs, numbered by position among the rank's
-  needed sources: nothing grows with the whole network), ``post`` (ring-buffer
+  (int32 unless the projection has 2^31 synapses on the rank, one per source that this
+  rank needs, numbered by position among the rank's needed sources: nothing grows with
+  the whole network), ``post`` (ring-buffer
   column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
   homogeneous, else one int32 per synapse with a shift per projection, see
   :mod:`.kernels.fixed_point`) and delays (one uint8/uint16 per synapse unless homogeneous).
@@ -16,7 +17,7 @@ import math
 
 import numpy as np
 
-from .arrays import distinct, find
+from .arrays import distinct, find, id_type
 from .backends import NUMPY
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
@@ -273,7 +274,7 @@ class SourceRows:
     :meth:`_place` stores them, each row's in the order the chunks give them.
 
     Rows are one per source with a synapse here: ``sources``, the ascending gids that this
-    rank needs, row = position in ``sources`` (as NEST's fifth-generation kernel indexes
+    rank needs (int32 below 2^31 − 1, :func:`~bigbrain.arrays.id_type`), row = position in ``sources`` (as NEST's fifth-generation kernel indexes
     them; ``gid_lo``, 0 here, is the first row's position), so that nothing grows with the
     whole network.
     """
@@ -293,7 +294,9 @@ class SourceRows:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay, chunk_gids, chunk_counts  # free this chunk first
-        self.sources, counts = merged_tallies(gids, counts)
+        sources, counts = merged_tallies(gids, counts)
+        self.sources = sources.astype(id_type(sources[-1] if len(sources) else 0), copy=False)
+        del sources
         self.ptr = csr.pointers(counts)
         del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
@@ -304,7 +307,7 @@ class SourceRows:
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
         ptr = self.backend.to_host(self.ptr)
-        return self.sources[self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))]
+        return self.sources[self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))].astype(np.int64)
 
     def rows(self, gids):
         """Row of each source gid (one with a row here), before :func:`index_static`."""
@@ -396,7 +399,8 @@ class StaticProjection(SourceRows):
 
     def source_gids(self):
         """Gids with at least one synapse here (they must be routed to this rank)."""
-        return self.sources[self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))]
+        rows = self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))
+        return self.sources[rows].astype(np.int64)
 
     def index_by(self, sources):
         """Number the rows by position in ``sources`` (ascending gids, all of this
@@ -412,8 +416,17 @@ class StaticProjection(SourceRows):
         counts[at] = np.diff(self.ptr)
         self.ptr = csr.pointers(counts)
 
+    def compact_rows(self):
+        """Row pointers as int32 where the synapses allow (4 bytes per needed source); the
+        device kernels take int64 (:meth:`use`)."""
+        if self.ptr[-1] <= np.iinfo(np.int32).max:
+            self.ptr = self.ptr.astype(np.int32)
+
     def use(self, backend):
-        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
+        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there
+        (row pointers as int64 where the backend is not NumPy's)."""
+        if backend is not NUMPY:
+            self.ptr = self.backend.to_host(self.ptr).astype(np.int64)
         backend.move(self, ("ptr", "post", "weight", "delay"))
 
     def arguments(self):
@@ -449,6 +462,7 @@ def index_static(projections):
     sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
+        proj.compact_rows()
     return sources
 
 
@@ -457,9 +471,9 @@ def union(arrays):
     without a sort where the arrays do not overlap (projections from different
     populations)."""
     arrays = sorted((a for a in arrays if len(a)), key=lambda a: a[0])
-    if len(arrays) == 1:
-        return arrays[0]
-    joined = np.concatenate(arrays + [np.zeros(0, np.int64)])
+    if len(arrays) <= 1:
+        return arrays[0] if arrays else np.zeros(0, np.int64)
+    joined = np.concatenate(arrays)
     if all(a[-1] < b[0] for a, b in zip(arrays, arrays[1:])):
         return joined
     return distinct(joined)
