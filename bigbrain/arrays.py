@@ -40,18 +40,21 @@ def distinct(values):
     return out[first]
 
 
-def find(table, keys):
-    """``np.searchsorted(table, keys)`` (``table`` ascending). Many scattered keys in a
-    large table are looked up in ascending order, chunk by chunk, and the positions put
-    back: each search then starts in the cache lines of the last, several times faster on
-    tables beyond the caches (temporaries: the order of the keys). An int32 table (of
-    :func:`id_type`, so below 2^31 − 1) takes int64 keys as int32, those beyond clipped
-    (all its values are below them), and is never copied."""
+def find(table, keys, dtype=np.int64):
+    """``np.searchsorted(table, keys)`` (``table`` ascending) as ``dtype``, chunk by chunk
+    (temporaries of a chunk). Many scattered keys in a large table are looked up in
+    ascending order and the positions put back: each search then starts in the cache
+    lines of the last, several times faster on tables beyond the caches (one more
+    temporary: the order of the keys). An int32 table (of :func:`id_type`, so below
+    2^31 − 1) takes int64 keys as int32, those beyond clipped (all its values are below
+    them), and is never copied."""
     keys = np.asarray(keys)
+    out = np.empty(keys.shape, dtype)
     if len(keys) <= SORTED_LOOKUP or len(table) <= SORTED_LOOKUP * 64:
-        return np.searchsorted(table, _as_type_of(table, keys))
+        for at in range(0, len(keys), LOOKUP_CHUNK):
+            out[at:at + LOOKUP_CHUNK] = np.searchsorted(table, _as_type_of(table, keys[at:at + LOOKUP_CHUNK]))
+        return out
     order = np.argsort(keys)
-    out = np.empty(len(keys), np.int64)
     for at in range(0, len(keys), LOOKUP_CHUNK):
         chunk = order[at:at + LOOKUP_CHUNK]
         out[chunk] = np.searchsorted(table, _as_type_of(table, keys[chunk]))

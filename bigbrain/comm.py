@@ -248,26 +248,31 @@ class EmulatedMPI:
 
     def Alltoallv(self, send, recv):
         data, counts = send
-        everyone = np.arange(self.size)
-        self._blocks(data, counts, everyone, everyone, recv[0])
+        self._blocks(data, counts, None, np.arange(self.size), recv[0])
 
     def _blocks(self, data, counts, destinations, sources, out):
         """Fill ``out`` with the blocks received from ``sources`` (ranks, in order): each
         the block that ``data`` holds for the source's mirror among ``destinations``
-        (ascending ranks, ``counts`` words each; none if the mirror is not one), moved."""
+        (ascending ranks, ``counts`` words each; none if the mirror is not one; None: every
+        rank), moved. Temporaries: a few arrays of P and of a chunk."""
         from .arrays import ranges
         counts = np.asarray(counts, np.int64)
-        mirrors = self.mirror(sources)
-        i = np.searchsorted(destinations, mirrors).clip(0, max(len(destinations) - 1, 0))
-        i = i[destinations[i] == mirrors] if len(destinations) else i[:0]
-        starts, sizes = np.concatenate([[0], np.cumsum(counts)])[i], counts[i]
+        i = self.mirror(sources)  # the mirrors, positions among all ranks
+        if destinations is not None:  # their positions among the destinations, where there
+            at = np.searchsorted(destinations, i).clip(0, max(len(destinations) - 1, 0))
+            i = at[destinations[at] == i] if len(destinations) else at[:0]
+            del at
+        starts = np.cumsum(counts)
+        starts -= counts
+        starts, sizes = starts[i], counts[i]
         bounds = np.r_[0, np.cumsum(sizes)]  # of the blocks in ``out``
         cuts = np.r_[0, np.searchsorted(bounds[1:], np.arange(BLOCKS_CHUNK, bounds[-1], BLOCKS_CHUNK)),
                      len(sizes)]
         for lo, hi in zip(cuts[:-1], cuts[1:]):  # about BLOCKS_CHUNK words at a time
             got = out[bounds[lo]:bounds[hi]]
             np.take(data, ranges(starts[lo:hi], sizes[lo:hi]), out=got)
-            self.move(got, sizes[lo:hi], destinations[i[lo:hi]])
+            senders = i[lo:hi] if destinations is None else destinations[i[lo:hi]]
+            self.move(got, sizes[lo:hi], senders)
 
     def Split_type(self, kind):
         return _Single()

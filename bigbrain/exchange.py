@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import distinct, find, ranges
+from .arrays import distinct, find, id_type, ranges
 from .comm import Comm
 from .kernels.csr import grouped, pointers
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
@@ -73,7 +73,7 @@ class RoutingTable:
         requests, sizes = comm.alltoallv(send, sizes)
         del send
         keys = distinct(requests) if keys is None else keys
-        key_index = find(keys, requests)
+        key_index = find(keys, requests, id_type(len(keys)))
         del requests
         return cls(keys, key_index, sizes)
 

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .arrays import distinct, find, id_type
+from .arrays import INT32_MAX, distinct, find, id_type
 from .backends import NUMPY
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
@@ -235,12 +235,14 @@ class _Range:
 
 
 def tally(gids):
-    """(distinct gids ascending, how often each occurs) of one chunk (sorted, O(chunk))."""
+    """(distinct gids ascending, as :func:`~bigbrain.arrays.id_type`; how often each
+    occurs, int32) of one chunk (sorted, O(chunk))."""
     gids = np.sort(gids)
     if not len(gids):
-        return gids, np.zeros(0, np.int64)
+        return gids.astype(id_type(0)), np.zeros(0, np.int32)
     starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
-    return gids[starts], np.diff(np.r_[starts, len(gids)])
+    counts = np.diff(np.r_[starts, len(gids)]).astype(np.int32 if len(gids) <= INT32_MAX else np.int64)
+    return gids[starts].astype(id_type(gids[-1]), copy=False), counts
 
 
 def merged_tallies(gids, counts):
@@ -258,8 +260,8 @@ def merged_tallies(gids, counts):
 
 
 def _popped(parts):
-    """The arrays of the list ``parts`` concatenated (int64), the list emptied."""
-    out = np.concatenate(parts + [np.zeros(0, np.int64)]) if len(parts) != 1 else parts[0]
+    """The arrays of the list ``parts`` concatenated, the list emptied."""
+    out = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int64)
     parts.clear()
     return out
 
@@ -294,9 +296,7 @@ class SourceRows:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay, chunk_gids, chunk_counts  # free this chunk first
-        sources, counts = merged_tallies(gids, counts)
-        self.sources = sources.astype(id_type(sources[-1] if len(sources) else 0), copy=False)
-        del sources
+        self.sources, counts = merged_tallies(gids, counts)
         self.ptr = csr.pointers(counts)
         del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
