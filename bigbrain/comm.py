@@ -248,31 +248,33 @@ class EmulatedMPI:
 
     def Alltoallv(self, send, recv):
         data, counts = send
-        self._blocks(data, counts, None, np.arange(self.size), recv[0])
+        self._blocks(data, counts, None, None, recv[0])
 
     def _blocks(self, data, counts, destinations, sources, out):
-        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order): each
-        the block that ``data`` holds for the source's mirror among ``destinations``
-        (ascending ranks, ``counts`` words each; none if the mirror is not one; None: every
-        rank), moved. Temporaries: a few arrays of P and of a chunk."""
+        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order; None:
+        every rank): each the block that ``data`` holds for the source's mirror among
+        ``destinations`` (ascending ranks, ``counts`` words each; none if the mirror is not
+        one; None: every rank), moved. Sources go a chunk at a time, of about
+        :data:`BLOCKS_CHUNK` words: temporaries of one array of P and of a chunk."""
         from .arrays import ranges
         counts = np.asarray(counts, np.int64)
-        i = self.mirror(sources)  # the mirrors, positions among all ranks
-        if destinations is not None:  # their positions among the destinations, where there
-            at = np.searchsorted(destinations, i).clip(0, max(len(destinations) - 1, 0))
-            i = at[destinations[at] == i] if len(destinations) else at[:0]
-            del at
-        starts = np.cumsum(counts)
-        starts -= counts
-        starts, sizes = starts[i], counts[i]
-        bounds = np.r_[0, np.cumsum(sizes)]  # of the blocks in ``out``
-        cuts = np.r_[0, np.searchsorted(bounds[1:], np.arange(BLOCKS_CHUNK, bounds[-1], BLOCKS_CHUNK)),
-                     len(sizes)]
-        for lo, hi in zip(cuts[:-1], cuts[1:]):  # about BLOCKS_CHUNK words at a time
-            got = out[bounds[lo]:bounds[hi]]
-            np.take(data, ranges(starts[lo:hi], sizes[lo:hi]), out=got)
-            senders = i[lo:hi] if destinations is None else destinations[i[lo:hi]]
-            self.move(got, sizes[lo:hi], senders)
+        first = np.cumsum(counts)
+        first -= counts  # where each destination's block starts in ``data``
+        n_sources = self.size if sources is None else len(sources)
+        step = max(1, n_sources * BLOCKS_CHUNK // max(int(counts.sum()), 1))
+        at = 0
+        for lo in range(0, n_sources, step):
+            chunk = np.arange(lo, min(lo + step, n_sources)) if sources is None else sources[lo:lo + step]
+            i = senders = self.mirror(chunk)  # the mirrors: positions among all ranks
+            if destinations is not None:  # their positions among the destinations, where there
+                i = np.searchsorted(destinations, senders).clip(0, max(len(destinations) - 1, 0))
+                i = i[destinations[i] == senders] if len(destinations) else i[:0]
+                senders = destinations[i]
+            sizes = counts[i]
+            got = out[at:at + int(sizes.sum())]
+            np.take(data, ranges(first[i], sizes), out=got)
+            self.move(got, sizes, senders)
+            at += len(got)
 
     def Split_type(self, kind):
         return _Single()

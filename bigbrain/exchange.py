@@ -41,9 +41,9 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import distinct, find, id_type, ranges
+from .arrays import distinct, find, ranges
 from .comm import Comm
-from .kernels.csr import grouped, pointers
+from .kernels.csr import grouped, grouped_blocks, pointers
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
@@ -59,8 +59,7 @@ class RoutingTable:
         """``key_index``: the key of each request, the requests grouped by the asking rank
         in rank order (``sizes``: how many each rank asked)."""
         self.keys = keys
-        asking = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
-        self.ranks, counts = grouped(asking, key_index, len(keys))
+        self.ranks, counts = grouped_blocks(sizes, key_index, len(keys))
         self.ptr = pointers(counts)
 
     @classmethod
@@ -73,7 +72,7 @@ class RoutingTable:
         requests, sizes = comm.alltoallv(send, sizes)
         del send
         keys = distinct(requests) if keys is None else keys
-        key_index = find(keys, requests, id_type(len(keys)))
+        key_index = find(keys, requests, np.min_scalar_type(len(keys)))
         del requests
         return cls(keys, key_index, sizes)
 

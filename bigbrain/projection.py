@@ -23,6 +23,7 @@ from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels import csr, poisson
+from .kernels.csr import merged_counts
 from .kernels.fixed_point import INVERSE_SCALE, MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
 from .spatial import Space, is_spatial
@@ -234,36 +235,40 @@ class _Range:
         return self.scalar or self.lo == self.hi
 
 
-def tally(gids):
+def tally(gids, count_type=np.int32):
     """(distinct gids ascending, as :func:`~bigbrain.arrays.id_type`; how often each
-    occurs, int32) of one chunk (sorted, O(chunk))."""
+    occurs, as ``count_type``) of one chunk (sorted, O(chunk))."""
     gids = np.sort(gids)
     if not len(gids):
-        return gids.astype(id_type(0)), np.zeros(0, np.int32)
+        return gids.astype(id_type(0)), np.zeros(0, count_type)
     starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
-    counts = np.diff(np.r_[starts, len(gids)]).astype(np.int32 if len(gids) <= INT32_MAX else np.int64)
+    counts = np.diff(np.r_[starts, len(gids)]).astype(count_type)
     return gids[starts].astype(id_type(gids[-1]), copy=False), counts
 
 
-def merged_tallies(gids, counts):
-    """The chunks' :func:`tally` results merged: (distinct gids ascending, total of each).
-    ``gids``, ``counts``: lists of the chunks' arrays, emptied as they are joined."""
-    gids, counts = _popped(gids), _popped(counts)
-    order = np.argsort(gids, kind="stable")  # the chunks are sorted runs
-    gids = gids[order]
-    counts = counts[order]
-    del order
-    if not len(gids):
-        return gids, counts
-    starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
-    return gids[starts], np.add.reduceat(counts, starts)
+class Tally:
+    """Synapses per source gid, counted chunk by chunk: each chunk's :func:`tally` is a
+    sorted run, merged with the last run while that is at most twice as long (a binary
+    counter: O(n log chunks) work, and in memory only the runs, fewer than one chunk's
+    tally per distinct gid, and one merge's result; no array over the gid range, no sort
+    of all tallies together)."""
 
+    def __init__(self):
+        self.runs, self.synapses = [], 0
 
-def _popped(parts):
-    """The arrays of the list ``parts`` concatenated, the list emptied."""
-    out = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int64)
-    parts.clear()
-    return out
+    def add(self, gids):
+        self.synapses += len(gids)
+        run = tally(gids, np.int32 if self.synapses <= INT32_MAX else np.int64)
+        while self.runs and len(self.runs[-1][0]) <= 2 * len(run[0]):
+            run = merged_counts(self.runs.pop(), run)
+        self.runs.append(run)
+
+    def result(self):
+        """(distinct gids ascending, number of synapses of each)."""
+        while len(self.runs) > 1:
+            last = self.runs.pop()
+            self.runs.append(merged_counts(self.runs.pop(), last))
+        return self.runs.pop() if self.runs else tally(np.zeros(0, np.int64))
 
 
 class SourceRows:
@@ -276,9 +281,9 @@ class SourceRows:
     :meth:`_place` stores them, each row's in the order the chunks give them.
 
     Rows are one per source with a synapse here: ``sources``, the ascending gids that this
-    rank needs (int32 below 2^31 − 1, :func:`~bigbrain.arrays.id_type`), row = position in ``sources`` (as NEST's fifth-generation kernel indexes
-    them; ``gid_lo``, 0 here, is the first row's position), so that nothing grows with the
-    whole network.
+    rank needs (int32 below 2^31 − 1, :func:`~bigbrain.arrays.id_type`), row = position
+    in ``sources`` (as NEST's fifth-generation kernel indexes them; ``gid_lo``, 0 here, is
+    the first row's position), so that nothing grows with the whole network.
     """
 
     def _count(self, conn, chunks, weight_key=None):
@@ -287,16 +292,14 @@ class SourceRows:
         (``weight_range``). Each chunk's sources are tallied (O(chunk)), never over the
         whole gid range."""
         self.conn, self.gid_lo = conn, 0
-        gids, counts, self.weight_range, delays = [], [], _Range(), _Range()
+        per_source, self.weight_range, delays = Tally(), _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
-            chunk_gids, chunk_counts = tally(conn.pre_gids[pre_pos])
-            gids.append(chunk_gids)
-            counts.append(chunk_counts)
+            per_source.add(conn.pre_gids[pre_pos])
             if weight_key is not None:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
-            del pre_pos, weight, delay, chunk_gids, chunk_counts  # free this chunk first
-        self.sources, counts = merged_tallies(gids, counts)
+            del pre_pos, weight, delay  # free this chunk before the next is drawn
+        self.sources, counts = per_source.result()
         self.ptr = csr.pointers(counts)
         del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
@@ -354,6 +357,7 @@ class StaticProjection(SourceRows):
         self._place(self._chunks, self._n_columns, weight,
                     lambda w: quantize(to_fixed(w), self.shift))
         del self._chunks  # the chunk generator refers to the whole simulation
+        self.compact_rows()
 
     def _set_weight_scale(self, lo, hi):
         """Set ``shift``, the same on every rank given the projection's weight range there:
@@ -415,6 +419,7 @@ class StaticProjection(SourceRows):
         counts = np.zeros(int(at[-1]) + 1, np.int64)
         counts[at] = np.diff(self.ptr)
         self.ptr = csr.pointers(counts)
+        self.compact_rows()
 
     def compact_rows(self):
         """Row pointers as int32 where the synapses allow (4 bytes per needed source); the
@@ -462,7 +467,6 @@ def index_static(projections):
     sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
-        proj.compact_rows()
     return sources
 
 

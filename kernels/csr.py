@@ -48,6 +48,55 @@ def grouped(values, keys, n_keys):
 
 
 @numba.njit(cache=True)
+def _group_blocks(sizes, keys, fill, out):
+    i = 0
+    for block in range(sizes.shape[0]):
+        for _ in range(sizes[block]):
+            out[fill[keys[i]]] = block
+            fill[keys[i]] += 1
+            i += 1
+
+
+def grouped_blocks(sizes, keys, n_keys):
+    """:func:`grouped` of the block number (int32) of items that come in consecutive
+    blocks of ``sizes`` items, without an array of those numbers."""
+    counts = np.bincount(keys, minlength=n_keys)
+    out = np.empty(len(keys), np.int32)
+    _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
+    return out, counts
+
+
+@numba.njit(cache=True)
+def _merge(a_keys, a_counts, b_keys, b_counts, keys, counts):
+    i = j = n = 0
+    while i < a_keys.shape[0] or j < b_keys.shape[0]:
+        if j == b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
+            keys[n], counts[n] = a_keys[i], a_counts[i]
+            i += 1
+        elif i == a_keys.shape[0] or b_keys[j] < a_keys[i]:
+            keys[n], counts[n] = b_keys[j], b_counts[j]
+            j += 1
+        else:
+            keys[n], counts[n] = a_keys[i], a_counts[i] + b_counts[j]
+            i += 1
+            j += 1
+        n += 1
+    return n
+
+
+def merged_counts(a, b):
+    """Two runs (ascending distinct keys, a count per key) merged into one run, the counts
+    of a key in both summed (O(len(a) + len(b)), no temporary beyond the result)."""
+    (a_keys, a_counts), (b_keys, b_counts) = a, b
+    keys = np.empty(len(a_keys) + len(b_keys), np.result_type(a_keys, b_keys))
+    counts = np.empty(len(keys), np.result_type(a_counts, b_counts))
+    n = _merge(a_keys, a_counts, b_keys, b_counts, keys, counts)
+    keys.resize(n, refcheck=False)
+    counts.resize(n, refcheck=False)
+    return keys, counts
+
+
+@numba.njit(cache=True)
 def _sort_rows(ptr, keys, a, b):
     for r in range(ptr.shape[0] - 1):
         lo, hi = ptr[r], ptr[r + 1]

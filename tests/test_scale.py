@@ -188,11 +188,11 @@ def test_emulated_blocks_move_the_same_in_chunks(monkeypatch):
 
 def test_index_helpers_agree_with_numpy(monkeypatch):
     """distinct, find (sorted and chunked lookups), grouped (stable counting sort), the
-    chunk tallies of the count pass and the union of projections' sources give NumPy's
-    answers."""
+    count pass's tally of sources (runs merged as a binary counter) and the union of
+    projections' sources give NumPy's answers."""
     import bigbrain.arrays as arrays
     from bigbrain.kernels.csr import grouped
-    from bigbrain.projection import merged_tallies, tally, union
+    from bigbrain.projection import Tally, union
     rng = np.random.default_rng(5)
     ids = rng.integers(0, 10**9, 300_000)
     assert np.array_equal(arrays.distinct(ids), np.unique(ids))
@@ -205,10 +205,15 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     out, counts = grouped(values, keys, 9)
     assert np.array_equal(out, values[np.argsort(keys, kind="stable")])
     assert counts.tolist() == np.bincount(keys, minlength=9).tolist()
-    chunks = [rng.integers(0, 50, n) for n in (0, 30, 1, 200)]
-    gids, n = merged_tallies(*map(list, zip(*(tally(c) for c in chunks))))
+    chunks = [rng.integers(0, 50, n) for n in (0, 30, 1, 200, 3, 7, 100, 2)]
+    per_source = Tally()
+    for chunk in chunks:
+        per_source.add(chunk)
+        assert all(len(a) > 2 * len(b) for (a, _), (b, _) in zip(per_source.runs, per_source.runs[1:]))
+    gids, n = per_source.result()
     assert [gids.tolist(), n.tolist()] == [a.tolist() for a in np.unique(np.concatenate(chunks),
                                                                          return_counts=True)]
+    assert [len(a) for a in Tally().result()] == [0, 0]
     low, high, mixed = np.arange(0, 10), np.arange(20, 30), np.arange(5, 25, 3)
     assert union([high, low]).tolist() == list(range(10)) + list(range(20, 30))
     assert np.array_equal(union([low, mixed, high]), np.unique(np.r_[low, mixed, high]))
