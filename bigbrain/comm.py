@@ -59,9 +59,9 @@ class Comm:
         before the exchange, or None; a rank with an error sends −1 counts, and then every
         rank raises (see :meth:`check`) instead of exchanging.
         """
-        send_counts = np.array(send_counts, dtype=np.int64)
+        send_counts = np.asarray(send_counts, dtype=np.int64)
         if error is not None:
-            send_counts[:] = -1
+            send_counts = np.full(self.size, -1, np.int64)
         recv_counts = np.empty(self.size, dtype=np.int64)
         self.mpi.Alltoall(send_counts, recv_counts)
         if error is not None or (recv_counts < 0).any():
@@ -244,7 +244,8 @@ class EmulatedMPI:
         out[...] = np.tile(np.asarray(send), self.size)[:len(out)]
 
     def Alltoall(self, send, recv):
-        recv[...] = np.asarray(send)[self.mirror(np.arange(self.size))]
+        # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the reversed array, rolled
+        recv[...] = np.roll(np.asarray(send)[::-1], 2 * self.rank + 1 - self.size)
 
     def Alltoallv(self, send, recv):
         data, counts = send

@@ -68,7 +68,7 @@ class RoutingTable:
         for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
         Temporaries: about three arrays of the requests sent or received."""
-        send, sizes = grouped(np.asarray(wanted), owner(wanted), comm.size)
+        send, sizes = grouped(np.asarray(wanted), owner, comm.size)
         requests, sizes = comm.alltoallv(send, sizes)
         del send
         keys = distinct(requests) if keys is None else keys

@@ -5,7 +5,8 @@ is the pre-synaptic spikes (AER packets), as for static synapses.
 
 Memory layout (per rank):
 
-* :class:`PlasticProjection`, rows by source gid: ``ptr`` (int64 per source gid),
+* :class:`PlasticProjection`, rows by source gid: ``ptr`` (int32, or int64 beyond 2^31
+  synapses, per needed source),
   per synapse only ``weight`` (float64) and ``post`` (ring-buffer column, uint16 or
   uint32), plus ``delay`` (uint8/uint16) when delays differ. Synapses are sorted by
   (source gid, post column, ordinal). The pre-synaptic trace K+ and the last spike stamp
@@ -201,8 +202,9 @@ class PlasticProjection(SourceRows):
 
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses and row
-        traces there; ``ptr`` stays on the host, ``rows`` is its copy there."""
-        self.rows = self.ptr
+        traces there; ``ptr`` stays on the host, ``rows`` is its copy there (int64 where
+        the backend is not NumPy's)."""
+        self.rows = self.ptr if backend is NUMPY else self.ptr.astype(np.int64)
         backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last")
                      + (("kplus_triplet",) if self.kplus_triplet is not None else ()))
 

@@ -235,6 +235,12 @@ class _Range:
         return self.scalar or self.lo == self.hi
 
 
+def row_type(n_synapses):
+    """Row pointers' type: int32 up to 2^31 − 1 synapses (4 bytes per needed source), else
+    int64. The device kernels take int64 (:meth:`StaticProjection.use`)."""
+    return np.int32 if n_synapses <= INT32_MAX else np.int64
+
+
 def tally(gids, count_type=np.int32):
     """(distinct gids ascending, as :func:`~bigbrain.arrays.id_type`; how often each
     occurs, as ``count_type``) of one chunk (sorted, O(chunk))."""
@@ -258,7 +264,7 @@ class Tally:
 
     def add(self, gids):
         self.synapses += len(gids)
-        run = tally(gids, np.int32 if self.synapses <= INT32_MAX else np.int64)
+        run = tally(gids, row_type(self.synapses))
         while self.runs and len(self.runs[-1][0]) <= 2 * len(run[0]):
             run = merged_counts(self.runs.pop(), run)
         self.runs.append(run)
@@ -300,7 +306,7 @@ class SourceRows:
             delays.add(delay)
             del pre_pos, weight, delay  # free this chunk before the next is drawn
         self.sources, counts = per_source.result()
-        self.ptr = csr.pointers(counts)
+        self.ptr = csr.pointers(counts, row_type(per_source.synapses))
         del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
@@ -357,7 +363,6 @@ class StaticProjection(SourceRows):
         self._place(self._chunks, self._n_columns, weight,
                     lambda w: quantize(to_fixed(w), self.shift))
         del self._chunks  # the chunk generator refers to the whole simulation
-        self.compact_rows()
 
     def _set_weight_scale(self, lo, hi):
         """Set ``shift``, the same on every rank given the projection's weight range there:
@@ -418,14 +423,7 @@ class StaticProjection(SourceRows):
         at = find(sources, mine) - self.gid_lo
         counts = np.zeros(int(at[-1]) + 1, np.int64)
         counts[at] = np.diff(self.ptr)
-        self.ptr = csr.pointers(counts)
-        self.compact_rows()
-
-    def compact_rows(self):
-        """Row pointers as int32 where the synapses allow (4 bytes per needed source); the
-        device kernels take int64 (:meth:`use`)."""
-        if self.ptr[-1] <= np.iinfo(np.int32).max:
-            self.ptr = self.ptr.astype(np.int32)
+        self.ptr = csr.pointers(counts, self.ptr.dtype)
 
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there

@@ -9,9 +9,9 @@ import numba
 import numpy as np
 
 
-def pointers(counts):
-    """Row pointers (int64, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
-    ptr = np.zeros(len(counts) + 1, np.int64)
+def pointers(counts, dtype=np.int64):
+    """Row pointers (``dtype``, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
+    ptr = np.zeros(len(counts) + 1, dtype)
     np.cumsum(counts, out=ptr[1:])
     return ptr
 
@@ -25,7 +25,8 @@ def _slots(keys, fill, out):
 
 def slots(keys, fill):
     """Slot of each item of a chunk with row ``keys`` (int64 in [0, len(fill))); ``fill``
-    (int64, initially ``ptr[:-1]``) is the next free slot of each row and is advanced."""
+    (initially a copy of ``ptr[:-1]``, of its type) is the next free slot of each row and
+    is advanced."""
     out = np.empty(len(keys), np.int64)
     _slots(np.ascontiguousarray(keys, np.int64), fill, out)
     return out
@@ -38,12 +39,17 @@ def _group(values, keys, fill, out):
         fill[keys[i]] += 1
 
 
-def grouped(values, keys, n_keys):
-    """(``values`` stably ordered by ``keys``, ints in [0, n_keys): a counting sort, O(n +
-    n_keys) with no temporary of n; the number of values of each key)."""
-    counts = np.bincount(keys, minlength=n_keys)
-    out = np.empty(len(values), values.dtype)
-    _group(values, keys, pointers(counts)[:-1], out)
+def grouped(values, key_of, n_keys, chunk=1 << 18):
+    """(``values`` stably ordered by their keys ``key_of(values)``, ints in [0, n_keys),
+    computed a chunk at a time: a counting sort, O(n + n_keys) with no temporary of n;
+    the number of values of each key)."""
+    counts = np.zeros(n_keys, np.int64)
+    for at in range(0, len(values), chunk):
+        counts += np.bincount(key_of(values[at:at + chunk]), minlength=n_keys)
+    out, fill = np.empty(len(values), values.dtype), pointers(counts)[:-1]
+    for at in range(0, len(values), chunk):
+        part = values[at:at + chunk]
+        _group(part, key_of(part), fill, out)
     return out, counts
 
 
