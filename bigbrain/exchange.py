@@ -53,7 +53,8 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 
 class RoutingTable:
     """For every key (ascending gids), the ranks of one communicator that asked for it:
-    ``ranks[ptr[k]:ptr[k + 1]]`` (int32, ascending) for key ``keys[k]``."""
+    ``ranks[ptr[k]:ptr[k + 1]]`` (int16 up to 32,767 ranks, else int32; ascending) for key
+    ``keys[k]``."""
 
     def __init__(self, keys, key_index, sizes):
         """``key_index``: the key of each request, the requests grouped by the asking rank

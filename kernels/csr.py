@@ -64,10 +64,10 @@ def _group_blocks(sizes, keys, fill, out):
 
 
 def grouped_blocks(sizes, keys, n_keys):
-    """:func:`grouped` of the block number (int32) of items that come in consecutive
-    blocks of ``sizes`` items, without an array of those numbers."""
+    """:func:`grouped` of the block number (int16, or int32 from 32,768 blocks) of items
+    that come in consecutive blocks of ``sizes`` items, without an array of those numbers."""
     counts = np.bincount(keys, minlength=n_keys)
-    out = np.empty(len(keys), np.int32)
+    out = np.empty(len(keys), np.int16 if len(sizes) <= np.iinfo(np.int16).max else np.int32)
     _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
     return out, counts
 
