@@ -219,3 +219,21 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     assert union([high, low]).tolist() == list(range(10)) + list(range(20, 30))
     assert np.array_equal(union([low, mixed, high]), np.unique(np.r_[low, mixed, high]))
     assert union([mixed]) is mixed and len(union([])) == 0
+
+
+def test_fixed_outdegree_holds_nothing_per_target_of_other_ranks():
+    """fixed_outdegree counts synapses per local target only: a rank of 1,000 targets out
+    of 10^7 builds in about one chunk of draws, 34 MiB (before: also a flag and a counter
+    per target of the whole selection, 90 MB more)."""
+    import tracemalloc
+    net = bb.Network(comm=EmulatedMPI(10_000, 3, 10**7 + 50))
+    pre = net.population("pre", 50, "iaf_psc_delta")
+    post = net.population("post", 10**7, "iaf_psc_delta")
+    net.connect(pre, post, rule="fixed_outdegree", outdegree=20_000, weight=0.1, delay=1.0)
+    tracemalloc.start()
+    try:
+        sim = net.build()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0 < len(sim.static[0]) < 1000 and peak < 60 * 2**20
