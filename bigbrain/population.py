@@ -141,6 +141,18 @@ class Members:
         spans.sort()
         return any(b > c for (_, b), (c, _) in zip(spans, spans[1:]))
 
+    def histogram(self, bounds):
+        """Number of members in each gid range [bounds[i], bounds[i + 1]) (int64; ``bounds``
+        ascending, holding every member); O(parts · len(bounds)) for parts of step 1."""
+        spans = self._step_ranges()
+        if spans is None:
+            at = np.searchsorted(bounds, np.asarray(self), side="right") - 1
+            return np.bincount(at, minlength=len(bounds) - 1)
+        out = np.zeros(len(bounds) - 1, np.int64)
+        for lo, hi in spans:
+            out += np.diff(np.clip(bounds, lo, hi))
+        return out
+
     def local_positions(self, partition, rank):
         """Positions (ascending) of the members that ``rank`` owns under ``partition``;
         O(members owned) for parts of step 1 where the partition lists a rank's gids so."""
