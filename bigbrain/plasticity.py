@@ -306,11 +306,13 @@ class Plasticity:
         """``tau_minus``, ``tau_minus_triplet``: the post-synaptic trace time constants (ms)
         of each column (the second is used only with triplet projections)."""
         self.projections, self.local_gids = projections, local_gids
-        tracked = np.zeros(len(local_gids), bool)
+        n = len(local_gids) if projections else 0  # nothing plastic here: no history rows
+        tracked = np.zeros(n, bool)
         for proj in projections:
             tracked[proj.post] = True
         self.triplet = any(proj.kplus_triplet is not None for proj in projections)
-        self.history = PostHistory(tau_minus, tracked, dt, tau_minus_triplet if self.triplet else None)
+        self.history = PostHistory(tau_minus[:n], tracked, dt,
+                                   tau_minus_triplet[:n] if self.triplet else None)
         self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)
