@@ -50,7 +50,8 @@ class RoundRobin(Partition):
 
     def owner(self, gids):
         gids = np.asarray(gids)
-        return gids % self.n_ranks if gids.dtype in (np.int32, np.int64) else gids.astype(np.int64) % self.n_ranks
+        gids = gids if gids.dtype in (np.int32, np.int64) else gids.astype(np.int64)
+        return gids % self.n_ranks
 
     def local_gids(self, rank, first, size):
         start = first + (rank - first) % self.n_ranks

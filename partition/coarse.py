@@ -105,7 +105,8 @@ class CoarseGraph:
             b = self.chunk(conn.post.members()[pairs[1]])
             return np.bincount(a * C + b, minlength=C * C).reshape(C, C).astype(np.float64)
         fraction = self._members(conn.pre_gids) / max(len(conn.pre), 1)
-        return fraction[:, None] * (conn.rule.expected_per_target * self._members(conn.post.members()))[None, :]
+        incoming = conn.rule.expected_per_target * self._members(conn.post.members())
+        return fraction[:, None] * incoming[None, :]
 
 
 def _per_chunk(graph, pops, rates):
