@@ -44,9 +44,14 @@ def peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: Objects that reach everything: a structure's arrays are not counted through them.
+WHOLE = ("Network", "Simulation")
+
+
 def array_bytes(obj, seen, depth=0):
     """Bytes of the NumPy arrays reachable from ``obj`` through attributes, dicts, lists and
-    tuples of bigbrain objects, each buffer counted once (``seen``: ids of buffers)."""
+    tuples of bigbrain objects (not through :data:`WHOLE`), each buffer counted once
+    (``seen``: ids of buffers)."""
     if isinstance(obj, np.ndarray):
         base = obj
         while isinstance(base.base, np.ndarray):
@@ -55,7 +60,7 @@ def array_bytes(obj, seen, depth=0):
             return 0
         seen.add(id(base))
         return base.nbytes
-    if depth > 6 or id(obj) in seen:
+    if depth > 6 or id(obj) in seen or type(obj).__name__ in WHOLE:
         return 0
     seen.add(id(obj))
     if isinstance(obj, dict):
@@ -73,6 +78,7 @@ def kept_by_structure(net, sim):
     parts = {
         "populations": list(net.populations.values()),
         "connections": [{k: v for k, v in vars(c).items() if k != "rule"} for c in net.connections],
+        "needed sources": [sim.static_sources] + [p.sources for p in sim.plasticity.projections],
         "static rows (ptr)": [p.ptr for p in sim.static],
         "static synapses": sim.static,
         "plastic synapses": sim.plasticity,

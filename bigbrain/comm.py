@@ -59,9 +59,9 @@ class Comm:
         before the exchange, or None; a rank with an error sends −1 counts, and then every
         rank raises (see :meth:`check`) instead of exchanging.
         """
-        send_counts = np.array(send_counts, dtype=np.int64)
+        send_counts = np.asarray(send_counts, dtype=np.int64)
         if error is not None:
-            send_counts[:] = -1
+            send_counts = np.full(self.size, -1, np.int64)
         recv_counts = np.empty(self.size, dtype=np.int64)
         self.mpi.Alltoall(send_counts, recv_counts)
         if error is not None or (recv_counts < 0).any():
@@ -80,6 +80,8 @@ class Comm:
         with its error, which is also an instance of the class the errors share (a
         ``ModelError``, say), so that the handler for that class still catches it.
         """
+        if not self.mpi.allreduce(int(error is not None), op=MPI.MAX):
+            return  # one small reduction while all is well, not P objects on every rank
         mine = None if error is None else (f"{type(error).__name__}: {error}", _portable(error))
         gathered = self.mpi.allgather(mine)
         failed = [(r, g) for r, g in enumerate(gathered) if g is not None]
@@ -157,6 +159,10 @@ def abort_on_uncaught_exception():
     sys.excepthook = hook
 
 
+#: Words of the blocks that :class:`EmulatedMPI` moves at a time (bounds its temporaries).
+BLOCKS_CHUNK = 1 << 18
+
+
 class EmulatedMPI:
     """One process that plays rank ``rank`` of ``size`` ranks, every one as loaded as it.
 
@@ -167,7 +173,7 @@ class EmulatedMPI:
     the same load as this one, by symmetry under the round-robin partition (gid g on rank
     g mod P): what rank s sends to this rank r is what r sends to its mirror 2r − s (mod P),
     with the gids moved from the mirror's to r's (g + r − mirror, mod P within the
-    ``n_nodes`` gids). int64 blocks are taken for gids and uint64 blocks for AER words
+    ``n_nodes`` gids). int32 and int64 blocks are taken for gids and uint64 blocks for AER words
     (:mod:`bigbrain.exchange`); other data is passed unchanged. Reductions: MIN and MAX
     give this rank's value, SUM P times it; gathers give P copies. Only the collectives
     that ``alltoall`` and ``sparse`` exchanges and the build use are answered (no mesh
@@ -191,18 +197,23 @@ class EmulatedMPI:
         """The rank whose sends to this rank stand for those of rank(s) ``source``."""
         return (2 * self.rank - np.asarray(source, np.int64)) % self.size
 
-    def moved(self, values, sender):
-        """``values`` that ``sender`` holds, as this rank holds them (see class docstring)."""
-        values = np.asarray(values)
+    def move(self, values, counts, senders):
+        """Turn ``values`` (consecutive blocks of ``counts`` items that ranks ``senders``
+        hold) in place into what this rank holds (see class docstring): int32 and int64
+        as gids, uint64 as AER words; other types stay."""
+        if values.dtype not in (np.int32, np.int64, np.uint64):
+            return
+        shift = np.repeat((self.rank - np.asarray(senders, np.int64)) % self.size, counts)
         if values.dtype == np.uint64:
             from .kernels.aer import OFFSET_BITS
-            gids = self.moved((values >> np.uint64(OFFSET_BITS)).astype(np.int64), sender)
-            offsets = values & np.uint64((1 << OFFSET_BITS) - 1)
-            return (gids.astype(np.uint64) << np.uint64(OFFSET_BITS)) | offsets
-        if values.dtype != np.int64:
-            return values
-        gids = values + (self.rank - sender) % self.size
-        return np.where(gids >= self.n_nodes, gids - self.size, gids)
+            values += shift.astype(np.uint64) << np.uint64(OFFSET_BITS)
+            del shift
+            beyond = values >= np.uint64(self.n_nodes) << np.uint64(OFFSET_BITS)
+            values[beyond] -= np.uint64(self.size) << np.uint64(OFFSET_BITS)
+        else:
+            values += shift
+            del shift
+            values[values >= self.n_nodes] -= self.size
 
     # ------------------------------------------------------------ object collectives
     def allgather(self, obj):
@@ -233,25 +244,38 @@ class EmulatedMPI:
         out[...] = np.tile(np.asarray(send), self.size)[:len(out)]
 
     def Alltoall(self, send, recv):
-        recv[...] = np.asarray(send)[self.mirror(np.arange(self.size))]
+        # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the reversed array, rolled
+        recv[...] = np.roll(np.asarray(send)[::-1], 2 * self.rank + 1 - self.size)
 
     def Alltoallv(self, send, recv):
         data, counts = send
-        everyone = np.arange(self.size)
-        self._blocks(data, counts, everyone, everyone, recv[0])
+        self._blocks(data, counts, None, None, recv[0])
 
     def _blocks(self, data, counts, destinations, sources, out):
-        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order): each
-        the block that ``data`` holds for the source's mirror among ``destinations``
-        (ascending ranks, ``counts`` words each; none if the mirror is not one), moved."""
+        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order; None:
+        every rank): each the block that ``data`` holds for the source's mirror among
+        ``destinations`` (ascending ranks, ``counts`` words each; none if the mirror is not
+        one; None: every rank), moved. Sources go a chunk at a time, of about
+        :data:`BLOCKS_CHUNK` words: temporaries of one array of P and of a chunk."""
         from .arrays import ranges
         counts = np.asarray(counts, np.int64)
-        mirrors = self.mirror(sources)
-        i = np.searchsorted(destinations, mirrors).clip(0, max(len(destinations) - 1, 0))
-        i = i[destinations[i] == mirrors] if len(destinations) else i[:0]
-        starts = np.concatenate([[0], np.cumsum(counts)])[i]
-        take = ranges(starts, counts[i])
-        out[:len(take)] = self.moved(data[take], np.repeat(destinations[i], counts[i]))
+        first = np.cumsum(counts)
+        first -= counts  # where each destination's block starts in ``data``
+        n_sources = self.size if sources is None else len(sources)
+        step = max(1, n_sources * BLOCKS_CHUNK // max(int(counts.sum()), 1))
+        at = 0
+        for lo in range(0, n_sources, step):
+            chunk = np.arange(lo, min(lo + step, n_sources)) if sources is None else sources[lo:lo + step]
+            i = senders = self.mirror(chunk)  # the mirrors: positions among all ranks
+            if destinations is not None:  # their positions among the destinations, where there
+                i = np.searchsorted(destinations, senders).clip(0, max(len(destinations) - 1, 0))
+                i = i[destinations[i] == senders] if len(destinations) else i[:0]
+                senders = destinations[i]
+            sizes = counts[i]
+            got = out[at:at + int(sizes.sum())]
+            np.take(data, ranges(first[i], sizes), out=got)
+            self.move(got, sizes, senders)
+            at += len(got)
 
     def Split_type(self, kind):
         return _Single()

@@ -199,10 +199,12 @@ class FixedOutdegree(Rule):
     Every rank draws the targets of all sources, in chunks of about
     ``SYNAPSES_PER_CHUNK`` draws (whole sources), and keeps the synapses onto its own
     neurons. Cost per rank: the draws of the whole projection (N_pre · outdegree uniforms,
-    the same on every rank, so building does not get faster with more ranks), memory of
-    one chunk (about 50 bytes per draw), one int64 counter per post-synaptic position, and
-    the kept synapses. Ordinals: a synapse's rank among the synapses onto its target, in
-    the order of (source position, draw), the same on any partition.
+    the same on every rank, so building does not get faster with more ranks: a target's
+    synapses depend on every source's draws, and no rank knows which sources drew its
+    targets without drawing them), memory of one chunk (about 50 bytes per draw), one
+    int64 counter per local target, and the kept synapses. Ordinals: a synapse's rank
+    among the synapses onto its target, in the order of (source position, draw), the
+    same on any partition.
     """
 
     name = "fixed_outdegree"
@@ -229,27 +231,27 @@ class FixedOutdegree(Rule):
         poisson = spec.pre_gids is None
         source_ids = np.arange(n_pre, dtype=np.int64) if poisson else spec.pre_gids
         gid_of = None if poisson else post_gids.__getitem__
-        mine = np.zeros(len(post_gids), bool)
-        mine[local] = True
-        made = np.zeros(len(post_gids), np.int64)  # synapses so far onto each target
+        made = np.zeros(len(local), np.int64)  # synapses so far onto each local target
         per_chunk = max(1, SYNAPSES_PER_CHUNK // max(k, 1))
         for lo in range(0, max(n_pre, 1), per_chunk):
             pre = np.repeat(np.arange(lo, min(lo + per_chunk, n_pre), dtype=np.int64), k)
             draw = np.tile(np.arange(k, dtype=np.int64), len(pre) // max(k, 1))
             post = draw_partners(spec, stream, source_ids[pre], draw, pre, len(post_gids),
                                  gid_of) if pre.size else _EMPTY
-            keep = np.flatnonzero(mine[post])
-            pre, post = pre[keep], post[keep]
+            at = np.searchsorted(local, post).clip(0, len(local) - 1)  # local index
+            keep = np.flatnonzero(local[at] == post)
+            pre, post, at = pre[keep], post[keep], at[keep]
             del draw, keep
-            yield pre, post, _ordinals(post, made)
+            yield pre, post, _ordinals(at, made)
 
     def describe(self):
         return {"rule": self.name, "outdegree": int(self.outdegree)}
 
 
 def _ordinals(post, made):
-    """Ordinal of each synapse onto ``post`` (in the given order), counting on from
-    ``made`` (synapses onto each target so far), which is updated."""
+    """Ordinal of each synapse onto ``post`` (targets by index into ``made``, in the given
+    order), counting on from ``made`` (synapses onto each target so far), which is
+    updated."""
     order = np.argsort(post, kind="stable")
     sorted_post = post[order]
     starts = np.flatnonzero(np.r_[True, sorted_post[1:] != sorted_post[:-1]]) if len(post) else _EMPTY

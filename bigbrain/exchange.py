@@ -41,8 +41,9 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import ranges
+from .arrays import distinct, find, ranges
 from .comm import Comm
+from .kernels.csr import grouped, grouped_blocks, pointers
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
@@ -51,26 +52,30 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 
 
 class RoutingTable:
-    """For every key (ascending gids), the ranks of one communicator that asked for it."""
+    """For every key (ascending gids), the ranks of one communicator that asked for it:
+    ``ranks[ptr[k]:ptr[k + 1]]`` (int16 up to 32,767 ranks, else int32; ascending) for key
+    ``keys[k]``."""
 
-    def __init__(self, keys, key_index, requester):
-        order = np.lexsort((requester, key_index))
+    def __init__(self, keys, key_index, sizes):
+        """``key_index``: the key of each request, the requests grouped by the asking rank
+        in rank order (``sizes``: how many each rank asked)."""
         self.keys = keys
-        self.ranks = requester[order].astype(np.int64)
-        self.ptr = np.zeros(len(keys) + 1, np.int64)
-        np.cumsum(np.bincount(key_index, minlength=len(keys)), out=self.ptr[1:])
+        self.ranks, counts = grouped_blocks(sizes, key_index, len(keys))
+        self.ptr = pointers(counts)
 
     @classmethod
-    def requested(cls, comm, holder, wanted, keys=None):
-        """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``holder[j]`` for
-        key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
-        (ascending, holding every requested key) or by the distinct requested keys."""
-        order = np.argsort(holder, kind="stable")
-        requests, sizes = comm.alltoallv(np.asarray(wanted, np.int64)[order],
-                                         np.bincount(holder, minlength=comm.size))
-        requester = np.repeat(np.arange(comm.size), sizes)
-        keys = np.unique(requests) if keys is None else keys
-        return cls(keys, np.searchsorted(keys, requests), requester)
+    def requested(cls, comm, owner, wanted, keys=None):
+        """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``owner(wanted)[j]``
+        for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
+        (ascending, holding every requested key) or by the distinct requested keys.
+        Temporaries: about three arrays of the requests sent or received."""
+        send, sizes = grouped(np.asarray(wanted), owner, comm.size)
+        requests, sizes = comm.alltoallv(send, sizes)
+        del send
+        keys = distinct(requests) if keys is None else keys
+        key_index = find(keys, requests, np.min_scalar_type(len(keys)))
+        del requests
+        return cls(keys, key_index, sizes)
 
     def route(self, key_index, gids, offsets, n_ranks):
         """(AER words of spikes of sources ``gids`` at steps ``offsets``, copied once per
@@ -86,7 +91,7 @@ class RoutingTable:
 
     def peers(self):
         """The ranks this table sends to, ascending."""
-        return np.unique(self.ranks)
+        return distinct(self.ranks)
 
 
 def by_destination(words, dest, n_dest):
@@ -159,10 +164,9 @@ class Exchange:
         return {"strategy": self.name, "mesh": [self.mesh.rows, self.mesh.cols]}
 
 
-def _needed_table(comm, partition, local_gids, needed_gids):
+def _needed_table(comm, partition, local_gids, needed):
     """Routing table at each source's owner: which ranks host targets of its local nodes."""
-    needed = np.unique(needed_gids)
-    return RoutingTable.requested(comm, partition.owner(needed), needed, local_gids)
+    return RoutingTable.requested(comm, partition.owner, needed, local_gids)
 
 
 class AlltoallExchange(Exchange):
@@ -170,9 +174,9 @@ class AlltoallExchange(Exchange):
 
     name = "alltoall"
 
-    def __init__(self, comm, partition, local_gids, needed_gids):
+    def __init__(self, comm, partition, local_gids, needed):
         super().__init__(comm, partition)
-        self.table = _needed_table(comm, partition, local_gids, needed_gids)
+        self.table = _needed_table(comm, partition, local_gids, needed)
 
     def _move(self, local_index, gids, offsets, error):
         send, counts = self.table.route(local_index, gids, offsets, self.comm.size)
@@ -187,11 +191,11 @@ class SparseExchange(Exchange):
 
     name = "sparse"
 
-    def __init__(self, comm, partition, local_gids, needed_gids):
+    def __init__(self, comm, partition, local_gids, needed):
         super().__init__(comm, partition)
-        self.table = _needed_table(comm, partition, local_gids, needed_gids)
+        self.table = _needed_table(comm, partition, local_gids, needed)
         self.targets = self.table.peers()
-        self.sources = np.unique(partition.owner(np.unique(needed_gids)))
+        self.sources = distinct(partition.owner(needed))
         self.graph = comm.mpi.Create_dist_graph_adjacent(self.sources.tolist(), self.targets.tolist(),
                                                          reorder=False)
         self.n_peers = int(np.count_nonzero(self.targets != comm.rank))
@@ -220,15 +224,15 @@ class MeshExchange(Exchange):
     name = "mesh"
     PHASES = 2
 
-    def __init__(self, comm, partition, local_gids, needed_gids):
+    def __init__(self, comm, partition, local_gids, needed):
         super().__init__(comm, partition)
         mesh = self.mesh
         self.row_comm = Comm(comm.mpi.Split(self.traffic.row, self.traffic.col))
         self.col_comm = Comm(comm.mpi.Split(self.traffic.col, self.traffic.row))
-        needed = np.unique(needed_gids)
         # The intermediate of (source owner o, destination d) is (row of o, column of d).
-        self.forward = RoutingTable.requested(self.col_comm, mesh.row(partition.owner(needed)), needed)
-        self.table = RoutingTable.requested(self.row_comm, mesh.col(partition.owner(self.forward.keys)),
+        self.forward = RoutingTable.requested(self.col_comm, lambda g: mesh.row(partition.owner(g)),
+                                              needed)
+        self.table = RoutingTable.requested(self.row_comm, lambda g: mesh.col(partition.owner(g)),
                                             self.forward.keys, local_gids)
 
     def _move(self, local_index, gids, offsets, error):
@@ -267,7 +271,7 @@ def _flagged_alltoallv(comm, send, send_counts, failed):
 EXCHANGES = {cls.name: cls for cls in (AlltoallExchange, SparseExchange, MeshExchange)}
 
 
-def make(name, comm, partition, local_gids, needed_gids):
+def make(name, comm, partition, local_gids, needed):
     """The exchange strategy ``name`` for this rank's nodes ``local_gids`` (ascending)
-    whose targets need the sources ``needed_gids``."""
-    return EXCHANGES[name](comm, partition, local_gids, needed_gids)
+    whose targets need the sources ``needed`` (ascending distinct gids)."""
+    return EXCHANGES[name](comm, partition, local_gids, needed)

@@ -5,7 +5,8 @@ is the pre-synaptic spikes (AER packets), as for static synapses.
 
 Memory layout (per rank):
 
-* :class:`PlasticProjection`, rows by source gid: ``ptr`` (int64 per source gid),
+* :class:`PlasticProjection`, rows by source gid: ``ptr`` (int32, or int64 beyond 2^31
+  synapses, per needed source),
   per synapse only ``weight`` (float64) and ``post`` (ring-buffer column, uint16 or
   uint32), plus ``delay`` (uint8/uint16) when delays differ. Synapses are sorted by
   (source gid, post column, ordinal). The pre-synaptic trace K+ and the last spike stamp
@@ -168,7 +169,7 @@ class PlasticProjection(SourceRows):
         self.rule = conn.synapse
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
-        self._count(conn, chunks, needed=True)
+        self._count(conn, chunks)
         self._place(chunks, n_columns, np.empty(int(self.ptr[-1])))
         csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
         self.rule.check_weights(f"{conn.where}.weight", self.weight)
@@ -191,7 +192,7 @@ class PlasticProjection(SourceRows):
     def row_gids(self, rows):
         """Source gid of each row: the rows (and K+, t_last) are the sources this rank
         needs (``sources``, ascending), not the pre selection's whole gid range."""
-        return self.sources[rows]
+        return self.sources[rows].astype(np.int64)
 
     def history_bound(self):
         """Stamp at or below which no post spike can still potentiate a synapse here."""
@@ -201,8 +202,9 @@ class PlasticProjection(SourceRows):
 
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses and row
-        traces there; ``ptr`` stays on the host, ``rows`` is its copy there."""
-        self.rows = self.ptr
+        traces there; ``ptr`` stays on the host, ``rows`` is its copy there (int64 where
+        the backend is not NumPy's)."""
+        self.rows = self.ptr if backend is NUMPY else self.ptr.astype(np.int64)
         backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last")
                      + (("kplus_triplet",) if self.kplus_triplet is not None else ()))
 
@@ -304,11 +306,13 @@ class Plasticity:
         """``tau_minus``, ``tau_minus_triplet``: the post-synaptic trace time constants (ms)
         of each column (the second is used only with triplet projections)."""
         self.projections, self.local_gids = projections, local_gids
-        tracked = np.zeros(len(local_gids), bool)
+        n = len(local_gids) if projections else 0  # nothing plastic here: no history rows
+        tracked = np.zeros(n, bool)
         for proj in projections:
             tracked[proj.post] = True
         self.triplet = any(proj.kplus_triplet is not None for proj in projections)
-        self.history = PostHistory(tau_minus, tracked, dt, tau_minus_triplet if self.triplet else None)
+        self.history = PostHistory(tau_minus[:n], tracked, dt,
+                                   tau_minus_triplet[:n] if self.triplet else None)
         self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)

@@ -94,8 +94,11 @@ class Members:
         if len(self._parts) == 1:
             return self._part_gids(0, positions)
         part = np.searchsorted(self.ends, positions, side="right")
+        spans = self._step_ranges()
+        if spans is not None:  # gid = position + (first gid − first position) of its part
+            return positions + (np.array([lo for lo, _ in spans]) - np.r_[0, self.ends[:-1]])[part]
         out = np.empty(positions.shape, np.int64)
-        for k in np.unique(part).tolist():
+        for k in np.flatnonzero(np.bincount(part.ravel(), minlength=len(self._parts))).tolist():
             sel = part == k
             out[sel] = self._part_gids(k, positions[sel] - (self.ends[k - 1] if k else 0))
         return out
@@ -137,6 +140,18 @@ class Members:
             return len(np.unique(gids)) < len(gids)
         spans.sort()
         return any(b > c for (_, b), (c, _) in zip(spans, spans[1:]))
+
+    def histogram(self, bounds):
+        """Number of members in each gid range [bounds[i], bounds[i + 1]) (int64; ``bounds``
+        ascending, holding every member); O(parts · len(bounds)) for parts of step 1."""
+        spans = self._step_ranges()
+        if spans is None:
+            at = np.searchsorted(bounds, np.asarray(self), side="right") - 1
+            return np.bincount(at, minlength=len(bounds) - 1)
+        out = np.zeros(len(bounds) - 1, np.int64)
+        for lo, hi in spans:
+            out += np.diff(np.clip(bounds, lo, hi))
+        return out
 
     def local_positions(self, partition, rank):
         """Positions (ascending) of the members that ``rank`` owns under ``partition``;

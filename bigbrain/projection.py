@@ -4,8 +4,9 @@ A :class:`Connection` is the description (the same on every rank). Building it o
 generates the local synapses (:mod:`.connectivity`) and stores them compactly:
 
 * :class:`StaticProjection` (sources are nodes): compressed rows by source — ``ptr``
-  (int64, one per source that this rank needs, numbered by position among the rank's
-  needed sources: nothing grows with the whole network), ``post`` (ring-buffer
+  (int32 unless the projection has 2^31 synapses on the rank, one per source that this
+  rank needs, numbered by position among the rank's needed sources: nothing grows with
+  the whole network), ``post`` (ring-buffer
   column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
   homogeneous, else one int32 per synapse with a shift per projection, see
   :mod:`.kernels.fixed_point`) and delays (one uint8/uint16 per synapse unless homogeneous).
@@ -16,11 +17,13 @@ import math
 
 import numpy as np
 
+from .arrays import INT32_MAX, distinct, find, id_type
 from .backends import NUMPY
 from .connectivity import Explicit
 from .distributions import Distribution, Stream
 from .errors import ModelError
 from .kernels import csr, poisson
+from .kernels.csr import merged_counts
 from .kernels.fixed_point import INVERSE_SCALE, MAX_WEIGHT, quantize, to_fixed, weight_shift
 from .kernels.philox import key_words, purpose_word
 from .spatial import Space, is_spatial
@@ -232,6 +235,48 @@ class _Range:
         return self.scalar or self.lo == self.hi
 
 
+def row_type(n_synapses):
+    """Row pointers' type: int32 up to 2^31 − 1 synapses (4 bytes per needed source), else
+    int64. The device kernels take int64 (:meth:`StaticProjection.use`)."""
+    return np.int32 if n_synapses <= INT32_MAX else np.int64
+
+
+def tally(gids, count_type=np.int32):
+    """(distinct gids ascending, as :func:`~bigbrain.arrays.id_type`; how often each
+    occurs, as ``count_type``) of one chunk (sorted, O(chunk))."""
+    gids = np.sort(gids)
+    if not len(gids):
+        return gids.astype(id_type(0)), np.zeros(0, count_type)
+    starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
+    counts = np.diff(np.r_[starts, len(gids)]).astype(count_type)
+    return gids[starts].astype(id_type(gids[-1]), copy=False), counts
+
+
+class Tally:
+    """Synapses per source gid, counted chunk by chunk: each chunk's :func:`tally` is a
+    sorted run, merged with the last run while that is at most twice as long (a binary
+    counter: O(n log chunks) work, and in memory only the runs, fewer than one chunk's
+    tally per distinct gid, and one merge's result; no array over the gid range, no sort
+    of all tallies together)."""
+
+    def __init__(self):
+        self.runs, self.synapses = [], 0
+
+    def add(self, gids):
+        self.synapses += len(gids)
+        run = tally(gids, row_type(self.synapses))
+        while self.runs and len(self.runs[-1][0]) <= 2 * len(run[0]):
+            run = merged_counts(self.runs.pop(), run)
+        self.runs.append(run)
+
+    def result(self):
+        """(distinct gids ascending, number of synapses of each)."""
+        while len(self.runs) > 1:
+            last = self.runs.pop()
+            self.runs.append(merged_counts(self.runs.pop(), last))
+        return self.runs.pop() if self.runs else tally(np.zeros(0, np.int64))
+
+
 class SourceRows:
     """Synapses in compressed rows by source, built from chunks in two passes.
 
@@ -241,36 +286,28 @@ class SourceRows:
     :meth:`_count` counts the synapses of each row (``ptr``) and the range of their delays,
     :meth:`_place` stores them, each row's in the order the chunks give them.
 
-    Rows are either one per source gid of the pre selection's gid range (row = gid −
-    ``gid_lo``), or (``needed``) one per source with a synapse here: ``sources``, the
-    ascending gids that this rank needs, row = position in ``sources`` (as NEST's
-    fifth-generation kernel indexes them), so that nothing grows with the whole network.
+    Rows are one per source with a synapse here: ``sources``, the ascending gids that this
+    rank needs (int32 below 2^31 − 1, :func:`~bigbrain.arrays.id_type`), row = position
+    in ``sources`` (as NEST's fifth-generation kernel indexes them; ``gid_lo``, 0 here, is
+    the first row's position), so that nothing grows with the whole network.
     """
 
-    sources = None
-
-    def _count(self, conn, chunks, weight_key=None, needed=False):
-        """First pass: ``ptr``, the delays (``min_delay``, ``max_delay``, ``delay_all``) and,
-        if ``weight_key`` is given, the range of ``weight_key(weights)`` (``weight_range``).
-        Each chunk's rows are tallied (O(chunk)), never over the whole row range."""
-        self.conn = conn
-        self.gid_lo, span = (0, 0) if needed else conn.source_range()
-        tallies, self.weight_range, delays = [], _Range(), _Range()
+    def _count(self, conn, chunks, weight_key=None):
+        """First pass: ``sources``, ``ptr``, the delays (``min_delay``, ``max_delay``,
+        ``delay_all``) and, if ``weight_key`` is given, the range of ``weight_key(weights)``
+        (``weight_range``). Each chunk's sources are tallied (O(chunk)), never over the
+        whole gid range."""
+        self.conn, self.gid_lo = conn, 0
+        per_source, self.weight_range, delays = Tally(), _Range(), _Range()
         for pre_pos, _, weight, delay in chunks():
-            tallies.append(np.unique(conn.pre_gids[pre_pos], return_counts=True))
+            per_source.add(conn.pre_gids[pre_pos])
             if weight_key is not None:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay  # free this chunk before the next is drawn
-        gids, n = (np.concatenate([t[i] for t in tallies] + [np.zeros(0, np.int64)]) for i in range(2))
-        del tallies
-        if needed:
-            self.sources, rows = np.unique(gids, return_inverse=True)
-            span = len(self.sources)
-        else:
-            rows = gids - self.gid_lo
-        self.ptr = csr.pointers(np.bincount(rows, weights=n, minlength=span).astype(np.int64))
-        del gids, n, rows
+        self.sources, counts = per_source.result()
+        self.ptr = csr.pointers(counts, row_type(per_source.synapses))
+        del counts
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
         self.max_delay = None if delays.hi is None else int(delays.hi)
@@ -279,12 +316,11 @@ class SourceRows:
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
         ptr = self.backend.to_host(self.ptr)
-        rows = self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-        return rows if self.sources is None else self.sources[rows]
+        return self.sources[self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))].astype(np.int64)
 
     def rows(self, gids):
-        """Row of each source gid (one with a row here)."""
-        return gids - self.gid_lo if self.sources is None else np.searchsorted(self.sources, gids)
+        """Row of each source gid (one with a row here), before :func:`index_static`."""
+        return find(self.sources, gids)
 
     def _place(self, chunks, n_columns, weight, weight_value=None):
         """Second pass: store the columns (``post``), the delays unless they are all equal
@@ -317,7 +353,7 @@ class StaticProjection(SourceRows):
 
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns
-        self._count(conn, chunks, to_fixed, needed=True)
+        self._count(conn, chunks, to_fixed)
 
     def place(self, lo, hi):
         """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
@@ -372,21 +408,28 @@ class StaticProjection(SourceRows):
 
     def source_gids(self):
         """Gids with at least one synapse here (they must be routed to this rank)."""
-        return self.sources[self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))]
+        rows = self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))
+        return self.sources[rows].astype(np.int64)
 
     def index_by(self, sources):
         """Number the rows by position in ``sources`` (ascending gids, all of this
         projection's among them; shared by the rank's static projections): the rows become
         positions ``gid_lo`` … of ``sources``, empty where a source has no synapse here, so
         that the ``deliver`` kernel takes the spikes' positions in ``sources`` as gids."""
-        at = np.searchsorted(sources, self.sources)
-        self.gid_lo = int(at[0]) if len(at) else 0
-        counts = np.zeros(int(at[-1]) + 1 - self.gid_lo if len(at) else 0, np.int64)
-        counts[at - self.gid_lo] = np.diff(self.ptr)
-        self.ptr, self.sources = csr.pointers(counts), sources
+        mine, n = self.sources, len(self.sources)
+        self.gid_lo, self.sources = (int(np.searchsorted(sources, mine[0])) if n else 0), sources
+        if not n or sources[self.gid_lo + n - 1] == mine[-1]:
+            return  # its sources are consecutive there: the rows stay as they are
+        at = find(sources, mine) - self.gid_lo
+        counts = np.zeros(int(at[-1]) + 1, np.int64)
+        counts[at] = np.diff(self.ptr)
+        self.ptr = csr.pointers(counts, self.ptr.dtype)
 
     def use(self, backend):
-        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
+        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there
+        (row pointers as int64 where the backend is not NumPy's)."""
+        if backend is not NUMPY:
+            self.ptr = self.backend.to_host(self.ptr).astype(np.int64)
         backend.move(self, ("ptr", "post", "weight", "delay"))
 
     def arguments(self):
@@ -419,15 +462,28 @@ def index_static(projections):
     """The ascending gids of every source of this rank's static ``projections``; each
     projection's rows numbered by position in them (:meth:`StaticProjection.index_by`).
     Spikes go to the ``deliver`` kernel as :func:`source_positions` in them."""
-    sources = np.unique(np.concatenate([p.sources for p in projections] + [np.zeros(0, np.int64)]))
+    sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
     return sources
 
 
+def union(arrays):
+    """The distinct values of ascending int64 arrays, ascending (one array: itself);
+    without a sort where the arrays do not overlap (projections from different
+    populations)."""
+    arrays = sorted((a for a in arrays if len(a)), key=lambda a: a[0])
+    if len(arrays) <= 1:
+        return arrays[0] if arrays else np.zeros(0, np.int64)
+    joined = np.concatenate(arrays)
+    if all(a[-1] < b[0] for a, b in zip(arrays, arrays[1:])):
+        return joined
+    return distinct(joined)
+
+
 def source_positions(sources, gids):
     """Position in ``sources`` (ascending) of each of ``gids``; −1 for a gid not there."""
-    at = np.searchsorted(sources, gids)
+    at = find(sources, gids)
     found = at < len(sources)
     found[found] = sources[at[found]] == gids[found]
     return np.where(found, at, -1)

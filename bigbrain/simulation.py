@@ -31,7 +31,8 @@ from .fused import FusedSteps, reason as fused_reason
 from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
-from .projection import PoissonProjection, StaticProjection, index_static, place_static, source_positions
+from .projection import (PoissonProjection, StaticProjection, index_static, place_static,
+                         source_positions, union)
 from .recording import SampleRecorder, SpikeRecorder, Result
 from .state import check_per_neuron
 from .stimulation import CurrentProjection
@@ -80,9 +81,8 @@ class Simulation:
                                      self._tau_minus("tau_minus_triplet"))
         self._warn_inexact_stdp()
         self._set_interval()
-        self.exchange = make_exchange(
-            net.exchange, comm, self.partition, self.local_gids,
-            np.concatenate([p.source_gids() for p in self.static + plastic] + [np.zeros(0, np.int64)]))
+        self.exchange = make_exchange(net.exchange, comm, self.partition, self.local_gids,
+                                      union([self.static_sources] + [p.sources for p in plastic]))
         build_log.info("%s exchange routes built", net.exchange)
         self._spike_recorders, self.vm_recorders = self._make_recorders()
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders

@@ -9,9 +9,9 @@ import numba
 import numpy as np
 
 
-def pointers(counts):
-    """Row pointers (int64, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
-    ptr = np.zeros(len(counts) + 1, np.int64)
+def pointers(counts, dtype=np.int64):
+    """Row pointers (``dtype``, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
+    ptr = np.zeros(len(counts) + 1, dtype)
     np.cumsum(counts, out=ptr[1:])
     return ptr
 
@@ -25,10 +25,81 @@ def _slots(keys, fill, out):
 
 def slots(keys, fill):
     """Slot of each item of a chunk with row ``keys`` (int64 in [0, len(fill))); ``fill``
-    (int64, initially ``ptr[:-1]``) is the next free slot of each row and is advanced."""
+    (initially a copy of ``ptr[:-1]``, of its type) is the next free slot of each row and
+    is advanced."""
     out = np.empty(len(keys), np.int64)
     _slots(np.ascontiguousarray(keys, np.int64), fill, out)
     return out
+
+
+@numba.njit(cache=True)
+def _group(values, keys, fill, out):
+    for i in range(keys.shape[0]):
+        out[fill[keys[i]]] = values[i]
+        fill[keys[i]] += 1
+
+
+def grouped(values, key_of, n_keys, chunk=1 << 18):
+    """(``values`` stably ordered by their keys ``key_of(values)``, ints in [0, n_keys),
+    computed a chunk at a time: a counting sort, O(n + n_keys) with no temporary of n;
+    the number of values of each key)."""
+    counts = np.zeros(n_keys, np.int64)
+    for at in range(0, len(values), chunk):
+        counts += np.bincount(key_of(values[at:at + chunk]), minlength=n_keys)
+    out, fill = np.empty(len(values), values.dtype), pointers(counts)[:-1]
+    for at in range(0, len(values), chunk):
+        part = values[at:at + chunk]
+        _group(part, key_of(part), fill, out)
+    return out, counts
+
+
+@numba.njit(cache=True)
+def _group_blocks(sizes, keys, fill, out):
+    i = 0
+    for block in range(sizes.shape[0]):
+        for _ in range(sizes[block]):
+            out[fill[keys[i]]] = block
+            fill[keys[i]] += 1
+            i += 1
+
+
+def grouped_blocks(sizes, keys, n_keys):
+    """:func:`grouped` of the block number (int16, or int32 from 32,768 blocks) of items
+    that come in consecutive blocks of ``sizes`` items, without an array of those numbers."""
+    counts = np.bincount(keys, minlength=n_keys)
+    out = np.empty(len(keys), np.int16 if len(sizes) <= np.iinfo(np.int16).max else np.int32)
+    _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
+    return out, counts
+
+
+@numba.njit(cache=True)
+def _merge(a_keys, a_counts, b_keys, b_counts, keys, counts):
+    i = j = n = 0
+    while i < a_keys.shape[0] or j < b_keys.shape[0]:
+        if j == b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
+            keys[n], counts[n] = a_keys[i], a_counts[i]
+            i += 1
+        elif i == a_keys.shape[0] or b_keys[j] < a_keys[i]:
+            keys[n], counts[n] = b_keys[j], b_counts[j]
+            j += 1
+        else:
+            keys[n], counts[n] = a_keys[i], a_counts[i] + b_counts[j]
+            i += 1
+            j += 1
+        n += 1
+    return n
+
+
+def merged_counts(a, b):
+    """Two runs (ascending distinct keys, a count per key) merged into one run, the counts
+    of a key in both summed (O(len(a) + len(b)), no temporary beyond the result)."""
+    (a_keys, a_counts), (b_keys, b_counts) = a, b
+    keys = np.empty(len(a_keys) + len(b_keys), np.result_type(a_keys, b_keys))
+    counts = np.empty(len(keys), np.result_type(a_counts, b_counts))
+    n = _merge(a_keys, a_counts, b_keys, b_counts, keys, counts)
+    keys.resize(n, refcheck=False)
+    counts.resize(n, refcheck=False)
+    return keys, counts
 
 
 @numba.njit(cache=True)

@@ -28,7 +28,7 @@ class Partition:
         self.n_nodes, self.n_ranks = int(n_nodes), int(n_ranks)
 
     def owner(self, gids):
-        """Rank of each gid (int64 array)."""
+        """Rank of each gid (int64 array; int32 for int32 gids where the partition allows)."""
         raise NotImplementedError
 
     @classmethod
@@ -49,7 +49,9 @@ class RoundRobin(Partition):
     name = "round_robin"
 
     def owner(self, gids):
-        return np.asarray(gids, np.int64) % self.n_ranks
+        gids = np.asarray(gids)
+        gids = gids if gids.dtype in (np.int32, np.int64) else gids.astype(np.int64)
+        return gids % self.n_ranks
 
     def local_gids(self, rank, first, size):
         start = first + (rank - first) % self.n_ranks

@@ -75,6 +75,10 @@ class CoarseGraph:
         return np.searchsorted(self.bounds, gids, side="right") - 1
 
     def _members(self, gids):
+        """Members per chunk (float64) of ``gids`` (an array, or a selection's
+        :class:`~bigbrain.population.Members`: counted from its ranges, no gid array)."""
+        if hasattr(gids, "histogram"):
+            return gids.histogram(self.bounds).astype(np.float64)
         return np.bincount(self.chunk(gids), minlength=len(self.neurons)).astype(np.float64)
 
     def _pairs(self, conn):
@@ -90,18 +94,19 @@ class CoarseGraph:
     def _incoming(self, conn):
         pairs = self._pairs(conn)
         if pairs is not None:
-            return self._members(conn.post.gids()[pairs[1]])
-        return conn.rule.expected_per_target * self._members(conn.post.gids())
+            return self._members(conn.post.members()[pairs[1]])
+        return conn.rule.expected_per_target * self._members(conn.post.members())
 
     def _between(self, conn):
         C = len(self.neurons)
         pairs = self._pairs(conn)
         if pairs is not None:
             a = self.chunk(conn.pre_gids[pairs[0]])
-            b = self.chunk(conn.post.gids()[pairs[1]])
+            b = self.chunk(conn.post.members()[pairs[1]])
             return np.bincount(a * C + b, minlength=C * C).reshape(C, C).astype(np.float64)
         fraction = self._members(conn.pre_gids) / max(len(conn.pre), 1)
-        return fraction[:, None] * (conn.rule.expected_per_target * self._members(conn.post.gids()))[None, :]
+        incoming = conn.rule.expected_per_target * self._members(conn.post.members())
+        return fraction[:, None] * incoming[None, :]
 
 
 def _per_chunk(graph, pops, rates):
