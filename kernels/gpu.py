@@ -33,7 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cond
 from .exp_tables import MAX_LENGTH, exp_div, per_column
+from .gpu_params import DeviceParams, address as _address, per_neuron
 
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
@@ -94,6 +96,17 @@ def inexact_stdp(mu_plus, mu_minus, tau_plus, tau_minus, dt):
     return "; ".join(why) or None
 
 
+def inexact_model(model):
+    """Why a population of ``model`` may differ from the CPU's in the last bit on the
+    device, or None: aeif_cond_exp's exponential term and its spike-time estimate within a
+    substep call exp and pow, which are the device's (libdevice), not the CPU's libm; the
+    other models use + − × ÷ and propagators computed on the host only."""
+    if model != "aeif_cond_exp":
+        return None
+    return ("its exponential term and spike-time estimate use the device's exp and pow, "
+            "not the CPU's libm")
+
+
 def template_name(kernel, post, delay):
     """``kernel<Post, Delay>`` for the dtypes of the post and delay arrays (an empty delay
     array, homogeneous delays, takes the uint8 instance)."""
@@ -103,13 +116,6 @@ def template_name(kernel, post, delay):
 
 def _blocks(n, threads=THREADS):
     return (max(1, min(MAX_BLOCKS, -(-int(n) // threads))),)
-
-
-def _address(arr):
-    """The address of an array's data (CuPy: on the device), 0 for an empty array."""
-    if arr.size == 0:
-        return 0
-    return arr.data.ptr if hasattr(arr.data, "ptr") else arr.ctypes.data
 
 
 def _i64(*values):
@@ -147,6 +153,7 @@ class CudaKernels:
         self.xp, self._launch = xp, launch
         self._tables = {}
         self.counts = dict.fromkeys(COUNTS, 0)
+        self.params = DeviceParams(self.put)
 
     def launch(self, source, kernel, grid, block, args):
         """``launch`` (counted)."""
@@ -205,14 +212,20 @@ class CudaKernels:
         n = y3.shape[0]
         compact = flags is None
         flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
-        decay = self._exp_div(h, tau_m)
         rec_idx = self.put(rec_idx)
-        self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
-            np.int64(n), y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur,
-            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-            *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
-            np.int32(refractory_input), decay, np.float64(E_L), rec_idx, np.int64(rec_idx.size),
-            rec_v, flags))
+        state = (np.int64(n), y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur,
+                 *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps))
+        params = (P30, P33, I_e, theta, V_reset, V_min, refr_counts, E_L)
+        if per_neuron(params + (tau_m,)):
+            decay, start = self._refr_decay(h, tau_m, refr_counts, refractory_input)
+            self.launch("lif_per_neuron", "iaf_psc_delta_per_neuron", _blocks(n), (THREADS,), (
+                *state, *self.params(params + (start,)), np.int32(refractory_input), decay,
+                rec_idx, np.int64(rec_idx.size), rec_v, flags))
+        else:
+            self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
+                *state, *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
+                np.int32(refractory_input), self._exp_div(h, tau_m), np.float64(E_L), rec_idx,
+                np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off) if compact else None
 
     def iaf_psc_exp(self, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_steps,
@@ -224,29 +237,39 @@ class CudaKernels:
         compact = flags is None
         flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
         rec_idx = self.put(rec_idx)
-        self.launch("lif", "iaf_psc_exp", _blocks(n), (THREADS,), (
-            np.int64(n), V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur,
-            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-            *_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
-            np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
+        state = (np.int64(n), V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur,
+                 *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps))
+        params = (P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts, E_L)
+        if per_neuron(params):
+            self.launch("lif_per_neuron", "iaf_psc_exp_per_neuron", _blocks(n), (THREADS,), (
+                *state, *self.params(params), rec_idx, np.int64(rec_idx.size), rec_v, flags))
+        else:
+            self.launch("lif", "iaf_psc_exp", _blocks(n), (THREADS,), (
+                *state, *_f64(*params[:9]), np.int64(refr_counts), np.float64(E_L), rec_idx,
+                np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off) if compact else None
 
     def iaf_psc_alpha(self, y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
                       col0, t0, n_steps, P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in,
                       P21in, P31in, P32in, IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L,
                       rec_idx, rec_v, out_idx, out_off, flags=None):
-        """kernels/lif.py::iaf_psc_alpha on the device (one number per parameter); returns
-        the number of spikes (with ``flags``: see :meth:`iaf_psc_delta`)."""
+        """kernels/lif.py::iaf_psc_alpha on the device; returns the number of spikes (with
+        ``flags``: see :meth:`iaf_psc_delta`)."""
         n = y3.shape[0]
         compact = flags is None
         flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
         rec_idx = self.put(rec_idx)
-        self.launch("lif", "iaf_psc_alpha", _blocks(n), (THREADS,), (
-            np.int64(n), y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
-            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-            *_f64(P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in, P31in, P32in,
-                  IPSC, I_e, theta, V_reset, V_min),
-            np.int64(refr_counts), np.float64(E_L), rec_idx, np.int64(rec_idx.size), rec_v, flags))
+        state = (np.int64(n), y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cur,
+                 *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps))
+        params = (P30, expm1_tau_m, P11ex, P21ex, P31ex, P32ex, EPSC, P11in, P21in, P31in, P32in,
+                  IPSC, I_e, theta, V_reset, V_min, refr_counts, E_L)
+        if per_neuron(params):
+            self.launch("lif_per_neuron", "iaf_psc_alpha_per_neuron", _blocks(n), (THREADS,), (
+                *state, *self.params(params), rec_idx, np.int64(rec_idx.size), rec_v, flags))
+        else:
+            self.launch("lif", "iaf_psc_alpha", _blocks(n), (THREADS,), (
+                *state, *_f64(*params[:16]), np.int64(refr_counts), np.float64(E_L), rec_idx,
+                np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off) if compact else None
 
     def block_table(self, blocks):
@@ -410,3 +433,54 @@ class CudaKernels:
             for arr in (out_stamp, out_syn, out_w):
                 arr[:n] = arr[:n][order]
         return n
+
+    # ------------------------------------------------------------------ per-neuron and conductance-based
+    def _refr_decay(self, h, tau_m, refr_counts, refractory_input):
+        """iaf_psc_delta's refractory decay with per-neuron parameters: tables
+        exp(−m·h/tau_m) for m = 0 … max(refr_counts) (the CPU's libm; zeros past an
+        underflow) of each distinct tau_m, concatenated on the device, and each neuron's
+        table start (a number or per-neuron array); none without refractory input."""
+        if not refractory_input:
+            return _NULL, 0.0
+
+        def make():
+            length = int(np.max(refr_counts)) + 1
+            values, which = np.unique(np.asarray(tau_m, np.float64), return_inverse=True)
+            tables = np.zeros((len(values), length))
+            for row, tau in zip(tables, values):
+                table = exp_div(h, tau, length)
+                row[:len(table)] = table
+            start = (length * which.ravel()).astype(np.float64)
+            return self.put(tables.ravel()), start if np.ndim(tau_m) else 0.0
+        return self.params.cached(("refr_decay", h, tau_m, refr_counts), make)
+
+    def cond(self, V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur,
+             col0, t0, n_steps, p, rec_idx, rec_v, out_idx, out_off, flags=None):
+        """kernels/cond.py::cond on the device (parameters by kernels/cuda/params.cuh);
+        returns the number of spikes (with ``flags``: see :meth:`iaf_psc_delta`)."""
+        n = V.shape[0]
+        compact = flags is None
+        flags = self.xp.zeros((n_steps, n), np.uint8) if compact else flags
+        rec_idx = self.put(rec_idx)
+        per = cond.PARAMS.index("refr_counts") + 1
+        n_sub, h, detect_each = p[per:]
+        self.launch("cond", "cond", _blocks(n), (THREADS,), (
+            np.int64(n), V, *(_NULL if a is None else a for a in (g_ex, dg_ex, g_in, dg_in, w,
+                                                                  theta)),
+            I_stim, r, ring_ex, ring_in, ring_cur,
+            *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps), *self.params(p[:per]),
+            np.int64(n_sub), np.float64(h), np.int32(detect_each), np.float64(cond.DOMINANCE),
+            rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v, flags))
+        return self._spikes(flags, out_idx, out_off) if compact else None
+
+    def cond_blocks(self, blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col, out_off):
+        """kernels/cond.py::cond_blocks: one launch per population."""
+        return self._each_population(self.cond, 9, blocks, (ring_ex, ring_in, ring_cur), t0,
+                                     n_steps, out_col, out_off)
+
+    inexact_model = staticmethod(inexact_model)
+
+
+for _model in cond.MODELS:  # the entry points of kernels/cond.py's models (backends.CPU_KERNELS)
+    setattr(CudaKernels, _model + "_blocks", CudaKernels.cond_blocks)
+

@@ -12,18 +12,6 @@
 //   flags             uint8 (n_steps, n): 1 where neuron i spiked in step offset s
 #include "common.cuh"
 
-// Position of neuron i in rec_idx, or -1.
-BB_HD i64 recorded_at(const i64 *rec_idx, i64 n_rec, i64 i) {
-    i64 j = lower_bound(rec_idx, n_rec, i);
-    return (j < n_rec && rec_idx[j] == i) ? j : -1;
-}
-
-// Recordable k (of n_var) of neuron i after step offset s, for every position j of i in rec_idx.
-BB_HD void record_v(double v, i64 i, const i64 *rec_idx, i64 n_rec, i64 j, i64 s, i64 k, i64 n_var,
-                    double *rec_v) {
-    for (; j >= 0 && j < n_rec && rec_idx[j] == i; ++j) rec_v[(s * n_rec + j) * n_var + k] = v;
-}
-
 // iaf_psc_delta, neuron i. refr_decay[r] = exp(-r * h / tau_m) from the host's libm.
 BB_HD void iaf_psc_delta_neuron(
         i64 i, i64 n, double *y3, double *y0, i64 *r, double *refr_acc, i64 *ring_ex,

@@ -4,7 +4,8 @@
 // launchers in kernels/gpu.py are checked against the Numba kernels without a GPU.
 // Each function has the parameters of the kernel of the same name.
 #include "philox.cu"
-#include "lif.cu"
+#include "lif_per_neuron.cu"  // and lif.cu
+#include "cond.cu"
 #include "delivery.cu"
 #include "stdp.cu"
 
@@ -43,6 +44,22 @@ extern "C" void host_iaf_psc_exp(
 
 extern "C" void host_iaf_psc_alpha(BB_ALPHA_PARAMS) {
     for (i64 i = 0; i < n; ++i) iaf_psc_alpha_neuron(i, BB_ALPHA_ARGS);
+}
+
+extern "C" void host_iaf_psc_delta_per_neuron(BB_DELTA_EACH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_delta_each(i, BB_DELTA_EACH_ARGS);
+}
+
+extern "C" void host_iaf_psc_exp_per_neuron(BB_EXP_EACH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_exp_each(i, BB_EXP_EACH_ARGS);
+}
+
+extern "C" void host_iaf_psc_alpha_per_neuron(BB_ALPHA_EACH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_alpha_each(i, BB_ALPHA_EACH_ARGS);
+}
+
+extern "C" void host_cond(BB_COND_PARAMS) {
+    for (i64 i = 0; i < n; ++i) cond_neuron(i, BB_COND_ARGS);
 }
 
 template <typename Post, typename Delay>
