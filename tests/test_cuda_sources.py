@@ -342,11 +342,13 @@ def _drive(kernel, block, n_state, scale, n_intervals=40, steps=7):
 
 @pytest.mark.parametrize("per_neuron", [False, True], ids=["homogeneous", "per-neuron"])
 @pytest.mark.parametrize("model", list(MODEL_CASES))
-def test_model_equals_numba_over_hundreds_of_steps(kernels, model, per_neuron):
+def test_model_kernel_equals_numba(kernels, model, per_neuron):
     """Every model of bigbrain.neurons through its CUDA kernel (per-neuron parameters:
     lif_per_neuron.cu, cond.cu through kernels/cuda/params.cuh): spikes, every recordable
     (V_m, currents or g_ex, g_in, w, theta) and every state variable equal the Numba
     kernel's bit for bit over 280 steps of excitatory, inhibitory and current input."""
+    if ON_DEVICE and per_neuron:  # parameter tables hold host addresses, which a copy cannot move
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
     conductance = model in cond.MODELS
     n, scale = 40, MODEL_CASES[model][2]
     n_state = len(MODELS[model].block.LAYOUT if conductance else MODELS[model].block.STATE)
