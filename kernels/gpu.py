@@ -1,8 +1,10 @@
 """CuPy launchers for the CUDA kernels in ``kernels/cuda``: the GPU form of the Numba kernels.
 
 :class:`CudaKernels` has one method per CPU kernel, with the CPU kernel's name and arguments
-(:mod:`.lif`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays (host arrays
-are copied to the device). The sources are compiled at first use by NVRTC with
+(:mod:`.lif`, :mod:`.cond`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays
+(host arrays are copied to the device). Neuron parameters may be numbers or per-neuron
+arrays, as on the CPU: with any array a LIF model runs ``lif_per_neuron.cu``, and
+``cond.cu`` always reads its parameters through the tables of :mod:`.gpu_params`. The sources are compiled at first use by NVRTC with
 ``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
 CPU kernels' bit for bit:
 
@@ -21,6 +23,8 @@ from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names t
 simulation warns at the build: ``mu_plus`` / ``mu_minus`` other than 0 and 1 (``w**mu``
 from the device's ``pow``), and a time constant so long that its table is cut at
 ``exp_tables.MAX_LENGTH`` entries before reaching 0 (longer gaps: the device's ``exp``).
+So does ``aeif_cond_exp`` (:func:`inexact_model`): its exponential term and spike-time
+estimate call ``exp`` and ``pow`` of the state itself, which no host table can hold.
 
 :class:`CudaKernels` works on an array module ``xp`` with a ``launch`` function; the
 default is CuPy with :func:`launch` (NVRTC-compiled modules on the current device). The
