@@ -4,9 +4,9 @@
 (:mod:`.lif`, :mod:`.cond`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays
 (host arrays are copied to the device). Neuron parameters may be numbers or per-neuron
 arrays, as on the CPU: with any array a LIF model runs ``lif_per_neuron.cu``, and
-``cond.cu`` always reads its parameters through the tables of :mod:`.gpu_params`. The sources are compiled at first use by NVRTC with
-``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
-CPU kernels' bit for bit:
+``cond.cu`` always reads its parameters through the tables of :mod:`.gpu_params`. The
+sources are compiled at first use by NVRTC with ``--fmad=false``, so every double operation
+rounds as on the CPU, and the results are the CPU kernels' bit for bit:
 
 * neuron updates write a spike flag per (step, neuron), all populations of a model into
   one buffer; one ``xp.flatnonzero`` lists the spikes in the CPU's order (population,
@@ -438,7 +438,7 @@ class CudaKernels:
                 arr[:n] = arr[:n][order]
         return n
 
-    # ------------------------------------------------------------------ per-neuron and conductance-based
+    # ------------------------------------------------------------------ cond, per-neuron
     def _refr_decay(self, h, tau_m, refr_counts, refractory_input):
         """iaf_psc_delta's refractory decay with per-neuron parameters: tables
         exp(−m·h/tau_m) for m = 0 … max(refr_counts) (the CPU's libm; zeros past an

@@ -215,6 +215,40 @@ def test_cuda_path_runs_every_conductance_model_as_numpy(host_gpu, monkeypatch):
         "device's exp and pow, not the CPU's libm)"]
 
 
+def _checkpointed(path, **archive):
+    """Alpha, adaptive-threshold and aeif neurons with per-neuron I_e, Poisson input and
+    inhibition, archived to ``path``."""
+    net = bb.Network(dt=0.1, seed=9, archive=bb.Archive(path, **archive))
+    pops = [net.population(name, 20, model, I_e=bb.uniform(lo, hi), V_m=bb.uniform(-70.0, -56.0))
+            for name, model, lo, hi in (("A", "iaf_cond_alpha", 280.0, 450.0),
+                                        ("T", "iaf_cond_exp_adaptive", 300.0, 450.0),
+                                        ("W", "aeif_cond_exp", 600.0, 900.0))]
+    net.connect(net.poisson("noise", rate=2000.0), pops[0] | pops[1] | pops[2], weight=2.0,
+                delay=1.0)
+    net.connect(pops[0], pops[1] | pops[2], "fixed_indegree", indegree=5, weight=-2.0, delay=1.0)
+    for pop in pops:
+        net.record(pop)
+    return net
+
+
+def test_cuda_path_resumes_conductance_models_as_the_cpu_runs_on(  # noqa: F811
+        host_gpu, monkeypatch, tmp_path):
+    """Checkpoint at 30 ms on the CUDA path (g, dg, w, theta, refractory steps, current
+    input), resume there and run on: the spikes equal an uninterrupted CPU run."""
+    from bigbrain.archive import ArchiveResult
+    _checkpointed(tmp_path / "cpu.zarr").run(60.0)
+    monkeypatch.setattr(bigbrain.simulation, "select_backend", lambda *args: host_gpu)
+    _checkpointed(tmp_path / "gpu.zarr", checkpoint_every=30.0).run(30.0)
+    net = bb.resume(tmp_path / "gpu.zarr")
+    assert net.time == 30.0 and net.build().backend is host_gpu
+    net.run(30.0)
+    got, want = ArchiveResult(str(tmp_path / "gpu.zarr")), ArchiveResult(str(tmp_path / "cpu.zarr"))
+    for pop in ("A", "T", "W"):
+        assert len(want.spikes(pop)[0]) > 20
+        for a, b in zip(got.spikes(pop), want.spikes(pop)):
+            np.testing.assert_array_equal(a, b)
+
+
 # ----------------------------------------------------------------------- NEST
 NEST_CASES = {
     # model: (parameters, I_e range pA, V_m tolerance mV, largest spike shift in steps)
