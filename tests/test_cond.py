@@ -231,8 +231,8 @@ def _checkpointed(path, **archive):
     return net
 
 
-def test_cuda_path_resumes_conductance_models_as_the_cpu_runs_on(  # noqa: F811
-        host_gpu, monkeypatch, tmp_path):
+def test_cuda_path_resumes_conductance_models_as_the_cpu_runs_on(
+        host_gpu, monkeypatch, tmp_path):  # noqa: F811
     """Checkpoint at 30 ms on the CUDA path (g, dg, w, theta, refractory steps, current
     input), resume there and run on: the spikes equal an uninterrupted CPU run."""
     from bigbrain.archive import ArchiveResult
