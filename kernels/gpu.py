@@ -220,15 +220,15 @@ class CudaKernels:
         state = (np.int64(n), y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur,
                  *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps))
         params = (P30, P33, I_e, theta, V_reset, V_min, refr_counts, E_L)
+        decay, start = self._refr_decay(h, tau_m, refr_counts, refractory_input)
         if per_neuron(params + (tau_m,)):
-            decay, start = self._refr_decay(h, tau_m, refr_counts, refractory_input)
             self.launch("lif_per_neuron", "iaf_psc_delta_per_neuron", _blocks(n), (THREADS,), (
                 *state, *self.params(params + (start,)), np.int32(refractory_input), decay,
                 rec_idx, np.int64(rec_idx.size), rec_v, flags))
         else:
             self.launch("lif", "iaf_psc_delta", _blocks(n), (THREADS,), (
                 *state, *_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
-                np.int32(refractory_input), self._exp_div(h, tau_m), np.float64(E_L), rec_idx,
+                np.int32(refractory_input), decay, np.float64(E_L), rec_idx,
                 np.int64(rec_idx.size), rec_v, flags))
         return self._spikes(flags, out_idx, out_off) if compact else None
 
@@ -440,10 +440,10 @@ class CudaKernels:
 
     # ------------------------------------------------------------------ cond, per-neuron
     def _refr_decay(self, h, tau_m, refr_counts, refractory_input):
-        """iaf_psc_delta's refractory decay with per-neuron parameters: tables
-        exp(−m·h/tau_m) for m = 0 … max(refr_counts) (the CPU's libm; zeros past an
-        underflow) of each distinct tau_m, concatenated on the device, and each neuron's
-        table start (a number or per-neuron array); none without refractory input."""
+        """iaf_psc_delta's refractory decay: tables exp(−m·h/tau_m) for m = 0 …
+        max(refr_counts) (the CPU's libm; zeros past an underflow, where libm's table
+        ends) of each distinct tau_m, concatenated on the device, and each neuron's table
+        start (a number or per-neuron array); none without refractory input."""
         if not refractory_input:
             return _NULL, 0.0
 

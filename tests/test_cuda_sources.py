@@ -361,3 +361,24 @@ def test_model_kernel_equals_numba(kernels, model, per_neuron):
         assert a[0] == b[0]
         for x, y in zip(a[1:], b[1:]):
             assert np.array_equal(x, y)
+
+
+def test_iaf_psc_delta_refractory_input_beyond_the_decay_underflow(kernels):
+    """t_ref ≫ tau_m with refractory input: exp(−r·h/tau_m) underflows to 0 at r ≈ 7,450,
+    before r reaches the 9,000 refractory steps, so libm's table ends there; the kernel
+    must use 0 (as the CPU computes), never memory past the table (here NaN, as device
+    memory may hold anything)."""
+    table = exp_tables.exp_div(0.1, 1.0)
+    assert len(table) < 9000
+    kernels._tables[("div", 0.1, 1.0)] = np.r_[table, np.full(2000, np.nan)][:len(table)]
+
+    def make():
+        rng = np.random.default_rng(14)
+        y3, ring = np.full(4, 30.0), _ring(rng, n_columns=10)
+        y0, r, acc = np.zeros(4), np.zeros(4, np.int64), np.zeros(4)
+        rec_idx, rec_v = np.zeros(0, np.int64), np.zeros((2000, 0, 1))
+        out = np.zeros(4 * 2000, np.int64), np.zeros(4 * 2000, np.int64)
+        return lambda t0: (y3, y0, r, acc, *ring, _current(rng, n_columns=10), 3, 2000 * t0 // 7,
+                           2000, 0.1, math.exp(-0.1), 0.0, 20.0, 10.0, -math.inf, 9000, True,
+                           0.1, 1.0, -70.0, rec_idx, rec_v, *out)
+    _run_both(lif.iaf_psc_delta, kernels.iaf_psc_delta, make, n_intervals=5)
