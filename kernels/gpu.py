@@ -487,4 +487,3 @@ class CudaKernels:
 
 for _model in cond.MODELS:  # the entry points of kernels/cond.py's models (backends.CPU_KERNELS)
     setattr(CudaKernels, _model + "_blocks", CudaKernels.cond_blocks)
-
