@@ -3,7 +3,7 @@
 :class:`CudaKernels` has one method per CPU kernel, with the CPU kernel's name and arguments
 (:mod:`.lif`, :mod:`.cond`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays
 (host arrays are copied to the device). Neuron parameters may be numbers or per-neuron
-arrays, as on the CPU: every kernel (``lif_per_neuron.cu``, ``cond.cu``) reads them
+arrays, as on the CPU: every kernel (``lif.cu``, ``cond.cu``) reads them
 through the parameter tables of :mod:`.gpu_params` (kernels/cuda/params.cuh). The
 sources are compiled at first use by NVRTC with ``--fmad=false``, so every double operation
 rounds as on the CPU, and the results are the CPU kernels' bit for bit:
@@ -228,9 +228,9 @@ class CudaKernels:
     #: parameters, rec_idx and rec_v). The source also has ``<kernel>_segments``, all
     #: populations in one launch (kernels/cuda/segments.cuh); each model gets a
     #: ``<model>_blocks`` method from its entry here.
-    MODELS = {"iaf_psc_delta": ("lif_per_neuron", "iaf_psc_delta", 4, "_delta_args"),
-              "iaf_psc_exp": ("lif_per_neuron", "iaf_psc_exp", 5, "_lif_args"),
-              "iaf_psc_alpha": ("lif_per_neuron", "iaf_psc_alpha", 7, "_lif_args"),
+    MODELS = {"iaf_psc_delta": ("lif", "iaf_psc_delta", 4, "_delta_args"),
+              "iaf_psc_exp": ("lif", "iaf_psc_exp", 5, "_lif_args"),
+              "iaf_psc_alpha": ("lif", "iaf_psc_alpha", 7, "_lif_args"),
               **{model: ("cond", "cond", 9, "_cond_args") for model in cond.MODELS}}
 
     def _delta_args(self, params, rec_idx, rec_v):

@@ -17,7 +17,7 @@ import pytest
 import cuda_host
 from bigbrain.kernels import cond, delivery, exp_tables, lif, philox, poisson, stdp
 from bigbrain.kernels.fixed_point import to_fixed
-from bigbrain.kernels.gpu import CudaKernels
+from bigbrain.kernels.gpu import CudaKernels, kernel_names
 from bigbrain.neurons import MODELS
 
 SOURCES = sorted(cuda_host.SOURCES.glob("*.cu"))
@@ -40,6 +40,17 @@ def test_every_source_is_checked():
     assert {p.name for p in SOURCES} == {"philox.cu", "lif.cu", "cond.cu",
                                          "delivery.cu", "stdp.cu"}
 
+
+
+def test_every_model_has_its_kernels():
+    """Each entry of CudaKernels.MODELS names a source that has its one-population kernel
+    and its ``_segments`` kernel (what the device compiles), and every model with a
+    kernel in bigbrain.neurons has an entry, hence a ``<model>_blocks`` method."""
+    names = kernel_names()
+    for model, (source, kernel, _, _) in CudaKernels.MODELS.items():
+        assert {kernel, kernel + "_segments"} <= set(names[source]), model
+        assert hasattr(CudaKernels, model + "_blocks")
+    assert {m.block.KERNEL for m in MODELS.values() if m.block.KERNEL} == set(CudaKernels.MODELS)
 
 def test_cond_parameter_positions_are_the_numba_kernels():
     """kernels/cuda/cond.cu reads parameter k as the k-th of kernels/cond.py::PARAMS (those
@@ -472,6 +483,56 @@ def test_model_kernel_equals_numba(kernels, model, per_neuron):
         for x, y in zip(a[1:], b[1:]):
             assert np.array_equal(x, y)
 
+
+
+def _two_populations(model):
+    """The kernel arguments of two populations of ``model`` (columns 0 … 29 with per-neuron
+    parameters, 30 … 54 with numbers) for intervals of 7 steps."""
+    blocks = [_block(model, True, 30), _block(model, False, 25)]
+    for block, col0 in zip(blocks, (0, 30)):
+        block.col0 = col0
+        block.prepare(7)
+    return [block.kernel_args() for block in blocks]
+
+
+@pytest.mark.parametrize("model", list(MODEL_CASES))
+def test_segments_of_every_model_equal_numba(kernels, model):
+    """A population with per-neuron parameters and one with numbers in one
+    ``<model>_segments`` launch over 40 intervals of spike and current input: the spikes
+    of the spike log (in the CPU's order), samples, states and ring buffers equal the
+    Numba ``<model>_blocks`` run on each population."""
+    if ON_DEVICE:  # the segment table holds host addresses
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    cpu, gpu = _two_populations(model), _two_populations(model)
+    cpu_blocks = cond.cond_blocks if model in cond.MODELS else getattr(lif, model + "_blocks")
+    rng, scale, L = np.random.default_rng(15), MODEL_CASES[model][2], 20
+    rings = [(np.zeros((L, 60), np.int64), np.zeros((L, 60), np.int64), np.zeros((L, 60)))
+             for _ in range(2)]
+    table, log = kernels.block_table(gpu), kernels.spike_log(2 * 55 * 7, 55 * 7)
+    out, n_spikes = np.zeros((2, 55 * 7), np.int64), 0
+    for t0 in range(0, 280, 7):
+        for t in range(t0, t0 + 7):
+            hit = rng.random((2, 60)) < 0.3
+            step = (to_fixed(scale[0] * rng.exponential(1.0, 60) * hit[0]),
+                    to_fixed(-scale[1] * rng.exponential(1.0, 60) * hit[1]),
+                    rng.normal(0.0, 50.0, 60))
+            for ring in rings:
+                for r, x in zip(ring, step):
+                    r[t % L] = x
+        k = 0
+        for args in cpu:
+            k += cpu_blocks(lif.block_table([args]), *rings[0], t0, 7, out[0][k:], out[1][k:])
+        getattr(kernels, model + "_blocks")(table, *rings[1], t0, 7, log)
+        cols, steps = log.read()
+        order = np.lexsort((cols, steps, cols >= 30))
+        assert np.array_equal(cols[order], out[0][:k])
+        assert np.array_equal(steps[order] - t0, out[1][:k])
+        for a, b in zip([*rings[0], *(x for args in cpu for x in args)],
+                        [*rings[1], *(x for args in gpu for x in args)]):
+            if isinstance(a, np.ndarray):
+                assert np.array_equal(a, b)
+        n_spikes += k
+    assert n_spikes > 20
 
 def test_iaf_psc_delta_refractory_input_beyond_the_decay_underflow(kernels):
     """t_ref ≫ tau_m with refractory input: exp(−r·h/tau_m) underflows to 0 at r ≈ 7,450,
