@@ -6,7 +6,10 @@ its float64 array (one value per neuron), or 0 and the number itself. :class:`De
 builds them from the parameters as the Numba kernels take them (numbers or per-neuron
 arrays; integers such as refractory steps travel as doubles, exact below 2**53) and caches
 them, so that a population's parameters are copied to the device once, not once per
-interval.
+interval. The per-neuron arrays follow the numbers in the second array, so the two arrays
+hold everything the kernel reads: whoever keeps them (a segment table keeps them for as
+long as its launches read them by address) keeps the values alive, whatever the cache
+drops.
 
 The cache knows an array by its identity: the blocks replace their parameter arrays when a
 parameter changes (:meth:`bigbrain.neurons.base.Block.set_parameter`) and never change
@@ -65,11 +68,14 @@ class DeviceParams:
         return value
 
     def __call__(self, values):
-        return self.cached(values, lambda: self._upload(values))[:2]
+        return self.cached(values, lambda: self._upload(values))
 
     def _upload(self, values):
-        arrays = [self._put(v.astype(np.float64, copy=False)) if is_array(v) else None
-                  for v in values]
-        ptr = np.array([0 if a is None else address(a) for a in arrays], np.uint64)
-        number = np.array([0.0 if is_array(v) else float(v) for v in values])
-        return self._put(ptr), self._put(number), arrays  # the arrays stay alive with the entry
+        """(addresses, numbers and then the per-neuron arrays) on the device: two copies."""
+        arrays = [v.astype(np.float64, copy=False).ravel() for v in values if is_array(v)]
+        number = [0.0 if is_array(v) else float(v) for v in values]
+        body = self._put(np.concatenate([np.array(number)] + arrays))
+        offset = np.cumsum([len(values)] + [len(a) for a in arrays])[:-1]
+        at = iter(address(body) + 8 * offset.astype(np.uint64))
+        ptr = np.array([next(at) if is_array(v) else 0 for v in values], np.uint64)
+        return self._put(ptr), body
