@@ -516,10 +516,12 @@ def _word(value):
 
 
 class SegmentTable:
-    """The populations of one model on a rank, for a ``<model>_segments`` launch
+    """The populations of one model on a rank, for a ``<kernel>_segments`` launch
     (kernels/cuda/segments.cuh): ``blocks``, each population's arguments (state…, col0,
-    parameters…, rec_idx, rec_v) as kernels/lif.py's ``*_blocks`` take them; ``n``: their
-    neurons. The arrays must stay where they are (the launch reads them by address)."""
+    parameters…, rec_idx, rec_v) as the ``*_blocks`` of kernels/lif.py and kernels/cond.py
+    take them (numbers or per-neuron arrays, mixed freely); ``n``: their neurons. The
+    arrays must stay where they are (the launch reads them by address; the table keeps the
+    parameter tables it reads)."""
 
     def __init__(self, kernels, blocks):
         self.kernels, self.blocks = kernels, blocks
