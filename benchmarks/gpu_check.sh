@@ -7,6 +7,8 @@
 #   networks.json/.xml        Brunel (static, per-synapse weights) and STDP: NumPy vs CuPy
 #   wide.json/.xml            > 65,536 columns (32-bit targets), per-synapse weights and
 #                             delays, multiplicative STDP: NumPy vs CuPy
+#   models.json/.xml          every neuron model's kernel on the device (bits = Numba's), the
+#                             conductance-based models and per-neuron parameters: NumPy vs CuPy
 #   microcircuit_check.json   full-scale microcircuit: real-time factor, spikes vs the CPU
 # (each stage also leaves <stage>.log; summary.json lists every stage's exit status).
 #
@@ -71,12 +73,15 @@ stage() {
 }
 
 stage preflight 60 python benchmarks/gpu.py --only preflight --json "$OUT/preflight.json"
+MODELS="model_kernel or conductance or aeif or per_neuron"
 stage kernels 90 python -m pytest -q -p no:cacheprovider tests/test_cuda_sources.py \
-    --junitxml "$OUT/kernels.xml"
+    -k "not ($MODELS)" --junitxml "$OUT/kernels.xml"
 stage networks 90 python -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py \
-    -k "not wide" --junitxml "$OUT/networks.xml"
+    -k "not wide and not ($MODELS)" --junitxml "$OUT/networks.xml"
 stage wide 60 python -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py -k wide \
     --junitxml "$OUT/wide.xml"
+stage models 60 python -m pytest -q -p no:cacheprovider tests/test_cuda_sources.py \
+    tests/test_gpu.py -k "$MODELS" --junitxml "$OUT/models.xml"
 stage microcircuit_check 240 python benchmarks/gpu.py --only microcircuit_check \
     --json "$OUT/microcircuit_check.json"
 

@@ -80,6 +80,7 @@ class Simulation:
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
                                      self._tau_minus("tau_minus_triplet"))
         self._warn_inexact_stdp()
+        self._warn_inexact_models()
         self._set_interval()
         self.exchange = make_exchange(net.exchange, comm, self.partition, self.local_gids,
                                       union([self.static_sources] + [p.sources for p in plastic]))
@@ -93,7 +94,7 @@ class Simulation:
 
     def _check_models(self):
         """Refuse, before the build, a model that the backend has no kernel for, and
-        per-neuron parameters where the model or the backend takes numbers only."""
+        per-neuron parameters where the model takes numbers only."""
         for pop in self.net.node_populations():
             kernel = pop.model.block.KERNEL
             if kernel is not None and not hasattr(self.backend.kernels, kernel + "_blocks"):
@@ -102,7 +103,7 @@ class Simulation:
                                  "backend='numpy'")
             for key, value in pop.params.items():
                 if key != "V_m" and key in pop.model.params and is_per_neuron(value):
-                    check_per_neuron(pop, key, self.backend)
+                    check_per_neuron(pop, key)
 
     def _warn_inexact_stdp(self):
         """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
@@ -118,6 +119,19 @@ class Simulation:
             if why:
                 warnings.warn(f"connect[{conn.index}].synapse: on {self.backend.label} STDP may "
                               f"differ from backend 'numpy' in the last bit ({why})", stacklevel=4)
+
+    def _warn_inexact_models(self):
+        """Warn (rank 0) where the GPU's neuron updates may differ from the CPU's in the
+        last bit (bigbrain.kernels.gpu.inexact_model)."""
+        inexact = getattr(self.backend.kernels, "inexact_model", None)
+        if inexact is None or self.comm.rank != 0:
+            return
+        for pop in self.net.node_populations():
+            why = inexact(pop.model.name)
+            if why:
+                warnings.warn(f"population {pop.name!r}.model: on {self.backend.label} "
+                              f"{pop.model.name} may differ from backend 'numpy' in the last bit "
+                              f"({why})", stacklevel=4)
 
     def _check_memory(self):
         """Refuse, before the build, a network that cannot fit on this rank's device (or in

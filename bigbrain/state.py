@@ -115,15 +115,12 @@ def set_neurons(net, sel, params):
     sim.regroup()
 
 
-def check_per_neuron(pop, key, backend):
-    """Refuse per-neuron values of parameter ``key`` of ``pop`` where its model or the
-    backend takes one number per population."""
+def check_per_neuron(pop, key):
+    """Refuse per-neuron values of parameter ``key`` of ``pop`` where its model takes one
+    number per population (every backend takes per-neuron values of the others)."""
     if pop.model.block.arguments is None:
         raise ModelError(f"population {pop.name!r}.{key}", f"{pop.model.name} takes one value "
                          "per population; per-neuron values are not supported for it")
-    if backend.name != "numpy":
-        raise ModelError(f"population {pop.name!r}.{key}", f"the {backend.label} backend takes "
-                         "one value per population; run per-neuron values with backend='numpy'")
 
 
 def _whole(pop, ids):
@@ -142,7 +139,7 @@ def _check_built(sim, pop, ids, key, value):
     if key == "tau_minus":
         raise ModelError(where, "cannot change after the build (STDP traces use it)")
     if key != "V_m" and (is_per_neuron(value) or not _whole(pop, ids)):
-        check_per_neuron(pop, key, sim.backend)
+        check_per_neuron(pop, key)
 
 
 def _set_built(sim, pop, ids, key, value):

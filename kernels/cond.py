@@ -35,9 +35,11 @@ one step (only possible with t_ref < dt and a rise from V_reset to V_peak in les
 resets V and adds b again without a second spike.
 
 Bits: the arithmetic is IEEE double without contraction, and exp() / pow() (the aeif
-exponential term, the decay to a crossing time) come from the C library; a CUDA port gives
-the same bits where its exp and pow round as the host's do (the conductance decay factors
-are computed once on the host).
+exponential term, the decay to a crossing time) come from the C library; the CUDA port
+(kernels/cuda/cond.cu) gives the same bits where its exp and pow round as the host's do
+(the conductance decay factors are computed once on the host): always for the iaf models,
+which call neither; for aeif_cond_exp the device's libdevice may differ in the last bit and
+the GPU build warns.
 
 Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron through
 :func:`bigbrain.kernels.params.at`: one number per population or one value per neuron.

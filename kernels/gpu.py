@@ -1,10 +1,12 @@
 """CuPy launchers for the CUDA kernels in ``kernels/cuda``: the GPU form of the Numba kernels.
 
 :class:`CudaKernels` has one method per CPU kernel, with the CPU kernel's name and arguments
-(:mod:`.lif`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays (host arrays
-are copied to the device). The sources are compiled at first use by NVRTC with
-``--fmad=false``, so every double operation rounds as on the CPU, and the results are the
-CPU kernels' bit for bit:
+(:mod:`.lif`, :mod:`.cond`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays
+(host arrays are copied to the device). Neuron parameters may be numbers or per-neuron
+arrays, as on the CPU: every kernel (``lif.cu``, ``cond.cu``) reads them
+through the parameter tables of :mod:`.gpu_params` (kernels/cuda/params.cuh). The
+sources are compiled at first use by NVRTC with ``--fmad=false``, so every double operation
+rounds as on the CPU, and the results are the CPU kernels' bit for bit:
 
 * all populations of a neuron model advance in one launch (``<model>_segments``, a
   :class:`SegmentTable` of their arguments, kernels/cuda/segments.cuh), which appends the
@@ -24,6 +26,8 @@ from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names t
 simulation warns at the build: ``mu_plus`` / ``mu_minus`` other than 0 and 1 (``w**mu``
 from the device's ``pow``), and a time constant so long that its table is cut at
 ``exp_tables.MAX_LENGTH`` entries before reaching 0 (longer gaps: the device's ``exp``).
+So does ``aeif_cond_exp`` (:func:`inexact_model`): its exponential term and spike-time
+estimate call ``exp`` and ``pow`` of the state itself, which no host table can hold.
 
 :class:`CudaKernels` works on an array module ``xp`` with a ``launch`` function; the
 default is CuPy with :func:`launch` (NVRTC-compiled modules on the current device). The
@@ -37,7 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cond
 from .exp_tables import MAX_LENGTH, exp_div, per_column
+from .gpu_params import DeviceParams, address as _address
 
 SOURCES = Path(__file__).resolve().parent / "cuda"
 OPTIONS = ("--fmad=false", "--std=c++17", f"-I{SOURCES}")
@@ -103,6 +109,17 @@ def inexact_stdp(mu_plus, mu_minus, tau_plus, tau_minus, dt):
     return "; ".join(why) or None
 
 
+def inexact_model(model):
+    """Why a population of ``model`` may differ from the CPU's in the last bit on the
+    device, or None: aeif_cond_exp's exponential term and its spike-time estimate within a
+    substep call exp and pow, which are the device's (libdevice), not the CPU's libm; the
+    other models use + − × ÷ and propagators computed on the host only."""
+    if model != "aeif_cond_exp":
+        return None
+    return ("its exponential term and spike-time estimate use the device's exp and pow, "
+            "not the CPU's libm")
+
+
 def template_name(kernel, post, delay):
     """``kernel<Post, Delay>`` for the dtypes of the post and delay arrays (an empty delay
     array, homogeneous delays, takes the uint8 instance)."""
@@ -112,13 +129,6 @@ def template_name(kernel, post, delay):
 
 def _blocks(n, threads=THREADS):
     return (max(1, min(MAX_BLOCKS, -(-int(n) // threads))),)
-
-
-def _address(arr):
-    """The address of an array's data (CuPy: on the device), 0 for an empty array."""
-    if arr.size == 0:
-        return 0
-    return arr.data.ptr if hasattr(arr.data, "ptr") else arr.ctypes.data
 
 
 def _i64(*values):
@@ -157,6 +167,7 @@ class CudaKernels:
         self._tables = {}
         self._poisson_calls = None  # the calls held by batched_poisson
         self.counts = dict.fromkeys(COUNTS, 0)
+        self.params = DeviceParams(self.put)
 
     def launch(self, source, kernel, grid, block, args):
         """``launch`` (counted)."""
@@ -212,53 +223,83 @@ class CudaKernels:
         out_off[:k] = off
         return k
 
-    def _delta_params(self, P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input,
-                      h, tau_m, E_L):
-        return (*_f64(P30, P33, I_e, theta, V_reset, V_min), np.int64(refr_counts),
-                np.int32(refractory_input), self._exp_div(h, tau_m), np.float64(E_L))
+    #: model -> (its source in kernels/cuda, its one-population kernel, number of state
+    #: arrays, the method giving the kernel's arguments after n_steps from the CPU kernel's
+    #: parameters, rec_idx and rec_v). The source also has ``<kernel>_segments``, all
+    #: populations in one launch (kernels/cuda/segments.cuh); each model gets a
+    #: ``<model>_blocks`` method from its entry here.
+    MODELS = {"iaf_psc_delta": ("lif", "iaf_psc_delta", 4, "_delta_args"),
+              "iaf_psc_exp": ("lif", "iaf_psc_exp", 5, "_lif_args"),
+              "iaf_psc_alpha": ("lif", "iaf_psc_alpha", 7, "_lif_args"),
+              **{model: ("cond", "cond", 9, "_cond_args") for model in cond.MODELS}}
 
-    def _exp_params(self, P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset, refr_counts,
-                    E_L):
-        return (*_f64(P22, P21ex, P21in, P20, P11ex, P11in, I_e, theta, V_reset),
-                np.int64(refr_counts), np.float64(E_L))
+    def _delta_args(self, params, rec_idx, rec_v):
+        """iaf_psc_delta: P30 … E_L and each neuron's refractory decay table start as a
+        parameter table (kernels/cuda/params.cuh), refractory_input, the decay tables."""
+        P30, P33, I_e, theta, V_reset, V_min, refr_counts, refractory_input, h, tau_m, E_L = params
+        decay, start = self._refr_decay(h, tau_m, refr_counts, refractory_input)
+        return (*self.params((P30, P33, I_e, theta, V_reset, V_min, refr_counts, E_L, start)),
+                np.int32(refractory_input), decay, rec_idx, np.int64(rec_idx.size), rec_v)
 
-    def _alpha_params(self, *params):
-        """P30 … V_min (16 numbers), refr_counts, E_L."""
-        return (*_f64(*params[:16]), np.int64(params[16]), np.float64(params[17]))
+    def _lif_args(self, params, rec_idx, rec_v):
+        """iaf_psc_exp, iaf_psc_alpha: every parameter in a parameter table."""
+        return (*self.params(tuple(params)), rec_idx, np.int64(rec_idx.size), rec_v)
 
-    #: model -> (its source in kernels/cuda, number of state arrays, the method giving the
-    #: kernel's parameter arguments from the CPU kernel's). A model whose CUDA kernel
-    #: follows the contract of kernels/cuda/lif.cu (and has a ``<model>_segments`` kernel,
-    #: kernels/cuda/segments.cuh) plugs in with one entry here.
-    MODELS = {"iaf_psc_delta": ("lif", 4, "_delta_params"),
-              "iaf_psc_exp": ("lif", 5, "_exp_params"),
-              "iaf_psc_alpha": ("lif", 7, "_alpha_params")}
+    def _cond_args(self, params, rec_idx, rec_v):
+        """kernels/cond.py's models: the parameters up to refr_counts in a parameter table,
+        then the substeps, their length, the detection mode, the dominance bound."""
+        (p,) = params
+        per = cond.PARAMS.index("refr_counts") + 1
+        n_sub, h, detect_each = p[per:]
+        return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.int32(detect_each),
+                np.float64(cond.DOMINANCE), rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
+
+    def _refr_decay(self, h, tau_m, refr_counts, refractory_input):
+        """iaf_psc_delta's refractory decay: tables exp(−m·h/tau_m) for m = 0 …
+        max(refr_counts) (the CPU's libm; zeros past an underflow, where libm's table
+        ends) of each distinct tau_m, concatenated on the device, and each neuron's table
+        start (a number or per-neuron array); none without refractory input."""
+        if not refractory_input:
+            return _NULL, 0.0
+
+        def make():
+            length = int(np.max(refr_counts)) + 1
+            values, which = np.unique(np.asarray(tau_m, np.float64), return_inverse=True)
+            tables = np.zeros((len(values), length))
+            for row, tau in zip(tables, values):
+                table = exp_div(h, tau, length)
+                row[:len(table)] = table
+            start = (length * which.ravel()).astype(np.float64)
+            return self.put(tables.ravel()), start if np.ndim(tau_m) else 0.0
+        return self.params.cached(("refr_decay", h, tau_m, refr_counts), make)
 
     def _kernel_args(self, model, state, rings, col0, t0, n_steps, params, rec_idx, rec_v, flags):
-        """The arguments of the one-population kernel ``model`` (kernels/cuda/lif.cu's
-        contract: n, state, ring buffers with their sizes, col0, t0, n_steps, parameters,
-        recording, flags) from the CPU kernel's; ``rec_idx`` on the device."""
+        """The arguments of the one-population kernel of ``model`` (kernels/cuda/lif.cu's
+        contract: n, state (None: a null pointer), ring buffers with their sizes, col0, t0,
+        n_steps, parameters, recording, flags) from the CPU kernel's; ``rec_idx`` on the
+        device."""
         ring_ex, _, ring_cur = rings
-        return (np.int64(state[0].shape[0]), *state, *rings,
+        return (np.int64(state[0].shape[0]), *(_NULL if a is None else a for a in state), *rings,
                 *_i64(*ring_ex.shape, ring_cur.shape[0], col0, t0, n_steps),
-                *getattr(self, self.MODELS[model][2])(*params), rec_idx, np.int64(rec_idx.size),
-                rec_v, flags)
+                *getattr(self, self.MODELS[model][3])(params, rec_idx, rec_v), flags)
 
     def _population(self, model, args):
-        """The CPU kernel ``model`` (kernels/lif.py) with its arguments ``args`` on the
-        device, one launch; the spikes compacted into its outputs; their number."""
-        source, n_state, _ = self.MODELS[model]
+        """The CPU kernel ``model`` (kernels/lif.py, kernels/cond.py) with its arguments
+        ``args`` on the device, one launch; the spikes compacted into its outputs; their
+        number."""
+        source, kernel, n_state, _ = self.MODELS[model]
         state, rings, (col0, t0, n_steps) = args[:n_state], args[n_state:n_state + 3], \
             args[n_state + 3:n_state + 6]
         *params, rec_idx, rec_v, out_idx, out_off = args[n_state + 6:]
-        flags = self.xp.zeros((n_steps, state[0].shape[0]), np.uint8)
-        self.launch(source, model, _blocks(state[0].shape[0]), (THREADS,), self._kernel_args(
+        n = state[0].shape[0]
+        flags = self.xp.zeros((n_steps, n), np.uint8)
+        self.launch(source, kernel, _blocks(n), (THREADS,), self._kernel_args(
             model, state, rings, col0, t0, n_steps, params, self.put(rec_idx), rec_v, flags))
         return self._spikes(flags, out_idx, out_off)
 
     def iaf_psc_delta(self, *args):
-        """kernels/lif.py::iaf_psc_delta on the device (same arguments); returns the number
-        of spikes."""
+        """kernels/lif.py::iaf_psc_delta on the device (same arguments, numbers or
+        per-neuron arrays); returns the number of spikes."""
         return self._population("iaf_psc_delta", args)
 
     def iaf_psc_exp(self, *args):
@@ -266,9 +307,15 @@ class CudaKernels:
         return self._population("iaf_psc_exp", args)
 
     def iaf_psc_alpha(self, *args):
-        """kernels/lif.py::iaf_psc_alpha on the device (one number per parameter); returns
-        the number of spikes."""
+        """kernels/lif.py::iaf_psc_alpha on the device; returns the number of spikes."""
         return self._population("iaf_psc_alpha", args)
+
+    def cond(self, *args):
+        """kernels/cond.py::cond on the device (any of its models: they share the kernel);
+        returns the number of spikes."""
+        return self._population(next(iter(cond.MODELS)), args)
+
+    inexact_model = staticmethod(inexact_model)
 
     def block_table(self, blocks):
         """kernels/lif.py::block_table: a :class:`SegmentTable` of the populations (their
@@ -283,25 +330,12 @@ class CudaKernels:
     def _segments(self, model, table, rings, t0, n_steps, log):
         """Advance every population of ``table`` (model ``model``) by ``n_steps`` steps
         from step ``t0`` in one launch; their spikes go to ``log`` (a :class:`SpikeLog`)."""
-        source, n_state, _ = self.MODELS[model]
+        source, kernel, n_state, _ = self.MODELS[model]
         start, words = table.words(model, rings, n_steps)
         t0_at = 1 + 1 + n_state + 3 + 3 + 1  # after i, n, state, rings, their sizes, col0
-        self.launch(source, model + "_segments", _blocks(table.n), (THREADS,), (
+        self.launch(source, kernel + "_segments", _blocks(table.n), (THREADS,), (
             np.int64(len(start) - 1), start, words, np.int64(t0_at), *_i64(t0, n_steps),
             log.buffer, np.int64(log.capacity)))
-
-    def iaf_psc_delta_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
-        """Every population of ``table`` (:meth:`block_table`) in one launch, the spikes to
-        ``log``: the device's form of kernels/lif.py::iaf_psc_delta_blocks."""
-        self._segments("iaf_psc_delta", table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
-
-    def iaf_psc_exp_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
-        """Every population of ``table`` in one launch (see :meth:`iaf_psc_delta_blocks`)."""
-        self._segments("iaf_psc_exp", table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
-
-    def iaf_psc_alpha_blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
-        """Every population of ``table`` in one launch (see :meth:`iaf_psc_delta_blocks`)."""
-        self._segments("iaf_psc_alpha", table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
 
     # ------------------------------------------------------------------ delivery
     def deliver(self, src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
@@ -482,10 +516,12 @@ def _word(value):
 
 
 class SegmentTable:
-    """The populations of one model on a rank, for a ``<model>_segments`` launch
+    """The populations of one model on a rank, for a ``<kernel>_segments`` launch
     (kernels/cuda/segments.cuh): ``blocks``, each population's arguments (state…, col0,
-    parameters…, rec_idx, rec_v) as kernels/lif.py's ``*_blocks`` take them; ``n``: their
-    neurons. The arrays must stay where they are (the launch reads them by address)."""
+    parameters…, rec_idx, rec_v) as the ``*_blocks`` of kernels/lif.py and kernels/cond.py
+    take them (numbers or per-neuron arrays, mixed freely); ``n``: their neurons. The
+    arrays must stay where they are (the launch reads them by address; the table keeps the
+    parameter tables it reads)."""
 
     def __init__(self, kernels, blocks):
         self.kernels, self.blocks = kernels, blocks
@@ -502,7 +538,7 @@ class SegmentTable:
         return self._built[2:4]
 
     def _build(self, model, rings, n_steps):
-        kernels, n_state = self.kernels, self.kernels.MODELS[model][1]
+        kernels, n_state = self.kernels, self.kernels.MODELS[model][2]
         sizes = [int(args[0].shape[0]) for args in self.blocks]
         start = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         flags = kernels.xp.zeros(n_steps * self.n, np.uint8)
@@ -545,3 +581,18 @@ class SpikeLog:
         self.parity = 0
         pairs = np.array(head[self.HEADER:self.HEADER + 2 * n]).reshape(n, 2)  # kept: copied
         return pairs[:, 0], pairs[:, 1]
+
+
+def _blocks_method(model):
+    """``CudaKernels.<model>_blocks``: the device's form of the CPU's ``<model>_blocks``
+    (kernels/lif.py, kernels/cond.py)."""
+    def blocks(self, table, ring_ex, ring_in, ring_cur, t0, n_steps, log):
+        self._segments(model, table, (ring_ex, ring_in, ring_cur), t0, n_steps, log)
+    blocks.__name__ = model + "_blocks"
+    blocks.__doc__ = (f"Every population of ``table`` (:meth:`block_table`, model {model}) in "
+                      "one launch, the spikes to ``log`` (a :class:`SpikeLog`).")
+    return blocks
+
+
+for _model in CudaKernels.MODELS:  # the entry points that bigbrain.neurons.base.BlockGroup calls
+    setattr(CudaKernels, _model + "_blocks", _blocks_method(_model))

@@ -5,6 +5,9 @@ Each ``*_results(**network_args)`` builds a network, runs it and returns its rec
 dict of arrays (spikes, sampled V_m, final and recorded weights), so that two runs can be
 compared key by key with :func:`assert_identical`.
 """
+import functools
+import operator
+
 import numpy as np
 
 import bigbrain as bb
@@ -106,4 +109,59 @@ def wide_results(t=40.0, n_wide=70_000, **network_args):
            zip(("t", "id"), res.spikes(pop))}
     out["w"] = res.weights(plastic)[2]
     out["post_dtypes"] = np.array([str(p.post.dtype) for p in net.build().static])
+    return out
+
+
+#: Populations of :func:`cond_results`: model, size, per-neuron parameters, recordables.
+COND_POPULATIONS = {
+    "E": ("iaf_cond_exp", 4, {"I_e": (150.0, 300.0), "tau_syn_ex": (0.5, 3.0)}),
+    "A": ("iaf_cond_alpha", 2, {"I_e": (280.0, 450.0), "t_ref": (1.0, 3.0)}),
+    "T": ("iaf_cond_exp_adaptive", 2, {"I_e": (300.0, 450.0), "theta_plus": (0.5, 2.0)}),
+    "W": ("aeif_cond_exp", 1, {"I_e": (500.0, 900.0), "a": (0.0, 4.0), "b": (20.0, 80.0)}),
+    "P": ("iaf_psc_exp", 1, {"I_e": (350.0, 450.0), "tau_m": (8.0, 15.0)}),
+}
+
+
+def cond_results(N=400, t=100.0, names=tuple(COND_POPULATIONS), **network_args):
+    """The populations ``names`` of ``COND_POPULATIONS`` (every conductance-based model and
+    iaf_psc_exp; sizes in N/10), each with parameters drawn per neuron, Poisson input,
+    excitatory (E, A) and inhibitory (P) static synapses (nS; pA onto P); halfway a
+    per-neuron ``set`` (W's b, V_th of 5 E). Spikes of every population and every
+    recordable of its first three neurons."""
+    net = bb.Network(dt=0.1, seed=5, **network_args)
+    pops = {name: net.population(name, share * N // 10, model, V_m=bb.uniform(-70.0, -56.0),
+                                 **{k: bb.uniform(*r) for k, r in params.items()})
+            for name, (model, share, params) in COND_POPULATIONS.items() if name in names}
+
+    def union(group):
+        present = [pops[name] for name in group if name in pops]
+        return functools.reduce(operator.or_, present) if present else None
+
+    cond, exc, inh = union("EATW"), union("EA"), pops.get("P")
+    noise = net.poisson("noise", rate=2000.0)
+    net.connect(noise, cond, weight=2.0, delay=1.0)
+    if inh is not None:
+        net.connect(noise, inh, weight=40.0, delay=1.0)
+        net.connect(union("TW"), inh, "fixed_indegree", indegree=10, weight=20.0, delay=1.5)
+        net.connect(inh, cond, "fixed_indegree", indegree=10, weight=-3.0, delay=1.0)
+    if exc is not None:
+        net.connect(exc, cond, "fixed_indegree", indegree=10, weight=0.5,
+                    delay=bb.uniform(1.0, 2.0))
+    for pop in pops.values():
+        net.record(pop)
+        net.record(pop[:3], list(pop.model.recordables))
+    first = net.run(t / 2)
+    if "W" in pops:
+        net.set(pops["W"], b=np.linspace(10.0, 60.0, pops["W"].size))
+    if "E" in pops:
+        net.set(pops["E"][:5], V_th=-57.0)
+    second = net.run(t / 2)
+    out = {}
+    for name, pop in pops.items():
+        for half, res in (("a", first), ("b", second)):
+            out[f"{name}_t_{half}"], out[f"{name}_id_{half}"] = res.spikes(name)
+            for var in pop.model.recordables:
+                out[f"{name}_{var}_{half}"] = res.samples(name, var)[2]
+    first_name = next(iter(pops))  # assert_identical's check of a non-trivial run
+    out["E_t"] = np.concatenate([out[f"{first_name}_t_a"], out[f"{first_name}_t_b"]])
     return out

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import cuda_host
-from bigbrain.kernels import delivery, exp_tables, lif, philox, poisson, stdp
+from bigbrain.kernels import cond, delivery, exp_tables, lif, philox, poisson, stdp
 from bigbrain.kernels.fixed_point import to_fixed
-from bigbrain.kernels.gpu import CudaKernels
+from bigbrain.kernels.gpu import CudaKernels, kernel_names
+from bigbrain.neurons import MODELS
 
 SOURCES = sorted(cuda_host.SOURCES.glob("*.cu"))
 ON_DEVICE = os.environ.get("BIGBRAIN_KERNEL_TARGET", "host") == "device"
@@ -36,7 +37,27 @@ def test_source_compiles_for_sm90(source, tmp_path):
 
 
 def test_every_source_is_checked():
-    assert {p.name for p in SOURCES} == {"philox.cu", "lif.cu", "delivery.cu", "stdp.cu"}
+    assert {p.name for p in SOURCES} == {"philox.cu", "lif.cu", "cond.cu",
+                                         "delivery.cu", "stdp.cu"}
+
+
+
+def test_every_model_has_its_kernels():
+    """Each entry of CudaKernels.MODELS names a source that has its one-population kernel
+    and its ``_segments`` kernel (what the device compiles), and every model with a
+    kernel in bigbrain.neurons has an entry, hence a ``<model>_blocks`` method."""
+    names = kernel_names()
+    for model, (source, kernel, _, _) in CudaKernels.MODELS.items():
+        assert {kernel, kernel + "_segments"} <= set(names[source]), model
+        assert hasattr(CudaKernels, model + "_blocks")
+    assert {m.block.KERNEL for m in MODELS.values() if m.block.KERNEL} == set(CudaKernels.MODELS)
+
+def test_cond_parameter_positions_are_the_numba_kernels():
+    """kernels/cuda/cond.cu reads parameter k as the k-th of kernels/cond.py::PARAMS (those
+    that may differ between neurons: up to refr_counts)."""
+    import re
+    names = re.findall(r"K_(\w+)", (cuda_host.SOURCES / "cond.cu").read_text().split("};")[0])
+    assert names == [*cond.PARAMS[:cond.PARAMS.index("refr_counts") + 1], "COUNT"]
 
 
 @pytest.fixture(scope="module")
@@ -365,3 +386,170 @@ def test_stdp_deliver_equals_numba(kernels, triplet):
         assert np.array_equal(a, b)
     for a, b in zip(events[:2], events[2:]):
         assert len(a[0]) > 0 and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+# ------------------------------------------------------------ every model, per-neuron parameters
+#: model -> (parameters of the homogeneous case, those that differ per neuron, the mean
+#: excitatory and inhibitory weights of the spike input: mV, pA or nS)
+MODEL_CASES = {
+    "iaf_psc_delta": ({"I_e": 300.0, "refractory_input": True},
+                      {"tau_m": (8.0, 20.0), "I_e": (250.0, 450.0), "t_ref": (0.5, 3.0),
+                       "V_th": (-56.0, -52.0)}, (0.8, 0.8)),
+    "iaf_psc_exp": ({"I_e": 300.0}, {"tau_m": (8.0, 20.0), "tau_syn_in": (1.0, 6.0),
+                                     "C_m": (200.0, 300.0), "t_ref": (0.5, 3.0)}, (60.0, 60.0)),
+    "iaf_psc_alpha": ({"I_e": 300.0, "V_min": -72.0},
+                      {"tau_syn_ex": (0.3, 2.0), "E_L": (-72.0, -65.0), "t_ref": (0.5, 3.0),
+                       "V_reset": (-75.0, -68.0)}, (60.0, 60.0)),
+    "iaf_cond_exp": ({"I_e": 400.0}, {"I_e": (300.0, 600.0), "g_L": (12.0, 20.0),
+                                      "tau_syn_ex": (0.2, 2.0), "t_ref": (0.5, 3.0)},
+                     (3.0, 0.5)),
+    "iaf_cond_alpha": ({"I_e": 400.0}, {"I_e": (300.0, 600.0), "C_m": (200.0, 300.0),
+                                        "tau_syn_in": (1.0, 5.0), "E_in": (-90.0, -75.0)},
+                       (3.0, 0.5)),
+    "iaf_cond_exp_adaptive": ({"I_e": 450.0, "theta_plus": 2.0, "tau_theta": 50.0},
+                              {"theta_plus": (0.5, 3.0), "tau_theta": (20.0, 80.0),
+                               "V_th": (-56.0, -52.0)}, (3.0, 0.5)),
+    "aeif_cond_exp": ({"I_e": 900.0, "t_ref": 0.3},
+                      {"I_e": (700.0, 1200.0), "a": (0.0, 8.0), "b": (20.0, 100.0),
+                       "Delta_T": (0.5, 3.0), "t_ref": (0.0, 1.0)}, (3.0, 0.5)),
+}
+
+
+def _block(model, per_neuron, n, dt=0.1):
+    """A block of ``model`` (bigbrain.neurons) with random initial state; with
+    ``per_neuron``, the parameters of MODEL_CASES drawn per neuron (Delta_T: some 0)."""
+    rng = np.random.default_rng(12)
+    homogeneous, varied, _ = MODEL_CASES[model]
+    given = dict(homogeneous)
+    if per_neuron:
+        given.update({k: rng.uniform(lo, hi, n) for k, (lo, hi) in varied.items()})
+        if model == "aeif_cond_exp":
+            given["Delta_T"][::4] = 0.0
+    p = MODELS[model].complete("test", given)
+    block = MODELS[model].block(p, np.arange(n), 0, dt, rng.uniform(-72.0, -50.0, n))
+    for name in block.STATE:
+        if name in ("g_ex", "g_in", "dg_ex", "dg_in", "w", "theta", "i_ex", "I_ex", "dI_ex"):
+            getattr(block, name)[:] = rng.uniform(0.0, 20.0, n)
+    block.rec_idx = np.array([0, 3, 3, n - 1])
+    return block
+
+
+def _drive(kernel, block, n_state, scale, n_intervals=40, steps=7):
+    """Run ``kernel`` on ``block`` over n_intervals × steps steps with random excitatory,
+    inhibitory and current input in every step (the same for every kernel); every output
+    and state of every interval."""
+    rng = np.random.default_rng(13)
+    n = len(block.gids)
+    L, n_columns, col0 = 20, n + 9, 4
+    rings = np.zeros((2, L, n_columns), np.int64)
+    ring_cur = np.zeros((L, n_columns))
+    block.col0 = col0
+    args = block.kernel_args()
+    state, rest = args[:n_state], args[n_state + 1:-2]
+    rec_v = np.zeros((steps, len(block.rec_idx), len(block.RECORDABLES)))
+    out = np.zeros((2, n * steps), np.int64)
+    history = []
+    for t0 in range(0, n_intervals * steps, steps):
+        for t in range(t0, t0 + steps):
+            hit = rng.random((2, n_columns)) < 0.3
+            rings[0, t % L] = to_fixed(scale[0] * rng.exponential(1.0, n_columns) * hit[0])
+            rings[1, t % L] = to_fixed(-scale[1] * rng.exponential(1.0, n_columns) * hit[1])
+            ring_cur[t % L] = rng.normal(0.0, 50.0, n_columns)
+        k = kernel(*state, *rings, ring_cur, col0, t0, steps, *rest, block.rec_idx, rec_v, *out)
+        history.append([k, out[:, :k].copy(), rec_v.copy(), rings.copy(), ring_cur.copy(),
+                        *(a.copy() for a in state if a is not None)])
+    return history
+
+
+@pytest.mark.parametrize("per_neuron", [False, True], ids=["homogeneous", "per-neuron"])
+@pytest.mark.parametrize("model", list(MODEL_CASES))
+def test_model_kernel_equals_numba(kernels, model, per_neuron):
+    """Every model of bigbrain.neurons through its CUDA kernel (per-neuron parameters:
+    lif.cu, cond.cu through kernels/cuda/params.cuh): spikes, every recordable
+    (V_m, currents or g_ex, g_in, w, theta) and every state variable equal the Numba
+    kernel's bit for bit over 280 steps of excitatory, inhibitory and current input."""
+    if ON_DEVICE and per_neuron:  # parameter tables hold host addresses, which a copy cannot move
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    conductance = model in cond.MODELS
+    n, scale = 40, MODEL_CASES[model][2]
+    n_state = len(MODELS[model].block.LAYOUT if conductance else MODELS[model].block.STATE)
+    cpu_kernel = cond.cond if conductance else getattr(lif, model)
+    gpu_kernel = kernels.cond if conductance else getattr(kernels, model)
+    want = _drive(cpu_kernel, _block(model, per_neuron, n), n_state, scale)
+    got = _drive(gpu_kernel, _block(model, per_neuron, n), n_state, scale)
+    assert sum(h[0] for h in want) > 20, "the neurons must spike"
+    for a, b in zip(want, got):
+        assert a[0] == b[0]
+        for x, y in zip(a[1:], b[1:]):
+            assert np.array_equal(x, y)
+
+
+
+def _two_populations(model):
+    """The kernel arguments of two populations of ``model`` (columns 0 … 29 with per-neuron
+    parameters, 30 … 54 with numbers) for intervals of 7 steps."""
+    blocks = [_block(model, True, 30), _block(model, False, 25)]
+    for block, col0 in zip(blocks, (0, 30)):
+        block.col0 = col0
+        block.prepare(7)
+    return [block.kernel_args() for block in blocks]
+
+
+@pytest.mark.parametrize("model", list(MODEL_CASES))
+def test_segments_of_every_model_equal_numba(kernels, model):
+    """A population with per-neuron parameters and one with numbers in one
+    ``<model>_segments`` launch over 40 intervals of spike and current input: the spikes
+    of the spike log (in the CPU's order), samples, states and ring buffers equal the
+    Numba ``<model>_blocks`` run on each population."""
+    if ON_DEVICE:  # the segment table holds host addresses
+        pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
+    cpu, gpu = _two_populations(model), _two_populations(model)
+    cpu_blocks = cond.cond_blocks if model in cond.MODELS else getattr(lif, model + "_blocks")
+    rng, scale, L = np.random.default_rng(15), MODEL_CASES[model][2], 20
+    rings = [(np.zeros((L, 60), np.int64), np.zeros((L, 60), np.int64), np.zeros((L, 60)))
+             for _ in range(2)]
+    table, log = kernels.block_table(gpu), kernels.spike_log(2 * 55 * 7, 55 * 7)
+    out, n_spikes = np.zeros((2, 55 * 7), np.int64), 0
+    for t0 in range(0, 280, 7):
+        for t in range(t0, t0 + 7):
+            hit = rng.random((2, 60)) < 0.3
+            step = (to_fixed(scale[0] * rng.exponential(1.0, 60) * hit[0]),
+                    to_fixed(-scale[1] * rng.exponential(1.0, 60) * hit[1]),
+                    rng.normal(0.0, 50.0, 60))
+            for ring in rings:
+                for r, x in zip(ring, step):
+                    r[t % L] = x
+        k = 0
+        for args in cpu:
+            k += cpu_blocks(lif.block_table([args]), *rings[0], t0, 7, out[0][k:], out[1][k:])
+        getattr(kernels, model + "_blocks")(table, *rings[1], t0, 7, log)
+        cols, steps = log.read()
+        order = np.lexsort((cols, steps, cols >= 30))
+        assert np.array_equal(cols[order], out[0][:k])
+        assert np.array_equal(steps[order] - t0, out[1][:k])
+        for a, b in zip([*rings[0], *(x for args in cpu for x in args)],
+                        [*rings[1], *(x for args in gpu for x in args)]):
+            if isinstance(a, np.ndarray):
+                assert np.array_equal(a, b)
+        n_spikes += k
+    assert n_spikes > 20
+
+def test_iaf_psc_delta_refractory_input_beyond_the_decay_underflow(kernels):
+    """t_ref ≫ tau_m with refractory input: exp(−r·h/tau_m) underflows to 0 at r ≈ 7,450,
+    before r reaches the 9,000 refractory steps, so libm's table ends there; the kernel
+    must use 0 (as the CPU computes), never memory past the table (here NaN, as device
+    memory may hold anything)."""
+    table = exp_tables.exp_div(0.1, 1.0)
+    assert len(table) < 9000
+    kernels._tables[("div", 0.1, 1.0)] = np.r_[table, np.full(2000, np.nan)][:len(table)]
+
+    def make():
+        rng = np.random.default_rng(14)
+        y3, ring = np.full(4, 30.0), _ring(rng, n_columns=10)
+        y0, r, acc = np.zeros(4), np.zeros(4, np.int64), np.zeros(4)
+        rec_idx, rec_v = np.zeros(0, np.int64), np.zeros((2000, 0, 1))
+        out = np.zeros(4 * 2000, np.int64), np.zeros(4 * 2000, np.int64)
+        return lambda t0: (y3, y0, r, acc, *ring, _current(rng, n_columns=10), 3, 2000 * t0 // 7,
+                           2000, 0.1, math.exp(-0.1), 0.0, 20.0, 10.0, -math.inf, 9000, True,
+                           0.1, 1.0, -70.0, rec_idx, rec_v, *out)
+    _run_both(lif.iaf_psc_delta, kernels.iaf_psc_delta, make, n_intervals=5)

@@ -10,7 +10,7 @@ import pytest
 import cuda_host
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
-STAGES = ("preflight", "kernels", "networks", "wide", "microcircuit_check")
+STAGES = ("preflight", "kernels", "networks", "wide", "models", "microcircuit_check")
 
 
 @pytest.mark.slow
@@ -29,7 +29,7 @@ def test_gpu_check_writes_every_stage_on_the_host_stand_in(tmp_path):
         assert (out / f"{name}.json").exists() and (out / f"{name}.log").exists()
     preflight = json.loads((out / "preflight.json").read_text())[0]
     assert preflight["ok"] and preflight["kernels"]["lif"][:2] == ["iaf_psc_delta", "iaf_psc_exp"]
-    for name in ("kernels", "networks", "wide"):
+    for name in ("kernels", "networks", "wide", "models"):
         xml = (out / f"{name}.xml").read_text()
         assert 'failures="0"' in xml and 'errors="0"' in xml
     assert 'tests="1"' in (out / "wide.xml").read_text()

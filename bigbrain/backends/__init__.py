@@ -12,8 +12,10 @@ zarr-python's buffer prototype):
   ``iaf_psc_alpha_blocks``: several populations in one call),
   ``deliver`` (and ``table`` / ``deliver_table``: several projections in one call),
   ``poisson_input``, ``deliver_stdp`` and ``deliver_triplet_stdp`` (the kernel a plastic
-  synapse model names as its ``KERNEL``); on the CPU also ``<model>_blocks`` for the
-  conductance-based models (:mod:`bigbrain.kernels.cond`), with the arguments of the Numba kernels in
+  synapse model names as its ``KERNEL``), and ``<model>_blocks`` for the
+  conductance-based models (:mod:`bigbrain.kernels.cond`; on the GPU every model's
+  ``<model>_blocks`` is one launch, made from ``CudaKernels.MODELS``), with the arguments of
+  the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
   the CUDA sources in ``kernels/cuda`` through :mod:`bigbrain.kernels.gpu`, same bits);
 * ``check_memory(estimate, sharing)``: refuse, before the build, a network that cannot fit

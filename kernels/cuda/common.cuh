@@ -47,3 +47,15 @@ BB_HD i64 lower_bound(const i64 *a, i64 n, i64 key) {
     }
     return lo;
 }
+
+// Position of neuron i in rec_idx, or -1.
+BB_HD i64 recorded_at(const i64 *rec_idx, i64 n_rec, i64 i) {
+    i64 j = lower_bound(rec_idx, n_rec, i);
+    return (j < n_rec && rec_idx[j] == i) ? j : -1;
+}
+
+// Recordable k (of n_var) of neuron i after step offset s, for every position j of i in rec_idx.
+BB_HD void record_v(double v, i64 i, const i64 *rec_idx, i64 n_rec, i64 j, i64 s, i64 k, i64 n_var,
+                    double *rec_v) {
+    for (; j >= 0 && j < n_rec && rec_idx[j] == i; ++j) rec_v[(s * n_rec + j) * n_var + k] = v;
+}

@@ -2,17 +2,19 @@
 // the neuron kernels append to on the device (kernels/gpu.py: SegmentTable, SpikeLog).
 //
 // A model's per-neuron function  model_neuron(i64 i, i64 n, <the arguments of its
-// one-population kernel after n, as in lif.cu: state, ring buffers and their sizes, col0,
+// one-population kernel after n, as in lif.cuh: state, ring buffers and their sizes, col0,
 // t0, n_steps, parameters, recording, the flags array last>)  runs unchanged: segment p
 // (one population) holds those arguments as 64-bit words (pointers, i64, int, double bits)
 // in words[p * (n_args - 1) ...]; thread k finds its segment by seg_start (the segments'
 // first threads, seg_start[n_seg] = all neurons), its index i in it, and calls the function
 // with t0 and n_steps (words t0_at, t0_at + 1) of this interval. It then moves its spike
-// flags to the log. A new model family plugs in with one kernel,
-//     extern "C" __global__ void model_segments(BB_SEGMENT_PARAMS) {
+// flags to the log. A new model family plugs in with one kernel next to its one-population
+// kernel `kernel`,
+//     extern "C" __global__ void kernel_segments(BB_SEGMENT_PARAMS) {
 //         BB_RUN_SEGMENT(model_neuron); }
-// its host form (tests/cuda/host_harness.cu: BB_HOST_SEGMENTS(model)), and an entry in
-// kernels/gpu.py's CudaKernels.MODELS with a model_blocks method.
+// its host form (tests/cuda/host_harness.cu: BB_HOST_SEGMENTS(kernel, model_neuron)), and
+// an entry in kernels/gpu.py's CudaKernels.MODELS (which makes its model_blocks method).
+// Per-neuron parameters travel as a parameter table (params.cuh): two words, its arrays.
 //
 // Spike log (int64): log[0] the number of spikes appended, log[1], log[2] the first spike
 // of the interval of parity 0 and 1 (kernels/cuda/delivery.cu: deliver_log), log[3] unused,

@@ -5,6 +5,7 @@
 // Each function has the parameters of the kernel of the same name.
 #include "philox.cu"
 #include "lif.cu"
+#include "cond.cu"
 #include "delivery.cu"
 #include "stdp.cu"
 
@@ -16,33 +17,20 @@ extern "C" void host_philox_words(const u32 *counters, i64 n, u32 k0, u32 k1, u3
     }
 }
 
-extern "C" void host_iaf_psc_delta(
-        i64 n, double *y3, double *y0, i64 *r, double *refr_acc, i64 *ring_ex, i64 *ring_in,
-        double *ring_cur, i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0, i64 n_steps,
-        double P30, double P33, double I_e, double theta, double V_reset, double V_min,
-        i64 refr_counts, int refractory_input, const double *refr_decay, double E_L,
-        const i64 *rec_idx, i64 n_rec, double *rec_v, unsigned char *flags) {
-    for (i64 i = 0; i < n; ++i)
-        iaf_psc_delta_neuron(i, n, y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, L, n_columns,
-                             L_cur, col0, t0, n_steps, P30, P33, I_e, theta, V_reset, V_min,
-                             refr_counts, refractory_input, refr_decay, E_L, rec_idx, n_rec,
-                             rec_v, flags);
+extern "C" void host_iaf_psc_delta(BB_DELTA_EACH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_delta_each(i, BB_DELTA_EACH_ARGS);
 }
 
-extern "C" void host_iaf_psc_exp(
-        i64 n, double *V, double *i_ex, double *i_in, double *i_0, i64 *r, i64 *ring_ex,
-        i64 *ring_in, double *ring_cur, i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0,
-        i64 n_steps, double P22, double P21ex, double P21in, double P20, double P11ex,
-        double P11in, double I_e, double theta, double V_reset, i64 refr_counts, double E_L,
-        const i64 *rec_idx, i64 n_rec, double *rec_v, unsigned char *flags) {
-    for (i64 i = 0; i < n; ++i)
-        iaf_psc_exp_neuron(i, n, V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, L, n_columns,
-                           L_cur, col0, t0, n_steps, P22, P21ex, P21in, P20, P11ex, P11in, I_e,
-                           theta, V_reset, refr_counts, E_L, rec_idx, n_rec, rec_v, flags);
+extern "C" void host_iaf_psc_exp(BB_EXP_EACH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_exp_each(i, BB_EXP_EACH_ARGS);
 }
 
-extern "C" void host_iaf_psc_alpha(BB_ALPHA_PARAMS) {
-    for (i64 i = 0; i < n; ++i) iaf_psc_alpha_neuron(i, BB_ALPHA_ARGS);
+extern "C" void host_iaf_psc_alpha(BB_ALPHA_EACH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) iaf_psc_alpha_each(i, BB_ALPHA_EACH_ARGS);
+}
+
+extern "C" void host_cond(BB_COND_PARAMS) {
+    for (i64 i = 0; i < n; ++i) cond_neuron(i, BB_COND_ARGS);
 }
 
 template <typename Post, typename Delay>
@@ -83,14 +71,15 @@ extern "C" void host_poisson_calls(i64 n_seg, const i64 *seg_start, const u64 *w
 }
 
 // The <model>_segments kernels: every thread k of the launch in turn.
-#define BB_HOST_SEGMENTS(model)                                                                \
-    extern "C" void host_##model##_segments(BB_SEGMENT_PARAMS) {                               \
+#define BB_HOST_SEGMENTS(kernel, neuron)                                                       \
+    extern "C" void host_##kernel##_segments(BB_SEGMENT_PARAMS) {                              \
         for (i64 k = 0; k < seg_start[n_seg]; ++k)                                             \
-            run_segment(model##_neuron, k, BB_SEGMENT_ARGS);                                   \
+            run_segment(neuron, k, BB_SEGMENT_ARGS);                                           \
     }
-BB_HOST_SEGMENTS(iaf_psc_delta)
-BB_HOST_SEGMENTS(iaf_psc_exp)
-BB_HOST_SEGMENTS(iaf_psc_alpha)
+BB_HOST_SEGMENTS(iaf_psc_delta, iaf_psc_delta_each)
+BB_HOST_SEGMENTS(iaf_psc_exp, iaf_psc_exp_each)
+BB_HOST_SEGMENTS(iaf_psc_alpha, iaf_psc_alpha_each)
+BB_HOST_SEGMENTS(cond, cond_neuron)
 
 extern "C" void host_poisson_input(i64 n, i64 t0, i64 n_steps, const i64 *post,
                                    const i64 *post_gid, const i64 *ordinal, const i64 *delay,
