@@ -440,17 +440,22 @@ class PoissonProjection:
     events are generated in (n = s − delay for the step s they are read in). An injection
     whose generation steps all have one rate is one kernel call; one that crosses a rate
     change is split into calls per delay (the synapses are kept sorted by delay) and per
-    piece of constant rate. Counts are integers, so the split changes no bit.
+    piece of constant rate. Where the group has one rate per generator (``source``: each
+    synapse's generator), a piece is one call per distinct rate, on the synapses that
+    have it. Counts are integers and each synapse draws from its own stream, so the
+    splits change no bit.
     """
 
     backend = NUMPY
 
-    def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps):
+    def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps, source):
         n = len(post_col)
         delay = np.broadcast_to(np.asarray(delay_steps, np.int64), (n,))
         order = np.argsort(delay, kind="stable")
         self.post, self.post_gid = post_col.astype(np.int64)[order], post_gid.astype(np.int64)[order]
         self.ordinal = ordinal.astype(np.int64)[order]
+        self.source = np.asarray(source, np.int64)[order]   # host: groups synapses by rate
+        self._by_rate = (None, {})
         self.weight = np.broadcast_to(to_fixed(weight), (n,))[order].copy()
         self.delay = delay[order].copy()
         cuts = np.flatnonzero(np.diff(self.delay)) + 1
@@ -489,13 +494,35 @@ class PoissonProjection:
         lo, hi = t0 - self.groups[-1][0], t0 + n_steps - 1 - self.groups[0][0]
         pieces = schedule.pieces(lo, hi)
         if len(pieces) == 1:
-            if pieces[0][2] > 0:   # a silent generator sends nothing (no stream is consumed)
-                self._call(t0, n_steps, slice(None), pieces[0][2], ring_ex, ring_in)
+            self._piece(t0, n_steps, 0, len(self.post), pieces[0][2], ring_ex, ring_in)
             return
         for delay, a, b in self.groups:
             for first, last, rate in schedule.pieces(t0 - delay, t0 + n_steps - 1 - delay):
-                if rate > 0:
-                    self._call(first + delay, last - first + 1, slice(a, b), rate, ring_ex, ring_in)
+                self._piece(first + delay, last - first + 1, a, b, rate, ring_ex, ring_in)
+
+    def _piece(self, t0, n_steps, a, b, rate, ring_ex, ring_in):
+        """The events of synapses a … b−1 read in steps t0 … t0+n_steps−1, all generated at
+        ``rate`` (Hz; an array: the rate of each generator). A silent generator sends
+        nothing (no stream is consumed)."""
+        if np.ndim(rate) == 0:
+            if rate > 0:
+                self._call(t0, n_steps, slice(a, b), rate, ring_ex, ring_in)
+            return
+        for r, synapses in self.rate_groups(rate, a, b):
+            self._call(t0, n_steps, synapses, r, ring_ex, ring_in)
+
+    def rate_groups(self, rates, a, b):
+        """[(rate, positions of the synapses among a … b−1 whose generator has it)] for
+        each distinct positive rate of ``rates`` (one per generator), cached for the last
+        ``rates``."""
+        key, groups = self._by_rate
+        if key is None or not np.array_equal(key, rates):
+            self._by_rate = key, groups = rates.copy(), {}
+        if (a, b) not in groups:
+            per_synapse = rates[self.source[a:b]]
+            groups[a, b] = [(float(r), self.backend.asarray(a + np.flatnonzero(per_synapse == r)))
+                            for r in np.unique(per_synapse) if r > 0]
+        return groups[a, b]
 
     def _call(self, t0, n_steps, part, rate, ring_ex, ring_in):
         cdf, guide = self.tables(rate)
