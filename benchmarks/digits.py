@@ -52,8 +52,7 @@ def overhead(args, repeats=20):
         sample = time.perf_counter() - t0
         timings = {}
         for name, call in (
-                ("rates", lambda: [g.set_params(net, rate=float(v)) for g, v in
-                                   zip(model.gens, image * dc.MAX_RATE)]),
+                ("rates", lambda: net.set(model.gen, rate=image * dc.MAX_RATE)),
                 ("normalise", lambda: model.normalise(0)),
                 ("counts", lambda: dc.counts(net.run(0.0), "E", 0.0, net.time, n)),
                 ("run", lambda: net.run(0.0))):

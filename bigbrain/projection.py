@@ -455,7 +455,7 @@ class PoissonProjection:
         self.post, self.post_gid = post_col.astype(np.int64)[order], post_gid.astype(np.int64)[order]
         self.ordinal = ordinal.astype(np.int64)[order]
         self.source = np.asarray(source, np.int64)[order]   # host: groups synapses by rate
-        self._by_rate = (None, {})
+        self._by_rate, self._distinct = (None, {}), 0
         self.weight = np.broadcast_to(to_fixed(weight), (n,))[order].copy()
         self.delay = delay[order].copy()
         cuts = np.flatnonzero(np.diff(self.delay)) + 1
@@ -476,12 +476,13 @@ class PoissonProjection:
 
     def tables(self, rate):
         """(cdf, guide) of Poisson(rate·dt) where the backend computes, cached for the
-        last :data:`TABLES_KEPT` rates (a protocol may go through thousands)."""
+        last :data:`TABLES_KEPT` rates (a protocol may go through thousands), more where
+        the generators' rates differ (as many more as the last rates had distinct values)."""
         if rate not in self._tables:
             lam = rate * self.dt * 1e-3
             if lam > 700:
                 raise ModelError(f"{self.where}.rate", "rate·dt above 700 events per step is not supported")
-            if len(self._tables) >= TABLES_KEPT:
+            if len(self._tables) >= TABLES_KEPT + self._distinct:
                 del self._tables[next(iter(self._tables))]
             self._tables[rate] = tuple(map(self.backend.asarray, poisson.poisson_cdf(lam)))
         return self._tables[rate]
@@ -518,6 +519,7 @@ class PoissonProjection:
         key, groups = self._by_rate
         if key is None or not np.array_equal(key, rates):
             self._by_rate = key, groups = rates.copy(), {}
+            self._distinct = len(np.unique(rates))
         if (a, b) not in groups:
             per_synapse = rates[self.source[a:b]]
             groups[a, b] = [(float(r), self.backend.asarray(a + np.flatnonzero(per_synapse == r)))

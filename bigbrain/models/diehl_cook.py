@@ -1,7 +1,8 @@
 """Unsupervised digit learning after Diehl & Cook (2015, Front. Comput. Neurosci. 9:99).
 
-One Poisson source per pixel (relayed by a ``parrot_neuron`` so that every excitatory
-neuron sees the same train), rate ∝ intensity (63.75 Hz at full intensity, the paper's
+One Poisson source per pixel (one generator group with a rate per generator, each relayed
+by a ``parrot_neuron`` so that every excitatory neuron sees the same train: a generator
+gives each of its synapses its own train, as NEST's), rate ∝ intensity (63.75 Hz at full intensity, the paper's
 255/4 Hz; sklearn's 0–16 digits scaled to it); an excitatory layer of
 ``iaf_cond_exp_adaptive`` neurons with all-to-all plastic input (``bb.TripletSTDP`` set up as
 Diehl & Cook's rule, see README); an inhibitory layer driven one-to-one that inhibits every
@@ -90,14 +91,13 @@ class DiehlCook:
         self.net, self.config, self.n_inputs = net, config, n_inputs
         c = config
         if resumed:
-            self.gens = [net.populations[f"rate{i}"] for i in range(n_inputs)]
+            self.gen = net.populations["input"]
             self.E = net.populations["E"]
-            self.conn = net.connections[n_inputs]
+            self.conn = net.connections[1]
             return
-        self.gens = [net.poisson(f"rate{i}", rate=0.0) for i in range(n_inputs)]
+        self.gen = net.poisson("input", rate=0.0, size=n_inputs)   # one rate per pixel
         X = net.population("X", n_inputs, "parrot_neuron")
-        for i, gen in enumerate(self.gens):
-            net.connect(gen, X[i:i + 1], weight=1.0, delay=c.dt)
+        net.connect(self.gen, X, rule="one_to_one", weight=1.0, delay=c.dt)
         params = {**EXCITATORY, "theta_plus": c.theta_plus} if frozen is None else \
             {**EXCITATORY, "theta_plus": 0.0, "theta": frozen[1]}
         self.E = net.population("E", c.n_neurons, "iaf_cond_exp_adaptive", **params)
@@ -150,13 +150,10 @@ class DiehlCook:
         """Show ``image`` (intensities in [0, 1]) at maximal rate ``rate`` Hz for 350 ms
         (``present_ms``), rest 150 ms (``rest_ms``); return each excitatory neuron's spike
         count during the presentation."""
-        for gen, x in zip(self.gens, image):
-            gen.set_params(self.net, rate=float(x * rate))
+        self.net.set(self.gen, rate=np.asarray(image, np.float64) * rate)
         start = self.net.time
         result = self.net.run(self.config.present_ms)
-        for gen, x in zip(self.gens, image):
-            if x > 0:
-                gen.set_params(self.net, rate=0.0)
+        self.net.set(self.gen, rate=0.0)
         self.net.run(self.config.rest_ms)
         return counts(result, "E", start, start + self.config.present_ms, self.config.n_neurons)
 
