@@ -3,11 +3,15 @@
     python benchmarks/digits.py accuracy --neurons 100 400 --epochs 1 --train 200 --test 100
     python benchmarks/digits.py bits --neurons 100 --train 200 --test 100 [--stochastic]
     python benchmarks/digits.py overhead --neurons 400 6400
+    python benchmarks/digits.py speed --neurons 400 --samples 20
 
 ``accuracy``: held-out accuracy and training time per sample for each size; ``bits``:
 accuracy against weight bits (1, 2, 3, 4, 6, 8, float64), weights quantised after each
 sample's normalisation; ``overhead``: per-sample cost (µs) of changing the 64 rates,
-normalising the weights (get + set), reading the spike counts, and an empty run call.
+normalising the weights (get + set), reading the spike counts, and an empty run call;
+``speed``: seconds per training sample (normalise, 350 ms shown, 150 ms rest) after two
+untimed samples, to set beside benchmarks/digits_brian2.py (Brian2, same network) run on
+the same core.
 Prints one line per configuration (Markdown table rows).
 """
 import argparse
@@ -65,13 +69,31 @@ def overhead(args, repeats=20):
               flush=True)
 
 
+def speed(args):
+    x, *_ = dc.load_digits()
+    images = x.reshape(len(x), -1) / 16.0
+    for n in args.neurons:
+        net = bb.Network(dt=0.5, seed=1)
+        model = dc.DiehlCook(net, dc.Config(n_neurons=n), 64)
+        net.build()
+        times = []
+        for k in range(args.samples + 2):
+            t0 = time.perf_counter()
+            model.normalise(k)
+            spikes = model.present(images[k], dc.MAX_RATE).sum()
+            times.append(time.perf_counter() - t0)
+        print(f"| bigbrain {bb.__version__} | {n} | {np.mean(times[2:]):.3f} | {spikes} spikes "
+              "in the last sample |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["accuracy", "bits", "overhead"])
+    p.add_argument("what", choices=["accuracy", "bits", "overhead", "speed"])
     p.add_argument("--neurons", type=int, nargs="+", default=[100])
     p.add_argument("--epochs", type=int, nargs="+", default=[1])
     p.add_argument("--train", type=int, default=200)
     p.add_argument("--test", type=int, default=100)
+    p.add_argument("--samples", type=int, default=20, help="timed samples (speed)")
     p.add_argument("--stochastic", action="store_true")
     p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
     p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
@@ -79,6 +101,8 @@ def main():
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)
+    elif args.what == "speed":
+        speed(args)
     elif args.what == "bits":
         accuracy(args, bits=(1, 2, 3, 4, 6, 8, None))
     else:
