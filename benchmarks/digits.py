@@ -25,20 +25,31 @@ from bigbrain.models.synapses import Hardware
 
 
 def accuracy(args, bits=(None,)):
+    """One training run per size and bits, evaluated on the held-out samples after each
+    epoch up to the largest of ``--epochs`` (the epochs listed are printed)."""
     x, y, xt, yt = dc.load_digits()
-    x, y, xt, yt = x[:args.train], y[:args.train], xt[:args.test], yt[:args.test]
+    x, y = dc.check_data(x[:args.train], y[:args.train])
+    xt, yt = dc.check_data(xt[:args.test], yt[:args.test], "test_images")
     print("| neurons | epochs | bits | train samples | test samples | accuracy | s per training sample |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in args.neurons:
-        for epochs in args.epochs:
-            for b in bits:
-                hw = Hardware(bits=b, stochastic=args.stochastic)
-                r = dc.diehl_cook(x, y, xt, yt, n_neurons=n, epochs=epochs, hardware=hw, out=None,
-                                  nu_pre=args.nu_pre, nu_post=args.nu_post,
-                                  theta_plus=args.theta_plus)
-                per = r["train_time_s"] / (epochs * len(x))
+        for b in bits:
+            config = dc.Config(n_neurons=n, hardware=Hardware(bits=b, stochastic=args.stochastic),
+                               nu_pre=args.nu_pre, nu_post=args.nu_post, theta_plus=args.theta_plus)
+            net = bb.Network(dt=config.dt, seed=config.seed)
+            model = dc.DiehlCook(net, config, x.shape[1])
+            net.build()
+            state, train_s = dc.TrainingState(len(x), n), 0.0
+            for epochs in range(1, max(args.epochs) + 1):
+                t0 = time.perf_counter()
+                dc.train(model, x, y, epochs, state, out=None)
+                train_s += time.perf_counter() - t0
+                if epochs not in args.epochs:
+                    continue
+                assigned = dc.assign_labels(state.responses, y)
+                correct = dc.predict(dc.evaluate(model, xt), assigned) == yt
                 print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
-                      f"{100 * r['accuracy']:.1f} % | {per:.2f} |", flush=True)
+                      f"{100 * correct.mean():.1f} % | {train_s / (epochs * len(x)):.2f} |", flush=True)
 
 
 def overhead(args, repeats=20):

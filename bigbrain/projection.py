@@ -472,7 +472,7 @@ class PoissonProjection:
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
         backend.move(self, ("post", "post_gid", "ordinal", "delay", "weight"))
-        self._tables = {}
+        self._tables, self._by_rate = {}, (None, {})
 
     def tables(self, rate):
         """(cdf, guide) of Poisson(rate·dt) where the backend computes, cached for the
@@ -507,28 +507,30 @@ class PoissonProjection:
         nothing (no stream is consumed)."""
         if np.ndim(rate) == 0:
             if rate > 0:
-                self._call(t0, n_steps, slice(a, b), rate, ring_ex, ring_in)
+                self._call(t0, n_steps, self._synapses(slice(a, b)), rate, ring_ex, ring_in)
             return
         for r, synapses in self.rate_groups(rate, a, b):
             self._call(t0, n_steps, synapses, r, ring_ex, ring_in)
 
+    def _synapses(self, part):
+        """(post, post_gid, ordinal, delay, weight) of the synapses ``part`` (a slice or
+        positions)."""
+        return tuple(getattr(self, k)[part] for k in ("post", "post_gid", "ordinal", "delay", "weight"))
+
     def rate_groups(self, rates, a, b):
-        """[(rate, positions of the synapses among a … b−1 whose generator has it)] for
-        each distinct positive rate of ``rates`` (one per generator), cached for the last
-        ``rates``."""
+        """[(rate, :meth:`_synapses` among a … b−1 whose generator has it)] for each distinct
+        positive rate of ``rates`` (one per generator), cached for the last ``rates``."""
         key, groups = self._by_rate
         if key is None or not np.array_equal(key, rates):
             self._by_rate = key, groups = rates.copy(), {}
             self._distinct = len(np.unique(rates))
         if (a, b) not in groups:
             per_synapse = rates[self.source[a:b]]
-            groups[a, b] = [(float(r), self.backend.asarray(a + np.flatnonzero(per_synapse == r)))
-                            for r in np.unique(per_synapse) if r > 0]
+            groups[a, b] = [(float(r), self._synapses(self.backend.asarray(
+                a + np.flatnonzero(per_synapse == r)))) for r in np.unique(per_synapse) if r > 0]
         return groups[a, b]
 
-    def _call(self, t0, n_steps, part, rate, ring_ex, ring_in):
+    def _call(self, t0, n_steps, synapses, rate, ring_ex, ring_in):
         cdf, guide = self.tables(rate)
-        self.backend.kernels.poisson_input(t0, n_steps, self.post[part], self.post_gid[part],
-                                           self.ordinal[part], self.delay[part], self.weight[part],
-                                           cdf, guide, self.key[0], self.key[1], self.c2,
-                                           ring_ex, ring_in)
+        self.backend.kernels.poisson_input(t0, n_steps, *synapses, cdf, guide, self.key[0],
+                                           self.key[1], self.c2, ring_ex, ring_in)
