@@ -42,7 +42,7 @@ def accuracy(args, bits=(None,)):
             state, train_s = dc.TrainingState(len(x), n), 0.0
             for epochs in range(1, max(args.epochs) + 1):
                 t0 = time.perf_counter()
-                dc.train(model, x, y, epochs, state, out=None)
+                dc.train(model, x, y, epochs, state, out=print if args.progress else None)
                 train_s += time.perf_counter() - t0
                 if epochs not in args.epochs:
                     continue
@@ -106,6 +106,7 @@ def main():
     p.add_argument("--test", type=int, default=100)
     p.add_argument("--samples", type=int, default=20, help="timed samples (speed)")
     p.add_argument("--stochastic", action="store_true")
+    p.add_argument("--progress", action="store_true", help="print samples/s while training")
     p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
     p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
     p.add_argument("--nu-post", type=float, default=1e-2, help="potentiation rate (paper 1e-2)")
