@@ -3,11 +3,15 @@
     python benchmarks/digits.py accuracy --neurons 100 400 --epochs 1 --train 200 --test 100
     python benchmarks/digits.py bits --neurons 100 --train 200 --test 100 [--stochastic]
     python benchmarks/digits.py overhead --neurons 400 6400
+    python benchmarks/digits.py speed --neurons 400 --samples 20
 
 ``accuracy``: held-out accuracy and training time per sample for each size; ``bits``:
 accuracy against weight bits (1, 2, 3, 4, 6, 8, float64), weights quantised after each
 sample's normalisation; ``overhead``: per-sample cost (µs) of changing the 64 rates,
-normalising the weights (get + set), reading the spike counts, and an empty run call.
+normalising the weights (get + set), reading the spike counts, and an empty run call;
+``speed``: wall-clock and CPU seconds per training sample (normalise, 350 ms shown, 150 ms rest) after two
+untimed samples, to set beside benchmarks/digits_brian2.py (Brian2, same network) run on
+the same core.
 Prints one line per configuration (Markdown table rows).
 """
 import argparse
@@ -21,20 +25,31 @@ from bigbrain.models.synapses import Hardware
 
 
 def accuracy(args, bits=(None,)):
+    """One training run per size and bits, evaluated on the held-out samples after each
+    epoch up to the largest of ``--epochs`` (the epochs listed are printed)."""
     x, y, xt, yt = dc.load_digits()
-    x, y, xt, yt = x[:args.train], y[:args.train], xt[:args.test], yt[:args.test]
+    x, y = dc.check_data(x[:args.train], y[:args.train])
+    xt, yt = dc.check_data(xt[:args.test], yt[:args.test], "test_images")
     print("| neurons | epochs | bits | train samples | test samples | accuracy | s per training sample |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in args.neurons:
-        for epochs in args.epochs:
-            for b in bits:
-                hw = Hardware(bits=b, stochastic=args.stochastic)
-                r = dc.diehl_cook(x, y, xt, yt, n_neurons=n, epochs=epochs, hardware=hw, out=None,
-                                  nu_pre=args.nu_pre, nu_post=args.nu_post,
-                                  theta_plus=args.theta_plus)
-                per = r["train_time_s"] / (epochs * len(x))
+        for b in bits:
+            config = dc.Config(n_neurons=n, hardware=Hardware(bits=b, stochastic=args.stochastic),
+                               nu_pre=args.nu_pre, nu_post=args.nu_post, theta_plus=args.theta_plus)
+            net = bb.Network(dt=config.dt, seed=config.seed)
+            model = dc.DiehlCook(net, config, x.shape[1])
+            net.build()
+            state, train_s = dc.TrainingState(len(x), n), 0.0
+            for epochs in range(1, max(args.epochs) + 1):
+                t0 = time.perf_counter()
+                dc.train(model, x, y, epochs, state, out=print if args.progress else None)
+                train_s += time.perf_counter() - t0
+                if epochs not in args.epochs:
+                    continue
+                assigned = dc.assign_labels(state.responses, y)
+                correct = dc.predict(dc.evaluate(model, xt), assigned) == yt
                 print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
-                      f"{100 * r['accuracy']:.1f} % | {per:.2f} |", flush=True)
+                      f"{100 * correct.mean():.1f} % | {train_s / (epochs * len(x)):.2f} |", flush=True)
 
 
 def overhead(args, repeats=20):
@@ -52,8 +67,7 @@ def overhead(args, repeats=20):
         sample = time.perf_counter() - t0
         timings = {}
         for name, call in (
-                ("rates", lambda: [g.set_params(net, rate=float(v)) for g, v in
-                                   zip(model.gens, image * dc.MAX_RATE)]),
+                ("rates", lambda: net.set(model.gen, rate=image * dc.MAX_RATE)),
                 ("normalise", lambda: model.normalise(0)),
                 ("counts", lambda: dc.counts(net.run(0.0), "E", 0.0, net.time, n)),
                 ("run", lambda: net.run(0.0))):
@@ -66,20 +80,41 @@ def overhead(args, repeats=20):
               flush=True)
 
 
+def speed(args):
+    x, *_ = dc.load_digits()
+    images = x.reshape(len(x), -1) / 16.0
+    for n in args.neurons:
+        net = bb.Network(dt=0.5, seed=1)
+        model = dc.DiehlCook(net, dc.Config(n_neurons=n), 64)
+        net.build()
+        times = []
+        for k in range(args.samples + 2):
+            t0, c0 = time.perf_counter(), time.process_time()
+            model.normalise(k)
+            spikes = model.present(images[k], dc.MAX_RATE).sum()
+            times.append((time.perf_counter() - t0, time.process_time() - c0))
+        wall, cpu = np.mean(times[2:], axis=0)
+        print(f"| bigbrain {bb.__version__} | {n} | {wall:.3f} | {cpu:.3f} | {spikes} |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["accuracy", "bits", "overhead"])
+    p.add_argument("what", choices=["accuracy", "bits", "overhead", "speed"])
     p.add_argument("--neurons", type=int, nargs="+", default=[100])
     p.add_argument("--epochs", type=int, nargs="+", default=[1])
     p.add_argument("--train", type=int, default=200)
     p.add_argument("--test", type=int, default=100)
+    p.add_argument("--samples", type=int, default=20, help="timed samples (speed)")
     p.add_argument("--stochastic", action="store_true")
+    p.add_argument("--progress", action="store_true", help="print samples/s while training")
     p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
     p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
     p.add_argument("--nu-post", type=float, default=1e-2, help="potentiation rate (paper 1e-2)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)
+    elif args.what == "speed":
+        speed(args)
     elif args.what == "bits":
         accuracy(args, bits=(1, 2, 3, 4, 6, 8, None))
     else:

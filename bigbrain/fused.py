@@ -87,7 +87,7 @@ class FusedSteps:
     def draw_poisson(self):
         """Take the Poisson projections' rates (they may change between runs); a silent
         generator draws nothing."""
-        drawn = [p.arguments(p.rate()) for p in self.sim.poisson if p.groups and p.rate() > 0]
+        drawn = [args for p in self.sim.poisson if p.groups for args in p.latest_arguments()]
         self.poisson = typed_list(drawn) if drawn else None
 
     def ready(self, step):

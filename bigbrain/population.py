@@ -8,7 +8,7 @@ number its members in order, which is how connection rules index sources and tar
 import numpy as np
 
 from .errors import ModelError
-from .schedule import Schedule, poisson_rate
+from .schedule import Schedule, poisson_rates
 from .stimulation import Generators
 
 
@@ -229,8 +229,11 @@ class PoissonGenerators(Generators):
     """``size`` Poisson generators of ``rate`` Hz: NEST's ``poisson_generator``.
 
     A generator is not a node: every synapse it makes carries its own independent train
-    (as in NEST), drawn on the rank of the target neuron, so nothing is exchanged. The rate
-    can change between runs (``set_params(net, rate=...)``, :mod:`bigbrain.stimulation`).
+    (as in NEST), drawn on the rank of the target neuron, so nothing is exchanged. ``rate``
+    is one number for all generators of the group or an array with one rate per generator
+    (one group of 64 for the 64 pixels of an image, say); either can change between runs
+    (``set_params(net, rate=...)``, :mod:`bigbrain.stimulation`). A synapse's train comes
+    from the same stream whichever form gives its rate.
     """
 
     is_poisson = True
@@ -248,12 +251,23 @@ class PoissonGenerators(Generators):
     def where(self, key):
         return f"{self.name}.{key}"
 
+    def _checked(self, params):
+        rate = poisson_rates(self.where("rate"), params["rate"], self.size, self.dt)
+        return {**params, "rate": rate}
+
     def _schedules(self, params, step):
-        rate = poisson_rate(self.where("rate"), params["rate"], self.dt)
-        return {"rate": Schedule.constant(rate, step)}
+        rate = params["rate"]
+        return {"rate": Schedule(np.array([step]), rate[None] if np.ndim(rate) else [rate])}
+
+    def restore_state_arrays(self, arrays):
+        super().restore_state_arrays(arrays)
+        saved = arrays.get("params/rate")
+        if saved is not None and saved.size > 1:
+            self.params["rate"] = np.array(saved, np.float64)
 
     def describe(self):
-        return {"name": self.name, "kind": "poisson", "rate": self.rate, "size": self.size}
+        rate = self.rate if np.ndim(self.rate) == 0 else self.rate.tolist()
+        return {"name": self.name, "kind": "poisson", "rate": rate, "size": self.size}
 
 
 def _shown(key):

@@ -496,17 +496,22 @@ class PoissonProjection:
     events are generated in (n = s − delay for the step s they are read in). An injection
     whose generation steps all have one rate is one kernel call; one that crosses a rate
     change is split into calls per delay (the synapses are kept sorted by delay) and per
-    piece of constant rate. Counts are integers, so the split changes no bit.
+    piece of constant rate. Where the group has one rate per generator (``source``: each
+    synapse's generator), a piece is one call per distinct rate, on the synapses that
+    have it. Counts are integers and each synapse draws from its own stream, so the
+    splits change no bit.
     """
 
     backend = NUMPY
 
-    def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps):
+    def __init__(self, conn, seed, dt, post_col, post_gid, ordinal, weight, delay_steps, source):
         n = len(post_col)
         delay = np.broadcast_to(np.asarray(delay_steps, np.int64), (n,))
         order = np.argsort(delay, kind="stable")
         self.post, self.post_gid = post_col.astype(np.int64)[order], post_gid.astype(np.int64)[order]
         self.ordinal = ordinal.astype(np.int64)[order]
+        self.source = np.asarray(source, np.int64)[order]   # host: groups synapses by rate
+        self._by_rate, self._distinct = (None, {}), 0
         self.weight = np.broadcast_to(to_fixed(weight), (n,))[order].copy()
         self.delay = delay[order].copy()
         cuts = np.flatnonzero(np.diff(self.delay)) + 1
@@ -523,16 +528,17 @@ class PoissonProjection:
     def use(self, backend):
         """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there."""
         backend.move(self, ("post", "post_gid", "ordinal", "delay", "weight"))
-        self._tables = {}
+        self._tables, self._by_rate = {}, (None, {})
 
     def tables(self, rate):
         """(cdf, guide) of Poisson(rate·dt) where the backend computes, cached for the
-        last :data:`TABLES_KEPT` rates (a protocol may go through thousands)."""
+        last :data:`TABLES_KEPT` rates (a protocol may go through thousands), more where
+        the generators' rates differ (as many more as the last rates had distinct values)."""
         if rate not in self._tables:
             lam = rate * self.dt * 1e-3
             if lam > 700:
                 raise ModelError(f"{self.where}.rate", "rate·dt above 700 events per step is not supported")
-            if len(self._tables) >= TABLES_KEPT:
+            if len(self._tables) >= TABLES_KEPT + self._distinct:
                 del self._tables[next(iter(self._tables))]
             self._tables[rate] = tuple(map(self.backend.asarray, poisson.poisson_cdf(lam)))
         return self._tables[rate]
@@ -545,27 +551,57 @@ class PoissonProjection:
         lo, hi = t0 - self.groups[-1][0], t0 + n_steps - 1 - self.groups[0][0]
         pieces = schedule.pieces(lo, hi)
         if len(pieces) == 1:
-            if pieces[0][2] > 0:   # a silent generator sends nothing (no stream is consumed)
-                self._call(t0, n_steps, slice(None), pieces[0][2], ring_ex, ring_in)
+            self._piece(t0, n_steps, 0, len(self.post), pieces[0][2], ring_ex, ring_in)
             return
         for delay, a, b in self.groups:
             for first, last, rate in schedule.pieces(t0 - delay, t0 + n_steps - 1 - delay):
-                if rate > 0:
-                    self._call(first + delay, last - first + 1, slice(a, b), rate, ring_ex, ring_in)
+                self._piece(first + delay, last - first + 1, a, b, rate, ring_ex, ring_in)
 
-    def _call(self, t0, n_steps, part, rate, ring_ex, ring_in):
-        self.backend.kernels.poisson_input(t0, n_steps, *self.arguments(rate, part), ring_ex,
-                                           ring_in)
+    def _piece(self, t0, n_steps, a, b, rate, ring_ex, ring_in):
+        """The events of synapses a … b−1 read in steps t0 … t0+n_steps−1, all generated at
+        ``rate`` (Hz; an array: the rate of each generator). A silent generator sends
+        nothing (no stream is consumed)."""
+        if np.ndim(rate) == 0:
+            if rate > 0:
+                self._call(t0, n_steps, self._synapses(slice(a, b)), rate, ring_ex, ring_in)
+            return
+        for r, synapses in self.rate_groups(rate, a, b):
+            self._call(t0, n_steps, synapses, r, ring_ex, ring_in)
 
-    def arguments(self, rate, part=slice(None)):
+    def _synapses(self, part):
+        """(post, post_gid, ordinal, delay, weight) of the synapses ``part`` (a slice or
+        positions)."""
+        return tuple(getattr(self, k)[part] for k in ("post", "post_gid", "ordinal", "delay", "weight"))
+
+    def rate_groups(self, rates, a, b):
+        """[(rate, :meth:`_synapses` among a … b−1 whose generator has it)] for each distinct
+        positive rate of ``rates`` (one per generator), cached for the last ``rates``."""
+        key, groups = self._by_rate
+        if key is None or not np.array_equal(key, rates):
+            self._by_rate = key, groups = rates.copy(), {}
+            self._distinct = len(np.unique(rates))
+        if (a, b) not in groups:
+            per_synapse = rates[self.source[a:b]]
+            groups[a, b] = [(float(r), self._synapses(self.backend.asarray(
+                a + np.flatnonzero(per_synapse == r)))) for r in np.unique(per_synapse) if r > 0]
+        return groups[a, b]
+
+    def _call(self, t0, n_steps, synapses, rate, ring_ex, ring_in):
+        self.backend.kernels.poisson_input(t0, n_steps, *self.arguments(rate, synapses),
+                                           ring_ex, ring_in)
+
+    def arguments(self, rate, synapses):
         """The ``poisson_input`` arguments after the steps and before the ring buffers, for
-        the synapses ``part`` at ``rate`` (Hz)."""
-        return (self.post[part], self.post_gid[part], self.ordinal[part], self.delay[part],
-                self.weight[part], *self.tables(rate), self.key[0], self.key[1], self.c2)
+        ``synapses`` (:meth:`_synapses`) at ``rate`` (Hz)."""
+        return (*synapses, *self.tables(rate), self.key[0], self.key[1], self.c2)
 
-    def rate(self):
-        """The rate (Hz) from the last change of the schedule on."""
-        return float(self.gen.schedules["rate"].values[-1])
+    def latest_arguments(self):
+        """:meth:`arguments` for the rates from the schedule's last change on: one entry
+        per distinct positive rate (none while the generators are silent)."""
+        rate = self.gen.schedules["rate"].values[-1]
+        if np.ndim(rate) == 0:
+            return [self.arguments(float(rate), self._synapses(slice(None)))] if rate > 0 else []
+        return [self.arguments(r, synapses) for r, synapses in self.rate_groups(rate, 0, len(self.post))]
 
     def rate_since(self):
         """The generation step of the schedule's last change."""

@@ -16,11 +16,14 @@ from .errors import ModelError, number
 
 
 class Schedule:
-    """Values ``values[k]`` (float64) from device step ``starts[k]`` (int64, increasing) on."""
+    """Values ``values[k]`` (float64) from device step ``starts[k]`` (int64, increasing) on:
+    one number per entry, or (``values`` of shape entries × devices) one per device of a
+    group (a Poisson generator group with a rate per generator)."""
 
     def __init__(self, starts, values):
         self.starts = np.asarray(starts, np.int64).reshape(-1)
-        self.values = np.asarray(values, np.float64).reshape(-1)
+        values = np.asarray(values, np.float64)
+        self.values = values if values.ndim == 2 else values.reshape(-1)
 
     @classmethod
     def constant(cls, value, from_step=0):
@@ -29,28 +32,57 @@ class Schedule:
     def at(self, steps):
         """The value in each device step of ``steps`` (an int64 array)."""
         k = np.searchsorted(self.starts, steps, side="right") - 1
-        return np.where(k >= 0, self.values[np.maximum(k, 0)], 0.0)
+        values = self.values[np.maximum(k, 0)]
+        return np.where((k >= 0).reshape(k.shape + (1,) * (values.ndim - k.ndim)), values, 0.0)
 
     def then(self, step, later):
         """This schedule before ``step``, ``later``'s entries from ``step`` on (where ``later``
         has none at ``step``, this schedule's value goes on until its first)."""
         keep = self.starts < step
         new = later.starts >= step
+        before, after = self.values[keep], later.values[new]
+        if before.ndim != after.ndim:   # one number per entry beside one per device
+            width = max(v.shape[1] for v in (before, after) if v.ndim == 2)
+            before, after = (v if v.ndim == 2 else np.repeat(v[:, None], width, 1)
+                             for v in (before, after))
         return Schedule(np.concatenate([self.starts[keep], later.starts[new]]),
-                        np.concatenate([self.values[keep], later.values[new]]))
+                        np.concatenate([before, after]))
 
     def pieces(self, lo, hi):
-        """[(first step, last step, value)] covering the device steps lo … hi (inclusive)."""
+        """[(first step, last step, value)] covering the device steps lo … hi (inclusive);
+        a value is a float, or a float64 array (one per device) for a 2-D schedule."""
         if len(self.starts) and self.starts[-1] <= lo:   # the last value holds: one piece
-            return [(int(lo), int(hi), float(self.values[-1]))]
+            return [(int(lo), int(hi), self._value(self.values[-1]))]
         cuts = self.starts[np.searchsorted(self.starts, lo, "right"):
                            np.searchsorted(self.starts, hi, "right")]  # lo < start <= hi
         firsts = np.concatenate([[lo], cuts])
         lasts = np.concatenate([cuts - 1, [hi]])
-        return [(int(a), int(b), float(v)) for a, b, v in zip(firsts, lasts, self.at(firsts))]
+        return [(int(a), int(b), self._value(v)) for a, b, v in zip(firsts, lasts, self.at(firsts))]
+
+    @staticmethod
+    def _value(v):
+        return float(v) if np.ndim(v) == 0 else v
 
     def arrays(self):
         return {"starts": self.starts, "values": self.values}
+
+
+def poisson_rates(field, value, size, dt):
+    """Poisson rates (Hz): one number for every generator (:func:`poisson_rate`), or an
+    array with one rate per generator of a group of ``size`` (float64)."""
+    if np.ndim(value) == 0 and not isinstance(value, (list, tuple)):
+        return poisson_rate(field, value, dt)
+    try:
+        rates = np.array(value, np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ModelError(field, f"must be a number or one number per generator (Hz), got "
+                         f"{value!r}") from None
+    if rates.size != size:
+        raise ModelError(field, f"has {rates.size} rates for {size} generators")
+    bad = np.flatnonzero(~np.isfinite(rates) | (rates < 0) | (rates * dt * 1e-3 > 700))
+    if bad.size:
+        poisson_rate(f"{field}[{bad[0]}]", rates[bad[0]], dt)   # raises its message
+    return rates
 
 
 def grid_steps(field, times, dt, after=0):

@@ -239,7 +239,7 @@ class Simulation:
         static, poisson, plastic, currents = [], [], [], []
         for i, conn in enumerate(self.net.connections, 1):
             if conn.pre_gids is None:  # generators: Poisson or current
-                _, post_pos, ordinal, weight, delay = conn.local_synapses(
+                pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
                     self.net.seed, self.dt, self._local)
                 post_gid = conn.post.members()[post_pos]
                 if conn.is_current:
@@ -248,7 +248,7 @@ class Simulation:
                 else:
                     poisson.append(PoissonProjection(conn, self.net.seed, self.dt,
                                                      self.columns(post_gid), post_gid, ordinal,
-                                                     conn.input_weight(weight), delay))
+                                                     conn.input_weight(weight), delay, pre_pos))
             elif conn.synapse is None:
                 static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:

@@ -133,12 +133,12 @@ def _check_built(sim, pop, ids, key, value):
     where = f"population {pop.name!r}.{key}"
     block = sim.block_of(pop)
     _check_V_m(pop, block, key)
-    if key != "V_m" and block.arguments is None:
+    if not block.is_state(key) and block.arguments is None:
         raise ModelError(where, f"the parameters of {pop.model.name} cannot change after "
                          "the build")
     if key == "tau_minus":
         raise ModelError(where, "cannot change after the build (STDP traces use it)")
-    if key != "V_m" and (is_per_neuron(value) or not _whole(pop, ids)):
+    if not block.is_state(key) and (is_per_neuron(value) or not _whole(pop, ids)):
         check_per_neuron(pop, key)
 
 
@@ -147,14 +147,14 @@ def _set_built(sim, pop, ids, key, value):
     (checked: a number, one value per id, or a distribution); regroup the blocks after."""
     block = sim.block_of(pop)
     held, local = _held_by(block, pop.first_gid + ids)
-    if key == "V_m" or is_per_neuron(value) or not _whole(pop, ids):
+    if block.is_state(key) or is_per_neuron(value) or not _whole(pop, ids):
         values = block.parameter(key)
         mine = value[held] if np.ndim(value) > 0 else value
         values[local] = _drawn(sim.net, pop, key, ids[held], mine)
     else:
         values = float(value)
     block.set_parameter(key, values)
-    if key != "V_m":
+    if not block.is_state(key):
         sim.changed.setdefault(pop.name, set()).add(key)
 
 

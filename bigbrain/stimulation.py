@@ -85,9 +85,17 @@ class Generators:
                                      f"{params[key]!r}") from None
         return out
 
-    def get_params(self, net=None):
-        """The current parameters (as ``set_params`` last left them)."""
-        return {k: list(v) if isinstance(v, list) else v for k, v in self.params.items()}
+    def get_params(self, net=None, name=None):
+        """The current parameters (as ``set_params`` last left them); with ``name`` (as
+        ``net.get(device, name)`` asks), that parameter's value."""
+        params = {k: list(v) if isinstance(v, list) else np.copy(v) if np.ndim(v) else v
+                  for k, v in self.params.items()}
+        if name is None:
+            return params
+        if name not in params:
+            raise ModelError(self.where(name), f"unknown parameter of {self.KIND}"
+                             + suggest(name, params))
+        return params[name]
 
     def set_params(self, net, **params):
         """Change parameters from the next ``run`` on (collective in spirit: call it on every

@@ -365,3 +365,42 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
     back = modelfile.read(tmp_path / "m.toml").network()
     assert sha(back) == sha(net)
     assert [back.populations[m].model.name for m in COND_MODELS] == list(COND_MODELS)
+
+
+def test_get_and_set_theta_reach_the_adaptive_threshold_state():
+    """theta is a state variable (NEST's convention, as V_m): get returns the threshold
+    increase now, not its initial value, and set changes the state of the built network."""
+    net = bb.Network(dt=0.1, seed=1)
+    pop = net.population("T", 3, "iaf_cond_exp_adaptive", I_e=[0.0, 400.0, 800.0],
+                         theta=1.0, theta_plus=2.0, tau_theta=1e12)
+    net.record(pop, "spikes")
+    _, ids = net.run(50.0).spikes("T")
+    fired = np.bincount(ids, minlength=3)
+    assert fired[0] == 0 and fired[2] > fired[1] > 0
+    np.testing.assert_allclose(net.get(pop, "theta"), 1.0 + 2.0 * fired, rtol=1e-6)
+    net.set(pop, theta=[0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(net.get(pop, "theta"), [0.5, 0.0, 0.0])
+    net.run(0.2)
+    np.testing.assert_allclose(net.get(pop, "theta")[0], 0.5, rtol=1e-6)   # the state goes on
+
+
+def test_h_max_sets_the_substeps_and_longer_ones_stay_close():
+    """h_max (ms): the longest substep. The default (0.05 ms) is the integration without
+    it; 0.25 ms takes 2 substeps of dt = 0.5 ms instead of 10 and stays within 2e-3 mV
+    of it for an inhibitory Diehl & Cook neuron (fastest time constant about 0.8 ms)."""
+    def run(**h):
+        net = bb.Network(dt=0.5, seed=2)
+        pop = net.population("N", 3, "iaf_cond_exp", C_m=10.0, g_L=1.0, E_L=-60.0, V_th=-40.0,
+                             V_reset=-45.0, V_m=-60.0, tau_syn_ex=1.0, tau_syn_in=2.0, **h)
+        net.connect(net.poisson("p", 300.0), pop, weight=3.0, delay=1.0)
+        net.connect(net.poisson("q", 200.0), pop, weight=-4.0, delay=1.0)
+        net.record(pop, "V_m")
+        net.record(pop, "spikes")
+        r = net.run(100.0)
+        return net._simulation.blocks[0].args[cond.PARAMS.index("n_sub")], r.V_m("N")[2], r.spikes("N")
+    (n0, v0, s0), (n1, v1, s1), (n2, v2, _) = run(), run(h_max=0.05), run(h_max=0.25)
+    assert (n0, n1, n2) == (10, 10, 2)
+    np.testing.assert_array_equal(v1, v0)
+    assert len(s0[0]) > 10 and 1e-5 < np.abs(v2 - v0).max() < 2e-3
+    with pytest.raises(bb.ModelError, match=r"^population 'N'\.h_max: must be finite and > 0"):
+        bb.Network(dt=0.5).population("N", 1, "iaf_cond_exp", h_max=0.0)

@@ -234,6 +234,9 @@ class Block:
     V_REL = None
     #: The state attribute that holds V_m itself (mV; conductance-based models), if any.
     V_ABS = None
+    #: State variables other than V_m whose parameter of the same name is only their initial
+    #: value (NEST's convention): get/set reach the state attribute named here.
+    STATE_VARIABLES = {}
 
     def __init__(self, gids, col0, p=None, dt=None):
         self.gids, self.col0 = gids, col0
@@ -254,8 +257,15 @@ class Block:
     #: parameters are fixed numbers.
     arguments = None
 
+    def is_state(self, key):
+        """Whether get/set of ``key`` reach a state variable (V_m, :data:`STATE_VARIABLES`)."""
+        return key == "V_m" or key in self.STATE_VARIABLES
+
     def parameter(self, key):
-        """Parameter ``key`` (or the current V_m, mV) of each local neuron (float64, host)."""
+        """Parameter ``key`` (or the current value of a state variable: V_m in mV, those of
+        :data:`STATE_VARIABLES`) of each local neuron (float64, host)."""
+        if key in self.STATE_VARIABLES:
+            return np.array(self.backend.to_host(getattr(self, self.STATE_VARIABLES[key])), np.float64)
         if key == "V_m" and self.V_ABS is not None:
             return np.array(self.backend.to_host(getattr(self, self.V_ABS)), np.float64)
         if key == "V_m":
@@ -266,6 +276,11 @@ class Block:
         """Set parameter ``key`` (or the current V_m) of the local neurons to ``values`` (a
         number or one value per local neuron) and recompute the kernel's arguments. As in
         NEST, a new E_L keeps the absolute V_m (the state relative to E_L moves)."""
+        if key in self.STATE_VARIABLES:
+            state = getattr(self, self.STATE_VARIABLES[key])
+            state[...] = self.backend.asarray(np.broadcast_to(np.asarray(values, np.float64),
+                                                              len(self.gids)))
+            return
         if key == "V_m":
             relative = self.V_ABS is None
             V = np.broadcast_to(np.asarray(values - self.p["E_L"] if relative else values,

@@ -4,6 +4,12 @@ conductances), and ``iaf_cond_exp_adaptive``, ``iaf_cond_exp`` with the adaptive
 of Diehl & Cook (2015). Kernel: :mod:`bigbrain.kernels.cond` (integration and its tolerance
 against NEST in its docstring and the README).
 
+Integration: each step of dt is split into substeps of at most ``h_max`` ms (not a NEST
+parameter; default 0.05 ms, the step at which the README's agreement with NEST is
+measured). A model whose fastest time constant is well above 0.05 ms may take longer
+substeps: the cost is proportional to their number (the Diehl & Cook network takes 0.25 ms,
+:mod:`bigbrain.models.diehl_cook`).
+
 Weights are peak conductances in nS: positive weights to the excitatory conductance,
 negative ones (as −w) to the inhibitory one, as NEST does. Recordables: V_m (mV), g_ex,
 g_in (nS); ``iaf_cond_exp_adaptive`` also theta (mV).
@@ -12,6 +18,8 @@ g_in (nS); ``iaf_cond_exp_adaptive`` also theta (mV).
 ``theta_plus`` (mV) and between spikes decays to 0 with ``tau_theta`` (ms), exactly
 (θ ← θ·e^(−dt/τ_θ) at the start of each step). Diehl & Cook's neurons use θ+ = 0.05 mV and
 τ_θ = 10⁷ ms, the defaults here; with theta_plus = 0 the model is ``iaf_cond_exp``.
+``theta`` is a state variable as V_m is (NEST's convention): the parameter gives its initial
+value, and ``net.get`` / ``net.set`` read and change the threshold increase now.
 """
 import math
 
@@ -58,6 +66,7 @@ IAF_COND = table({
     "I_e": (0.0, "pA", FINITE),
     "tau_minus": (20.0, "ms", POSITIVE),
     "tau_minus_triplet": (110.0, "ms", POSITIVE),
+    "h_max": (0.05, "ms", POSITIVE),
 })
 
 
@@ -74,7 +83,8 @@ def substeps(dt, h_max):
 class CondBlock(Block):
     """Local neurons of one conductance-based population (:func:`bigbrain.kernels.cond.cond`):
     the state arrays of :data:`LAYOUT` that the model has (``STATE``), the others None.
-    ``SYNAPSE``: "exp" or "alpha"; ``H_MAX``: the longest substep (ms); ``DETECT_EACH``:
+    ``SYNAPSE``: "exp" or "alpha"; ``H_MAX``: the longest substep (ms) where the model has
+    no parameter ``h_max`` (else the smallest of its values); ``DETECT_EACH``:
     spikes detected after every substep (aeif) rather than at the end of the step."""
 
     LAYOUT = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "w", "theta", "I_stim", "r")
@@ -99,7 +109,7 @@ class CondBlock(Block):
 
     def kernel_params(self, p, dt):
         """The parameter tuple of the kernel (``kernels.cond.PARAMS``) for parameters ``p``."""
-        n_sub = substeps(dt, self.H_MAX)
+        n_sub = substeps(dt, float(np.min(p.get("h_max", self.H_MAX))))
         h = dt / n_sub
         decay = {k: (np.exp(-0.5 * h / number(p[k])), np.exp(-h / number(p[k])))
                  for k in ("tau_syn_ex", "tau_syn_in")}
@@ -145,6 +155,7 @@ class IafCondExpAdaptiveBlock(CondBlock):
 
     STATE = ("V", "g_ex", "g_in", "theta", "I_stim", "r")
     RECORDABLES = ("V_m", "g_ex", "g_in", "theta")
+    STATE_VARIABLES = {"theta": "theta"}
     KERNEL = "iaf_cond_exp_adaptive"
 
     def __init__(self, p, gids, col0, dt, V_m):
