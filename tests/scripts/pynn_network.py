@@ -2,7 +2,7 @@
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
 a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays, Connection
-writes); it saves every recorded spike (times ms, cell index, population) and V_m."""
+writes), changes (set and initialize between runs); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
 
@@ -48,7 +48,16 @@ if poisson:
     sim.Projection(noise, cells["IF_curr_exp"], sim.OneToOneConnector(),
                    sim.StaticSynapse(weight=0.2, delay=1.0))
     noise.record("spikes")
-sim.run(200.0)
+if "changes" in sys.argv[3:]:   # parameters and V_m changed between runs
+    # pyNN.nest's first run goes one min_delay past the time asked for (it says so, to get
+    # all the recorded data), so its changes after run(100) act from 100.1 ms on.
+    sim.run(100.0 if sys.argv[1] == "pyNN.nest" else 100.1)
+    for name, pop in cells.items():
+        pop.set(tau_m=15.0, v_thresh=np.linspace(-56.0, -54.0, 12))
+        pop[3:5].set(i_offset=0.3)
+        if name != "IF_curr_delta":   # pyNN.nest ignores its initial v (see above)
+            pop.initialize(v=np.linspace(-70.0, -56.0, 12))
+sim.run(200.0 - sim.get_current_time())
 out = {}
 for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
     seg = pop.get_data().segments[0]
