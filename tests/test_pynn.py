@@ -343,9 +343,9 @@ def test_same_spikes_on_1_2_3_ranks(tmp_path):
     runs = []
     for n in (1, 2, 3):
         run_mpi(SCRIPT, n, "bigbrain.pynn", tmp_path / f"{n}.npz", "dc", "poisson", "v", "listed",
-                "changes", timeout=300)
+                "changes", "cond", timeout=300)
         runs.append(np.load(tmp_path / f"{n}.npz"))
-    assert len(runs[0]["noise_t"]) > 100
+    assert len(runs[0]["noise_t"]) > 100 and len(runs[0]["IF_cond_exp_t"]) > 10
     weight, delay = runs[0]["listed"]
     assert np.isfinite(weight[0]).any() and (weight[0][~np.isnan(weight[0])] == 0.5).all()
     assert (delay[0][~np.isnan(delay[0])] == 2.0).all()
