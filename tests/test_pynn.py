@@ -54,9 +54,11 @@ def test_neo_imported_only_when_records_are_made():
     """import bigbrain.pynn leaves Neo and quantities unimported (PyNN imports them at its
     top); recording imports them, and get_data gives a real Neo Block."""
     code = ("import sys, bigbrain.pynn as sim\n"
-            "real = lambda: [type(sys.modules[m]).__name__ == 'module' for m in ('neo', 'quantities')]\n"
+            "real = lambda: [type(sys.modules[m]).__name__ == 'module'\n"
+            "                for m in ('neo', 'quantities')]\n"
             "print(real())\n"
-            "sim.setup(); p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0)); p.record('spikes')\n"
+            "sim.setup(); p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))\n"
+            "p.record('spikes')\n"
             "sim.run(20.0); import neo; block = p.get_data()\n"
             "print(real(), isinstance(block, neo.Block), block.segments[0].spiketrains[0].units)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -1,8 +1,9 @@
 """A small PyNN network for tests: ``python pynn_network.py BACKEND OUT.npz``, BACKEND a
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
-a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays, Connection
-writes), changes (set and initialize between runs), cond (a conductance-based population); it saves every recorded spike (times ms, cell index, population) and V_m."""
+a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays,
+Connection writes), changes (set and initialize between runs), cond (a conductance-based
+population); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
 
