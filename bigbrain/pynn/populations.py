@@ -168,12 +168,12 @@ class Population(_Settable, common.Population):
             raise ModelError(f"Population {self.label!r}.initialize.{variable}",
                              "not supported: the engine sets only the membrane potential "
                              "(other state variables start at 0)")
-        current = self._initial.setdefault(name, np.full(self.size, np.nan))
-        current[indices] = values * factor
+        values = np.broadcast_to(values * factor, (len(indices),))
         if state.built:
-            state.net.set(self.selection(indices), V_m=current[indices])
+            state.net.set(self.selection(indices), V_m=values)
         else:
             state.not_built(f"Population {self.label!r}.initialize")
+        self._initial.setdefault(name, np.full(self.size, np.nan))[indices] = values
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
