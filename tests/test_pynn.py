@@ -50,6 +50,22 @@ def test_same_spikes_as_bigbrain_directly(pynn):
     assert seg.spiketrains[0].units == pq.ms
 
 
+def test_neo_imported_only_when_records_are_made():
+    """import bigbrain.pynn leaves Neo and quantities unimported (PyNN imports them at its
+    top); recording imports them, and get_data gives a real Neo Block."""
+    code = ("import sys, bigbrain.pynn as sim\n"
+            "real = lambda: [type(sys.modules[m]).__name__ == 'module'\n"
+            "                for m in ('neo', 'quantities')]\n"
+            "print(real())\n"
+            "sim.setup(); p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))\n"
+            "p.record('spikes')\n"
+            "sim.run(20.0); import neo; block = p.get_data()\n"
+            "print(real(), isinstance(block, neo.Block), block.segments[0].spiketrains[0].units)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout.splitlines()
+    assert out == ["[False, False]", "[True, True] True 1.0 ms"]
+
+
 def test_neo_block_units_and_annotations(pynn):
     cells = sim.Population(4, sim.IF_curr_alpha(i_offset=0.8), label="cells")
     cells[1:3].record("v", sampling_interval=1.0)
@@ -113,16 +129,31 @@ def test_missing_features_fail_at_the_call(pynn, call, message):
         call(cells)
 
 
-def test_changes_after_run_refused_until_reset(pynn):
-    cells = sim.Population(2, sim.IF_curr_exp())
-    sim.run(1.0)
-    with pytest.raises(bb.ModelError, match="after the first run"):
-        cells.set(i_offset=1.0)
-    sim.reset()
-    cells.set(i_offset=1.0)
+def test_parameters_and_v_change_between_runs(pynn):
+    """set and initialize after a run change the running cells (PyNN units: nA, mV); what
+    the engine fixes at the build is refused until reset."""
+    cells = sim.Population(4, sim.IF_cond_exp(), initial_values={"v": -65.0})
+    noise = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
     cells.record("spikes")
-    sim.run(50.0)
-    assert cells.get_spike_counts()[cells[0]] > 0 and sim.get_current_time() == 50.0
+    sim.run(20.0)
+    assert sum(cells.get_spike_counts().values()) == 0
+    cells[2:].set(i_offset=2.0, tau_m=10.0)
+    cells.initialize(v=[-40.0, -65.0, -65.0, -65.0])   # above threshold: spikes at once
+    net, part = sim.simulator.state.net, cells._parts[0][0]
+    np.testing.assert_allclose(net.get(part, "I_e"), [0.0, 0.0, 2000.0, 2000.0])
+    np.testing.assert_allclose(net.get(part, "g_L"), [50.0, 50.0, 100.0, 100.0])
+    assert list(cells.get("tau_m")) == pytest.approx([20.0, 20.0, 10.0, 10.0])
+    sim.run(30.0)
+    counts = cells.get_spike_counts()
+    assert counts[cells[0]] == 1 and counts[cells[1]] == 0 and counts[cells[2]] > 1
+    with pytest.raises(bb.ModelError, match="rate.*cannot change after the first run"):
+        noise.set(rate=5.0)
+    with pytest.raises(bb.ModelError, match="initialize.gsyn_exc"):
+        cells.initialize(gsyn_exc=0.0)
+    sim.reset()
+    noise.set(rate=5.0)
+    sim.run(30.0)   # rebuilt with the parameters and initial v set last
+    assert cells.get_spike_counts()[cells[0]] == 1 and cells.get("i_offset")[3] == 2.0
 
 
 def test_stdp_maps_onto_nest_stdp_synapse(pynn):
@@ -298,14 +329,25 @@ def test_same_spikes_as_pynn_nest(tmp_path):
         np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
 
 
+@pytest.mark.nest
+def test_changes_between_runs_as_pynn_nest(tmp_path):
+    """set (whole population, a view, per-cell values) and initialize between runs give
+    pyNN.nest's spikes."""
+    mine, nest = (_run(b, tmp_path / f"{b}.npz", "changes") for b in ("bigbrain.pynn", "pyNN.nest"))
+    for name in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"):
+        assert (nest[f"{name}_t"] > 100.0).sum() > 5
+        np.testing.assert_array_equal(mine[f"{name}_i"], nest[f"{name}_i"])
+        np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
+
+
 @pytest.mark.mpi
 def test_same_spikes_on_1_2_3_ranks(tmp_path):
     runs = []
     for n in (1, 2, 3):
         run_mpi(SCRIPT, n, "bigbrain.pynn", tmp_path / f"{n}.npz", "dc", "poisson", "v", "listed",
-                timeout=300)
+                "changes", "cond", timeout=300)
         runs.append(np.load(tmp_path / f"{n}.npz"))
-    assert len(runs[0]["noise_t"]) > 100
+    assert len(runs[0]["noise_t"]) > 100 and len(runs[0]["IF_cond_exp_t"]) > 10
     weight, delay = runs[0]["listed"]
     assert np.isfinite(weight[0]).any() and (weight[0][~np.isnan(weight[0])] == 0.5).all()
     assert (delay[0][~np.isnan(delay[0])] == 2.0).all()

@@ -12,6 +12,9 @@ The same script runs under ``mpiexec -n 4`` with the same spikes. Needs the ``Py
 package (``pip install "bigbrain[pynn]"``). What the engine lacks fails at the call with
 a :class:`bigbrain.ModelError` naming it.
 """
+from .deferred import defer_imports
+
+defer_imports()   # Neo and quantities are imported when records are made (see .deferred)
 try:
     import pyNN  # noqa: F401
 except ImportError as err:  # pragma: no cover
@@ -23,7 +26,6 @@ from pyNN.connectors import (AllToAllConnector, ArrayConnector,  # noqa: F401
                              FixedNumberPostConnector, FixedNumberPreConnector,
                              FixedProbabilityConnector, FixedTotalNumberConnector,
                              FromListConnector, OneToOneConnector)
-from pyNN.network import Network  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.space import Space  # noqa: F401
@@ -45,6 +47,14 @@ record = common.build_record(__import__(__name__ + ".simulator", fromlist=["stat
 
 def record_v(source, filename):
     return record(["v"], source, filename)
+
+
+def __getattr__(name):
+    """PyNN's ``Network``, imported on first use (its module imports ``neo.io`` at once)."""
+    if name == "Network":
+        from pyNN.network import Network
+        return Network
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def list_standard_models():

@@ -11,6 +11,7 @@ from pyNN import common
 from pyNN.errors import InvalidParameterValueError
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
+from pyNN.standardmodels.cells import SpikeSourceArray
 
 from ..errors import ModelError
 from ..population import Selection
@@ -23,7 +24,31 @@ class Assembly(common.Assembly):
     _simulator = simulator
 
 
-class PopulationView(common.PopulationView):
+class _Settable:
+    """PyNN's ``set`` on every rank, for all cells: each rank keeps every cell's
+    parameters, and a change after the first run is collective (``net.set``), so a rank
+    without local cells takes part too and a computed parameter (``tau_m`` of the
+    conductance cells) is worked out from every cell's values."""
+
+    def set(self, **parameters):
+        celltype = self.celltype
+        standard = isinstance(celltype, StandardCellType)
+        if standard and celltype.computed_parameters_include(parameters) and \
+                not isinstance(celltype, SpikeSourceArray):
+            space = celltype.reverse_translate(self._all_native(celltype.get_native_names()))
+            space.update(**parameters)
+        else:
+            space = ParameterSpace(parameters, celltype.get_schema(), (self.size,),
+                                   celltype.__class__)
+        self._set_parameters(celltype.translate(space) if standard else space)
+
+    def _all_native(self, names):
+        """Native parameters ``names`` of every cell of this population (view)."""
+        base = getattr(self, "grandparent", self)
+        return base._native_of(base.index_of_cells(self), names)
+
+
+class PopulationView(_Settable, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
@@ -43,7 +68,7 @@ class PopulationView(common.PopulationView):
         return PopulationView(self, selector, label)
 
 
-class Population(common.Population):
+class Population(_Settable, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder
@@ -92,50 +117,72 @@ class Population(common.Population):
     def _get_parameters(self, *names):
         return self._parameters_of(np.flatnonzero(self._mask_local), names)
 
-    def _get_native_parameters(self, *names):
-        """Native parameters of the local cells (PyNN's ``set`` of computed parameters)."""
-        return self._native_of(np.flatnonzero(self._mask_local), names)
-
     def _set_parameters(self, parameter_space):
         self._set_native(parameter_space, np.arange(self.size))
 
     def _set_native(self, parameter_space, indices):
-        """Set native parameters of the cells ``indices`` (before the first run; spike
-        times also between runs)."""
+        """Set native parameters of the cells ``indices``; once the network runs, the
+        engine's too (:meth:`_set_built`)."""
         state = simulator.state
-        new_trains = state.built and self.celltype.nest_name == "spike_source" and \
-            set(parameter_space.keys()) == {"spike_times"}
-        if not new_trains:
-            state.not_built(f"Population {self.label!r}.set")
         parameter_space.shape = (len(indices),)
         parameter_space.evaluate(simplify=False)
-        for name, value in parameter_space.items():
-            if name == "spike_times":
-                _check_sorted(value)
+        values = dict(parameter_space.items())
+        if "spike_times" in values:
+            _check_sorted(values["spike_times"])
+        if state.built:
+            self._set_built(values, indices)
+        else:
+            state.not_built(f"Population {self.label!r}.set")
+        for name, value in values.items():
             self._native[name][indices] = value
-        if new_trains:   # the times still to come (those before now have happened or not)
-            trains = [_on_grid(t, state.dt) for t in self._trains(indices)]
-            state.net.set(self.selection(indices), spike_times=[t[t > state.t + 1e-9]
-                                                                for t in trains])
+
+    def _set_built(self, values, indices):
+        """Native ``values`` of the cells ``indices`` into the running network (``net.set``,
+        collective: every rank holds every cell's values). Spike trains keep the times
+        still to come (those before now have happened or not)."""
+        state = simulator.state
+        if self.celltype.nest_name == "spike_source":
+            trains = [_on_grid(getattr(s, "value", s), state.dt) for s in values["spike_times"]]
+            state.net.set(self.selection(indices),
+                          spike_times=[t[t > state.t + 1e-9] for t in trains])
+            return
+        for name in values:
+            if name not in self._engine_params():
+                raise ModelError(f"Population {self.label!r}.{name}", "cannot change after "
+                                 f"the first run ({self.celltype.nest_name} takes it at the "
+                                 "build): call sim.reset() first")
+        state.net.set(self.selection(indices), **{n: _uniform(v) for n, v in values.items()})
 
     def _set_initial_value_array(self, variable, value):
         self._set_initial(variable, value.evaluate(simplify=False), np.arange(self.size))
 
     def _set_initial(self, variable, values, indices):
-        """Initial ``variable`` (PyNN name and units) of the cells ``indices``."""
-        simulator.state.not_built(f"Population {self.label!r}.initialize")
+        """Initial ``variable`` (PyNN name and units) of the cells ``indices``; once the
+        network runs, also its present value (as pyNN.nest; ``reset`` starts from it)."""
+        state = simulator.state
         name, factor = STATE_VARIABLES.get(variable, (variable, 1.0))
+        values = np.asarray(values, np.float64)
         if name != "V_m" or "V_m" not in self._engine_params():
-            if np.all(np.asarray(values, np.float64) == 0.0):
+            if not state.built and np.all(values == 0.0):
                 return  # synaptic currents, conductances and adaptation start at 0
             raise ModelError(f"Population {self.label!r}.initialize.{variable}",
-                             "not supported: the engine sets only the initial membrane "
-                             "potential (other state variables start at 0)")
-        current = self._initial.setdefault(name, np.full(self.size, np.nan))
-        current[indices] = np.asarray(values, np.float64) * factor
+                             "not supported: the engine sets only the membrane potential "
+                             "(other state variables start at 0)")
+        values = np.broadcast_to(values * factor, (len(indices),))
+        if state.built:
+            state.net.set(self.selection(indices), V_m=values)
+        else:
+            state.not_built(f"Population {self.label!r}.initialize")
+        self._initial.setdefault(name, np.full(self.size, np.nan))[indices] = values
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
+
+    def index_of_cells(self, cells):
+        """Indices in this population of the cells of ``cells`` (itself or a view of it)."""
+        if cells is self:
+            return np.arange(self.size)
+        return cells.index_in_grandparent(np.arange(cells.size))
 
     def _engine_recordables(self):
         """The state variables the engine samples for this cell type."""
@@ -260,6 +307,13 @@ def _per_cell(value, size):
         out[:] = [value] * size
         return out
     return np.broadcast_to(np.asarray(value, np.float64), (size,)).copy()
+
+
+def _uniform(values):
+    """One number where every value is the same (what every engine backend takes after
+    the build), else the float64 array."""
+    values = np.asarray(values, np.float64)
+    return float(values[0]) if values.size and (values == values[0]).all() else values
 
 
 def _is_sequences(values):

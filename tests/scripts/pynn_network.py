@@ -1,8 +1,9 @@
 """A small PyNN network for tests: ``python pynn_network.py BACKEND OUT.npz``, BACKEND a
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
-a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays, Connection
-writes); it saves every recorded spike (times ms, cell index, population) and V_m."""
+a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays,
+Connection writes), changes (set and initialize between runs), cond (a conductance-based
+population); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
 
@@ -36,6 +37,11 @@ for name, pop in cells.items():
     if "dc" in sys.argv[3:]:
         sim.DCSource(amplitude=0.2, start=50.0, stop=120.0).inject_into(pop[:6])
     pop.record(["spikes", "v"] if record_v else "spikes")
+if "cond" in sys.argv[3:]:   # tau_m of conductance cells is computed from cm: set on all ranks
+    cells["IF_cond_exp"] = sim.Population(6, sim.IF_cond_exp(cm=sim.RandomDistribution(
+        "uniform", (0.5, 1.5), rng=sim.NumpyRNG(seed=3)), i_offset=1.5), label="IF_cond_exp")
+    cells["IF_cond_exp"].set(tau_m=12.0)
+    cells["IF_cond_exp"].record("spikes")
 if "listed" in sys.argv[3:]:   # values per synapse: gamma weights, distance delays
     listed = sim.Projection(src, cells["IF_curr_alpha"], sim.FixedProbabilityConnector(0.3),
                             sim.StaticSynapse(weight=sim.RandomDistribution("gamma", k=2.0, theta=0.1),
@@ -48,7 +54,16 @@ if poisson:
     sim.Projection(noise, cells["IF_curr_exp"], sim.OneToOneConnector(),
                    sim.StaticSynapse(weight=0.2, delay=1.0))
     noise.record("spikes")
-sim.run(200.0)
+if "changes" in sys.argv[3:]:   # parameters and V_m changed between runs
+    # pyNN.nest's first run goes one min_delay past the time asked for (it says so, to get
+    # all the recorded data), so its changes after run(100) act from 100.1 ms on.
+    sim.run(100.0 if sys.argv[1] == "pyNN.nest" else 100.1)
+    for name, pop in cells.items():
+        pop.set(tau_m=15.0, v_thresh=np.linspace(-56.0, -54.0, pop.size))
+        pop[3:5].set(i_offset=0.3)
+        if name != "IF_curr_delta":   # pyNN.nest ignores its initial v (see above)
+            pop.initialize(v=np.linspace(-70.0, -56.0, pop.size))
+sim.run(200.0 - sim.get_current_time())
 out = {}
 for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
     seg = pop.get_data().segments[0]
