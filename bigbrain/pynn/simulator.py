@@ -60,8 +60,7 @@ class State(common.control.BaseState):
         description made so far (``Projection.get`` describes the network)."""
         if self.built:
             raise ModelError(what, "not supported by bigbrain.pynn after the first run: "
-                             "call sim.reset() first (changes during a run need the "
-                             "engine's net.set)")
+                             "call sim.reset() first")
         self.net = None
 
     def network(self):
