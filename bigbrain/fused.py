@@ -63,6 +63,7 @@ class FusedSteps:
         self.block_groups, self.static_table = sim.block_groups, sim.static_table
         groups = {group.kernel: group.table for group in sim.block_groups}
         self.groups = tuple(groups.get(kernel) for kernel in KERNELS)
+        self.trains = [b.emit_step for b in sim.single_blocks]
         self.emit_step, self.emit_col, per_step = _source_spikes(sim.single_blocks)
         self.room = sum(len(b.gids) for b in sim.blocks if b.KERNEL is not None) + per_step
         self.out_col = np.empty(self.room + SPIKE_ROOM, np.int64)
@@ -79,10 +80,11 @@ class FusedSteps:
         self.draw_poisson()
 
     def current(self):
-        """Whether the kernel tables held are still the simulation's (a ``set`` of
-        parameters or weights makes new ones)."""
+        """Whether the kernel tables and spike trains held are still the simulation's (a
+        ``set`` of parameters, weights or spike times makes new ones)."""
         return (self.block_groups is self.sim.block_groups
-                and self.static_table is self.sim.static_table)
+                and self.static_table is self.sim.static_table
+                and all(t is b.emit_step for t, b in zip(self.trains, self.sim.single_blocks)))
 
     def draw_poisson(self):
         """Take the Poisson projections' rates (they may change between runs); a silent

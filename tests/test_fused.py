@@ -144,6 +144,23 @@ def test_parameters_and_weights_set_between_runs_reach_the_compiled_loop(interva
         assert_same(a, b)
 
 
+def test_spike_times_set_between_runs_reach_the_compiled_loop(interval_loop):
+    """New spike times of a spike source (nothing else changed) take effect in the compiled
+    loop as in the interval loop (PyNN's ticket 166)."""
+    def run():
+        net = network(n=200)
+        first = records(net, (10.0,))
+        net.set(net.populations["stim"][:5], spike_times=[[12.0, 13.5, 15.0]] * 5)
+        return first, records(net, (10.0,))
+
+    interval_loop(False)
+    want = run()
+    interval_loop(True)
+    got = run()
+    for a, b in zip(got, want):
+        assert_same(a, b)
+
+
 def test_fused_steps_are_used_and_counted_as_intervals(tmp_path):
     """A compiled call stands for its one-step intervals in the archive's telemetry."""
     net = network(archive=bb.Archive(tmp_path / "a.zarr", flush_every=20.0))

@@ -50,7 +50,7 @@ def test_same_spikes_as_bigbrain_directly(pynn):
     assert seg.spiketrains[0].units == pq.ms
 
 
-def test_neo_imported_only_when_records_are_made():
+def test_neo_imported_only_when_records_are_made(tmp_path):
     """import bigbrain.pynn leaves Neo and quantities unimported (PyNN imports them at its
     top); recording imports them, and get_data gives a real Neo Block."""
     code = ("import sys, bigbrain.pynn as sim\n"
@@ -61,8 +61,8 @@ def test_neo_imported_only_when_records_are_made():
             "p.record('spikes')\n"
             "sim.run(20.0); import neo; block = p.get_data()\n"
             "print(real(), isinstance(block, neo.Block), block.segments[0].spiketrains[0].units)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120).stdout.splitlines()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120, cwd=tmp_path).stdout.splitlines()  # not the checkout's bigbrain/
     assert out == ["[False, False]", "[True, True] True 1.0 ms"]
 
 
