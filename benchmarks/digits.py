@@ -35,7 +35,8 @@ def accuracy(args, bits=(None,)):
     for n in args.neurons:
         for b in bits:
             config = dc.Config(n_neurons=n, hardware=Hardware(bits=b, stochastic=args.stochastic),
-                               nu_pre=args.nu_pre, nu_post=args.nu_post, theta_plus=args.theta_plus)
+                               nu_pre=args.nu_pre, nu_post=args.nu_post, theta_plus=args.theta_plus,
+                               weight_sum=args.weight_sum)
             net = bb.Network(dt=config.dt, seed=config.seed)
             model = dc.DiehlCook(net, config, x.shape[1])
             net.build()
@@ -110,6 +111,8 @@ def main():
     p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
     p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
     p.add_argument("--nu-post", type=float, default=1e-2, help="potentiation rate (paper 1e-2)")
+    p.add_argument("--weight-sum", type=float, default=None,
+                   help="summed input weight per neuron, nS (default 0.25 per input; paper 78 for 784)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)
