@@ -126,6 +126,16 @@ def test_poisson_input_drawn_in_fused_steps_equals_the_interval_loop(interval_lo
         assert_same(a, b)
 
 
+def assert_compiled_equals_loop(interval_loop, run):
+    """``run()`` (a tuple of :func:`records`) gives the same with the compiled loop as with
+    the interval loop."""
+    interval_loop(False)
+    want = run()
+    interval_loop(True)
+    for a, b in zip(run(), want):
+        assert_same(a, b)
+
+
 def test_parameters_and_weights_set_between_runs_reach_the_compiled_loop(interval_loop):
     """A ``set`` of neuron parameters or static weights between runs (new kernel tables)
     takes effect in the compiled loop as in the interval loop."""
@@ -136,12 +146,7 @@ def test_parameters_and_weights_set_between_runs_reach_the_compiled_loop(interva
         net.connections[4].set(weight=-30.0)          # I1 -> E1 | I1 (network's order)
         return first, records(net, (10.0,)), records(net, (10.0,))
 
-    interval_loop(False)
-    want = run()
-    interval_loop(True)
-    got = run()
-    for a, b in zip(got, want):
-        assert_same(a, b)
+    assert_compiled_equals_loop(interval_loop, run)
 
 
 def test_spike_times_set_between_runs_reach_the_compiled_loop(interval_loop):
@@ -153,12 +158,7 @@ def test_spike_times_set_between_runs_reach_the_compiled_loop(interval_loop):
         net.set(net.populations["stim"][:5], spike_times=[[12.0, 13.5, 15.0]] * 5)
         return first, records(net, (10.0,))
 
-    interval_loop(False)
-    want = run()
-    interval_loop(True)
-    got = run()
-    for a, b in zip(got, want):
-        assert_same(a, b)
+    assert_compiled_equals_loop(interval_loop, run)
 
 
 def test_fused_steps_are_used_and_counted_as_intervals(tmp_path):
