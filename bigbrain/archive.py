@@ -35,6 +35,7 @@ from . import integrity
 from .errors import ArchiveError, RankError
 from .neurons.base import unit_of
 from .plasticity import PlasticRecords, sorted_events
+from .preemption import PREEMPTED_EXIT_CODE, STOP, SignalCatcher
 from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta, gathered_part, summed_part
 
 FORMAT_VERSION = 1
@@ -234,12 +235,11 @@ class ArchiveWriter:
     """
 
     def __init__(self, sim, options):
-        from .checkpoint import Checkpointer
-
         self.sim, self.options, self.comm = sim, options, sim.comm
         self.path = options.path
         self.block_steps = max(1, int(round(options.flush_every / sim.dt)))
-        self.checkpointer = Checkpointer(self, options)
+        self.checkpointer = None       # the run's Checkpointer (bigbrain.checkpoint.open_writer)
+        self.signals = SignalCatcher()
         self.root = None
         self.appenders = {}
         self.block_start = sim.step
@@ -368,7 +368,7 @@ class ArchiveWriter:
     # ------------------------------------------------------------------ the loop
     def steps_to_boundary(self, step):
         """Steps from ``step`` to the next block end or checkpoint (the loop cuts intervals there)."""
-        self.checkpointer.arm()
+        self.signals.arm()
         to_block = self.block_steps - step % self.block_steps
         return min(to_block, self.checkpointer.steps_to_due(step))
 
@@ -386,7 +386,7 @@ class ArchiveWriter:
 
     def flush(self, final=False):
         """Collective: write the block's records (rank 0) and telemetry; returns the most
-        urgent signal any rank received (see :class:`~bigbrain.checkpoint.Checkpointer`)."""
+        urgent signal any rank received (:mod:`bigbrain.preemption`)."""
         t = time.perf_counter()
         traffic = self._traffic_delta()
         gathered = self.comm.mpi.gather(self._drain() + (gathered_part(traffic),), root=0)
@@ -399,7 +399,7 @@ class ArchiveWriter:
                 error = exc
         row = self._telemetry_row(time.perf_counter() - t + self._after_row)
         self._row_done, self._after_row = time.perf_counter(), 0.0
-        rows = self.comm.mpi.allgather((row, self.checkpointer.pending_signal(),
+        rows = self.comm.mpi.allgather((row, self.signals.pending(),
                                         None if error is None else f"{type(error).__name__}: {error}"))
         failed = [(r, e) for r, (_, _, e) in enumerate(rows) if e is not None]
         if failed:
@@ -505,9 +505,7 @@ class ArchiveWriter:
     def end_run(self, stop=False):
         """Collective, at the end of ``run`` (or on SIGTERM, ``stop``): flush everything,
         checkpoint if asked or signalled, update the metadata; exit the process with
-        :data:`~bigbrain.checkpoint.PREEMPTED_EXIT_CODE` on SIGTERM."""
-        from .checkpoint import PREEMPTED_EXIT_CODE, STOP
-
+        :data:`~bigbrain.preemption.PREEMPTED_EXIT_CODE` on SIGTERM."""
         sig = self.flush(final=True)
         stop = stop or sig == STOP
         self.checkpointer.at_run_end(self.sim.step, STOP if stop else sig)

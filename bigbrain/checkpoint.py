@@ -27,8 +27,9 @@ previous one is used.
 
 Checkpoints are written every ``checkpoint_every`` ms, when a ``run`` ends (optional), and
 at the end of the block in which any rank received SIGUSR1 (the run goes on) or SIGTERM
-(the run stops and the process exits with :data:`PREEMPTED_EXIT_CODE`). The signal flag
-travels with the block's telemetry (one ``allgather`` per block), so all ranks agree.
+(the run stops and the process exits: :mod:`bigbrain.preemption`). :func:`open_writer`
+gives an archived run its writer with a checkpointer; :mod:`bigbrain.resume` continues
+from a checkpoint.
 
 Plastic state (hook): when the simulation has a ``plasticity`` object, its
 ``state_arrays() -> {name: 1-D array}`` (weights and traces keyed by synapse (post gid, pre
@@ -36,34 +37,32 @@ gid, ordinal), the post-synaptic spike history keyed by gid, …) is saved under
 ``rank_<r>/plastic/<name>``; on resume ``restore_state_arrays({name: array})`` receives the
 concatenation over all parts (in rank order) and keeps what belongs to its rank.
 """
-import atexit
 import hashlib
 import os
 import shutil
-import signal
-import threading
 import time
-import warnings
 
 import numpy as np
 import zarr
 
-from .archive import COMPRESSORS, Archive, ArchiveError, ArchiveWriter, model_arrays, now, open_store
-from .comm import Comm
-from .description import build_network, describe, fingerprint
-from .errors import ModelError
+from .archive import COMPRESSORS, ArchiveError, ArchiveWriter, now
+from .preemption import REASONS, STOP
 from .state import changed_state, restore_changes
 from .stimulation import device_state_arrays, restore_devices
 
-PREEMPTED_EXIT_CODE = 0
-CONTINUE, STOP = 1, 2
-SIGNALS = {signal.SIGUSR1: CONTINUE, signal.SIGTERM: STOP}
-_REASONS = {CONTINUE: "SIGUSR1", STOP: "SIGTERM"}
 CRASH_HOOK = "BIGBRAIN_TEST_CRASH_IN_CHECKPOINT"   # "<rank>@<step>": os._exit mid-part (tests)
 
 
 class CheckpointError(ArchiveError):
     """A checkpoint that is incomplete, damaged or does not fit the network."""
+
+
+def open_writer(sim, options):
+    """The :class:`~bigbrain.archive.ArchiveWriter` of ``sim`` for the archive ``options``
+    (:class:`~bigbrain.archive.Archive`), with its :class:`Checkpointer`."""
+    writer = ArchiveWriter(sim, options)
+    writer.checkpointer = Checkpointer(writer, options)
+    return writer
 
 
 class Checkpointer:
@@ -75,28 +74,6 @@ class Checkpointer:
         self.every = None if every is None else max(1, int(round(every / self.sim.dt)))
         self.at_end = options.checkpoint_at_end
         self.last_step = None
-        self._signal = 0
-        self._armed = False
-
-    def arm(self):
-        """Catch SIGUSR1 and SIGTERM from the first ``run`` on (main thread only). A signal
-        that arrives between two ``run`` calls is acted on in the next one; one that
-        arrives after the last is ignored, also while the process exits
-        (:func:`_ignore_signals_at_exit`)."""
-        if not self._armed and threading.current_thread() is threading.main_thread():
-            for sig in SIGNALS:
-                signal.signal(sig, self._on_signal)
-            self._armed = True
-            atexit.unregister(_ignore_signals_at_exit)   # once, however many networks run
-            atexit.register(_ignore_signals_at_exit)
-
-    def _on_signal(self, signum, frame):
-        self._signal = max(self._signal, SIGNALS[signum])
-
-    def pending_signal(self):
-        """The signal received since the last call (0, CONTINUE or STOP); clears it."""
-        sig, self._signal = self._signal, 0
-        return sig
 
     def steps_to_due(self, step):
         """Steps from ``step`` to the next interval checkpoint after it."""
@@ -109,13 +86,13 @@ class Checkpointer:
     def at_block_end(self, step, sig):
         """Collective: checkpoint when due or signalled; on SIGTERM end the run and exit."""
         if sig or self.due(step):
-            self.write(step, _REASONS.get(sig, "interval"))
+            self.write(step, REASONS.get(sig, "interval"))
         if sig == STOP:
             self.writer.end_run(stop=True)
 
     def at_run_end(self, step, sig):
         if (self.at_end or sig) and self.last_step != step:
-            self.write(step, _REASONS.get(sig, "end of run"))
+            self.write(step, REASONS.get(sig, "end of run"))
 
     def write(self, step, reason):
         """Collective: write checkpoint ``step`` in two phases (parts, then manifest)."""
@@ -161,15 +138,6 @@ class Checkpointer:
             "model_sha256": writer.meta["model_sha256"], "ring_length": self.sim.ring_length,
             "parts": {f"rank_{r}": p for r, p in enumerate(parts)},
             "records": records, "tails": tails, "write_s": time.perf_counter() - t0}
-
-
-def _ignore_signals_at_exit():
-    """At exit, ignore SIGUSR1 and SIGTERM where a checkpointer catches them. Python's
-    shutdown would restore their default action, which kills the process, while it still
-    waits in MPI_Finalize for the other ranks: the run is over and archived by then."""
-    for sig in SIGNALS:
-        if isinstance(getattr(signal.getsignal(sig), "__self__", None), Checkpointer):
-            signal.signal(sig, signal.SIG_IGN)
 
 
 def _checksum(arr):
@@ -374,92 +342,3 @@ def restore(sim, root, step):
         raise CheckpointError(f"checkpoint {step}: holds plastic state that this network cannot "
                               "restore (no plasticity.restore_state_arrays)")
     sim.step = step
-
-
-# ---------------------------------------------------------------------- resume
-def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_settings):
-    """Continue an archived run from its latest intact checkpoint (collective).
-
-    Rebuilds the network from the archive's model description (or checks that ``net``,
-    a network described by the caller, is the same model), restores the checkpoint and
-    attaches the archive, which then drops the records written after the checkpoint.
-    ``partition`` may differ from the original, and so may the number of ranks.
-    ``archive_settings`` (``checkpoint_every``, ``checkpoint_at_end``, ``flush_every``)
-    override the archived ones. Returns the network; ``net.time`` is the checkpoint's time,
-    continue with ``net.run(t_end - net.time)``; ``t_end`` (ms), when given, is checked to
-    lie at or after the checkpoint first. Nothing in the archive changes unless the
-    checkpoint loads on every rank.
-    """
-    comm = Comm(comm)
-    root = comm.agree(open_store, str(path))
-    meta = root.attrs["bigbrain"]
-    found = comm.agree(lambda: latest_checkpoint(root) if comm.rank == 0 else None)
-    step, reports = comm.mpi.bcast(found, root=0)
-    for report in reports:
-        if comm.rank == 0:
-            warnings.warn(f"{path}: {report}; skipped", stacklevel=2)
-    if step is None:
-        raise CheckpointError(f"{path}: no intact checkpoint to resume from"
-                              + "".join(f"; {r}" for r in reports))
-    if t_end is not None and t_end < step * meta["dt_ms"] - 1e-9:
-        raise CheckpointError(f"{path}: cannot resume to {t_end} ms, the latest intact "
-                              f"checkpoint is at {step * meta['dt_ms']} ms")
-    arrays = {k: v[...] for k, v in comm.agree(model_arrays, root).items()}
-    if net is None:
-        net = build_network(meta["model"], arrays, comm=comm.mpi, partition=partition)
-    else:
-        _same_model(net, meta, path)
-    sim = net.build()
-    comm.agree(restore, sim, root, step)
-    settings = {**{k.replace("_ms", ""): v for k, v in meta["archive"].items()}, **archive_settings}
-    writer = ArchiveWriter(sim, Archive(path, **settings))
-    comm.agree(_reopen, writer, sim, step, meta, comm.rank)
-    sim.archive, net.archive = writer, writer.options
-    return net
-
-
-def _reopen(writer, sim, step, meta, rank):
-    """Rank 0: cut the records back to the checkpoint and mark the resumed segment."""
-    writer.checkpointer.last_step = step
-    if rank != 0:
-        writer.reopen(None, meta)
-        return
-    root = zarr.open_group(writer.path, mode="r+", zarr_format=3)
-    m = manifest(root, step)
-    for later in [s for s in checkpoint_steps(root) if s > step]:
-        remove_checkpoint(root, later)
-    group = root[f"checkpoints/{step}"]
-    writer.reopen(root, meta)
-    for path, app in writer.appenders.items():
-        app.restore(m["records"][path], group[f"tails/{path}"][...])
-    meta["segments"].append({**writer._segment("resume"), "checkpoint": step})
-    meta.update(status="running", finished=None, t_end_ms=step * sim.dt)
-    root.attrs["bigbrain"] = meta
-
-
-def _same_model(net, meta, path):
-    """Raise ModelError naming the first difference between ``net`` and the archive's model."""
-    arrays = {}
-    desc = describe(net, arrays)
-    if fingerprint(desc, arrays) == meta["model_sha256"]:
-        return
-    diff = _first_difference(meta["model"], desc, "model") or "model arrays (model/)"
-    raise ModelError(diff, f"the network differs from the model archived in {path}")
-
-
-def _first_difference(a, b, where):
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if key == "partition":
-                continue
-            d = _first_difference(a.get(key), b.get(key), f"{where}.{key}")
-            if d:
-                return d
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = _first_difference(x, y, f"{where}[{i}]")
-            if d:
-                return d
-        return None
-    return None if a == b else where

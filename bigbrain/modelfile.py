@@ -70,7 +70,7 @@ from pathlib import Path
 
 import tomli_w
 
-from .description import _synapse, build_network, describe
+from .description import describe
 from .distributions import Distribution, from_description
 from .errors import ModelError
 from .errors import suggest
@@ -139,6 +139,7 @@ class Model:
     def _network(self, comm, archive, partition, backend):
         from . import models
         from .network import Network
+        from .rebuild import build_network, synapse_model
 
         settings = {"dt": 0.1, "seed": 1, "partition": "round_robin", **self.doc.get("network", {})}
         if partition:
@@ -148,7 +149,7 @@ class Model:
             args = dict(self.doc["builder"])
             builder = models.BUILDERS[args.pop("name")]
             if "synapse" in args:
-                args["synapse"] = _synapse(args["synapse"])
+                args["synapse"] = synapse_model(args["synapse"])
             net = Network(comm=comm, archive=archive, **settings)
             builder(net, **args)
         else:

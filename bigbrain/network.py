@@ -18,7 +18,7 @@ from .backends import check_name as check_backend
 from .backends.memory import physical_memory
 from .exchange import EXCHANGES
 from .partition import PARTITIONS, parse as parse_partition
-from .population import PoissonGenerators, Population, Selection, as_selection
+from .population import PoissonGenerators, Population, as_selection
 from . import state
 from .projection import Connection
 from .simulation import Simulation
@@ -322,8 +322,8 @@ class Network:
         if self._simulation is None:
             sim = Simulation(self, self.comm)
             if self.archive is not None:
-                from .archive import ArchiveWriter
-                sim.archive = ArchiveWriter(sim, self.archive)
+                from .checkpoint import open_writer
+                sim.archive = open_writer(sim, self.archive)
                 arrays = {}
                 sim.archive.create(describe(self, arrays), arrays)
             self._simulation = sim

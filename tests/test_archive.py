@@ -18,7 +18,8 @@ import bigbrain.analysis as ba
 from bigbrain.archive import ArchiveResult, verify
 from bigbrain.checkpoint import CheckpointError, latest_checkpoint, verify_checkpoint
 from bigbrain.cli import main as cli
-from bigbrain.description import build_network, describe
+from bigbrain.description import describe
+from bigbrain.rebuild import build_network
 
 T_MS = 300.0
 CHUNK = 1000          # spikes per chunk: several chunks per population in 300 ms

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import bigbrain as bb
-from bigbrain.description import build_network, describe
+from bigbrain.description import describe
+from bigbrain.rebuild import build_network
 from bigbrain.modelfile import read, write
 from nest_reference import _import_nest
 

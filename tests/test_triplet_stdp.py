@@ -122,7 +122,7 @@ def test_model_file_round_trip(tmp_path):
     """A network with stdp_triplet_synapse written as a model file reads back with the same
     rule and neuron parameters; unknown keys name the field."""
     from bigbrain import modelfile
-    from bigbrain.description import _synapse
+    from bigbrain.rebuild import synapse_model
     stdp = bb.TripletSTDP(Aplus=0.0, Aminus_triplet=0.0, Wmax=1.0, Kplus_triplet=0.5)
     net = bb.Network(dt=DT)
     e = net.population("E", 20, "iaf_psc_delta", tau_minus_triplet=80.0)
@@ -134,5 +134,5 @@ def test_model_file_round_trip(tmp_path):
     assert isinstance(conn.synapse, bb.TripletSTDP) and conn.synapse.describe() == stdp.describe()
     assert back.populations["E"].params["tau_minus_triplet"] == 80.0
     with pytest.raises(bb.ModelError, match="not a parameter of stdp_triplet_synapse") as err:
-        _synapse({"model": "stdp_triplet_synapse", "Aplus3": 1.0})
+        synapse_model({"model": "stdp_triplet_synapse", "Aplus3": 1.0})
     assert err.value.field == "synapse.Aplus3"
