@@ -26,7 +26,7 @@ from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names t
 simulation warns at the build: ``mu_plus`` / ``mu_minus`` other than 0 and 1 (``w**mu``
 from the device's ``pow``), and a time constant so long that its table is cut at
 ``exp_tables.MAX_LENGTH`` entries before reaching 0 (longer gaps: the device's ``exp``).
-So does ``aeif_cond_exp`` (:func:`inexact_model`): its exponential term and spike-time
+So do ``aeif_cond_exp`` and ``aeif_cond_alpha`` (:func:`inexact_model`): its exponential term and spike-time
 estimate call ``exp`` and ``pow`` of the state itself, which no host table can hold.
 
 :class:`CudaKernels` works on an array module ``xp`` with a ``launch`` function; the
@@ -111,10 +111,10 @@ def inexact_stdp(mu_plus, mu_minus, tau_plus, tau_minus, dt):
 
 def inexact_model(model):
     """Why a population of ``model`` may differ from the CPU's in the last bit on the
-    device, or None: aeif_cond_exp's exponential term and its spike-time estimate within a
+    device, or None: the aeif models' exponential term and its spike-time estimate within a
     substep call exp and pow, which are the device's (libdevice), not the CPU's libm; the
     other models use + − × ÷ and propagators computed on the host only."""
-    if model != "aeif_cond_exp":
+    if model not in ("aeif_cond_exp", "aeif_cond_alpha"):
         return None
     return ("its exponential term and spike-time estimate use the device's exp and pow, "
             "not the CPU's libm")

@@ -32,6 +32,7 @@ POPULATIONS = {  # name: (model, size, parameters)
     "A": ("iaf_cond_alpha", 30, "I_e = 250.0, tau_syn_ex = 1.0"),
     "T": ("iaf_cond_exp_adaptive", 30, "I_e = 200.0, theta_plus = 2.0, tau_theta = 50.0"),
     "W": ("aeif_cond_exp", 12, "I_e = 700.0, t_ref = 1.0"),
+    "V": ("aeif_cond_alpha", 12, "I_e = 800.0, t_ref = 1.0"),
 }
 
 

@@ -412,6 +412,9 @@ MODEL_CASES = {
     "aeif_cond_exp": ({"I_e": 900.0, "t_ref": 0.3},
                       {"I_e": (700.0, 1200.0), "a": (0.0, 8.0), "b": (20.0, 100.0),
                        "Delta_T": (0.5, 3.0), "t_ref": (0.0, 1.0)}, (3.0, 0.5)),
+    "aeif_cond_alpha": ({"I_e": 900.0, "t_ref": 0.3},
+                        {"I_e": (700.0, 1200.0), "a": (0.0, 8.0), "tau_syn_ex": (0.2, 2.0),
+                         "Delta_T": (0.5, 3.0), "t_ref": (0.0, 1.0)}, (3.0, 0.5)),
 }
 
 
@@ -423,7 +426,7 @@ def _block(model, per_neuron, n, dt=0.1):
     given = dict(homogeneous)
     if per_neuron:
         given.update({k: rng.uniform(lo, hi, n) for k, (lo, hi) in varied.items()})
-        if model == "aeif_cond_exp":
+        if model.startswith("aeif"):
             given["Delta_T"][::4] = 0.0
     p = MODELS[model].complete("test", given)
     block = MODELS[model].block(p, np.arange(n), 0, dt, rng.uniform(-72.0, -50.0, n))
