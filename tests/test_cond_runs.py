@@ -33,6 +33,7 @@ POPULATIONS = {  # name: (model, size, parameters)
     "T": ("iaf_cond_exp_adaptive", 30, "I_e = 200.0, theta_plus = 2.0, tau_theta = 50.0"),
     "W": ("aeif_cond_exp", 12, "I_e = 700.0, t_ref = 1.0"),
     "V": ("aeif_cond_alpha", 12, "I_e = 800.0, t_ref = 1.0"),
+    "H": ("hh_cond_exp_traub", 12, "I_e = 100.0, V_m = -62.0"),
 }
 
 
