@@ -1,6 +1,7 @@
 """The conductance-based models through model files, ``bigbrain run`` / ``resume`` and
-checkpoints: a TOML model with all four, run on 3 ranks, checkpointed, resumed on 2 ranks
-with another partition, gives the spikes and V_m of one uninterrupted rank bit for bit."""
+checkpoints: a TOML model with every one (hh_cond_exp_traub included), run on 3 ranks,
+checkpointed, resumed on 2 ranks with another partition, gives the spikes and V_m of one
+uninterrupted rank bit for bit."""
 import shutil
 
 import numpy as np
