@@ -2,7 +2,9 @@
 iaf_cond_exp_adaptive): analytic cases, the kernel contract (recordables, current input,
 refractoriness), parameter checks, the CUDA code path, and agreement with NEST under identical
 input (tolerances measured by benchmarks/cond_accuracy.py, README)."""
+import functools
 import math
+import operator
 
 import numpy as np
 import pytest
@@ -260,22 +262,26 @@ def test_cuda_path_runs_every_conductance_model_as_numpy(host_gpu, monkeypatch):
         "device's exp and pow, not the CPU's libm)",
         "population 'V'.model: on CUDA on the host aeif_cond_alpha may differ from backend "
         "'numpy' in the last bit (its exponential term and spike-time estimate use the "
-        "device's exp and pow, not the CPU's libm)"]
+        "device's exp and pow, not the CPU's libm)",
+        "population 'H'.model: on CUDA on the host hh_cond_exp_traub may differ from backend "
+        "'numpy' in the last bit (its rate functions use the device's exp, not the CPU's "
+        "libm)"]
 
 
 def _checkpointed(path, **archive):
-    """Alpha, adaptive-threshold and aeif neurons with per-neuron I_e, Poisson input and
+    """Alpha, adaptive-threshold, aeif and hh neurons with per-neuron I_e, Poisson input and
     inhibition, archived to ``path``."""
     net = bb.Network(dt=0.1, seed=9, archive=bb.Archive(path, **archive))
     pops = [net.population(name, 20, model, I_e=bb.uniform(lo, hi), V_m=bb.uniform(-70.0, -56.0))
             for name, model, lo, hi in (("A", "iaf_cond_alpha", 280.0, 450.0),
                                         ("T", "iaf_cond_exp_adaptive", 300.0, 450.0),
                                         ("W", "aeif_cond_exp", 600.0, 900.0),
-                                        ("V", "aeif_cond_alpha", 900.0, 1200.0))]
-    net.connect(net.poisson("noise", rate=2000.0), pops[0] | pops[1] | pops[2] | pops[3],
+                                        ("V", "aeif_cond_alpha", 900.0, 1200.0),
+                                        ("H", "hh_cond_exp_traub", 100.0, 300.0))]
+    net.connect(net.poisson("noise", rate=2000.0), functools.reduce(operator.or_, pops),
                 weight=2.0, delay=1.0)
-    net.connect(pops[0], pops[1] | pops[2] | pops[3], "fixed_indegree", indegree=5, weight=-2.0,
-                delay=1.0)
+    net.connect(pops[0], functools.reduce(operator.or_, pops[1:]), "fixed_indegree", indegree=5,
+                weight=-2.0, delay=1.0)
     for pop in pops:
         net.record(pop)
     return net
@@ -293,7 +299,7 @@ def test_cuda_path_resumes_conductance_models_as_the_cpu_runs_on(
     assert net.time == 30.0 and net.build().backend is host_gpu
     net.run(30.0)
     got, want = ArchiveResult(str(tmp_path / "gpu.zarr")), ArchiveResult(str(tmp_path / "cpu.zarr"))
-    for pop in ("A", "T", "W", "V"):
+    for pop in ("A", "T", "W", "V", "H"):
         assert len(want.spikes(pop)[0]) > 20
         for a, b in zip(got.spikes(pop), want.spikes(pop)):
             np.testing.assert_array_equal(a, b)
