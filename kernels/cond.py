@@ -38,8 +38,8 @@ Bits: the arithmetic is IEEE double without contraction, and exp() / pow() (the 
 exponential term, the decay to a crossing time) come from the C library; the CUDA port
 (kernels/cuda/cond.cu) gives the same bits where its exp and pow round as the host's do
 (the conductance decay factors are computed once on the host): always for the iaf models,
-which call neither; for aeif_cond_exp / aeif_cond_alpha the device's libdevice may differ in the last bit and
-the GPU build warns.
+which call neither; for aeif_cond_exp / aeif_cond_alpha the device's libdevice may differ
+in the last bit and the GPU build warns.
 
 Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron through
 :func:`bigbrain.kernels.params.at`: one number per population or one value per neuron.

@@ -9,9 +9,9 @@ State per neuron (mV, 1, nS, pA): ``V``, the gating variables ``Act_m``, ``Inact
     C_m dV/dt = −g_Na m³h (V − E_Na) − g_K n⁴ (V − E_K) − g_L (V − E_L)
                 − g_ex (V − E_ex) − g_in (V − E_in) + I_e + I_stim
     dm/dt = α_m (1 − m) − β_m m     (h, n alike)
-    α_n = 0.032 (15 − v) / (e^((15 − v)/5) − 1)     β_n = 0.5 e^((10 − v)/40)
-    α_m = 0.32 (13 − v) / (e^((13 − v)/4) − 1)      β_m = 0.28 (v − 40) / (e^((v − 40)/5) − 1)
-    α_h = 0.128 e^((17 − v)/18)                      β_h = 4 / (1 + e^((40 − v)/5))
+    α_m = 0.32 (13 − v) / (e^((13 − v)/4) − 1),   β_m = 0.28 (v − 40) / (e^((v − 40)/5) − 1)
+    α_h = 0.128 e^((17 − v)/18),                   β_h = 4 / (1 + e^((40 − v)/5))
+    α_n = 0.032 (15 − v) / (e^((15 − v)/5) − 1),  β_n = 0.5 e^((10 − v)/40)
 
 Integration as in :mod:`.cond`: each step of dt is ``n_sub`` substeps of h = dt / n_sub;
 over a substep the conductances follow their exact exponential decay (taken at its start,
@@ -93,7 +93,6 @@ def hh_cond_exp_traub(V, Act_m, Inact_h, Act_n, g_ex, g_in, I_stim, r, ring_ex, 
     V_m, g_ex, g_in, Act_m, Inact_h, Act_n."""
     L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n_sub, h = p[_N_SUB], p[_H]
-    half = 0.5 * h
     k = 0
     for s in range(n_steps):
         slot = (t0 + s) % L
