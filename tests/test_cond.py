@@ -373,15 +373,18 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
         arrays = {}
         return fingerprint(describe(net, arrays), arrays)
 
+    models = (*COND_MODELS, "hh_cond_exp_traub")
     net = bb.Network(seed=2)
-    for model in COND_MODELS:
+    for model in models:
         net.population(model, 5, model, I_e=123.0)
+    net.set(net.populations["hh_cond_exp_traub"], Act_n=0.25)
     net.connect("aeif_cond_exp", "iaf_cond_exp_adaptive", rule="pairwise_bernoulli", p=0.3,
                 weight=-5.0, delay=1.0)
     modelfile.write(net, tmp_path / "m.toml", t=10.0)
     back = modelfile.read(tmp_path / "m.toml").network()
     assert sha(back) == sha(net)
-    assert [back.populations[m].model.name for m in COND_MODELS] == list(COND_MODELS)
+    assert [back.populations[m].model.name for m in models] == list(models)
+    assert back.populations["hh_cond_exp_traub"].params["Act_n"] == 0.25
 
 
 def test_get_and_set_theta_reach_the_adaptive_threshold_state():

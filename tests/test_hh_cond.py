@@ -156,3 +156,35 @@ def test_single_neurons_under_identical_input_agree_with_nest(seed):
     assert got["spikes"][0] >= 100, f"NEST gives too few spikes to compare: {got}"
     assert got["spikes"][0] == got["spikes"][1] and got["max_shift"] <= 1, got
     assert got["max_dV"] < 0.02, got
+
+
+@pytest.mark.nest
+def test_pynn_HH_cond_exp_with_pynn_s_initial_gating_equals_nest():
+    """PyNN's HH_cond_exp scenario (its defaults m = 0, h = 1, n = 0, v = −64 mV, 1 nA, dt
+    0.001 ms) through bigbrain.pynn: V first exceeds 0 mV at NEST's time (2.518 ms) to
+    the step, and V_m stays within 1e-3 mV of NEST's before it."""
+    pytest.importorskip("pyNN")
+    import bigbrain.pynn as sim
+    cell = dict(gbar_Na=20.0, gbar_K=6.0, g_leak=0.01, cm=0.2, v_offset=-63.0, e_rev_Na=50.0,
+                e_rev_K=-90.0, e_rev_leak=-65.0, e_rev_E=0.0, e_rev_I=-80.0, tau_syn_E=0.2,
+                tau_syn_I=2.0, i_offset=1.0)
+    sim.setup(timestep=0.001, min_delay=0.1)
+    pop = sim.Population(1, sim.HH_cond_exp(**cell))
+    pop.initialize(v=-64.0)
+    pop.record("v")
+    sim.run(5.0)
+    v = np.asarray(pop.get_data().segments[0].filter(name="v")[0]).ravel()[1:]
+    sim.end()
+    nest = cr._import_nest()
+    nest.ResetKernel()
+    nest.resolution = 0.001
+    node = nest.Create(MODEL, params=dict(
+        g_Na=20000.0, g_K=6000.0, g_L=10.0, C_m=200.0, V_T=-63.0, E_L=-65.0, tau_syn_ex=0.2,
+        tau_syn_in=2.0, I_e=1000.0, V_m=-64.0, Act_m=0.0, Inact_h=1.0, Act_n=0.0))
+    meter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.001})
+    nest.Connect(meter, node)
+    nest.Simulate(5.0)
+    want = np.asarray(meter.get("events")["V_m"])
+    first = int(np.argmax(want > 0.0))
+    assert first == 2517 and int(np.argmax(v > 0.0)) == first
+    assert np.abs(v[:first - 100] - want[:first - 100]).max() < 1e-3
