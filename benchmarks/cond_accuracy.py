@@ -1,7 +1,8 @@
 """bigbrain's conductance-based models beside NEST, and NEST beside itself.
 
-NEST integrates iaf_cond_exp, iaf_cond_alpha and aeif_cond_exp with GSL's adaptive RKF45;
-bigbrain with exact conductances and fixed RK4 substeps (kernels/cond.py). This script
+NEST integrates iaf_cond_exp, iaf_cond_alpha, aeif_cond_exp, aeif_cond_alpha and
+hh_cond_exp_traub with GSL's adaptive RKF45; bigbrain with exact conductances and fixed RK4
+substeps (kernels/cond.py, kernels/hh.py). This script
 measures how far bigbrain is from NEST and how far NEST is from itself when its
 integration tolerance changes, under identical input (tests/cond_reference.py):
 
@@ -10,7 +11,9 @@ integration tolerance changes, under identical input (tests/cond_reference.py):
   (mV) outside 0.5 ms around any spike, each against a reference: NEST's aeif model at
   gsl_error_tol = 1e-10 (iaf_cond_exp and iaf_cond_alpha have a fixed tolerance of 1e-3 in
   NEST; aeif_cond_exp / aeif_cond_alpha with Delta_T = 0, a = b = 0, V_peak = V_th are the
-  same equations with a settable one);
+  same equations with a settable one); hh_cond_exp_traub, whose tolerance NEST fixes and
+  which has no twin, against bigbrain with 0.001 ms substeps (converged) and NEST, |ΔV_m|
+  also outside 3 ms around spikes (an action potential's length);
 * the COBA network (Brette et al. 2007, benchmark 1; 4,000 iaf_cond_exp neurons, one
   explicit connectivity per seed shared by both simulators): mean rate and CV of the ISIs
   after the first 100 ms, per seed, for NEST's iaf_cond_exp, NEST's aeif_cond_exp as
@@ -19,7 +22,7 @@ integration tolerance changes, under identical input (tests/cond_reference.py):
 
 Usage::
 
-    python benchmarks/cond_accuracy.py single [--t 1000]
+    python benchmarks/cond_accuracy.py single [--t 1000] [--models aeif_cond_alpha ...]
     python benchmarks/cond_accuracy.py coba [--seeds 1 2 3] [--t 1000] [--tols 1e-3 1e-6 1e-9]
 """
 import argparse
@@ -38,11 +41,15 @@ AS_IAF = {"Delta_T": 0.0, "a": 0.0, "b": 0.0}
 TWIN = {"iaf_cond_exp": "aeif_cond_exp", "iaf_cond_alpha": "aeif_cond_alpha"}
 #: NEST's iaf_cond_exp / iaf_cond_alpha defaults, given explicitly (the twin's differ).
 IAF = {k: v[0] for k, v in MODELS["iaf_cond_exp"].params.items() if k not in ("V_m", "tau_minus")}
-SINGLE = {  # model: (parameters, I_e range pA)
-    "iaf_cond_exp": (IAF, (300.0, 600.0)),
-    "iaf_cond_alpha": (IAF, (300.0, 600.0)),
-    "aeif_cond_exp": ({}, (600.0, 1200.0)),
+SINGLE = {  # model: (parameters, I_e range pA, more of single_case's arguments)
+    "iaf_cond_exp": (IAF, (300.0, 600.0), {}),
+    "iaf_cond_alpha": (IAF, (300.0, 600.0), {}),
+    "aeif_cond_exp": ({}, (600.0, 1200.0), {}),
+    "aeif_cond_alpha": ({}, (800.0, 1400.0), {}),
+    "hh_cond_exp_traub": ({"E_L": -60.0}, (0.0, 300.0), {"weight": (6.0, -20.0)}),
 }
+#: Models whose tolerance NEST fixes in its code, without a twin: compared with NEST only.
+FIXED_TOLERANCE = {"hh_cond_exp_traub"}
 
 
 def twin(model, params):
@@ -52,10 +59,41 @@ def twin(model, params):
     return TWIN[model], {**AS_IAF, "V_peak": params.get("V_th", -55.0)}
 
 
-def single(t_sim, tols):
+#: The substep (ms) of the converged reference of a model in FIXED_TOLERANCE.
+CONVERGED_H = 0.001
+
+
+def _converged(case):
+    """:func:`cond_reference.run_bigbrain_single` with substeps of CONVERGED_H ms."""
+    from bigbrain.neurons import hh_cond
+    h_max, hh_cond.H_MAX = hh_cond.H_MAX, CONVERGED_H
+    try:
+        return cr.run_bigbrain_single(case)
+    finally:
+        hh_cond.H_MAX = h_max
+
+
+def _row(label, c):
+    print(f"    {label:38s} {c['spikes'][1]:5d} {c['max_shift']!s:>5} "
+          f"{c['max_dV']:10.2e} {c['mean_dV']:10.2e}")
+
+
+def single(t_sim, tols, models):
     print(f"single neurons, {t_sim:g} ms: spikes, largest shift (steps), max / mean |dV_m| (mV)")
-    for model, (params, I_e) in SINGLE.items():
-        case = cr.single_case(model, params, I_e=I_e, t_sim=t_sim)
+    for model in models:
+        params, I_e, more = SINGLE[model]
+        case = cr.single_case(model, params, I_e=I_e, t_sim=t_sim, **more)
+        if model in FIXED_TOLERANCE:
+            nest, ours = cr.run_nest_single(case), cr.run_bigbrain_single(case)
+            ref = _converged(case)
+            print(f"  {model} (reference: bigbrain with substeps of {CONVERGED_H} ms; "
+                  "|dV_m| 0.5 ms / 3 ms from spikes)")
+            for label, run in ((f"NEST {model}", nest), (f"bigbrain {model}", ours)):
+                for window in (5, 30):
+                    _row(f"{label}, {window / 10:g} ms", cr.compare(ref, run, window=window))
+            for window in (5, 30):
+                _row(f"bigbrain vs NEST, {window / 10:g} ms", cr.compare(nest, ours, window=window))
+            continue
         name, extra = twin(model, params)
         ref_case = {**case, "model": name}
         ref = cr.run_nest_single(ref_case, **extra, gsl_error_tol=1e-10)
@@ -65,12 +103,8 @@ def single(t_sim, tols):
         rows.append((f"bigbrain {model}", cr.run_bigbrain_single(case)))
         print(f"  {model} (reference: NEST {name}, gsl_error_tol 1e-10)")
         for label, run in rows:
-            c = cr.compare(ref, run, window=5)
-            print(f"    {label:38s} {c['spikes'][1]:5d} {c['max_shift']!s:>5} "
-                  f"{c['max_dV']:10.2e} {c['mean_dV']:10.2e}")
-        c = cr.compare(rows[0][1], rows[-1][1], window=5)
-        print(f"    {'bigbrain vs NEST ' + model:38s} {c['spikes'][1]:5d} {c['max_shift']!s:>5} "
-              f"{c['max_dV']:10.2e} {c['mean_dV']:10.2e}")
+            _row(label, cr.compare(ref, run, window=5))
+        _row("bigbrain vs NEST " + model, cr.compare(rows[0][1], rows[-1][1], window=5))
 
 
 def same_spikes(a, b):
@@ -116,9 +150,10 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--t", type=float, default=1000.0, help="ms")
     ap.add_argument("--tols", type=float, nargs="+", default=[1e-3, 1e-6, 1e-9])
+    ap.add_argument("--models", nargs="+", default=list(SINGLE), choices=list(SINGLE))
     args = ap.parse_args()
     if args.what == "single":
-        single(args.t, args.tols)
+        single(args.t, args.tols, args.models)
     else:
         coba(args.seeds, args.t, args.tols)
 

@@ -1,6 +1,6 @@
 """Conductance-based integrate-and-fire neurons: NEST's ``iaf_cond_exp``,
-``iaf_cond_alpha`` and ``aeif_cond_exp``, and ``iaf_cond_exp_adaptive`` (an adaptive
-threshold), advanced by one kernel, :func:`cond`.
+``iaf_cond_alpha``, ``aeif_cond_exp`` and ``aeif_cond_alpha``, and
+``iaf_cond_exp_adaptive`` (an adaptive threshold), advanced by one kernel, :func:`cond`.
 
 State per neuron (absolute units: mV, nS, nS/ms, pA): ``V``, the conductances ``g_ex``,
 ``g_in`` (for alpha synapses also their derivatives ``dg_ex``, ``dg_in``), the adaptation
@@ -38,8 +38,8 @@ Bits: the arithmetic is IEEE double without contraction, and exp() / pow() (the 
 exponential term, the decay to a crossing time) come from the C library; the CUDA port
 (kernels/cuda/cond.cu) gives the same bits where its exp and pow round as the host's do
 (the conductance decay factors are computed once on the host): always for the iaf models,
-which call neither; for aeif_cond_exp the device's libdevice may differ in the last bit and
-the GPU build warns.
+which call neither; for aeif_cond_exp / aeif_cond_alpha the device's libdevice may differ
+in the last bit and the GPU build warns.
 
 Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron through
 :func:`bigbrain.kernels.params.at`: one number per population or one value per neuron.
@@ -58,7 +58,8 @@ from .params import at
 DOMINANCE = 20.0
 
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
-MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp")
+MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
+          "aeif_cond_alpha")
 
 #: The parameter tuple of :func:`cond`: membrane (mV, nS, pF, pA), aeif (nS, pA, mV, ms),
 #: threshold adaptation (mV; its decay factor per step), synapses (the conductance decay

@@ -26,8 +26,9 @@ from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names t
 simulation warns at the build: ``mu_plus`` / ``mu_minus`` other than 0 and 1 (``w**mu``
 from the device's ``pow``), and a time constant so long that its table is cut at
 ``exp_tables.MAX_LENGTH`` entries before reaching 0 (longer gaps: the device's ``exp``).
-So does ``aeif_cond_exp`` (:func:`inexact_model`): its exponential term and spike-time
-estimate call ``exp`` and ``pow`` of the state itself, which no host table can hold.
+So do ``aeif_cond_exp``, ``aeif_cond_alpha`` and ``hh_cond_exp_traub``
+(:func:`inexact_model`): their exponential terms (aeif: and spike-time estimate; hh: rate
+functions) call ``exp`` and ``pow`` of the state itself, which no host table can hold.
 
 :class:`CudaKernels` works on an array module ``xp`` with a ``launch`` function; the
 default is CuPy with :func:`launch` (NVRTC-compiled modules on the current device). The
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cond
+from . import cond, hh
 from .exp_tables import MAX_LENGTH, exp_div, per_column
 from .gpu_params import DeviceParams, address as _address
 
@@ -111,10 +112,13 @@ def inexact_stdp(mu_plus, mu_minus, tau_plus, tau_minus, dt):
 
 def inexact_model(model):
     """Why a population of ``model`` may differ from the CPU's in the last bit on the
-    device, or None: aeif_cond_exp's exponential term and its spike-time estimate within a
-    substep call exp and pow, which are the device's (libdevice), not the CPU's libm; the
-    other models use + − × ÷ and propagators computed on the host only."""
-    if model != "aeif_cond_exp":
+    device, or None: the aeif models' exponential term and its spike-time estimate within a
+    substep call exp and pow, hh_cond_exp_traub's rate functions exp, which are the
+    device's (libdevice), not the CPU's libm; the other models use + − × ÷ and
+    propagators computed on the host only."""
+    if model == "hh_cond_exp_traub":
+        return "its rate functions use the device's exp, not the CPU's libm"
+    if model not in ("aeif_cond_exp", "aeif_cond_alpha"):
         return None
     return ("its exponential term and spike-time estimate use the device's exp and pow, "
             "not the CPU's libm")
@@ -231,7 +235,8 @@ class CudaKernels:
     MODELS = {"iaf_psc_delta": ("lif", "iaf_psc_delta", 4, "_delta_args"),
               "iaf_psc_exp": ("lif", "iaf_psc_exp", 5, "_lif_args"),
               "iaf_psc_alpha": ("lif", "iaf_psc_alpha", 7, "_lif_args"),
-              **{model: ("cond", "cond", 9, "_cond_args") for model in cond.MODELS}}
+              **{model: ("cond", "cond", 9, "_cond_args") for model in cond.MODELS},
+              "hh_cond_exp_traub": ("hh", "hh_cond_exp_traub", 8, "_hh_args")}
 
     def _delta_args(self, params, rec_idx, rec_v):
         """iaf_psc_delta: P30 … E_L and each neuron's refractory decay table start as a
@@ -253,6 +258,15 @@ class CudaKernels:
         n_sub, h, detect_each = p[per:]
         return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.int32(detect_each),
                 np.float64(cond.DOMINANCE), rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
+
+    def _hh_args(self, params, rec_idx, rec_v):
+        """kernels/hh.py: the parameters up to refr_counts in a parameter table, then the
+        substeps and their length."""
+        (p,) = params
+        per = hh.PARAMS.index("refr_counts") + 1
+        n_sub, h = p[per:]
+        return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), rec_idx,
+                *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
 
     def _refr_decay(self, h, tau_m, refr_counts, refractory_input):
         """iaf_psc_delta's refractory decay: tables exp(−m·h/tau_m) for m = 0 …
@@ -314,6 +328,10 @@ class CudaKernels:
         """kernels/cond.py::cond on the device (any of its models: they share the kernel);
         returns the number of spikes."""
         return self._population(next(iter(cond.MODELS)), args)
+
+    def hh_cond_exp_traub(self, *args):
+        """kernels/hh.py::hh_cond_exp_traub on the device; returns the number of spikes."""
+        return self._population("hh_cond_exp_traub", args)
 
     inexact_model = staticmethod(inexact_model)
 

@@ -118,6 +118,8 @@ COND_POPULATIONS = {
     "A": ("iaf_cond_alpha", 2, {"I_e": (280.0, 450.0), "t_ref": (1.0, 3.0)}),
     "T": ("iaf_cond_exp_adaptive", 2, {"I_e": (300.0, 450.0), "theta_plus": (0.5, 2.0)}),
     "W": ("aeif_cond_exp", 1, {"I_e": (500.0, 900.0), "a": (0.0, 4.0), "b": (20.0, 80.0)}),
+    "V": ("aeif_cond_alpha", 1, {"I_e": (500.0, 900.0), "tau_syn_ex": (0.2, 1.0)}),
+    "H": ("hh_cond_exp_traub", 1, {"I_e": (100.0, 300.0), "V_T": (-64.0, -61.0)}),
     "P": ("iaf_psc_exp", 1, {"I_e": (350.0, 450.0), "tau_m": (8.0, 15.0)}),
 }
 
@@ -137,7 +139,7 @@ def cond_results(N=400, t=100.0, names=tuple(COND_POPULATIONS), **network_args):
         present = [pops[name] for name in group if name in pops]
         return functools.reduce(operator.or_, present) if present else None
 
-    cond, exc, inh = union("EATW"), union("EA"), pops.get("P")
+    cond, exc, inh = union("EATWVH"), union("EA"), pops.get("P")
     noise = net.poisson("noise", rate=2000.0)
     net.connect(noise, cond, weight=2.0, delay=1.0)
     if inh is not None:

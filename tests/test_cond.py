@@ -1,8 +1,10 @@
-"""Conductance-based models (iaf_cond_exp, iaf_cond_alpha, aeif_cond_exp,
+"""Conductance-based models (iaf_cond_exp, iaf_cond_alpha, aeif_cond_exp, aeif_cond_alpha,
 iaf_cond_exp_adaptive): analytic cases, the kernel contract (recordables, current input,
 refractoriness), parameter checks, the CUDA code path, and agreement with NEST under identical
 input (tolerances measured by benchmarks/cond_accuracy.py, README)."""
+import functools
 import math
+import operator
 
 import numpy as np
 import pytest
@@ -18,7 +20,8 @@ from bigbrain.neurons.iaf_cond import CondBlock
 from test_backend import host_gpu  # noqa: F401 - the CUDA kernels compiled for the CPU
 
 DT = 0.1
-COND_MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp")
+COND_MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
+               "aeif_cond_alpha")
 
 
 def block_of(model, n=1, **params):
@@ -89,7 +92,7 @@ def test_vectorized_step_equals_the_per_neuron_loop(model):
 def test_free_membrane_relaxes_exponentially_to_the_analytic_solution(model):
     """Without input, V relaxes to E_L + I_e/g_L with tau = C_m/g_L (RK4: 1e-9 mV);
     aeif without its exponential term and adaptation (Delta_T = 0, a = 0)."""
-    extra = {"Delta_T": 0.0, "a": 0.0, "V_peak": 0.0} if model == "aeif_cond_exp" else {}
+    extra = {"Delta_T": 0.0, "a": 0.0, "V_peak": 0.0} if model.startswith("aeif") else {}
     block, step = block_of(model, V_m=-75.0, E_L=-70.0, g_L=20.0, C_m=300.0, I_e=80.0,
                            V_th=-50.0, **extra)
     _, rec = step(n_steps=500)
@@ -111,9 +114,10 @@ def test_exponential_conductances_jump_by_the_weight_then_decay_exactly(model):
     assert block.RECORDABLES[:3] == ("V_m", "g_ex", "g_in")
 
 
-def test_alpha_conductance_peaks_at_the_weight_tau_syn_after_the_spike():
-    """iaf_cond_alpha: g(t) = w·(t/tau)·e^(1 − t/tau), peak w nS at t = tau_syn."""
-    _, step = block_of("iaf_cond_alpha", tau_syn_ex=1.0, tau_syn_in=2.0)
+@pytest.mark.parametrize("model", ["iaf_cond_alpha", "aeif_cond_alpha"])
+def test_alpha_conductance_peaks_at_the_weight_tau_syn_after_the_spike(model):
+    """g(t) = w·(t/tau)·e^(1 − t/tau), peak w nS at t = tau_syn."""
+    _, step = block_of(model, tau_syn_ex=1.0, tau_syn_in=2.0)
     _, rec = step(ex=3.0, inh=-5.0, n_steps=60)
     t = DT * np.arange(60)
     for k, (w, tau) in enumerate([(3.0, 1.0), (5.0, 2.0)]):
@@ -207,7 +211,9 @@ def test_aeif_spike_adds_b_to_w_and_resets_to_V_reset():
     ("iaf_cond_exp", "t_ref", -0.1), ("iaf_cond_exp_adaptive", "tau_theta", 0.0),
     ("iaf_cond_exp_adaptive", "theta_plus", -1.0), ("aeif_cond_exp", "tau_w", 0.0),
     ("aeif_cond_exp", "Delta_T", -1.0), ("aeif_cond_exp", "g_L", float("-inf")),
-    ("aeif_cond_exp", "C_m", float("nan")),
+    ("aeif_cond_exp", "C_m", float("nan")), ("aeif_cond_alpha", "g_L", 0.0),
+    ("aeif_cond_alpha", "tau_syn_ex", 0.0), ("aeif_cond_alpha", "tau_w", -1.0),
+    ("aeif_cond_alpha", "Delta_T", -0.5),
 ])
 def test_bad_parameter_names_the_field(model, key, value):
     net = bb.Network()
@@ -220,9 +226,10 @@ def test_bad_parameter_names_the_field(model, key, value):
     ({"V_reset": 0.0}, "V_reset"),  # not below V_peak = 0
     ({"Delta_T": 0.01, "V_peak": 20.0}, "V_peak"),  # exp overflows
 ])
-def test_aeif_relations_name_the_field(params, field):
+@pytest.mark.parametrize("model", ["aeif_cond_exp", "aeif_cond_alpha"])
+def test_aeif_relations_name_the_field(params, field, model):
     with pytest.raises(bb.ModelError, match=rf"^population 'A'\.{field}: "):
-        bb.Network().population("A", 2, "aeif_cond_exp", **params)
+        bb.Network().population("A", 2, model, **params)
 
 
 def test_aeif_reset_above_threshold_is_allowed_as_in_nest():
@@ -238,7 +245,7 @@ def test_cuda_path_runs_every_conductance_model_as_numpy(host_gpu, monkeypatch):
     """The CUDA kernels (compiled for the CPU) through the CuPy backend's code path: every
     conductance-based model, parameters drawn per neuron and set per neuron between runs,
     give numpy's spikes and recordables (V_m, g_ex, g_in, w, theta) bit for bit; the build
-    warns that aeif_cond_exp's exp and pow are the device's."""
+    warns that the aeif models' exp and pow are the device's."""
     import warnings
 
     import networks
@@ -252,20 +259,29 @@ def test_cuda_path_runs_every_conductance_model_as_numpy(host_gpu, monkeypatch):
     assert [str(w.message) for w in caught] == [
         "population 'W'.model: on CUDA on the host aeif_cond_exp may differ from backend "
         "'numpy' in the last bit (its exponential term and spike-time estimate use the "
-        "device's exp and pow, not the CPU's libm)"]
+        "device's exp and pow, not the CPU's libm)",
+        "population 'V'.model: on CUDA on the host aeif_cond_alpha may differ from backend "
+        "'numpy' in the last bit (its exponential term and spike-time estimate use the "
+        "device's exp and pow, not the CPU's libm)",
+        "population 'H'.model: on CUDA on the host hh_cond_exp_traub may differ from backend "
+        "'numpy' in the last bit (its rate functions use the device's exp, not the CPU's "
+        "libm)"]
 
 
 def _checkpointed(path, **archive):
-    """Alpha, adaptive-threshold and aeif neurons with per-neuron I_e, Poisson input and
+    """Alpha, adaptive-threshold, aeif and hh neurons with per-neuron I_e, Poisson input and
     inhibition, archived to ``path``."""
     net = bb.Network(dt=0.1, seed=9, archive=bb.Archive(path, **archive))
     pops = [net.population(name, 20, model, I_e=bb.uniform(lo, hi), V_m=bb.uniform(-70.0, -56.0))
             for name, model, lo, hi in (("A", "iaf_cond_alpha", 280.0, 450.0),
                                         ("T", "iaf_cond_exp_adaptive", 300.0, 450.0),
-                                        ("W", "aeif_cond_exp", 600.0, 900.0))]
-    net.connect(net.poisson("noise", rate=2000.0), pops[0] | pops[1] | pops[2], weight=2.0,
-                delay=1.0)
-    net.connect(pops[0], pops[1] | pops[2], "fixed_indegree", indegree=5, weight=-2.0, delay=1.0)
+                                        ("W", "aeif_cond_exp", 600.0, 900.0),
+                                        ("V", "aeif_cond_alpha", 900.0, 1200.0),
+                                        ("H", "hh_cond_exp_traub", 100.0, 300.0))]
+    net.connect(net.poisson("noise", rate=2000.0), functools.reduce(operator.or_, pops),
+                weight=2.0, delay=1.0)
+    net.connect(pops[0], functools.reduce(operator.or_, pops[1:]), "fixed_indegree", indegree=5,
+                weight=-2.0, delay=1.0)
     for pop in pops:
         net.record(pop)
     return net
@@ -283,7 +299,7 @@ def test_cuda_path_resumes_conductance_models_as_the_cpu_runs_on(
     assert net.time == 30.0 and net.build().backend is host_gpu
     net.run(30.0)
     got, want = ArchiveResult(str(tmp_path / "gpu.zarr")), ArchiveResult(str(tmp_path / "cpu.zarr"))
-    for pop in ("A", "T", "W"):
+    for pop in ("A", "T", "W", "V", "H"):
         assert len(want.spikes(pop)[0]) > 20
         for a, b in zip(got.spikes(pop), want.spikes(pop)):
             np.testing.assert_array_equal(a, b)
@@ -295,6 +311,7 @@ NEST_CASES = {
     "iaf_cond_exp": ({}, (300.0, 600.0), 1e-4, 0),
     "iaf_cond_alpha": ({}, (300.0, 600.0), 1e-4, 0),
     "aeif_cond_exp": ({}, (600.0, 1200.0), 0.1, 1),
+    "aeif_cond_alpha": ({}, (800.0, 1400.0), 0.1, 1),
 }
 
 
@@ -356,15 +373,18 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
         arrays = {}
         return fingerprint(describe(net, arrays), arrays)
 
+    models = (*COND_MODELS, "hh_cond_exp_traub")
     net = bb.Network(seed=2)
-    for model in COND_MODELS:
+    for model in models:
         net.population(model, 5, model, I_e=123.0)
+    net.set(net.populations["hh_cond_exp_traub"], Act_n=0.25)
     net.connect("aeif_cond_exp", "iaf_cond_exp_adaptive", rule="pairwise_bernoulli", p=0.3,
                 weight=-5.0, delay=1.0)
     modelfile.write(net, tmp_path / "m.toml", t=10.0)
     back = modelfile.read(tmp_path / "m.toml").network()
     assert sha(back) == sha(net)
-    assert [back.populations[m].model.name for m in COND_MODELS] == list(COND_MODELS)
+    assert [back.populations[m].model.name for m in models] == list(models)
+    assert back.populations["hh_cond_exp_traub"].params["Act_n"] == 0.25
 
 
 def test_get_and_set_theta_reach_the_adaptive_threshold_state():

@@ -1,6 +1,7 @@
 """The conductance-based models through model files, ``bigbrain run`` / ``resume`` and
-checkpoints: a TOML model with all four, run on 3 ranks, checkpointed, resumed on 2 ranks
-with another partition, gives the spikes and V_m of one uninterrupted rank bit for bit."""
+checkpoints: a TOML model with every one (hh_cond_exp_traub included), run on 3 ranks,
+checkpointed, resumed on 2 ranks with another partition, gives the spikes and V_m of one
+uninterrupted rank bit for bit."""
 import shutil
 
 import numpy as np
@@ -32,6 +33,8 @@ POPULATIONS = {  # name: (model, size, parameters)
     "A": ("iaf_cond_alpha", 30, "I_e = 250.0, tau_syn_ex = 1.0"),
     "T": ("iaf_cond_exp_adaptive", 30, "I_e = 200.0, theta_plus = 2.0, tau_theta = 50.0"),
     "W": ("aeif_cond_exp", 12, "I_e = 700.0, t_ref = 1.0"),
+    "V": ("aeif_cond_alpha", 12, "I_e = 800.0, t_ref = 1.0"),
+    "H": ("hh_cond_exp_traub", 12, "I_e = 100.0, V_m = -62.0"),
 }
 
 

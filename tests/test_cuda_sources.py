@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cuda_host
-from bigbrain.kernels import cond, delivery, exp_tables, lif, philox, poisson, stdp
+from bigbrain.kernels import cond, delivery, exp_tables, hh, lif, philox, poisson, stdp
 from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.gpu import CudaKernels, kernel_names
 from bigbrain.neurons import MODELS
@@ -37,7 +37,7 @@ def test_source_compiles_for_sm90(source, tmp_path):
 
 
 def test_every_source_is_checked():
-    assert {p.name for p in SOURCES} == {"philox.cu", "lif.cu", "cond.cu",
+    assert {p.name for p in SOURCES} == {"philox.cu", "lif.cu", "cond.cu", "hh.cu",
                                          "delivery.cu", "stdp.cu"}
 
 
@@ -52,12 +52,14 @@ def test_every_model_has_its_kernels():
         assert hasattr(CudaKernels, model + "_blocks")
     assert {m.block.KERNEL for m in MODELS.values() if m.block.KERNEL} == set(CudaKernels.MODELS)
 
-def test_cond_parameter_positions_are_the_numba_kernels():
-    """kernels/cuda/cond.cu reads parameter k as the k-th of kernels/cond.py::PARAMS (those
-    that may differ between neurons: up to refr_counts)."""
+@pytest.mark.parametrize("source,module,prefix", [("cond.cu", cond, "K"), ("hh.cu", hh, "H")])
+def test_cond_parameter_positions_are_the_numba_kernels(source, module, prefix):
+    """kernels/cuda/cond.cu (hh.cu) reads parameter k as the k-th of kernels/cond.py::PARAMS
+    (kernels/hh.py::PARAMS; those that may differ between neurons: up to refr_counts)."""
     import re
-    names = re.findall(r"K_(\w+)", (cuda_host.SOURCES / "cond.cu").read_text().split("};")[0])
-    assert names == [*cond.PARAMS[:cond.PARAMS.index("refr_counts") + 1], "COUNT"]
+    text = (cuda_host.SOURCES / source).read_text()
+    names = re.findall(rf"\b{prefix}_(\w+)", text[text.index("enum"):].split("};")[0])
+    assert names == [*module.PARAMS[:module.PARAMS.index("refr_counts") + 1], "COUNT"]
 
 
 @pytest.fixture(scope="module")
@@ -412,7 +414,15 @@ MODEL_CASES = {
     "aeif_cond_exp": ({"I_e": 900.0, "t_ref": 0.3},
                       {"I_e": (700.0, 1200.0), "a": (0.0, 8.0), "b": (20.0, 100.0),
                        "Delta_T": (0.5, 3.0), "t_ref": (0.0, 1.0)}, (3.0, 0.5)),
+    "aeif_cond_alpha": ({"I_e": 900.0, "t_ref": 0.3},
+                        {"I_e": (700.0, 1200.0), "a": (0.0, 8.0), "tau_syn_ex": (0.2, 2.0),
+                         "Delta_T": (0.5, 3.0), "t_ref": (0.0, 1.0)}, (3.0, 0.5)),
+    "hh_cond_exp_traub": ({"I_e": 300.0}, {"I_e": (100.0, 500.0), "g_K": (5000.0, 7000.0),
+                                           "tau_syn_ex": (2.0, 8.0), "t_ref": (1.0, 3.0),
+                                           "V_T": (-65.0, -60.0)}, (6.0, 20.0)),
 }
+#: The Numba module of each model's kernel (the others: kernels/lif.py).
+NUMBA = {**{model: cond for model in cond.MODELS}, "hh_cond_exp_traub": hh}
 
 
 def _block(model, per_neuron, n, dt=0.1):
@@ -423,13 +433,15 @@ def _block(model, per_neuron, n, dt=0.1):
     given = dict(homogeneous)
     if per_neuron:
         given.update({k: rng.uniform(lo, hi, n) for k, (lo, hi) in varied.items()})
-        if model == "aeif_cond_exp":
+        if model.startswith("aeif"):
             given["Delta_T"][::4] = 0.0
     p = MODELS[model].complete("test", given)
     block = MODELS[model].block(p, np.arange(n), 0, dt, rng.uniform(-72.0, -50.0, n))
     for name in block.STATE:
         if name in ("g_ex", "g_in", "dg_ex", "dg_in", "w", "theta", "i_ex", "I_ex", "dI_ex"):
             getattr(block, name)[:] = rng.uniform(0.0, 20.0, n)
+        if name in ("Act_m", "Inact_h", "Act_n"):
+            getattr(block, name)[:] = rng.uniform(0.0, 1.0, n)
     block.rec_idx = np.array([0, 3, 3, n - 1])
     return block
 
@@ -473,7 +485,7 @@ def test_model_kernel_equals_numba(kernels, model, per_neuron):
     conductance = model in cond.MODELS
     n, scale = 40, MODEL_CASES[model][2]
     n_state = len(MODELS[model].block.LAYOUT if conductance else MODELS[model].block.STATE)
-    cpu_kernel = cond.cond if conductance else getattr(lif, model)
+    cpu_kernel = cond.cond if conductance else getattr(NUMBA.get(model, lif), model)
     gpu_kernel = kernels.cond if conductance else getattr(kernels, model)
     want = _drive(cpu_kernel, _block(model, per_neuron, n), n_state, scale)
     got = _drive(gpu_kernel, _block(model, per_neuron, n), n_state, scale)
@@ -504,7 +516,8 @@ def test_segments_of_every_model_equal_numba(kernels, model):
     if ON_DEVICE:  # the segment table holds host addresses
         pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
     cpu, gpu = _two_populations(model), _two_populations(model)
-    cpu_blocks = cond.cond_blocks if model in cond.MODELS else getattr(lif, model + "_blocks")
+    cpu_blocks = cond.cond_blocks if model in cond.MODELS else \
+        getattr(NUMBA.get(model, lif), model + "_blocks")
     rng, scale, L = np.random.default_rng(15), MODEL_CASES[model][2], 20
     rings = [(np.zeros((L, 60), np.int64), np.zeros((L, 60), np.int64), np.zeros((L, 60)))
              for _ in range(2)]

@@ -126,12 +126,15 @@ def test_conductance_models_with_per_neuron_parameters_equal_numpy():
                               networks.cond_results(backend="cupy", names="EATP", **COND))
 
 
-def test_aeif_cond_exp_follows_numpy():
-    """aeif_cond_exp alone (Poisson input, per-neuron a, b, I_e): the host stand-in is
-    glibc's exp and pow, so bit for bit; on a device they are libdevice's (a few ulps), so
-    the same spikes and recordables within 1e-9 relative (a bound, not measured yet)."""
-    cpu, gpu = (networks.cond_results(backend=b, names="W", **COND) for b in ("numpy", "cupy"))
-    assert cpu.keys() == gpu.keys() and len(cpu["W_t_b"]) > 10
+@pytest.mark.parametrize("name", ["W", "V", "H"],
+                         ids=["aeif_cond_exp", "aeif_cond_alpha", "hh_cond_exp_traub"])
+def test_models_with_exp_of_the_state_follow_numpy(name):
+    """aeif_cond_exp, aeif_cond_alpha, hh_cond_exp_traub alone (Poisson input, per-neuron
+    parameters): the host stand-in is glibc's exp and pow, so bit for bit; on a device
+    they are libdevice's (a few ulps), so the same spikes and recordables within 1e-9
+    relative (a bound, not measured yet)."""
+    cpu, gpu = (networks.cond_results(backend=b, names=name, **COND) for b in ("numpy", "cupy"))
+    assert cpu.keys() == gpu.keys() and len(cpu[f"{name}_t_b"]) > 10
     for key in cpu:
         if STANDIN or "_t_" in key or "_id_" in key or key == "E_t":
             assert np.array_equal(cpu[key], gpu[key]), key

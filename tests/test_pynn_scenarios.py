@@ -16,8 +16,6 @@ from pynn_sources import pynn_source  # noqa: E402
 _NO_MODEL = "needs a model the engine does not have: "
 #: Scenarios that do not apply to the engine: "module::function" -> why.
 SKIPPED = {
-    "test_cell_types::test_EIF_cond_alpha_isfa_ista": _NO_MODEL + "aeif_cond_alpha",
-    "test_cell_types::test_HH_cond_exp": _NO_MODEL + "hh_cond_exp_traub",
     "test_cell_types::test_SpikeSourceGamma": _NO_MODEL + "gamma_sup_generator",
     "test_cell_types::test_SpikeSourcePoissonRefractory": _NO_MODEL + "ppd_sup_generator",
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":

@@ -13,7 +13,7 @@ zarr-python's buffer prototype):
   ``deliver`` (and ``table`` / ``deliver_table``: several projections in one call),
   ``poisson_input``, ``deliver_stdp`` and ``deliver_triplet_stdp`` (the kernel a plastic
   synapse model names as its ``KERNEL``), and ``<model>_blocks`` for the
-  conductance-based models (:mod:`bigbrain.kernels.cond`; on the GPU every model's
+  conductance-based models (:mod:`bigbrain.kernels.cond`, :mod:`bigbrain.kernels.hh`; on the GPU every model's
   ``<model>_blocks`` is one launch, made from ``CudaKernels.MODELS``), with the arguments of
   the Numba kernels in
   :mod:`bigbrain.kernels` (the NumPy backend *is* those kernels; the CuPy backend launches
@@ -44,7 +44,7 @@ import numpy as np
 from .. import devices
 from . import memory
 from ..errors import ModelError
-from ..kernels import cond, delivery, lif, poisson, stdp
+from ..kernels import cond, delivery, hh, lif, poisson, stdp
 
 NAMES = ("numpy", "cupy", "auto")
 
@@ -109,6 +109,7 @@ CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.i
                               deliver_table=delivery.deliver_table,
                               poisson_input=poisson.poisson_input, deliver_stdp=stdp.deliver,
                               deliver_triplet_stdp=stdp.deliver,
+                              hh_cond_exp_traub_blocks=hh.hh_cond_exp_traub_blocks,
                               **{model + "_blocks": cond.cond_blocks for model in cond.MODELS})
 NUMPY = Backend("numpy", np, CPU_KERNELS)
 

@@ -1,6 +1,8 @@
-"""The adaptive exponential integrate-and-fire neuron with exponential conductances, NEST's
-``aeif_cond_exp`` (Brette & Gerstner 2005), with NEST's names, units, defaults and checks.
-Kernel: :mod:`bigbrain.kernels.cond` (with :mod:`.iaf_cond`'s blocks).
+"""The adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005) with
+exponential or alpha-shaped conductances, NEST's ``aeif_cond_exp`` and ``aeif_cond_alpha``,
+with NEST's names, units, defaults and checks. Kernel: :mod:`bigbrain.kernels.cond` (with
+:mod:`.iaf_cond`'s blocks); the two differ only in the conductances, as ``iaf_cond_exp``
+and ``iaf_cond_alpha`` do.
 
     C_m dV/dt = −g_L (V − E_L) + g_L Δ_T exp((V − V_th)/Δ_T) − g_ex (V − E_ex)
                 − g_in (V − E_in) − w + I_e + I_stim
@@ -12,7 +14,7 @@ substep (NEST: after each GSL step); then V = V_reset, w += b, and V is held at 
 for t_ref (w keeps evolving; with t_ref = 0, NEST's default, V evolves from V_reset in the
 same step). Substeps of at most :data:`H_MAX` ms; the reset falls at the estimated
 crossing time within its substep (:mod:`bigbrain.kernels.cond`). Recordables: V_m (mV),
-g_ex, g_in (nS), w (pA).
+g_ex, g_in (nS), w (pA); ``aeif_cond_alpha`` also integrates dg_ex, dg_in (nS/ms).
 """
 import math
 
@@ -21,9 +23,9 @@ import numpy as np
 from ..distributions import Distribution
 from ..errors import ModelError
 from .base import NeuronModel, shown
-from .iaf_cond import FINITE, NON_NEGATIVE, POSITIVE, CondBlock, number, table
+from .iaf_cond import ALPHA_STATE, FINITE, NON_NEGATIVE, POSITIVE, CondBlock, number, table
 
-#: The longest substep (ms): NEST starts aeif_cond_exp's integration at 0.01 ms.
+#: The longest substep (ms): NEST starts the aeif models' integration at 0.01 ms.
 H_MAX = 0.01
 #: NEST's bound on (V_peak − V_th) / Delta_T: exp() of it must leave a margin of 1e20.
 MAX_EXP_ARG = math.log(np.finfo(np.float64).max / 1e20)
@@ -48,6 +50,15 @@ class AeifCondExpBlock(CondBlock):
         return {**super().adaptation(p, dt), "V_clamp": p["V_peak"],
                 "V_spike": np.where(Delta_T > 0, p["V_peak"], p["V_th"]), "Delta_T": Delta_T,
                 "a": p["a"], "b": p["b"], "tau_w": p["tau_w"]}
+
+
+class AeifCondAlphaBlock(AeifCondExpBlock):
+    """``aeif_cond_alpha``: as ``aeif_cond_exp`` with dg_ex, dg_in (nS/ms); a spike of
+    weight w raises dg by w·e/tau_syn, so that g peaks at w nS tau_syn after it."""
+
+    STATE = ALPHA_STATE + ("w",)
+    KERNEL = "aeif_cond_alpha"
+    SYNAPSE = "alpha"
 
 
 class AeifModel(NeuronModel):
@@ -87,26 +98,30 @@ def high(value):
     return np.max(value) if np.ndim(value) else value
 
 
+#: NEST's aeif_cond_exp / aeif_cond_alpha parameters (defaults of NEST 3.10).
+AEIF_COND = table({
+    "V_m": (-70.6, "mV", FINITE),
+    "E_L": (-70.6, "mV", FINITE),
+    "C_m": (281.0, "pF", POSITIVE),
+    "t_ref": (0.0, "ms", NON_NEGATIVE),
+    "V_th": (-50.4, "mV", FINITE),
+    "V_reset": (-60.0, "mV", FINITE),
+    "V_peak": (0.0, "mV", FINITE),
+    "E_ex": (0.0, "mV", FINITE),
+    "E_in": (-85.0, "mV", FINITE),
+    "g_L": (30.0, "nS", POSITIVE),
+    "tau_syn_ex": (0.2, "ms", POSITIVE),
+    "tau_syn_in": (2.0, "ms", POSITIVE),
+    "a": (4.0, "nS", FINITE),
+    "b": (80.5, "pA", FINITE),
+    "Delta_T": (2.0, "mV", NON_NEGATIVE),
+    "tau_w": (144.0, "ms", POSITIVE),
+    "w": (0.0, "pA", FINITE),
+    "I_e": (0.0, "pA", FINITE),
+    "tau_minus": (20.0, "ms", POSITIVE),
+})
+
 MODELS = {
-    "aeif_cond_exp": AeifModel("aeif_cond_exp", table({
-        "V_m": (-70.6, "mV", FINITE),
-        "E_L": (-70.6, "mV", FINITE),
-        "C_m": (281.0, "pF", POSITIVE),
-        "t_ref": (0.0, "ms", NON_NEGATIVE),
-        "V_th": (-50.4, "mV", FINITE),
-        "V_reset": (-60.0, "mV", FINITE),
-        "V_peak": (0.0, "mV", FINITE),
-        "E_ex": (0.0, "mV", FINITE),
-        "E_in": (-85.0, "mV", FINITE),
-        "g_L": (30.0, "nS", POSITIVE),
-        "tau_syn_ex": (0.2, "ms", POSITIVE),
-        "tau_syn_in": (2.0, "ms", POSITIVE),
-        "a": (4.0, "nS", FINITE),
-        "b": (80.5, "pA", FINITE),
-        "Delta_T": (2.0, "mV", NON_NEGATIVE),
-        "tau_w": (144.0, "ms", POSITIVE),
-        "w": (0.0, "pA", FINITE),
-        "I_e": (0.0, "pA", FINITE),
-        "tau_minus": (20.0, "ms", POSITIVE),
-    }), AeifCondExpBlock),
+    "aeif_cond_exp": AeifModel("aeif_cond_exp", AEIF_COND, AeifCondExpBlock),
+    "aeif_cond_alpha": AeifModel("aeif_cond_alpha", AEIF_COND, AeifCondAlphaBlock),
 }

@@ -135,6 +135,10 @@ class CondBlock(Block):
                 self.rec_idx, self.rec_v)
 
 
+#: The state of a model with alpha-shaped conductances (their derivatives dg_ex, dg_in).
+ALPHA_STATE = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "I_stim", "r")
+
+
 class IafCondExpBlock(CondBlock):
     """``iaf_cond_exp``: V (mV), g_ex, g_in (nS), I_stim (pA), refractory steps left r."""
 
@@ -145,7 +149,7 @@ class IafCondAlphaBlock(CondBlock):
     """``iaf_cond_alpha``: as ``iaf_cond_exp`` with dg_ex, dg_in (nS/ms); a spike of weight
     w raises dg by w·e/tau_syn, so that g peaks at w nS tau_syn after it."""
 
-    STATE = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "I_stim", "r")
+    STATE = ALPHA_STATE
     KERNEL = "iaf_cond_alpha"
     SYNAPSE = "alpha"
 

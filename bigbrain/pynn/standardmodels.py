@@ -23,7 +23,8 @@ _COND = (("v_rest", "E_L"), ("cm", "C_m", 1000.0),
          ("e_rev_E", "E_ex"), ("e_rev_I", "E_in"), *_SYN)
 
 #: PyNN state variables -> (NEST name, factor to NEST units).
-STATE_VARIABLES = {"v": ("V_m", 1.0), "w": ("w", 1000.0)}
+STATE_VARIABLES = {"v": ("V_m", 1.0), "w": ("w", 1000.0), "m": ("Act_m", 1.0),
+                   "h": ("Inact_h", 1.0), "n": ("Act_n", 1.0)}
 
 
 def require_model(celltype):
@@ -63,13 +64,32 @@ class IF_cond_alpha(cells.IF_cond_alpha):
     translations = build_translations(*_COND)
 
 
+#: The adaptive exponential cells' translations (pyNN.nest's).
+_EIF = (*[t for t in _COND if t[0] != "v_thresh"], ("v_thresh", "V_th"),
+        ("v_spike", "V_peak"), ("a", "a"), ("b", "b", 1000.0), ("delta_T", "Delta_T"),
+        ("tau_w", "tau_w"))
+
+
 class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
     __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
     nest_name = "aeif_cond_exp"
+    translations = build_translations(*_EIF)
+
+
+class EIF_cond_alpha_isfa_ista(cells.EIF_cond_alpha_isfa_ista):
+    __doc__ = cells.EIF_cond_alpha_isfa_ista.__doc__
+    nest_name = "aeif_cond_alpha"
+    translations = build_translations(*_EIF)
+
+
+class HH_cond_exp(cells.HH_cond_exp):
+    __doc__ = cells.HH_cond_exp.__doc__
+    nest_name = "hh_cond_exp_traub"
     translations = build_translations(
-        *[t for t in _COND if t[0] != "v_thresh"], ("v_thresh", "V_th"),
-        ("v_spike", "V_peak"), ("a", "a"), ("b", "b", 1000.0), ("delta_T", "Delta_T"),
-        ("tau_w", "tau_w"))
+        ("gbar_Na", "g_Na", 1000.0), ("gbar_K", "g_K", 1000.0), ("g_leak", "g_L", 1000.0),
+        ("cm", "C_m", 1000.0), ("v_offset", "V_T"), ("e_rev_Na", "E_Na"), ("e_rev_K", "E_K"),
+        ("e_rev_leak", "E_L"), ("e_rev_E", "E_ex"), ("e_rev_I", "E_in"), *_SYN,
+        ("i_offset", "I_e", 1000.0))
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):

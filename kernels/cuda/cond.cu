@@ -1,8 +1,8 @@
 // Conductance-based integrate-and-fire neurons (NEST iaf_cond_exp, iaf_cond_alpha,
-// aeif_cond_exp; iaf_cond_exp_adaptive): the CUDA form of kernels/cond.py::cond. One thread
-// per neuron advances it through all steps of the interval, n_sub RK4 substeps per step,
-// with every double operation of the Numba kernel in the same order (compiled without
-// multiply-add contraction).
+// aeif_cond_exp, aeif_cond_alpha; iaf_cond_exp_adaptive): the CUDA form of
+// kernels/cond.py::cond. One thread per neuron advances it through all steps of the
+// interval, n_sub RK4 substeps per step, with every double operation of the Numba kernel
+// in the same order (compiled without multiply-add contraction).
 //
 // Kernels: cond (one population) and cond_segments (all populations of a model in one
 // launch, their spikes to the spike log: kernels/cuda/segments.cuh). Arguments as in
@@ -18,7 +18,7 @@
 //   n_var                                recordables per recorded neuron: V_m, g_ex, g_in,
 //                                        then w (index 3) and theta (the last) where present
 //
-// Bits: iaf_cond_* use + - * / only, so the device gives the CPU's bits. aeif_cond_exp's
+// Bits: iaf_cond_* use + - * / only, so the device gives the CPU's bits. The aeif models'
 // exponential term and crossing time call exp and pow, which on the device are libdevice's
 // and may differ from glibc's in the last bit (kernels/gpu.py::inexact_models); compiled for
 // the host (tests/cuda/host_harness.cu) they are glibc's.

@@ -6,6 +6,7 @@
 #include "philox.cu"
 #include "lif.cu"
 #include "cond.cu"
+#include "hh.cu"
 #include "delivery.cu"
 #include "stdp.cu"
 
@@ -31,6 +32,10 @@ extern "C" void host_iaf_psc_alpha(BB_ALPHA_EACH_PARAMS) {
 
 extern "C" void host_cond(BB_COND_PARAMS) {
     for (i64 i = 0; i < n; ++i) cond_neuron(i, BB_COND_ARGS);
+}
+
+extern "C" void host_hh_cond_exp_traub(BB_HH_PARAMS) {
+    for (i64 i = 0; i < n; ++i) hh_neuron(i, BB_HH_ARGS);
 }
 
 template <typename Post, typename Delay>
@@ -80,6 +85,7 @@ BB_HOST_SEGMENTS(iaf_psc_delta, iaf_psc_delta_each)
 BB_HOST_SEGMENTS(iaf_psc_exp, iaf_psc_exp_each)
 BB_HOST_SEGMENTS(iaf_psc_alpha, iaf_psc_alpha_each)
 BB_HOST_SEGMENTS(cond, cond_neuron)
+BB_HOST_SEGMENTS(hh_cond_exp_traub, hh_neuron)
 
 extern "C" void host_poisson_input(i64 n, i64 t0, i64 n_steps, const i64 *post,
                                    const i64 *post_gid, const i64 *ordinal, const i64 *delay,
