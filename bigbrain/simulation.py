@@ -384,8 +384,8 @@ class Simulation:
         n, cols, steps = fused.advance(horizon)
         self._n_spikes += len(cols)
         self.exchange.exchange(cols, self.local_gids[cols], steps - first)  # traffic counters
-        if len(cols) and self._spike_recorders:
-            self._spikes_out(cols.copy(), steps + 1)
+        if len(cols) and self._spike_recorders:  # the compiled loop gave STDP its spikes
+            self._record_out(cols.copy(), steps + 1)
         for rec in self.vm_recorders:
             rec.collect(first, n)
         self.step += n
@@ -466,12 +466,16 @@ class Simulation:
 
     def _spikes_out(self, cols, stamps):
         """Give spikes (rank columns ``cols``, kept; time stamps ``stamps``, steps) to the
-        spike recorders (in batches of :data:`RECORD_BATCH`) and to STDP."""
+        spike recorders (:meth:`_record_out`) and to STDP."""
+        self._record_out(cols, stamps)
+        self.plasticity.post_spikes(cols, stamps)
+
+    def _record_out(self, cols, stamps):
+        """Give spikes to the spike recorders, in batches of :data:`RECORD_BATCH`."""
         if self._spike_recorders:
             self._unrecorded.append((cols, stamps))
             if len(self._unrecorded) == RECORD_BATCH:
                 self._record_spikes()
-        self.plasticity.post_spikes(cols, stamps)
 
     def _record_spikes(self):
         """Give the spikes of the intervals since the last call to the spike recorders."""
