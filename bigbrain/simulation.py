@@ -40,7 +40,7 @@ from .stimulation import CurrentProjection
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
 POISSON_STEPS = 16
-#: Whether one-step intervals on one rank run many at a time in compiled code (:mod:`.fused`).
+#: Whether intervals on one rank run many at a time in compiled code (:mod:`.fused`).
 FUSED = True
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
@@ -366,7 +366,7 @@ class Simulation:
             self.archive.end_run()
 
     def _fused_steps(self):
-        """The compiled loop of one-step intervals (:mod:`.fused`) for this run, or None
+        """The compiled interval loop (:mod:`.fused`) for this run, or None
         where the interval loop runs; kept between runs while its kernel tables are current
         (a learning protocol's many short runs would rebuild it each time)."""
         if fused_reason(self) is not None:
@@ -378,8 +378,9 @@ class Simulation:
         return self._fused
 
     def _advance_fused(self, fused, horizon):
-        """Up to ``horizon`` one-step intervals in one compiled call (:mod:`.fused`), with
-        the recording and accounting of the interval loop."""
+        """Up to ``horizon`` steps of intervals in one compiled call (:mod:`.fused`), with
+        the recording and accounting of the interval loop (a call starts an interval and
+        ends one, whole or cut by the horizon)."""
         t0, first = perf_counter(), self.step
         n, cols, steps = fused.advance(horizon)
         self._n_spikes += len(cols)
@@ -390,7 +391,8 @@ class Simulation:
             rec.collect(first, n)
         self.step += n
         self.poisson_until = max(self.poisson_until, self.step)
-        self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None, intervals=n)
+        self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None,
+                             intervals=-(-n // self.interval))
 
     def _after_interval(self, n, times, n_spikes, error, intervals=1):
         """Report ``intervals`` intervals (``n`` steps; ``times``: update, exchange and

@@ -164,12 +164,18 @@ def test_spike_times_set_between_runs_reach_the_compiled_loop(interval_loop):
 
 
 def test_fused_steps_are_used_and_counted_as_intervals(tmp_path):
-    """A compiled call stands for its one-step intervals in the archive's telemetry."""
+    """A compiled call stands for its intervals in the archive's telemetry: 20 ms blocks of
+    200 one-step intervals, or of 66 three-step intervals and one of two steps."""
     net = network(archive=bb.Archive(tmp_path / "a.zarr", flush_every=20.0))
     net.run(T_MS)
-    group = zarr.open_group(str(tmp_path / "a.zarr"), mode="r")
-    assert fused.reason(net.build()) is None
-    assert list(group["telemetry/n_intervals"][:]) == [200, 200, 200]
+    long = bb.Network(dt=0.1, archive=bb.Archive(tmp_path / "b.zarr", flush_every=20.0))
+    pop = long.population("A", 10, "iaf_psc_exp", I_e=400.0)
+    long.connect(pop, pop, weight=1.0, delay=0.3)
+    long.run(T_MS)
+    for path, sim, intervals in (("a.zarr", net.build(), 200), ("b.zarr", long.build(), 67)):
+        group = zarr.open_group(str(tmp_path / path), mode="r")
+        assert fused.reason(sim) is None
+        assert list(group["telemetry/n_intervals"][:]) == [intervals] * 3
 
 
 def test_checkpoint_inside_fused_steps_resumes_exactly(tmp_path, interval_loop):
