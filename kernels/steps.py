@@ -2,7 +2,7 @@
 
 :func:`advance` does, interval after interval, what the interval loop of
 :class:`bigbrain.simulation.Simulation` does: Poisson input (the same ``poisson_input``,
-one step at a time), the neuron updates (the same ``*_blocks`` kernels, called with the
+one call per interval), the neuron updates (the same ``*_blocks`` kernels, called with the
 interval's steps), the spikes of the spike sources and parrot neurons, the multimeter
 samples (one-step intervals), the post-synaptic spike history of a plastic projection (the
 same ``record_post_spikes``), and the delivery of the interval's spikes into the ring
@@ -48,8 +48,9 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
     typed list, or None; one-step intervals), rec_v[0] copied to buffer[s] after step
     offset s; ``poisson``: the ``poisson_input`` arguments (after the steps, before the
     ring buffers) of each Poisson projection (a typed list, or None), whose events read in
-    each step from ``poisson_from`` on are added before that step's update. Spikes:
-    ``out_col`` (rank columns) and ``out_step`` (emission steps), interval after interval.
+    each step from ``poisson_from`` on are added before the update of that step's
+    interval. Spikes: ``out_col`` (rank columns) and ``out_step`` (emission steps),
+    interval after interval.
 
     ``pending`` ≥ 0: the interval after the steps advanced has updated its neurons and
     output its spikes (the last ones of ``out_col``, from ``out_col`` entry ``start``
@@ -67,10 +68,10 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
         t, k0 = t0 + s, k
         if k + room > out_col.shape[0]:
             return s, k, NONE_PENDING, k0, poisson_until
-        if poisson is not None:
-            for step in range(max(t, poisson_until), t + n):
-                _poisson_step(poisson, step, ring_ex, ring_in)
-            poisson_until = max(poisson_until, t + n)
+        if poisson is not None and t + n > poisson_until:
+            first = max(t, poisson_until)
+            _poisson_steps(poisson, first, t + n - first, ring_ex, ring_in)
+            poisson_until = t + n
         if parrots is not None and k + room + _parrot_input(parrots, ring_ex, ring_in, t, n) \
                 > out_col.shape[0]:
             return s, k, NONE_PENDING, k0, poisson_until
@@ -205,11 +206,13 @@ def _deliver(static, plastic, position, cols, steps, t, n, src, step_order, ring
 
 
 @numba.njit(cache=True)
-def _poisson_step(poisson, t, ring_ex, ring_in):
-    """Add the events of each Poisson projection of ``poisson`` read in step t."""
+def _poisson_steps(poisson, t, n, ring_ex, ring_in):
+    """Add the events of each Poisson projection of ``poisson`` read in steps t … t+n−1
+    (one call for the interval's steps: each synapse draws from its own stream, so the
+    counts do not depend on how the steps are split)."""
     for j in range(len(poisson)):
         post, post_gid, ordinal, delay, weight, cdf, guide, k0, k1, c2 = poisson[j]
-        poisson_input(t, 1, post, post_gid, ordinal, delay, weight, cdf, guide, k0, k1, c2,
+        poisson_input(t, n, post, post_gid, ordinal, delay, weight, cdf, guide, k0, k1, c2,
                       ring_ex, ring_in)
 
 
