@@ -72,6 +72,7 @@ class Simulation:
         self.changed = {}  # population name -> parameters set since the build (checkpointed)
         self.reweighted = set()  # indices of static connections whose weights were set
         self.synapse_orders = {}  # connection index -> bigbrain.state.synapse_order (cache)
+        self.row_orders = {}  # connection index -> (synapses by target, row starts) (cache)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
