@@ -69,11 +69,11 @@ class PostHistory:
         self.hf = self.h.view(np.float64)
         self.ht = np.zeros((len(self.kminus), capacity)) if self.triplet else None
 
-    def record(self, cols, stamps, bound):
-        """Append post spikes (ring-buffer columns, stamps); ``bound()``: the stamp at or
-        below which no facilitation will need an entry (asked for only when a row is full;
-        it never decreases)."""
-        i = self._record(cols, stamps, 0)
+    def record(self, cols, stamps, bound, start=0):
+        """Append post spikes ``start:`` (ring-buffer columns, stamps); ``bound()``: the
+        stamp at or below which no facilitation will need an entry (asked for only when a
+        row is full; it never decreases)."""
+        i = self._record(cols, stamps, start)
         while i < len(cols):
             latest = bound()
             if latest > self.bound:
@@ -340,10 +340,11 @@ class Plasticity:
     def __len__(self):
         return sum(len(p) for p in self.projections)
 
-    def post_spikes(self, cols, stamps):
-        """Record the spikes (ring-buffer columns, stamps) of this rank's neurons."""
+    def post_spikes(self, cols, stamps, start=0):
+        """Record the spikes ``start:`` (ring-buffer columns, stamps) of this rank's neurons."""
         if self.projections:
-            self.history.record(cols, stamps, lambda: min(p.history_bound() for p in self.projections))
+            self.history.record(cols, stamps, lambda: min(p.history_bound() for p in self.projections),
+                                start)
 
     def deliver(self, src_gid, src_step, ring_ex, ring_in):
         """Deliver received spikes through every plastic projection, in time order."""

@@ -107,6 +107,12 @@ class Connection:
         of ``Result.weights`` or a distribution)."""
         return self.network.set(self, **params)
 
+    def normalise(self, total, w_max):
+        """Scale each target's plastic weights to sum to ``total``, clipped to [0, ``w_max``],
+        on each target's rank (:func:`bigbrain.state.normalise_weights`)."""
+        from .state import normalise_weights
+        normalise_weights(self.network, self, total, w_max)
+
     @property
     def into_parrots(self):
         return self.post.populations()[0].model.name == "parrot_neuron" if len(self.post) else False

@@ -40,7 +40,7 @@ from .stimulation import CurrentProjection
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
 POISSON_STEPS = 16
-#: Whether one-step intervals on one rank run many at a time in compiled code (:mod:`.fused`).
+#: Whether intervals on one rank run many at a time in compiled code (:mod:`.fused`).
 FUSED = True
 #: Intervals whose spikes are given to the spike recorders together.
 RECORD_BATCH = 1024
@@ -72,6 +72,7 @@ class Simulation:
         self.changed = {}  # population name -> parameters set since the build (checkpointed)
         self.reweighted = set()  # indices of static connections whose weights were set
         self.synapse_orders = {}  # connection index -> bigbrain.state.synapse_order (cache)
+        self.row_orders = {}  # connection index -> (synapses by target, row starts) (cache)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
         self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
@@ -366,7 +367,7 @@ class Simulation:
             self.archive.end_run()
 
     def _fused_steps(self):
-        """The compiled loop of one-step intervals (:mod:`.fused`) for this run, or None
+        """The compiled interval loop (:mod:`.fused`) for this run, or None
         where the interval loop runs; kept between runs while its kernel tables are current
         (a learning protocol's many short runs would rebuild it each time)."""
         if fused_reason(self) is not None:
@@ -378,19 +379,21 @@ class Simulation:
         return self._fused
 
     def _advance_fused(self, fused, horizon):
-        """Up to ``horizon`` one-step intervals in one compiled call (:mod:`.fused`), with
-        the recording and accounting of the interval loop."""
+        """Up to ``horizon`` steps of intervals in one compiled call (:mod:`.fused`), with
+        the recording and accounting of the interval loop (a call starts an interval and
+        ends one, whole or cut by the horizon)."""
         t0, first = perf_counter(), self.step
         n, cols, steps = fused.advance(horizon)
         self._n_spikes += len(cols)
         self.exchange.exchange(cols, self.local_gids[cols], steps - first)  # traffic counters
-        if len(cols) and self._spike_recorders:
-            self._spikes_out(cols.copy(), steps + 1)
+        if len(cols) and self._spike_recorders:  # the compiled loop gave STDP its spikes
+            self._record_out(cols.copy(), steps + 1)
         for rec in self.vm_recorders:
             rec.collect(first, n)
         self.step += n
         self.poisson_until = max(self.poisson_until, self.step)
-        self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None, intervals=n)
+        self._after_interval(n, (perf_counter() - t0, 0.0, 0.0), len(cols), None,
+                             intervals=-(-n // self.interval))
 
     def _after_interval(self, n, times, n_spikes, error, intervals=1):
         """Report ``intervals`` intervals (``n`` steps; ``times``: update, exchange and
@@ -466,12 +469,16 @@ class Simulation:
 
     def _spikes_out(self, cols, stamps):
         """Give spikes (rank columns ``cols``, kept; time stamps ``stamps``, steps) to the
-        spike recorders (in batches of :data:`RECORD_BATCH`) and to STDP."""
+        spike recorders (:meth:`_record_out`) and to STDP."""
+        self._record_out(cols, stamps)
+        self.plasticity.post_spikes(cols, stamps)
+
+    def _record_out(self, cols, stamps):
+        """Give spikes to the spike recorders, in batches of :data:`RECORD_BATCH`."""
         if self._spike_recorders:
             self._unrecorded.append((cols, stamps))
             if len(self._unrecorded) == RECORD_BATCH:
                 self._record_spikes()
-        self.plasticity.post_spikes(cols, stamps)
 
     def _record_spikes(self):
         """Give the spikes of the intervals since the last call to the spike recorders."""

@@ -20,6 +20,7 @@ import numpy as np
 from .distributions import Distribution, Stream
 from .errors import ModelError, suggest
 from .kernels import csr
+from .kernels.normalise import normalise_rows
 from .neurons.base import check_below, is_per_neuron, local_values
 from .projection import check_weights, weight_limits
 from .streams import Purpose
@@ -294,6 +295,34 @@ def set_weights(net, conn, params):
         if conn.synapse is not None:
             conn.synapse.check_weights(where, values)
         weights = values[position] if np.ndim(value) > 0 else np.full(len(position), values[0])
+    _set_weights(sim, conn, proj, weights)
+
+
+def normalise_weights(net, conn, total, w_max):
+    """Scale the weights of each target's synapses of the plastic connection ``conn`` to sum
+    to ``total`` (a target whose weights sum to 0 keeps them), then clip them to [0,
+    ``w_max``] (collective on the first call). Bit for bit what NumPy gives on
+    ``conn.get("weight")`` as a (targets × sources) matrix ``w`` (an all-to-all
+    connection): ``np.clip(np.where(s > 0, w * (total / np.where(s > 0, s, 1)), w), 0,
+    w_max)`` with ``s = w.sum(axis=1, keepdims=True)``, then ``conn.set``; but each rank
+    scales its targets' weights where they are stored (:mod:`bigbrain.kernels.normalise`):
+    nothing is gathered."""
+    sim = _built(net, conn, "normalise")
+    proj = sim.plasticity.projection(conn)
+    where = f"{conn.where}.weight"
+    if not (np.isfinite(total) and total >= 0):
+        raise ModelError("total", f"must be a finite number >= 0, got {total!r}")
+    check_weights(where, w_max)
+    conn.synapse.check_weights(where, np.array([0.0, w_max]))
+    if conn.index not in sim.row_orders:
+        position, _ = _synapse_order(sim, conn, proj)
+        order = np.argsort(position)                   # local synapses, Result.weights order
+        post = proj.backend.to_host(proj.post)[order]
+        starts = np.flatnonzero(np.r_[True, post[1:] != post[:-1], True])
+        sim.row_orders[conn.index] = order, starts
+    order, starts = sim.row_orders[conn.index]
+    weights = proj.weights()
+    normalise_rows(weights, order, starts, float(total), float(w_max))
     _set_weights(sim, conn, proj, weights)
 
 

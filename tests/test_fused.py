@@ -1,6 +1,6 @@
-"""One-step intervals advanced many at a time in compiled code (bigbrain/fused.py) give
-the bits of the interval loop: spikes, samples, states, archives and checkpoints; on two
-ranks (interval loop) the spikes of one."""
+"""Intervals advanced many at a time in compiled code (bigbrain/fused.py) give the bits of
+the interval loop: spikes, samples, states, weights, archives and checkpoints; on two ranks
+(interval loop) the spikes of one."""
 import json
 import shutil
 
@@ -11,6 +11,8 @@ import zarr
 import bigbrain as bb
 from bigbrain import fused, simulation
 from bigbrain.checkpoint import checkpoint_steps
+from bigbrain.kernels import stdp
+from bigbrain.plasticity import INITIAL_CAPACITY
 from mpi_helpers import run_mpi
 
 T_MS = 60.0
@@ -162,12 +164,18 @@ def test_spike_times_set_between_runs_reach_the_compiled_loop(interval_loop):
 
 
 def test_fused_steps_are_used_and_counted_as_intervals(tmp_path):
-    """A compiled call stands for its one-step intervals in the archive's telemetry."""
+    """A compiled call stands for its intervals in the archive's telemetry: 20 ms blocks of
+    200 one-step intervals, or of 66 three-step intervals and one of two steps."""
     net = network(archive=bb.Archive(tmp_path / "a.zarr", flush_every=20.0))
     net.run(T_MS)
-    group = zarr.open_group(str(tmp_path / "a.zarr"), mode="r")
-    assert fused.reason(net.build()) is None
-    assert list(group["telemetry/n_intervals"][:]) == [200, 200, 200]
+    long = bb.Network(dt=0.1, archive=bb.Archive(tmp_path / "b.zarr", flush_every=20.0))
+    pop = long.population("A", 10, "iaf_psc_exp", I_e=400.0)
+    long.connect(pop, pop, weight=1.0, delay=0.3)
+    long.run(T_MS)
+    for path, sim, intervals in (("a.zarr", net.build(), 200), ("b.zarr", long.build(), 67)):
+        group = zarr.open_group(str(tmp_path / path), mode="r")
+        assert fused.reason(sim) is None
+        assert list(group["telemetry/n_intervals"][:]) == [intervals] * 3
 
 
 def test_checkpoint_inside_fused_steps_resumes_exactly(tmp_path, interval_loop):
@@ -187,33 +195,126 @@ def test_checkpoint_inside_fused_steps_resumes_exactly(tmp_path, interval_loop):
     assert_same(got, want)
 
 
+def plastic_network(synapse, delay=0.3, n=20):
+    """Parrots relaying a few early spikes and Poisson noise onto conductance neurons
+    (driven to fire every few ms) through STDP ``synapse``, those onto a second
+    conductance group: the sources fall silent while their targets fire, so the history
+    rows must grow inside the compiled loop."""
+    net = bb.Network(dt=0.1, seed=5)
+    stim = net.spike_source("stim", [[0.5 + 0.3 * k, 2.0 + 0.2 * k] for k in range(6)])
+    noise = net.poisson("noise", rate=0.0)
+    X = net.population("X", 6, "parrot_neuron")
+    net.connect(stim, X, rule="one_to_one", weight=1.0, delay=delay)
+    net.connect(noise, X, weight=1.0, delay=0.1)
+    E = net.population("E", n, "iaf_cond_exp_adaptive", I_e=900.0, V_m=bb.uniform(-70.0, -55.0),
+                       theta_plus=0.02)
+    inh = net.population("I", n // 4, "iaf_cond_exp")
+    net.connect(X, E, weight=bb.uniform(0.5, 5.0), delay=delay, synapse=synapse)
+    net.connect(E, inh, rule="fixed_indegree", indegree=4, weight=80.0, delay=delay)
+    net.connect(inh, E, rule="fixed_indegree", indegree=2, weight=-20.0, delay=delay)
+    net.record(E, "spikes")
+    net.record(inh, "spikes")
+    return net
+
+
+def plastic_records(net, pieces):
+    """Spikes of E and I, E's theta and V_m, the plastic weights and the whole plastic
+    state (traces, history) after runs of ``pieces`` ms, with a noise rate per piece."""
+    for rate, piece in pieces:
+        net.set(net.populations["noise"], rate=rate)
+        res = net.run(piece)
+    out = {f"spikes {p}": res.spikes(p) for p in ("E", "I")}
+    out["state"] = [net.get(net.populations["E"], v) for v in ("theta", "V_m")]
+    out["weights"] = [net.connections[2].get("weight")]
+    plastic = net.build().plasticity.state_arrays()
+    out["plastic"] = [plastic[k] for k in sorted(plastic)]
+    return out
+
+
+@pytest.mark.parametrize("synapse", [
+    bb.TripletSTDP(Aplus=0.0, Aminus=1e-2, Aplus_triplet=0.05, Wmax=6.0),
+    bb.STDP(lambda_=0.05, Wmax=6.0),
+])
+def test_plastic_parrot_intervals_equal_the_interval_loop(interval_loop, monkeypatch, synapse):
+    """STDP from parrots onto two conductance groups in intervals of 3 steps, rates changed
+    between runs, compiled calls of 6 steps or of the default length: spikes, states,
+    weights and the plastic state (traces, history with rows grown while the sources were
+    silent) equal the interval loop's bit for bit."""
+    pieces = ((0.0, 60.0), (400.0, 50.3), (0.0, 20.0))
+    interval_loop(False)
+    ref = plastic_network(synapse)
+    want = plastic_records(ref, pieces)
+    assert len(want["spikes E"][0]) > 150 and len(want["spikes I"][0]) > 5
+    interval_loop(True)
+    for max_steps in (7, fused.MAX_STEPS):
+        monkeypatch.setattr(fused, "MAX_STEPS", max_steps)
+        net = plastic_network(synapse)
+        got = plastic_records(net, pieces)
+        sim = net.build()
+        assert fused.reason(sim) is None and sim.interval == 3
+        assert stdp.capacity(sim.plasticity.history.h) > INITIAL_CAPACITY, "no row grew"
+        assert_same(got, want)
+
+
+def test_digits_network_learns_the_same_in_the_compiled_loop(interval_loop):
+    """Diehl & Cook's network (Poisson → parrots → triplet STDP → adaptive conductance
+    neurons ⇄ inhibition, 1 ms intervals of 2 steps), three samples with normalisation
+    and rate changes: the compiled loop gives the interval loop's weights, thresholds and
+    responses."""
+    from bigbrain.models import diehl_cook as dc
+    pytest.importorskip("sklearn")
+    x, y, *_ = dc.load_digits()
+    x, y = dc.check_data(x[:3], y[:3])
+
+    def run():
+        net = bb.Network(dt=0.5, seed=2)
+        model = dc.DiehlCook(net, dc.Config(n_neurons=12, present_ms=60.0, rest_ms=20.0), 64)
+        net.build()
+        state = dc.train(model, x, y, 1, dc.TrainingState(len(x), 12), out=None)
+        return {"learned": [model.conn.get("weight"), net.get(model.E, "theta"),
+                            state.responses]}, net
+
+    interval_loop(False)
+    want, _ = run()
+    interval_loop(True)
+    got, net = run()
+    assert fused.reason(net.build()) is None
+    assert want["learned"][2].sum() > 10
+    assert_same(got, want)
+
+
 @pytest.mark.parametrize("change, why", [
     (lambda net, E: net.connect(net.dc_generator("dc", amplitude=10.0), E, weight=1.0,
                                 delay=0.1), "current generators"),
-    (lambda net, E: net.connect(E, E, rule="fixed_indegree", indegree=2, weight=1.0, delay=0.1,
-                                synapse=bb.STDP()), "plastic synapses"),
+    (lambda net, E: [net.connect(E, E, rule="fixed_indegree", indegree=2, weight=1.0,
+                                 delay=0.1, synapse=bb.STDP()) for _ in range(2)],
+     "more than one plastic projection"),
+    (lambda net, E: net.record_weights(net.connect(E, E, rule="fixed_indegree", indegree=2,
+                                                   weight=1.0, delay=0.1, synapse=bb.STDP())),
+     "a weight recorder"),
     (lambda net, E: net.connect(E, net.population("P", 5, "parrot_neuron"), weight=1.0,
-                                delay=0.1), "parrot neurons"),
+                                delay=0.1), None),
     (lambda net, E: net.connect(E, E, rule="fixed_indegree", indegree=2, weight=1.0,
                                 delay=0.3), None),
 ])
 def test_where_fused_steps_do_not_apply_the_interval_loop_runs(change, why):
     """Parts the compiled loop lacks leave the interval loop in charge (its results are
-    those of every other test); a second delay of several steps does not."""
+    those of every other test); parrots and a second delay of several steps do not."""
     net = network(n=50)
     change(net, net.populations["E0"])
     net.run(1.0)
     assert fused.reason(net.build()) == why
 
 
-def test_longer_intervals_and_two_ranks_run_the_interval_loop(tmp_path):
-    """Delays of several steps make intervals of several steps; a 2-rank run uses the
-    interval loop and records the spikes of the 1-rank compiled run."""
+def test_sampled_longer_intervals_and_two_ranks_run_the_interval_loop(tmp_path):
+    """Samples with intervals of several steps use the interval loop; so does a 2-rank
+    run, which records the spikes of the 1-rank compiled run."""
     net = bb.Network(dt=0.1)
     pop = net.population("A", 10, "iaf_psc_exp", I_e=400.0)
     net.connect(pop, pop, weight=1.0, delay=0.5)
+    net.record(pop, ["V_m"], interval=0.1)
     net.run(1.0)
-    assert fused.reason(net.build()) == "intervals of several steps"
+    assert fused.reason(net.build()) == "samples with intervals of several steps"
     script = tmp_path / "run.py"
     script.write_text(RANKS_SCRIPT)
     out = tmp_path / "two.json"

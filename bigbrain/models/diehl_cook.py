@@ -128,7 +128,11 @@ class DiehlCook:
 
     def normalise(self, sample_index):
         """Scale each excitatory neuron's input weights to sum to the target, then write them
-        through the hardware model (quantisation, write noise)."""
+        through the hardware model (quantisation, write noise). Ideal synapses are scaled
+        where they are stored (``conn.normalise``: the same bits, nothing gathered)."""
+        if self.config.hardware.ideal:
+            self.conn.normalise(self.target_sum, self.config.wmax)
+            return
         w = self.conn.get("weight").reshape(self.config.n_neurons, self.n_inputs)
         sums = w.sum(axis=1, keepdims=True)
         w = np.where(sums > 0, w * (self.target_sum / np.where(sums > 0, sums, 1.0)), w)

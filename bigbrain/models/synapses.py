@@ -38,6 +38,11 @@ class Hardware:
             raise ModelError("noise", f"must be a finite number >= 0, got {noise!r}")
         self.levels, self.stochastic, self.noise = levels, bool(stochastic), float(noise)
 
+    @property
+    def ideal(self):
+        """Whether writes store the weights unchanged (no levels, no write noise)."""
+        return self.levels is None and self.noise == 0
+
     def write(self, w, wmax, seed, sample):
         """The weights ``w`` (any shape, in [0, wmax]) as stored after write number ``sample``."""
         stream = Stream(seed, Purpose.QUANTISE, 0)
