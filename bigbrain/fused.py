@@ -45,6 +45,7 @@ def reason(sim):
         (sim.backend.kernels is not CPU_KERNELS, "a backend other than the CPU's"),
         (sim.interval > 1, "intervals of several steps"),
         (bool(sim.currents), "current generators"),
+        (bool(sim.superposed), "superposition generators (gamma_sup, ppd_sup)"),
         (len(sim.plasticity.projections) > 0, "plastic synapses"),
         (any(type(b) is not SpikeSourceBlock for b in sim.single_blocks), "parrot neurons"),
         (any(k not in KERNELS for k in kernels), "a neuron kernel the compiled loop lacks"),

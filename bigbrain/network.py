@@ -149,6 +149,19 @@ class Network:
         (Hz) from ``rate_times`` (ms, on the grid, increasing); each synapse its own train."""
         return self._generator("inhomogeneous_poisson_generator", name, size, params)
 
+    def gamma_sup_generator(self, name, size=1, **params):
+        """NEST's ``gamma_sup_generator``: to each target its own superposition of ``n_proc``
+        gamma processes of shape ``gamma_shape`` and ``rate`` Hz; ``start``, ``stop`` (ms).
+        See :mod:`bigbrain.superposition`."""
+        return self._generator("gamma_sup_generator", name, size, params)
+
+    def ppd_sup_generator(self, name, size=1, **params):
+        """NEST's ``ppd_sup_generator``: to each target its own superposition of ``n_proc``
+        Poisson processes with dead time ``dead_time`` (ms) of ``rate`` Hz, optionally
+        modulated (``frequency`` Hz, ``relative_amplitude``); ``start``, ``stop`` (ms).
+        See :mod:`bigbrain.superposition`."""
+        return self._generator("ppd_sup_generator", name, size, params)
+
     def _generator(self, kind, name, size, params):
         """A group of ``size`` stimulation devices (:mod:`bigbrain.stimulation`)."""
         from .stimulation import KINDS

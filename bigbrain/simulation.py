@@ -10,7 +10,8 @@ step, so an interval never needs input that has not yet arrived.
 Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when the
 minimum delay makes intervals short), never past the end of the run or of an archive
 block: a checkpoint never finds input of steps after its own in the ring buffers. The
-current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval.
+current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval;
+that of the superposition generators (:mod:`bigbrain.superposition`) with the Poisson input.
 
 The build reports its stages and each projection to the logger ``bigbrain.build`` (INFO,
 every rank; the command line shows rank 0's).
@@ -36,6 +37,7 @@ from .projection import (PoissonProjection, StaticProjection, index_static, plac
 from .recording import SampleRecorder, SpikeRecorder, Result
 from .state import check_per_neuron
 from .stimulation import CurrentProjection
+from .superposition import SuperposedProjection
 
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
@@ -73,7 +75,8 @@ class Simulation:
         self.reweighted = set()  # indices of static connections whose weights were set
         self.synapse_orders = {}  # connection index -> bigbrain.state.synapse_order (cache)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
-        self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
+        self.static, self.poisson, plastic, self.currents, self.superposed = \
+            comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
         self.static_sources = index_static(self.static)
         build_log.info("synapses placed for delivery")
@@ -104,6 +107,10 @@ class Simulation:
             for key, value in pop.params.items():
                 if key != "V_m" and key in pop.model.params and is_per_neuron(value):
                     check_per_neuron(pop, key)
+        for gen in self.net.populations.values():
+            if getattr(gen, "superposed", False) and self.backend.name != "numpy":
+                raise ModelError(f"{gen.KIND} {gen.name!r}", f"the {self.backend.label} backend "
+                                 f"has no {gen.KIND} yet; run it with backend='numpy'")
 
     def _warn_inexact_stdp(self):
         """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
@@ -236,7 +243,7 @@ class Simulation:
         return members.local_positions(self.partition, self.comm.rank)
 
     def _make_projections(self):
-        static, poisson, plastic, currents = [], [], [], []
+        static, poisson, plastic, currents, superposed = [], [], [], [], []
         for i, conn in enumerate(self.net.connections, 1):
             if conn.pre_gids is None:  # generators: Poisson or current
                 pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
@@ -245,6 +252,10 @@ class Simulation:
                 if conn.is_current:
                     currents.append(CurrentProjection(conn, self.net.seed, self.columns(post_gid),
                                                       post_gid, ordinal, weight, delay))
+                elif getattr(conn.pre, "superposed", False):
+                    superposed.append(SuperposedProjection(
+                        conn, self.net.seed, self.columns(post_gid), post_gid, ordinal,
+                        conn.input_weight(weight), delay))
                 else:
                     poisson.append(PoissonProjection(conn, self.net.seed, self.dt,
                                                      self.columns(post_gid), post_gid, ordinal,
@@ -255,7 +266,7 @@ class Simulation:
                 plastic.append(PlasticProjection(conn, self._plastic_chunks(conn), len(self.local_gids)))
             build_log.info("projection %d/%d built: %s->%s (%s)", i, len(self.net.connections),
                            conn.pre.label, conn.post.label, conn.rule.name)
-        return static, poisson, plastic, currents
+        return static, poisson, plastic, currents, superposed
 
     def _chunks(self, conn, shape, whole=False):
         """The chunks of the local synapses of a projection, as its constructor takes them:
@@ -413,6 +424,8 @@ class Simulation:
         with together():  # on a device: one launch for all projections
             for proj in self.poisson:
                 proj.inject(start, stop - start, self.ring_ex, self.ring_in)
+        for proj in self.superposed:
+            proj.inject(start, stop - start, self.ring_ex, self.ring_in)
         self.poisson_until = stop
 
     def _current_input(self, n):
