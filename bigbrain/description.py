@@ -245,9 +245,11 @@ def _synapse(d):
     """The synapse model object of a description (None: static)."""
     if d is None:
         return None
+    from .bernoulli import Bernoulli
     from .stdp import STDP, TripletSTDP
 
-    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP}
+    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP,
+              "bernoulli_synapse": Bernoulli}
     model = d.get("model")
     if model not in models:
         raise ModelError("synapse", f"unknown synapse model {model!r}"

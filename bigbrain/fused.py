@@ -46,6 +46,7 @@ def reason(sim):
         (sim.interval > 1, "intervals of several steps"),
         (bool(sim.currents), "current generators"),
         (bool(sim.superposed), "superposition generators (gamma_sup, ppd_sup)"),
+        (bool(sim.bernoulli), "bernoulli synapses"),
         (len(sim.plasticity.projections) > 0, "plastic synapses"),
         (any(type(b) is not SpikeSourceBlock for b in sim.single_blocks), "parrot neurons"),
         (any(k not in KERNELS for k in kernels), "a neuron kernel the compiled loop lacks"),

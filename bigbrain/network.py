@@ -22,6 +22,7 @@ from .population import PoissonGenerators, Population, Selection, as_selection
 from . import state
 from .projection import Connection
 from .simulation import Simulation
+from .stdp import PlasticRule
 
 
 class Recording:
@@ -220,7 +221,7 @@ class Network:
         pre-synaptic spike, pre, post, weight after the update) at each spike delivery.
         Read them with ``Result.weight_events(conn)``."""
         self._not_built("record_weights")
-        if conn not in self.connections or conn.synapse is None:
+        if conn not in self.connections or not isinstance(conn.synapse, PlasticRule):
             raise ModelError("record_weights", "expected a plastic connection of this network")
         chosen = [np.arange(n) if ids is None else np.asarray(ids, np.int64).ravel()
                   for ids, n in ((pre, len(conn.pre)), (post, len(conn.post)))]
