@@ -24,25 +24,53 @@ MAX_ORDINAL = 1 << 24
 
 
 class Bernoulli:
-    """NEST's ``bernoulli_synapse``: ``p_transmit`` in [0, 1] (default 1)."""
+    """NEST's ``bernoulli_synapse``: ``p_transmit`` in [0, 1] (default 1): a number, or
+    (rule ``explicit``) an array with one value per synapse."""
 
     model = "bernoulli_synapse"
-    #: Bytes per synapse (column, target gid, ordinal, weight, delay: int64 each).
-    SYNAPSE_BYTES = 40
+    #: Bytes per synapse (column, target gid, ordinal, weight, delay, threshold: int64 each).
+    SYNAPSE_BYTES = 48
 
     def __init__(self, p_transmit=1.0):
-        self.p_transmit = number("bernoulli_synapse.p_transmit", p_transmit, ">= 0")
-        if self.p_transmit > 1.0:
-            raise ModelError("bernoulli_synapse.p_transmit", f"must be in [0, 1], got {p_transmit}")
+        field = "bernoulli_synapse.p_transmit"
+        if np.ndim(p_transmit) == 0 and not isinstance(p_transmit, (list, tuple)):
+            values = np.array([number(field, p_transmit, ">= 0")])
+        else:
+            values = np.array([number(f"{field}[{i}]", v, ">= 0")
+                               for i, v in enumerate(np.ravel(np.asarray(p_transmit, object)))])
+        bad = np.flatnonzero(values > 1.0)
+        if bad.size:
+            at = f"[{bad[0]}]" if np.ndim(p_transmit) or isinstance(p_transmit, (list, tuple)) else ""
+            raise ModelError(field + at, f"must be in [0, 1], got {values[bad[0]]}")
+        self.p_transmit = float(values[0]) if np.ndim(p_transmit) == 0 and \
+            not isinstance(p_transmit, (list, tuple)) else values
+
+    def check(self, conn):
+        """Refuse per-synapse values unless the rule lists the synapses (``explicit``)."""
+        if np.ndim(self.p_transmit) == 0:
+            return
+        if conn.rule.name != "explicit":
+            raise ModelError(f"{conn.where}.synapse.p_transmit", "arrays of values need "
+                             "rule='explicit'")
+        if self.p_transmit.size != conn.rule.sources.size:
+            raise ModelError(f"{conn.where}.synapse.p_transmit", f"has {self.p_transmit.size} "
+                             f"entries, expected {conn.rule.sources.size} (one per synapse)")
+
+    def thresholds(self, ordinal):
+        """p_transmit · 2**32 (int64) of the synapses of ``ordinal`` (explicit: list entries)."""
+        p = self.p_transmit if np.ndim(self.p_transmit) == 0 else self.p_transmit[ordinal]
+        return np.broadcast_to(np.rint(np.asarray(p) * 2.0**32).astype(np.int64), np.shape(ordinal))
 
     def check_weights(self, field, weights):
         """Any weight (a static synapse's)."""
 
     def describe(self):
-        return {"model": self.model, "p_transmit": self.p_transmit}
+        p = self.p_transmit
+        return {"model": self.model, "p_transmit": p if np.ndim(p) == 0 else p.tolist()}
 
     def __repr__(self):
-        return f"Bernoulli(p_transmit={self.p_transmit})"
+        p = self.p_transmit
+        return f"Bernoulli(p_transmit={p if np.ndim(p) == 0 else f'<{p.size} values>'})"
 
 
 class BernoulliProjection:
@@ -69,7 +97,7 @@ class BernoulliProjection:
         if n and int(self.ordinal.max()) >= MAX_ORDINAL:
             raise ModelError(f"{conn.where}", f"more than {MAX_ORDINAL} synapses onto one "
                              "target: too many for the random streams of bernoulli_synapse")
-        self.threshold = np.int64(round(conn.synapse.p_transmit * 2**32))
+        self.threshold = conn.synapse.thresholds(ordinal)[order].copy()
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.BERNOULLI, conn.index)
 

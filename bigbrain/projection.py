@@ -54,6 +54,8 @@ class Connection:
         self._check_values(dt)
         self._check_synapse()
         rule.check(self)
+        if hasattr(self.synapse, "check"):   # bernoulli_synapse: its values per synapse
+            self.synapse.check(self)
 
     def _check_values(self, dt):
         if np.ndim(self.weight) > 0 or np.ndim(self.delay) > 0:

@@ -117,3 +117,22 @@ def test_resume_equals_the_uninterrupted_run(tmp_path):
     assert len(a[0]) > 20
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_p_transmit_per_synapse_with_an_explicit_rule():
+    net = bb.Network(dt=DT, seed=5)
+    src = net.spike_source("s", [np.arange(1, N_SPIKES + 1) * 1.0])
+    parrots = net.population("p", 3, "parrot_neuron")
+    net.connect(src, parrots, rule="explicit", sources=[0, 0, 0], targets=[2, 0, 1], delay=0.5,
+                synapse=bb.Bernoulli(p_transmit=[1.0, 0.0, 0.2]))
+    net.record(parrots)
+    counts = np.bincount(net.run(N_SPIKES + 2.0).spikes("p")[1], minlength=3)
+    assert counts[0] == 0 and counts[2] == N_SPIKES
+    assert abs(counts[1] - 0.2 * N_SPIKES) < 4 * math.sqrt(N_SPIKES * 0.16)
+    with pytest.raises(bb.ModelError, match=r"\.synapse\.p_transmit: arrays of values need "
+                                            r"rule='explicit'"):
+        net2 = bb.Network(dt=DT)
+        net2.connect(net2.spike_source("s", [[1.0]]), net2.population("p", 2, "parrot_neuron"),
+                     synapse=bb.Bernoulli([0.5, 0.5]))
+    with pytest.raises(bb.ModelError, match=r"^bernoulli_synapse\.p_transmit\[1\]: must be in \[0, 1\]"):
+        bb.Bernoulli([0.5, 1.5])
