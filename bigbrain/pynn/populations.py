@@ -202,6 +202,8 @@ class Population(_Settable, common.Population):
             pop = net.spike_source(base, [_on_grid(t, net.dt)
                                           for t in self._trains(np.arange(self.size))])
             self._parts = [(pop, np.arange(self.size))]
+        elif getattr(self.celltype, "generator", None):
+            self._parts = self._generator_parts(net, base)
         elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:
             self._parts = self._poisson_parts(net, base, parrots=not self._trains_per_synapse())
         else:
@@ -269,6 +271,24 @@ class Population(_Settable, common.Population):
             if not parrots:
                 parts.append((gen, indices))
                 continue
+            parrots = net.population(name, len(indices), "parrot_neuron")
+            net.connect(gen, parrots, rule="one_to_one", weight=1.0, delay=net.dt)
+            parts.append((parrots, indices))
+        return parts
+
+    def _generator_parts(self, net, base):
+        """Cells of a generator type (``celltype.generator``: an engine device kind, one
+        train per target): devices of equal parameters as one group, each device repeated
+        by its own parrot, as PyNN's NEST backend does."""
+        names = list(self._native)
+        table = np.column_stack([np.asarray(self._native[n], np.float64) for n in names])
+        groups, which = np.unique(table, axis=0, return_inverse=True)
+        parts = []
+        for k, row in enumerate(groups):
+            indices = np.flatnonzero(which.ravel() == k)
+            name = base if len(groups) == 1 else f"{base}.{k}"
+            gen = getattr(net, self.celltype.generator)(f"{name}.generator", size=len(indices),
+                                                        **dict(zip(names, map(float, row))))
             parrots = net.population(name, len(indices), "parrot_neuron")
             net.connect(gen, parrots, rule="one_to_one", weight=1.0, delay=net.dt)
             parts.append((parrots, indices))
