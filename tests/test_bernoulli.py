@@ -8,6 +8,7 @@ import pytest
 
 import bigbrain as bb
 from bigbrain.description import build_network, describe
+from bigbrain.devices import cuda_devices
 
 DT = 0.1
 N_SPIKES = 2000
@@ -136,3 +137,13 @@ def test_p_transmit_per_synapse_with_an_explicit_rule():
                      synapse=bb.Bernoulli([0.5, 0.5]))
     with pytest.raises(bb.ModelError, match=r"^bernoulli_synapse\.p_transmit\[1\]: must be in \[0, 1\]"):
         bb.Bernoulli([0.5, 1.5])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(cuda_devices()[0] == 0, reason="needs a CUDA device")
+def test_the_gpu_backend_refuses_it_naming_the_model():
+    net = bb.Network(dt=DT, backend="cupy")
+    src = net.spike_source("s", [[1.0]])
+    net.connect(src, net.population("p", 2, "parrot_neuron"), synapse=bb.Bernoulli(0.5))
+    with pytest.raises(bb.ModelError, match=r"\.synapse: the .* backend has no bernoulli_synapse yet"):
+        net.run(1.0)

@@ -15,6 +15,7 @@ from bigbrain import modelfile
 from bigbrain.archive import ArchiveResult
 from bigbrain.checkpoint import checkpoint_steps
 from bigbrain.description import build_network, describe
+from bigbrain.devices import cuda_devices
 
 DT = 0.1
 
@@ -204,3 +205,39 @@ def test_bad_values_name_the_field(kind, params, message):
     with pytest.raises(bb.ModelError) as err:
         getattr(net, kind)("g", **params)
     assert str(err.value).startswith(message), str(err.value)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(cuda_devices()[0] == 0, reason="needs a CUDA device")
+@pytest.mark.parametrize("kind", ["gamma_sup_generator", "ppd_sup_generator"])
+def test_the_gpu_backend_refuses_them_naming_the_model(kind):
+    net = bb.Network(dt=DT, backend="cupy")
+    getattr(net, kind)("g", rate=10.0)
+    net.connect("g", net.population("p", 2, "parrot_neuron"))
+    with pytest.raises(bb.ModelError, match=rf"^{kind} 'g': the .* backend has no {kind} yet"):
+        net.run(1.0)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("kind, params", [
+    ("gamma_sup_generator", {"rate": 20.0, "gamma_shape": 4, "n_proc": 3}),
+    ("ppd_sup_generator", {"rate": 150.0, "dead_time": 5.0})])
+def test_interval_statistics_equal_nests(kind, params):
+    """NEST 3.10's generator into 20 parrots for 10 s: the same shortest interval, and mean
+    and CV of the intervals within their sampling errors."""
+    nest = pytest.importorskip("nest_reference")._import_nest()
+    nest.ResetKernel()
+    nest.resolution, nest.rng_seed = DT, 5
+    gen = nest.Create(kind, params=params)
+    parrots = nest.Create("parrot_neuron", 20)
+    nest.Connect(gen, parrots, syn_spec={"delay": DT})
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(parrots, recorder)
+    nest.Simulate(10000.0)
+    ev = recorder.get("events")
+    theirs = isi_of([np.sort(ev["times"][ev["senders"] == s]) for s in parrots.tolist()])
+    mine = isi_of(parrot_trains(kind, 20, 10000.0, **params))
+    assert mine.min() == pytest.approx(theirs.min(), abs=1e-6)
+    assert abs(mine.mean() - theirs.mean()) < 4 * mine.std() * math.sqrt(2.0 / mine.size)
+    cvs = [isi.std() / isi.mean() for isi in (mine, theirs)]
+    assert abs(cvs[0] - cvs[1]) < cv_error(mine), cvs
