@@ -15,7 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Network": "network", "STDP": "stdp", "TripletSTDP": "stdp",
+    "Network": "network", "STDP": "stdp", "TripletSTDP": "stdp", "Bernoulli": "bernoulli",
     "uniform": "distributions", "normal": "distributions", "clipped_normal": "distributions",
     "ModelError": "errors", "RankError": "errors",
     "Archive": "archive", "ArchiveError": "archive", "CheckpointError": "checkpoint",

@@ -10,6 +10,8 @@ rank:
 * plastic synapses: the arrays that plastic projections expose (hook below);
 * the archive's record streams: rows stored for good and the unwritten tails (so spikes
   written after S are dropped on resume and none before S is lost);
+* the processes of superposition generators (:mod:`bigbrain.superposition`), keyed by
+  synapse (target gid, ordinal);
 * the stimulation devices' parameters and schedules (:mod:`bigbrain.stimulation`), as
   changed between runs (rank 0's part);
 * parameters and static weights set between runs (``params/<population>/gid`` and
@@ -184,6 +186,9 @@ def write_part(group, sim, step, changes=None):
     if sim.comm.rank == 0:  # device parameters are the same on every rank
         for key, values in device_state_arrays(sim.net).items():
             out[f"devices/{key}"] = _put(group, f"devices/{key}", values)
+    for proj in getattr(sim, "superposed", ()):
+        for key, values in proj.state_arrays().items():
+            out[f"superposed/{proj.index}/{key}"] = _put(group, f"superposed/{proj.index}/{key}", values)
     plasticity = getattr(sim, "plasticity", None)
     if plasticity is not None:
         for key, values in plasticity.state_arrays().items():
@@ -334,6 +339,8 @@ def restore(sim, root, step):
             current["pA"][mine]
         sim.ring_cur[...] = sim.backend.asarray(host)
     restore_devices(sim.net, load_part_arrays(root, step, m, "devices/"))
+    for proj in sim.superposed:
+        proj.restore_state_arrays(load_part_arrays(root, step, m, f"superposed/{proj.index}/"))
     plastic = load_part_arrays(root, step, m, "plastic/")
     restore_plastic = getattr(getattr(sim, "plasticity", None), "restore_state_arrays", None)
     if restore_plastic is not None:

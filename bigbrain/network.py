@@ -22,6 +22,7 @@ from .population import PoissonGenerators, Population, as_selection
 from . import state
 from .projection import Connection
 from .simulation import Simulation
+from .stdp import PlasticRule
 
 
 class Recording:
@@ -149,6 +150,19 @@ class Network:
         (Hz) from ``rate_times`` (ms, on the grid, increasing); each synapse its own train."""
         return self._generator("inhomogeneous_poisson_generator", name, size, params)
 
+    def gamma_sup_generator(self, name, size=1, **params):
+        """NEST's ``gamma_sup_generator``: to each target its own superposition of ``n_proc``
+        gamma processes of shape ``gamma_shape`` and ``rate`` Hz; ``start``, ``stop`` (ms).
+        See :mod:`bigbrain.superposition`."""
+        return self._generator("gamma_sup_generator", name, size, params)
+
+    def ppd_sup_generator(self, name, size=1, **params):
+        """NEST's ``ppd_sup_generator``: to each target its own superposition of ``n_proc``
+        Poisson processes with dead time ``dead_time`` (ms) of ``rate`` Hz, optionally
+        modulated (``frequency`` Hz, ``relative_amplitude``); ``start``, ``stop`` (ms).
+        See :mod:`bigbrain.superposition`."""
+        return self._generator("ppd_sup_generator", name, size, params)
+
     def _generator(self, kind, name, size, params):
         """A group of ``size`` stimulation devices (:mod:`bigbrain.stimulation`)."""
         from .stimulation import KINDS
@@ -207,7 +221,7 @@ class Network:
         pre-synaptic spike, pre, post, weight after the update) at each spike delivery.
         Read them with ``Result.weight_events(conn)``."""
         self._not_built("record_weights")
-        if conn not in self.connections or conn.synapse is None:
+        if conn not in self.connections or not isinstance(conn.synapse, PlasticRule):
             raise ModelError("record_weights", "expected a plastic connection of this network")
         chosen = [np.arange(n) if ids is None else np.asarray(ids, np.int64).ravel()
                   for ids, n in ((pre, len(conn.pre)), (post, len(conn.post)))]

@@ -34,7 +34,7 @@ from .kernels import csr
 from .kernels import stdp as kernel
 from .kernels.exp_tables import exp_div, per_column
 from .projection import SourceRows, source_positions
-from .stdp import TripletSTDP
+from .stdp import PlasticRule, TripletSTDP
 
 INITIAL_CAPACITY = 10
 #: Bytes of a cache line: history rows start on one.
@@ -516,7 +516,7 @@ class PlasticRecords:
 
     def connection(self, pre, post, what):
         """The plastic connection given as itself, or by its pre and post selections."""
-        conns = [c for c in self.simulation.net.connections if c.synapse is not None]
+        conns = [c for c in self.simulation.net.connections if isinstance(c.synapse, PlasticRule)]
         if post is None and pre in conns:
             return pre
         sel = self.simulation.net._selection

@@ -54,6 +54,8 @@ class Connection:
         self._check_values(dt)
         self._check_synapse()
         rule.check(self)
+        if hasattr(self.synapse, "check"):   # bernoulli_synapse: its values per synapse
+            self.synapse.check(self)
 
     def _check_values(self, dt):
         if np.ndim(self.weight) > 0 or np.ndim(self.delay) > 0:
@@ -79,13 +81,15 @@ class Connection:
             raise ModelError(f"{self.where}.delay", f"delay {hi} ms exceeds {MAX_DELAY_STEPS} steps")
 
     def _check_synapse(self):
-        if self.synapse is not None and not isinstance(self.synapse, PlasticRule):
-            raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...) or "
-                             f"bb.TripletSTDP(...), "
+        from .bernoulli import Bernoulli
+        if self.synapse is not None and not isinstance(self.synapse, (PlasticRule, Bernoulli)):
+            raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...), "
+                             f"bb.TripletSTDP(...) or bb.Bernoulli(...), "
                              f"got {self.synapse!r}")
         if self.synapse is not None and self.pre_gids is None:
-            raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have plastic "
-                             "synapses (as in NEST)")
+            kind = "bernoulli_synapse" if isinstance(self.synapse, Bernoulli) else "plastic"
+            raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have {kind} "
+                             "synapses here (connect it to parrots first)")
         if self.synapse is not None and not isinstance(self.weight, Distribution):
             self.synapse.check_weights(f"{self.where}.weight", np.ravel(self.weight))
         parrots = [pop.model.name == "parrot_neuron" for pop in self.post.populations()]

@@ -13,6 +13,7 @@ from .errors import ModelError, suggest
 from .network import Network
 from .population import Selection
 from .spatial import layer_from_description
+from .bernoulli import Bernoulli
 from .stdp import STDP, TripletSTDP
 from .stimulation import KINDS
 
@@ -115,7 +116,8 @@ def synapse_model(d):
     """The synapse model object of a description (None: static)."""
     if d is None:
         return None
-    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP}
+    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP,
+              "bernoulli_synapse": Bernoulli}
     model = d.get("model")
     if model not in models:
         raise ModelError("synapse", f"unknown synapse model {model!r}"

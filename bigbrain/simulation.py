@@ -10,7 +10,8 @@ step, so an interval never needs input that has not yet arrived.
 Poisson input is added for at least :data:`POISSON_STEPS` steps at a time (when the
 minimum delay makes intervals short), never past the end of the run or of an archive
 block: a checkpoint never finds input of steps after its own in the ring buffers. The
-current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval.
+current generators' input (:mod:`bigbrain.stimulation`) is added interval by interval;
+that of the superposition generators (:mod:`bigbrain.superposition`) with the Poisson input.
 
 The build reports its stages and each projection to the logger ``bigbrain.build`` (INFO,
 every rank; the command line shows rank 0's).
@@ -36,6 +37,8 @@ from .projection import (PoissonProjection, StaticProjection, index_static, plac
 from .recording import SampleRecorder, SpikeRecorder, Result
 from .state import check_per_neuron
 from .stimulation import CurrentProjection
+from .superposition import SuperposedProjection
+from .bernoulli import Bernoulli, BernoulliProjection
 
 DEFAULT_INTERVAL_MS = 1.0
 #: Steps of Poisson input drawn together at least (one Philox call gives four steps' words).
@@ -74,7 +77,8 @@ class Simulation:
         self.synapse_orders = {}  # connection index -> bigbrain.state.synapse_order (cache)
         self.row_orders = {}  # connection index -> (synapses by target, row starts) (cache)
         self.local_gids = np.concatenate([b.gids for b in self.blocks] + [np.zeros(0, np.int64)])
-        self.static, self.poisson, plastic, self.currents = comm.agree(self._make_projections)
+        self.static, self.poisson, plastic, self.currents, self.superposed, self.bernoulli = \
+            comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
         self.static_sources = index_static(self.static)
         build_log.info("synapses placed for delivery")
@@ -84,7 +88,8 @@ class Simulation:
         self._warn_inexact_models()
         self._set_interval()
         self.exchange = make_exchange(net.exchange, comm, self.partition, self.local_gids,
-                                      union([self.static_sources] + [p.sources for p in plastic]))
+                                      union([self.static_sources] + [p.sources for p in plastic]
+                                            + [p.sources for p in self.bernoulli]))
         build_log.info("%s exchange routes built", net.exchange)
         self._spike_recorders, self.vm_recorders = self._make_recorders()
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders
@@ -105,6 +110,14 @@ class Simulation:
             for key, value in pop.params.items():
                 if key != "V_m" and key in pop.model.params and is_per_neuron(value):
                     check_per_neuron(pop, key)
+        for gen in self.net.populations.values():
+            if getattr(gen, "superposed", False) and self.backend.name != "numpy":
+                raise ModelError(f"{gen.KIND} {gen.name!r}", f"the {self.backend.label} backend "
+                                 f"has no {gen.KIND} yet; run it with backend='numpy'")
+        for conn in self.net.connections:
+            if isinstance(conn.synapse, Bernoulli) and self.backend.name != "numpy":
+                raise ModelError(f"{conn.where}.synapse", f"the {self.backend.label} backend "
+                                 "has no bernoulli_synapse yet; run it with backend='numpy'")
 
     def _warn_inexact_stdp(self):
         """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
@@ -206,7 +219,7 @@ class Simulation:
 
     def projection_of(self, conn):
         """The local projection of a static or plastic connection."""
-        for proj in self.static + self.plasticity.projections:
+        for proj in self.static + self.plasticity.projections + self.bernoulli:
             if proj.conn is conn:
                 return proj
         raise ModelError(f"{conn.where}.weight", "weights of Poisson input cannot be read or "
@@ -237,7 +250,7 @@ class Simulation:
         return members.local_positions(self.partition, self.comm.rank)
 
     def _make_projections(self):
-        static, poisson, plastic, currents = [], [], [], []
+        static, poisson, plastic, currents, superposed, bernoulli = [], [], [], [], [], []
         for i, conn in enumerate(self.net.connections, 1):
             if conn.pre_gids is None:  # generators: Poisson or current
                 pre_pos, post_pos, ordinal, weight, delay = conn.local_synapses(
@@ -246,17 +259,26 @@ class Simulation:
                 if conn.is_current:
                     currents.append(CurrentProjection(conn, self.net.seed, self.columns(post_gid),
                                                       post_gid, ordinal, weight, delay))
+                elif getattr(conn.pre, "superposed", False):
+                    superposed.append(SuperposedProjection(
+                        conn, self.net.seed, self.columns(post_gid), post_gid, ordinal,
+                        conn.input_weight(weight), delay))
                 else:
                     poisson.append(PoissonProjection(conn, self.net.seed, self.dt,
                                                      self.columns(post_gid), post_gid, ordinal,
                                                      conn.input_weight(weight), delay, pre_pos))
+            elif isinstance(conn.synapse, Bernoulli):
+                synapses = conn.local_synapses(self.net.seed, self.dt, self._local)
+                synapses = (*synapses[:1], self.columns(conn.post.members()[synapses[1]]),
+                            synapses[2], conn.input_weight(synapses[3]), synapses[4])
+                bernoulli.append(BernoulliProjection(conn, synapses, self.local_gids, self.net.seed))
             elif conn.synapse is None:
                 static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:
                 plastic.append(PlasticProjection(conn, self._plastic_chunks(conn), len(self.local_gids)))
             build_log.info("projection %d/%d built: %s->%s (%s)", i, len(self.net.connections),
                            conn.pre.label, conn.post.label, conn.rule.name)
-        return static, poisson, plastic, currents
+        return static, poisson, plastic, currents, superposed, bernoulli
 
     def _chunks(self, conn, shape, whole=False):
         """The chunks of the local synapses of a projection, as its constructor takes them:
@@ -296,7 +318,7 @@ class Simulation:
 
     def _set_interval(self):
         """Interval = minimum delay (steps) over all ranks; ring buffer = maximum delay."""
-        node_projections = self.static + self.plasticity.projections
+        node_projections = self.static + self.plasticity.projections + self.bernoulli
         lo = [p.min_delay for p in node_projections if p.min_delay is not None]
         hi = [p.max_delay for p in node_projections if p.max_delay is not None]
         d_min = self.comm.allreduce_min(min(lo) if lo else MAX_INTERVAL)
@@ -416,6 +438,8 @@ class Simulation:
         with together():  # on a device: one launch for all projections
             for proj in self.poisson:
                 proj.inject(start, stop - start, self.ring_ex, self.ring_in)
+        for proj in self.superposed:
+            proj.inject(start, stop - start, self.ring_ex, self.ring_in)
         self.poisson_until = stop
 
     def _current_input(self, n):
@@ -505,6 +529,8 @@ class Simulation:
             self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex,
                                                self.ring_in)
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
+        for proj in self.bernoulli:
+            proj.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 
     def result(self):
         """The records so far, gathered on every rank (collective); read from the archive

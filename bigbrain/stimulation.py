@@ -325,6 +325,7 @@ class InhomogeneousPoissonGenerators(Generators):
 #: Device kinds by NEST name (the Poisson generator is bigbrain.population.PoissonGenerators).
 KINDS = {cls.KIND: cls for cls in (DCGenerators, StepCurrentGenerators, NoiseGenerators,
                                    ACGenerators, InhomogeneousPoissonGenerators)}
+from . import superposition  # noqa: E402,F401  (adds gamma_sup and ppd_sup generators to KINDS)
 
 
 class CurrentProjection:

@@ -16,3 +16,5 @@ class Purpose(enum.IntEnum):
     SET_NEURON = 11     # aux: population index; id: gid; index: step * 64 + parameter position
     SET_SYNAPSE = 12    # aux: connection index; id: position in Result.weights order; index: step
     QUANTISE = 13       # aux: 0; id: synapse position in Result.weights order; index: sample; sub: 0 rounding, 1-2 noise
+    SUPERPOSITION = 14  # aux: connection index; id: post gid; index: step; sub: ordinal · blocks + block
+    BERNOULLI = 15      # aux: connection index; id: post gid; index: emission step; sub: ordinal | copy block << 24

@@ -146,8 +146,8 @@ def test_parameters_and_v_change_between_runs(pynn):
     sim.run(30.0)
     counts = cells.get_spike_counts()
     assert counts[cells[0]] == 1 and counts[cells[1]] == 0 and counts[cells[2]] > 1
-    with pytest.raises(bb.ModelError, match="rate.*cannot change after the first run"):
-        noise.set(rate=5.0)
+    with pytest.raises(bb.ModelError, match="start.*cannot change after the first run"):
+        noise.set(start=5.0)
     with pytest.raises(bb.ModelError, match="initialize.gsyn_exc"):
         cells.initialize(gsyn_exc=0.0)
     sim.reset()
@@ -379,3 +379,44 @@ def test_simple_stdp_example_equals_pynn_nest(tmp_path):
     mine, nest = _example_weights(tmp_path, script, "bigbrain"), _example_weights(tmp_path, patched, "nest")
     assert len(mine) == 60 and np.ptp(mine) > 1e-8      # depression and potentiation
     np.testing.assert_allclose(mine, nest, rtol=1e-6)
+
+
+@pytest.mark.nest
+def test_poisson_rates_set_between_runs_as_pynn_nest(tmp_path):
+    """SpikeSourcePoisson.set(rate=...) after a run (tests/scripts/pynn_rate_change.py):
+    a rate switched on and off acts on the same steps as in pyNN.nest, given that
+    pyNN.nest's first run goes one min_delay (0.1 ms) past the time asked for; counts at
+    rates set per cell agree with the rates in both."""
+    script = Path(__file__).parent / "scripts" / "pynn_rate_change.py"
+    runs = {}
+    for backend in ("bigbrain.pynn", "pyNN.nest"):
+        subprocess.run([sys.executable, str(script), backend, str(tmp_path / f"{backend}.npz")],
+                       check=True, capture_output=True, timeout=300)
+        runs[backend] = np.load(tmp_path / f"{backend}.npz")
+    mine, nest = runs["bigbrain.pynn"], runs["pyNN.nest"]
+    on_mine, on_nest = np.unique(mine["on_t"]), np.unique(nest["on_t"])
+    assert len(on_nest) == 20 and on_nest[0] == pytest.approx(10.3)
+    np.testing.assert_allclose(on_mine + 0.1, on_nest, atol=1e-9)
+    assert np.unique(mine["window_t"])[0] + 0.1 == pytest.approx(np.unique(nest["window_t"])[0])
+    assert np.unique(mine["window_t"])[-1] == pytest.approx(15.0)   # the window still closes
+    for run in (mine, nest):
+        t = run["counts_t"]
+        for count, expected in (((t <= 2000.0).sum(), 30 * 20.0 * 2),
+                                ((t > 2000.2).sum(), 55.0 * 30 * 2)):
+            assert abs(count - expected) < 4 * np.sqrt(expected), (count, expected)
+
+
+def test_generator_sources_set_after_a_run(pynn):
+    """SpikeSourceGamma's beta (rate = beta/alpha) changes between runs; its alpha (the
+    device's gamma_shape) is fixed at the build."""
+    gamma = sim.Population(20, sim.SpikeSourceGamma(alpha=2.0, beta=100.0))
+    gamma.record("spikes")
+    sim.run(1000.0)
+    gamma.set(beta=400.0)
+    assert sim.simulator.state.net.get(gamma._generators[0][0], "rate") == 200.0
+    with pytest.raises(bb.ModelError, match=r"gamma_shape: cannot change after the first run"):
+        gamma.set(alpha=3.0)
+    sim.run(1000.0)
+    t = np.concatenate([st.magnitude for st in gamma.get_data().segments[0].spiketrains])
+    for count, expected in (((t <= 1000.2).sum(), 20 * 50.0), ((t > 1000.2).sum(), 20 * 200.0)):
+        assert abs(count - expected) < 5 * np.sqrt(expected), (count, expected)

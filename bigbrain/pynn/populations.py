@@ -95,6 +95,7 @@ class Population(_Settable, common.Population):
         self._initial = {}
         self._tau_minus = None
         self._parts = None
+        self._generators = []
         state.populations.append(self)
 
     # ---------------------------------------------------------------- parameters
@@ -146,12 +147,65 @@ class Population(_Settable, common.Population):
             state.net.set(self.selection(indices),
                           spike_times=[t[t > state.t + 1e-9] for t in trains])
             return
+        if self._generators:
+            self._set_generators(values, indices)
+            return
         for name in values:
             if name not in self._engine_params():
                 raise ModelError(f"Population {self.label!r}.{name}", "cannot change after "
                                  f"the first run ({self.celltype.nest_name} takes it at the "
                                  "build): call sim.reset() first")
         state.net.set(self.selection(indices), **{n: _uniform(v) for n, v in values.items()})
+
+    def _set_generators(self, values, indices):
+        """Native ``values`` of the generator cells ``indices`` (Poisson, gamma, ppd) into
+        their devices from now on (``set_params``; every rank holds every cell's values,
+        so each sets the same). Values that do not change are passed over (a computed
+        parameter brings its partners along); of the others, those the devices change
+        between runs (rate; ppd's frequency and relative_amplitude)."""
+        changed = {}
+        for name, value in values.items():
+            new = np.array(self._native[name], np.float64)
+            new[indices] = value
+            if not np.array_equal(new, np.asarray(self._native[name], np.float64)):
+                changed[name] = new
+        for name in changed:
+            for gen, _ in self._generators:
+                if name not in ("rate", *gen.CHANGEABLE):
+                    raise ModelError(f"Population {self.label!r}.{name}", "cannot change after "
+                                     f"the first run ({gen.KIND} takes it at the build): call "
+                                     "sim.reset() first")
+        for name, new in changed.items():
+            for gen, cells in self._generators:
+                self._set_device(gen, name, new[cells], cells)
+
+    def _set_device(self, gen, name, values, cells):
+        """Set ``name`` of the device group ``gen`` (the generators of ``cells``) to
+        ``values`` (one per cell): a Poisson group takes one rate per generator; a group
+        with a window (``inhomogeneous_poisson_generator``) and gamma and ppd groups one
+        value for the group (the cells the build put together, of equal parameters)."""
+        state = simulator.state
+        net = state.net
+        if gen.KIND == "poisson_generator":
+            gen.set_params(net, rate=_uniform(values))
+            return
+        if not (values == values[0]).all():
+            raise ModelError(f"Population {self.label!r}.{name}", "after the first run, cells "
+                             "that had equal parameters at the build take one value (call "
+                             "sim.reset() first)")
+        if gen.KIND != "inhomogeneous_poisson_generator":
+            gen.set_params(net, **{name: float(values[0])})
+            return
+        start, duration = (float(self._native[n][cells[0]]) for n in ("start", "duration"))
+        end, now = start + duration, state.net.time
+        if end < 1e9 and _on_grid(end, net.dt) <= now + net.dt / 2:
+            return                                   # its window has closed
+        times = [max(_on_grid(max(start, net.dt), net.dt), _on_grid(now + net.dt, net.dt))]
+        rates = [float(values[0])]
+        if end < 1e9:
+            times.append(_on_grid(end, net.dt))
+            rates.append(0.0)
+        gen.set_params(net, rate_times=times, rate_values=rates)
 
     def _set_initial_value_array(self, variable, value):
         self._set_initial(variable, value.evaluate(simplify=False), np.arange(self.size))
@@ -205,10 +259,13 @@ class Population(_Settable, common.Population):
     def _describe(self, net):
         """Describe this population on ``net`` as one or more bigbrain populations."""
         base = f"{self.label or 'population'}#{len(net.populations)}"
+        self._generators = []   # (device group, cell indices) of generator cells
         if self.celltype.nest_name == "spike_source":
             pop = net.spike_source(base, [_on_grid(t, net.dt)
                                           for t in self._trains(np.arange(self.size))])
             self._parts = [(pop, np.arange(self.size))]
+        elif getattr(self.celltype, "generator", None):
+            self._parts = self._generator_parts(net, base)
         elif self.celltype.nest_name == "parrot_neuron" and "rate" in self._native:
             self._parts = self._poisson_parts(net, base, parrots=not self._trains_per_synapse())
         else:
@@ -272,9 +329,29 @@ class Population(_Settable, common.Population):
                     rates.append(0.0)
                 gen = net.inhomogeneous_poisson_generator(f"{name}.generator", size=len(indices),
                                                            rate_times=times, rate_values=rates)
+            self._generators.append((gen, indices))
             if not parrots:
                 parts.append((gen, indices))
                 continue
+            parrots = net.population(name, len(indices), "parrot_neuron")
+            net.connect(gen, parrots, rule="one_to_one", weight=1.0, delay=net.dt)
+            parts.append((parrots, indices))
+        return parts
+
+    def _generator_parts(self, net, base):
+        """Cells of a generator type (``celltype.generator``: an engine device kind, one
+        train per target): devices of equal parameters as one group, each device repeated
+        by its own parrot, as PyNN's NEST backend does."""
+        names = list(self._native)
+        table = np.column_stack([np.asarray(self._native[n], np.float64) for n in names])
+        groups, which = np.unique(table, axis=0, return_inverse=True)
+        parts = []
+        for k, row in enumerate(groups):
+            indices = np.flatnonzero(which.ravel() == k)
+            name = base if len(groups) == 1 else f"{base}.{k}"
+            gen = getattr(net, self.celltype.generator)(f"{name}.generator", size=len(indices),
+                                                        **dict(zip(names, map(float, row))))
+            self._generators.append((gen, indices))
             parrots = net.population(name, len(indices), "parrot_neuron")
             net.connect(gen, parrots, rule="one_to_one", weight=1.0, delay=net.dt)
             parts.append((parrots, indices))

@@ -20,11 +20,13 @@ from ..errors import ModelError
 from ..connectivity import make_rule
 from ..kernels.philox import uniform as philox_uniform
 from ..projection import Connection as EngineConnection
+from ..bernoulli import Bernoulli
 from ..stdp import STDP
 from ..streams import Purpose
 from . import simulator
 from .populations import Assembly, base_cells, selection_of
-from .standardmodels import STDPMechanism, StaticSynapse, weight_scale
+from .standardmodels import (STDPMechanism, SimpleStochasticSynapse, StaticSynapse,
+                             weight_scale)
 
 #: The counter's round word of distance-dependent draws (the engine's rules redraw in
 #: rounds 0, 1, …; this one is far beyond them).
@@ -68,10 +70,17 @@ class Projection(common.Projection):
         return weight_scale(post.celltype, self.receptor_type)
 
     def _synapse(self):
-        """None (static) or the engine's bb.STDP for the synapse type."""
+        """None (static), the engine's bb.STDP or bb.Bernoulli for the synapse type."""
         syn = self.synapse_type
         if isinstance(syn, StaticSynapse):
             return None
+        if isinstance(syn, SimpleStochasticSynapse):
+            if not self._p_per_synapse():
+                return Bernoulli(float(getattr(self._value("p_transmit"), "base_value",
+                                               self._value("p_transmit"))))
+            if self._explicit is None:   # checked per synapse once built (:meth:`_describe`)
+                return Bernoulli(1.0)
+            return Bernoulli(self._per_synapse("p_transmit", *self._explicit))
         if not isinstance(syn, STDPMechanism):
             raise ModelError(self._where("synapse_type"), f"{type(syn).__name__} is not "
                              "supported: the engine has static synapses and NEST's stdp_synapse")
@@ -99,6 +108,15 @@ class Projection(common.Projection):
         alpha = p["A_minus"] / p["lambda"] if p["lambda"] else 0.0  # NEST: A− = alpha·lambda
         return STDP(tau_plus=p["tau_plus"], lambda_=p["lambda"], alpha=alpha,
                     mu_plus=dependence.mu, mu_minus=dependence.mu, Wmax=p["Wmax"] * scale)
+
+    def _p_per_synapse(self):
+        """Whether a SimpleStochasticSynapse's ``p`` differs per synapse (not one number)."""
+        if not isinstance(self.synapse_type, SimpleStochasticSynapse):
+            return False
+        p = self._value("p_transmit")
+        base = getattr(p, "base_value", p)
+        return getattr(p, "operations", None) or \
+            not isinstance(base, (int, float, np.integer, np.floating))
 
     def _rule(self):
         """(rule name, rule arguments, allow_autapses, allow_multapses)."""
@@ -263,7 +281,8 @@ class Projection(common.Projection):
         in a way the engine cannot draw."""
         rule, args, autapses, multapses = self._rule()
         values = self._engine_values()
-        if rule == "explicit" or len(values) < 2 or self._explicit is not None:
+        if rule == "explicit" or len(values) < 2 or self._explicit is not None or \
+                self._p_per_synapse():
             sources, targets = self._pairs(net)
             for name, factor in (("weight", self._scale()), ("delay", 1.0)):
                 if name not in values:

@@ -102,6 +102,30 @@ class SpikeSourcePoisson(cells.SpikeSourcePoisson):
                                       ("duration", "duration"))
 
 
+class SpikeSourceGamma(cells.SpikeSourceGamma):
+    """One gamma train per cell: NEST's ``gamma_sup_generator`` (``n_proc`` = 1, shape
+    ``alpha``, rate ``beta / alpha``) repeated by one ``parrot_neuron`` per cell, as PyNN's
+    NEST backend does; ``start`` and ``duration`` bound the device's window."""
+    __doc__ = cells.SpikeSourceGamma.__doc__
+    nest_name = "parrot_neuron"
+    generator = "gamma_sup_generator"
+    translations = build_translations(
+        ("alpha", "gamma_shape"), ("beta", "rate", "beta/alpha", "gamma_shape * rate"),
+        ("start", "start"), ("duration", "stop", "start + duration", "stop - start"))
+
+
+class SpikeSourcePoissonRefractory(cells.SpikeSourcePoissonRefractory):
+    """One Poisson train with dead time ``tau_refrac`` per cell: NEST's
+    ``ppd_sup_generator`` (``n_proc`` = 1) repeated by one ``parrot_neuron`` per cell, as
+    PyNN's NEST backend does; ``start`` and ``duration`` bound the device's window."""
+    __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
+    nest_name = "parrot_neuron"
+    generator = "ppd_sup_generator"
+    translations = build_translations(
+        ("rate", "rate"), ("tau_refrac", "dead_time"),
+        ("start", "start"), ("duration", "stop", "start + duration", "stop - start"))
+
+
 class SpikeSourceArray(cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__
     nest_name = "spike_source"
@@ -111,6 +135,17 @@ class SpikeSourceArray(cells.SpikeSourceArray):
 class StaticSynapse(synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+        return state.min_delay
+
+
+class SimpleStochasticSynapse(synapses.SimpleStochasticSynapse):
+    """NEST's ``bernoulli_synapse`` (bb.Bernoulli): each spike passes with probability ``p``."""
+    __doc__ = synapses.SimpleStochasticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"),
+                                      ("p", "p_transmit"))
 
     def _get_minimum_delay(self):
         from .simulator import state

@@ -2,7 +2,8 @@
 module name (``bigbrain.pynn`` or ``pyNN.nest``). Spike sources, Poisson input, three
 current-based cell types, excitatory and inhibitory projections of several connectors,
 a DC current; optional flags: dc, poisson, v, listed (gamma weights, distance delays,
-Connection writes), changes (set and initialize between runs), cond (a conductance-based
+Connection writes), changes (set and initialize between runs;
+with poisson also the Poisson rates), cond (a conductance-based
 population); it saves every recorded spike (times ms, cell index, population) and V_m."""
 import importlib
 import sys
@@ -63,6 +64,8 @@ if "changes" in sys.argv[3:]:   # parameters and V_m changed between runs
         pop[3:5].set(i_offset=0.3)
         if name != "IF_curr_delta":   # pyNN.nest ignores its initial v (see above)
             pop.initialize(v=np.linspace(-70.0, -56.0, pop.size))
+    if poisson:   # one rate per cell from now on
+        noise.set(rate=np.linspace(100.0, 900.0, noise.size))
 sim.run(200.0 - sim.get_current_time())
 out = {}
 for name, pop in [*cells.items()] + ([("noise", noise)] if poisson else []):
