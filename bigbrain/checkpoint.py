@@ -48,12 +48,14 @@ import warnings
 import numpy as np
 import zarr
 
-from .archive import COMPRESSORS, Archive, ArchiveError, ArchiveWriter, model_arrays, now, open_store
+from .archive import (COMPRESSORS, Appender, Archive, ArchiveError, ArchiveWriter, model_arrays, now,
+                      open_store, own_paths)
 from .comm import Comm
 from .description import build_network, describe, fingerprint
 from .errors import ModelError
 from .state import changed_state, restore_changes
 from .stimulation import device_state_arrays, restore_devices
+from .traffic import PAIR_COLUMNS, pair_group
 
 PREEMPTED_EXIT_CODE = 0
 CONTINUE, STOP = 1, 2
@@ -135,7 +137,9 @@ class Checkpointer:
         part = None
         try:
             group = zarr.open_group(self.writer.path, mode="r+", zarr_format=3)[name]
-            part = write_part(group.create_group(f"rank_{self.comm.rank}"), self.sim, step, changes)
+            mine = group.create_group(f"rank_{self.comm.rank}")
+            part = write_part(mine, self.sim, step, changes)
+            part.update({path: _put(mine, path, v) for path, v in self.writer.own_state().items()})
         except Exception as exc:  # noqa: BLE001
             error = exc
         self.comm.check(error)
@@ -414,6 +418,7 @@ def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_sett
     settings = {**{k.replace("_ms", ""): v for k, v in meta["archive"].items()}, **archive_settings}
     writer = ArchiveWriter(sim, Archive(path, **settings))
     comm.agree(_reopen, writer, sim, step, meta, comm.rank)
+    _restore_own(writer, step, meta)
     sim.archive, net.archive = writer, writer.options
     return net
 
@@ -433,8 +438,36 @@ def _reopen(writer, sim, step, meta, rank):
     for path, app in writer.appenders.items():
         app.restore(m["records"][path], group[f"tails/{path}"][...])
     meta["segments"].append({**writer._segment("resume"), "checkpoint": step})
+    if "records" in meta:  # the pair rows of ranks this run adds
+        listed = set(meta["records"])
+        meta["records"] += [p for p in own_paths(writer.comm.size) if p not in listed]
     meta.update(status="running", finished=None, t_end_ms=step * sim.dt)
     root.attrs["bigbrain"] = meta
+
+
+def _restore_own(writer, step, meta):
+    """Collective, on resume: cut every rank's row of the pair counters back to checkpoint
+    ``step`` (rank r those of ranks r, r + P, … of every segment; to nothing where the
+    checkpoint has none), then every rank opens its own."""
+    comm, error = writer.comm, None
+    try:
+        root = zarr.open_group(writer.path, mode="r+", zarr_format=3)
+        m, group, where = manifest(root, step), root[f"checkpoints/{step}"], f"checkpoint {step}"
+        for q in range(comm.rank, max(s["n_ranks"] for s in meta["segments"]), comm.size):
+            part = m["parts"].get(f"rank_{q}", {})
+            for column in PAIR_COLUMNS:
+                path, key = f"{pair_group(q)}/{column}", f"traffic/pairs/{column}"
+                if path not in root:
+                    continue
+                n_full, tail = ([_read(group, f"rank_{q}/{key}/{x}", part[f"{key}/{x}"], where)
+                                 for x in ("n_full", "tail")] if f"{key}/n_full" in part
+                                else ([0], np.zeros(0, np.int64)))
+                Appender(root[path]).restore(int(n_full[0]), tail)
+    except Exception as exc:  # noqa: BLE001 - raised on every rank by check
+        error = exc
+    comm.check(error)
+    writer.open_own(comm.mpi.bcast(len(writer.appenders["telemetry/t_start_ms"]) if comm.rank == 0
+                                   else None, root=0))
 
 
 def _same_model(net, meta, path):
