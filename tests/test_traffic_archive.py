@@ -86,3 +86,39 @@ def first_blocks(pairs, n):
     """(block, origin, destination, packets) rows of blocks below ``n``, sorted."""
     rows = np.stack([pairs[k] for k in ("block", "origin", "destination", "packets")])[:, pairs["block"] < n]
     return rows[:, np.lexsort(rows[::-1])]
+
+
+#: Packets from origin (row) to destination (column) of a 2-rank run, one block.
+MATRIX = np.array([[7, 0], [3, 5]])
+
+
+def write_pairs(root, legacy):
+    """MATRIX as ``telemetry/traffic/pairs`` rows: those of older archives (rank 0 wrote
+    every rank's, with a destination column) or one group per destination rank."""
+    pairs = root.require_group("telemetry/traffic/pairs")
+    origin, destination = np.nonzero(MATRIX)
+    if legacy:
+        for name, values in (("block", [0] * 3), ("origin", origin), ("destination", destination),
+                             ("packets", MATRIX[origin, destination])):
+            pairs.create_array(name, data=np.asarray(values, np.int64))
+        return
+    for r in (0, 1):
+        mine = np.flatnonzero(MATRIX[:, r])
+        for name, values in (("block", [0] * len(mine)), ("origin", mine), ("packets", MATRIX[mine, r])):
+            pairs.require_group(f"to_{r}").create_array(name, data=np.asarray(values, np.int64))
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["older-archive", "per-rank-rows"])
+def test_both_layouts_read_as_the_same_matrix(tmp_path, legacy):
+    import archive_factory as af
+    import bigbrain.analysis as ba
+    from bigbrain.analysis.traffic import traffic_matrix
+    segment = {"from_step": 0, "n_ranks": 2, "layout": {"exchange": {"mesh": [1, 2]}}}
+    root = af.create_run(tmp_path / "run.zarr", [{"name": "E", "size": 10}],
+                         attrs={"segments": [segment]})
+    af.write_telemetry(root, {"t_start_ms": [0.0], "t_stop_ms": [10.0]})
+    write_pairs(root, legacy)
+    run = ba.open(tmp_path / "run.zarr")
+    assert np.array_equal(traffic_matrix(run), MATRIX)
+    df = run.telemetry("traffic/pairs")
+    assert sorted(zip(df["origin"], df["destination"], df["packets"])) == [(0, 0, 7), (1, 0, 3), (1, 1, 5)]
