@@ -37,6 +37,7 @@ class Traffic:
         self.row, self.col = int(mesh.row(rank)), int(mesh.col(rank))
         self.pairs = np.zeros(mesh.n_ranks, np.int64)
         self.messages = 0
+        self.count_messages = 0        # of them, those of the count phase (one per peer)
         self.words_sent = 0
         self.words_received = 0
         self._unicast = np.zeros(mesh.n_ranks, np.int64)       # packets per destination rank
@@ -51,6 +52,7 @@ class Traffic:
         """One message phase: words sent to and received from each peer, ``n_peers``
         count messages; ``me``: this rank's own entry in the counts (not a message)."""
         own = 0 if me is None else int(send_counts[me] > 0)
+        self.count_messages += n_peers
         self.messages += n_peers + int(np.count_nonzero(send_counts)) - own
         self.words_sent += int(send_counts.sum())
         self.words_received += int(recv_counts.sum())
