@@ -94,9 +94,12 @@ def kept_by_structure(net, sim):
 
 
 def csr(keys, values):
-    """(distinct keys, row pointers, values) of (key, value) pairs sorted by key then value."""
+    """(distinct keys, row pointers, values) of the distinct (key, value) pairs, sorted by
+    key then value."""
     order = np.lexsort((values, keys))
     keys, values = keys[order], values[order]
+    new = np.r_[True, (keys[1:] != keys[:-1]) | (values[1:] != values[:-1])]
+    keys, values = keys[new], values[new]
     first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     return SimpleNamespace(keys=keys[first], ptr=np.r_[first, len(keys)], ranks=values)
 
@@ -107,13 +110,14 @@ def table_bytes(table, counted_keys):
     return 4 * len(table.keys) * counted_keys + 8 * len(table.ptr) + 2 * len(table.ranks)
 
 
-def mesh_tables(ex, n):
+def mesh_tables(ex, n, gid_type):
     """Bytes of the tables the mesh exchange would hold on this rank: (row-phase table,
     forwarding table) as runs (:class:`bigbrain.exchange.RunTable`) and as before, derived
     from the emulated rank's alltoall routing table. By the emulation's symmetry rank o's
     table is this one moved by o − r (sources and destinations, as EmulatedMPI moves them),
     so this rank (row R, column C) forwards, for each rank o of its row, o's sources with
-    destinations in column C, to the rows of those destinations."""
+    destinations in column C, to the rows of those destinations. ``gid_type``: that of the
+    needed sources, in which the forwarding keys arrive."""
     from bigbrain.exchange import RunTable
     mesh, r, P = ex.mesh, ex.comm.rank, ex.comm.size
     src = np.repeat(ex.table.keys.astype(np.int64), np.diff(ex.table.ptr))
@@ -128,7 +132,7 @@ def mesh_tables(ex, n):
         gids[gids >= n] -= P
         keys.append(gids)
         rows.append(mesh.row(moved[here]))
-    forward = csr(np.concatenate(keys), np.concatenate(rows))
+    forward = csr(np.concatenate(keys).astype(gid_type), np.concatenate(rows))  # as requested
     runs = [RunTable(row_phase, mesh.cols), RunTable(forward, mesh.rows)]
     return {"mesh_table_bytes": [sum(a.nbytes for a in (t.starts, t.ptr, t.ranks)) for t in runs],
             "mesh_table_bytes_before": [table_bytes(row_phase, False), table_bytes(forward, True)],
@@ -163,7 +167,7 @@ def worker(n, ranks, rank, exchange, t):
                    count_messages_per_interval=traffic.count_messages / max(intervals, 1))
     if rank >= 0:
         out.update(table_bytes=sim.exchange.table_bytes(),
-                   **(mesh_tables(sim.exchange, n) if exchange == "alltoall" and ranks > 1 else {}))
+                   **(mesh_tables(sim.exchange, n, sim.static_sources.dtype) if exchange == "alltoall" and ranks > 1 else {}))
     if rank < 0:
         every = net.comm.allgather(out)
         out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else
