@@ -14,6 +14,7 @@ dimension-ordered routing (along the row, then along the column):
 * ``hops[h]``: deliveries that travelled h links (Manhattan distance, 0: local).
 * ``messages``: point-to-point MPI messages this rank sent (count messages to every peer
   of the pattern, plus one data message to every peer that gets packets).
+  ``count_messages``: of them, the count messages (one per peer and phase, every interval).
 * ``words_sent``, ``words_received``: AER words in those messages (all phases).
 
 Counters are cumulative since the network was built; :meth:`snapshot` copies them.
