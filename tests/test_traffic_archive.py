@@ -1,6 +1,7 @@
 """The archived rank-pair traffic (issue 24): each rank writes its own row of the pair
 counters, so that no rank holds O(P²), and the rows stay exact through resume."""
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +81,20 @@ def test_resumed_pair_rows_equal_the_packets_each_rank_received(tmp_path):
     before, _, whole_root = rows(whole)
     n_first = int(np.count_nonzero(whole_root["telemetry/t_stop_ms"][:] <= 100.0 + 1e-9))
     assert n_first > 0 and np.array_equal(first_blocks(pairs, n_first), first_blocks(before, n_first))
+
+
+@pytest.mark.mpi
+def test_a_failed_write_of_another_ranks_rows_stops_every_rank(tmp_path):
+    """Rank 1's writes fail (EFBIG, as on a full disk) during a 2-rank run without
+    checkpoints: the first it writes is its own row of the pair counters at the end, and
+    every rank raises an error naming rank 1 (no hang)."""
+    from mpi_helpers import run_mpi
+    script = Path(__file__).parent / "scripts" / "full_disk.py"
+    proc = run_mpi(script, 2, tmp_path / "full.zarr", "rows", 1, check=False, timeout=60)
+    assert proc.returncode == 7, proc.stderr
+    for rank in (0, 1):
+        assert f"rank {rank} failed: " in proc.stdout
+    assert "rank 1: writing the archive failed" in proc.stdout and "File too large" in proc.stdout
 
 
 def first_blocks(pairs, n):
