@@ -17,7 +17,9 @@
 * At the end of ``run`` (and at checkpoints) the partial last chunks are written too, so
   the store is readable up to that time; the next block rewrites that chunk.
 
-Only rank 0 writes outside ``checkpoints/``. Writes to a local store are atomic per file
+Only rank 0 writes outside ``checkpoints/``, except each rank's own row of the rank-pair
+traffic counters (``telemetry/traffic/pairs/to_<rank>/``: its own arrays and chunks, so
+that no rank gathers the O(P²) matrix). Writes to a local store are atomic per file
 (zarr writes a temporary file and renames it). Every array carries a CRC-32C checksum per
 chunk, so a damaged chunk is reported when read, never returned.
 """
