@@ -166,8 +166,9 @@ def worker(n, ranks, rank, exchange, t):
                    messages_per_interval=traffic.messages / max(intervals, 1),
                    count_messages_per_interval=traffic.count_messages / max(intervals, 1))
     if rank >= 0:
-        out.update(table_bytes=sim.exchange.table_bytes(),
-                   **(mesh_tables(sim.exchange, n, sim.static_sources.dtype) if exchange == "alltoall" and ranks > 1 else {}))
+        out["table_bytes"] = sim.exchange.table_bytes()
+        if exchange == "alltoall" and ranks > 1:
+            out.update(mesh_tables(sim.exchange, n, sim.static_sources.dtype))
     if rank < 0:
         every = net.comm.allgather(out)
         out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else

@@ -22,7 +22,8 @@ def test_runs_give_the_destinations_of_every_key():
 def test_many_destinations_keep_the_tables_rank_type():
     table = RoutingTable(np.array([5]), np.zeros(300, np.int64), [1] * 300)
     runs = RunTable(table, n_dest=300)
-    assert runs.ranks.dtype == table.ranks.dtype and runs.destinations(np.array([5]))[1].tolist() == list(range(300))
+    assert runs.ranks.dtype == table.ranks.dtype
+    assert runs.destinations(np.array([5]))[1].tolist() == list(range(300))
 
 
 @pytest.mark.mpi

@@ -34,7 +34,10 @@ def _segment_blocks(run, segment):
 def _columns(run, group, names, segment):
     seg, inside = _segment_blocks(run, segment)
     g = run.root[f"telemetry/traffic/{group}"]
-    columns = read_pairs(g, lambda a, _: a[:]) if group == "pairs" else {n: g[n][:] for n in ("block", *names)}
+    if group == "pairs":  # either layout (docs/archive-layout.md)
+        columns = read_pairs(g, lambda a, _: a[:])
+    else:
+        columns = {n: g[n][:] for n in ("block", *names)}
     block = columns["block"]
     keep = inside[block] if len(inside) else np.zeros(len(block), bool)
     return seg, [columns[name][keep] for name in names]
