@@ -18,8 +18,10 @@ synapse each), N neurons on P = N / local ranks unless ``--ranks``. Each N runs 
 process; prints, per N: P, the rank's neurons and synapses, build time (s; wall clock and
 this process's CPU time, which a busy machine does not inflate), peak resident
 memory (ru_maxrss, MiB, imports included), resident memory after the build, and the
-arrays the built rank keeps, by structure (MiB); with ``--t`` also the simulation time
-and the messages of the exchange per interval.
+arrays the built rank keeps, by structure (MiB), and its exchange tables (bytes; with
+``alltoall`` also the mesh's, derived from them: :func:`mesh_tables`); with ``--t`` also
+the simulation time and the messages of the exchange per interval (and of them, those of
+the count phase).
 """
 import argparse
 import json
