@@ -18,8 +18,10 @@ synapse each), N neurons on P = N / local ranks unless ``--ranks``. Each N runs 
 process; prints, per N: P, the rank's neurons and synapses, build time (s; wall clock and
 this process's CPU time, which a busy machine does not inflate), peak resident
 memory (ru_maxrss, MiB, imports included), resident memory after the build, and the
-arrays the built rank keeps, by structure (MiB); with ``--t`` also the simulation time
-and the messages of the exchange per interval.
+arrays the built rank keeps, by structure (MiB), and its exchange tables (bytes; with
+``alltoall`` also the mesh's, derived from them: :func:`mesh_tables`); with ``--t`` also
+the simulation time and the messages of the exchange per interval (and of them, those of
+the count phase).
 """
 import argparse
 import json
@@ -27,6 +29,8 @@ import resource
 import subprocess
 import sys
 import time
+
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -91,6 +95,52 @@ def kept_by_structure(net, sim):
     return {name: array_bytes(objs, seen) / MIB for name, objs in parts.items()}
 
 
+def csr(keys, values):
+    """(distinct keys, row pointers, values) of the distinct (key, value) pairs, sorted by
+    key then value."""
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    new = np.r_[True, (keys[1:] != keys[:-1]) | (values[1:] != values[:-1])]
+    keys, values = keys[new], values[new]
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return SimpleNamespace(keys=keys[first], ptr=np.r_[first, len(keys)], ranks=values)
+
+
+def table_bytes(table, counted_keys):
+    """Bytes of a routing table as the exchanges stored it before runs (issue 24): int32
+    keys (when ``counted_keys``), int64 row pointers, int16 ranks."""
+    return 4 * len(table.keys) * counted_keys + 8 * len(table.ptr) + 2 * len(table.ranks)
+
+
+def mesh_tables(ex, n, gid_type):
+    """Bytes of the tables the mesh exchange would hold on this rank: (row-phase table,
+    forwarding table) as runs (:class:`bigbrain.exchange.RunTable`) and as before, derived
+    from the emulated rank's alltoall routing table. By the emulation's symmetry rank o's
+    table is this one moved by o − r (sources and destinations, as EmulatedMPI moves them),
+    so this rank (row R, column C) forwards, for each rank o of its row, o's sources with
+    destinations in column C, to the rows of those destinations. ``gid_type``: that of the
+    needed sources, in which the forwarding keys arrive."""
+    from bigbrain.exchange import RunTable
+    mesh, r, P = ex.mesh, ex.comm.rank, ex.comm.size
+    src = np.repeat(ex.table.keys.astype(np.int64), np.diff(ex.table.ptr))
+    dst = ex.table.ranks.astype(np.int64)
+    row_phase = csr(src, mesh.col(dst))
+    keys, rows = [], []
+    for col in range(mesh.cols):
+        shift = (int(mesh.row(r)) * mesh.cols + col - r) % P
+        moved = (dst + shift) % P
+        here = mesh.col(moved) == mesh.col(r)
+        gids = src[here] + shift
+        gids[gids >= n] -= P
+        keys.append(gids)
+        rows.append(mesh.row(moved[here]))
+    forward = csr(np.concatenate(keys).astype(gid_type), np.concatenate(rows))  # as requested
+    runs = [RunTable(row_phase, mesh.cols), RunTable(forward, mesh.rows)]
+    return {"mesh_table_bytes": [sum(a.nbytes for a in (t.starts, t.ptr, t.ranks)) for t in runs],
+            "mesh_table_bytes_before": [table_bytes(row_phase, False), table_bytes(forward, True)],
+            "mesh": [mesh.rows, mesh.cols]}
+
+
 def worker(n, ranks, rank, exchange, t):
     """Build (and run ``t`` ms of) rank ``rank`` of ``ranks`` (``rank`` −1: this is a real
     rank of an mpiexec job); print one JSON line (rank 0 of a real job: the largest of
@@ -112,9 +162,15 @@ def worker(n, ranks, rank, exchange, t):
     if t > 0:
         t2 = time.perf_counter()
         net.run(t)
-        intervals = int(round(t / net.dt)) // sim.interval
+        intervals = -(-int(round(t / net.dt)) // sim.interval)  # exchanges, the last may be short
+        traffic = sim.exchange.traffic
         out.update(sim_s=time.perf_counter() - t2, peak_mib=peak_rss(), spikes=sim.n_spikes,
-                   messages_per_interval=sim.exchange.traffic.messages / max(intervals, 1))
+                   messages_per_interval=traffic.messages / max(intervals, 1),
+                   count_messages_per_interval=traffic.count_messages / max(intervals, 1))
+    if rank >= 0:
+        out["table_bytes"] = sim.exchange.table_bytes()
+        if exchange == "alltoall" and ranks > 1:
+            out.update(mesh_tables(sim.exchange, n, sim.static_sources.dtype))
     if rank < 0:
         every = net.comm.allgather(out)
         out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else
@@ -145,7 +201,16 @@ def show(r):
             f"    kept (MiB): {kept}")
     if "sim_s" in r:
         line += (f"\n    run: {r['sim_s']:.2f} s, {r['spikes']} spikes, "
-                 f"{r['messages_per_interval']:.0f} messages per interval, peak {r['peak_mib']:.0f} MiB")
+                 f"{r['messages_per_interval']:.0f} messages per interval "
+                 f"({r['count_messages_per_interval']:.0f} in the count phase), peak {r['peak_mib']:.0f} MiB")
+    if "table_bytes" in r:
+        line += f"\n    exchange tables: {r['table_bytes'] / MIB:.3f} MiB"
+    if "mesh" in r:
+        rows, cols = r["mesh"]
+        line += (f"; mesh {rows} x {cols} (from them): routing + forwarding "
+                 f"{' + '.join(f'{b / MIB:.3f}' for b in r['mesh_table_bytes'])} MiB "
+                 f"(before runs: {' + '.join(f'{b / MIB:.3f}' for b in r['mesh_table_bytes_before'])}), "
+                 f"count phase {cols - 1 + rows - 1} messages per interval")
     print(line, flush=True)
 
 

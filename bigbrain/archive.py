@@ -17,7 +17,9 @@
 * At the end of ``run`` (and at checkpoints) the partial last chunks are written too, so
   the store is readable up to that time; the next block rewrites that chunk.
 
-Only rank 0 writes outside ``checkpoints/``. Writes to a local store are atomic per file
+Only rank 0 writes outside ``checkpoints/``, except each rank's own row of the rank-pair
+traffic counters (``telemetry/traffic/pairs/to_<rank>/``: its own arrays and chunks, so
+that no rank gathers the O(P²) matrix). Writes to a local store are atomic per file
 (zarr writes a temporary file and renames it). Every array carries a CRC-32C checksum per
 chunk, so a damaged chunk is reported when read, never returned.
 """
@@ -36,7 +38,8 @@ from .errors import ArchiveError, RankError
 from .neurons.base import unit_of
 from .plasticity import PlasticRecords, sorted_events
 from .preemption import PREEMPTED_EXIT_CODE, STOP, SignalCatcher
-from .traffic import ARCHIVE_ARRAYS, BYTES_PER_PACKET, archive_rows, delta, gathered_part, summed_part
+from .traffic import (ARCHIVE_ARRAYS, BYTES_PER_PACKET, LEGACY_PAIR_COLUMNS, PAIR_COLUMNS, archive_rows,
+                      delta, pair_group, pair_rows, summed_part)
 
 FORMAT_VERSION = 1
 SPIKES_PER_CHUNK = 1 << 16
@@ -249,6 +252,8 @@ class ArchiveWriter:
         self._packets = (0, 0)
         self._counts = self._device_counts()  # at the last block end
         self._traffic = None           # traffic counters at the last block end
+        self.own = {}                  # every rank: appenders of its row of the pair counters
+        self.blocks = 0                # telemetry blocks written so far
         self.meta = None
         self._failed = None            # rank 0: an error writing telemetry, reported next
 
@@ -270,6 +275,20 @@ class ArchiveWriter:
             except Exception as exc:  # noqa: BLE001 - raised on every rank by check
                 error = ArchiveError(f"{self.path}: cannot create the archive ({exc})")
         self.comm.check(error)
+        self.open_own()
+
+    def open_own(self, blocks=0):
+        """Collective: every rank opens (creating them if missing) the arrays of its own
+        row of the rank-pair counters, ``telemetry/traffic/pairs/to_<rank>/``, which only
+        it writes; ``blocks``: telemetry blocks already written."""
+        error = None
+        try:
+            root = zarr.open_group(self.path, mode="r+", zarr_format=3)
+            self.own = {c: Appender(_own_array(root, pair_group(self.comm.rank), c)) for c in PAIR_COLUMNS}
+        except Exception as exc:  # noqa: BLE001 - raised on every rank by check
+            error = ArchiveError(f"{self.path}: cannot open rank {self.comm.rank}'s traffic rows ({exc})")
+        self.comm.check(error)
+        self.blocks = blocks
 
     def reopen(self, root, meta):
         """Collective: continue writing an existing store (after a checkpoint was loaded)."""
@@ -285,7 +304,8 @@ class ArchiveWriter:
             "versions": versions(), "archive": self.options.settings(),
             "started": now(), "finished": None, "t_end_ms": 0.0, "status": "running",
             "records": self._record_paths() + [f"samples/{r.population.name}/node_ids"
-                                               for r in self.sim.net.vm_recordings],
+                                               for r in self.sim.net.vm_recordings]
+                       + own_paths(self.comm.size),
             "segments": [self._segment("start")]}
         return self.meta
 
@@ -346,6 +366,8 @@ class ArchiveWriter:
             "bytes_per_packet": BYTES_PER_PACKET, "layout": "docs/archive-layout.md, telemetry/traffic"})
         for path in _traffic_paths():
             _create(traffic, path, "int64", SPIKES_PER_CHUNK)
+        traffic.create_group("pairs", attributes={
+            "rows": "to_<r>/{block, origin, packets}: written by destination rank r"})
 
     def _open_appenders(self):
         if self.comm.rank == 0:
@@ -363,7 +385,8 @@ class ArchiveWriter:
         paths += [f"telemetry/ranks/{n}" for n in TELEMETRY_RANK]
         paths += [f"telemetry/traffic/{p}" for p in _traffic_paths()]
         device = {f"telemetry/ranks/{n}" for n in DEVICE_COUNTS}  # absent in older archives
-        return [p for p in paths if p not in device or p in self.root]
+        legacy = [f"telemetry/traffic/pairs/{c}" for c in LEGACY_PAIR_COLUMNS]  # only older
+        return [p for p in paths if p not in device or p in self.root] + [p for p in legacy if p in self.root]
 
     # ------------------------------------------------------------------ the loop
     def steps_to_boundary(self, step):
@@ -389,9 +412,14 @@ class ArchiveWriter:
         urgent signal any rank received (:mod:`bigbrain.preemption`)."""
         t = time.perf_counter()
         traffic = self._traffic_delta()
-        gathered = self.comm.mpi.gather(self._drain() + (gathered_part(traffic),), root=0)
-        summed = self.comm.mpi.reduce(summed_part(traffic), op=MPI.SUM, root=0)
         error, self._failed = self._failed, None
+        if error is None:
+            try:
+                self._write_own(traffic, final)
+            except Exception as exc:  # noqa: BLE001 - raised on all ranks below
+                error = exc
+        gathered = self.comm.mpi.gather(self._drain() + (traffic["messages"],), root=0)
+        summed = self.comm.mpi.reduce(summed_part(traffic), op=MPI.SUM, root=0)
         if self.comm.rank == 0 and error is None:
             try:
                 self._write_records(gathered)
@@ -414,6 +442,26 @@ class ArchiveWriter:
                 self._failed = exc
         self.block_start = self.sim.step
         return max(s for _, s, _ in rows)
+
+    def _write_own(self, traffic, final):
+        """This rank's row of the pair counters for the block (when it holds intervals)."""
+        if self._acc[4] > 0:
+            for column, values in pair_rows(traffic, self.blocks).items():
+                self.own[column].add(values)
+            self.blocks += 1
+        if final:
+            for appender in self.own.values():
+                appender.write_tail()
+
+    def own_state(self):
+        """This rank's pair rows for a checkpoint: {path: array}, rows stored for good
+        and the tail (the tail is also written to the store)."""
+        out = {}
+        for column, appender in self.own.items():
+            appender.write_tail()
+            out[f"traffic/pairs/{column}/n_full"] = np.array([appender.n_full], np.int64)
+            out[f"traffic/pairs/{column}/tail"] = appender.tail
+        return out
 
     def _drain(self):
         """This rank's records since the last block (the recorders are emptied)."""
@@ -480,7 +528,7 @@ class ArchiveWriter:
     def _write_telemetry(self, rows, traffic, summed):
         dt = self.sim.dt
         rows = np.array(rows, np.float64)
-        block = len(self.appenders["telemetry/t_start_ms"])
+        block = self.blocks - 1  # counted by _write_own, the same on every rank
         for path, values in archive_rows(self.sim.exchange.mesh, traffic, summed, block).items():
             self.appenders[f"telemetry/traffic/{path}"].add(values)
         add = lambda name, v: self.appenders[f"telemetry/{name}"].add(np.atleast_1d(v))  # noqa: E731
@@ -607,6 +655,16 @@ class ArchiveResult:
 
 def _traffic_paths():
     return [f"{group}/{name}" for group, names in ARCHIVE_ARRAYS.items() for name in names]
+
+
+def own_paths(n_ranks):
+    """Paths of the pair-counter arrays of ranks 0 … n_ranks − 1."""
+    return [f"{pair_group(r)}/{c}" for r in range(n_ranks) for c in PAIR_COLUMNS]
+
+
+def _own_array(root, group, column):
+    path = f"{group}/{column}"
+    return root[path] if path in root else _create(root.require_group(group), column, "int64", ROWS_PER_CHUNK)
 
 
 def spike_extent(root, group):

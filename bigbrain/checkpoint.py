@@ -114,7 +114,9 @@ class Checkpointer:
         part = None
         try:
             group = zarr.open_group(self.writer.path, mode="r+", zarr_format=3)[name]
-            part = write_part(group.create_group(f"rank_{self.comm.rank}"), self.sim, step, changes)
+            mine = group.create_group(f"rank_{self.comm.rank}")
+            part = write_part(mine, self.sim, step, changes)
+            part.update({path: _put(mine, path, v) for path, v in self.writer.own_state().items()})
         except Exception as exc:  # noqa: BLE001
             error = exc
         self.comm.check(error)
@@ -197,7 +199,7 @@ def write_part(group, sim, step, changes=None):
 
 
 # ---------------------------------------------------------------------- reading
-def _read(group, path, expected, where):
+def read_checked(group, path, expected, where):
     try:
         arr = group[path][...]
     except KeyError:
@@ -278,9 +280,9 @@ def _verify_arrays(root, step, m, where):
     group = root[f"checkpoints/{step}"]
     for part, arrays in m["parts"].items():
         for path, expected in arrays.items():
-            _read(group, f"{part}/{path}", expected, where)
+            read_checked(group, f"{part}/{path}", expected, where)
     for path, expected in m["tails"].items():
-        _read(group, f"tails/{path}", expected, where)
+        read_checked(group, f"tails/{path}", expected, where)
 
 
 def latest_checkpoint(root):
@@ -303,7 +305,7 @@ def load_part_arrays(root, step, m, prefix):
         for path, expected in arrays.items():
             if path.startswith(prefix):
                 out.setdefault(path[len(prefix):], []).append(
-                    _read(group, f"{part}/{path}", expected, f"checkpoint {step}"))
+                    read_checked(group, f"{part}/{path}", expected, f"checkpoint {step}"))
     return {k: np.concatenate(v) for k, v in out.items()}
 
 

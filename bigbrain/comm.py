@@ -176,8 +176,8 @@ class EmulatedMPI:
     ``n_nodes`` gids). int32 and int64 blocks are taken for gids and uint64 blocks for AER words
     (:mod:`bigbrain.exchange`); other data is passed unchanged. Reductions: MIN and MAX
     give this rank's value, SUM P times it; gathers give P copies. Only the collectives
-    that ``alltoall`` and ``sparse`` exchanges and the build use are answered (no mesh
-    sub-communicators, no archive). The result is the load of one rank, not a
+    that ``alltoall`` and ``sparse`` exchanges, the build and the archive's telemetry use
+    are answered (no mesh sub-communicators). The result is the load of one rank, not a
     simulation of the network: spikes from other ranks are this rank's, moved.
     """
 
@@ -227,6 +227,9 @@ class EmulatedMPI:
 
     def allreduce(self, value, op=MPI.SUM):
         return value * self.size if op == MPI.SUM else value
+
+    def reduce(self, value, op=MPI.SUM, root=0):
+        return self.allreduce(value, op) if self.rank == root else None
 
     def Barrier(self):
         pass

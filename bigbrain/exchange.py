@@ -43,7 +43,7 @@ from mpi4py import MPI
 
 from .arrays import distinct, find, ranges
 from .comm import Comm
-from .kernels.csr import grouped, grouped_blocks, pointers
+from .kernels.csr import grouped, grouped_blocks, pointers, repeats
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
@@ -83,15 +83,35 @@ class RoutingTable:
         spikes of the given keys (by index)."""
         return route(np.asarray(key_index, np.int64), gids, offsets, self.ptr, self.ranks, n_ranks)
 
-    def destinations(self, key_index):
-        """(packet index, destination rank) pairs for packets of the given keys (by index)."""
-        starts, stops = self.ptr[key_index], self.ptr[key_index + 1]
-        n = stops - starts
-        return np.repeat(np.arange(len(key_index)), n), self.ranks[ranges(starts, n)]
-
     def peers(self):
         """The ranks this table sends to, ascending."""
         return distinct(self.ranks)
+
+
+class RunTable:
+    """A :class:`RoutingTable` stored as runs: consecutive keys whose destination lists are
+    equal share one entry, and a destination is one byte where there are at most 256
+    (a row or column of the mesh). Run i starts at key ``starts[i]`` (ascending gids) and
+    its destinations are ``ranks[ptr[i]:ptr[i + 1]]``. A gid is looked up as the run that
+    starts at or before it, so only the table's keys may be looked up (the gids that
+    arrive). Where every source goes to the same columns or rows (each rank pair shares
+    synapses) the table is one run; else at most one per key, in 8 B and a byte per
+    destination instead of 12 B (the key, an int64 pointer) and two bytes."""
+
+    def __init__(self, table, n_dest):
+        first = np.flatnonzero(~repeats(table.ptr, table.ranks))
+        self.starts = table.keys[first].copy()
+        counts = table.ptr[first + 1] - table.ptr[first]
+        self.ptr = pointers(counts, np.min_scalar_type(len(table.ranks)))
+        dtype = np.uint8 if n_dest <= 256 else table.ranks.dtype
+        self.ranks = table.ranks[ranges(table.ptr[first], counts)].astype(dtype)
+
+    def destinations(self, gids):
+        """(packet index, destination) pairs for packets of sources ``gids`` (keys)."""
+        run = np.searchsorted(self.starts, gids, side="right") - 1
+        starts, stops = self.ptr[run].astype(np.int64), self.ptr[run + 1].astype(np.int64)
+        n = stops - starts
+        return np.repeat(np.arange(len(gids)), n), self.ranks[ranges(starts, n)].astype(np.int64)
 
 
 def by_destination(words, dest, n_dest):
@@ -163,6 +183,11 @@ class Exchange:
     def describe(self):
         return {"strategy": self.name, "mesh": [self.mesh.rows, self.mesh.cols]}
 
+    def table_bytes(self):
+        """Bytes of this rank's routing tables (their keys are the rank's own gids, which
+        the simulation holds, and are not counted)."""
+        return self.table.ptr.nbytes + self.table.ranks.nbytes
+
 
 def _needed_table(comm, partition, local_gids, needed):
     """Routing table at each source's owner: which ranks host targets of its local nodes."""
@@ -230,26 +255,32 @@ class MeshExchange(Exchange):
         self.row_comm = Comm(comm.mpi.Split(self.traffic.row, self.traffic.col))
         self.col_comm = Comm(comm.mpi.Split(self.traffic.col, self.traffic.row))
         # The intermediate of (source owner o, destination d) is (row of o, column of d).
-        self.forward = RoutingTable.requested(self.col_comm, lambda g: mesh.row(partition.owner(g)),
-                                              needed)
-        self.table = RoutingTable.requested(self.row_comm, lambda g: mesh.col(partition.owner(g)),
-                                            self.forward.keys, local_gids)
+        forward = RoutingTable.requested(self.col_comm, lambda g: mesh.row(partition.owner(g)), needed)
+        table = RoutingTable.requested(self.row_comm, lambda g: mesh.col(partition.owner(g)),
+                                       forward.keys, local_gids)
+        self.forward, self.table = RunTable(forward, mesh.rows), RunTable(table, mesh.cols)
+        if comm.size == 1:
+            self._has_targets = np.diff(table.ptr) > 0
 
     def _move(self, local_index, gids, offsets, error):
         t, mesh, words = self.traffic, self.mesh, pack(gids, offsets)
-        spike, dest_col = self.table.destinations(local_index)
+        spike, dest_col = self.table.destinations(gids)
         t.multicast(0, t.col, spike, dest_col, len(local_index))
         send, counts = by_destination(words[spike], dest_col, mesh.cols)
         got, got_counts, failed = _flagged_alltoallv(self.row_comm, send, counts, error is not None)
         t.sent(counts, got_counts, mesh.cols - 1, me=t.col)
         origin_col = np.repeat(np.arange(mesh.cols), got_counts)
-        packet, dest_row = self.forward.destinations(np.searchsorted(self.forward.keys, unpack(got)[0]))
+        packet, dest_row = self.forward.destinations(unpack(got)[0])
         t.multicast(1, t.row, packet, dest_row, len(got))
         t.add_hops(np.abs(origin_col[packet] - t.col) + np.abs(dest_row - t.row))
         send, counts = by_destination(got[packet], dest_row, mesh.rows)
         recv, recv_counts, failed = _flagged_alltoallv(self.col_comm, send, counts, failed)
         t.sent(counts, recv_counts, mesh.rows - 1, me=t.row)
         return recv, failed
+
+    def table_bytes(self):
+        """Bytes of the routing table (row phase) and the forwarding table (column phase)."""
+        return sum(a.nbytes for t in (self.table, self.forward) for a in (t.starts, t.ptr, t.ranks))
 
 
 def _flagged_alltoallv(comm, send, send_counts, failed):

@@ -49,19 +49,14 @@ def reason(sim):
         (sim.comm.size > 1, "more than one rank"),
         (sim.backend.kernels is not CPU_KERNELS, "a backend other than the CPU's"),
         (bool(sim.currents), "current generators"),
-<<<<<<< HEAD
         (len(plastic) > 1, "more than one plastic projection"),
         (any(p.recorder is not None for p in plastic), "a weight recorder"),
         (sim.interval > 1 and any(g.sampled for g in sim.block_groups),
          "samples with intervals of several steps"),
         (any(type(b) not in (SpikeSourceBlock, ParrotBlock) for b in sim.single_blocks),
          "a node the compiled loop lacks"),
-=======
         (bool(sim.superposed), "superposition generators (gamma_sup, ppd_sup)"),
         (bool(sim.bernoulli), "bernoulli synapses"),
-        (len(sim.plasticity.projections) > 0, "plastic synapses"),
-        (any(type(b) is not SpikeSourceBlock for b in sim.single_blocks), "parrot neurons"),
->>>>>>> gens
         (any(k not in KERNELS for k in kernels), "a neuron kernel the compiled loop lacks"),
         (_slots(kernels) is None, "two neuron groups with one kernel"),
         (len(sim.static_table) > 1, "static projections in two tables"),

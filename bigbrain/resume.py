@@ -6,15 +6,17 @@ archive reopened, cut back to the checkpoint. Any number of ranks and any partit
 """
 import warnings
 
+import numpy as np
 import zarr
 
-from .archive import Archive, model_arrays, open_store
+from .archive import Appender, Archive, model_arrays, open_store, own_paths
 from .checkpoint import (CheckpointError, checkpoint_steps, latest_checkpoint, manifest, open_writer,
-                         remove_checkpoint, restore)
+                         read_checked, remove_checkpoint, restore)
 from .comm import Comm
 from .description import describe, fingerprint
 from .errors import ModelError
 from .rebuild import build_network
+from .traffic import PAIR_COLUMNS, pair_group
 
 def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_settings):
     """Continue an archived run from its latest intact checkpoint (collective).
@@ -53,6 +55,7 @@ def resume(path, comm=None, partition=None, net=None, t_end=None, **archive_sett
     settings = {**{k.replace("_ms", ""): v for k, v in meta["archive"].items()}, **archive_settings}
     writer = open_writer(sim, Archive(path, **settings))
     comm.agree(_reopen, writer, sim, step, meta, comm.rank)
+    _restore_own(writer, step, meta)
     sim.archive, net.archive = writer, writer.options
     return net
 
@@ -72,8 +75,36 @@ def _reopen(writer, sim, step, meta, rank):
     for path, app in writer.appenders.items():
         app.restore(m["records"][path], group[f"tails/{path}"][...])
     meta["segments"].append({**writer._segment("resume"), "checkpoint": step})
+    if "records" in meta:  # the pair rows of ranks this run adds
+        listed = set(meta["records"])
+        meta["records"] += [p for p in own_paths(writer.comm.size) if p not in listed]
     meta.update(status="running", finished=None, t_end_ms=step * sim.dt)
     root.attrs["bigbrain"] = meta
+
+
+def _restore_own(writer, step, meta):
+    """Collective, on resume: cut every rank's row of the pair counters back to checkpoint
+    ``step`` (rank r those of ranks r, r + P, … of every segment; to nothing where the
+    checkpoint has none), then every rank opens its own."""
+    comm, error = writer.comm, None
+    try:
+        root = zarr.open_group(writer.path, mode="r+", zarr_format=3)
+        m, group, where = manifest(root, step), root[f"checkpoints/{step}"], f"checkpoint {step}"
+        for q in range(comm.rank, max(s["n_ranks"] for s in meta["segments"]), comm.size):
+            part = m["parts"].get(f"rank_{q}", {})
+            for column in PAIR_COLUMNS:
+                path, key = f"{pair_group(q)}/{column}", f"traffic/pairs/{column}"
+                if path not in root:
+                    continue
+                n_full, tail = ([read_checked(group, f"rank_{q}/{key}/{x}", part[f"{key}/{x}"], where)
+                                 for x in ("n_full", "tail")] if f"{key}/n_full" in part
+                                else ([0], np.zeros(0, np.int64)))
+                Appender(root[path]).restore(int(n_full[0]), tail)
+    except Exception as exc:  # noqa: BLE001 - raised on every rank by check
+        error = exc
+    comm.check(error)
+    writer.open_own(comm.mpi.bcast(len(writer.appenders["telemetry/t_start_ms"]) if comm.rank == 0
+                                   else None, root=0))
 
 
 def _same_model(net, meta, path):

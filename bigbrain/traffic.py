@@ -14,6 +14,7 @@ dimension-ordered routing (along the row, then along the column):
 * ``hops[h]``: deliveries that travelled h links (Manhattan distance, 0: local).
 * ``messages``: point-to-point MPI messages this rank sent (count messages to every peer
   of the pattern, plus one data message to every peer that gets packets).
+  ``count_messages``: of them, the count messages (one per peer and phase, every interval).
 * ``words_sent``, ``words_received``: AER words in those messages (all phases).
 
 Counters are cumulative since the network was built; :meth:`snapshot` copies them.
@@ -37,6 +38,7 @@ class Traffic:
         self.row, self.col = int(mesh.row(rank)), int(mesh.col(rank))
         self.pairs = np.zeros(mesh.n_ranks, np.int64)
         self.messages = 0
+        self.count_messages = 0        # of them, those of the count phase (one per peer)
         self.words_sent = 0
         self.words_received = 0
         self._unicast = np.zeros(mesh.n_ranks, np.int64)       # packets per destination rank
@@ -51,6 +53,7 @@ class Traffic:
         """One message phase: words sent to and received from each peer, ``n_peers``
         count messages; ``me``: this rank's own entry in the counts (not a message)."""
         own = 0 if me is None else int(send_counts[me] > 0)
+        self.count_messages += n_peers
         self.messages += n_peers + int(np.count_nonzero(send_counts)) - own
         self.words_sent += int(send_counts.sum())
         self.words_received += int(recv_counts.sum())
@@ -110,21 +113,47 @@ def delta(now, before):
     return now if before is None else {k: now[k] - before[k] for k in now}
 
 
+#: Groups of ``telemetry/traffic/`` that rank 0 writes (summed or O(P) per block).
 ARCHIVE_ARRAYS = {
-    "pairs": ("block", "origin", "destination", "packets"),
     "links": ("block", "rank", "direction", "packets"),
     "routers": ("block", "rank", "packets"),
     "hops": ("block", "hops", "packets"),
     "messages": ("block", "rank", "messages"),
 }
+#: The rank-pair matrix: each destination rank r appends its own row to
+#: ``telemetry/traffic/pairs/to_<r>/<column>`` (its own arrays and chunks).
+PAIR_COLUMNS = ("block", "origin", "packets")
+#: Archives written before each rank wrote its own row: rank 0's rows of every rank,
+#: ``telemetry/traffic/pairs/<column>``.
+LEGACY_PAIR_COLUMNS = ("block", "origin", "destination", "packets")
 
 
-def gathered_part(change):
-    """What rank 0 gathers of one rank's counter changes (:func:`delta`) at a block end:
-    the non-zero pairs as (origins, packets) and the messages, O(peers); the links and
-    hops travel summed over the ranks (:func:`summed_part`), so that no rank holds O(P²)."""
+def pair_group(rank):
+    """Group of destination ``rank``'s row of the rank-pair matrix."""
+    return f"telemetry/traffic/pairs/to_{rank}"
+
+
+def pair_rows(change, block):
+    """This rank's rows of ``telemetry/traffic/pairs/to_<rank>/`` for one block, from its
+    counter changes (:func:`delta`): the non-zero origins, O(peers)."""
     origins = np.flatnonzero(change["pairs"])
-    return {"origins": origins, "packets": change["pairs"][origins], "messages": change["messages"]}
+    return {"block": np.full(len(origins), block, np.int64), "origin": origins,
+            "packets": change["pairs"][origins]}
+
+
+def read_pairs(group, read):
+    """Columns ``block, origin, destination, packets`` (int64) of the rank-pair rows in
+    ``group`` (``telemetry/traffic/pairs``): the per-destination groups ``to_<r>`` and the
+    rows of older archives directly in it. ``read(array, name)``: the rows written."""
+    parts = []
+    if "packets" in group:  # an archive from before per-rank rows (or resumed from one)
+        parts.append([read(group[c], c) for c in LEGACY_PAIR_COLUMNS])
+    for name, sub in sorted(group.groups()):
+        if name.startswith("to_"):
+            block, origin, packets = (read(sub[c], f"{name}/{c}") for c in PAIR_COLUMNS)
+            parts.append([block, origin, np.full(len(block), int(name[3:]), np.int64), packets])
+    return {c: np.concatenate([np.asarray(p[k], np.int64) for p in parts] + [np.zeros(0, np.int64)])
+            for k, c in enumerate(LEGACY_PAIR_COLUMNS)}
 
 
 def summed_part(change):
@@ -132,20 +161,16 @@ def summed_part(change):
     return np.concatenate([change["links"].ravel(), change["hops"]])
 
 
-def archive_rows(mesh, parts, summed, block):
-    """Rows of the archive's ``telemetry/traffic/`` arrays for one block, from every rank's
-    :func:`gathered_part` (``parts``, in rank order) and the sum over the ranks of their
+def archive_rows(mesh, messages, summed, block):
+    """Rows of rank 0's ``telemetry/traffic/`` arrays (:data:`ARCHIVE_ARRAYS`) for one
+    block, from every rank's messages (in rank order) and the sum over the ranks of their
     :func:`summed_part` (``summed``): sparse triplets, zero counts left out.
-    Returns {"pairs/origin": array, ...} (int64)."""
+    Returns {"links/rank": array, ...} (int64)."""
     links = summed[:mesh.n_ranks * 4].reshape(mesh.n_ranks, 4)
     hops = summed[mesh.n_ranks * 4:]
     routers = router_loads(mesh, links)
-    messages = np.array([p["messages"] for p in parts], np.int64)
-    origin = np.concatenate([p["origins"] for p in parts] + [np.zeros(0, np.int64)])
-    destination = np.repeat(np.arange(len(parts)), [len(p["origins"]) for p in parts])
-    packets = np.concatenate([p["packets"] for p in parts] + [np.zeros(0, np.int64)])
-    columns = {"pairs": (origin, destination, packets),
-               "links": np.nonzero(links) + (links[np.nonzero(links)],),
+    messages = np.asarray(messages, np.int64)
+    columns = {"links": np.nonzero(links) + (links[np.nonzero(links)],),
                "routers": (np.flatnonzero(routers), routers[routers > 0]),
                "hops": (np.flatnonzero(hops), hops[hops > 0]),
                "messages": (np.arange(len(messages)), messages)}

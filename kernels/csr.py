@@ -125,3 +125,23 @@ def sort_rows(ptr, keys, a, b):
     """Stably sort the items of each row by ``keys``, in place, moving ``a`` and ``b`` (per
     item, or empty: none) along; a row already in order is only read (O(n) then)."""
     _sort_rows(ptr, keys, a, b)
+
+
+@numba.njit(cache=True)
+def repeats(ptr, values):
+    """Whether each row (``values[ptr[k]:ptr[k + 1]]``) equals the row before it (row 0:
+    False); O(items), no temporaries."""
+    n = ptr.shape[0] - 1
+    out = np.zeros(max(n, 0), np.bool_)
+    for k in range(1, n):
+        a, b = ptr[k - 1], ptr[k]
+        length = ptr[k + 1] - b
+        if length != b - a:
+            continue
+        same = True
+        for j in range(length):
+            if values[a + j] != values[b + j]:
+                same = False
+                break
+        out[k] = same
+    return out

@@ -20,6 +20,7 @@ from collections import Counter
 import pandas as pd
 
 from .. import integrity
+from ..traffic import read_pairs
 
 
 def read_telemetry(root, location: str, group: str | None = None) -> pd.DataFrame:
@@ -27,6 +28,8 @@ def read_telemetry(root, location: str, group: str | None = None) -> pd.DataFram
     warning, when there are none)."""
     path = "telemetry" if group is None else f"telemetry/{group}"
     node = root.get(path)
+    if path == "telemetry/traffic/pairs" and node is not None:
+        return _pairs_table(node, f"{location}/{path}")
     arrays = {} if node is None else dict(sorted(node.arrays()))
     written = {name: integrity.length(a, f"{location}/{path}/{name}")
                for name, a in arrays.items() if a.ndim == 1}
@@ -40,6 +43,15 @@ def read_telemetry(root, location: str, group: str | None = None) -> pd.DataFram
     df.attrs["skipped"] = sorted(set(arrays) - set(df.columns))
     df.attrs["group"] = dict(node.attrs)
     return with_real_time_factor(df)
+
+
+def _pairs_table(node, where):
+    """The rank-pair rows (block, origin, destination, packets) of either layout: one
+    group per destination rank, or the rows of older archives (bigbrain.traffic.read_pairs)."""
+    df = pd.DataFrame(read_pairs(node, lambda a, name: integrity.read(a, f"{where}/{name}")))
+    df.attrs["skipped"] = []
+    df.attrs["group"] = dict(node.attrs)
+    return df
 
 
 def with_real_time_factor(df: pd.DataFrame) -> pd.DataFrame:

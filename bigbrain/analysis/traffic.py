@@ -6,7 +6,8 @@
     plot_traffic_matrix(traffic_matrix(run), seconds=run.meta["t_end_ms"] / 1000)
     plot_link_loads(link_loads(run))
 
-Reads ``telemetry/traffic/`` (docs/archive-layout.md), summed over the interval blocks
+Reads ``telemetry/traffic/`` (docs/archive-layout.md; the rank-pair rows of either
+layout, :func:`bigbrain.traffic.read_pairs`), summed over the interval blocks
 of one segment of the run (the last by default: a resumed run may have another number of
 ranks). Packets are AER words of 8 bytes.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..partition.mesh import EAST, NORTH, SOUTH, WEST
+from ..traffic import read_pairs
 
 
 def _segment_blocks(run, segment):
@@ -32,9 +34,13 @@ def _segment_blocks(run, segment):
 def _columns(run, group, names, segment):
     seg, inside = _segment_blocks(run, segment)
     g = run.root[f"telemetry/traffic/{group}"]
-    block = g["block"][:]
+    if group == "pairs":  # either layout (docs/archive-layout.md)
+        columns = read_pairs(g, lambda a, _: a[:])
+    else:
+        columns = {n: g[n][:] for n in ("block", *names)}
+    block = columns["block"]
     keep = inside[block] if len(inside) else np.zeros(len(block), bool)
-    return seg, [g[name][:][keep] for name in names]
+    return seg, [columns[name][keep] for name in names]
 
 
 def traffic_matrix(run, segment: int = -1) -> np.ndarray:

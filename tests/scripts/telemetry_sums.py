@@ -12,6 +12,7 @@ import numpy as np
 import zarr
 
 import bigbrain as bb
+from bigbrain.traffic import read_pairs
 from traffic_networks import clusters
 
 OUT = Path(sys.argv[1])
@@ -24,8 +25,9 @@ every = net.comm.allgather(mine)
 if net.rank == 0:
     P = net.comm.size
     tel = zarr.open_group(str(OUT / "run.zarr"), mode="r")["telemetry/traffic"]
+    rows = read_pairs(tel["pairs"], lambda a, _: a[:])
     pairs = np.zeros((P, P), np.int64)
-    np.add.at(pairs, (tel["pairs/destination"][:], tel["pairs/origin"][:]), tel["pairs/packets"][:])
+    np.add.at(pairs, (rows["destination"], rows["origin"]), rows["packets"])
     links = np.zeros((P, 4), np.int64)
     np.add.at(links, (tel["links/rank"][:], tel["links/direction"][:]), tel["links/packets"][:])
     hops = np.bincount(tel["hops/hops"][:], tel["hops/packets"][:]).astype(np.int64)
