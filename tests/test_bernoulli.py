@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import bigbrain as bb
-from bigbrain.description import build_network, describe
+from bigbrain.description import describe
+from bigbrain.rebuild import build_network
 from bigbrain.devices import cuda_devices
 
 DT = 0.1

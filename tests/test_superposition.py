@@ -14,7 +14,8 @@ import bigbrain as bb
 from bigbrain import modelfile
 from bigbrain.archive import ArchiveResult
 from bigbrain.checkpoint import checkpoint_steps
-from bigbrain.description import build_network, describe
+from bigbrain.description import describe
+from bigbrain.rebuild import build_network
 from bigbrain.devices import cuda_devices
 
 DT = 0.1
