@@ -23,6 +23,7 @@ and the messages of the exchange per interval.
 """
 import argparse
 import json
+import logging
 import resource
 import subprocess
 import sys
@@ -72,6 +73,18 @@ def array_bytes(obj, seen, depth=0):
     return 0
 
 
+class Stages(logging.Handler):
+    """Resident memory now and the peak so far (MiB) at each message of the build's log
+    (``bigbrain.build``): which stage makes the build's peak."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.seen = []
+
+    def emit(self, record):
+        self.seen.append((record.getMessage()[:40], round(rss_now()), round(peak_rss())))
+
+
 def kept_by_structure(net, sim):
     """MiB of arrays the built rank keeps, by structure (first owner counts a shared one)."""
     seen = set()
@@ -102,13 +115,17 @@ def worker(n, ranks, rank, exchange, t):
     net = bb.Network(dt=0.1, seed=1, comm=comm, exchange=exchange)
     brunel(net, N=n, CE=1000, CI=250, J=0.1)
     before = rss_now()
+    stages, log = Stages(), logging.getLogger("bigbrain.build")
+    log.addHandler(stages)
+    log.setLevel(logging.INFO)
     t0, c0 = time.perf_counter(), time.process_time()
     sim = net.build()
     t1, c1 = time.perf_counter(), time.process_time()
+    log.removeHandler(stages)
     out = {"N": n, "P": ranks, "rank": rank, "neurons": len(sim.local_gids),
            "synapses": sim.n_synapses(), "build_s": t1 - t0, "build_cpu_s": c1 - c0, "described_mib": before,
            "peak_build_mib": peak_rss(), "after_build_mib": rss_now(),
-           "kept_mib": kept_by_structure(net, sim)}
+           "kept_mib": kept_by_structure(net, sim), "stages": stages.seen}
     if t > 0:
         t2 = time.perf_counter()
         net.run(t)
@@ -118,7 +135,8 @@ def worker(n, ranks, rank, exchange, t):
     if rank < 0:
         every = net.comm.allgather(out)
         out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else
-                   {s: max(o[k][s] for o in every) for s in v}) for k, v in out.items()}
+                   {s: max(o[k][s] for o in every) for s in v}) for k, v in out.items()
+               if k != "stages"}
         out["rank"] = -1
         if net.rank != 0:
             return
@@ -143,6 +161,9 @@ def show(r):
             f"{r['synapses']:,} synapses; build {r['build_s']:.2f} s ({r['build_cpu_s']:.2f} s CPU), peak {r['peak_build_mib']:.0f} MiB, "
             f"after build {r['after_build_mib']:.0f} MiB (described {r['described_mib']:.0f})\n"
             f"    kept (MiB): {kept}")
+    if r.get("stages"):
+        line += "\n    build stages (MiB now / peak so far): " + "; ".join(
+            f"{what}: {now} / {peak}" for what, now, peak in r["stages"])
     if "sim_s" in r:
         line += (f"\n    run: {r['sim_s']:.2f} s, {r['spikes']} spikes, "
                  f"{r['messages_per_interval']:.0f} messages per interval, peak {r['peak_mib']:.0f} MiB")

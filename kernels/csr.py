@@ -9,11 +9,54 @@ import numba
 import numpy as np
 
 
+#: log2 of the rows per block of :class:`BlockPointers`.
+BLOCK_BITS = 6
+#: Types a row's offset in its block may have, smallest first.
+OFFSET_TYPES = (np.uint8, np.uint16, np.uint32, np.int64)
+
+
 def pointers(counts, dtype=np.int64):
     """Row pointers (``dtype``, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
     ptr = np.zeros(len(counts) + 1, dtype)
     np.cumsum(counts, out=ptr[1:])
     return ptr
+
+
+def offset_type(largest):
+    """The smallest of :data:`OFFSET_TYPES` that holds offsets up to ``largest``."""
+    return next(t for t in OFFSET_TYPES if largest <= np.iinfo(t).max)
+
+
+class BlockPointers:
+    """Row pointers stored in blocks of 2^:data:`BLOCK_BITS` (64) rows: the pointer of each
+    block's first row (``base``, the pointers' type) and each row's offset from it
+    (``offset``, one byte where a block's rows hold fewer than 256 items, else 2, 4 or 8
+    bytes): ``ptr[r] = base[r >> BLOCK_BITS] + offset[r]``. Where rows are short (a rank of
+    a large network has about one synapse per source it needs) this takes 1 byte per row
+    instead of 4 and still finds a row's items in O(1)."""
+
+    def __init__(self, ptr, dtype=None):
+        """From full row pointers ``ptr``; ``dtype``: the offsets' type (default: the
+        smallest that holds them)."""
+        ptr = np.asarray(ptr)
+        self.base = np.ascontiguousarray(ptr[::1 << BLOCK_BITS])
+        first = np.repeat(self.base, 1 << BLOCK_BITS)[:len(ptr)]
+        offsets = ptr - first
+        del first
+        self.offset = offsets.astype(dtype or offset_type(int(offsets.max(initial=0))))
+
+    def __len__(self):
+        return len(self.offset)
+
+    def pointers(self):
+        """The full row pointers (the type of ``base``)."""
+        first = np.repeat(self.base, 1 << BLOCK_BITS)[:len(self.offset)]
+        first += self.offset.astype(first.dtype, copy=False)
+        return first
+
+    @property
+    def nbytes(self):
+        return self.base.nbytes + self.offset.nbytes
 
 
 @numba.njit(cache=True)
