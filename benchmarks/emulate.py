@@ -92,7 +92,7 @@ def kept_by_structure(net, sim):
         "populations": list(net.populations.values()),
         "connections": [{k: v for k, v in vars(c).items() if k != "rule"} for c in net.connections],
         "needed sources": [sim.static_sources] + [p.sources for p in sim.plasticity.projections],
-        "static rows (ptr)": [p.ptr for p in sim.static],
+        "static rows (ptr)": [p.row_starts for p in sim.static],
         "static synapses": sim.static,
         "plastic synapses": sim.plasticity,
         "poisson synapses": sim.poisson,

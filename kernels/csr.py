@@ -37,26 +37,44 @@ class BlockPointers:
 
     def __init__(self, ptr, dtype=None):
         """From full row pointers ``ptr``; ``dtype``: the offsets' type (default: the
-        smallest that holds them)."""
-        ptr = np.asarray(ptr)
-        self.base = np.ascontiguousarray(ptr[::1 << BLOCK_BITS])
-        first = np.repeat(self.base, 1 << BLOCK_BITS)[:len(ptr)]
-        offsets = ptr - first
-        del first
-        self.offset = offsets.astype(dtype or offset_type(int(offsets.max(initial=0))))
+        smallest that holds them). No temporary of the pointers' length."""
+        ptr = np.ascontiguousarray(ptr)
+        self.base = ptr[::1 << BLOCK_BITS].copy()
+        self.offset = np.empty(len(ptr), dtype or offset_type(_largest_offset(ptr)))
+        _offsets(ptr, self.offset)
 
     def __len__(self):
         return len(self.offset)
 
     def pointers(self):
         """The full row pointers (the type of ``base``)."""
-        first = np.repeat(self.base, 1 << BLOCK_BITS)[:len(self.offset)]
-        first += self.offset.astype(first.dtype, copy=False)
-        return first
+        ptr = np.empty(len(self.offset), self.base.dtype)
+        _pointers(self.base, self.offset, ptr)
+        return ptr
 
     @property
     def nbytes(self):
         return self.base.nbytes + self.offset.nbytes
+
+
+@numba.njit(cache=True)
+def _largest_offset(ptr):
+    largest = 0
+    for r in range(ptr.shape[0]):
+        largest = max(largest, ptr[r] - ptr[r >> BLOCK_BITS << BLOCK_BITS])
+    return largest
+
+
+@numba.njit(cache=True)
+def _offsets(ptr, offset):
+    for r in range(ptr.shape[0]):
+        offset[r] = ptr[r] - ptr[r >> BLOCK_BITS << BLOCK_BITS]
+
+
+@numba.njit(cache=True)
+def _pointers(base, offset, ptr):
+    for r in range(ptr.shape[0]):
+        ptr[r] = base[r >> BLOCK_BITS] + offset[r]
 
 
 @numba.njit(cache=True)
@@ -97,6 +115,12 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
 
 
 @numba.njit(cache=True)
+def _count(keys, counts):
+    for i in range(keys.shape[0]):
+        counts[keys[i]] += 1
+
+
+@numba.njit(cache=True)
 def _group_blocks(sizes, keys, fill, out):
     i = 0
     for block in range(sizes.shape[0]):
@@ -109,7 +133,8 @@ def _group_blocks(sizes, keys, fill, out):
 def grouped_blocks(sizes, keys, n_keys):
     """:func:`grouped` of the block number (int16, or int32 from 32,768 blocks) of items
     that come in consecutive blocks of ``sizes`` items, without an array of those numbers."""
-    counts = np.bincount(keys, minlength=n_keys)
+    counts = np.zeros(n_keys, np.int64)
+    _count(keys, counts)  # np.bincount would copy the keys as int64 first
     out = np.empty(len(keys), np.int16 if len(sizes) <= np.iinfo(np.int16).max else np.int32)
     _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
     return out, counts
