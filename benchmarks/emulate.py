@@ -18,8 +18,10 @@ synapse each), N neurons on P = N / local ranks unless ``--ranks``. Each N runs 
 process; prints, per N: P, the rank's neurons and synapses, build time (s; wall clock and
 this process's CPU time, which a busy machine does not inflate), peak resident
 memory (ru_maxrss, MiB, imports included), resident memory after the build, and the
-arrays the built rank keeps, by structure (MiB); with ``--t`` also the simulation time
-and the messages of the exchange per interval.
+arrays the built rank keeps, by structure (MiB), and the resident memory and peak so far
+after each stage of the build (the messages of the ``bigbrain.build`` log: which stage
+makes the peak); with ``--t`` also the simulation time and the messages of the exchange
+per interval.
 """
 import argparse
 import json
