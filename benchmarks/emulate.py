@@ -18,13 +18,15 @@ synapse each), N neurons on P = N / local ranks unless ``--ranks``. Each N runs 
 process; prints, per N: P, the rank's neurons and synapses, build time (s; wall clock and
 this process's CPU time, which a busy machine does not inflate), peak resident
 memory (ru_maxrss, MiB, imports included), resident memory after the build, and the
-arrays the built rank keeps, by structure (MiB), and its exchange tables (bytes; with
-``alltoall`` also the mesh's, derived from them: :func:`mesh_tables`); with ``--t`` also
-the simulation time and the messages of the exchange per interval (and of them, those of
-the count phase).
+arrays the built rank keeps, by structure (MiB), its exchange tables (bytes; with
+``alltoall`` also the mesh's, derived from them: :func:`mesh_tables`), and the resident
+memory and peak so far after each stage of the build (the messages of the
+``bigbrain.build`` log: which stage makes the peak); with ``--t`` also the simulation time
+and the messages of the exchange per interval (and of them, those of the count phase).
 """
 import argparse
 import json
+import logging
 import resource
 import subprocess
 import sys
@@ -76,6 +78,18 @@ def array_bytes(obj, seen, depth=0):
     return 0
 
 
+class Stages(logging.Handler):
+    """Resident memory now and the peak so far (MiB) at each message of the build's log
+    (``bigbrain.build``): which stage makes the build's peak."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.seen = []
+
+    def emit(self, record):
+        self.seen.append((record.getMessage()[:40], round(rss_now()), round(peak_rss())))
+
+
 def kept_by_structure(net, sim):
     """MiB of arrays the built rank keeps, by structure (first owner counts a shared one)."""
     seen = set()
@@ -83,7 +97,7 @@ def kept_by_structure(net, sim):
         "populations": list(net.populations.values()),
         "connections": [{k: v for k, v in vars(c).items() if k != "rule"} for c in net.connections],
         "needed sources": [sim.static_sources] + [p.sources for p in sim.plasticity.projections],
-        "static rows (ptr)": [p.ptr for p in sim.static],
+        "static rows (ptr)": [p.row_starts for p in sim.static],
         "static synapses": sim.static,
         "plastic synapses": sim.plasticity,
         "poisson synapses": sim.poisson,
@@ -152,13 +166,17 @@ def worker(n, ranks, rank, exchange, t):
     net = bb.Network(dt=0.1, seed=1, comm=comm, exchange=exchange)
     brunel(net, N=n, CE=1000, CI=250, J=0.1)
     before = rss_now()
+    stages, log = Stages(), logging.getLogger("bigbrain.build")
+    log.addHandler(stages)
+    log.setLevel(logging.INFO)
     t0, c0 = time.perf_counter(), time.process_time()
     sim = net.build()
     t1, c1 = time.perf_counter(), time.process_time()
+    log.removeHandler(stages)
     out = {"N": n, "P": ranks, "rank": rank, "neurons": len(sim.local_gids),
            "synapses": sim.n_synapses(), "build_s": t1 - t0, "build_cpu_s": c1 - c0, "described_mib": before,
            "peak_build_mib": peak_rss(), "after_build_mib": rss_now(),
-           "kept_mib": kept_by_structure(net, sim)}
+           "kept_mib": kept_by_structure(net, sim), "stages": stages.seen}
     if t > 0:
         t2 = time.perf_counter()
         net.run(t)
@@ -174,7 +192,8 @@ def worker(n, ranks, rank, exchange, t):
     if rank < 0:
         every = net.comm.allgather(out)
         out = {k: (max(o[k] for o in every) if not isinstance(v, dict) else
-                   {s: max(o[k][s] for o in every) for s in v}) for k, v in out.items()}
+                   {s: max(o[k][s] for o in every) for s in v}) for k, v in out.items()
+               if k != "stages"}
         out["rank"] = -1
         if net.rank != 0:
             return
@@ -199,6 +218,9 @@ def show(r):
             f"{r['synapses']:,} synapses; build {r['build_s']:.2f} s ({r['build_cpu_s']:.2f} s CPU), peak {r['peak_build_mib']:.0f} MiB, "
             f"after build {r['after_build_mib']:.0f} MiB (described {r['described_mib']:.0f})\n"
             f"    kept (MiB): {kept}")
+    if r.get("stages"):
+        line += "\n    build stages (MiB now / peak so far): " + "; ".join(
+            f"{what}: {now} / {peak}" for what, now, peak in r["stages"])
     if "sim_s" in r:
         line += (f"\n    run: {r['sim_s']:.2f} s, {r['spikes']} spikes, "
                  f"{r['messages_per_interval']:.0f} messages per interval "

@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import distinct, find, ranges
+from .arrays import distinct, find_in_place, ranges
 from .comm import Comm
 from .kernels.csr import grouped, grouped_blocks, pointers, repeats
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
@@ -68,14 +68,13 @@ class RoutingTable:
         """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``owner(wanted)[j]``
         for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
-        Temporaries: about three arrays of the requests sent or received."""
+        Temporaries: the requests sent and received (each asking rank's ascending), the
+        latter then turned into their keys' positions in place."""
         send, sizes = grouped(np.asarray(wanted), owner, comm.size)
         requests, sizes = comm.alltoallv(send, sizes)
         del send
         keys = distinct(requests) if keys is None else keys
-        key_index = find(keys, requests, np.min_scalar_type(len(keys)))
-        del requests
-        return cls(keys, key_index, sizes)
+        return cls(keys, find_in_place(keys, requests), sizes)
 
     def route(self, key_index, gids, offsets, n_ranks):
         """(AER words of spikes of sources ``gids`` at steps ``offsets``, copied once per

@@ -3,10 +3,12 @@
 A :class:`Connection` is the description (the same on every rank). Building it on a rank
 generates the local synapses (:mod:`.connectivity`) and stores them compactly:
 
-* :class:`StaticProjection` (sources are nodes): compressed rows by source — ``ptr``
-  (int32 unless the projection has 2^31 synapses on the rank, one per source that this
-  rank needs, numbered by position among the rank's needed sources: nothing grows with
-  the whole network), ``post`` (ring-buffer
+* :class:`StaticProjection` (sources are nodes): compressed rows by source — row
+  pointers, one per source that this rank needs, numbered by position among the rank's
+  needed sources (nothing grows with the whole network), kept in blocks of 64 rows (an
+  int32 pointer per block unless the projection has 2^31 synapses on the rank, and a
+  1-byte offset per row where rows are short: :class:`~.kernels.csr.BlockPointers`),
+  ``post`` (ring-buffer
   column, uint16 or uint32), weights (one fixed-point int64 for the projection when it is
   homogeneous, else one int32 per synapse with a shift per projection, see
   :mod:`.kernels.fixed_point`) and delays (one uint8/uint16 per synapse unless homogeneous).
@@ -325,7 +327,7 @@ class SourceRows:
 
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
-        ptr = self.backend.to_host(self.ptr)
+        ptr = self.ptr
         return self.sources[self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))].astype(np.int64)
 
     def rows(self, gids):
@@ -336,12 +338,14 @@ class SourceRows:
         """Second pass: store the columns (``post``), the delays unless they are all equal
         (``delay``, else empty) and ``weight_value(weights)`` of each chunk into ``weight``
         (the final per-synapse array, or empty: none; ``weight_value`` None: the weights)."""
-        n = int(self.ptr[-1])
+        ptr = self.ptr
+        n = int(ptr[-1])
         self.post = np.empty(n, np.uint16 if n_columns <= 65536 else np.uint32)
         self.weight = weight
         delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
         self.delay = np.zeros(0 if self._one_delay else n, delay_type)
-        fill = self.ptr[:-1].copy()
+        fill = ptr[:-1].copy()
+        del ptr
         for pre_pos, post_col, w, delay in chunks():
             at = csr.slots(self.rows(self.conn.pre_gids[pre_pos]), fill)
             self.post[at] = post_col
@@ -356,10 +360,22 @@ class StaticProjection(SourceRows):
     """Static synapses from nodes onto this rank's neurons, in rows by source gid
     (:class:`SourceRows`): the constructor counts the synapses of each row, then
     :meth:`place` (given the weight range over all ranks, see :func:`place_static`) stores
-    them.
+    them. The row pointers are kept in blocks (``row_starts``,
+    :class:`~bigbrain.kernels.csr.BlockPointers`: about 1 byte per source where rows are
+    short); ``ptr`` reads and sets them as full pointers.
     """
 
     backend = NUMPY
+    device_ptr = None
+
+    @property
+    def ptr(self):
+        """The row pointers (host, the type of ``rows.base``)."""
+        return self.row_starts.pointers()
+
+    @ptr.setter
+    def ptr(self, ptr):
+        self.row_starts = csr.BlockPointers(ptr)
 
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns
@@ -410,7 +426,7 @@ class StaticProjection(SourceRows):
 
     def synapse_rows(self):
         """Row (source gid − gid_lo) of every synapse, in storage order."""
-        ptr = self.backend.to_host(self.ptr)
+        ptr = self.ptr
         return np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
 
     def __len__(self):
@@ -418,7 +434,7 @@ class StaticProjection(SourceRows):
 
     def source_gids(self):
         """Gids with at least one synapse here (they must be routed to this rank)."""
-        rows = self.gid_lo + np.flatnonzero(np.diff(self.backend.to_host(self.ptr)))
+        rows = self.gid_lo + np.flatnonzero(np.diff(self.ptr))
         return self.sources[rows].astype(np.int64)
 
     def index_by(self, sources):
@@ -432,23 +448,27 @@ class StaticProjection(SourceRows):
             return  # its sources are consecutive there: the rows stay as they are
         at = find(sources, mine) - self.gid_lo
         counts = np.zeros(int(at[-1]) + 1, np.int64)
-        counts[at] = np.diff(self.ptr)
-        self.ptr = csr.pointers(counts, self.ptr.dtype)
+        ptr = self.ptr
+        counts[at] = np.diff(ptr)
+        self.ptr = csr.pointers(counts, ptr.dtype)
 
     def use(self, backend):
-        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there
-        (row pointers as int64 where the backend is not NumPy's)."""
-        if backend is not NUMPY:
-            self.ptr = self.backend.to_host(self.ptr).astype(np.int64)
-        backend.move(self, ("ptr", "post", "weight", "delay"))
+        """Compute with ``backend`` (:mod:`bigbrain.backends`): move the synapses there (and
+        where the backend is not NumPy's, full int64 row pointers, ``device_ptr``; the
+        host keeps ``row_starts``)."""
+        self.device_ptr = None if backend is NUMPY else backend.asarray(self.ptr.astype(np.int64))
+        backend.move(self, ("post", "weight", "delay"))
 
     def arguments(self):
-        """This projection's arguments of the ``deliver`` kernel, after the spikes."""
-        return (np.int64(self.gid_lo), self.ptr, self.post, self.weight, np.int64(self.shift),
+        """This projection's arguments of the backend's ``deliver`` kernel, after the spikes:
+        the rows as ``row_starts.base, row_starts.offset`` on the CPU, as ``device_ptr`` elsewhere."""
+        rows = ((self.row_starts.base, self.row_starts.offset) if self.device_ptr is None else
+                (self.device_ptr,))
+        return (np.int64(self.gid_lo), *rows, self.post, self.weight, np.int64(self.shift),
                 np.int64(self.weight_all), self.delay, np.int64(self.delay_all))
 
     def nbytes(self):
-        return self.post.nbytes + self.weight.nbytes + self.delay.nbytes + self.ptr.nbytes
+        return self.post.nbytes + self.weight.nbytes + self.delay.nbytes + self.row_starts.nbytes
 
 
 def place_static(projections, comm):
@@ -475,6 +495,11 @@ def index_static(projections):
     sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
+    offset_types = [p.row_starts.offset.dtype.type for p in projections]
+    widest = max(offset_types, key=csr.OFFSET_TYPES.index, default=None)
+    for proj, kind in zip(projections, offset_types):  # one type: they stay in one kernel table
+        if kind is not widest:
+            proj.row_starts = csr.BlockPointers(proj.ptr, widest)
     return sources
 
 

@@ -9,11 +9,72 @@ import numba
 import numpy as np
 
 
+#: log2 of the rows per block of :class:`BlockPointers`.
+BLOCK_BITS = 6
+#: Types a row's offset in its block may have, smallest first.
+OFFSET_TYPES = (np.uint8, np.uint16, np.uint32, np.int64)
+
+
 def pointers(counts, dtype=np.int64):
     """Row pointers (``dtype``, len(counts) + 1): the items of row r go to ptr[r]:ptr[r + 1]."""
     ptr = np.zeros(len(counts) + 1, dtype)
     np.cumsum(counts, out=ptr[1:])
     return ptr
+
+
+def offset_type(largest):
+    """The smallest of :data:`OFFSET_TYPES` that holds offsets up to ``largest``."""
+    return next(t for t in OFFSET_TYPES if largest <= np.iinfo(t).max)
+
+
+class BlockPointers:
+    """Row pointers stored in blocks of 2^:data:`BLOCK_BITS` (64) rows: the pointer of each
+    block's first row (``base``, the pointers' type) and each row's offset from it
+    (``offset``, one byte where a block's rows hold fewer than 256 items, else 2, 4 or 8
+    bytes): ``ptr[r] = base[r >> BLOCK_BITS] + offset[r]``. Where rows are short (a rank of
+    a large network has about one synapse per source it needs) this takes 1 byte per row
+    instead of 4 and still finds a row's items in O(1)."""
+
+    def __init__(self, ptr, dtype=None):
+        """From full row pointers ``ptr``; ``dtype``: the offsets' type (default: the
+        smallest that holds them). No temporary of the pointers' length."""
+        ptr = np.ascontiguousarray(ptr)
+        self.base = ptr[::1 << BLOCK_BITS].copy()
+        self.offset = np.empty(len(ptr), dtype or offset_type(_largest_offset(ptr)))
+        _offsets(ptr, self.offset)
+
+    def __len__(self):
+        return len(self.offset)
+
+    def pointers(self):
+        """The full row pointers (the type of ``base``)."""
+        ptr = np.empty(len(self.offset), self.base.dtype)
+        _pointers(self.base, self.offset, ptr)
+        return ptr
+
+    @property
+    def nbytes(self):
+        return self.base.nbytes + self.offset.nbytes
+
+
+@numba.njit(cache=True)
+def _largest_offset(ptr):
+    largest = 0
+    for r in range(ptr.shape[0]):
+        largest = max(largest, ptr[r] - ptr[r >> BLOCK_BITS << BLOCK_BITS])
+    return largest
+
+
+@numba.njit(cache=True)
+def _offsets(ptr, offset):
+    for r in range(ptr.shape[0]):
+        offset[r] = ptr[r] - ptr[r >> BLOCK_BITS << BLOCK_BITS]
+
+
+@numba.njit(cache=True)
+def _pointers(base, offset, ptr):
+    for r in range(ptr.shape[0]):
+        ptr[r] = base[r >> BLOCK_BITS] + offset[r]
 
 
 @numba.njit(cache=True)
@@ -54,6 +115,12 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
 
 
 @numba.njit(cache=True)
+def _count(keys, counts):
+    for i in range(keys.shape[0]):
+        counts[keys[i]] += 1
+
+
+@numba.njit(cache=True)
 def _group_blocks(sizes, keys, fill, out):
     i = 0
     for block in range(sizes.shape[0]):
@@ -66,7 +133,8 @@ def _group_blocks(sizes, keys, fill, out):
 def grouped_blocks(sizes, keys, n_keys):
     """:func:`grouped` of the block number (int16, or int32 from 32,768 blocks) of items
     that come in consecutive blocks of ``sizes`` items, without an array of those numbers."""
-    counts = np.bincount(keys, minlength=n_keys)
+    counts = np.zeros(n_keys, np.int64)
+    _count(keys, counts)  # np.bincount would copy the keys as int64 first
     out = np.empty(len(keys), np.int16 if len(sizes) <= np.iinfo(np.int16).max else np.int32)
     _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
     return out, counts

@@ -9,6 +9,7 @@ shift per projection), so the sums do not depend on order.
 import numba
 import numpy as np
 
+from .csr import BLOCK_BITS
 from .prefetch import prefetch_write
 from .typed_list import typed_list
 
@@ -17,11 +18,13 @@ INDEX_CHUNK = 1024
 
 
 @numba.njit(cache=True)
-def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all,
-            ring_ex, ring_in):
+def deliver(src_gid, src_step, gid_lo, base, offset, post, weight, shift, weight_all, delay,
+            delay_all, ring_ex, ring_in):
     """Deliver spikes (source gid, emission step) through one projection's synapses.
 
-    The synapses of source ``g`` are ``ptr[g - gid_lo] : ptr[g - gid_lo + 1]``; ``post``
+    The synapses of source ``g`` are ``ptr[g - gid_lo] : ptr[g - gid_lo + 1]``, the row
+    pointers given in blocks (:class:`~.csr.BlockPointers`: ``ptr[r]`` is
+    ``base[r >> BLOCK_BITS] + offset[r]``); ``post``
     holds their ring-buffer columns. ``weight`` (int32) holds per-synapse weights, the
     fixed-point weight of synapse k being ``weight[k] << shift``; ``delay`` holds per-synapse
     delays (steps). Either is empty when every synapse has ``weight_all`` (fixed point) /
@@ -35,7 +38,7 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
     an inlined function they ran 4× slower.
     """
     L, n = ring_ex.shape
-    span = ptr.shape[0] - 1
+    span = offset.shape[0] - 1
     flat_ex, flat_in = ring_ex.reshape(L * n), ring_in.reshape(L * n)
     has_weight = weight.shape[0] > 0
     slot_start, index = np.empty(L + 1, np.int64), np.empty(INDEX_CHUNK, np.int64)
@@ -45,15 +48,17 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
         if row < 0 or row >= span:
             continue
         t = src_step[s]
+        start = np.int64(base[row >> BLOCK_BITS]) + np.int64(offset[row])
+        stop = np.int64(base[(row + 1) >> BLOCK_BITS]) + np.int64(offset[row + 1])
         if delay.shape[0] == 0:
             slot = (t + delay_all) % L
             ex, inh = ring_ex[slot], ring_in[slot]
             if not has_weight:
                 target = ex if weight_all >= 0 else inh
-                for k in range(ptr[row], ptr[row + 1]):
+                for k in range(start, stop):
                     target[post[k]] += weight_all
                 continue
-            for k in range(ptr[row], ptr[row + 1]):
+            for k in range(start, stop):
                 w = np.int64(weight[k]) << shift
                 if w >= 0:
                     ex[post[k]] += w
@@ -64,8 +69,8 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
             for d in range(L + 1):
                 slot_start[d] = (t + d) % L * n
             tabled = t
-        for lo in range(ptr[row], ptr[row + 1], INDEX_CHUNK):
-            hi = min(lo + INDEX_CHUNK, ptr[row + 1])
+        for lo in range(start, stop, INDEX_CHUNK):
+            hi = min(lo + INDEX_CHUNK, stop)
             for k in range(lo, hi):
                 index[k - lo] = slot_start[delay[k]] + post[k]
             for k in range(lo, hi):
@@ -83,14 +88,14 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, del
 def deliver_each(src_gid, src_step, projections, ring_ex, ring_in):
     """:func:`deliver` through each projection of a typed list (one :func:`table` group)."""
     for p in range(len(projections)):
-        gid_lo, ptr, post, weight, shift, weight_all, delay, delay_all = projections[p]
-        deliver(src_gid, src_step, gid_lo, ptr, post, weight, shift, weight_all, delay,
+        gid_lo, base, offset, post, weight, shift, weight_all, delay, delay_all = projections[p]
+        deliver(src_gid, src_step, gid_lo, base, offset, post, weight, shift, weight_all, delay,
                 delay_all, ring_ex, ring_in)
 
 
 def table(projections):
-    """Several projections' :func:`deliver` arguments (gid_lo, ptr, post, weight, shift,
-    weight_all, delay, delay_all), as :func:`deliver_table` takes them: typed lists of those
+    """Several projections' :func:`deliver` arguments (gid_lo, base, offset, post, weight,
+    shift, weight_all, delay, delay_all), as :func:`deliver_table` takes them: typed lists of those
     with the same array types."""
     groups = {}
     for args in projections:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cuda_host
-from bigbrain.kernels import cond, delivery, exp_tables, hh, lif, philox, poisson, stdp
+from bigbrain.kernels import cond, csr, delivery, exp_tables, hh, lif, philox, poisson, stdp
 from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.gpu import CudaKernels, kernel_names
 from bigbrain.neurons import MODELS
@@ -165,10 +165,19 @@ def test_deliver_equals_numba(kernels, post_type, per_synapse):
     delay = rng.integers(1, 20, n).astype(np.uint8) if per_synapse else np.zeros(0, np.int64)
     src_gid, src_step = rng.integers(40, 160, 500), rng.integers(0, 50, 500)
     rings = [_ring(np.random.default_rng(5)) for _ in range(2)]
-    for kernel, ring in zip((delivery.deliver, kernels.deliver), rings):
-        kernel(src_gid, src_step, 50, ptr, post, weight, np.int64(5), np.int64(to_fixed(-0.3)),
-               delay, np.int64(7), *ring)
+    args = (np.int64(50), ptr, post, weight, np.int64(5), np.int64(to_fixed(-0.3)), delay,
+            np.int64(7))
+    delivery.deliver(src_gid, src_step, *_on_cpu(args), *rings[0])
+    kernels.deliver(src_gid, src_step, *args, *rings[1])
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
+
+
+def _on_cpu(args):
+    """A projection's CUDA ``deliver`` arguments (gid_lo, ptr, …) as the Numba kernel takes
+    them (gid_lo, base, offset, …: the row pointers in blocks)."""
+    gid_lo, ptr, *rest = args
+    rows = csr.BlockPointers(ptr)
+    return (gid_lo, rows.base, rows.offset, *rest)
 
 
 def _projections(rng, post_type):
@@ -199,8 +208,9 @@ def test_deliver_table_equals_numba_in_one_launch(kernels, post_type):
     src_gid, src_step = rng.integers(0, 200, 400), rng.integers(0, 50, 400)
     rings = [_ring(np.random.default_rng(11)) for _ in range(2)]
     launches = kernels.counts["launches"]
-    for module, ring in zip((delivery, kernels), rings):
-        module.deliver_table(src_gid, src_step, module.table(projections), *ring)
+    delivery.deliver_table(src_gid, src_step, delivery.table(list(map(_on_cpu, projections))),
+                           *rings[0])
+    kernels.deliver_table(src_gid, src_step, kernels.table(projections), *rings[1])
     assert kernels.counts["launches"] == launches + 1
     assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
     assert not np.array_equal(rings[0][0], _ring(np.random.default_rng(11))[0])
@@ -227,8 +237,8 @@ def test_deliver_log_equals_numba_interval_by_interval(kernels):
         log.buffer[0] += 150
         kernels.deliver_log(log, source_of, table, *rings[1])
         src = source_of[cols]
-        delivery.deliver_table(src[src >= 0], steps[src >= 0], delivery.table(projections),
-                               *rings[0])
+        delivery.deliver_table(src[src >= 0], steps[src >= 0],
+                               delivery.table(list(map(_on_cpu, projections))), *rings[0])
         assert np.array_equal(rings[0][0], rings[1][0]) and np.array_equal(rings[0][1], rings[1][1])
     assert kernels.counts["launches"] == launches + 3
     got_cols, got_steps = log.read()

@@ -11,7 +11,7 @@ import pytest
 
 import bigbrain as bb
 from bigbrain.backends import memory
-from bigbrain.kernels import delivery
+from bigbrain.kernels import csr, delivery
 from bigbrain.kernels.fixed_point import INT32_MAX, quantize, to_fixed
 from mpi_helpers import run_mpi
 
@@ -61,7 +61,7 @@ def test_normal_weights_cost_six_bytes_per_synapse_with_uint16_columns():
     net.connect(a, b, rule="fixed_indegree", indegree=500, weight=bb.normal(0.1, 0.01), delay=1.5)
     proj = net.build().static[0]
     assert proj.post.dtype == np.uint16 and proj.weight.dtype == np.int32
-    per_synapse = proj.nbytes() - proj.ptr.nbytes  # the rows: 8 B per source gid
+    per_synapse = proj.nbytes() - proj.row_starts.nbytes  # the rows
     assert per_synapse == 6 * len(proj)
     assert proj.nbytes() / len(proj) <= 6.02
     assert memory.estimate(net, 1).parts["synapses"] == per_synapse
@@ -77,20 +77,23 @@ def test_a_weight_too_large_for_fixed_point_names_the_field():
         net.build()
 
 
+@pytest.mark.parametrize("offset_type", [None, np.uint32, np.int64])
 @pytest.mark.parametrize("per_synapse_delay", [False, True])
-def test_deliver_adds_each_weight_shifted(per_synapse_delay):
+def test_deliver_adds_each_weight_shifted(per_synapse_delay, offset_type):
     """The Numba kernel against np.add.at of weight << shift (int32 weights of either sign
-    whose shifted value needs more than 32 bits)."""
+    whose shifted value needs more than 32 bits), the rows (150, three blocks) given as
+    block pointers with offsets of each type."""
     rng = np.random.default_rng(4)
-    ptr = np.r_[0, np.cumsum(rng.integers(0, 20, 50))]
+    ptr = np.r_[0, np.cumsum(rng.integers(0, 20, 150))].astype(np.int32)
     n, shift, L = ptr[-1], 6, 12
     post = rng.integers(0, 40, n).astype(np.uint16)
     weight = rng.integers(-2**31, 2**31, n).astype(np.int32)
     delay = rng.integers(1, L, n).astype(np.uint8) if per_synapse_delay else np.zeros(0, np.uint8)
-    src_gid, src_step = rng.integers(0, 60, 80), rng.integers(0, 30, 80)
+    src_gid, src_step = rng.integers(0, 160, 300), rng.integers(0, 30, 300)
     ring_ex, ring_in = np.zeros((L, 40), np.int64), np.zeros((L, 40), np.int64)
-    delivery.deliver(src_gid, src_step, 5, ptr, post, weight, np.int64(shift), np.int64(0),
-                     delay, np.int64(3), ring_ex, ring_in)
+    rows = csr.BlockPointers(ptr, offset_type)
+    delivery.deliver(src_gid, src_step, 5, rows.base, rows.offset, post, weight, np.int64(shift),
+                     np.int64(0), delay, np.int64(3), ring_ex, ring_in)
     expected = np.zeros((2, L, 40), np.int64)
     for g, t in zip(src_gid, src_step):
         if 0 <= g - 5 < len(ptr) - 1:
@@ -100,6 +103,19 @@ def test_deliver_adds_each_weight_shifted(per_synapse_delay):
             np.add.at(expected, ((w < 0).astype(int), slot, post[k]), w)
     assert np.array_equal(ring_ex, expected[0]) and np.array_equal(ring_in, expected[1])
     assert ring_in.min() < -2**33 and ring_ex.max() > 2**33
+
+
+def test_block_pointers_hold_short_rows_in_a_byte_each():
+    """Rows of 0–3 items (a rank of a large network): 1 byte per row and 4 per block of
+    64, the full pointers given back exactly; long rows take wider offsets."""
+    rng = np.random.default_rng(6)
+    ptr = np.r_[0, np.cumsum(rng.integers(0, 4, 1000))].astype(np.int32)
+    rows = csr.BlockPointers(ptr)
+    assert rows.offset.dtype == np.uint8 and rows.nbytes == 1001 + 4 * 16
+    assert rows.pointers().dtype == np.int32 and np.array_equal(rows.pointers(), ptr)
+    long = np.r_[0, np.cumsum(np.full(200, 2000))]  # 63 rows: 126,000
+    assert csr.BlockPointers(long).offset.dtype == np.uint32
+    assert np.array_equal(csr.BlockPointers(long).pointers(), long)
 
 
 def _mpi_run(tmp_path, n_ranks):

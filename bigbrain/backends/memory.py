@@ -13,7 +13,8 @@ the expected number of synapses of each rule:
 * static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (4 B
   unless homogeneous), delay (1 B up to 255 steps, else 2 B, unless homogeneous), and 8 B
   per source row, one per source the rank needs (the expected distinct sources of its
-  synapses, not the pre selection's whole range);
+  synapses, not the pre selection's whole range): its gid and row pointer (an upper bound
+  on the CPU, whose pointers take 1–4 B in blocks, :class:`~bigbrain.kernels.csr.BlockPointers`);
 * plastic synapses: the same with an 8 B weight always, and 25 B per source row (row
   pointer, trace, last spike, active flag), plus the exp tables of the STDP kernels;
 * Poisson synapses: 40 B (column, gid, ordinal, delay, weight).
