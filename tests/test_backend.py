@@ -269,6 +269,32 @@ def test_gpu_path_resumes_a_checkpoint_as_the_cpu_runs_on(host_gpu, monkeypatch,
             np.testing.assert_array_equal(a, b)
 
 
+STDP_RESIDENT = {"t": 25.0, "parrots": False}  # counted after 5 ms (5 intervals)
+
+
+@pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
+def test_gpu_path_keeps_stdp_on_the_device_on_one_rank(host_gpu, monkeypatch, triplet):
+    """One rank, every population on a device kernel: the post-synaptic history, the
+    traces and the spikes that STDP reads stay on the device (the device records the
+    history from its spike log and groups the spikes itself), so an interval uploads
+    nothing once the first spikes have uploaded the kernels' tables; spikes, weights and
+    weight recorder events equal NumPy's bit for bit."""
+    counted = {}
+
+    def first_spikes(net):
+        net.run(5.0)
+        counted.update(host_gpu.kernels.counts)
+
+    reference = networks.stdp_results(triplet=triplet, before_run=first_spikes,
+                                      **STDP_RESIDENT)
+    _on(host_gpu, monkeypatch)
+    got = networks.stdp_results(triplet=triplet, before_run=first_spikes, **STDP_RESIDENT)
+    networks.assert_identical(reference, got)
+    assert len(got["ev_t"]) > 0
+    used = {k: v - counted[k] for k, v in host_gpu.kernels.counts.items()}
+    assert used["to_device"] == 0 and used["launches"] > 0
+
+
 @pytest.mark.parametrize("rule, warned", [
     ({}, None), ({"mu_plus": 0.0, "mu_minus": 0.0}, None),
     ({"mu_plus": 0.5}, r"mu_plus = 0.5: w\*\*mu comes from the device's pow"),
