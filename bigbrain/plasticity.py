@@ -22,6 +22,10 @@ Memory layout (per rank):
   has K−₃ just after the spike (``tau_minus_triplet``) in a second array ``ht``, and each
   row its trace K+₃ (``kplus_triplet``); without, neither exists.
 
+On a GPU the synapses and row traces live on the device; the history is kept on the host
+and copied over each interval, or, on a rank whose spikes are all in the device's spike
+log, also kept on the device (:class:`DeviceHistory`: nothing copied per interval).
+
 Deviation from NEST: none known in the arithmetic; time differences are computed as
 (stamp difference) · dt instead of from NEST's tic-based ms values (differences ~1e-16
 relative).

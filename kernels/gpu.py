@@ -20,6 +20,9 @@ rounds as on the CPU, and the results are the CPU kernels' bit for bit:
   (:mod:`.exp_tables`);
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
   in time order, as the CPU does; weight-recorder events are sorted into the CPU's order.
+  Where the spikes are in the device's spike log (one rank), the grouping
+  (:meth:`CudaKernels.device_spike_groups`) and the post-synaptic history
+  (:meth:`CudaKernels.record_post_spikes`) are computed on the device: nothing uploaded.
 
 Two STDP settings leave the device's own libdevice functions, whose last bit can differ
 from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names them and the
