@@ -58,7 +58,7 @@ if [ "${BIGBRAIN_GPU_STANDIN:-}" = host ]; then
 fi
 KERNEL_SAMPLE="" MODEL_SAMPLE=""
 if [ "${BIGBRAIN_GPU_CHECK_TINY:-}" = 1 ]; then
-    KERNEL_SAMPLE=" and (philox_words or deliver_log or stdp_deliver)"
+    KERNEL_SAMPLE=" and (philox_words or deliver_log or stdp_deliver or record_post)"
     MODEL_SAMPLE=" and (not model_kernel or iaf_cond_alpha)"
 fi
 
