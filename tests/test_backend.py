@@ -269,6 +269,32 @@ def test_gpu_path_resumes_a_checkpoint_as_the_cpu_runs_on(host_gpu, monkeypatch,
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("rises", [False, True], ids=["rows grow", "bound rises"])
+def test_device_history_follows_the_host_history_where_rows_fill(host_gpu, rises):
+    """The device's copy of the post-synaptic history (plasticity.DeviceHistory) stays equal
+    to the host's bit for bit, interval after interval, when a row fills and the host drops
+    entries by a new bound or grows the rows: then, and only then, it is uploaded again."""
+    from bigbrain.plasticity import DeviceHistory, PostHistory
+    host = PostHistory(np.array([20.0, 25.0, 30.0]), np.array([True, False, True]), 0.1)
+    device = DeviceHistory(host, host_gpu, host_gpu.asarray(host.inv_tau_minus))
+    kernels, pushes = host_gpu.kernels, 0
+    for t in range(3, 120, 3):  # column 0 spikes every 3 steps, column 2 every 6
+        cols, stamps = (np.array([0, 2]), np.array([t, t])) if t % 6 == 0 else \
+            (np.array([0]), np.array([t]))
+        bound, shape = host.bound, host.h.shape
+        host.record(cols, stamps, (lambda: t - 15) if rises else (lambda: -1))
+        on_device = kernels.put(cols), kernels.put(stamps)
+        uploads = kernels.counts["to_device"]
+        device.record(*on_device, bound)
+        changed = host.bound != bound or host.h.shape != shape
+        pushes += changed
+        if t > 3:  # the first recording uploads the exp tables
+            assert (kernels.counts["to_device"] > uploads) == changed
+        for name in ("h", "kminus", "last_stamp"):
+            assert np.array_equal(getattr(host, name), getattr(device, name)), (t, name)
+    assert pushes >= 2 and (host.h.shape[1] > 30) != rises
+
+
 STDP_RESIDENT = {"t": 25.0, "parrots": False}  # counted after 5 ms (5 intervals)
 
 
