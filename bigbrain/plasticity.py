@@ -22,6 +22,10 @@ Memory layout (per rank):
   has K−₃ just after the spike (``tau_minus_triplet``) in a second array ``ht``, and each
   row its trace K+₃ (``kplus_triplet``); without, neither exists.
 
+On a GPU the synapses and row traces live on the device; the history is kept on the host
+and copied over each interval, or, on a rank whose spikes are all in the device's spike
+log, also kept on the device (:class:`DeviceHistory`: nothing copied per interval).
+
 Deviation from NEST: none known in the arithmetic; time differences are computed as
 (stamp difference) · dt instead of from NEST's tic-based ms values (differences ~1e-16
 relative).
@@ -128,12 +132,14 @@ class PostHistory:
         self.bound = np.iinfo(np.int64).min
 
     def on(self, backend):
-        """(h, hf, K− tables, their starts and lengths per column) as ``backend`` arrays (h
-        is copied to a device once per interval: the history is appended to on the host,
-        in spike order), and ``ht`` (None without triplet projections)."""
+        """(h, hf, K− tables, their starts and lengths per column) and ``ht`` (None without
+        triplet projections) for ``backend``'s kernels: h and ht as its arrays (copied to a
+        device once per interval: the history is appended to on the host, in spike order;
+        see :class:`DeviceHistory` for a rank that avoids it), the tables on the host (a
+        device's kernels read their own, longer ones)."""
         h = backend.asarray(self.h)
         ht = None if self.ht is None else backend.asarray(self.ht)
-        return (h, h.view(np.float64), *(backend.asarray(a) for a in self.minus_tables)), ht
+        return (h, h.view(np.float64), *self.minus_tables), ht
 
 
 def _larger(capacity):
@@ -151,6 +157,50 @@ def _line_aligned_zeros(shape):
     buffer = np.zeros(words + per_line, np.int64)
     start = (-(buffer.ctypes.data // 8)) % per_line
     return buffer[start:start + words].reshape(shape)
+
+
+class DeviceHistory:
+    """A device's copy of a :class:`PostHistory`, for a rank whose spikes are in the
+    device's spike log (one rank, every population advanced by a device kernel).
+
+    The host keeps recording into its own history (exact, and what checkpoints save); the
+    device repeats each interval's recording into its copy from the spikes it holds
+    (kernels/cuda/stdp.cu: ``stdp_record_post``), so the STDP kernels read the history
+    without any upload. Only where the host's recording had to drop entries by a new
+    bound or to grow the rows (rare: a row full) is the host's history uploaded again."""
+
+    def __init__(self, history, backend, inv_tau_minus):
+        self.history, self.backend, self.inv_tau_minus = history, backend, inv_tau_minus
+        put = backend.asarray
+        self.tracked = put(history.tracked.astype(np.uint8))
+        self.inv_tau_minus_triplet = put(history.inv_tau_minus_triplet) if history.triplet else None
+        self.push()
+
+    def push(self):
+        """Upload the host's history and traces."""
+        h, put = self.history, self.backend.asarray
+        self.h, self.kminus, self.last_stamp = put(h.h), put(h.kminus), put(h.last_stamp)
+        self.hf = self.h.view(np.float64)
+        self.ht = put(h.ht) if h.triplet else None
+        self.kminus_triplet = put(h.kminus_triplet) if h.triplet else None
+        self.shape = h.h.shape
+
+    def record(self, cols, stamps, bound_before):
+        """Repeat the host's recording of this interval's spikes (device arrays: columns,
+        stamps) in the device's copy; upload instead where it changed the bound or grew."""
+        h = self.history
+        if h.bound != bound_before or h.h.shape != self.shape:
+            self.push()
+            return
+        triplet = ((self.kminus_triplet, self.inv_tau_minus_triplet, self.ht)
+                   if h.triplet else None)
+        self.backend.kernels.record_post_spikes(
+            cols, stamps, self.tracked, h.bound, self.h, self.hf,
+            (self.kminus, self.last_stamp, self.inv_tau_minus, h.dt), triplet)
+
+    def arrays(self):
+        """As :meth:`PostHistory.on`: the device's copy, nothing uploaded."""
+        return (self.h, self.hf, *self.history.minus_tables), self.ht
 
 
 class PlasticProjection(SourceRows):
@@ -207,13 +257,25 @@ class PlasticProjection(SourceRows):
         self.rows = self.ptr if backend is NUMPY else self.ptr.astype(np.int64)
         backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last")
                      + (("kplus_triplet",) if self.kplus_triplet is not None else ()))
+        rec = self.recorder or NO_RECORDER  # its arrays where the kernel reads them, once
+        flags = rec.row_flag if backend is NUMPY else rec.row_flag.astype(np.uint8)
+        self.recorder_arrays = (backend.asarray(flags), backend.asarray(rec.synapses))
 
-    def deliver(self, src_gid, src_step, history, inv_tau_minus, dt, ring_ex, ring_in):
+    def deliver(self, src_gid, src_step, history, inv_tau_minus, dt, ring_ex, ring_in,
+                on_device=None):
         """Deliver spikes (in time order) through the synapses, updating the weights.
-        ``history``: :meth:`PostHistory.on` this projection's backend."""
+        ``history``: :meth:`PostHistory.on` this projection's backend. ``on_device``: the
+        same spikes as device arrays (rank columns, steps), in the same order, which the
+        device then groups itself (only the number of groups is passed)."""
         rec = self.recorder or NO_RECORDER
         src_row = source_positions(self.sources, src_gid)
         n_events = rec.bound(src_row)
+        rows, steps, groups = src_row, src_step, {}
+        if on_device is not None:
+            held = src_row[(src_row >= 0) & (src_row < len(self.ptr) - 1)]
+            rows = self.backend.kernels.gather(self.row_of_column, on_device[0])
+            steps = on_device[1]
+            groups = {"n_groups": len(np.unique(held))}
         zeros = self.backend.zeros
         out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
         r, (h, ht) = self.rule, history
@@ -224,11 +286,11 @@ class PlasticProjection(SourceRows):
             triplet = ((self.kplus_triplet, ht, self.exp_plus_triplet, r.tau_plus_triplet, r.Aplus,
                         r.Aminus, r.Aplus_triplet, r.Aminus_triplet),)
         n = getattr(self.backend.kernels, r.KERNEL)(
-            src_row, src_step, np.int64(0), self.rows, self.post, self.weight, self.delay,
+            rows, steps, np.int64(0), self.rows, self.post, self.weight, self.delay,
             np.int64(self.delay_all), self.kplus, self.t_last, *h, inv_tau_minus, dt,
             self.exp_plus, r.tau_plus, *pair, r.Wmax,
-            self.mode, ring_ex, ring_in, rec.row_flag, rec.synapses, *out, *triplet)
-        if self.recorder is not None:
+            self.mode, ring_ex, ring_in, *self.recorder_arrays, *out, *triplet, **groups)
+        if self.recorder is not None and n:
             self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
 
     def weights(self):
@@ -322,10 +384,23 @@ class Plasticity:
 
     def use(self, backend):
         """Compute with ``backend``: move the synapses; the spike history stays on the
-        host and is copied over at each delivery (:meth:`PostHistory.on`)."""
+        host and is copied over at each delivery (:meth:`PostHistory.on`) unless
+        :meth:`reside` keeps a copy on the device."""
         self.backend, self.inv_tau_minus = backend, backend.asarray(self.history.inv_tau_minus)
+        self.device = None
         for proj in self.projections:
             proj.use(backend)
+
+    def reside(self):
+        """Keep the spike history on the device too (:class:`DeviceHistory`), for a rank
+        whose spikes are all in the device's spike log: :meth:`post_spikes` and
+        :meth:`deliver` are then also given them there, and nothing is uploaded."""
+        if not self.projections or self.backend is NUMPY:
+            return
+        self.device = DeviceHistory(self.history, self.backend, self.inv_tau_minus)
+        for proj in self.projections:
+            proj.row_of_column = self.backend.asarray(source_positions(proj.sources,
+                                                                       self.local_gids))
 
     def _attach_recorder(self, proj):
         chosen = proj.conn.recorded_weights
@@ -340,22 +415,30 @@ class Plasticity:
     def __len__(self):
         return sum(len(p) for p in self.projections)
 
-    def post_spikes(self, cols, stamps, start=0):
-        """Record the spikes ``start:`` (ring-buffer columns, stamps) of this rank's neurons."""
+    def post_spikes(self, cols, stamps, start=0, on_device=None):
+        """Record the spikes ``start:`` (ring-buffer columns, stamps) of this rank's neurons;
+        ``on_device``: the same spikes as device arrays (any order), where the history
+        resides there too (:meth:`reside`)."""
         if self.projections:
+            bound = self.history.bound
             self.history.record(cols, stamps, lambda: min(p.history_bound() for p in self.projections),
                                 start)
+            if self.device is not None:
+                self.device.record(*on_device, bound)
 
-    def deliver(self, src_gid, src_step, ring_ex, ring_in):
-        """Deliver received spikes through every plastic projection, in time order."""
+    def deliver(self, src_gid, src_step, ring_ex, ring_in, on_device=None):
+        """Deliver received spikes through every plastic projection, in time order;
+        ``on_device``: where the history resides on the device (:meth:`reside`), the same
+        spikes there as (rank columns, steps), already in time order."""
         if not self.projections:
             return
         order = np.argsort(src_step, kind="stable")
         src_gid, src_step = src_gid[order], src_step[order]
-        history = self.history.on(self.backend)  # (h, hf, K− tables …), ht
+        history = (self.history.on(self.backend) if self.device is None
+                   else self.device.arrays())  # (h, hf, K− tables …), ht
         for proj in self.projections:
             proj.deliver(src_gid, src_step, history, self.inv_tau_minus, self.history.dt,
-                         ring_ex, ring_in)
+                         ring_ex, ring_in, on_device)
 
     def projection(self, conn):
         for proj in self.projections:
@@ -476,6 +559,8 @@ class Plasticity:
             h.kminus_triplet[cols] = saved["neuron/kminus_triplet"][at]
             k3 = saved["history/kminus_triplet"][mine]
         h.restore(col, saved["history/stamp"][mine], saved["history/kminus"][mine], k3)
+        if self.device is not None:
+            self.device.push()
 
     def nbytes(self):
         """(bytes held for plastic synapses and their rows, number of plastic synapses)."""

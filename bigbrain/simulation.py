@@ -164,6 +164,12 @@ class Simulation:
         self.regroup()
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
+        # one rank whose spikes are all in the device's spike log: STDP stays there
+        self._spikes_reside = (self.spike_log is not None and self.comm.size == 1
+                               and not self.single_blocks)
+        self._device_spikes = None
+        if self._spikes_reside:
+            self.plasticity.reside()
 
     def regroup(self):
         """Group the blocks for their kernels again (after their arguments changed)."""
@@ -173,6 +179,7 @@ class Simulation:
         blocks = [block for group in self.block_groups for block in group.blocks]
         for k, block in enumerate(blocks):
             self._emission[block.col0:block.col0 + len(block.gids)] = k
+        self._emission_on_device = None  # uploaded when first needed
 
     def _make_spike_log(self, backend):
         """The device's spike log (None on the CPU), which the neuron kernels append the
@@ -458,6 +465,7 @@ class Simulation:
         """Neuron updates and recording for steps t0 … t0+n−1; returns the interval's spikes
         (rank columns, gids, step offsets)."""
         rings = self.ring_ex, self.ring_in, self.ring_cur
+        self._device_spikes = None
         if self._on_device and self._logged == self._log_intervals:
             self._read_log()
         spiking = []
@@ -471,6 +479,10 @@ class Simulation:
             cols, steps = self.spike_log.read()
             if len(cols):
                 spiking.append(self._cpu_order(cols, steps - t0))
+                if self._spikes_reside:
+                    if self._emission_on_device is None:
+                        self._emission_on_device = self.backend.asarray(self._emission)
+                    self._device_spikes = self.spike_log.in_order(self._emission_on_device)
         for block in self.single_blocks:
             idx, offsets = block.update(*rings, t0, n)
             if len(idx):
@@ -495,7 +507,8 @@ class Simulation:
         """Give spikes (rank columns ``cols``, kept; time stamps ``stamps``, steps) to the
         spike recorders (:meth:`_record_out`) and to STDP."""
         self._record_out(cols, stamps)
-        self.plasticity.post_spikes(cols, stamps)
+        self.plasticity.post_spikes(cols, stamps, on_device=None if self._device_spikes is None
+                                    else self._device_spikes[::2])
 
     def _record_out(self, cols, stamps):
         """Give spikes to the spike recorders, in batches of :data:`RECORD_BATCH`."""
@@ -523,12 +536,17 @@ class Simulation:
         if self._on_device:
             self.backend.kernels.deliver_log(self.spike_log, self.source_of, self.static_table,
                                              self.ring_ex, self.ring_in)
-        if len(src_gid) and self.static:  # positions and steps: one copy to a device
-            index, step = self.backend.asarray(np.stack(
-                [source_positions(self.static_sources, src_gid), src_step]))
+        spikes = self._device_spikes  # (columns, steps, stamps) there, or None
+        if len(src_gid) and self.static:
+            if spikes is not None:  # positions and steps from the device's own spikes
+                index, step = self.backend.kernels.gather(self.source_of, spikes[0]), spikes[1]
+            else:  # positions and steps: one copy to a device
+                index, step = self.backend.asarray(np.stack(
+                    [source_positions(self.static_sources, src_gid), src_step]))
             self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex,
                                                self.ring_in)
-        self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
+        self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in,
+                                None if spikes is None else spikes[:2])
         for proj in self.bernoulli:
             proj.deliver(src_gid, src_step, self.ring_ex, self.ring_in)
 

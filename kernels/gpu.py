@@ -20,6 +20,9 @@ rounds as on the CPU, and the results are the CPU kernels' bit for bit:
   (:mod:`.exp_tables`);
 * STDP groups the interval's spikes by source row: each thread applies its synapse's spikes
   in time order, as the CPU does; weight-recorder events are sorted into the CPU's order.
+  Where the spikes are in the device's spike log (one rank), the grouping
+  (:meth:`CudaKernels.device_spike_groups`) and the post-synaptic history
+  (:meth:`CudaKernels.record_post_spikes`) are computed on the device: nothing uploaded.
 
 Two STDP settings leave the device's own libdevice functions, whose last bit can differ
 from glibc's, and so may change weights and spikes; :func:`inexact_stdp` names them and the
@@ -472,16 +475,25 @@ class CudaKernels:
     def deliver_stdp(self, src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, kplus,
                      t_last, h, hf, minus_tables, minus_start, minus_length, inv_tau_minus, dt,
                      exp_plus, tau_plus, lam, alpha, mu_plus, mu_minus, w_max, mode, ring_ex,
-                     ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w, triplet=None):
+                     ring_in, rec_row, rec_syn, out_stamp, out_syn, out_w, triplet=None,
+                     n_groups=None):
         """kernels/stdp.py::deliver on the device (also ``deliver_triplet_stdp``, with
-        ``triplet``); ``src_*`` on the host, in time order. Returns the number of
-        weight-recorder events written to ``out_*``. Each thread computes K− itself (not
-        remembered in ``h``) and the exponentials come from full device tables (not the
-        CPU's shorter ``exp_plus``, ``minus_*`` and triplet table), so that every value is
-        libm's."""
-        group_row, group_ptr, stamp, pos = spike_groups(np.asarray(src_gid), np.asarray(src_step),
-                                                        gid_lo, ptr.shape[0] - 1)
-        if len(pos) == 0:
+        ``triplet``); ``src_*`` in time order, on the host, or on the device with
+        ``n_groups`` (the number of distinct rows among them, which the host knows) and
+        then grouped there (:meth:`device_spike_groups`: nothing uploaded). Returns the
+        number of weight-recorder events written to ``out_*`` (read back only where a
+        synapse is recorded). Each thread computes K− itself (not remembered in ``h``) and
+        the exponentials come from full device tables (not the CPU's shorter ``exp_plus``,
+        ``minus_*`` and triplet table), so that every value is libm's."""
+        span = ptr.shape[0] - 1
+        if n_groups is None:
+            group_row, group_ptr, stamp, pos = spike_groups(
+                np.asarray(src_gid), np.asarray(src_step), gid_lo, span)
+            n_groups = len(group_row)
+        elif n_groups:
+            group_row, group_ptr, stamp, pos = self.device_spike_groups(
+                src_gid if gid_lo == 0 else src_gid - gid_lo, src_step, n_groups, span)
+        if n_groups == 0:
             return 0
         xp = self.xp
         groups = (np.int64(len(group_row)), *(self.put(a) for a in (group_row, group_ptr, stamp)))
@@ -500,9 +512,52 @@ class CudaKernels:
             np.int64(rec_syn.size), n_out, out_pos, out_stamp, out_syn, out_w))
         self.launch("stdp", "stdp_rows", _blocks(len(group_row)), (THREADS,), (
             *groups, kplus, t_last, *rule))
+        if rec_syn.size == 0:
+            return 0
         return self._sorted_events(int(self.read(n_out)[0]), out_pos, out_stamp, out_syn, out_w)
 
     deliver_triplet_stdp = deliver_stdp
+
+    def gather(self, table, index):
+        """``table[index]`` of device arrays (counted: a launch)."""
+        self.counts["launches"] += 1
+        return table[index]
+
+    def device_spike_groups(self, rows, steps, n_groups, span):
+        """:func:`spike_groups` of device arrays (rows: −1 or beyond ``span`` for none),
+        computed on the device: ``n_groups`` distinct rows, told by the host, give every
+        size, so nothing waits for the device (7 array operations, counted as launches)."""
+        xp, n = self.xp, rows.shape[0]
+        key = xp.where((rows >= 0) & (rows < span), rows, span)
+        pos = xp.lexsort(xp.stack([xp.arange(n), key]))  # by row, then in time order
+        key = key[pos]
+        first = xp.concatenate([xp.ones(1, bool), key[1:] != key[:-1]])
+        group_ptr = xp.searchsorted(xp.cumsum(first) - 1, xp.arange(n_groups + 1))
+        self.counts["launches"] += 7
+        return key[group_ptr[:-1]], group_ptr, steps[pos] + 1, pos
+
+    def record_post_spikes(self, cols, stamps, tracked, bound, h, hf, traces, triplet=None):
+        """kernels/stdp.py::record_post_spikes on the device, for post-synaptic spikes
+        (device arrays ``cols``, ``stamps``, any order) that fit the rows (the host has
+        checked): ``traces`` (K− and last stamp per column, 1/tau_minus on the device),
+        ``triplet`` None or (K−₃, 1/tau_minus_triplet, ht). One thread per column, which
+        records its spikes in time order (sorted here: counted as two launches)."""
+        xp, n, dt = self.xp, cols.shape[0], traces[3]
+        if n == 0:
+            return
+        order = xp.lexsort(xp.stack([stamps, cols]))
+        self.counts["launches"] += 2
+        kminus, last_stamp, inv_tau_minus = traces[:3]
+        if triplet is None:
+            third = (np.int32(0), _NULL, _NULL, _NULL, _NULL, _NULL, _NULL, np.int64(0))
+        else:
+            k3, inv_tau3, ht = triplet
+            third = (np.int32(1), *self._exp_minus(dt, inv_tau3), inv_tau3, k3, ht,
+                     np.int64(ht.shape[1]))
+        self.launch("stdp", "stdp_record_post", _blocks(h.shape[0]), (THREADS,), (
+            np.int64(n), cols[order], stamps[order], np.int64(h.shape[0]), tracked,
+            np.int64(bound), h, hf, np.int64(h.shape[1]), np.float64(dt),
+            *self._exp_minus(dt, inv_tau_minus), inv_tau_minus, kminus, last_stamp, *third))
 
     def _triplet_rule(self, dt, triplet):
         """The triplet fields of kernels/cuda/stdp.cu's StdpRule (triplet = 0: none)."""
@@ -597,8 +652,20 @@ class SpikeLog:
             head = self.kernels.read(self.buffer[:self.HEADER + 2 * n])
         self.kernels.zero(self.buffer[:self.HEADER])
         self.parity = 0
+        #: the same spikes on the device (a view: valid until the neuron kernels run again)
+        self.last = self.buffer[self.HEADER:self.HEADER + 2 * n].reshape(n, 2)
         pairs = np.array(head[self.HEADER:self.HEADER + 2 * n]).reshape(n, 2)  # kept: copied
         return pairs[:, 0], pairs[:, 1]
+
+    def in_order(self, emission):
+        """The spikes of the last :meth:`read` on the device, in the order the host delivers
+        them (step, then the CPU kernels' order: ``emission`` of the column, its kernel
+        call, then column): (columns, steps, stamps), device arrays (6 array operations,
+        counted as launches)."""
+        xp, cols, steps = self.kernels.xp, self.last[:, 0], self.last[:, 1]
+        order = xp.lexsort(xp.stack([cols, emission[cols], steps]))
+        self.kernels.counts["launches"] += 6
+        return cols[order], steps[order], steps[order] + 1
 
 
 def _blocks_method(model):

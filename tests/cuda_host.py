@@ -6,6 +6,7 @@ by calling the library's loop over what the kernel's threads do. With NumPy as t
 module, ``CudaKernels(np, HostLauncher(lib))`` then runs the GPU code path on the CPU.
 """
 import ctypes
+import hashlib
 import os
 import re
 import shutil
@@ -26,12 +27,27 @@ def nvcc():
     return shutil.which("nvcc")
 
 
+#: A folder where :func:`build` keeps its library, found again by the sources' content
+#: (benchmarks/gpu_check.sh sets it so that its stages compile the harness once).
+ENV_CACHE = "BIGBRAIN_CUDA_HOST_CACHE"
+
+
 def build(out_dir):
-    """Compile the host harness into ``out_dir``; returns the loaded library."""
-    lib = Path(out_dir) / "bigbrain_cuda_host.so"
-    subprocess.run([nvcc(), "-arch=sm_90", "-fmad=false", "-O2", "-shared", "-Xcompiler",
-                    "-fPIC,-ffp-contract=off", f"-I{SOURCES}", "-o", str(lib),
-                    str(HERE / "cuda" / "host_harness.cu")], check=True, capture_output=True)
+    """Compile the host harness into ``out_dir`` (or ``$BIGBRAIN_CUDA_HOST_CACHE``, where a
+    library of the same sources is reused); returns the loaded library."""
+    harness = HERE / "cuda" / "host_harness.cu"
+    command = [nvcc(), "-arch=sm_90", "-fmad=false", "-O2", "-shared", "-Xcompiler",
+               "-fPIC,-ffp-contract=off", f"-I{SOURCES}", "-o"]
+    digest = hashlib.sha256(" ".join(command[1:]).encode())
+    for path in [harness, *sorted(SOURCES.iterdir())]:
+        digest.update(path.name.encode() + path.read_bytes())
+    cache = os.environ.get(ENV_CACHE)
+    lib = Path(cache or out_dir) / f"bigbrain_cuda_host_{digest.hexdigest()[:16]}.so"
+    if not (cache and lib.exists()):
+        Path(lib.parent).mkdir(parents=True, exist_ok=True)
+        partial = lib.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run([*command, str(partial), str(harness)], check=True, capture_output=True)
+        partial.replace(lib)
     return ctypes.CDLL(str(lib))
 
 

@@ -28,17 +28,20 @@ def brunel_results(N=2000, t=200.0, J_rel_std=0.0, **network_args):
     return out
 
 
-def stdp_results(t=300.0, triplet=False, **network_args):
+def stdp_results(t=300.0, triplet=False, parrots=True, before_run=None, **network_args):
     """STDP on E→E (distributed weights and delays; triplet STDP if ``triplet``) and onto
-    parrot neurons (port 1, with a weight recorder), iaf_psc_exp inhibitory neurons,
-    Poisson input."""
+    parrot neurons (port 1, with a weight recorder; without ``parrots``: none, and the
+    recorder on E→E), iaf_psc_exp inhibitory neurons, Poisson input. ``before_run(net)``
+    is called after the build, before the run of ``t`` ms."""
     net = bb.Network(dt=0.1, seed=7, **network_args)
     params = {"C_m": 1.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_th": 20.0, "V_reset": 10.0}
     exc = net.population("E", 800, "iaf_psc_delta", V_m=bb.uniform(0.0, 20.0), tau_minus=25.0,
                          **params)
     inh = net.population("I", 200, "iaf_psc_exp", V_m=bb.uniform(0.0, 20.0), tau_syn_ex=1.0,
                          **{**params, "C_m": 250.0})
-    parrots = net.population("P", 50, "parrot_neuron")
+    pops = {"E": exc, "I": inh}
+    if parrots:
+        pops["P"] = net.population("P", 50, "parrot_neuron")
     noise = net.poisson("noise", rate=15000.0)
     net.connect(noise, exc, weight=0.1, delay=1.5)
     net.connect(noise, inh, weight=25.0, delay=1.5)
@@ -49,18 +52,24 @@ def stdp_results(t=300.0, triplet=False, **network_args):
                      bb.STDP(lambda_=0.02, mu_plus=0.0, mu_minus=0.0, Wmax=0.3))
     net.connect(exc, inh, "fixed_indegree", indegree=100, weight=25.0, delay=1.5)
     net.connect(inh, exc | inh, "fixed_indegree", indegree=25, weight=-0.2, delay=1.5)
-    net.connect(exc[:50], parrots, "one_to_one", delay=1.0)
-    ep = net.connect(exc, parrots, "fixed_indegree", indegree=20, weight=5.0, delay=2.0,
-                     synapse=bb.STDP(lambda_=0.05, alpha=1.1), receptor=1)
-    net.record_weights(ep, post=[0, 1])
-    for pop in (exc, inh, parrots):
+    recorded = ee
+    if parrots:
+        net.connect(exc[:50], pops["P"], "one_to_one", delay=1.0)
+        recorded = ep = net.connect(exc, pops["P"], "fixed_indegree", indegree=20, weight=5.0,
+                                    delay=2.0, synapse=bb.STDP(lambda_=0.05, alpha=1.1),
+                                    receptor=1)
+    net.record_weights(recorded, post=[0, 1])
+    for pop in pops.values():
         net.record(pop)
     w0 = net.run(0.0).weights(ee)[2]
+    if before_run is not None:
+        before_run(net)
     res = net.run(t)
-    out = {f"{p}_{k}": v for p in ("E", "I", "P") for k, v in zip(("t", "id"), res.spikes(p))}
+    out = {f"{p}_{k}": v for p in pops for k, v in zip(("t", "id"), res.spikes(p))}
     out["w0"], out["w"] = w0, res.weights(ee)[2]
-    out["parrot_w"] = res.weights(ep)[2]
-    for key, value in zip(("ev_t", "ev_pre", "ev_post", "ev_w"), res.weight_events(ep)):
+    if parrots:
+        out["parrot_w"] = res.weights(ep)[2]
+    for key, value in zip(("ev_t", "ev_pre", "ev_post", "ev_w"), res.weight_events(recorded)):
         out[key] = value
     return out
 

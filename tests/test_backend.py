@@ -269,6 +269,58 @@ def test_gpu_path_resumes_a_checkpoint_as_the_cpu_runs_on(host_gpu, monkeypatch,
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("rises", [False, True], ids=["rows grow", "bound rises"])
+def test_device_history_follows_the_host_history_where_rows_fill(host_gpu, rises):
+    """The device's copy of the post-synaptic history (plasticity.DeviceHistory) stays equal
+    to the host's bit for bit, interval after interval, when a row fills and the host drops
+    entries by a new bound or grows the rows: then, and only then, it is uploaded again."""
+    from bigbrain.plasticity import DeviceHistory, PostHistory
+    host = PostHistory(np.array([20.0, 25.0, 30.0]), np.array([True, False, True]), 0.1)
+    device = DeviceHistory(host, host_gpu, host_gpu.asarray(host.inv_tau_minus))
+    kernels, pushes = host_gpu.kernels, 0
+    for t in range(3, 120, 3):  # column 0 spikes every 3 steps, column 2 every 6
+        cols, stamps = (np.array([0, 2]), np.array([t, t])) if t % 6 == 0 else \
+            (np.array([0]), np.array([t]))
+        bound, shape = host.bound, host.h.shape
+        host.record(cols, stamps, (lambda: t - 15) if rises else (lambda: -1))
+        on_device = kernels.put(cols), kernels.put(stamps)
+        uploads = kernels.counts["to_device"]
+        device.record(*on_device, bound)
+        changed = host.bound != bound or host.h.shape != shape
+        pushes += changed
+        if t > 3:  # the first recording uploads the exp tables
+            assert (kernels.counts["to_device"] > uploads) == changed
+        for name in ("h", "kminus", "last_stamp"):
+            assert np.array_equal(getattr(host, name), getattr(device, name)), (t, name)
+    assert pushes >= 2 and (host.h.shape[1] > 30) != rises
+
+
+STDP_RESIDENT = {"t": 25.0, "parrots": False}  # counted after 5 ms (5 intervals)
+
+
+@pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
+def test_gpu_path_keeps_stdp_on_the_device_on_one_rank(host_gpu, monkeypatch, triplet):
+    """One rank, every population on a device kernel: the post-synaptic history, the
+    traces and the spikes that STDP reads stay on the device (the device records the
+    history from its spike log and groups the spikes itself), so an interval uploads
+    nothing once the first spikes have uploaded the kernels' tables; spikes, weights and
+    weight recorder events equal NumPy's bit for bit."""
+    counted = {}
+
+    def first_spikes(net):
+        net.run(5.0)
+        counted.update(host_gpu.kernels.counts)
+
+    reference = networks.stdp_results(triplet=triplet, before_run=first_spikes,
+                                      **STDP_RESIDENT)
+    _on(host_gpu, monkeypatch)
+    got = networks.stdp_results(triplet=triplet, before_run=first_spikes, **STDP_RESIDENT)
+    networks.assert_identical(reference, got)
+    assert len(got["ev_t"]) > 0
+    used = {k: v - counted[k] for k, v in host_gpu.kernels.counts.items()}
+    assert used["to_device"] == 0 and used["launches"] > 0
+
+
 @pytest.mark.parametrize("rule, warned", [
     ({}, None), ({"mu_plus": 0.0, "mu_minus": 0.0}, None),
     ({"mu_plus": 0.5}, r"mu_plus = 0.5: w\*\*mu comes from the device's pow"),

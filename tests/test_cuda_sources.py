@@ -400,6 +400,42 @@ def test_stdp_deliver_equals_numba(kernels, triplet):
         assert len(a[0]) > 0 and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
+@pytest.mark.parametrize("triplet", [False, True], ids=["stdp", "triplet"])
+def test_record_post_spikes_equals_numba(kernels, triplet):
+    """The post-synaptic history recorded on the device (stdp_record_post: spikes in any
+    order, untracked columns, entries dropped by a bound that rises, gaps past the CPU's
+    short tables) equals kernels/stdp.py::record_post_spikes on the host bit for bit:
+    entries, K− (and K−₃) after each spike, traces and last stamps, interval by interval."""
+    from bigbrain.plasticity import PostHistory
+    rng, n_cols, dt = np.random.default_rng(21), 40, 0.1
+    tau_minus = np.where(np.arange(n_cols) < 20, 25.0, 17.0)
+    tracked = np.arange(n_cols) % 7 != 3
+    cpu, gpu = (PostHistory(tau_minus, tracked, dt, tau_minus + 60.0 if triplet else None)
+                for _ in range(2))
+    inv_tau3 = 1.0 / (tau_minus + 60.0)
+    for t0 in range(0, 3000, 100):  # intervals of 100 steps, rows of 10 entries
+        cols = rng.integers(0, n_cols, 30)
+        stamps = t0 + 1 + rng.integers(0, 100, 30)
+        order = np.lexsort((stamps, cols))
+        cols, stamps = cols[order], stamps[order]
+        keep = np.r_[True, (cols[1:] != cols[:-1]) | (stamps[1:] != stamps[:-1])]
+        cols, stamps = cols[keep], stamps[keep]
+        bound = np.int64(t0 - 100)
+        host = (cpu.kminus_triplet, cpu.inv_tau_minus_triplet, cpu.ht) if triplet else None
+        args = (cpu.tracked, cpu.kminus, cpu.last_stamp, cpu.inv_tau_minus, dt, bound,
+                cpu.h, cpu.hf)
+        assert stdp.record_post_spikes(cols, stamps, 0, *args, host) == len(cols)
+        shuffled = rng.permutation(len(cols))  # the device takes them in any order
+        kernels.record_post_spikes(
+            cols[shuffled].copy(), stamps[shuffled].copy(), gpu.tracked.astype(np.uint8),
+            bound, gpu.h, gpu.hf, (gpu.kminus, gpu.last_stamp, 1.0 / tau_minus, dt),
+            (gpu.kminus_triplet, inv_tau3, gpu.ht) if triplet else None)
+        for name in ("h", "kminus", "last_stamp") + (("ht", "kminus_triplet") if triplet else ()):
+            assert np.array_equal(getattr(cpu, name), getattr(gpu, name)), (t0, name)
+    assert cpu.h[:, stdp.SIZE].max() >= 8 and cpu.h[tracked, stdp.SIZE].min() > 0
+    assert not cpu.h[~tracked, stdp.SIZE].any()
+
+
 # ------------------------------------------------------------ every model, per-neuron parameters
 #: model -> (parameters of the homogeneous case, those that differ per neuron, the mean
 #: excitatory and inhibitory weights of the spike input: mV, pA or nS)

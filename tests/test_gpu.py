@@ -69,6 +69,23 @@ def test_stdp_network_spikes_and_weights_equal_numpy(triplet):
                               networks.stdp_results(backend="cupy", triplet=triplet, **STDP))
 
 
+def test_stdp_kept_on_the_device_equals_numpy_and_uploads_nothing_per_interval():
+    """One rank, every population on a device kernel: the STDP history is recorded and the
+    spikes grouped on the device (CuPy's sorts on a GPU), and after the first spikes no
+    interval copies anything to the device."""
+    held = {}
+
+    def first_spikes(net):
+        net.run(5.0)
+        held.update(net=net, counts=dict(getattr(net.build().backend.kernels, "counts", {})))
+
+    reference = networks.stdp_results(backend="numpy", parrots=False, before_run=first_spikes,
+                                      **STDP)
+    got = networks.stdp_results(backend="cupy", parrots=False, before_run=first_spikes, **STDP)
+    networks.assert_identical(reference, got)
+    assert held["net"].build().backend.kernels.counts["to_device"] == held["counts"]["to_device"]
+
+
 def test_wide_network_with_32_bit_targets_equals_numpy():
     """> 65,536 columns: uint32 targets, per-synapse weights and delays, multiplicative STDP."""
     reference = networks.wide_results(backend="numpy", **WIDE)

@@ -33,5 +33,7 @@ def test_gpu_check_writes_every_stage_on_the_host_stand_in(tmp_path):
         xml = (out / f"{name}.xml").read_text()
         assert 'failures="0"' in xml and 'errors="0"' in xml
     assert 'tests="1"' in (out / "wide.xml").read_text()
+    assert 'tests="6"' in (out / "kernels.xml").read_text()  # the sample (TINY)
+    assert "kept_on_the_device" in (out / "networks.xml").read_text()
     mc = json.loads((out / "microcircuit_check.json").read_text())[0]
     assert mc["identical"] and mc["n_spikes"] > 0 and mc["rtf"] > 0

@@ -214,3 +214,75 @@ BB_STDP_SYNAPSES(unsigned short, unsigned char)
 BB_STDP_SYNAPSES(unsigned short, unsigned short)
 BB_STDP_SYNAPSES(unsigned int, unsigned char)
 BB_STDP_SYNAPSES(unsigned int, unsigned short)
+
+// Entries of history row h that stay when a spike is added (kernels/stdp.py::kept_entries):
+// those stamped after `bound` and the newest one at or before it.
+BB_HD i64 kept_entries(const i64 *h, i64 bound) {
+    i64 n = h[0], j = 0;
+    while (j < n && h[4 + 2 * j] > bound) ++j;
+    return j < n ? j + 1 : n;
+}
+
+// Post-synaptic trace time constants of the columns: K− (and K−₃ of the triplet rule) with
+// their exp tables, as StdpRule holds K−'s.
+struct PostTraces {
+    double dt;
+    const double *exp_minus;
+    const i64 *minus_start, *minus_length;
+    const double *inv_tau_minus;
+    double *kminus;
+    i64 *last_stamp;
+    int triplet;
+    const double *exp3;          // exp(-m * dt * inv_tau_minus_triplet[c]), as exp_minus
+    const i64 *start3, *length3;
+    const double *inv_tau3;
+    double *kminus3;
+    double *ht;
+    i64 ht_width;
+};
+
+#define BB_POST_PARAMS                                                                         \
+    double dt, const double *exp_minus, const i64 *minus_start, const i64 *minus_length,      \
+    const double *inv_tau_minus, double *kminus, i64 *last_stamp, int triplet,               \
+    const double *exp3, const i64 *start3, const i64 *length3, const double *inv_tau3,       \
+    double *kminus3, double *ht, i64 ht_width
+#define BB_POST_ARGS dt, exp_minus, minus_start, minus_length, inv_tau_minus, kminus,          \
+                     last_stamp, triplet, exp3, start3, length3, inv_tau3, kminus3, ht, ht_width
+
+// Column c's post-synaptic spikes of one interval (kernels/stdp.py::record_post_spikes):
+// the spikes are sorted by (column, stamp) in cols, stamps (n of them); each steps the
+// traces and becomes the newest history entry, after the entries at or below `bound` but
+// the newest of them are dropped. The host has checked that no row is full.
+BB_HD void record_column(i64 c, i64 n, const i64 *cols, const i64 *stamps,
+                         const unsigned char *tracked, i64 bound, i64 *h_all, double *hf_all,
+                         i64 width, const PostTraces &p) {
+    if (!tracked[c]) return;
+    i64 *h = h_all + c * width;
+    double *hf = hf_all + c * width;
+    for (i64 i = lower_bound(cols, n, c); i < n && cols[i] == c; ++i) {
+        i64 keep = kept_entries(h, bound), t = stamps[i], gap = t - p.last_stamp[c];
+        p.kminus[c] = p.kminus[c] * exp_steps(p.exp_minus + p.minus_start[c], p.minus_length[c],
+                                              gap, p.dt, p.inv_tau_minus[c], 1) + 1.0;
+        if (p.triplet) {
+            double *ht = p.ht + c * p.ht_width;
+            p.kminus3[c] = p.kminus3[c] * exp_steps(p.exp3 + p.start3[c], p.length3[c], gap,
+                                                    p.dt, p.inv_tau3[c], 1) + 1.0;
+            for (i64 j = keep; j > 0; --j) ht[j] = ht[j - 1];
+            ht[0] = p.kminus3[c];
+        }
+        p.last_stamp[c] = t;
+        for (i64 word = 4 + 2 * keep + 1; word > 5; --word) h[word] = h[word - 2];
+        h[4] = t;
+        hf[5] = p.kminus[c];
+        h[0] = keep + 1;
+    }
+}
+
+extern "C" __global__ void stdp_record_post(i64 n, const i64 *cols, const i64 *stamps,
+                                            i64 n_columns, const unsigned char *tracked,
+                                            i64 bound, i64 *h, double *hf, i64 width,
+                                            BB_POST_PARAMS) {
+    PostTraces p = {BB_POST_ARGS};
+    i64 c = blockIdx.x * (i64)blockDim.x + threadIdx.x;
+    if (c < n_columns) record_column(c, n, cols, stamps, tracked, bound, h, hf, width, p);
+}

@@ -124,6 +124,14 @@ extern "C" void host_stdp_rows(i64 n_groups, const i64 *group_row, const i64 *gr
         stdp_row(g, group_row, group_ptr, spike_stamp, kplus, t_last, p);
 }
 
+extern "C" void host_stdp_record_post(i64 n, const i64 *cols, const i64 *stamps, i64 n_columns,
+                                      const unsigned char *tracked, i64 bound, i64 *h,
+                                      double *hf, i64 width, BB_POST_PARAMS) {
+    PostTraces p = {BB_POST_ARGS};
+    for (i64 c = 0; c < n_columns; ++c)
+        record_column(c, n, cols, stamps, tracked, bound, h, hf, width, p);
+}
+
 #define BB_HOST_INSTANCES(P, D, suffix)                                                        \
     extern "C" void host_deliver_##suffix(const i64 *a, const i64 *b, i64 c, i64 d,           \
             const i64 *e, i64 f, const P *g, const i32 *h, i64 h1, i64 i, const D *j, i64 k,  \
