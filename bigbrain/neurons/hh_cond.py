@@ -19,7 +19,8 @@ from .iaf_cond import FINITE, NON_NEGATIVE, POSITIVE, number, substeps, table
 
 #: The longest substep (ms): the sodium current's time constant near a spike peak,
 #: C_m / (g_Na m³h), some 0.05 ms at NEST's defaults, limits it (RK4 is stable for
-#: h/τ < 2.8); 0.005 ms agrees with NEST no better (README).
+#: h/τ < 2.8). V_m stays within 0.03 mV of a run with 0.001 ms substeps, closer than
+#: NEST's (README).
 H_MAX = 0.01
 
 
