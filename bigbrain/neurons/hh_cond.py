@@ -9,7 +9,9 @@ most :data:`H_MAX` ms. Weights are peak conductances in nS (negative ones to g_i
 Recordables: V_m (mV), g_ex, g_in (nS), Act_m, Inact_h, Act_n. The gating variables are
 state variables as V_m is (NEST's convention): their parameters give the initial values,
 by default NEST's, the steady state at V = −60 mV of NEST's expressions evaluated at V
-itself; ``net.get`` / ``net.set`` read and change them.
+itself; ``net.get`` / ``net.set`` read and change them. Checks: NEST's (C_m > 0, t_ref ≥
+0, tau_syn > 0), and, stricter than NEST 3.10, which takes any conductance, g_L > 0 and
+g_Na, g_K ≥ 0.
 """
 import numpy as np
 
