@@ -1,9 +1,9 @@
 """CuPy launchers for the CUDA kernels in ``kernels/cuda``: the GPU form of the Numba kernels.
 
 :class:`CudaKernels` has one method per CPU kernel, with the CPU kernel's name and arguments
-(:mod:`.lif`, :mod:`.cond`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays for the arrays
-(host arrays are copied to the device). Neuron parameters may be numbers or per-neuron
-arrays, as on the CPU: every kernel (``lif.cu``, ``cond.cu``) reads them
+(:mod:`.lif`, :mod:`.cond`, :mod:`.hh`, :mod:`.delivery`, :mod:`.stdp`), taking CuPy arrays
+for the arrays (host arrays are copied to the device). Neuron parameters may be numbers or
+per-neuron arrays, as on the CPU: every kernel (``lif.cu``, ``cond.cu``, ``hh.cu``) reads them
 through the parameter tables of :mod:`.gpu_params` (kernels/cuda/params.cuh). The
 sources are compiled at first use by NVRTC with ``--fmad=false``, so every double operation
 rounds as on the CPU, and the results are the CPU kernels' bit for bit:
