@@ -34,16 +34,10 @@ class Bernoulli:
     def __init__(self, p_transmit=1.0):
         field = "bernoulli_synapse.p_transmit"
         if np.ndim(p_transmit) == 0 and not isinstance(p_transmit, (list, tuple)):
-            values = np.array([number(field, p_transmit, ">= 0")])
+            self.p_transmit = _probability(field, p_transmit)
         else:
-            values = np.array([number(f"{field}[{i}]", v, ">= 0")
-                               for i, v in enumerate(np.ravel(np.asarray(p_transmit, object)))])
-        bad = np.flatnonzero(values > 1.0)
-        if bad.size:
-            at = f"[{bad[0]}]" if np.ndim(p_transmit) or isinstance(p_transmit, (list, tuple)) else ""
-            raise ModelError(field + at, f"must be in [0, 1], got {values[bad[0]]}")
-        self.p_transmit = float(values[0]) if np.ndim(p_transmit) == 0 and \
-            not isinstance(p_transmit, (list, tuple)) else values
+            self.p_transmit = np.array([_probability(f"{field}[{i}]", v) for i, v in
+                                        enumerate(np.ravel(np.asarray(p_transmit, object)))])
 
     def check(self, conn):
         """Refuse per-synapse values unless the rule lists the synapses (``explicit``)."""
@@ -131,6 +125,14 @@ class BernoulliProjection:
         kernel.deliver(rows, steps, copy_numbers(rows, steps), self.ptr, self.post,
                        self.post_gid, self.ordinal, self.weight, self.delay, self.threshold,
                        *self.key, self.c2, ring_ex, ring_in)
+
+
+def _probability(field, value):
+    """A probability: a number in [0, 1]."""
+    p = number(field, value, ">= 0")
+    if p > 1.0:
+        raise ModelError(field, f"must be in [0, 1], got {p}")
+    return p
 
 
 def copy_numbers(rows, steps):

@@ -1,12 +1,14 @@
 """bernoulli_synapse (bb.Bernoulli): the fraction of spikes transmitted against
-p_transmit, independent draws per synapse and per copy of a spike, description round
-trip, bad values. Rank invariance and resume are in test_bernoulli_mpi.py."""
+p_transmit, independent draws per synapse and per copy of a spike, description and model
+file round trips, resume, bad values. Rank invariance is in
+test_bernoulli_mpi.py."""
 import math
 
 import numpy as np
 import pytest
 
 import bigbrain as bb
+from bigbrain import modelfile
 from bigbrain.description import describe
 from bigbrain.rebuild import build_network
 from bigbrain.devices import cuda_devices
@@ -58,7 +60,7 @@ def test_each_copy_of_a_spike_is_drawn_for():
     assert abs(twos - N_SPIKES / 4) < 4 * math.sqrt(N_SPIKES * 3 / 16), per_step
 
 
-def test_description_round_trip_and_weights():
+def test_description_model_file_round_trip_and_weights(tmp_path):
     net = bb.Network(dt=DT)
     src = net.spike_source("s", [[1.0, 2.0]])
     pop = net.population("n", 3, "iaf_psc_exp")
@@ -67,6 +69,8 @@ def test_description_round_trip_and_weights():
     desc = describe(net)
     assert desc["projections"][0]["synapse"] == {"model": "bernoulli_synapse", "p_transmit": 0.25}
     assert describe(build_network(desc)) == desc
+    modelfile.write(net, tmp_path / "m.toml", t=5.0)
+    assert describe(modelfile.read(tmp_path / "m.toml").network()) == desc
     net.run(1.0)
     weights = net.get(conn, "weight")
     assert weights.shape == (3,) and np.all((weights >= 10.0) & (weights <= 20.0))

@@ -17,7 +17,8 @@ _NO_MODEL = "needs a model the engine does not have: "
 #: Scenarios that do not apply to the engine: "module::function" -> why.
 SKIPPED = {
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
-        "PointNeuron (composed multi-synapse models) has no engine counterpart",
+        _NO_MODEL + "iaf_psc_exp_multisynapse and aeif_cond_alpha_multisynapse (PyNN's "
+        "PointNeuron: receptor ports 1…n, each its own tau_syn and E_rev, as pyNN.nest maps it)",
     **{key: _NO_MODEL + "tsodyks_synapse (TsodyksMarkramSynapse)" for key in (
         "test_connectors::test_all_to_all_tsodyksmarkram",
         "test_connectors::test_fixed_number_post_with_replacement_heterogeneous_parameters",
