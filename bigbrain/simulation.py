@@ -164,9 +164,9 @@ class Simulation:
         self.regroup()
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
         self.static_table = backend.kernels.table([p.arguments() for p in self.static])
-        # one rank whose spikes are all in the device's spike log: STDP stays there
+        # STDP on one rank whose spikes are all in the device's spike log: it stays there
         self._spikes_reside = (self.spike_log is not None and self.comm.size == 1
-                               and not self.single_blocks)
+                               and not self.single_blocks and bool(self.plasticity.projections))
         self._device_spikes = None
         if self._spikes_reside:
             self.plasticity.reside()
