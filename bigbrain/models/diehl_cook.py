@@ -9,8 +9,8 @@ Diehl & Cook's rule, see README); an inhibitory layer driven one-to-one that inh
 other excitatory neuron. Each sample is shown for 350 ms, then 150 ms of rest; when the
 excitatory layer answers with fewer than 5 spikes the sample is shown again with the
 maximal rate raised by 31.875 Hz (their intensity step). Before each sample each
-excitatory neuron's summed input weight is normalised to ``weight_sum`` (``conn.get`` /
-``conn.set``), then quantised and perturbed as :class:`bigbrain.models.synapses.Hardware`
+excitatory neuron's summed input weight is normalised to ``weight_sum`` (``conn.normalise``;
+``conn.get`` / ``conn.set`` with the hardware model), then quantised and perturbed as :class:`bigbrain.models.synapses.Hardware`
 says (where the weights are written). Neuron labels: the class with the highest mean
 response over the last epoch; a sample is classified by the label whose neurons answer
 most on average. Evaluation runs a copy of the network with the learned weights and
