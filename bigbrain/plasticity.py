@@ -169,9 +169,11 @@ class PlasticProjection(SourceRows):
         self.rule = conn.synapse
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
-        self._count(conn, chunks)
-        self._place(chunks, n_columns, np.empty(int(self.ptr[-1])))
+        self._count(conn, lambda: (c[:4] for c in chunks()))
+        ordinal = self._ordinals(chunks, n_columns)
+        self._place(lambda: (c[:4] for c in chunks()), n_columns, np.empty(int(self.ptr[-1])))
         csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
+        self.variables = synapse_variables(self.rule, ordinal, len(self.post))
         self.rule.check_weights(f"{conn.where}.weight", self.weight)
         span = len(self.ptr) - 1
         self.kplus = np.full(span, self.rule.initial_kplus)
@@ -181,6 +183,16 @@ class PlasticProjection(SourceRows):
         self.active = np.diff(self.ptr) > 0
         self.rows = self.ptr
         self.recorder = None
+
+    def _ordinals(self, chunks, n_columns):
+        """The ordinal of each synapse in storage order, where the rule gives values per
+        synapse (arrays indexed by ordinal, ``rule="explicit"``); else None."""
+        if not getattr(self.rule, "per_synapse", None):
+            return None
+        ordinal = np.empty(int(self.ptr[-1]))
+        self._place(lambda: ((p, c, o, d) for p, c, _, d, o in chunks()), n_columns, ordinal)
+        csr.sort_rows(self.ptr, self.post, ordinal, self.delay)
+        return ordinal.astype(np.int64)
 
     def __len__(self):
         return len(self.post)
@@ -196,7 +208,7 @@ class PlasticProjection(SourceRows):
 
     def history_bound(self):
         """Stamp at or below which no post spike can still potentiate a synapse here."""
-        if not self.active.any():
+        if not self.active.any() or not self.rule.needs_history:
             return np.iinfo(np.int64).max
         return int(self.backend.to_host(self.t_last)[self.active].min()) - self.max_delay
 
@@ -207,6 +219,7 @@ class PlasticProjection(SourceRows):
         self.rows = self.ptr if backend is NUMPY else self.ptr.astype(np.int64)
         backend.move(self, ("rows", "post", "weight", "delay", "kplus", "t_last")
                      + (("kplus_triplet",) if self.kplus_triplet is not None else ()))
+        self.variables = {n: backend.asarray(v) for n, v in self.variables.items()}
 
     def deliver(self, src_gid, src_step, history, inv_tau_minus, dt, ring_ex, ring_in):
         """Deliver spikes (in time order) through the synapses, updating the weights.
@@ -217,6 +230,14 @@ class PlasticProjection(SourceRows):
         zeros = self.backend.zeros
         out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
         r, (h, ht) = self.rule, history
+        if self.variables:
+            n = self.backend.kernels.deliver_tsodyks(
+                src_row, src_step, np.int64(0), self.rows, self.post, self.weight, self.delay,
+                np.int64(self.delay_all), self.t_last, dt, *self.variables.values(), self.mode,
+                ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+            if self.recorder is not None:
+                self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
+            return
         if self.kplus_triplet is None:
             pair, triplet = (r.lambda_, r.alpha, r.mu_plus, r.mu_minus), ()
         else:  # stdp_synapse's terms are not used
@@ -245,6 +266,11 @@ class PlasticProjection(SourceRows):
             return np.zeros(len(self.ptr) - 1)
         return self.backend.to_host(self.kplus_triplet)
 
+    def host_variables(self):
+        """{name: per-synapse values on the host} of the rule's synapse variables
+        (:data:`bigbrain.tsodyks.VARIABLES`; empty for STDP)."""
+        return {n: self.backend.to_host(v) for n, v in self.variables.items()}
+
     def synapse_rows(self):
         """Row (see :meth:`row_gids`) of every synapse, in storage order."""
         return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
@@ -260,9 +286,21 @@ class PlasticProjection(SourceRows):
 
     def nbytes(self):
         """Bytes held for the synapses and their rows."""
-        extra = () if self.kplus_triplet is None else (self.kplus_triplet,)
+        extra = (() if self.kplus_triplet is None else (self.kplus_triplet,)) + tuple(
+            self.variables.values())
         return sum(a.nbytes for a in (self.post, self.weight, self.delay, self.rows,
                                       self.kplus, self.t_last, self.active, *extra))
+
+
+def synapse_variables(rule, ordinal, n):
+    """{name: float64 per synapse} of the rule's per-synapse variables (none for STDP):
+    each a number repeated, or an array indexed by the synapses' ``ordinal``."""
+    out = {}
+    for name in getattr(rule, "VARIABLES", ()):
+        value = getattr(rule, name)
+        out[name] = (np.asarray(value, np.float64)[ordinal] if np.ndim(value)
+                     else np.full(n, float(value)))
+    return out
 
 
 class WeightRecorder:
@@ -309,13 +347,15 @@ class Plasticity:
         n = len(local_gids) if projections else 0  # nothing plastic here: no history rows
         tracked = np.zeros(n, bool)
         for proj in projections:
-            tracked[proj.post] = True
+            tracked[proj.post] |= proj.rule.needs_history
         self.triplet = any(proj.kplus_triplet is not None for proj in projections)
         self.history = PostHistory(tau_minus[:n], tracked, dt,
                                    tau_minus_triplet[:n] if self.triplet else None)
         self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)
+            if not proj.rule.needs_history:
+                continue
             proj.exp_plus = exp_div(dt, proj.rule.tau_plus, EXP_TABLE_LENGTH)
             if proj.kplus_triplet is not None:
                 proj.exp_plus_triplet = exp_div(dt, proj.rule.tau_plus_triplet, EXP_TABLE_LENGTH)

@@ -80,8 +80,8 @@ class Connection:
 
     def _check_synapse(self):
         if self.synapse is not None and not isinstance(self.synapse, PlasticRule):
-            raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...) or "
-                             f"bb.TripletSTDP(...), "
+            raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...), "
+                             f"bb.TripletSTDP(...) or bb.TsodyksSynapse(...), "
                              f"got {self.synapse!r}")
         if self.synapse is not None and self.pre_gids is None:
             raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have plastic "

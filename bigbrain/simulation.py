@@ -104,6 +104,12 @@ class Simulation:
             for key, value in pop.params.items():
                 if key != "V_m" and key in pop.model.params and is_per_neuron(value):
                     check_per_neuron(pop, key)
+        for conn in self.net.connections:
+            rule = conn.synapse
+            if rule is not None and not hasattr(self.backend.kernels, rule.KERNEL):
+                raise ModelError(f"{conn.where}.synapse", f"the {self.backend.label} backend has "
+                                 f"no kernel for {rule.describe()['model']} yet; run it with "
+                                 "backend='numpy'")
 
     def _warn_inexact_stdp(self):
         """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
@@ -281,15 +287,15 @@ class Simulation:
                             (pre_pos, post_col, conn.input_weight(weight), delay))
 
     def _plastic_chunks(self, conn):
-        """(pre positions, columns, weights, delays) chunk by chunk, each chunk's synapses in
-        the order of (column, ordinal), so that each row receives the synapses of a column in
+        """(pre positions, columns, weights, delays, ordinals) chunk by chunk, each chunk's
+        synapses in the order of (column, ordinal), so that each row receives the synapses of a column in
         the order of their ordinals (:class:`PlasticProjection`). A target's synapses are all
         in one chunk, unless the post selection repeats a gid (one column, several targets):
         then the synapses come as one chunk."""
         def ordered(pre_pos, post_col, ordinal, weight, delay):
             order = np.lexsort((ordinal, post_col))
             return (pre_pos[order], post_col[order],
-                    *(v[order] if np.ndim(v) else v for v in (weight, delay)))
+                    *(v[order] if np.ndim(v) else v for v in (weight, delay)), ordinal[order])
 
         return self._chunks(conn, ordered, whole=conn.post.members().repeats())
 
