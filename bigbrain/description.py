@@ -246,8 +246,10 @@ def _synapse(d):
     if d is None:
         return None
     from .stdp import STDP, TripletSTDP
+    from .tsodyks import TsodyksSynapse
 
-    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP}
+    models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP,
+              "tsodyks_synapse": TsodyksSynapse}
     model = d.get("model")
     if model not in models:
         raise ModelError("synapse", f"unknown synapse model {model!r}"

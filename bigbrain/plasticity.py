@@ -340,10 +340,15 @@ NO_RECORDER = WeightRecorder(np.zeros(0, np.int64), 0, np.zeros(0, np.int64))
 class Plasticity:
     """The plastic projections of one rank and the spike history of their targets."""
 
-    def __init__(self, projections, tau_minus, local_gids, dt, tau_minus_triplet):
+    def __init__(self, projections, tau_minus, local_gids, dt, tau_minus_triplet, rules=()):
         """``tau_minus``, ``tau_minus_triplet``: the post-synaptic trace time constants (ms)
-        of each column (the second is used only with triplet projections)."""
+        of each column (the second is used only with triplet projections). ``rules``: the
+        synapse models of all the network's connections (checkpoints hold the per-synapse
+        variables of any of them, under the same names on every rank)."""
         self.projections, self.local_gids = projections, local_gids
+        self.variables = []
+        for rule in rules:
+            self.variables += [n for n in getattr(rule, "VARIABLES", ()) if n not in self.variables]
         n = len(local_gids) if projections else 0  # nothing plastic here: no history rows
         tracked = np.zeros(n, bool)
         for proj in projections:
@@ -451,17 +456,23 @@ class Plasticity:
         ``row/*``: connection index, pre gid, K+ and last spike stamp (steps) of each source
         with local synapses (the same on every rank that has the row); ``neuron/*``: gid,
         K− and last spike stamp of each local post-synaptic neuron; ``history/*``: gid,
-        stamp and K− after the spike of the retained post-synaptic spike history. With
+        stamp and K− after the spike of the retained post-synaptic spike history; with
+        tsodyks_synapse connections ``synapse/<U, tau_psc, …, u>`` (NaN for STDP synapses). With
         triplet projections also ``row/kplus_triplet`` (0 for ``stdp_synapse`` rows),
         ``neuron/kminus_triplet`` and ``history/kminus_triplet``.
         """
         syn = {k: [] for k in ("connection", "post_gid", "pre_gid", "multapse", "weight")}
         row = {k: [] for k in ("connection", "pre_gid", "kplus", "t_last", "kplus_triplet")}
+        variables = self.variables
+        syn.update({name: [] for name in variables})
         for proj in self.projections:
             keys = proj.synapse_keys(self.local_gids)
             weight, kplus, t_last = proj.host_arrays()
             for name, value in zip(("post_gid", "pre_gid", "multapse", "weight"), (*keys, weight)):
                 syn[name].append(value)
+            held = proj.host_variables()
+            for name in variables:
+                syn[name].append(held.get(name, np.full(len(proj), np.nan)))
             syn["connection"].append(np.full(len(proj), proj.conn.index, np.int64))
             rows = np.flatnonzero(proj.active)
             for name, value in zip(("pre_gid", "kplus", "t_last", "kplus_triplet"),
@@ -493,7 +504,9 @@ class Plasticity:
             keys = np.column_stack([saved[f"synapse/{n}"] for n in
                                     ("connection", "post_gid", "pre_gid", "multapse")])
             weight, kplus, t_last = proj.host_arrays()
-            weight[:] = saved["synapse/weight"][_match(keys, local, "synapse")]
+            at = _match(keys, local, "synapse")
+            weight[:] = saved["synapse/weight"][at]
+            proj.variables = {n: saved[f"synapse/{n}"][at] for n in proj.variables}
             rows = np.flatnonzero(proj.active)
             keys = np.column_stack([saved["row/connection"], saved["row/pre_gid"]])
             at = _match(keys, np.column_stack([np.full(len(rows), index), proj.row_gids(rows)]), "row")

@@ -78,7 +78,8 @@ class Simulation:
         self.static_sources = index_static(self.static)
         build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
-                                     self._tau_minus("tau_minus_triplet"))
+                                     self._tau_minus("tau_minus_triplet"),
+                                     [c.synapse for c in net.connections])
         self._warn_inexact_stdp()
         self._warn_inexact_models()
         self._set_interval()
