@@ -22,15 +22,6 @@ SKIPPED = {
     "test_cell_types::test_SpikeSourcePoissonRefractory": _NO_MODEL + "ppd_sup_generator",
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
         "PointNeuron (composed multi-synapse models) has no engine counterpart",
-    **{key: _NO_MODEL + "tsodyks_synapse (TsodyksMarkramSynapse)" for key in (
-        "test_connectors::test_all_to_all_tsodyksmarkram",
-        "test_connectors::test_fixed_number_post_with_replacement_heterogeneous_parameters",
-        "test_connectors::test_fixed_number_pre_with_replacement_heterogeneous_parameters",
-        "test_parameter_handling::test_issue505",
-        "test_parameter_handling::test_set_synaptic_parameters_fully_connected",
-        "test_parameter_handling::test_set_synaptic_parameters_multiply_connected",
-        "test_parameter_handling::test_set_synaptic_parameters_partially_connected",
-        "test_scenario4::test_scenario4")},
     "test_synapse_types::test_simple_stochastic_synapse": _NO_MODEL + "bernoulli_synapse",
     "test_recording::test_issue259": "checks off-grid spike times to 1e-17 (spike_precision="
         "'off_grid', NEST's precise models; PyNN runs it on NEST and NEURON only): the "

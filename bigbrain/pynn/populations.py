@@ -162,15 +162,15 @@ class Population(_Settable, common.Population):
         state = simulator.state
         name, factor = STATE_VARIABLES.get(variable, (variable, 1.0))
         values = np.asarray(values, np.float64)
-        if name != "V_m" or "V_m" not in self._engine_params():
+        if name not in self._engine_params():
             if not state.built and np.all(values == 0.0):
-                return  # synaptic currents, conductances and adaptation start at 0
+                return  # synaptic currents and conductances start at 0
             raise ModelError(f"Population {self.label!r}.initialize.{variable}",
                              "not supported: the engine sets only the membrane potential "
-                             "(other state variables start at 0)")
+                             "and adaptation w (other state variables start at 0)")
         values = np.broadcast_to(values * factor, (len(indices),))
         if state.built:
-            state.net.set(self.selection(indices), V_m=values)
+            state.net.set(self.selection(indices), **{name: values})
         else:
             state.not_built(f"Population {self.label!r}.initialize")
         self._initial.setdefault(name, np.full(self.size, np.nan))[indices] = values
@@ -222,15 +222,15 @@ class Population(_Settable, common.Population):
                                 + [np.zeros(self.size)])
         groups, which = np.unique(table, axis=0, return_inverse=True)
         which = which.ravel()
-        v = self._initial.get("V_m")
         parts = []
         for k, row in enumerate(groups):
             indices = np.flatnonzero(which == k)
             params = dict(zip(names, map(float, row)))
             if self._tau_minus is not None:
                 params["tau_minus"] = self._tau_minus
-            if v is not None and "V_m" in self._engine_params():
-                params["V_m"] = v[indices]
+            for name, initial in self._initial.items():   # V_m, and w of the aeif cells
+                if name in self._engine_params():
+                    params[name] = initial[indices]
             name = base if len(groups) == 1 else f"{base}.{k}"
             parts.append((net.population(name, len(indices), self.celltype.nest_name, **params),
                           indices))
