@@ -344,7 +344,7 @@ def _set_variables(net, conn, params):
                 raise ModelError(where, f"has {values.size} values for {total} synapses")
             values = values[position] if np.ndim(value) > 0 else np.full(len(position), values[0])
         new[key] = np.asarray(values, np.float64)
-    net.comm.agree(check_together, SimpleNamespace(**new), conn.where)
+    net.comm.agree(check_together, SimpleNamespace(**new), conn.where, params)
     proj.variables = new
     proj.use(sim.backend)
 

@@ -83,11 +83,13 @@ def checked(name, value, where="TsodyksSynapse"):
     return value
 
 
-def check_together(rule, where="TsodyksSynapse"):
+def check_together(rule, where="TsodyksSynapse", changed=()):
     """Refuse what NEST refuses (or divides by zero on) between variables: x + y > 1 and
-    tau_psc = tau_rec, of a rule or per-synapse arrays with ``rule``'s attributes."""
+    tau_psc = tau_rec, of a rule or per-synapse arrays with ``rule``'s attributes; the
+    error names y if only y of the two is in ``changed``, else x."""
     if np.any(np.asarray(rule.x) + np.asarray(rule.y) > 1.0):
-        raise ModelError(f"{where}.x", "x + y must be <= 1")
+        blamed = "y" if "y" in changed and "x" not in changed else "x"
+        raise ModelError(f"{where}.{blamed}", "x + y must be <= 1")
     if np.any(np.asarray(rule.tau_psc) == np.asarray(rule.tau_rec)):
         raise ModelError(f"{where}.tau_rec", "must differ from tau_psc (the propagator "
                          "divides by tau_psc − tau_rec)")

@@ -137,7 +137,7 @@ def test_get_set_between_runs():
     assert np.all((conn.get("U") >= 0.2) & (conn.get("U") < 0.3)) and len(set(conn.get("U"))) == 6
     with pytest.raises(bb.ModelError, match="x \\+ y must be <= 1") as err:
         conn.set(y=0.6)
-    assert err.value.field == "connect[1] pre->post.x"
+    assert err.value.field == "connect[1] pre->post.y"
     np.testing.assert_array_equal(conn.get("y") <= 0.5, True)   # unchanged
     with pytest.raises(bb.ModelError) as err:
         conn.set(U=[0.5] * 5)
