@@ -349,10 +349,11 @@ class Plasticity:
         self.variables = []
         for rule in rules:
             self.variables += [n for n in getattr(rule, "VARIABLES", ()) if n not in self.variables]
-        n = len(local_gids) if projections else 0  # nothing plastic here: no history rows
+        stdp = [proj for proj in projections if proj.rule.needs_history]
+        n = len(local_gids) if stdp else 0  # no STDP here: no history rows
         tracked = np.zeros(n, bool)
-        for proj in projections:
-            tracked[proj.post] |= proj.rule.needs_history
+        for proj in stdp:
+            tracked[proj.post] = True
         self.triplet = any(proj.kplus_triplet is not None for proj in projections)
         self.history = PostHistory(tau_minus[:n], tracked, dt,
                                    tau_minus_triplet[:n] if self.triplet else None)
@@ -387,7 +388,7 @@ class Plasticity:
 
     def post_spikes(self, cols, stamps):
         """Record the spikes (ring-buffer columns, stamps) of this rank's neurons."""
-        if self.projections:
+        if len(self.history.tracked):
             self.history.record(cols, stamps, lambda: min(p.history_bound() for p in self.projections))
 
     def deliver(self, src_gid, src_step, ring_ex, ring_in):

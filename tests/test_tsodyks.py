@@ -186,16 +186,16 @@ def test_identical_on_1_to_3_ranks_and_resumed(tmp_path):
         with np.load(tmp_path / f"{n}.npz") as f:
             results.append({k: f[k] for k in f.files})
     ref = results[0]
-    assert len(ref["E_t"]) > 200 and np.ptp(ref["0_U"]) > 0.1 and ref["0_x"].min() < 0.5
+    assert len(ref["E_t"]) > 150 and np.ptp(ref["0_U"]) > 0.1 and ref["0_x"].min() < 0.5
     for n, got in zip((2, 3), results[1:]):
         for key in ref:
             assert np.array_equal(got[key], ref[key]), f"{key} differs on {n} ranks"
     cut = tmp_path / "cut.zarr"
     shutil.copytree(tmp_path / "2.zarr", cut)
-    shutil.rmtree(cut / "checkpoints" / "1000")
+    shutil.rmtree(cut / "checkpoints" / "700")
     net = bb.resume(cut)
     assert net.time == 50.0
-    result = net.run(50.0)
+    result = net.run(20.0)
     ee, ie = [c for c in net.connections if c.synapse is not None]
     for pop in ("E", "I"):
         t, i = result.spikes(pop)

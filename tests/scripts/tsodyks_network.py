@@ -9,7 +9,7 @@ import numpy as np
 
 import bigbrain as bb
 
-T_FIRST, T_END = 30.0, 100.0
+T_FIRST, T_END = 30.0, 70.0
 #: Facilitating (Markram et al. 1998's F-type) and depressing (D-type) parameter sets.
 FACILITATING = dict(U=0.1, tau_psc=2.0, tau_fac=500.0, tau_rec=100.0)
 DEPRESSING = dict(U=0.6, tau_psc=2.0, tau_fac=0.0, tau_rec=600.0)
@@ -21,7 +21,7 @@ def network(archive):
     cell = dict(tau_syn_ex=2.0, tau_syn_in=2.0, V_m=bb.uniform(-70.0, -55.0))
     exc = net.population("E", 60, "iaf_psc_exp", **cell)
     inh = net.population("I", 20, "iaf_psc_exp", **cell)
-    net.connect(net.poisson("noise", rate=9000.0), exc | inh, weight=60.0, delay=1.0)
+    net.connect(net.poisson("noise", rate=8000.0), exc | inh, weight=60.0, delay=1.0)
     ee = net.connect(exc, exc | inh, rule="fixed_indegree", indegree=12, weight=bb.uniform(200.0, 400.0),
                      delay=bb.uniform(0.5, 2.0), synapse=bb.TsodyksSynapse(**FACILITATING))
     ie = net.connect(inh, exc, rule="fixed_indegree", indegree=6, weight=-300.0, delay=0.8,
