@@ -398,6 +398,18 @@ def test_tsodyks_markram_synapse_as_pynn_nest(tmp_path):
     np.testing.assert_allclose(mine[:len(nest)], nest, rtol=1e-12, atol=0)
 
 
+@pytest.mark.mpi
+def test_tsodyks_markram_synapse_on_1_and_2_ranks(tmp_path):
+    """The TsodyksMarkramSynapse script gives the same V_m on 1 and 2 ranks."""
+    script = Path(__file__).parent / "scripts" / "pynn_tsodyks.py"
+    runs = []
+    for n in (1, 2):
+        run_mpi(script, n, "bigbrain.pynn", tmp_path / f"{n}.npz", timeout=300)
+        runs.append(np.load(tmp_path / f"{n}.npz")["v"])
+    assert np.ptp(runs[0]) > 1.0
+    np.testing.assert_array_equal(runs[1], runs[0])
+
+
 def test_tsodyks_markram_parameters_get_set_and_checks(pynn):
     """U, tau_rec and tau_facil read and written per synapse before and after a run (the
     engine's tsodyks_synapse state), tau_psc taken from the cells, bad values refused."""

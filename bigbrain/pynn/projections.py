@@ -21,11 +21,11 @@ from ..connectivity import make_rule
 from ..kernels.philox import uniform as philox_uniform
 from ..projection import Connection as EngineConnection
 from ..stdp import STDP
+from ..tsodyks import TsodyksSynapse
 from ..streams import Purpose
 from . import simulator
 from .populations import Assembly, base_cells, selection_of
 from .standardmodels import STDPMechanism, StaticSynapse, TsodyksMarkramSynapse, weight_scale
-from ..tsodyks import TsodyksSynapse
 
 #: TsodyksMarkramSynapse's parameters (NEST's names) kept per synapse by the engine.
 _TSODYKS = ("U", "tau_rec", "tau_fac")
@@ -352,16 +352,17 @@ class Projection(common.Projection):
             self._built_values[name] = simulator.state.net.get(self._conn, name)
         return self._built_values[name]
 
-    def _variable_columns(self, n):
+    def _variable_columns(self, names, n):
         """{native name: value of each of the ``n`` synapses of :meth:`_synapses`} of the
-        synapse model's parameters (TsodyksMarkramSynapse's U, tau_rec, tau_fac): the
-        engine's once built, else the described rule's (a number or one per synapse, in
-        the same order)."""
+        synapse model's parameters among ``names`` (TsodyksMarkramSynapse's U, tau_rec,
+        tau_fac): the engine's once built, else the described rule's (a number or one per
+        synapse, in the same order)."""
         if not isinstance(self.synapse_type, TsodyksMarkramSynapse):
             return {}
+        wanted = [name for name in _TSODYKS if name in names]
         if simulator.state.built:
-            return {name: self._engine_values_of(name) for name in _TSODYKS}
-        return {name: np.broadcast_to(getattr(self._conn.synapse, name), n) for name in _TSODYKS}
+            return {name: self._engine_values_of(name) for name in wanted}
+        return {name: np.broadcast_to(getattr(self._conn.synapse, name), n) for name in wanted}
 
     def _local(self):
         pre, post, w, d = self._synapses()
@@ -379,7 +380,7 @@ class Projection(common.Projection):
         pre, post, w, d = self._synapses()
         keep = self._is_local(post)
         columns = {"presynaptic_index": pre, "postsynaptic_index": post, "weight": w,
-                   "delay": d, **self._variable_columns(len(pre))}
+                   "delay": d, **self._variable_columns(names, len(pre))}
         columns = {k: np.asarray(v)[keep] for k, v in columns.items()}
         return list(zip(*(self._column(columns, n) for n in names)))
 
@@ -402,7 +403,7 @@ class Projection(common.Projection):
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         pre, post, w, d = self._synapses()
-        columns = {"weight": w, "delay": d, **self._variable_columns(len(pre))}
+        columns = {"weight": w, "delay": d, **self._variable_columns(names, len(pre))}
         combine = common.Projection.MULTI_SYNAPSE_OPERATIONS[multiple_synapses]
         out = []
         for name in names:

@@ -1,7 +1,8 @@
 """TsodyksMarkramSynapse in a small PyNN network, for tests: ``python pynn_tsodyks.py
 BACKEND OUT.npz`` (BACKEND ``bigbrain.pynn`` or ``pyNN.nest``). Spike sources at irregular
 intervals reach IF_curr_exp cells through facilitating excitatory synapses (U a function
-of distance) and depressing inhibitory ones; saves V_m of every cell (mV, every step)."""
+of distance) and depressing inhibitory ones; saves V_m of every cell (mV, every step, in
+cell order; rank 0)."""
 import importlib
 import sys
 
@@ -24,5 +25,7 @@ sim.Projection(src[4:], cells, sim.AllToAllConnector(), depressing, receptor_typ
 cells.record("v")
 sim.run(max(t[-1] for t in times) + 20.0)
 v = cells.get_data().segments[0].analogsignals[0]
-np.savez(sys.argv[2], v=np.asarray(v.magnitude))
+order = np.argsort(v.array_annotations["channel_index"])   # gathered by rank under MPI
+if sim.rank() == 0:
+    np.savez(sys.argv[2], v=np.asarray(v.magnitude)[:, order])
 sim.end()
