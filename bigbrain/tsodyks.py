@@ -19,7 +19,7 @@ The runtime (rows by source, per-synapse state, checkpoints) is the plastic proj
 """
 import numpy as np
 
-from .errors import ModelError, number
+from .errors import RULES, ModelError, number
 from .stdp import PlasticRule
 
 #: Parameters and state of each synapse (besides weight and delay), in NEST's names.
@@ -76,8 +76,10 @@ def checked(name, value, where="TsodyksSynapse"):
         if values.dtype.kind not in "iuf" or values.ndim != 1:
             raise ModelError(field, f"must be a number or a 1-D array of numbers, got {value!r}")
         values = value = values.astype(np.float64)
-        for v in values:
-            number(field, v, rule, unit)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(values) & np.broadcast_to(RULES[rule][0](values), values.shape)
+        if not ok.all():
+            number(field, values[np.argmin(ok)], rule, unit)   # raises, naming the value
     if name == "U" and values.max(initial=0.0) > 1.0:
         raise ModelError(field, f"must be in [0, 1], got {values.max()}")
     return value

@@ -152,7 +152,9 @@ def test_get_set_between_runs():
     (dict(U=float("nan")), "U", "finite"), (dict(tau_psc=0.0), "tau_psc", "> 0"),
     (dict(tau_rec=-5.0), "tau_rec", "> 0"), (dict(tau_fac=-1.0), "tau_fac", ">= 0"),
     (dict(tau_psc=800.0), "tau_rec", "differ from tau_psc"), (dict(x=0.8, y=0.3), "x", "x \\+ y"),
-    (dict(U=[0.5, 2.0]), "U", "in \\[0, 1\\]"), (dict(tau_rec="fast"), "tau_rec", "a number")])
+    (dict(U=[0.5, 2.0]), "U", "in \\[0, 1\\]"), (dict(tau_rec="fast"), "tau_rec", "a number"),
+    (dict(tau_psc=[3.0, float("nan")]), "tau_psc", "finite, got nan"),
+    (dict(tau_fac=[1.0, -2.0]), "tau_fac", ">= 0 ms, got -2.0")])
 def test_bad_parameters_name_the_field(bad, field, text):
     with pytest.raises(bb.ModelError, match=text) as err:
         bb.TsodyksSynapse(**bad)
@@ -173,6 +175,10 @@ def test_defaults_and_model_file_round_trip(tmp_path):
     back = modelfile.read(str(tmp_path / "m.toml")).network()
     (conn,) = back.connections
     assert isinstance(conn.synapse, bb.TsodyksSynapse) and conn.synapse.describe() == rule.describe()
+    from bigbrain.description import _synapse
+    with pytest.raises(bb.ModelError, match="not a parameter of tsodyks_synapse") as err:
+        _synapse({"model": "tsodyks_synapse", "tau_facil": 10.0})
+    assert err.value.field == "synapse.tau_facil"
 
 
 @pytest.mark.mpi
