@@ -83,6 +83,10 @@ class Connection:
             raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...), "
                              f"bb.TripletSTDP(...) or bb.TsodyksSynapse(...), "
                              f"got {self.synapse!r}")
+        arrays = getattr(self.synapse, "per_synapse", ())
+        if arrays and not isinstance(self.rule, Explicit):
+            raise ModelError(f"{self.where}.synapse.{arrays[0]}", "arrays of values need "
+                             "rule='explicit'")
         if self.synapse is not None and self.pre_gids is None:
             raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have plastic "
                              "synapses (as in NEST)")

@@ -161,6 +161,18 @@ def test_bad_parameters_name_the_field(bad, field, text):
     assert err.value.field == f"TsodyksSynapse.{field}"
 
 
+def test_per_synapse_arrays_need_explicit_and_one_value_per_synapse():
+    net = bb.Network(dt=DT)
+    a = net.population("A", 3, "iaf_psc_exp")
+    with pytest.raises(bb.ModelError, match="need rule='explicit'") as err:
+        net.connect(a, a, weight=1.0, synapse=bb.TsodyksSynapse(U=[0.1, 0.2]))
+    assert err.value.field == "connect[0] A->A.synapse.U"
+    with pytest.raises(bb.ModelError, match="has 2 entries, expected 3") as err:
+        net.connect(a, a, "explicit", sources=[0, 1, 2], targets=[1, 2, 0], weight=1.0,
+                    synapse=bb.TsodyksSynapse(tau_rec=[100.0, 200.0]))
+    assert err.value.field.endswith(".synapse.tau_rec")
+
+
 def test_defaults_and_model_file_round_trip(tmp_path):
     from bigbrain import modelfile
     assert bb.TsodyksSynapse().describe() == {"model": "tsodyks_synapse", "U": 0.5, "tau_psc": 3.0,
