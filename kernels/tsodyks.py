@@ -23,7 +23,11 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, t_la
     the parameters U, tau_psc, tau_fac, tau_rec in ms) and add Δ·weight to the ring
     buffers; ``t_last``: each row's previous spike stamp. Synapses of source g:
     ``ptr[g − gid_lo] : ptr[g − gid_lo + 1]``. Weight recording as :func:`.stdp.deliver`
-    (the weight, which does not change); returns the number of events written."""
+    (the weight, which does not change); returns the number of events written.
+
+    The synapses of a row share h, so the propagators are computed again only where a
+    synapse's time constants differ from the previous synapse's (once per spike for a
+    projection with one set)."""
     L = ring_ex.shape[0]
     span = ptr.shape[0] - 1
     per_delay = delay.shape[0] > 0
@@ -36,12 +40,16 @@ def deliver(src_gid, src_step, gid_lo, ptr, post, weight, delay, delay_all, t_la
         t = src_step[s] + 1
         emitted_slot = (t - 1) % L
         h = t * dt - t_last[row] * dt
+        last_fac, last_psc, last_rec = -1.0, -1.0, -1.0  # time constants of the propagators
+        p_uu = p_yy = p_xy = p_xz = 0.0
         for k in range(ptr[row], ptr[row + 1]):
-            p_uu = 0.0 if tau_fac[k] == 0.0 else math.exp(-h / tau_fac[k])
-            p_yy = math.exp(-h / tau_psc[k])
-            p_zz = math.exp(-h / tau_rec[k])
-            p_xy = ((p_zz - 1.0) * tau_rec[k] - (p_yy - 1.0) * tau_psc[k]) / (tau_psc[k] - tau_rec[k])
-            p_xz = 1.0 - p_zz
+            if tau_fac[k] != last_fac or tau_psc[k] != last_psc or tau_rec[k] != last_rec:
+                last_fac, last_psc, last_rec = tau_fac[k], tau_psc[k], tau_rec[k]
+                p_uu = 0.0 if last_fac == 0.0 else math.exp(-h / last_fac)
+                p_yy = math.exp(-h / last_psc)
+                p_zz = math.exp(-h / last_rec)
+                p_xy = ((p_zz - 1.0) * last_rec - (p_yy - 1.0) * last_psc) / (last_psc - last_rec)
+                p_xz = 1.0 - p_zz
             z = 1.0 - x[k] - y[k]
             uk = u[k] * p_uu
             xk = x[k] + (p_xy * y[k] + p_xz * z)
