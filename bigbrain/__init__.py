@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Network": "network", "STDP": "stdp", "TripletSTDP": "stdp", "Bernoulli": "bernoulli",
+    "TsodyksSynapse": "tsodyks",
     "uniform": "distributions", "normal": "distributions", "clipped_normal": "distributions",
     "ModelError": "errors", "RankError": "errors",
     "Archive": "archive", "ArchiveError": "archive", "CheckpointError": "checkpoint",

@@ -437,8 +437,10 @@ class Explicit(Rule):
             if arr.size and (arr.min() < 0 or arr.max() >= n):
                 raise ModelError(f"{where}.{name}", f"positions must be in [0, {n}), got "
                                  f"[{arr.min()}, {arr.max()}]")
-        for name in ("weight", "delay"):
-            value = getattr(spec, name)
+        given = [(name, getattr(spec, name)) for name in ("weight", "delay")]
+        given += [(f"synapse.{name}", getattr(spec.synapse, name))   # tsodyks_synapse's arrays
+                  for name in getattr(spec.synapse, "per_synapse", ())]
+        for name, value in given:
             if np.ndim(value) > 0 and np.size(value) != self.sources.size:
                 raise ModelError(f"{where}.{name}", f"has {np.size(value)} entries, expected "
                                  f"{self.sources.size} (one per synapse)")

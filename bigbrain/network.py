@@ -279,29 +279,26 @@ class Network:
     # ---------------------------------------------------------------- state
     def get(self, target, name):
         """The values of parameter ``name`` (or the current ``V_m``) of every neuron of a
-        population or selection, in selection order, or (``name="weight"``) of every
-        synapse of a connection, in the order of ``Result.weights``; the same array on
+        population or selection, in selection order, or (``name="weight"``, or a
+        tsodyks_synapse variable such as ``"x"``) of every synapse of a connection, in the order of ``Result.weights``; the same array on
         every rank (collective once built). A target with ``get_params`` (a stimulation
         device) answers itself. See :mod:`bigbrain.state`."""
         if hasattr(target, "get_params"):
             return target.get_params(self, name)
         if isinstance(target, Connection):
-            if name != "weight":
-                raise ModelError(f"{target.where}.{name}", "unknown synapse parameter"
-                                 + suggest(name, ["weight"]))
-            return state.get_weights(self, target)
+            return state.get_synapses(self, target, name)
         return state.get_neurons(self, self._neurons(target, "get"), name)
 
     def set(self, target, **params):
         """Set parameters (``V_m=..., I_e=...``) of a population or selection, or
-        ``weight=...`` of a connection: a number, an array with one value per selected
+        ``weight=...`` (or tsodyks_synapse variables) of a connection: a number, an array with one value per selected
         neuron (synapse, in the order of ``Result.weights``) or a distribution. Before the
         build this changes the description; between runs the built state (collective). A
         target with ``set_params`` (a stimulation device) sets itself."""
         if hasattr(target, "set_params"):
             return target.set_params(self, **params)
         if isinstance(target, Connection):
-            return state.set_weights(self, target, params)
+            return state.set_synapses(self, target, params)
         if "spike_times" in params:
             return self._set_spike_times(target, params)
         return state.set_neurons(self, self._neurons(target, "set"), params)

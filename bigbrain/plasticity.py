@@ -219,9 +219,11 @@ class PlasticProjection(SourceRows):
         self.rule = conn.synapse
         self.mode = (kernel.DELIVER_WEIGHT if not conn.into_parrots else
                      kernel.DELIVER_COUNT if conn.receptor == 0 else kernel.DELIVER_NOTHING)
-        self._count(conn, chunks)
-        self._place(chunks, n_columns, np.empty(int(self.ptr[-1])))
+        self._count(conn, lambda: (c[:4] for c in chunks()))
+        ordinal = self._ordinals(chunks, n_columns)
+        self._place(lambda: (c[:4] for c in chunks()), n_columns, np.empty(int(self.ptr[-1])))
         csr.sort_rows(self.ptr, self.post, self.weight, self.delay)
+        self.variables = synapse_variables(self.rule, ordinal, len(self.post))
         self.rule.check_weights(f"{conn.where}.weight", self.weight)
         span = len(self.ptr) - 1
         self.kplus = np.full(span, self.rule.initial_kplus)
@@ -231,6 +233,16 @@ class PlasticProjection(SourceRows):
         self.active = np.diff(self.ptr) > 0
         self.rows = self.ptr
         self.recorder = None
+
+    def _ordinals(self, chunks, n_columns):
+        """The ordinal of each synapse in storage order, where the rule gives values per
+        synapse (arrays indexed by ordinal, ``rule="explicit"``); else None."""
+        if not getattr(self.rule, "per_synapse", None):
+            return None
+        ordinal = np.empty(int(self.ptr[-1]))
+        self._place(lambda: ((p, c, o, d) for p, c, _, d, o in chunks()), n_columns, ordinal)
+        csr.sort_rows(self.ptr, self.post, ordinal, self.delay)
+        return ordinal.astype(np.int64)
 
     def __len__(self):
         return len(self.post)
@@ -246,7 +258,7 @@ class PlasticProjection(SourceRows):
 
     def history_bound(self):
         """Stamp at or below which no post spike can still potentiate a synapse here."""
-        if not self.active.any():
+        if not self.active.any() or not self.rule.needs_history:
             return np.iinfo(np.int64).max
         return int(self.backend.to_host(self.t_last)[self.active].min()) - self.max_delay
 
@@ -260,6 +272,7 @@ class PlasticProjection(SourceRows):
         rec = self.recorder or NO_RECORDER  # its arrays where the kernel reads them, once
         flags = rec.row_flag if backend is NUMPY else rec.row_flag.astype(np.uint8)
         self.recorder_arrays = (backend.asarray(flags), backend.asarray(rec.synapses))
+        self.variables = {n: backend.asarray(v) for n, v in self.variables.items()}
 
     def deliver(self, src_gid, src_step, history, inv_tau_minus, dt, ring_ex, ring_in,
                 on_device=None):
@@ -279,6 +292,14 @@ class PlasticProjection(SourceRows):
         zeros = self.backend.zeros
         out = (zeros(n_events, np.int64), zeros(n_events, np.int64), zeros(n_events))
         r, (h, ht) = self.rule, history
+        if self.variables:
+            n = self.backend.kernels.deliver_tsodyks(
+                src_row, src_step, np.int64(0), self.rows, self.post, self.weight, self.delay,
+                np.int64(self.delay_all), self.t_last, dt, *self.variables.values(), self.mode,
+                ring_ex, ring_in, rec.row_flag, rec.synapses, *out)
+            if self.recorder is not None:
+                self.recorder.add(*(self.backend.to_host(a[:n]) for a in out))
+            return
         if self.kplus_triplet is None:
             pair, triplet = (r.lambda_, r.alpha, r.mu_plus, r.mu_minus), ()
         else:  # stdp_synapse's terms are not used
@@ -307,6 +328,11 @@ class PlasticProjection(SourceRows):
             return np.zeros(len(self.ptr) - 1)
         return self.backend.to_host(self.kplus_triplet)
 
+    def host_variables(self):
+        """{name: per-synapse values on the host} of the rule's synapse variables
+        (:data:`bigbrain.tsodyks.VARIABLES`; empty for STDP)."""
+        return {n: self.backend.to_host(v) for n, v in self.variables.items()}
+
     def synapse_rows(self):
         """Row (see :meth:`row_gids`) of every synapse, in storage order."""
         return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
@@ -322,9 +348,21 @@ class PlasticProjection(SourceRows):
 
     def nbytes(self):
         """Bytes held for the synapses and their rows."""
-        extra = () if self.kplus_triplet is None else (self.kplus_triplet,)
+        extra = (() if self.kplus_triplet is None else (self.kplus_triplet,)) + tuple(
+            self.variables.values())
         return sum(a.nbytes for a in (self.post, self.weight, self.delay, self.rows,
                                       self.kplus, self.t_last, self.active, *extra))
+
+
+def synapse_variables(rule, ordinal, n):
+    """{name: float64 per synapse} of the rule's per-synapse variables (none for STDP):
+    each a number repeated, or an array indexed by the synapses' ``ordinal``."""
+    out = {}
+    for name in getattr(rule, "VARIABLES", ()):
+        value = getattr(rule, name)
+        out[name] = (np.asarray(value, np.float64)[ordinal] if np.ndim(value)
+                     else np.full(n, float(value)))
+    return out
 
 
 class WeightRecorder:
@@ -364,13 +402,19 @@ NO_RECORDER = WeightRecorder(np.zeros(0, np.int64), 0, np.zeros(0, np.int64))
 class Plasticity:
     """The plastic projections of one rank and the spike history of their targets."""
 
-    def __init__(self, projections, tau_minus, local_gids, dt, tau_minus_triplet):
+    def __init__(self, projections, tau_minus, local_gids, dt, tau_minus_triplet, rules=()):
         """``tau_minus``, ``tau_minus_triplet``: the post-synaptic trace time constants (ms)
-        of each column (the second is used only with triplet projections)."""
+        of each column (the second is used only with triplet projections). ``rules``: the
+        synapse models of all the network's connections (checkpoints hold the per-synapse
+        variables of any of them, under the same names on every rank)."""
         self.projections, self.local_gids = projections, local_gids
-        n = len(local_gids) if projections else 0  # nothing plastic here: no history rows
+        self.variables = []
+        for rule in rules:
+            self.variables += [n for n in getattr(rule, "VARIABLES", ()) if n not in self.variables]
+        stdp = [proj for proj in projections if proj.rule.needs_history]
+        n = len(local_gids) if stdp else 0  # no STDP here: no history rows
         tracked = np.zeros(n, bool)
-        for proj in projections:
+        for proj in stdp:
             tracked[proj.post] = True
         self.triplet = any(proj.kplus_triplet is not None for proj in projections)
         self.history = PostHistory(tau_minus[:n], tracked, dt,
@@ -378,6 +422,8 @@ class Plasticity:
         self.backend, self.inv_tau_minus = NUMPY, self.history.inv_tau_minus
         for proj in projections:
             self._attach_recorder(proj)
+            if not proj.rule.needs_history:
+                continue
             proj.exp_plus = exp_div(dt, proj.rule.tau_plus, EXP_TABLE_LENGTH)
             if proj.kplus_triplet is not None:
                 proj.exp_plus_triplet = exp_div(dt, proj.rule.tau_plus_triplet, EXP_TABLE_LENGTH)
@@ -419,7 +465,7 @@ class Plasticity:
         """Record the spikes ``start:`` (ring-buffer columns, stamps) of this rank's neurons;
         ``on_device``: the same spikes as device arrays (any order), where the history
         resides there too (:meth:`reside`)."""
-        if self.projections:
+        if len(self.history.tracked):
             bound = self.history.bound
             self.history.record(cols, stamps, lambda: min(p.history_bound() for p in self.projections),
                                 start)
@@ -495,17 +541,23 @@ class Plasticity:
         ``row/*``: connection index, pre gid, K+ and last spike stamp (steps) of each source
         with local synapses (the same on every rank that has the row); ``neuron/*``: gid,
         K− and last spike stamp of each local post-synaptic neuron; ``history/*``: gid,
-        stamp and K− after the spike of the retained post-synaptic spike history. With
+        stamp and K− after the spike of the retained post-synaptic spike history; with
+        tsodyks_synapse connections ``synapse/<U, tau_psc, …, u>`` (NaN for STDP synapses). With
         triplet projections also ``row/kplus_triplet`` (0 for ``stdp_synapse`` rows),
         ``neuron/kminus_triplet`` and ``history/kminus_triplet``.
         """
         syn = {k: [] for k in ("connection", "post_gid", "pre_gid", "multapse", "weight")}
         row = {k: [] for k in ("connection", "pre_gid", "kplus", "t_last", "kplus_triplet")}
+        variables = self.variables
+        syn.update({name: [] for name in variables})
         for proj in self.projections:
             keys = proj.synapse_keys(self.local_gids)
             weight, kplus, t_last = proj.host_arrays()
             for name, value in zip(("post_gid", "pre_gid", "multapse", "weight"), (*keys, weight)):
                 syn[name].append(value)
+            held = proj.host_variables()
+            for name in variables:
+                syn[name].append(held.get(name, np.full(len(proj), np.nan)))
             syn["connection"].append(np.full(len(proj), proj.conn.index, np.int64))
             rows = np.flatnonzero(proj.active)
             for name, value in zip(("pre_gid", "kplus", "t_last", "kplus_triplet"),
@@ -537,7 +589,9 @@ class Plasticity:
             keys = np.column_stack([saved[f"synapse/{n}"] for n in
                                     ("connection", "post_gid", "pre_gid", "multapse")])
             weight, kplus, t_last = proj.host_arrays()
-            weight[:] = saved["synapse/weight"][_match(keys, local, "synapse")]
+            at = _match(keys, local, "synapse")
+            weight[:] = saved["synapse/weight"][at]
+            proj.variables = {n: saved[f"synapse/{n}"][at] for n in proj.variables}
             rows = np.flatnonzero(proj.active)
             keys = np.column_stack([saved["row/connection"], saved["row/pre_gid"]])
             at = _match(keys, np.column_stack([np.full(len(rows), index), proj.row_gids(rows)]), "row")

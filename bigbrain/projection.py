@@ -86,8 +86,12 @@ class Connection:
         from .bernoulli import Bernoulli
         if self.synapse is not None and not isinstance(self.synapse, (PlasticRule, Bernoulli)):
             raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...), "
-                             f"bb.TripletSTDP(...) or bb.Bernoulli(...), "
+                             f"bb.TripletSTDP(...), bb.TsodyksSynapse(...) or bb.Bernoulli(...), "
                              f"got {self.synapse!r}")
+        arrays = getattr(self.synapse, "per_synapse", ())
+        if arrays and not isinstance(self.rule, Explicit):
+            raise ModelError(f"{self.where}.synapse.{arrays[0]}", "arrays of values need "
+                             "rule='explicit'")
         if self.synapse is not None and self.pre_gids is None:
             kind = "bernoulli_synapse" if isinstance(self.synapse, Bernoulli) else "plastic"
             raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have {kind} "

@@ -15,6 +15,7 @@ from .population import Selection
 from .spatial import layer_from_description
 from .bernoulli import Bernoulli
 from .stdp import STDP, TripletSTDP
+from .tsodyks import TsodyksSynapse
 from .stimulation import KINDS
 
 _CONNECTION_KEYS = ("pre", "post", "rule", "weight", "delay", "allow_autapses", "allow_multapses",
@@ -117,7 +118,7 @@ def synapse_model(d):
     if d is None:
         return None
     models = {"stdp_synapse": STDP, "stdp_triplet_synapse": TripletSTDP,
-              "bernoulli_synapse": Bernoulli}
+              "bernoulli_synapse": Bernoulli, "tsodyks_synapse": TsodyksSynapse}
     model = d.get("model")
     if model not in models:
         raise ModelError("synapse", f"unknown synapse model {model!r}"

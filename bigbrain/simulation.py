@@ -83,7 +83,8 @@ class Simulation:
         self.static_sources = index_static(self.static)
         build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
-                                     self._tau_minus("tau_minus_triplet"))
+                                     self._tau_minus("tau_minus_triplet"),
+                                     [c.synapse for c in net.connections])
         self._warn_inexact_stdp()
         self._warn_inexact_models()
         self._set_interval()
@@ -115,9 +116,13 @@ class Simulation:
                 raise ModelError(f"{gen.KIND} {gen.name!r}", f"the {self.backend.label} backend "
                                  f"has no {gen.KIND} yet; run it with backend='numpy'")
         for conn in self.net.connections:
-            if isinstance(conn.synapse, Bernoulli) and self.backend.name != "numpy":
-                raise ModelError(f"{conn.where}.synapse", f"the {self.backend.label} backend "
-                                 "has no bernoulli_synapse yet; run it with backend='numpy'")
+            rule = conn.synapse
+            kernel = getattr(rule, "KERNEL", None)  # a plastic rule's; bernoulli_synapse: NumPy only
+            if rule is not None and not (hasattr(self.backend.kernels, kernel) if kernel
+                                         else self.backend.name == "numpy"):
+                raise ModelError(f"{conn.where}.synapse", f"the {self.backend.label} backend has "
+                                 f"no kernel for {rule.describe()['model']} yet; run it with "
+                                 "backend='numpy'")
 
     def _warn_inexact_stdp(self):
         """Warn (rank 0) where the GPU's STDP may differ from the CPU's in the last bit
@@ -311,15 +316,15 @@ class Simulation:
                             (pre_pos, post_col, conn.input_weight(weight), delay))
 
     def _plastic_chunks(self, conn):
-        """(pre positions, columns, weights, delays) chunk by chunk, each chunk's synapses in
-        the order of (column, ordinal), so that each row receives the synapses of a column in
+        """(pre positions, columns, weights, delays, ordinals) chunk by chunk, each chunk's
+        synapses in the order of (column, ordinal), so that each row receives the synapses of a column in
         the order of their ordinals (:class:`PlasticProjection`). A target's synapses are all
         in one chunk, unless the post selection repeats a gid (one column, several targets):
         then the synapses come as one chunk."""
         def ordered(pre_pos, post_col, ordinal, weight, delay):
             order = np.lexsort((ordinal, post_col))
             return (pre_pos[order], post_col[order],
-                    *(v[order] if np.ndim(v) else v for v in (weight, delay)))
+                    *(v[order] if np.ndim(v) else v for v in (weight, delay)), ordinal[order])
 
         return self._chunks(conn, ordered, whole=conn.post.members().repeats())
 

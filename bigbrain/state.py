@@ -15,6 +15,8 @@ All calls are collective and give the same result on every rank count:
   ``set`` is called times 64 plus the parameter's position, so the values do not depend
   on the ranks. Parameters changed between runs travel in checkpoints.
 """
+from types import SimpleNamespace
+
 import numpy as np
 
 from .distributions import Distribution, Stream
@@ -249,23 +251,36 @@ def _n_gids(conn):
     return int(gids.max()) + 1 if len(gids) else 0
 
 
-def get_weights(net, conn):
-    """Every synapse's weight of ``conn`` on every rank, in the order of ``Result.weights``."""
+def _synapse_names(conn, key):
+    """Refuse a name that is neither ``weight`` nor a variable of the connection's synapse
+    model (tsodyks_synapse's ``U``, ``tau_psc``, …, ``u``)."""
+    names = ["weight", *getattr(conn.synapse, "VARIABLES", ())]
+    if key not in names:
+        raise ModelError(f"{conn.where}.{key}", "unknown synapse parameter" + suggest(key, names))
+
+
+def get_synapses(net, conn, name):
+    """Every synapse's ``name`` (weight or a synapse model variable) of ``conn`` on every
+    rank, in the order of ``Result.weights``."""
+    _synapse_names(conn, name)
     sim = _built(net, conn, "get")
     proj = sim.projection_of(conn)
     position, total = _synapse_order(sim, conn, proj)
+    local = proj.weights() if name == "weight" else proj.host_variables()[name]
     out = np.empty(total)
-    out[net.comm.allgather_array(position)] = net.comm.allgather_array(proj.weights())
+    out[net.comm.allgather_array(position)] = net.comm.allgather_array(local)
     return out
 
 
-def set_weights(net, conn, params):
-    """Set ``weight`` of every synapse of ``conn`` (collective): a number, one value per
-    synapse in the order of ``Result.weights``, or a distribution."""
+def set_synapses(net, conn, params):
+    """Set ``weight`` and synapse model variables of every synapse of ``conn``
+    (collective): each a number, one value per synapse in the order of
+    ``Result.weights``, or a distribution (variables: numbers only before the build)."""
     for key in params:
-        if key != "weight":
-            raise ModelError(f"{conn.where}.{key}", "unknown synapse parameter"
-                             + suggest(key, ["weight"]))
+        _synapse_names(conn, key)
+    variables = {k: v for k, v in params.items() if k != "weight"}
+    if variables:
+        _set_variables(net, conn, variables)
     if "weight" not in params:
         return
     value, where = params["weight"], f"{conn.where}.weight"
@@ -324,6 +339,43 @@ def normalise_weights(net, conn, total, w_max):
     weights = proj.weights()
     normalise_rows(weights, order, starts, float(total), float(w_max))
     _set_weights(sim, conn, proj, weights)
+
+
+def _set_variables(net, conn, params):
+    """Set tsodyks_synapse variables: before the build in the connection's rule (numbers),
+    after it per synapse (numbers, arrays in ``Result.weights`` order, distributions with
+    finite bounds drawn as weights are, from index step·64 + 1 + the variable's position);
+    all ranks raise if any finds x + y > 1 or tau_psc = tau_rec among its synapses."""
+    from .tsodyks import TsodyksSynapse, check_together, checked
+
+    rule = conn.synapse
+    if net._simulation is None:
+        for key, value in params.items():
+            if np.ndim(value) or isinstance(value, Distribution):
+                raise ModelError(f"{conn.where}.{key}", "before the build, a number (per-synapse "
+                                 "values: run first, or arrays in TsodyksSynapse with "
+                                 "rule='explicit')")
+        conn.synapse = TsodyksSynapse(**{**{n: getattr(rule, n) for n in rule.VARIABLES}, **params})
+        return
+    sim = net._simulation
+    proj = sim.projection_of(conn)
+    position, total = _synapse_order(sim, conn, proj)
+    new = proj.host_variables()
+    for key, value in params.items():
+        where = f"{conn.where}.{key}"
+        if isinstance(value, Distribution):
+            checked(key, np.array(value.bounds()), conn.where)
+            index = sim.step * 64 + 1 + rule.VARIABLES.index(key)
+            values = value.sample(Stream(net.seed, Purpose.SET_SYNAPSE, conn.index), position, index)
+        else:
+            values = checked(key, np.asarray(value, np.float64).ravel(), conn.where)
+            if np.ndim(value) > 0 and values.size != total:
+                raise ModelError(where, f"has {values.size} values for {total} synapses")
+            values = values[position] if np.ndim(value) > 0 else np.full(len(position), values[0])
+        new[key] = np.asarray(values, np.float64)
+    net.comm.agree(check_together, SimpleNamespace(**new), conn.where, params)
+    proj.variables = new
+    proj.use(sim.backend)
 
 
 def _set_weights(sim, conn, proj, weights):

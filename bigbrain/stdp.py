@@ -41,6 +41,9 @@ from .errors import ModelError, number
 class PlasticRule:
     """What the plastic synapse models share: NEST's weight sign rule and a repr."""
 
+    #: Whether the synapses need the post-synaptic spike history (bigbrain.plasticity).
+    needs_history = True
+
     def check_weights(self, field, weights):
         """Raise ModelError unless every weight has the sign of Wmax (NEST's rule)."""
         w = np.ravel(weights)

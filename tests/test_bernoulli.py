@@ -150,5 +150,5 @@ def test_the_gpu_backend_refuses_it_naming_the_model():
     net = bb.Network(dt=DT, backend="cupy")
     src = net.spike_source("s", [[1.0]])
     net.connect(src, net.population("p", 2, "parrot_neuron"), synapse=bb.Bernoulli(0.5))
-    with pytest.raises(bb.ModelError, match=r"\.synapse: the .* backend has no bernoulli_synapse yet"):
+    with pytest.raises(bb.ModelError, match=r"\.synapse: the .* backend has no kernel for bernoulli_synapse yet"):
         net.run(1.0)

@@ -158,3 +158,15 @@ def test_models_with_exp_of_the_state_follow_numpy(name):
             assert np.array_equal(cpu[key], gpu[key]), key
         else:
             np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-9, atol=1e-9, err_msg=key)
+
+
+def test_tsodyks_synapse_refused_at_build():
+    """The GPU backend has no tsodyks_synapse kernel yet: the build names it (before any
+    synapse is placed) instead of running something else."""
+    import bigbrain as bb
+    net = bb.Network(dt=0.1, backend="cupy")
+    cells = net.population("E", 4, "iaf_psc_exp")
+    net.connect(cells, cells, weight=10.0, delay=1.0, synapse=bb.TsodyksSynapse())
+    with pytest.raises(bb.ModelError, match="no kernel for tsodyks_synapse") as err:
+        net.run(1.0)
+    assert err.value.field == "connect[0] E->E.synapse"

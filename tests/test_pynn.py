@@ -420,3 +420,56 @@ def test_generator_sources_set_after_a_run(pynn):
     t = np.concatenate([st.magnitude for st in gamma.get_data().segments[0].spiketrains])
     for count, expected in (((t <= 1000.2).sum(), 20 * 50.0), ((t > 1000.2).sum(), 20 * 200.0)):
         assert abs(count - expected) < 5 * np.sqrt(expected), (count, expected)
+
+
+def test_tsodyks_markram_synapse_as_pynn_nest(tmp_path):
+    """TsodyksMarkramSynapse (U a function of distance, facilitating excitatory and
+    depressing inhibitory projections; tau_psc from tau_syn_E / tau_syn_I) gives
+    pyNN.nest's V_m (both exact; pyNN.nest records one step fewer)."""
+    script = Path(__file__).parent / "scripts" / "pynn_tsodyks.py"
+    runs = []
+    for backend in ("bigbrain.pynn", "pyNN.nest"):
+        out = tmp_path / f"{backend}.npz"
+        subprocess.run([sys.executable, str(script), backend, str(out)], check=True,
+                       capture_output=True, timeout=300)
+        runs.append(np.load(out)["v"])
+    mine, nest = runs
+    assert np.ptp(nest, axis=0).min() > 1.0
+    np.testing.assert_allclose(mine[:len(nest)], nest, rtol=1e-12, atol=0)
+
+
+@pytest.mark.mpi
+def test_tsodyks_markram_synapse_on_1_and_2_ranks(tmp_path):
+    """The TsodyksMarkramSynapse script gives the same V_m on 1 and 2 ranks."""
+    script = Path(__file__).parent / "scripts" / "pynn_tsodyks.py"
+    runs = []
+    for n in (1, 2):
+        run_mpi(script, n, "bigbrain.pynn", tmp_path / f"{n}.npz", timeout=300)
+        runs.append(np.load(tmp_path / f"{n}.npz")["v"])
+    assert np.ptp(runs[0]) > 1.0
+    np.testing.assert_array_equal(runs[1], runs[0])
+
+
+def test_tsodyks_markram_parameters_get_set_and_checks(pynn):
+    """U, tau_rec and tau_facil read and written per synapse before and after a run (the
+    engine's tsodyks_synapse state), tau_psc taken from the cells, bad values refused."""
+    pre = sim.Population(3, sim.SpikeSourceArray(spike_times=[[1.0, 3.0]] * 3))
+    post = sim.Population(2, sim.IF_cond_exp(tau_syn_E=2.5))
+    syn = sim.TsodyksMarkramSynapse(weight=0.01, delay=0.5, U=lambda d: 0.1 + 0.1 * d,
+                                    tau_rec=200.0, tau_facil=50.0)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), syn)
+    i, j, u, tau_facil = np.array(prj.get(["U", "tau_facil"], format="list")).T
+    np.testing.assert_allclose(u, 0.1 + 0.1 * np.abs(i - j))
+    assert (tau_facil == 50.0).all() and prj._conn.synapse.tau_psc == 2.5
+    sim.run(5.0)
+    net = sim.simulator.state.net
+    assert (net.get(prj._conn, "x") < 1.0).all() and (net.get(prj._conn, "u") > 0.0).all()
+    prj.set(U=0.3, tau_rec=np.full((3, 2), 90.0))
+    assert (net.get(prj._conn, "U") == 0.3).all() and (net.get(prj._conn, "tau_rec") == 90.0).all()
+    assert prj.get("tau_rec", format="array").tolist() == [[90.0, 90.0]] * 3
+    with pytest.raises(bb.ModelError, match="must be in \\[0, 1\\]"):
+        prj.set(U=1.5)
+    sim.setup(timestep=0.1)
+    delta = sim.Population(2, sim.IF_curr_delta())
+    with pytest.raises(bb.ModelError, match="tau_syn_E"):
+        sim.Projection(delta, delta, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse())

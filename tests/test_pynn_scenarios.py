@@ -19,15 +19,6 @@ SKIPPED = {
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
         _NO_MODEL + "iaf_psc_exp_multisynapse and aeif_cond_alpha_multisynapse (PyNN's "
         "PointNeuron: receptor ports 1…n, each its own tau_syn and E_rev, as pyNN.nest maps it)",
-    **{key: _NO_MODEL + "tsodyks_synapse (TsodyksMarkramSynapse)" for key in (
-        "test_connectors::test_all_to_all_tsodyksmarkram",
-        "test_connectors::test_fixed_number_post_with_replacement_heterogeneous_parameters",
-        "test_connectors::test_fixed_number_pre_with_replacement_heterogeneous_parameters",
-        "test_parameter_handling::test_issue505",
-        "test_parameter_handling::test_set_synaptic_parameters_fully_connected",
-        "test_parameter_handling::test_set_synaptic_parameters_multiply_connected",
-        "test_parameter_handling::test_set_synaptic_parameters_partially_connected",
-        "test_scenario4::test_scenario4")},
     "test_recording::test_issue259": "checks off-grid spike times to 1e-17 (spike_precision="
         "'off_grid', NEST's precise models; PyNN runs it on NEST and NEURON only): the "
         "engine's spikes lie on the dt grid",

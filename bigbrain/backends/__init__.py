@@ -44,7 +44,7 @@ import numpy as np
 from .. import devices
 from . import memory
 from ..errors import ModelError
-from ..kernels import cond, delivery, hh, lif, poisson, stdp
+from ..kernels import cond, delivery, hh, lif, poisson, stdp, tsodyks
 
 NAMES = ("numpy", "cupy", "auto")
 
@@ -110,6 +110,7 @@ CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.i
                               poisson_input=poisson.poisson_input, deliver_stdp=stdp.deliver,
                               deliver_triplet_stdp=stdp.deliver,
                               hh_cond_exp_traub_blocks=hh.hh_cond_exp_traub_blocks,
+                              deliver_tsodyks=tsodyks.deliver,
                               **{model + "_blocks": cond.cond_blocks for model in cond.MODELS})
 NUMPY = Backend("numpy", np, CPU_KERNELS)
 

@@ -122,17 +122,20 @@ def estimate(net, n_ranks):
             weight_bytes = 4 if _heterogeneous(conn.weight) else 0
             parts["synapses"] += (post_bytes + weight_bytes + delay_bytes) * n
             parts["rows"] += 8 * rows
-        elif not hasattr(conn.synapse, "tau_plus"):   # bernoulli_synapse
+        elif hasattr(conn.synapse, "SYNAPSE_BYTES"):   # bernoulli_synapse
             parts["synapses"] += conn.synapse.SYNAPSE_BYTES * n
             parts["rows"] += 8 * rows
         else:
-            parts["synapses"] += (post_bytes + 8 + delay_bytes) * n
+            variables = len(getattr(conn.synapse, "VARIABLES", ()))  # tsodyks: 8 bytes each
+            parts["synapses"] += (post_bytes + 8 * (1 + variables) + delay_bytes) * n
             parts["rows"] += PLASTIC_ROW_BYTES * rows
+            if not conn.synapse.needs_history:
+                continue
             parts["exp tables"] += _exp_table_bytes(net.dt, conn.synapse.tau_plus)
             if hasattr(conn.synapse, "tau_plus_triplet"):  # K+₃ per row and its table
                 parts["rows"] += 8 * rows
                 parts["exp tables"] += _exp_table_bytes(net.dt, conn.synapse.tau_plus_triplet)
-    if any(hasattr(c.synapse, "tau_plus") for c in net.connections):
+    if any(getattr(c.synapse, "needs_history", False) for c in net.connections):
         taus = {p.params.get("tau_minus") for p in pops if "tau_minus" in p.params}
         parts["exp tables"] += sum(_exp_table_bytes(net.dt, t) for t in taus)
     parts["ring buffers"] = 16 * max_delay * columns + (min_delay or 10) * columns

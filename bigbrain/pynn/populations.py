@@ -218,10 +218,10 @@ class Population(_Settable, common.Population):
         values = np.asarray(values, np.float64)
         if name not in self._engine_state():
             if not state.built and np.all(values == 0.0):
-                return  # synaptic currents, conductances and adaptation start at 0
+                return  # synaptic currents and conductances start at 0
             raise ModelError(f"Population {self.label!r}.initialize.{variable}",
                              "not supported: the engine sets only the membrane potential "
-                             "and the gating variables (other state variables start at 0)")
+                             "adaptation w and the gating variables (other state variables start at 0)")
         values = np.broadcast_to(values * factor, (len(indices),))
         if state.built:
             state.net.set(self.selection(indices), **{name: values})
@@ -249,11 +249,12 @@ class Population(_Settable, common.Population):
         return MODELS[self.celltype.nest_name].params
 
     def _engine_state(self):
-        """The state variables whose initial value the engine takes as a parameter (V_m
-        and those of the model's ``STATE_VARIABLES``, e.g. hh's gating variables)."""
+        """The state variables whose initial value the engine takes as a parameter (V_m,
+        the aeif cells' w, and those of the model's ``STATE_VARIABLES``, e.g. hh's gating
+        variables)."""
         from ..neurons import MODELS
         model = MODELS[self.celltype.nest_name]
-        return {"V_m"} & set(model.params) | set(model.block.STATE_VARIABLES)
+        return {"V_m", "w"} & set(model.params) | set(model.block.STATE_VARIABLES)
 
     # ---------------------------------------------------------------- build
     def _describe(self, net):

@@ -22,11 +22,15 @@ from ..kernels.philox import uniform as philox_uniform
 from ..projection import Connection as EngineConnection
 from ..bernoulli import Bernoulli
 from ..stdp import STDP
+from ..tsodyks import TsodyksSynapse
 from ..streams import Purpose
 from . import simulator
 from .populations import Assembly, base_cells, selection_of
 from .standardmodels import (STDPMechanism, SimpleStochasticSynapse, StaticSynapse,
-                             weight_scale)
+                             TsodyksMarkramSynapse, weight_scale)
+
+#: TsodyksMarkramSynapse's parameters (NEST's names) kept per synapse by the engine.
+_TSODYKS = ("U", "tau_rec", "tau_fac")
 
 #: The counter's round word of distance-dependent draws (the engine's rules redraw in
 #: rounds 0, 1, …; this one is far beyond them).
@@ -50,7 +54,7 @@ class Projection(common.Projection):
         self._assigned = {}        # name -> PyNN value given to Projection.set
         self._synapse_values = {}  # name -> PyNN value of every synapse (explicit pairs)
         self._explicit = None      # (sources, targets) once the synapses are listed
-        self._built_weights = None  # the engine's weights, gathered (see _engine_weights)
+        self._built_values = {}  # name -> the engine's values, gathered (_engine_values_of)
         self._writes = []           # Connection writes not yet applied (k, name, value)
         self._reweighted = False    # weights set in the built network (read them back)
         self._check()
@@ -69,21 +73,25 @@ class Projection(common.Projection):
         post = self.post.populations[0] if isinstance(self.post, Assembly) else self.post
         return weight_scale(post.celltype, self.receptor_type)
 
-    def _synapse(self):
-        """None (static), the engine's bb.STDP or bb.Bernoulli for the synapse type."""
+    def _synapse(self, net=None):
+        """None (static), the engine's bb.STDP, bb.Bernoulli or bb.TsodyksSynapse for the
+        synapse type (``net``: the network being described, for per-synapse values)."""
         syn = self.synapse_type
         if isinstance(syn, StaticSynapse):
             return None
         if isinstance(syn, SimpleStochasticSynapse):
-            if not self._p_per_synapse():
+            if self._homogeneous("p_transmit"):
                 return Bernoulli(float(getattr(self._value("p_transmit"), "base_value",
                                                self._value("p_transmit"))))
             if self._explicit is None:   # checked per synapse once built (:meth:`_describe`)
                 return Bernoulli(1.0)
             return Bernoulli(self._per_synapse("p_transmit", *self._explicit))
+        if isinstance(syn, TsodyksMarkramSynapse):
+            return self._tsodyks(net)
         if not isinstance(syn, STDPMechanism):
             raise ModelError(self._where("synapse_type"), f"{type(syn).__name__} is not "
-                             "supported: the engine has static synapses and NEST's stdp_synapse")
+                             "supported: the engine has static synapses and NEST's stdp_synapse, "
+                             "tsodyks_synapse and bernoulli_synapse")
         rule, dependence = syn.timing_dependence, syn.weight_dependence
         if type(rule).__name__ != "SpikePairRule" or not hasattr(dependence, "mu") or \
                 syn.voltage_dependence is not None:
@@ -109,14 +117,49 @@ class Projection(common.Projection):
         return STDP(tau_plus=p["tau_plus"], lambda_=p["lambda"], alpha=alpha,
                     mu_plus=dependence.mu, mu_minus=dependence.mu, Wmax=p["Wmax"] * scale)
 
-    def _p_per_synapse(self):
-        """Whether a SimpleStochasticSynapse's ``p`` differs per synapse (not one number)."""
-        if not isinstance(self.synapse_type, SimpleStochasticSynapse):
-            return False
-        p = self._value("p_transmit")
-        base = getattr(p, "base_value", p)
-        return getattr(p, "operations", None) or \
-            not isinstance(base, (int, float, np.integer, np.floating))
+    def _tau_psc(self):
+        """tau_psc as pyNN.nest sets it: the post-synaptic cells' ``tau_syn_E`` (``tau_syn_I``
+        for inhibitory projections), one number, or one per post-synaptic cell."""
+        name = "tau_syn_I" if self.receptor_type == "inhibitory" else "tau_syn_E"
+        values = []
+        for pop, index in base_cells(self.post):
+            if name not in pop.celltype.get_parameter_names():
+                raise ModelError(self._where("synapse_type"), f"TsodyksMarkramSynapse needs "
+                                 f"{name} on the post-synaptic cells (tau_psc), which "
+                                 f"{type(pop.celltype).__name__} does not have")
+            values.append(np.broadcast_to(pop.get(name, gather=True), pop.size)[index])
+        values = np.concatenate(values).astype(np.float64)
+        return float(values[0]) if len(values) and np.all(values == values[0]) else values
+
+    def _homogeneous(self, name):
+        """Whether the PyNN value of ``name`` is one number for every synapse."""
+        value = self._value(name)
+        base = getattr(value, "base_value", value)
+        return not getattr(value, "operations", None) and \
+            isinstance(base, (int, float, np.integer, np.floating))
+
+    def _needs_pairs(self):
+        """Whether the synapse model's values differ per synapse (listed synapses then)."""
+        syn = self.synapse_type
+        if isinstance(syn, SimpleStochasticSynapse):
+            return not self._homogeneous("p_transmit")
+        if isinstance(syn, TsodyksMarkramSynapse):
+            return np.ndim(self._tau_psc()) > 0 or not all(self._homogeneous(n) for n in _TSODYKS)
+        return False
+
+    def _tsodyks(self, net):
+        """bb.TsodyksSynapse of the projection: numbers, or (while ``net`` is described)
+        one value per listed synapse."""
+        tau_psc = self._tau_psc()
+        if net is None or not self._needs_pairs():
+            params = {n: _scalar(self._where(n), self._value(n)) if self._homogeneous(n) else
+                      TsodyksSynapse().describe()[n] for n in _TSODYKS}
+            return TsodyksSynapse(tau_psc=tau_psc if np.ndim(tau_psc) == 0 else 3.0, **params)
+        sources, targets = self._pairs(net)
+        params = {n: self._per_synapse(n, sources, targets) for n in _TSODYKS}
+        if np.ndim(tau_psc):
+            tau_psc = tau_psc[targets]
+        return TsodyksSynapse(tau_psc=tau_psc, **params)
 
     def _rule(self):
         """(rule name, rule arguments, allow_autapses, allow_multapses)."""
@@ -194,7 +237,8 @@ class Projection(common.Projection):
         base = value.base_value
         if isinstance(base, RandomDistribution) and base.rng.seed is None:
             value.base_value = base = self._seeded(base)
-        if callable(base) and not isinstance(base, RandomDistribution):
+        if callable(base) and not isinstance(base, RandomDistribution) and \
+                name not in self._assigned:  # Projection.set evaluated distances already
             if isinstance(base, IndexBasedExpression):
                 value.base_value = copy(base)
                 value.base_value.projection = self
@@ -282,17 +326,17 @@ class Projection(common.Projection):
         rule, args, autapses, multapses = self._rule()
         values = self._engine_values()
         if rule == "explicit" or len(values) < 2 or self._explicit is not None or \
-                self._p_per_synapse():
+                self._needs_pairs():
             sources, targets = self._pairs(net)
             for name, factor in (("weight", self._scale()), ("delay", 1.0)):
                 if name not in values:
                     values[name] = self._per_synapse(name, sources, targets) * factor
             rule, args = "explicit", {"sources": sources, "targets": targets}
-        self._built_weights, self._reweighted = None, False
+        self._built_values, self._reweighted = {}, False
         self._conn = net.connect(selection_of(self.pre), selection_of(self.post), rule=rule,
                                  weight=values["weight"], delay=values["delay"],
                                  allow_autapses=autapses, allow_multapses=multapses,
-                                 synapse=self._synapse(), **args)
+                                 synapse=self._synapse(net), **args)
 
     def _synapses(self):
         """(pre positions, post positions, weights, delays) of every synapse, in PyNN units,
@@ -311,12 +355,27 @@ class Projection(common.Projection):
         return pre, post, np.asarray(w, float) / self._scale(), np.asarray(d) * net.dt
 
     def _engine_weights(self):
-        """The built synapses' weights (engine units), gathered on the first call after a
+        return self._engine_values_of("weight")
+
+    def _engine_values_of(self, name):
+        """The built synapses' ``name`` (engine units), gathered on the first call after a
         run or a change: PyNN's ``get`` first asks every rank (a list), then rank 0 alone
         (an array), so the collective gather must happen in the first and be kept."""
-        if self._built_weights is None:
-            self._built_weights = simulator.state.net.get(self._conn, "weight")
-        return self._built_weights
+        if name not in self._built_values:
+            self._built_values[name] = simulator.state.net.get(self._conn, name)
+        return self._built_values[name]
+
+    def _variable_columns(self, names, n):
+        """{native name: value of each of the ``n`` synapses of :meth:`_synapses`} of the
+        synapse model's parameters among ``names`` (TsodyksMarkramSynapse's U, tau_rec,
+        tau_fac): the engine's once built, else the described rule's (a number or one per
+        synapse, in the same order)."""
+        if not isinstance(self.synapse_type, TsodyksMarkramSynapse):
+            return {}
+        wanted = [name for name in _TSODYKS if name in names]
+        if simulator.state.built:
+            return {name: self._engine_values_of(name) for name in wanted}
+        return {name: np.broadcast_to(getattr(self._conn.synapse, name), n) for name in wanted}
 
     def _local(self):
         pre, post, w, d = self._synapses()
@@ -331,9 +390,11 @@ class Projection(common.Projection):
         return len(self._local()[0])
 
     def _get_attributes_as_list(self, names):
-        pre, post, w, d = self._local()
+        pre, post, w, d = self._synapses()
+        keep = self._is_local(post)
         columns = {"presynaptic_index": pre, "postsynaptic_index": post, "weight": w,
-                   "delay": d}
+                   "delay": d, **self._variable_columns(names, len(pre))}
+        columns = {k: np.asarray(v)[keep] for k, v in columns.items()}
         return list(zip(*(self._column(columns, n) for n in names)))
 
     @property
@@ -355,7 +416,7 @@ class Projection(common.Projection):
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         pre, post, w, d = self._synapses()
-        columns = {"weight": w, "delay": d}
+        columns = {"weight": w, "delay": d, **self._variable_columns(names, len(pre))}
         combine = common.Projection.MULTI_SYNAPSE_OPERATIONS[multiple_synapses]
         out = []
         for name in names:
@@ -369,14 +430,20 @@ class Projection(common.Projection):
     def _set_attributes(self, parameter_space):
         """Projection.set: before the first run any weight or delay (a new description);
         after it, weights (the engine's ``net.set``)."""
+        settable = ("weight", "delay") + (_TSODYKS if isinstance(
+            self.synapse_type, TsodyksMarkramSynapse) else ())
         for name in parameter_space.keys():
-            if name not in ("weight", "delay"):
+            if name not in settable:
                 raise ModelError(self._where(name), "cannot be set per synapse in the engine")
         if simulator.state.built:
             if "delay" in parameter_space.keys():
                 raise ModelError(self._where("delay"), "cannot change after the first run (the "
                                  "engine's delays are fixed at the build; sim.reset() first)")
-            self._set_built_weights(parameter_space["weight"])
+            for name, value in parameter_space.items():
+                if name == "weight":
+                    self._set_built_weights(value)
+                else:
+                    self._set_built_variable(name, value)
             return
         simulator.state.not_built(self._where("set"))
         for name, value in parameter_space.items():
@@ -391,12 +458,24 @@ class Projection(common.Projection):
                 isinstance(base, (int, float, np.integer, np.floating))
                 or (isinstance(base, RandomDistribution) and base.name in _DISTRIBUTIONS)):
             net.set(self._conn, weight=_engine_value(base, scale))
-            self._built_weights, self._reweighted = None, True
+            self._built_values, self._reweighted = {}, True
             return
         self._assigned["weight"] = value
         pre, post, _, _ = self._synapses()
         net.set(self._conn, weight=self._pair_matrix("weight")[pre, post] * scale)
-        self._built_weights, self._reweighted = None, True
+        self._built_values, self._reweighted = {}, True
+
+    def _set_built_variable(self, name, value):
+        """Set a synapse model parameter (U, tau_rec, tau_fac) of the built network."""
+        self._assigned[name] = value
+        self._synapse_values.pop(name, None)
+        if self._homogeneous(name):
+            engine_value = _scalar(self._where(name), value)
+        else:
+            pre, post, _, _ = self._synapses()
+            engine_value = self._pair_matrix(name)[pre, post]
+        simulator.state.net.set(self._conn, **{name: engine_value})
+        self._built_values = {}
 
     def _write(self, k, name, value):
         """``Connection.<name> = value`` for synapse ``k`` (in the order of ``_synapses``):
@@ -422,7 +501,7 @@ class Projection(common.Projection):
             for k, _, value in writes:
                 w[k] = value
             state.net.set(self._conn, weight=w * self._scale())
-            self._built_weights, self._reweighted = None, True
+            self._built_values, self._reweighted = {}, True
             return
         state.not_built(self._where("connections"))
         self._explicit = (pre, post)
@@ -472,7 +551,7 @@ def _distance_probability(field, expression, d):
     if callable(expression):
         return np.broadcast_to(np.asarray(expression(d), float), d.shape).copy()
     namespace = {name: getattr(np, name) for name in ("exp", "sqrt", "sin", "cos", "abs",
-                                                      "minimum", "maximum", "where")}
+                                                      "minimum", "maximum", "where", "pi")}
     try:
         p = eval(expression, {"__builtins__": {}}, {**namespace, "d": d})
     except Exception as err:

@@ -89,7 +89,7 @@ class State(common.control.BaseState):
         steps = net.steps("run.simtime", simtime)
         self.result = net.run(steps * self.dt)
         for prj in self.projections:
-            prj._built_weights = None  # plastic weights changed
+            prj._built_values = {}  # plastic weights and synapse state changed
         self.t = net.time
         if self.min_delay_auto and net._simulation.ring_length > 0 and net.connections:
             self.min_delay = net._simulation.interval * self.dt

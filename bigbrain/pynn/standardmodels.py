@@ -164,6 +164,19 @@ class STDPMechanism(synapses.STDPMechanism):
         return state.min_delay
 
 
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    """NEST's ``tsodyks_synapse`` (bb.TsodyksSynapse), translated as pyNN.nest does
+    (``tau_facil`` → ``tau_fac``); ``tau_psc`` is the post-synaptic cells' ``tau_syn_E``
+    (``tau_syn_I`` for inhibitory projections)."""
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"),
+                                      ("tau_rec", "tau_rec"), ("tau_facil", "tau_fac"))
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+        return state.min_delay
+
+
 class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
     __doc__ = synapses.AdditiveWeightDependence.__doc__
     translations = build_translations(("w_max", "Wmax"), ("w_min", "w_min"))

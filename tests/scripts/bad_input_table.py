@@ -45,8 +45,20 @@ def run_twice(t):
     net.run(t)
 
 
+def tsodyks_set(**values):
+    """Set tsodyks_synapse variables of a built network (arrays: one value per synapse)."""
+    net, exc = network()
+    conn = net.connect(exc, exc, rule="fixed_indegree", indegree=2, synapse=bb.TsodyksSynapse())
+    net.run(1.0)
+    net.set(conn, **{k: v(40) if callable(v) else v for k, v in values.items()})
+
+
 CASES = {
     # raised while building, on every rank
+    "tsodyks_U_nan": lambda: connected(indegree=5, synapse=bb.TsodyksSynapse(U=math.nan)),
+    # only the last synapse (onto the last neuron, on the last rank) breaks x + y <= 1
+    "tsodyks_y_on_one_rank": lambda: tsodyks_set(y=lambda n: [0.0] * (n - 1) + [0.5]),
+    "tsodyks_U_drawn_above_1": lambda: tsodyks_set(U=bb.uniform(0.5, 1.5)),
     "rate_above_700_per_step": lambda: poisson_onto(lambda e: e[1:2], 1e7),
     "drawn_delay_below_dt": lambda: connected(indegree=5, delay=bb.normal(0.4, 0.2)),
     "nan_normal": lambda: connected(indegree=5, delay=bb.normal(math.nan, 1.0)),
