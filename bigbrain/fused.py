@@ -40,6 +40,11 @@ KERNELS = (lif.iaf_psc_delta_blocks, lif.iaf_psc_exp_blocks, lif.iaf_psc_alpha_b
            cond.cond_blocks, cond.cond_blocks)
 
 
+#: The plastic rules' kernels the compiled loop has (NEST's stdp_synapse and
+#: stdp_triplet_synapse).
+PLASTIC_KERNELS = ("deliver_stdp", "deliver_triplet_stdp")
+
+
 def reason(sim):
     """Why ``sim`` (a :class:`~bigbrain.simulation.Simulation`) runs the interval loop, or
     None where :class:`FusedSteps` runs it."""
@@ -51,6 +56,8 @@ def reason(sim):
         (bool(sim.currents), "current generators"),
         (len(plastic) > 1, "more than one plastic projection"),
         (any(p.recorder is not None for p in plastic), "a weight recorder"),
+        (any(p.rule.KERNEL not in PLASTIC_KERNELS for p in plastic),
+         "a synapse model the compiled loop lacks (tsodyks_synapse)"),
         (sim.interval > 1 and any(g.sampled for g in sim.block_groups),
          "samples with intervals of several steps"),
         (any(type(b) not in (SpikeSourceBlock, ParrotBlock) for b in sim.single_blocks),
