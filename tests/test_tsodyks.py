@@ -187,9 +187,9 @@ def test_defaults_and_model_file_round_trip(tmp_path):
     back = modelfile.read(str(tmp_path / "m.toml")).network()
     (conn,) = back.connections
     assert isinstance(conn.synapse, bb.TsodyksSynapse) and conn.synapse.describe() == rule.describe()
-    from bigbrain.description import _synapse
+    from bigbrain.rebuild import synapse_model
     with pytest.raises(bb.ModelError, match="not a parameter of tsodyks_synapse") as err:
-        _synapse({"model": "tsodyks_synapse", "tau_facil": 10.0})
+        synapse_model({"model": "tsodyks_synapse", "tau_facil": 10.0})
     assert err.value.field == "synapse.tau_facil"
 
 
