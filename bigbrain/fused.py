@@ -170,7 +170,7 @@ class FusedSteps:
         sim = self.sim
         cols, emitted = self.out_col[start:k], self.out_step[start:k]
         plasticity = sim.plasticity
-        plasticity.history._grow()
+        plasticity.history.grow()
         plasticity.post_spikes(cols, emitted + 1, start=pending)
         sim._deliver(sim.local_gids[cols], emitted)
         return n

@@ -83,7 +83,7 @@ class PostHistory:
             if latest > self.bound:
                 self.bound = latest
             else:
-                self._grow()
+                self.grow()
             i = self._record(cols, stamps, i)
 
     def _record(self, cols, stamps, start):
@@ -94,7 +94,7 @@ class PostHistory:
         return kernel.record_post_spikes(*args, (self.kminus_triplet, self.inv_tau_minus_triplet,
                                                  self.ht))
 
-    def _grow(self):
+    def grow(self):
         """Room for more entries per row (:func:`_larger`)."""
         old, old_t = self.h, self.ht
         self._allocate(_larger(kernel.capacity(old)))

@@ -237,17 +237,19 @@ def plastic_records(net, pieces):
 ])
 def test_plastic_parrot_intervals_equal_the_interval_loop(interval_loop, monkeypatch, synapse):
     """STDP from parrots onto two conductance groups in intervals of 3 steps, rates changed
-    between runs, compiled calls of 6 steps or of the default length: spikes, states,
-    weights and the plastic state (traces, history with rows grown while the sources were
-    silent) equal the interval loop's bit for bit."""
+    between runs, compiled calls of 6 steps (with a spike buffer that the parrots' spikes
+    outgrow) or of the default length: spikes, states, weights and the plastic state
+    (traces, history with rows grown while the sources were silent) equal the interval
+    loop's bit for bit."""
     pieces = ((0.0, 60.0), (400.0, 50.3), (0.0, 20.0))
     interval_loop(False)
     ref = plastic_network(synapse)
     want = plastic_records(ref, pieces)
     assert len(want["spikes E"][0]) > 150 and len(want["spikes I"][0]) > 5
     interval_loop(True)
-    for max_steps in (7, fused.MAX_STEPS):
+    for max_steps, room in ((7, 1), (fused.MAX_STEPS, fused.SPIKE_ROOM)):
         monkeypatch.setattr(fused, "MAX_STEPS", max_steps)
+        monkeypatch.setattr(fused, "SPIKE_ROOM", room)   # 1: parrot spikes outgrow the buffer
         net = plastic_network(synapse)
         got = plastic_records(net, pieces)
         sim = net.build()
