@@ -20,7 +20,7 @@ _EXPORTS = {
     "uniform": "distributions", "normal": "distributions", "clipped_normal": "distributions",
     "ModelError": "errors", "RankError": "errors",
     "Archive": "archive", "ArchiveError": "archive", "CheckpointError": "checkpoint",
-    "resume": "resume",
+    "resume": "resumption",
 }
 _MODULES = {"spatial"}  # sub-modules used as namespaces: bb.spatial.grid(...)
 __all__ = list(_EXPORTS) + sorted(_MODULES)

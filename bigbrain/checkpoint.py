@@ -30,7 +30,7 @@ previous one is used.
 Checkpoints are written every ``checkpoint_every`` ms, when a ``run`` ends (optional), and
 at the end of the block in which any rank received SIGUSR1 (the run goes on) or SIGTERM
 (the run stops and the process exits: :mod:`bigbrain.preemption`). :func:`open_writer`
-gives an archived run its writer with a checkpointer; :mod:`bigbrain.resume` continues
+gives an archived run its writer with a checkpointer; :mod:`bigbrain.resumption` continues
 from a checkpoint.
 
 Plastic state (hook): when the simulation has a ``plasticity`` object, its

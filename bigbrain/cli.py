@@ -86,7 +86,7 @@ def _stored(read, unreadable=None):
 
 def cmd_resume(args):
     """Continue an archived run from its latest intact checkpoint to ``--t`` ms."""
-    from .resume import resume
+    from .resumption import resume
 
     settings = {k: v for k, v in (("checkpoint_every", args.checkpoint_every),) if v is not None}
     net = resume(args.archive, partition=args.partition, t_end=_duration("--t", args.t), **settings)
@@ -97,7 +97,7 @@ def cmd_run(args):
     """Run a model file (or shipped model) to ``--t`` ms into an archive."""
     from .archive import Archive
     from .checkpoint import latest_checkpoint
-    from .resume import resume
+    from .resumption import resume
     from .modelfile import read
 
     if args.model and args.model.endswith(".json"):  # a SONATA simulation or circuit config

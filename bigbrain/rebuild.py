@@ -1,6 +1,6 @@
 """A network from its description (:mod:`bigbrain.description`): ``build_network(desc)``.
 
-Model files (:mod:`bigbrain.modelfile`) and resumed runs (:mod:`bigbrain.resume`) build
+Model files (:mod:`bigbrain.modelfile`) and resumed runs (:mod:`bigbrain.resumption`) build
 their networks with it; ``build_network(describe(net))`` has the same populations, gids,
 projections, random streams and recordings as ``net``.
 """
