@@ -26,7 +26,8 @@ from bigbrain.models.synapses import Hardware
 
 def accuracy(args, bits=(None,)):
     """One training run per size and bits, evaluated on the held-out samples after each
-    epoch up to the largest of ``--epochs`` (the epochs listed are printed)."""
+    epoch up to the largest of ``--epochs`` (the epochs listed are printed); labels from
+    the frozen network's responses to the training samples."""
     x, y, xt, yt = dc.load_digits()
     x, y = dc.check_data(x[:args.train], y[:args.train])
     xt, yt = dc.check_data(xt[:args.test], yt[:args.test], "test_images")
@@ -35,7 +36,7 @@ def accuracy(args, bits=(None,)):
     for n in args.neurons:
         for b in bits:
             config = dc.Config(n_neurons=n, hardware=Hardware(bits=b, stochastic=args.stochastic),
-                               weight_sum=args.weight_sum, **learning(args))
+                               **learning(args))
             net = bb.Network(dt=config.dt, seed=config.seed)
             model = dc.DiehlCook(net, config, x.shape[1])
             net.build()
@@ -46,7 +47,7 @@ def accuracy(args, bits=(None,)):
                 train_s += time.perf_counter() - t0
                 if epochs not in args.epochs:
                     continue
-                assigned = dc.assign_labels(state.responses, y)
+                assigned = dc.assign_labels(dc.evaluate(model, x), y)
                 correct = dc.predict(dc.evaluate(model, xt), assigned) == yt
                 print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
                       f"{100 * correct.mean():.1f} % | {train_s / (epochs * len(x)):.2f} |", flush=True)
@@ -54,7 +55,8 @@ def accuracy(args, bits=(None,)):
 
 def learning(args):
     """The digits' learning parameters (``dc.DIGITS``), with the options given instead."""
-    given = {k: getattr(args, k) for k in dc.DIGITS if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("nu_pre", "nu_post", "theta_plus", "tau_theta",
+                                           "weight_sum", "max_rate") if getattr(args, k) is not None}
     return {**dc.DIGITS, **given}
 
 
@@ -113,12 +115,13 @@ def main():
     p.add_argument("--samples", type=int, default=20, help="timed samples (speed)")
     p.add_argument("--stochastic", action="store_true")
     p.add_argument("--progress", action="store_true", help="print samples/s while training")
-    p.add_argument("--nu-pre", type=float, help="depression rate (digits 1e-3, paper 1e-4)")
-    p.add_argument("--nu-post", type=float, help="potentiation rate (digits 0.1, paper 1e-2)")
-    p.add_argument("--theta-plus", type=float, help="mV (digits 0.5, paper 0.05)")
-    p.add_argument("--tau-theta", type=float, help="ms (digits 1e6, paper 1e7)")
-    p.add_argument("--weight-sum", type=float, default=None,
-                   help="summed input weight per neuron, nS (default 0.25 per input; paper 78 for 784)")
+    p.add_argument("--nu-pre", type=float, help="depression rate (paper 1e-4)")
+    p.add_argument("--nu-post", type=float, help="potentiation rate (paper 1e-2)")
+    p.add_argument("--theta-plus", type=float, help="mV (digits 0.25, paper 0.05)")
+    p.add_argument("--tau-theta", type=float, help="ms (digits 2e6, paper 1e7)")
+    p.add_argument("--weight-sum", type=float,
+                   help="summed input weight per neuron, nS (digits 6.4, paper 78 for 784)")
+    p.add_argument("--max-rate", type=float, help="Hz at full intensity (digits 318.75, paper 63.75)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)

@@ -223,7 +223,7 @@ def test_learn_command(tmp_path, capsys):
     import zarr
     theta = zarr.open_group(str(out), mode="r")["learned/theta"][...]
     steps = theta / dc.DIGITS["theta_plus"]         # the digits' theta_plus, not the paper's
-    assert theta.max() > 0 and np.allclose(steps, np.round(steps), atol=0.02)
+    assert theta.max() > 0 and np.allclose(steps, np.round(steps), atol=0.05)
 
 
 def test_threshold_adaptation_reaches_the_neurons():

@@ -11,10 +11,11 @@ excitatory layer answers with fewer than 5 spikes the sample is shown again with
 maximal rate raised by 31.875 Hz (their intensity step). Before each sample each
 excitatory neuron's summed input weight is normalised to ``weight_sum`` (``conn.get`` /
 ``conn.set``), then quantised and perturbed as :class:`bigbrain.models.synapses.Hardware`
-says (where the weights are written). Neuron labels: the class with the highest mean
-response over the last epoch; a sample is classified by the label whose neurons answer
-most on average. Evaluation runs a copy of the network with the learned weights and
-thresholds frozen (static synapses, ``theta_plus = 0``).
+says (where the weights are written). Evaluation runs a copy of the network with the
+learned weights and thresholds frozen (static synapses, ``theta_plus = 0``). Neuron labels:
+the class with the highest mean response of the frozen copy over the training set (the
+responses recorded while learning mix in those of the untrained network); a sample is
+classified by the label whose neurons answer most on average.
 
 Units: ms, mV, nS (weights are peak conductances; g_L = 1 nS makes them the paper's
 dimensionless conductances), Hz. ``present_ms`` / ``rest_ms`` shorten the presentation
@@ -39,19 +40,21 @@ EXCITATORY = dict(E_L=-65.0, V_reset=-65.0, V_th=-52.0, V_m=-65.0, t_ref=5.0, C_
 INHIBITORY = dict(E_L=-60.0, V_reset=-45.0, V_th=-40.0, V_m=-60.0, t_ref=2.0, C_m=10.0,
                   g_L=1.0, E_ex=0.0, E_in=-85.0, tau_syn_ex=1.0, tau_syn_in=2.0, h_max=0.25)
 PRESENT_MS, REST_MS = 350.0, 150.0
-#: Learning parameters for scikit-learn's 8×8 digits (README, "Learning parameters for the
-#: digits"): the paper's nu_pre, nu_post and theta_plus × 10 and tau_theta / 10, so that
-#: about 1,500 samples teach and adapt about as much as the paper's MNIST epochs while
-#: the equilibrium threshold (theta_plus × rate × tau_theta) stays the paper's.
-DIGITS = dict(nu_pre=1e-3, nu_post=0.1, theta_plus=0.5, tau_theta=1e6)
+#: Parameters for scikit-learn's 8×8 digits (README, "Parameters for the digits"): the
+#: paper's 0.1 nS per input (weight_sum 6.4 for 64, their 78 for 784); the maximal rate ×5
+#: (318.75 Hz) so that the summed input rate (64 pixels of mean intensity 0.30) is about
+#: MNIST's (784 of mean 0.13 at 63.75 Hz), which gives a neuron MNIST's number of input
+#: spikes per threshold crossing; theta_plus ×5 and tau_theta /5, so that ~1,500 samples
+#: adapt the thresholds as the paper's 60,000 do while the equilibrium threshold
+#: (theta_plus × rate × tau_theta) stays the paper's.
+DIGITS = dict(weight_sum=6.4, max_rate=318.75, theta_plus=0.25, tau_theta=2e6)
 MAX_RATE, RATE_STEP, MIN_SPIKES, MAX_TRIES = 63.75, 31.875, 5, 20
 
 
 class Config:
     """Parameters of the model: sizes, learning rates (nu_pre, nu_post), the summed input
-    weight each excitatory neuron is normalised to (``weight_sum``; None: 0.25 per input; the
-    paper's 78 for 784 inputs is 0.1 per input, but 8×8 digits give about a fifth of
-    MNIST's summed input rate), weights E→I and I→E (nS), dt (ms), seed, hardware synapses,
+    weight each excitatory neuron is normalised to (``weight_sum``; None: the paper's 0.1
+    per input, 78.4 for MNIST's 784, their 78), weights E→I and I→E (nS), dt (ms), seed, hardware synapses,
     threshold adaptation (theta_plus mV per spike, decay tau_theta ms). Defaults: the
     paper's (MNIST); :data:`DIGITS` for scikit-learn's digits."""
 
@@ -131,7 +134,7 @@ class DiehlCook:
     @property
     def target_sum(self):
         c = self.config
-        return c.weight_sum if c.weight_sum is not None else 0.25 * self.n_inputs
+        return c.weight_sum if c.weight_sum is not None else 0.1 * self.n_inputs
 
     def normalise(self, sample_index):
         """Scale each excitatory neuron's input weights to sum to the target, then write them
@@ -335,7 +338,7 @@ def diehl_cook(images, labels, test_images, test_labels, n_neurons=100, epochs=1
                   state=state, network=net)
     if stop_after is not None:
         return result
-    assignments = assign_labels(state.responses[state.seen], y[state.seen])
+    assignments = assign_labels(evaluate(model, x), y)
     responses = evaluate(model, xt)
     predictions = predict(responses, assignments)
     confusion = np.zeros((10, 10), np.int64)
