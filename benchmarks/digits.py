@@ -26,8 +26,7 @@ from bigbrain.models.synapses import Hardware
 
 def accuracy(args, bits=(None,)):
     """One training run per size and bits, evaluated on the held-out samples after each
-    epoch up to the largest of ``--epochs`` (the epochs listed are printed); labels from
-    the frozen network's responses to the training samples."""
+    epoch up to the largest of ``--epochs`` (the epochs listed are printed)."""
     x, y, xt, yt = dc.load_digits()
     x, y = dc.check_data(x[:args.train], y[:args.train])
     xt, yt = dc.check_data(xt[:args.test], yt[:args.test], "test_images")
@@ -47,7 +46,7 @@ def accuracy(args, bits=(None,)):
                 train_s += time.perf_counter() - t0
                 if epochs not in args.epochs:
                     continue
-                assigned = dc.assign_labels(dc.evaluate(model, x), y)
+                assigned = dc.assign_labels(state.responses, y)
                 correct = dc.predict(dc.evaluate(model, xt), assigned) == yt
                 print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
                       f"{100 * correct.mean():.1f} % | {train_s / (epochs * len(x)):.2f} |", flush=True)

@@ -11,11 +11,10 @@ excitatory layer answers with fewer than 5 spikes the sample is shown again with
 maximal rate raised by 31.875 Hz (their intensity step). Before each sample each
 excitatory neuron's summed input weight is normalised to ``weight_sum`` (``conn.get`` /
 ``conn.set``), then quantised and perturbed as :class:`bigbrain.models.synapses.Hardware`
-says (where the weights are written). Evaluation runs a copy of the network with the
-learned weights and thresholds frozen (static synapses, ``theta_plus = 0``). Neuron labels:
-the class with the highest mean response of the frozen copy over the training set (the
-responses recorded while learning mix in those of the untrained network); a sample is
-classified by the label whose neurons answer most on average.
+says (where the weights are written). Neuron labels: the class with the highest mean
+response over the last epoch; a sample is classified by the label whose neurons answer
+most on average. Evaluation runs a copy of the network with the learned weights and
+thresholds frozen (static synapses, ``theta_plus = 0``).
 
 Units: ms, mV, nS (weights are peak conductances; g_L = 1 nS makes them the paper's
 dimensionless conductances), Hz. ``present_ms`` / ``rest_ms`` shorten the presentation
@@ -338,7 +337,7 @@ def diehl_cook(images, labels, test_images, test_labels, n_neurons=100, epochs=1
                   state=state, network=net)
     if stop_after is not None:
         return result
-    assignments = assign_labels(evaluate(model, x), y)
+    assignments = assign_labels(state.responses[state.seen], y[state.seen])
     responses = evaluate(model, xt)
     predictions = predict(responses, assignments)
     confusion = np.zeros((10, 10), np.int64)
