@@ -36,8 +36,7 @@ def accuracy(args, bits=(None,)):
     for n in args.neurons:
         for b in bits:
             config = dc.Config(n_neurons=n, hardware=Hardware(bits=b, stochastic=args.stochastic),
-                               nu_pre=args.nu_pre, nu_post=args.nu_post, theta_plus=args.theta_plus,
-                               weight_sum=args.weight_sum)
+                               **learning(args))
             net = bb.Network(dt=config.dt, seed=config.seed)
             model = dc.DiehlCook(net, config, x.shape[1])
             net.build()
@@ -52,6 +51,13 @@ def accuracy(args, bits=(None,)):
                 correct = dc.predict(dc.evaluate(model, xt), assigned) == yt
                 print(f"| {n} | {epochs} | {b or 'float64'} | {len(x)} | {len(xt)} | "
                       f"{100 * correct.mean():.1f} % | {train_s / (epochs * len(x)):.2f} |", flush=True)
+
+
+def learning(args):
+    """The digits' learning parameters (``dc.DIGITS``), with the options given instead."""
+    given = {k: getattr(args, k) for k in ("nu_pre", "nu_post", "theta_plus", "tau_theta",
+                                           "weight_sum", "max_rate") if getattr(args, k) is not None}
+    return {**dc.DIGITS, **given}
 
 
 def overhead(args, repeats=20):
@@ -116,11 +122,13 @@ def main():
     p.add_argument("--samples", type=int, default=20, help="timed samples (speed)")
     p.add_argument("--stochastic", action="store_true")
     p.add_argument("--progress", action="store_true", help="print samples/s while training")
-    p.add_argument("--nu-pre", type=float, default=1e-4, help="depression rate (paper 1e-4)")
-    p.add_argument("--theta-plus", type=float, default=0.05, help="mV (paper 0.05)")
-    p.add_argument("--nu-post", type=float, default=1e-2, help="potentiation rate (paper 1e-2)")
-    p.add_argument("--weight-sum", type=float, default=None,
-                   help="summed input weight per neuron, nS (default 0.25 per input; paper 78 for 784)")
+    p.add_argument("--nu-pre", type=float, help="depression rate (paper 1e-4)")
+    p.add_argument("--nu-post", type=float, help="potentiation rate (paper 1e-2)")
+    p.add_argument("--theta-plus", type=float, help="mV (digits 0.25, paper 0.05)")
+    p.add_argument("--tau-theta", type=float, help="ms (digits 2e6, paper 1e7)")
+    p.add_argument("--weight-sum", type=float,
+                   help="summed input weight per neuron, nS (digits 6.4, paper 78 for 784)")
+    p.add_argument("--max-rate", type=float, help="Hz at full intensity (digits 318.75, paper 63.75)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)

@@ -28,20 +28,22 @@ def add_parser(sub):
 
 
 def cmd_learn(args):
-    from .models.diehl_cook import diehl_cook, load_digits, read_idx
+    from .models.diehl_cook import DIGITS, diehl_cook, load_digits, read_idx
     from .models.synapses import Hardware
     if args.dataset == "mnist":
         if not args.mnist:
             raise ModelError("mnist", "give the four idx files: --mnist TRAIN_IMAGES TRAIN_LABELS "
                              "TEST_IMAGES TEST_LABELS")
         x, y, xt, yt = map(read_idx, args.mnist)
+        learning = {}                                   # the paper's parameters
     else:
         x, y, xt, yt = load_digits()
+        learning = DIGITS
     x, y, xt, yt = x[:args.train], y[:args.train], xt[:args.test], yt[:args.test]
     hardware = Hardware(bits=args.bits, stochastic=args.stochastic, noise=args.write_noise)
     r = diehl_cook(x, y, xt, yt, n_neurons=args.neurons, epochs=args.epochs, archive=args.out,
                    checkpoint_every=args.checkpoint_every, resume=args.resume,
-                   hardware=hardware, seed=args.seed)
+                   hardware=hardware, seed=args.seed, **learning)
     if r["network"].rank == 0:
         from .analysis.digits import write_report
         folder = write_report(r, args.out)

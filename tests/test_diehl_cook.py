@@ -220,3 +220,15 @@ def test_learn_command(tmp_path, capsys):
     assert (tmp_path / "d.zarr.report" / "confusion.png").exists()
     assert np.load(f"{out}.weights.npy").shape == (3, 64)
     assert main(["info", str(out)]) == 0                          # a bigbrain archive
+    import zarr
+    theta = zarr.open_group(str(out), mode="r")["learned/theta"][...]
+    steps = theta / dc.DIGITS["theta_plus"]         # the digits' theta_plus, not the paper's
+    assert theta.max() > 0 and np.allclose(steps, np.round(steps), atol=0.05)
+
+
+def test_threshold_adaptation_reaches_the_neurons():
+    """Config's theta_plus and tau_theta are the excitatory neurons' (tau_theta was fixed at
+    the paper's 1e7 ms)."""
+    net, model = tiny_model(theta_plus=0.5, tau_theta=1e6)
+    assert (net.get(model.E, "theta_plus") == 0.5).all()
+    assert (net.get(model.E, "tau_theta") == 1e6).all()

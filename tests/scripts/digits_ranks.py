@@ -11,7 +11,7 @@ from bigbrain.models.synapses import Hardware
 
 out, mode = sys.argv[1], sys.argv[2]
 x, y, xt, yt = dc.load_digits()
-args = dict(n_neurons=6, out=None, weight_sum=40.0, present_ms=60.0, rest_ms=20.0,
+args = dict(dc.DIGITS, n_neurons=6, out=None, present_ms=60.0, rest_ms=20.0,
             hardware=Hardware(bits=3, stochastic=True, noise=0.05))
 if mode == "train":
     r = dc.diehl_cook(x[:4], y[:4], xt[:3], yt[:3], **args)
