@@ -3,14 +3,15 @@ training sample beside bigbrain's on the same core (benchmarks/digits.py speed).
 
     python benchmarks/digits_brian2.py --neurons 400 --samples 20 [--target cython]
 
-Same network: 64 Poisson inputs (rate = intensity · 63.75 Hz), an excitatory layer of
-conductance-based neurons with the adaptive threshold (V_th + theta, theta += 0.05 mV per
-spike, tau_theta = 1e7 ms) and plastic input (Diehl & Cook's triplet rule written as NEST's
+Same network, with bigbrain's settings for the digits (``DIGITS`` of
+bigbrain.models.diehl_cook): 64 Poisson inputs (rate = intensity · 318.75 Hz), an
+excitatory layer of conductance-based neurons with the adaptive threshold (V_th + theta,
+theta += 0.25 mV per spike, tau_theta = 2e6 ms) and plastic input (Diehl & Cook's triplet rule written as NEST's
 stdp_triplet_synapse with pair potentiation and triplet depression off: traces incremented
 by 1, tau_plus = tau_minus = 20 ms, tau_minus_triplet = 40 ms, nu_pre 1e-4, nu_post 1e-2),
 an inhibitory layer driven one-to-one (10.4 nS), inhibition of every other excitatory
 neuron (17 nS), all delays 1 ms, dt = 0.5 ms; per sample the summed input weight of each
-excitatory neuron normalised to 16 (0.25 per input) in Python, 350 ms shown, 150 ms rest.
+excitatory neuron normalised to 6.4 (0.1 per input) in Python, 350 ms shown, 150 ms rest.
 Brian2 integrates with its default method for these equations (exact for the conductances;
 V by exponential Euler at 0.5 ms), so its numbers are not bigbrain's; the work per sample is
 the same. Runs in an environment with Brian2 (it needs numpy < 2.4); not a bigbrain import.
@@ -31,11 +32,11 @@ def network(b2, n, seed):
         dv/dt = (-(v - E_L) - ge * v - gi * (v - E_in)) / tau_m : volt (unless refractory)
         dge/dt = -ge / (1 * ms) : 1
         dgi/dt = -gi / (2 * ms) : 1
-        dtheta/dt = -theta / (1e7 * ms) : volt
+        dtheta/dt = -theta / (2e6 * ms) : volt
         E_L : volt (shared)
         E_in : volt (shared)
         tau_m : second (shared)
-        """, threshold="v > -52 * mV + theta", reset="v = -65 * mV; theta += 0.05 * mV",
+        """, threshold="v > -52 * mV + theta", reset="v = -65 * mV; theta += 0.25 * mV",
                          refractory=5 * b2.ms, method="exponential_euler")
     exc.E_L, exc.E_in, exc.tau_m, exc.v = -65 * b2.mV, -100 * b2.mV, 100 * b2.ms, -65 * b2.mV
     inh = b2.NeuronGroup(n, """
@@ -83,9 +84,9 @@ def main():
         t0, c0 = time.perf_counter(), time.process_time()
         weights = np.asarray(syn.w[:])
         sums = np.bincount(post, weights, minlength=args.neurons)
-        syn.w[:] = weights * (16.0 / sums[post])
+        syn.w[:] = weights * (6.4 / sums[post])
         before = np.asarray(spikes.count[:]).copy()
-        inp.rates = images[k] * 63.75 * b2.Hz
+        inp.rates = images[k] * 318.75 * b2.Hz
         net.run(350 * b2.ms)
         inp.rates = 0 * b2.Hz
         net.run(150 * b2.ms)
