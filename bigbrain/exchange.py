@@ -43,7 +43,7 @@ from mpi4py import MPI
 
 from .arrays import distinct, find_in_place, ranges
 from .comm import Comm
-from .kernels.csr import grouped, grouped_blocks, pointers
+from .kernels.csr import count, grouped, place_blocks, pointers, sort_rows
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
@@ -51,30 +51,45 @@ from .traffic import Traffic
 MAX_INTERVAL = 1 << OFFSET_BITS
 
 
+#: Requests a rank sends per round while the routing tables are built: the buffers of a
+#: round (sent and received, 4 or 8 B per request) stay this small however many sources a
+#: rank needs.
+REQUEST_ROUND = 1 << 22
+
+
 class RoutingTable:
     """For every key (ascending gids), the ranks of one communicator that asked for it:
     ``ranks[ptr[k]:ptr[k + 1]]`` (int16 up to 32,767 ranks, else int32; ascending) for key
     ``keys[k]``."""
 
-    def __init__(self, keys, key_index, sizes):
-        """``key_index``: the key of each request, the requests grouped by the asking rank
-        in rank order (``sizes``: how many each rank asked)."""
-        self.keys = keys
-        self.ranks, counts = grouped_blocks(sizes, key_index, len(keys))
-        self.ptr = pointers(counts)
+    def __init__(self, keys, ranks, ptr):
+        self.keys, self.ranks, self.ptr = keys, ranks, ptr
 
     @classmethod
     def requested(cls, comm, owner, wanted, keys=None):
         """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``owner(wanted)[j]``
         for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
-        Temporaries: the requests sent and received (each asking rank's ascending), the
-        latter then turned into their keys' positions in place."""
-        send, sizes = grouped(np.asarray(wanted), owner, comm.size)
-        requests, sizes = comm.alltoallv(send, sizes)
-        del send
-        keys = distinct(requests) if keys is None else keys
-        return cls(keys, find_in_place(keys, requests), sizes)
+
+        The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (as many rounds
+        on every rank), twice: the first counts each key's requests, the second puts the
+        asking ranks in place (then each key's are sorted). Temporaries: one round's
+        requests sent and received, never all of them."""
+        rounds = _RequestRounds(comm, owner, np.asarray(wanted))
+        if keys is None:
+            keys = rounds.keys()
+        counts = np.zeros(len(keys), np.int64)
+        for requests, _ in rounds.positions(keys):
+            count(requests, counts)
+        ptr = pointers(counts)
+        del counts
+        ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
+        fill = ptr[:-1].copy()
+        for requests, sizes in rounds.positions(keys):
+            place_blocks(sizes, requests, fill, ranks)
+        del fill
+        sort_rows(ptr, ranks, ranks[:0], ranks[:0])
+        return cls(keys, ranks, ptr)
 
     def route(self, key_index, gids, offsets, n_ranks):
         """(AER words of spikes of sources ``gids`` at steps ``offsets``, copied once per
@@ -91,6 +106,33 @@ class RoutingTable:
     def peers(self):
         """The ranks this table sends to, ascending."""
         return distinct(self.ranks)
+
+
+class _RequestRounds:
+    """The requests of :meth:`RoutingTable.requested`, sent and received round by round
+    (each round: this rank's next :data:`REQUEST_ROUND` wanted keys, grouped by owner)."""
+
+    def __init__(self, comm, owner, wanted):
+        self.comm, self.owner, self.wanted = comm, owner, wanted
+        self.n = comm.allreduce_max(-(-len(wanted) // REQUEST_ROUND))
+
+    def __iter__(self):
+        """(requests received, how many from each rank) of each round."""
+        for at in range(0, self.n * REQUEST_ROUND, REQUEST_ROUND):
+            send, sizes = grouped(self.wanted[at:at + REQUEST_ROUND], self.owner, self.comm.size)
+            yield self.comm.alltoallv(send, sizes)
+
+    def positions(self, keys):
+        """As iteration, each request turned (in place) into its key's position in ``keys``."""
+        for requests, sizes in self:
+            yield find_in_place(keys, requests), sizes
+
+    def keys(self):
+        """The distinct requested keys, ascending (merged round by round)."""
+        keys = np.zeros(0, self.wanted.dtype)
+        for requests, _ in self:
+            keys = distinct(np.concatenate([keys, distinct(requests)]))
+        return keys
 
 
 def by_destination(words, dest, n_dest):

@@ -278,6 +278,17 @@ class Tally:
             self.runs.append(merged_counts(self.runs.pop(), last))
         return self.runs.pop() if self.runs else tally(np.zeros(0, np.int64))
 
+    def rows(self):
+        """(distinct gids ascending, their rows' pointers in blocks,
+        :class:`~bigbrain.kernels.csr.BlockPointers` of :func:`row_type`): the last merge
+        writes the pointers directly (no array of counts or of full pointers)."""
+        dtype = row_type(self.synapses)
+        if len(self.runs) < 2:
+            sources, counts = self.result()
+            return sources, csr.BlockPointers(csr.pointers(counts, dtype))
+        last = self.runs.pop()
+        return csr.merged_rows(self.result(), last, dtype)
+
 
 class SourceRows:
     """Synapses in compressed rows by source, built from chunks in two passes.
@@ -307,13 +318,18 @@ class SourceRows:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay  # free this chunk before the next is drawn
-        self.sources, counts = per_source.result()
-        self.ptr = csr.pointers(counts, row_type(per_source.synapses))
-        del counts
+        self.sources, rows = per_source.rows()
+        self._set_rows(rows)
+        del rows
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
         self.max_delay = None if delays.hi is None else int(delays.hi)
         self._one_delay = delays.homogeneous
+
+    def _set_rows(self, rows):
+        """Keep the row pointers (``rows``, :class:`~bigbrain.kernels.csr.BlockPointers`)
+        as ``ptr``."""
+        self.ptr = rows.pointers()
 
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
@@ -366,6 +382,9 @@ class StaticProjection(SourceRows):
     @ptr.setter
     def ptr(self, ptr):
         self.row_starts = csr.BlockPointers(ptr)
+
+    def _set_rows(self, rows):
+        self.row_starts = rows
 
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns

@@ -120,8 +120,14 @@ def _count(keys, counts):
         counts[keys[i]] += 1
 
 
+def count(keys, counts):
+    """Add to ``counts`` how often each key (ints in [0, len(counts))) occurs in ``keys``
+    (``np.bincount`` would copy the keys as int64 first)."""
+    _count(keys, counts)
+
+
 @numba.njit(cache=True)
-def _group_blocks(sizes, keys, fill, out):
+def _place_blocks(sizes, keys, fill, out):
     i = 0
     for block in range(sizes.shape[0]):
         for _ in range(sizes[block]):
@@ -130,32 +136,53 @@ def _group_blocks(sizes, keys, fill, out):
             i += 1
 
 
-def grouped_blocks(sizes, keys, n_keys):
-    """:func:`grouped` of the block number (int16, or int32 from 32,768 blocks) of items
-    that come in consecutive blocks of ``sizes`` items, without an array of those numbers."""
-    counts = np.zeros(n_keys, np.int64)
-    _count(keys, counts)  # np.bincount would copy the keys as int64 first
-    out = np.empty(len(keys), np.int16 if len(sizes) <= np.iinfo(np.int16).max else np.int32)
-    _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
-    return out, counts
+def place_blocks(sizes, keys, fill, out):
+    """The second pass of :func:`grouped` for the block numbers of items that come in
+    consecutive blocks of ``sizes`` items with row ``keys``, without an array of those
+    numbers: each block number goes to ``out[fill[key]]`` (``fill``, the next free slot of
+    each row, is advanced)."""
+    _place_blocks(np.asarray(sizes, np.int64), keys, fill, out)
 
 
 @numba.njit(cache=True)
-def _merge(a_keys, a_counts, b_keys, b_counts, keys, counts):
+def _merge(a_keys, a_counts, b_keys, b_counts, keys, counts, base, offset, top):
+    """Merge into ``keys`` and, per key, ``counts`` or (``counts`` empty) the row pointers
+    in blocks (``base``, ``offset``; offsets above ``top`` not written). Returns (number
+    of keys, largest offset)."""
     i = j = n = 0
+    total = largest = 0
     while i < a_keys.shape[0] or j < b_keys.shape[0]:
         if j == b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
-            keys[n], counts[n] = a_keys[i], a_counts[i]
+            key, c = a_keys[i], a_counts[i]
             i += 1
         elif i == a_keys.shape[0] or b_keys[j] < a_keys[i]:
-            keys[n], counts[n] = b_keys[j], b_counts[j]
+            key, c = b_keys[j], b_counts[j]
             j += 1
         else:
-            keys[n], counts[n] = a_keys[i], a_counts[i] + b_counts[j]
+            key, c = a_keys[i], a_counts[i] + b_counts[j]
             i += 1
             j += 1
+        keys[n] = key
+        if counts.shape[0]:
+            counts[n] = c
+        else:
+            largest = max(largest, _block_row(n, total, base, offset, top))
+            total += c
         n += 1
-    return n
+    if not counts.shape[0]:
+        largest = max(largest, _block_row(n, total, base, offset, top))
+    return n, largest
+
+
+@numba.njit(cache=True)
+def _block_row(r, ptr, base, offset, top):
+    """Store row ``r``'s pointer ``ptr`` in blocks; return its offset."""
+    if r & ((1 << BLOCK_BITS) - 1) == 0:
+        base[r >> BLOCK_BITS] = ptr
+    at = ptr - base[r >> BLOCK_BITS]
+    if at <= top:
+        offset[r] = at
+    return at
 
 
 def merged_counts(a, b):
@@ -164,10 +191,34 @@ def merged_counts(a, b):
     (a_keys, a_counts), (b_keys, b_counts) = a, b
     keys = np.empty(len(a_keys) + len(b_keys), np.result_type(a_keys, b_keys))
     counts = np.empty(len(keys), np.result_type(a_counts, b_counts))
-    n = _merge(a_keys, a_counts, b_keys, b_counts, keys, counts)
+    none = np.zeros(0, np.int64)
+    n, _ = _merge(a_keys, a_counts, b_keys, b_counts, keys, counts, none, none, 0)
     keys.resize(n, refcheck=False)
     counts.resize(n, refcheck=False)
     return keys, counts
+
+
+def merged_rows(a, b, dtype):
+    """:func:`merged_counts` with the summed counts written as row pointers in blocks
+    (:class:`BlockPointers`, ``base`` of ``dtype``) instead: (keys, pointers), and no
+    temporary of full pointers or counts (1 byte per key where rows are short, not 4 + 4)."""
+    (a_keys, a_counts), (b_keys, b_counts) = a, b
+    keys = np.empty(len(a_keys) + len(b_keys), np.result_type(a_keys, b_keys))
+    rows = BlockPointers.__new__(BlockPointers)
+    rows.base = np.empty((len(keys) >> BLOCK_BITS) + 1, dtype)
+    largest = 0
+    for kind in OFFSET_TYPES:
+        if largest > np.iinfo(kind).max:
+            continue  # the offsets need a wider type: merge again
+        rows.offset = np.empty(len(keys) + 1, kind)
+        n, largest = _merge(a_keys, a_counts, b_keys, b_counts, keys, np.zeros(0, dtype),
+                            rows.base, rows.offset, np.iinfo(kind).max)
+        if largest <= np.iinfo(kind).max:
+            break
+    keys.resize(n, refcheck=False)
+    rows.offset.resize(n + 1, refcheck=False)
+    rows.base.resize((n >> BLOCK_BITS) + 1, refcheck=False)
+    return keys, rows
 
 
 @numba.njit(cache=True)
