@@ -281,13 +281,14 @@ class Tally:
     def rows(self):
         """(distinct gids ascending, their rows' pointers in blocks,
         :class:`~bigbrain.kernels.csr.BlockPointers` of :func:`row_type`): the last merge
-        writes the pointers directly (no array of counts or of full pointers)."""
+        writes the pointers directly (no array of counts or of full pointers), and it is the
+        merge of the largest run with all the others: the one of the count pass's peak."""
         dtype = row_type(self.synapses)
         if len(self.runs) < 2:
             sources, counts = self.result()
             return sources, csr.BlockPointers(csr.pointers(counts, dtype))
-        last = self.runs.pop()
-        return csr.merged_rows(self.result(), last, dtype)
+        largest = self.runs.pop(0)  # merged last, with all the others merged
+        return csr.merged_rows(largest, self.result(), dtype)
 
 
 class SourceRows:
@@ -331,6 +332,10 @@ class SourceRows:
         as ``ptr``."""
         self.ptr = rows.pointers()
 
+    def _row_blocks(self):
+        """The row pointers in blocks (:class:`~bigbrain.kernels.csr.BlockPointers`)."""
+        return csr.BlockPointers(self.ptr)
+
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
         ptr = self.ptr
@@ -344,16 +349,14 @@ class SourceRows:
         """Second pass: store the columns (``post``), the delays unless they are all equal
         (``delay``, else empty) and ``weight_value(weights)`` of each chunk into ``weight``
         (the final per-synapse array, or empty: none; ``weight_value`` None: the weights)."""
-        ptr = self.ptr
-        n = int(ptr[-1])
+        fill = csr.RowFill(self._row_blocks())
+        n = fill.rows.total()
         self.post = np.empty(n, np.uint16 if n_columns <= 65536 else np.uint32)
         self.weight = weight
         delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
         self.delay = np.zeros(0 if self._one_delay else n, delay_type)
-        fill = ptr[:-1].copy()
-        del ptr
         for pre_pos, post_col, w, delay in chunks():
-            at = csr.slots(self.rows(self.conn.pre_gids[pre_pos]), fill)
+            at = fill.slots(self.rows(self.conn.pre_gids[pre_pos]))
             self.post[at] = post_col
             if weight.size:
                 weight[at] = w if weight_value is None else weight_value(w)
@@ -386,6 +389,9 @@ class StaticProjection(SourceRows):
     def _set_rows(self, rows):
         self.row_starts = rows
 
+    def _row_blocks(self):
+        return self.row_starts
+
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns
         self._count(conn, chunks, to_fixed)
@@ -394,7 +400,7 @@ class StaticProjection(SourceRows):
         """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
         fixed-point weight of the projection on all ranks (lo > hi: no synapse on any)."""
         one_weight = self._set_weight_scale(lo, hi)
-        weight = np.zeros(0 if one_weight else int(self.ptr[-1]), np.int32)
+        weight = np.zeros(0 if one_weight else self.row_starts.total(), np.int32)
         self._place(self._chunks, self._n_columns, weight,
                     lambda w: quantize(to_fixed(w), self.shift))
         del self._chunks  # the chunk generator refers to the whole simulation
