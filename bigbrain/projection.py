@@ -507,7 +507,9 @@ def index_static(projections):
     """The ascending gids of every source of this rank's static ``projections``; each
     projection's rows numbered by position in them (:meth:`StaticProjection.index_by`).
     Spikes go to the ``deliver`` kernel as :func:`source_positions` in them."""
-    sources = union([p.sources for p in projections])
+    sources = _joined_in_place(projections)
+    if sources is None:
+        sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
     offset_types = [p.row_starts.offset.dtype.type for p in projections]
@@ -516,6 +518,27 @@ def index_static(projections):
         if kind is not widest:
             proj.row_starts = csr.BlockPointers(proj.ptr, widest)
     return sources
+
+
+def _joined_in_place(projections):
+    """The projections' sources joined where they do not overlap (projections from
+    different populations) and are of one type: the first's array grown in place (no
+    copy of the largest) and the others' copied after it, each projection's sources now
+    a view of its part. None where they overlap or differ in type (see :func:`union`)."""
+    own = sorted((p for p in projections if len(p.sources)), key=lambda p: p.sources[0])
+    if (len(own) < 2 or len({p.sources.dtype for p in own}) > 1 or not own[0].sources.flags.owndata
+            or any(a.sources[-1] >= b.sources[0] for a, b in zip(own, own[1:]))):
+        return None
+    sizes = [len(p.sources) for p in own]
+    joined = own[0].sources
+    joined.resize(sum(sizes), refcheck=False)
+    at = 0
+    for proj, n in zip(own, sizes):
+        if at:
+            joined[at:at + n] = proj.sources
+        proj.sources = joined[at:at + n]
+        at += n
+    return joined
 
 
 def union(arrays):
