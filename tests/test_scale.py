@@ -290,3 +290,27 @@ def test_graph_partition_counts_members_from_ranges():
     finally:
         tracemalloc.stop()
     assert peak < 40 * 2**20 and sorted(set(partition.parts.tolist())) == list(range(8))
+
+
+@pytest.mark.parametrize("overlap", (False, True))
+def test_static_sources_are_the_union_of_the_projections(overlap, monkeypatch):
+    """Projections from different populations share one array of needed sources, joined
+    in place (the first's grown); overlapping ones a sorted union: either way the shared
+    array and every synapse's source are those of the union built by sorting copies."""
+    import bigbrain.projection as projection
+    from bigbrain.models import brunel
+
+    def built():
+        net = bb.Network(dt=0.1, seed=2)
+        exc, inh = brunel(net, N=500, CE=40, CI=10, J=0.1)
+        if overlap:
+            net.connect(exc[:50], inh, rule="fixed_indegree", indegree=5, weight=0.2, delay=2.0)
+        sim = net.build()
+        assert all(p.sources is sim.static_sources for p in sim.static)
+        return sim.static_sources, [p.synapse_sources() for p in sim.static]
+
+    sources, per_synapse = built()
+    monkeypatch.setattr(projection, "_joined_in_place", lambda projections: None)
+    expected, expected_per_synapse = built()
+    assert np.array_equal(sources, expected) and len(per_synapse) == 2 + overlap
+    assert all(np.array_equal(a, b) for a, b in zip(per_synapse, expected_per_synapse))
