@@ -54,7 +54,7 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 #: Requests a rank sends per round while the routing tables are built: the buffers of a
 #: round (sent and received, 4 or 8 B per request) stay this small however many sources a
 #: rank needs.
-REQUEST_ROUND = 1 << 22
+REQUEST_ROUND = 1 << 20
 
 
 class RoutingTable:
