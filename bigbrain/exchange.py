@@ -55,6 +55,9 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 #: round (sent and received, 4 or 8 B per request) stay this small however many sources a
 #: rank needs.
 REQUEST_ROUND = 1 << 20
+#: ... but at least this many per rank of the communicator: a round's arrays of one entry
+#: per rank (counts, displacements, 8 B each) stay below its requests.
+REQUESTS_PER_RANK = 8
 
 
 class RoutingTable:
@@ -71,7 +74,8 @@ class RoutingTable:
         for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
 
-        The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (as many rounds
+        The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
+        :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
         on every rank), twice: the first counts each key's requests, the second puts the
         asking ranks in place (then each key's are sorted). Temporaries: one round's
         requests sent and received, never all of them."""
@@ -79,14 +83,12 @@ class RoutingTable:
         if keys is None:
             keys = rounds.keys()
         counts = np.zeros(len(keys), np.int64)
-        for requests, _ in rounds.positions(keys):
-            count(requests, counts)
+        rounds.each(keys, lambda requests, _: count(requests, counts))
         ptr = pointers(counts)
         del counts
         ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
         fill = ptr[:-1].copy()
-        for requests, sizes in rounds.positions(keys):
-            place_blocks(sizes, requests, fill, ranks)
+        rounds.each(keys, lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
         del fill
         sort_rows(ptr, ranks, ranks[:0], ranks[:0])
         return cls(keys, ranks, ptr)
@@ -110,29 +112,33 @@ class RoutingTable:
 
 class _RequestRounds:
     """The requests of :meth:`RoutingTable.requested`, sent and received round by round
-    (each round: this rank's next :data:`REQUEST_ROUND` wanted keys, grouped by owner)."""
+    (each round: this rank's next ``size`` wanted keys, grouped by owner)."""
 
     def __init__(self, comm, owner, wanted):
         self.comm, self.owner, self.wanted = comm, owner, wanted
-        self.n = comm.allreduce_max(-(-len(wanted) // REQUEST_ROUND))
+        self.size = max(REQUEST_ROUND, REQUESTS_PER_RANK * comm.size)
+        self.n = comm.allreduce_max(-(-len(wanted) // self.size))
 
-    def __iter__(self):
-        """(requests received, how many from each rank) of each round."""
-        for at in range(0, self.n * REQUEST_ROUND, REQUEST_ROUND):
-            send, sizes = grouped(self.wanted[at:at + REQUEST_ROUND], self.owner, self.comm.size)
-            yield self.comm.alltoallv(send, sizes)
+    def _each(self, use):
+        """Call ``use(requests received, how many from each rank)`` for each round; a
+        round's arrays are freed before the next round's are made."""
+        for at in range(0, self.n * self.size, self.size):
+            send, sizes = grouped(self.wanted[at:at + self.size], self.owner, self.comm.size)
+            requests, sizes = self.comm.alltoallv(send, sizes)
+            del send
+            use(requests, sizes)
+            del requests, sizes
 
-    def positions(self, keys):
-        """As iteration, each request turned (in place) into its key's position in ``keys``."""
-        for requests, sizes in self:
-            yield find_in_place(keys, requests), sizes
+    def each(self, keys, use):
+        """:meth:`_each` with each request turned (in place) into its key's position in
+        ``keys``."""
+        self._each(lambda requests, sizes: use(find_in_place(keys, requests), sizes))
 
     def keys(self):
         """The distinct requested keys, ascending (merged round by round)."""
-        keys = np.zeros(0, self.wanted.dtype)
-        for requests, _ in self:
-            keys = distinct(np.concatenate([keys, distinct(requests)]))
-        return keys
+        keys = [np.zeros(0, self.wanted.dtype)]
+        self._each(lambda requests, _: keys.append(distinct(np.concatenate([keys.pop(), distinct(requests)]))))
+        return keys[0]
 
 
 def by_destination(words, dest, n_dest):

@@ -146,7 +146,7 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
     the number of values of each key)."""
     counts = np.zeros(n_keys, np.int64)
     for at in range(0, len(values), chunk):
-        counts += np.bincount(key_of(values[at:at + chunk]), minlength=n_keys)
+        _count(key_of(values[at:at + chunk]), counts)  # no bincount of n_keys per chunk
     out, fill = np.empty(len(values), values.dtype), pointers(counts)[:-1]
     for at in range(0, len(values), chunk):
         part = values[at:at + chunk]

@@ -22,7 +22,7 @@ ROUND, OUT = int(sys.argv[1]), sys.argv[2]
 
 def tables(strategy, round_size):
     """(the tables of this rank's exchange, its nodes, every rank's needed sources)."""
-    exchange.REQUEST_ROUND = round_size
+    exchange.REQUEST_ROUND, exchange.REQUESTS_PER_RANK = round_size, 1
     net = bb.Network(dt=0.1, seed=3, partition="round_robin", exchange=strategy)
     clusters(net, n_clusters=6, n_exc=40, n_inh=10, k_exc=10, k_inh=3, k_next=2)
     sim = net.build()
