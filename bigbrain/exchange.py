@@ -85,11 +85,9 @@ class RoutingTable:
         counts = np.zeros(len(keys), np.int64)
         rounds.each(keys, lambda requests, _: count(requests, counts))
         ptr = pointers(counts)
-        del counts
         ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
         fill = ptr[:-1].copy()
         rounds.each(keys, lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
-        del fill
         sort_rows(ptr, ranks, ranks[:0], ranks[:0])
         return cls(keys, ranks, ptr)
 
@@ -137,7 +135,10 @@ class _RequestRounds:
     def keys(self):
         """The distinct requested keys, ascending (merged round by round)."""
         keys = [np.zeros(0, self.wanted.dtype)]
-        self._each(lambda requests, _: keys.append(distinct(np.concatenate([keys.pop(), distinct(requests)]))))
+
+        def add(requests, _):
+            keys.append(distinct(np.concatenate([keys.pop(), distinct(requests)])))
+        self._each(add)
         return keys[0]
 
 
