@@ -76,18 +76,19 @@ class RoutingTable:
 
         The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
         :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
-        on every rank), twice: the first counts each key's requests, the second puts the
-        asking ranks in place (then each key's are sorted). Temporaries: one round's
-        requests sent and received, never all of them."""
+        on every rank), twice (once where one round holds them all): the first counts each
+        key's requests, the second puts the asking ranks in place (then each key's are
+        sorted). Temporaries: one round's requests sent and received, never all of them."""
         rounds = _RequestRounds(comm, owner, np.asarray(wanted))
         if keys is None:
             keys = rounds.keys()
+        each = rounds.kept(keys) if rounds.n == 1 else (lambda use: rounds.each(keys, use))
         counts = np.zeros(len(keys), np.int64)
-        rounds.each(keys, lambda requests, _: count(requests, counts))
+        each(lambda requests, _: count(requests, counts))
         ptr = pointers(counts)
         ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
         fill = ptr[:-1].copy()
-        rounds.each(keys, lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
+        each(lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
         sort_rows(ptr, ranks, ranks[:0], ranks[:0])
         return cls(keys, ranks, ptr)
 
@@ -131,6 +132,13 @@ class _RequestRounds:
         """:meth:`_each` with each request turned (in place) into its key's position in
         ``keys``."""
         self._each(lambda requests, sizes: use(find_in_place(keys, requests), sizes))
+
+    def kept(self, keys):
+        """Where there is one round: :meth:`each` for that round, its requests received
+        once and kept (each pass calls the returned function with ``use``)."""
+        got = []
+        self.each(keys, lambda requests, sizes: got.append((requests, sizes)))
+        return lambda use: use(*got[0])
 
     def keys(self):
         """The distinct requested keys, ascending (merged round by round)."""
