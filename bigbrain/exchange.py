@@ -43,7 +43,7 @@ from mpi4py import MPI
 
 from .arrays import distinct, find_in_place, ranges
 from .comm import Comm
-from .kernels.csr import grouped, grouped_blocks, pointers, repeats
+from .kernels.csr import count, grouped, place_blocks, pointers, repeats, sort_rows
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
@@ -51,30 +51,46 @@ from .traffic import Traffic
 MAX_INTERVAL = 1 << OFFSET_BITS
 
 
+#: Requests a rank sends per round while the routing tables are built: the buffers of a
+#: round (sent and received, 4 or 8 B per request) stay this small however many sources a
+#: rank needs.
+REQUEST_ROUND = 1 << 20
+#: ... but at least this many per rank of the communicator: a round's arrays of one entry
+#: per rank (counts, displacements, 8 B each) stay below its requests.
+REQUESTS_PER_RANK = 8
+
+
 class RoutingTable:
     """For every key (ascending gids), the ranks of one communicator that asked for it:
     ``ranks[ptr[k]:ptr[k + 1]]`` (int16 up to 32,767 ranks, else int32; ascending) for key
     ``keys[k]``."""
 
-    def __init__(self, keys, key_index, sizes):
-        """``key_index``: the key of each request, the requests grouped by the asking rank
-        in rank order (``sizes``: how many each rank asked)."""
-        self.keys = keys
-        self.ranks, counts = grouped_blocks(sizes, key_index, len(keys))
-        self.ptr = pointers(counts)
+    def __init__(self, keys, ranks, ptr):
+        self.keys, self.ranks, self.ptr = keys, ranks, ptr
 
     @classmethod
     def requested(cls, comm, owner, wanted, keys=None):
         """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``owner(wanted)[j]``
         for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
-        Temporaries: the requests sent and received (each asking rank's ascending), the
-        latter then turned into their keys' positions in place."""
-        send, sizes = grouped(np.asarray(wanted), owner, comm.size)
-        requests, sizes = comm.alltoallv(send, sizes)
-        del send
-        keys = distinct(requests) if keys is None else keys
-        return cls(keys, find_in_place(keys, requests), sizes)
+
+        The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
+        :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
+        on every rank), twice (once where one round holds them all): the first counts each
+        key's requests, the second puts the asking ranks in place (then each key's are
+        sorted). Temporaries: one round's requests sent and received, never all of them."""
+        rounds = _RequestRounds(comm, owner, np.asarray(wanted))
+        if keys is None:
+            keys = rounds.keys()
+        each = rounds.kept(keys) if rounds.n == 1 else (lambda use: rounds.each(keys, use))
+        counts = np.zeros(len(keys), np.int64)
+        each(lambda requests, _: count(requests, counts))
+        ptr = pointers(counts)
+        ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
+        fill = ptr[:-1].copy()
+        each(lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
+        sort_rows(ptr, ranks, ranks[:0], ranks[:0])
+        return cls(keys, ranks, ptr)
 
     def route(self, key_index, gids, offsets, n_ranks):
         """(AER words of spikes of sources ``gids`` at steps ``offsets``, copied once per
@@ -111,6 +127,47 @@ class RunTable:
         starts, stops = self.ptr[run].astype(np.int64), self.ptr[run + 1].astype(np.int64)
         n = stops - starts
         return np.repeat(np.arange(len(gids)), n), self.ranks[ranges(starts, n)].astype(np.int64)
+
+
+class _RequestRounds:
+    """The requests of :meth:`RoutingTable.requested`, sent and received round by round
+    (each round: this rank's next ``size`` wanted keys, grouped by owner)."""
+
+    def __init__(self, comm, owner, wanted):
+        self.comm, self.owner, self.wanted = comm, owner, wanted
+        self.size = max(REQUEST_ROUND, REQUESTS_PER_RANK * comm.size)
+        self.n = comm.allreduce_max(-(-len(wanted) // self.size))
+
+    def _each(self, use):
+        """Call ``use(requests received, how many from each rank)`` for each round; a
+        round's arrays are freed before the next round's are made."""
+        for at in range(0, self.n * self.size, self.size):
+            send, sizes = grouped(self.wanted[at:at + self.size], self.owner, self.comm.size)
+            requests, sizes = self.comm.alltoallv(send, sizes)
+            del send
+            use(requests, sizes)
+            del requests, sizes
+
+    def each(self, keys, use):
+        """:meth:`_each` with each request turned (in place) into its key's position in
+        ``keys``."""
+        self._each(lambda requests, sizes: use(find_in_place(keys, requests), sizes))
+
+    def kept(self, keys):
+        """Where there is one round: :meth:`each` for that round, its requests received
+        once and kept (each pass calls the returned function with ``use``)."""
+        got = []
+        self.each(keys, lambda requests, sizes: got.append((requests, sizes)))
+        return lambda use: use(*got[0])
+
+    def keys(self):
+        """The distinct requested keys, ascending (merged round by round)."""
+        keys = [np.zeros(0, self.wanted.dtype)]
+
+        def add(requests, _):
+            keys.append(distinct(np.concatenate([keys.pop(), distinct(requests)])))
+        self._each(add)
+        return keys[0]
 
 
 def by_destination(words, dest, n_dest):

@@ -292,6 +292,18 @@ class Tally:
             self.runs.append(merged_counts(self.runs.pop(), last))
         return self.runs.pop() if self.runs else tally(np.zeros(0, np.int64))
 
+    def rows(self):
+        """(distinct gids ascending, their rows' pointers in blocks,
+        :class:`~bigbrain.kernels.csr.BlockPointers` of :func:`row_type`): the last merge
+        writes the pointers directly (no array of counts or of full pointers), and it is the
+        merge of the largest run with all the others: the one of the count pass's peak."""
+        dtype = row_type(self.synapses)
+        if len(self.runs) < 2:
+            sources, counts = self.result()
+            return sources, csr.BlockPointers(csr.pointers(counts, dtype))
+        largest = self.runs.pop(0)  # merged last, with all the others merged
+        return csr.merged_rows(largest, self.result(), dtype)
+
 
 class SourceRows:
     """Synapses in compressed rows by source, built from chunks in two passes.
@@ -321,13 +333,22 @@ class SourceRows:
                 self.weight_range.add(weight_key(weight))
             delays.add(delay)
             del pre_pos, weight, delay  # free this chunk before the next is drawn
-        self.sources, counts = per_source.result()
-        self.ptr = csr.pointers(counts, row_type(per_source.synapses))
-        del counts
+        self.sources, rows = per_source.rows()
+        self._set_rows(rows)
+        del rows
         self.delay_all = int(delays.lo) if delays.lo is not None else 0
         self.min_delay = None if delays.lo is None else int(delays.lo)
         self.max_delay = None if delays.hi is None else int(delays.hi)
         self._one_delay = delays.homogeneous
+
+    def _set_rows(self, rows):
+        """Keep the row pointers (``rows``, :class:`~bigbrain.kernels.csr.BlockPointers`)
+        as ``ptr``."""
+        self.ptr = rows.pointers()
+
+    def _row_blocks(self):
+        """The row pointers in blocks (:class:`~bigbrain.kernels.csr.BlockPointers`)."""
+        return csr.BlockPointers(self.ptr)
 
     def synapse_sources(self):
         """Source gid of every synapse, in storage order."""
@@ -342,16 +363,14 @@ class SourceRows:
         """Second pass: store the columns (``post``), the delays unless they are all equal
         (``delay``, else empty) and ``weight_value(weights)`` of each chunk into ``weight``
         (the final per-synapse array, or empty: none; ``weight_value`` None: the weights)."""
-        ptr = self.ptr
-        n = int(ptr[-1])
+        fill = csr.RowFill(self._row_blocks())
+        n = fill.rows.total()
         self.post = np.empty(n, np.uint16 if n_columns <= 65536 else np.uint32)
         self.weight = weight
         delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
         self.delay = np.zeros(0 if self._one_delay else n, delay_type)
-        fill = ptr[:-1].copy()
-        del ptr
         for pre_pos, post_col, w, delay in chunks():
-            at = csr.slots(self.rows(self.conn.pre_gids[pre_pos]), fill)
+            at = fill.slots(self.rows(self.conn.pre_gids[pre_pos]))
             self.post[at] = post_col
             if weight.size:
                 weight[at] = w if weight_value is None else weight_value(w)
@@ -381,6 +400,12 @@ class StaticProjection(SourceRows):
     def ptr(self, ptr):
         self.row_starts = csr.BlockPointers(ptr)
 
+    def _set_rows(self, rows):
+        self.row_starts = rows
+
+    def _row_blocks(self):
+        return self.row_starts
+
     def __init__(self, conn, chunks, n_columns):
         self._chunks, self._n_columns = chunks, n_columns
         self._count(conn, chunks, to_fixed)
@@ -389,7 +414,7 @@ class StaticProjection(SourceRows):
         """Store the synapses (second pass). ``lo``, ``hi``: the smallest and largest
         fixed-point weight of the projection on all ranks (lo > hi: no synapse on any)."""
         one_weight = self._set_weight_scale(lo, hi)
-        weight = np.zeros(0 if one_weight else int(self.ptr[-1]), np.int32)
+        weight = np.zeros(0 if one_weight else self.row_starts.total(), np.int32)
         self._place(self._chunks, self._n_columns, weight,
                     lambda w: quantize(to_fixed(w), self.shift))
         del self._chunks  # the chunk generator refers to the whole simulation
@@ -496,7 +521,9 @@ def index_static(projections):
     """The ascending gids of every source of this rank's static ``projections``; each
     projection's rows numbered by position in them (:meth:`StaticProjection.index_by`).
     Spikes go to the ``deliver`` kernel as :func:`source_positions` in them."""
-    sources = union([p.sources for p in projections])
+    sources = _joined_in_place(projections)
+    if sources is None:
+        sources = union([p.sources for p in projections])
     for proj in projections:
         proj.index_by(sources)
     offset_types = [p.row_starts.offset.dtype.type for p in projections]
@@ -505,6 +532,27 @@ def index_static(projections):
         if kind is not widest:
             proj.row_starts = csr.BlockPointers(proj.ptr, widest)
     return sources
+
+
+def _joined_in_place(projections):
+    """The projections' sources joined where they do not overlap (projections from
+    different populations) and are of one type: the first's array grown in place (no
+    copy of the largest) and the others' copied after it, each projection's sources now
+    a view of its part. None where they overlap or differ in type (see :func:`union`)."""
+    own = sorted((p for p in projections if len(p.sources)), key=lambda p: p.sources[0])
+    if (len(own) < 2 or len({p.sources.dtype for p in own}) > 1 or not own[0].sources.flags.owndata
+            or any(a.sources[-1] >= b.sources[0] for a, b in zip(own, own[1:]))):
+        return None
+    sizes = [len(p.sources) for p in own]
+    joined = own[0].sources
+    joined.resize(sum(sizes), refcheck=False)
+    at = 0
+    for proj, n in zip(own, sizes):
+        if at:
+            joined[at:at + n] = proj.sources
+        proj.sources = joined[at:at + n]
+        at += n
+    return joined
 
 
 def union(arrays):

@@ -23,6 +23,7 @@ from time import perf_counter
 
 import numpy as np
 
+from .arrays import release_freed_memory
 from .backends import select as select_backend
 from .backends.memory import estimate as estimate_memory
 from .errors import ModelError
@@ -81,6 +82,7 @@ class Simulation:
             comm.agree(self._make_projections)
         comm.agree(place_static, self.static, comm)
         self.static_sources = index_static(self.static)
+        release_freed_memory()
         build_log.info("synapses placed for delivery")
         self.plasticity = Plasticity(plastic, self._tau_minus(), self.local_gids, self.dt,
                                      self._tau_minus("tau_minus_triplet"),
@@ -91,6 +93,7 @@ class Simulation:
         self.exchange = make_exchange(net.exchange, comm, self.partition, self.local_gids,
                                       union([self.static_sources] + [p.sources for p in plastic]
                                             + [p.sources for p in self.bernoulli]))
+        release_freed_memory()
         build_log.info("%s exchange routes built", net.exchange)
         self._spike_recorders, self.vm_recorders = self._make_recorders()
         self._unrecorded = []  # (rank columns, stamps) of spikes not yet given to the recorders
@@ -288,6 +291,7 @@ class Simulation:
                 static.append(StaticProjection(conn, self._static_chunks(conn), len(self.local_gids)))
             else:
                 plastic.append(PlasticProjection(conn, self._plastic_chunks(conn), len(self.local_gids)))
+            release_freed_memory()
             build_log.info("projection %d/%d built: %s->%s (%s)", i, len(self.net.connections),
                            conn.pre.label, conn.post.label, conn.rule.name)
         return static, poisson, plastic, currents, superposed, bernoulli

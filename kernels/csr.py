@@ -56,6 +56,46 @@ class BlockPointers:
     def nbytes(self):
         return self.base.nbytes + self.offset.nbytes
 
+    def total(self):
+        """Items in all rows (the last pointer)."""
+        return int(self.base[(len(self.offset) - 1) >> BLOCK_BITS] + self.offset[-1])
+
+
+class RowFill:
+    """The next free slot of each row of :class:`BlockPointers` ``rows`` while the rows
+    are filled (the second pass, :meth:`slots`): the row's pointer plus the items placed
+    in it so far, counted in the narrowest type that holds the longest row (1 byte per
+    row where rows are short, not a copy of the full pointers)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.placed = np.zeros(max(len(rows) - 1, 0), offset_type(_longest_row(rows.base, rows.offset)))
+
+    def slots(self, keys):
+        """Slot of each item of a chunk with row ``keys`` (ints in [0, rows)); the rows'
+        counts advance."""
+        out = np.empty(len(keys), np.int64)
+        _row_slots(np.ascontiguousarray(keys, np.int64), self.rows.base, self.rows.offset,
+                   self.placed, out)
+        return out
+
+
+@numba.njit(cache=True)
+def _longest_row(base, offset):
+    longest = 0
+    for r in range(offset.shape[0] - 1):
+        longest = max(longest, base[(r + 1) >> BLOCK_BITS] + offset[r + 1]
+                      - base[r >> BLOCK_BITS] - offset[r])
+    return longest
+
+
+@numba.njit(cache=True)
+def _row_slots(keys, base, offset, placed, out):
+    for i in range(keys.shape[0]):
+        r = keys[i]
+        out[i] = base[r >> BLOCK_BITS] + offset[r] + placed[r]
+        placed[r] += 1
+
 
 @numba.njit(cache=True)
 def _largest_offset(ptr):
@@ -106,7 +146,7 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
     the number of values of each key)."""
     counts = np.zeros(n_keys, np.int64)
     for at in range(0, len(values), chunk):
-        counts += np.bincount(key_of(values[at:at + chunk]), minlength=n_keys)
+        _count(key_of(values[at:at + chunk]), counts)  # no bincount of n_keys per chunk
     out, fill = np.empty(len(values), values.dtype), pointers(counts)[:-1]
     for at in range(0, len(values), chunk):
         part = values[at:at + chunk]
@@ -120,8 +160,14 @@ def _count(keys, counts):
         counts[keys[i]] += 1
 
 
+def count(keys, counts):
+    """Add to ``counts`` how often each key (ints in [0, len(counts))) occurs in ``keys``
+    (``np.bincount`` would copy the keys as int64 first)."""
+    _count(keys, counts)
+
+
 @numba.njit(cache=True)
-def _group_blocks(sizes, keys, fill, out):
+def _place_blocks(sizes, keys, fill, out):
     i = 0
     for block in range(sizes.shape[0]):
         for _ in range(sizes[block]):
@@ -130,44 +176,112 @@ def _group_blocks(sizes, keys, fill, out):
             i += 1
 
 
-def grouped_blocks(sizes, keys, n_keys):
-    """:func:`grouped` of the block number (int16, or int32 from 32,768 blocks) of items
-    that come in consecutive blocks of ``sizes`` items, without an array of those numbers."""
-    counts = np.zeros(n_keys, np.int64)
-    _count(keys, counts)  # np.bincount would copy the keys as int64 first
-    out = np.empty(len(keys), np.int16 if len(sizes) <= np.iinfo(np.int16).max else np.int32)
-    _group_blocks(np.asarray(sizes, np.int64), keys, pointers(counts)[:-1], out)
-    return out, counts
+def place_blocks(sizes, keys, fill, out):
+    """The second pass of :func:`grouped` for the block numbers of items that come in
+    consecutive blocks of ``sizes`` items with row ``keys``, without an array of those
+    numbers: each block number goes to ``out[fill[key]]`` (``fill``, the next free slot of
+    each row, is advanced)."""
+    _place_blocks(np.asarray(sizes, np.int64), keys, fill, out)
 
 
 @numba.njit(cache=True)
-def _merge(a_keys, a_counts, b_keys, b_counts, keys, counts):
+def _merge(a_keys, a_counts, b_keys, b_counts, keys, counts, base, offset, write):
+    """Merge into ``keys`` and, per key, ``counts`` or (``counts`` empty) the row pointers
+    in blocks (``base``, ``offset``); with ``write`` false only ``base`` is written (a dry
+    run that finds the largest offset). Returns (number of keys, largest offset)."""
     i = j = n = 0
+    total = largest = 0
     while i < a_keys.shape[0] or j < b_keys.shape[0]:
         if j == b_keys.shape[0] or (i < a_keys.shape[0] and a_keys[i] < b_keys[j]):
-            keys[n], counts[n] = a_keys[i], a_counts[i]
+            key, c = a_keys[i], a_counts[i]
             i += 1
         elif i == a_keys.shape[0] or b_keys[j] < a_keys[i]:
-            keys[n], counts[n] = b_keys[j], b_counts[j]
+            key, c = b_keys[j], b_counts[j]
             j += 1
         else:
-            keys[n], counts[n] = a_keys[i], a_counts[i] + b_counts[j]
+            key, c = a_keys[i], a_counts[i] + b_counts[j]
             i += 1
             j += 1
+        if write:
+            keys[n] = key
+        if counts.shape[0]:
+            counts[n] = c
+        else:
+            largest = max(largest, _block_row(n, total, base, offset, write))
+            total += c
         n += 1
-    return n
+    if not counts.shape[0]:
+        largest = max(largest, _block_row(n, total, base, offset, write))
+    return n, largest
+
+
+@numba.njit(cache=True)
+def _block_row(r, ptr, base, offset, write):
+    """Store row ``r``'s pointer ``ptr`` in blocks (its offset only if ``write``); return
+    the offset."""
+    if r & ((1 << BLOCK_BITS) - 1) == 0:
+        base[r >> BLOCK_BITS] = ptr
+    at = ptr - base[r >> BLOCK_BITS]
+    if write:
+        offset[r] = at
+    return at
 
 
 def merged_counts(a, b):
     """Two runs (ascending distinct keys, a count per key) merged into one run, the counts
-    of a key in both summed (O(len(a) + len(b)), no temporary beyond the result)."""
-    (a_keys, a_counts), (b_keys, b_counts) = a, b
-    keys = np.empty(len(a_keys) + len(b_keys), np.result_type(a_keys, b_keys))
-    counts = np.empty(len(keys), np.result_type(a_counts, b_counts))
-    n = _merge(a_keys, a_counts, b_keys, b_counts, keys, counts)
+    of a key in both summed (O(len(a) + len(b))). The longer run's arrays are grown and
+    the result written into them (:func:`_grown_run`): no temporary but the shorter run's
+    size. The runs' arrays are reused: do not keep them."""
+    (keys, counts), (short_keys, short_counts) = sorted((a, b), key=lambda run: -len(run[0]))
+    n_short = len(short_keys)
+    keys = _grown_run(keys, n_short, np.result_type(keys, short_keys))
+    counts = _grown_run(counts, n_short, np.result_type(counts, short_counts))
+    none = np.zeros(0, np.int64)
+    n, _ = _merge(keys[n_short:], counts[n_short:], short_keys, short_counts, keys, counts,
+                  none, none, True)
     keys.resize(n, refcheck=False)
     counts.resize(n, refcheck=False)
     return keys, counts
+
+
+def merged_rows(a, b, dtype):
+    """:func:`merged_counts` with the summed counts written as row pointers in blocks
+    (:class:`BlockPointers`, ``base`` of ``dtype``, offsets of the narrowest type, found
+    by a dry run of the merge) instead: (keys, pointers), and no temporary of full
+    pointers or counts (1 byte per key where rows are short, not 4 + 4). The keys are
+    written into the longer run's, grown; the runs' arrays are reused."""
+    (keys, counts), (short_keys, short_counts) = sorted((a, b), key=lambda run: -len(run[0]))
+    n_short = len(short_keys)
+    keys = _grown_run(keys, n_short, np.result_type(keys, short_keys))
+    rows = BlockPointers.__new__(BlockPointers)
+    rows.base = np.empty((len(keys) >> BLOCK_BITS) + 1, dtype)
+    no_counts = np.zeros(0, dtype)
+    args = (keys[n_short:], counts, short_keys, short_counts, keys, no_counts, rows.base)
+    n, largest = _merge(*args, no_counts, False)
+    rows.offset = np.empty(n + 1, offset_type(largest))
+    _merge(*args, rows.offset, True)
+    keys.resize(n, refcheck=False)
+    rows.base.resize((n >> BLOCK_BITS) + 1, refcheck=False)
+    return keys, rows
+
+
+def _grown_run(values, n, dtype):
+    """``values`` (of a run) as ``dtype``, grown by ``n`` items in place (``realloc``:
+    large arrays grow without a copy) and moved to the end, where a merge into the array
+    reads them: it writes item k at most where it read item k of this run."""
+    if values.dtype != dtype or not values.flags.owndata:
+        values = values.astype(dtype)
+    size = len(values)
+    values.resize(size + n, refcheck=False)
+    _to_end(values, size)
+    return values
+
+
+@numba.njit(cache=True)
+def _to_end(values, size):
+    shift = values.shape[0] - size
+    for i in range(size - 1, -1, -1):
+        values[i + shift] = values[i]
 
 
 @numba.njit(cache=True)

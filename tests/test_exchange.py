@@ -176,3 +176,18 @@ def test_aer_words_hold_gid_and_offset_in_their_bits():
     routed, counts = aer.route(np.arange(4), gids, offsets, ptr, ranks, 2)
     np.testing.assert_array_equal(counts, [2, 2])
     np.testing.assert_array_equal(routed, words[[1, 3, 0, 1]])
+
+
+@pytest.mark.mpi
+def test_routing_requests_in_rounds_build_the_same_tables(tmp_path):
+    """The routing requests go in rounds of a bounded size (each rank's buffers stay small
+    however many sources it needs): the tables are those of one round, and list for each
+    source exactly the ranks that need it, ascending."""
+    out = tmp_path / "rounds.npz"
+    run_mpi(SCRIPTS / "routing_rounds.py", 3, 7, out, timeout=300)
+    with np.load(out) as got:
+        assert got["rounds"] > 3
+        for strategy in STRATEGIES:
+            assert got[f"{strategy}_same"].all(), strategy
+            if strategy != "mesh":
+                assert got[f"{strategy}_expected"].all(), strategy

@@ -12,7 +12,8 @@ from bigbrain.exchange import RoutingTable, RunTable
 def test_runs_give_the_destinations_of_every_key():
     """Keys 10…50 with destinations {0, 2}, {0, 2}, {1}, {}, {1}: four runs (10 and 20
     share one), one byte per destination."""
-    table = RoutingTable(np.array([10, 20, 30, 40, 50]), np.array([0, 1, 2, 4, 0, 1]), [2, 2, 2])
+    table = RoutingTable(np.array([10, 20, 30, 40, 50]), np.array([0, 2, 0, 2, 1, 1], np.int16),
+                         np.array([0, 2, 4, 5, 5, 6]))
     runs = RunTable(table, n_dest=3)
     assert runs.starts.tolist() == [10, 30, 40, 50] and runs.ranks.dtype == np.uint8
     packet, dest = runs.destinations(np.array([20, 50, 40, 10]))
@@ -20,7 +21,7 @@ def test_runs_give_the_destinations_of_every_key():
 
 
 def test_many_destinations_keep_the_tables_rank_type():
-    table = RoutingTable(np.array([5]), np.zeros(300, np.int64), [1] * 300)
+    table = RoutingTable(np.array([5]), np.arange(300, dtype=np.int16), np.array([0, 300]))
     runs = RunTable(table, n_dest=300)
     assert runs.ranks.dtype == table.ranks.dtype
     assert runs.destinations(np.array([5]))[1].tolist() == list(range(300))

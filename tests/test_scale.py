@@ -221,6 +221,30 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     assert union([mixed]) is mixed and len(union([])) == 0
 
 
+@pytest.mark.parametrize("span, repeats", [(10**6, 1), (300, 1), (40, 300), (50, 2_000)])
+def test_tally_rows_are_the_pointers_of_the_counts(span, repeats):
+    """The count pass's last merge writes the rows' pointers in blocks directly: the same
+    sources, and the blocks (offsets of the narrowest type: 1 byte up to 255 synapses in
+    a block, 2, 4 beyond) that the full pointers of NumPy's counts give."""
+    from bigbrain.kernels import csr
+    from bigbrain.projection import Tally
+    rng = np.random.default_rng(span)
+    gids = np.repeat(rng.integers(0, span, 20_000 // min(repeats, 20)), repeats)
+    rng.shuffle(gids)
+    per_source = Tally()
+    for at in range(0, len(gids), 1500):
+        per_source.add(gids[at:at + 1500])
+    sources, rows = per_source.rows()
+    expected_sources, counts = np.unique(gids, return_counts=True)
+    ptr = np.r_[0, np.cumsum(counts)]
+    assert np.array_equal(sources, expected_sources)
+    assert np.array_equal(rows.pointers(), ptr) and rows.base.dtype == np.int32
+    widest = int(max(ptr[r] - ptr[r - r % 64] for r in range(len(ptr))))
+    assert rows.offset.dtype == next(t for t in (np.uint8, np.uint16, np.uint32) if widest <= np.iinfo(t).max)
+    assert np.array_equal(rows.offset, csr.BlockPointers(ptr).offset)
+    assert [len(sources), len(rows)] == [len(expected_sources), len(ptr)]
+
+
 def test_fixed_outdegree_holds_nothing_per_target_of_other_ranks():
     """fixed_outdegree counts synapses per local target only: a rank of 1,000 targets out
     of 10^7 builds in about one chunk of draws, 34 MiB (before: also a flag and a counter
@@ -266,3 +290,27 @@ def test_graph_partition_counts_members_from_ranges():
     finally:
         tracemalloc.stop()
     assert peak < 40 * 2**20 and sorted(set(partition.parts.tolist())) == list(range(8))
+
+
+@pytest.mark.parametrize("overlap", (False, True))
+def test_static_sources_are_the_union_of_the_projections(overlap, monkeypatch):
+    """Projections from different populations share one array of needed sources, joined
+    in place (the first's grown); overlapping ones a sorted union: either way the shared
+    array and every synapse's source are those of the union built by sorting copies."""
+    import bigbrain.projection as projection
+    from bigbrain.models import brunel
+
+    def built():
+        net = bb.Network(dt=0.1, seed=2)
+        exc, inh = brunel(net, N=500, CE=40, CI=10, J=0.1)
+        if overlap:
+            net.connect(exc[:50], inh, rule="fixed_indegree", indegree=5, weight=0.2, delay=2.0)
+        sim = net.build()
+        assert all(p.sources is sim.static_sources for p in sim.static)
+        return sim.static_sources, [p.synapse_sources() for p in sim.static]
+
+    sources, per_synapse = built()
+    monkeypatch.setattr(projection, "_joined_in_place", lambda projections: None)
+    expected, expected_per_synapse = built()
+    assert np.array_equal(sources, expected) and len(per_synapse) == 2 + overlap
+    assert all(np.array_equal(a, b) for a, b in zip(per_synapse, expected_per_synapse))

@@ -118,6 +118,22 @@ def test_block_pointers_hold_short_rows_in_a_byte_each():
     assert np.array_equal(csr.BlockPointers(long).pointers(), long)
 
 
+@pytest.mark.parametrize("longest", (3, 300))
+def test_row_fill_places_each_rows_items_in_arrival_order(longest):
+    """The place pass's slots from blocked pointers and a count per row (1 byte where rows
+    hold fewer than 256 items, 2 beyond): every row's items in its own slots, in the
+    order the chunks bring them (a stable counting sort, as NumPy's stable argsort)."""
+    rng = np.random.default_rng(longest)
+    keys = np.repeat(np.arange(500), rng.integers(0, longest + 1, 500))
+    rng.shuffle(keys)
+    ptr = np.r_[0, np.cumsum(np.bincount(keys, minlength=500))].astype(np.int32)
+    fill = csr.RowFill(csr.BlockPointers(ptr))
+    assert fill.placed.dtype == (np.uint8 if longest < 256 else np.uint16)
+    at = np.concatenate([fill.slots(keys[lo:lo + 333]) for lo in range(0, len(keys), 333)])
+    assert np.array_equal(np.sort(at), np.arange(len(keys)))
+    assert np.array_equal(at, np.argsort(np.argsort(keys, kind="stable")))
+
+
 def _mpi_run(tmp_path, n_ranks):
     out = tmp_path / f"weights_{n_ranks}.npz"
     run_mpi(SCRIPT, n_ranks, out, timeout=300)
