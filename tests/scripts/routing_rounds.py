@@ -29,7 +29,9 @@ def tables(strategy, round_size):
     ex = sim.exchange
     found = [ex.table] + ([ex.forward] if strategy == "mesh" else [])
     needed = net.comm.allgather(sim.static_sources)
-    return [(t.keys, t.ptr, t.ranks) for t in found], sim.local_gids, needed, net.comm
+    keyed = [(getattr(t, "keys", None), getattr(t, "starts", None)) for t in found]  # mesh: runs
+    return ([(keys if keys is not None else starts, t.ptr, t.ranks)
+             for (keys, starts), t in zip(keyed, found)], sim.local_gids, needed, net.comm)
 
 
 def expected(table, local_gids, needed):
