@@ -24,3 +24,25 @@ def run_mpi(script, n_ranks, *args, timeout=300, check=True, env=None):
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}"
                              f"\n--- stderr\n{proc.stderr}")
     return proc
+
+
+def results_on_ranks(script, tmp_path, ranks=(1, 2, 3), timeout=180):
+    """The arrays (``result.npz``) that ``python script OUT_DIR`` writes on each number of
+    ``ranks``, in that order; each run writes into its own folder of ``tmp_path``."""
+    import numpy as np
+    results = []
+    for n in ranks:
+        out = tmp_path / str(n)
+        out.mkdir()
+        run_mpi(script, n, out, timeout=timeout)
+        results.append(np.load(out / "result.npz"))
+    return results
+
+
+def assert_identical(results):
+    """Every array of every result equals the first result's, bit for bit."""
+    import numpy as np
+    one = results[0]
+    for other in results[1:]:
+        for key in one.files:
+            np.testing.assert_array_equal(one[key], other[key], err_msg=key)

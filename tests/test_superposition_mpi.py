@@ -3,24 +3,16 @@ bit, on 1, 2 and 3 ranks (several connections, random delays, multapses, a chang
 between runs)."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from mpi_helpers import run_mpi
+from mpi_helpers import assert_identical, results_on_ranks
 
 pytestmark = pytest.mark.mpi
 SCRIPT = Path(__file__).parent / "scripts" / "superposition_ranks.py"
 
 
 def test_trains_are_the_same_on_one_two_and_three_ranks(tmp_path):
-    results = []
-    for n in (1, 2, 3):
-        out = tmp_path / str(n)
-        out.mkdir()
-        run_mpi(SCRIPT, n, out, timeout=180)
-        results.append(np.load(out / "result.npz"))
+    results = results_on_ranks(SCRIPT, tmp_path)
     one = results[0]
     assert len(one["t_P"]) > 200 and len(one["t_E"]) > 5
-    for other in results[1:]:
-        for key in one.files:
-            np.testing.assert_array_equal(one[key], other[key], err_msg=key)
+    assert_identical(results)
