@@ -4,7 +4,6 @@ file round trips, and the errors for bad values. The NEST comparisons of the
 deterministic current generators are in test_stimulation_nest.py, rank invariance in
 test_stimulation_mpi.py."""
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from bigbrain.checkpoint import checkpoint_steps
 from bigbrain.description import describe
 from bigbrain.rebuild import build_network
 from bigbrain import modelfile
+from test_checkpoint import cut_back
 
 DT = 0.1
 
@@ -169,10 +169,7 @@ def test_resume_after_parameter_changes_equals_the_uninterrupted_run(tmp_path):
     net, devices = stimulated_network(bb.Archive(full, checkpoint_every=10.0))
     changed_run(net, devices)
     assert checkpoint_steps(zarr.open_group(str(full), mode="r"))[-1] == 500
-    cut = tmp_path / "cut.zarr"
-    shutil.copytree(full, cut)
-    for step in (400, 500):
-        shutil.rmtree(cut / "checkpoints" / str(step))
+    cut = cut_back(full, tmp_path / "cut.zarr", 300)
     resumed = bb.resume(cut)
     assert resumed.time == pytest.approx(30.0)
     for name, change in CHANGES.items():            # the parameters came back with the state

@@ -3,7 +3,6 @@ superposed renewal processes, NEST's sending window, independent trains per targ
 changes between runs, checkpoints, model files and bad values. Rank invariance is in
 test_superposition_mpi.py."""
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from bigbrain.checkpoint import checkpoint_steps
 from bigbrain.description import describe
 from bigbrain.rebuild import build_network
 from bigbrain.devices import cuda_devices
+from test_checkpoint import cut_back
 
 DT = 0.1
 
@@ -162,10 +162,7 @@ def test_resume_equals_the_uninterrupted_run(tmp_path):
     gamma.set_params(net, rate=300.0)
     net.run(30.0)
     assert checkpoint_steps(zarr.open_group(str(full), mode="r"))[-1] == 500
-    cut = tmp_path / "cut.zarr"
-    shutil.copytree(full, cut)
-    for step in (400, 500):
-        shutil.rmtree(cut / "checkpoints" / str(step))
+    cut = cut_back(full, tmp_path / "cut.zarr", 300)
     resumed = bb.resume(cut)
     assert resumed.time == pytest.approx(30.0)
     resumed.run(20.0)

@@ -220,7 +220,7 @@ class Population(_Settable, common.Population):
             if not state.built and np.all(values == 0.0):
                 return  # synaptic currents and conductances start at 0
             raise ModelError(f"Population {self.label!r}.initialize.{variable}",
-                             "not supported: the engine sets only the membrane potential "
+                             "not supported: the engine sets only the membrane potential, "
                              "adaptation w and the gating variables (other state variables start at 0)")
         values = np.broadcast_to(values * factor, (len(indices),))
         if state.built:
