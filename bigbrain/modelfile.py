@@ -71,6 +71,7 @@ from pathlib import Path
 import tomli_w
 
 from .description import describe
+from .generators import KINDS
 from .distributions import Distribution, from_description
 from .errors import ModelError
 from .errors import suggest
@@ -368,8 +369,6 @@ def _check_network(path, doc):
 def _input_keys(path, key, kind):
     """The keys of an input of ``kind``: ``poisson`` (rate) or a stimulation device's
     parameters (numbers, or lists of numbers for times and values)."""
-    from .stimulation import KINDS
-
     if kind == "poisson":
         return INPUT
     if kind not in KINDS:

@@ -12,6 +12,7 @@ import numpy as np
 from .comm import Comm, abort_on_uncaught_exception
 from .connectivity import make_rule
 from .description import describe
+from .generators import KINDS as DEVICE_KINDS
 from .errors import ModelError, suggest
 from .neurons import MODELS
 from .backends import check_name as check_backend
@@ -165,9 +166,8 @@ class Network:
 
     def _generator(self, kind, name, size, params):
         """A group of ``size`` stimulation devices (:mod:`bigbrain.stimulation`)."""
-        from .stimulation import KINDS
         self._new_name(name)
-        gen = KINDS[kind](name, _count(f"{kind} {name!r}.size", size), self.dt, params)
+        gen = DEVICE_KINDS[kind](name, _count(f"{kind} {name!r}.size", size), self.dt, params)
         self.populations[name] = gen
         return gen
 

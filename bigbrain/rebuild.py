@@ -16,7 +16,7 @@ from .spatial import layer_from_description
 from .bernoulli import Bernoulli
 from .stdp import STDP, TripletSTDP
 from .tsodyks import TsodyksSynapse
-from .stimulation import KINDS
+from .generators import KINDS
 
 _CONNECTION_KEYS = ("pre", "post", "rule", "weight", "delay", "allow_autapses", "allow_multapses",
                     "synapse", "receptor", "recorded_weights")

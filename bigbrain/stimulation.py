@@ -322,10 +322,9 @@ class InhomogeneousPoissonGenerators(Generators):
         return {"rate": Schedule(steps - 1, values)}
 
 
-#: Device kinds by NEST name (the Poisson generator is bigbrain.population.PoissonGenerators).
+#: This module's device kinds by NEST name (all kinds: :data:`bigbrain.generators.KINDS`).
 KINDS = {cls.KIND: cls for cls in (DCGenerators, StepCurrentGenerators, NoiseGenerators,
                                    ACGenerators, InhomogeneousPoissonGenerators)}
-from . import superposition  # noqa: E402,F401  (adds gamma_sup and ppd_sup generators to KINDS)
 
 
 class CurrentProjection:

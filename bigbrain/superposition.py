@@ -32,7 +32,7 @@ from .kernels import superposition as kernels
 from .kernels.fixed_point import to_fixed
 from .kernels.philox import key_words, purpose_word
 from .schedule import Schedule, grid_steps
-from .stimulation import KINDS as DEVICE_KINDS, Generators
+from .stimulation import Generators
 from .streams import Purpose
 
 #: Largest −log P(no transition) of one draw (the inversion starts from that probability).
@@ -222,7 +222,5 @@ class SuperposedProjection:
             self.state[key] = arrays[key][at].reshape(self.state[key].shape).astype(np.int64)
 
 
-#: The superposition generators by NEST name (also device kinds of model files and
-#: descriptions: :data:`bigbrain.stimulation.KINDS`).
+#: The superposition generators by NEST name (all kinds: :data:`bigbrain.generators.KINDS`).
 KINDS = {cls.KIND: cls for cls in (GammaSupGenerators, PPDSupGenerators)}
-DEVICE_KINDS.update(KINDS)

@@ -10,7 +10,9 @@ from pyNN.models import BaseCellType
 from pyNN.standardmodels import build_translations, cells, electrodes, synapses
 
 from ..errors import ModelError
+from ..generators import KINDS as DEVICE_KINDS
 from ..neurons import MODELS
+from ..stimulation import CurrentProjection
 
 #: Membrane translations shared by the integrate-and-fire cells.
 _LIF = (("v_rest", "E_L"), ("cm", "C_m", 1000.0), ("tau_m", "tau_m"),
@@ -254,8 +256,7 @@ class _CurrentSource:
     def _engine_params(self, changeable_only=False):
         p = self._convert(dict(self._native))
         if changeable_only:
-            from ..stimulation import KINDS
-            keep = KINDS[self.kind].CHANGEABLE
+            keep = DEVICE_KINDS[self.kind].CHANGEABLE
             p = {k: v for k, v in p.items() if k in keep}
         return p
 
@@ -277,7 +278,6 @@ class _CurrentSource:
         feels from each time on (the device's of one minimum delay and one step before),
         computed from the device's parameters (a pure function of the step, the same on
         every rank; a noise source's values are its first synapse's)."""
-        from ..stimulation import CurrentProjection
         from .simulator import state
         if not getattr(self, "_recorded", False) or self._generator is None:
             raise ModelError(f"{type(self).__name__}.get_data", "call record() before run")
