@@ -18,12 +18,13 @@ from .kernels.philox import key_words, purpose_word
 from .backends import NUMPY
 from .projection import _Range, source_positions
 from .streams import Purpose
+from .synapse import SynapseModel
 
 #: Synapse ordinals below 2**24 leave the counter's high byte to the copy's block.
 MAX_ORDINAL = 1 << 24
 
 
-class Bernoulli:
+class Bernoulli(SynapseModel):
     """NEST's ``bernoulli_synapse``: ``p_transmit`` in [0, 1] (default 1): a number, or
     (rule ``explicit``) an array with one value per synapse."""
 
@@ -54,9 +55,6 @@ class Bernoulli:
         """p_transmit · 2**32 (int64) of the synapses of ``ordinal`` (explicit: list entries)."""
         p = self.p_transmit if np.ndim(self.p_transmit) == 0 else self.p_transmit[ordinal]
         return np.broadcast_to(np.rint(np.asarray(p) * 2.0**32).astype(np.int64), np.shape(ordinal))
-
-    def check_weights(self, field, weights):
-        """Any weight (a static synapse's)."""
 
     def describe(self):
         p = self.p_transmit

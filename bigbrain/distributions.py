@@ -129,23 +129,10 @@ class clipped_normal(Distribution):
 
 
 def describe(value):
-    """JSON-able form of a constant, an array or a distribution."""
+    """JSON-able form of a constant, an array or a distribution (inverse:
+    :func:`bigbrain.rebuild.from_description`)."""
     if isinstance(value, Distribution):
         return value.describe()
     if np.ndim(value) > 0:
         return {"array": np.asarray(value).tolist()}
     return value
-
-
-def from_description(d):
-    """Inverse of :func:`describe`."""
-    if isinstance(d, dict) and d.get("distribution") == "sonata_edges":
-        from .sonata import EdgeColumn  # per-edge values read from a SONATA edge file
-        return EdgeColumn.from_description(d)
-    if isinstance(d, dict) and "distribution" in d:
-        from .spatial import FUNCTIONS
-        kind = {**{c.__name__: c for c in (uniform, normal, clipped_normal)}, **FUNCTIONS}[d["distribution"]]
-        return kind(**{k: v for k, v in d.items() if k != "distribution"})
-    if isinstance(d, dict) and "array" in d:
-        return np.asarray(d["array"])
-    return d

@@ -70,15 +70,18 @@ from pathlib import Path
 
 import tomli_w
 
+from . import models
+from .backends import RUN_BACKENDS as BACKENDS
 from .description import describe
 from .generators import KINDS
-from .distributions import Distribution, from_description
+from .distributions import Distribution
 from .errors import ModelError
 from .errors import suggest
 from .exchange import EXCHANGES
+from .network import Network
+from .rebuild import build_network, from_description, synapse_model
 
 SHIPPED = Path(__file__).parent / "models"
-BACKENDS = {"cpu": "numpy", "gpu": "cupy", "auto": "auto"}  # run.backend -> bb.Network(backend=)
 _NUMBER = (int, float)
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
                list: "a list", dict: "a table"}
@@ -138,10 +141,6 @@ class Model:
             raise ModelFileError(self.path, exc.field, str(exc)[len(exc.field) + 2:]) from None
 
     def _network(self, comm, archive, partition, backend):
-        from . import models
-        from .network import Network
-        from .rebuild import build_network, synapse_model
-
         settings = {"dt": 0.1, "seed": 1, "partition": "round_robin", **self.doc.get("network", {})}
         if partition:
             settings["partition"] = partition
@@ -315,8 +314,6 @@ def _distribution(path, key, table):
 
 
 def _check_builder(path, doc):
-    from . import models
-
     builder = doc["builder"]
     for key in ("populations", "inputs", "projections", "order"):
         if key in doc:

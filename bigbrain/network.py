@@ -289,6 +289,12 @@ class Network:
             return state.get_synapses(self, target, name)
         return state.get_neurons(self, self._neurons(target, "get"), name)
 
+    def normalise(self, conn, total, w_max):
+        """Scale each target's plastic weights of connection ``conn`` to sum to ``total``,
+        clipped to [0, ``w_max``], on each target's rank (collective once built; see
+        :func:`bigbrain.state.normalise_weights`)."""
+        state.normalise_weights(self, conn, total, w_max)
+
     def set(self, target, **params):
         """Set parameters (``V_m=..., I_e=...``) of a population or selection, or
         ``weight=...`` (or tsodyks_synapse variables) of a connection: a number, an array with one value per selected

@@ -31,6 +31,7 @@ from .kernels.philox import key_words, purpose_word
 from .spatial import Space, is_spatial
 from .stdp import PlasticRule
 from .streams import Purpose
+from .synapse import SynapseModel
 
 MAX_DELAY_STEPS = 65535
 #: Poisson inversion tables kept per projection (one per rate, about 33 KiB each).
@@ -83,8 +84,7 @@ class Connection:
             raise ModelError(f"{self.where}.delay", f"delay {hi} ms exceeds {MAX_DELAY_STEPS} steps")
 
     def _check_synapse(self):
-        from .bernoulli import Bernoulli
-        if self.synapse is not None and not isinstance(self.synapse, (PlasticRule, Bernoulli)):
+        if self.synapse is not None and not isinstance(self.synapse, SynapseModel):
             raise ModelError(f"{self.where}.synapse", f"expected None (static), bb.STDP(...), "
                              f"bb.TripletSTDP(...), bb.TsodyksSynapse(...) or bb.Bernoulli(...), "
                              f"got {self.synapse!r}")
@@ -93,7 +93,7 @@ class Connection:
             raise ModelError(f"{self.where}.synapse.{arrays[0]}", "arrays of values need "
                              "rule='explicit'")
         if self.synapse is not None and self.pre_gids is None:
-            kind = "bernoulli_synapse" if isinstance(self.synapse, Bernoulli) else "plastic"
+            kind = "plastic" if isinstance(self.synapse, PlasticRule) else self.synapse.model
             raise ModelError(f"{self.where}.synapse", f"{self.pre.KIND} cannot have {kind} "
                              "synapses here (connect it to parrots first)")
         if self.synapse is not None and not isinstance(self.weight, Distribution):
@@ -119,9 +119,8 @@ class Connection:
 
     def normalise(self, total, w_max):
         """Scale each target's plastic weights to sum to ``total``, clipped to [0, ``w_max``],
-        on each target's rank (:func:`bigbrain.state.normalise_weights`)."""
-        from .state import normalise_weights
-        normalise_weights(self.network, self, total, w_max)
+        on each target's rank (``Network.normalise(self, total, w_max)``)."""
+        return self.network.normalise(self, total, w_max)
 
     @property
     def into_parrots(self):

@@ -8,18 +8,36 @@ import inspect
 
 import numpy as np
 
-from .distributions import from_description
+from .distributions import clipped_normal, normal, uniform
 from .errors import ModelError, suggest
 from .network import Network
 from .population import Selection
-from .spatial import layer_from_description
+from .sonata import EdgeColumn
+from .spatial import FUNCTIONS, layer_from_description
 from .bernoulli import Bernoulli
 from .stdp import STDP, TripletSTDP
 from .tsodyks import TsodyksSynapse
 from .generators import KINDS
 
+#: Distributions and spatial functions by the name their descriptions give.
+DISTRIBUTIONS = {**{c.__name__: c for c in (uniform, normal, clipped_normal)}, **FUNCTIONS}
+
 _CONNECTION_KEYS = ("pre", "post", "rule", "weight", "delay", "allow_autapses", "allow_multapses",
                     "synapse", "receptor", "recorded_weights")
+
+
+def from_description(d):
+    """A constant, array or distribution from its description
+    (:func:`bigbrain.distributions.describe`): the distributions of
+    :mod:`bigbrain.distributions`, the spatial functions of :mod:`bigbrain.spatial` and a
+    SONATA edge file's columns (:class:`bigbrain.sonata.EdgeColumn`)."""
+    if isinstance(d, dict) and d.get("distribution") == "sonata_edges":
+        return EdgeColumn.from_description(d)
+    if isinstance(d, dict) and "distribution" in d:
+        return DISTRIBUTIONS[d["distribution"]](**{k: v for k, v in d.items() if k != "distribution"})
+    if isinstance(d, dict) and "array" in d:
+        return np.asarray(d["array"])
+    return d
 
 
 def build_network(desc, arrays=None, comm=None, partition=None, **network_args):

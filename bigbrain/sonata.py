@@ -47,7 +47,10 @@ import numpy as np
 from .arrays import ranges
 from .connectivity import Rule, register_rule
 from .distributions import Distribution
+from .backends import RUN_BACKENDS as BACKENDS
 from .errors import ModelError
+from .network import Network
+from .neurons import MODELS
 from .population import Selection
 from .errors import number
 
@@ -219,8 +222,6 @@ def _node_type(types, t, types_file, pop):
 
 def _neuron_type(cfg, types, t, types_file, pop, grp, lo, hi, net):
     """(bigbrain model, parameters) of the nodes lo … hi-1 (all of node type ``t``)."""
-    from .neurons import MODELS
-
     row = types[t]
     where = f"{types_file}: population {pop!r} node_type_id {t}"
     if row["model_type"] not in NEURON_TYPES:
@@ -686,8 +687,6 @@ def load(config_path, net, record=True):
 def network(config_path, **network_args):
     """A new :class:`bigbrain.Network` (dt from the config's ``run.dt``, default 0.1 ms)
     with the SONATA network of ``config_path`` loaded; returns (net, :class:`Loaded`)."""
-    from .network import Network
-
     cfg = Config(config_path)
     net = Network(dt=float(cfg.run.get("dt", 0.1)), **network_args)
     return net, load(cfg, net)
@@ -713,9 +712,6 @@ class SonataModel:
                     "output": None, "checkpoint_every": None, "flush_every": None, "backend": "cpu"}
 
     def network(self, comm=None, archive=None, partition=None, backend="cpu"):
-        from .modelfile import BACKENDS
-        from .network import Network
-
         net = Network(dt=float(self.config.run.get("dt", 0.1)), comm=comm, archive=archive,
                       partition=partition or "round_robin", backend=BACKENDS.get(backend, backend))
         load(self.config, net)

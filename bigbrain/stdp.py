@@ -36,9 +36,10 @@ The runtime (traces, spike history, kernels) is in :mod:`bigbrain.plasticity` an
 import numpy as np
 
 from .errors import ModelError, number
+from .synapse import SynapseModel
 
 
-class PlasticRule:
+class PlasticRule(SynapseModel):
     """What the plastic synapse models share: NEST's weight sign rule and a repr."""
 
     #: Whether the synapses need the post-synaptic spike history (bigbrain.plasticity).

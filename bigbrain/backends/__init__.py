@@ -47,6 +47,8 @@ from ..errors import ModelError
 from ..kernels import cond, delivery, hh, lif, poisson, stdp, tsodyks
 
 NAMES = ("numpy", "cupy", "auto")
+#: The backend names of model files and the command line (``run.backend``) -> NAMES.
+RUN_BACKENDS = {"cpu": "numpy", "gpu": "cupy", "auto": "auto"}
 
 
 class Backend:
