@@ -246,7 +246,7 @@ class Network:
             self._merge(self.spike_recordings, Recording(pop, ids))
             return
         variables = [what] if isinstance(what, str) else list(what)
-        recordables = pop.model.recordables
+        recordables = pop.recordables
         for name in variables:
             if name not in recordables:
                 known = ", ".join(("spikes",) + recordables)
@@ -269,11 +269,11 @@ class Network:
                                      f"sampled every {rec.interval} ms")
                 rec.ids = np.union1d(rec.ids, new.ids)
                 chosen = set(rec.variables) | set(new.variables)
-                rec.variables = tuple(v for v in new.population.model.recordables if v in chosen)
+                rec.variables = tuple(v for v in new.population.recordables if v in chosen)
                 return
         if new.variables:
             chosen = set(new.variables)
-            new.variables = tuple(v for v in new.population.model.recordables if v in chosen)
+            new.variables = tuple(v for v in new.population.recordables if v in chosen)
         recordings.append(new)
 
     # ---------------------------------------------------------------- state
