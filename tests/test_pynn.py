@@ -330,6 +330,30 @@ def test_same_spikes_as_pynn_nest(tmp_path):
 
 
 @pytest.mark.nest
+def test_composed_cells_as_pynn_nest(tmp_path):
+    """PointNeuron (tests/scripts/pynn_composed.py: PyNN's composed-neuron scenario with
+    more input): the LIF cell with exponential-current receptors gives pyNN.nest's spikes,
+    V_m and receptor currents (iaf_psc_exp_multisynapse, exact integration); the AdExp cell
+    with alpha-conductance receptors its spikes, V_m within 0.1 mV and conductances within
+    rtol 1e-6 (NEST's gsl_error_tol)."""
+    script = Path(__file__).parent / "scripts" / "pynn_composed.py"
+    runs = {}
+    for backend in ("bigbrain.pynn", "pyNN.nest"):
+        subprocess.run([sys.executable, str(script), backend, str(tmp_path / f"{backend}.npz")],
+                       check=True, capture_output=True, timeout=300)
+        runs[backend] = np.load(tmp_path / f"{backend}.npz")
+    mine, nest = runs["bigbrain.pynn"], runs["pyNN.nest"]
+    for cell in ("lif", "adexp"):
+        assert len(nest[f"{cell}_spikes"]) >= 5
+        np.testing.assert_allclose(mine[f"{cell}_spikes"], nest[f"{cell}_spikes"], atol=1e-9)
+    for key in ("lif_v", "lif_AMPA.isyn", "lif_NMDA.isyn", "lif_GABAA.isyn"):
+        np.testing.assert_allclose(mine[key], nest[key], rtol=1e-9, atol=1e-9, err_msg=key)
+    np.testing.assert_allclose(mine["adexp_v"], nest["adexp_v"], rtol=0, atol=0.1)
+    for key in ("adexp_AMPA.gsyn", "adexp_NMDA.gsyn", "adexp_GABAA.gsyn"):
+        np.testing.assert_allclose(mine[key], nest[key], rtol=1e-6, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.nest
 def test_changes_between_runs_as_pynn_nest(tmp_path):
     """set (whole population, a view, per-cell values) and initialize between runs give
     pyNN.nest's spikes."""
