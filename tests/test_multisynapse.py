@@ -235,3 +235,21 @@ def test_the_gpu_backend_refuses_the_models_at_the_build(host_gpu, monkeypatch):
                                             r"kernel for iaf_psc_exp_multisynapse yet; run it "
                                             r"with backend='numpy'"):
         net.run(1.0)
+
+
+def test_model_file_round_trip_keeps_the_ports(tmp_path):
+    """tau_syn and E_rev (lists) and each connection's port survive a model file."""
+    from bigbrain import modelfile
+    from bigbrain.description import describe, fingerprint
+
+    def sha(net):
+        arrays = {}
+        return fingerprint(describe(net, arrays), arrays)
+
+    net = _ports_network()
+    net.connect("S", "A", weight=2.0, receptor=3)
+    modelfile.write(net, tmp_path / "m.toml", t=10.0)
+    back = modelfile.read(tmp_path / "m.toml").network()
+    assert sha(back) == sha(net)
+    assert back.populations["A"].params["E_rev"] == (0.0, 0.0, -70.0)
+    assert back.connections[0].receptor == 3
