@@ -87,11 +87,16 @@ def _per_neuron(value, n):
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, np.float64), n))
 
 
-def _per_port(f, tau_syn, n, *others):
-    """float64 (n, P): ``f(tau_syn[k], *others of neuron i)`` for each neuron i, port k."""
+def _per_port(f, values, n, *others):
+    """float64 (n, P): ``f(values[k], *others of neuron i)`` for each neuron i, port k."""
     return np.ascontiguousarray(np.column_stack(
-        [np.broadcast_to(np.asarray(per_neuron(f, tau, *others), np.float64), n)
-         for tau in tau_syn]))
+        [np.broadcast_to(np.asarray(per_neuron(f, v, *others), np.float64), n)
+         for v in values]))
+
+
+def _refractory(p, dt, n):
+    """Refractory steps of each of ``n`` neurons (int64)."""
+    return np.broadcast_to(np.asarray(refractory_steps(p["t_ref"], dt), np.int64), n).copy()
 
 
 class PortBlock(Block):
@@ -145,10 +150,9 @@ class IafPscExpMultisynapseBlock(PortBlock):
         P21 = _per_port(lambda ts, tau, C: iaf_propagator(ts, tau, C, dt)[1], p["tau_syn"], n,
                         p["tau_m"], p["C_m"])
         P11 = _per_port(lambda ts: math.exp(-dt / ts), p["tau_syn"], n)
-        refr = np.broadcast_to(np.asarray(refractory_steps(p["t_ref"], dt), np.int64), n).copy()
         return (_per_neuron(P22, n), _per_neuron(P20, n), P21, P11, _per_neuron(p["I_e"], n),
                 _per_neuron(np.subtract(p["V_th"], p["E_L"]), n),
-                _per_neuron(np.subtract(p["V_reset"], p["E_L"]), n), refr,
+                _per_neuron(np.subtract(p["V_reset"], p["E_L"]), n), _refractory(p, dt, n),
                 _per_neuron(p["E_L"], n))
 
 
@@ -186,12 +190,11 @@ class AeifCondAlphaMultisynapseBlock(PortBlock):
                   "V_clamp": _per_neuron(p["V_peak"], n), "Delta_T": Delta_T,
                   "V_spike": np.where(Delta_T > 0, _per_neuron(p["V_peak"], n),
                                       _per_neuron(p["V_th"], n))}
-        tau = np.asarray(p["tau_syn"], np.float64)
-        per_port = lambda row: np.ascontiguousarray(np.broadcast_to(row, (n, len(tau))))
-        refr = np.broadcast_to(np.asarray(refractory_steps(p["t_ref"], dt), np.int64), n).copy()
-        return (tuple(values[k] for k in AEIF_PARAMS), per_port(np.asarray(p["E_rev"])),
-                per_port(np.exp(-0.5 * h / tau)), per_port(np.exp(-h / tau)),
-                per_port(math.e / tau), refr, n_sub, h)
+        tau = p["tau_syn"]
+        return (tuple(values[k] for k in AEIF_PARAMS), _per_port(float, p["E_rev"], n),
+                _per_port(lambda ts: math.exp(-0.5 * h / ts), tau, n),
+                _per_port(lambda ts: math.exp(-h / ts), tau, n),
+                _per_port(lambda ts: 1.0 * math.e / ts, tau, n), _refractory(p, dt, n), n_sub, h)
 
 
 MODELS = {
