@@ -32,6 +32,29 @@ def test_units_translated_as_nest(pynn):
     assert cells.get("cm") == pytest.approx(0.5) and cells.get("i_offset") == pytest.approx(0.25)
 
 
+def test_point_neuron_maps_receptors_to_ports(pynn):
+    """A PointNeuron's receptors are ports in name order, its receptor parameters the
+    engine's lists (PyNN units read back), and a combination no NEST model joins, or one
+    the engine lacks, is refused naming what it needs."""
+    cell = sim.PointNeuron(sim.AdExp(tau_m=10.0), NMDA=sim.AlphaPSR(tau_syn=20.0),
+                           AMPA=sim.AlphaPSR(tau_syn=1.0), GABAA=sim.AlphaPSR(e_syn=-70.0))
+    cells = sim.Population(2, cell)
+    assert cell.nest_name == "aeif_cond_alpha_multisynapse"
+    assert list(cells._native["tau_syn"][0].value) == [1.0, 5.0, 20.0]    # AMPA, GABAA, NMDA
+    assert cells.get("GABAA.e_syn") == -70.0 and cells.get("NMDA.tau_syn") == 20.0
+    with pytest.raises(bb.ModelError, match=r"^PointNeuron: combines a membrane and receptors "
+                                            r"that no NEST model joins"):
+        sim.Population(1, sim.PointNeuron(sim.LIF(), AMPA=sim.AlphaPSR()))
+    with pytest.raises(bb.ModelError, match=r"^PointNeuron: needs one of the NEST models "
+                                            r"\['aeif_cond_beta_multisynapse'\]"):
+        sim.Population(1, sim.PointNeuron(sim.AdExp(), AMPA=sim.BetaPSR()))
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.002),
+                         receptor_type="NMDA")
+    sim.run(1.0)
+    assert prj._conn.receptor == 3 and prj._conn.weight == pytest.approx(2.0)   # µS -> nS
+
+
 def test_same_spikes_as_bigbrain_directly(pynn):
     """A DC-driven IF_curr_exp through PyNN equals the same network described in bigbrain."""
     cells = sim.Population(2, sim.IF_curr_exp(i_offset=0.6, tau_refrac=2.0, v_thresh=-55.0),

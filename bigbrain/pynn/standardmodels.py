@@ -174,11 +174,12 @@ class PointNeuron(cells.PointNeuron):
             possible &= psr.possible_models
         have = sorted(possible & set(MODELS))
         if not have:
-            raise ModelError("PointNeuron", f"needs one of the NEST models {sorted(possible)} "
-                             "for this membrane and these receptors, which this bigbrain does "
-                             "not have (it has iaf_psc_exp_multisynapse: LIF with "
-                             "CurrExpPostSynapticResponse; aeif_cond_alpha_multisynapse: AdExp "
-                             "with CondAlphaPostSynapticResponse)")
+            need = (f"needs one of the NEST models {sorted(possible)}, which this bigbrain "
+                    "does not have" if possible else "combines a membrane and receptors that "
+                    "no NEST model joins")
+            raise ModelError("PointNeuron", f"{need} (it has iaf_psc_exp_multisynapse: LIF "
+                             "with CurrExpPostSynapticResponse; aeif_cond_alpha_multisynapse: "
+                             "AdExp with CondAlphaPostSynapticResponse)")
         return have[0]
 
     @property
