@@ -104,28 +104,27 @@ class Connection:
         if any(parrots) and not all(parrots):
             raise ModelError(f"{self.where}.post", "connect parrot neurons and other neurons "
                              "in separate calls")
-        self._check_receptor(parrots)
+        self._check_receptor()
 
-    def _check_receptor(self, parrots):
-        """NEST's receptor_type: a port 1 … P of every target population with ports (spikes;
-        currents come on port 0), else 0, or 1 for parrots; ports above 1 take static
-        synapses and Poisson input (their own ring buffers), and a model that refuses
-        negative weights gets none."""
+    def _check_receptor(self):
+        """NEST's receptor_type, for each target population: a port 1 … P of a model with
+        ports (spikes; currents come on port 0), else 0, or 1 for parrots; ports above 1
+        take static synapses and Poisson input (their own ring buffers), and a model that
+        refuses negative weights gets none."""
         r, field = self.receptor, f"{self.where}.receptor"
         if not isinstance(r, (int, np.integer)) or isinstance(r, bool):
             raise ModelError(field, f"NEST's receptor_type must be an integer, got {r!r}")
         for pop in self.post.populations():
-            ports = pop.model.ports(pop.params)
-            if ports and not self.is_current and not 1 <= r <= ports:
+            ports = 0 if self.is_current else pop.model.ports(pop.params)
+            if ports and not 1 <= r <= ports:
                 raise ModelError(field, f"receptor_type {r} is not a port of population "
                                  f"{pop.name!r} ({pop.model.name} with ports 1 … {ports})")
-            if ports and pop.model.NON_NEGATIVE_WEIGHTS and not self.is_current:
+            if not ports and not (r == 0 or (r == 1 and pop.model.name == "parrot_neuron")):
+                raise ModelError(field, f"receptor_type must be 0 for population {pop.name!r} "
+                                 f"({pop.model.name}), or 1 for parrot_neuron targets (input "
+                                 f"not repeated), got {r!r}")
+            if ports and pop.model.NON_NEGATIVE_WEIGHTS:
                 self._check_non_negative(pop)
-        if (self.is_current or not any(pop.model.ports(pop.params)
-                                       for pop in self.post.populations())) and \
-                (r not in (0, 1) or (r == 1 and not all(parrots))):
-            raise ModelError(field, f"receptor_type must be 0, or 1 for parrot_neuron "
-                             f"targets (input not repeated), got {r!r}")
         if r > 1 and (self.synapse is not None or getattr(self.pre, "superposed", False)):
             raise ModelError(field, f"receptor_type {r}: ports above 1 take static synapses "
                              "and poisson input only")

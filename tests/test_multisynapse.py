@@ -93,14 +93,16 @@ def _ports_network():
              r"\(iaf_psc_exp_multisynapse with ports 1 … 3\)"),
     ("I", 4, r"receptor_type 4 is not a port"),
     ("A", -1, r"receptor_type -1 is not a port of population 'A'"),
-    ("E", 2, r"receptor_type must be 0, or 1 for parrot_neuron targets"),
+    ("E", 2, r"receptor_type must be 0 for population 'E' \(iaf_psc_exp\), or 1 for "
+             r"parrot_neuron targets \(input not repeated\), got 2"),
+    ("I|E", 1, r"receptor_type must be 0 for population 'E' \(iaf_psc_exp\)"),
     ("I", 1.5, r"NEST's receptor_type must be an integer, got 1.5"),
 ])
 def test_a_bad_receptor_type_names_the_field(target, receptor, message):
     net = _ports_network()
-    with pytest.raises(bb.ModelError, match=r"^connect\[0\] S->" + target + r"\.receptor: "
-                                            + message):
-        net.connect("S", target, receptor=receptor)
+    with pytest.raises(bb.ModelError, match=r"^connect\[0\] S->.*\.receptor: " + message):
+        post = net.populations["I"] | net.populations["E"] if target == "I|E" else target
+        net.connect("S", post, receptor=receptor)
 
 
 def test_ports_refuse_what_they_cannot_take():
@@ -112,7 +114,8 @@ def test_ports_refuse_what_they_cannot_take():
                                             r"static synapses and poisson input only"):
         net.connect("S", "I", receptor=2, synapse=bb.STDP())
     dc = net.dc_generator("dc", amplitude=10.0)
-    with pytest.raises(bb.ModelError, match=r"dc->I\.receptor: receptor_type must be 0"):
+    with pytest.raises(bb.ModelError, match=r"dc->I\.receptor: receptor_type must be 0 for "
+                                            r"population 'I'"):
         net.connect(dc, "I", receptor=1)
     net.connect(dc, "I")   # currents come on port 0, as in NEST
 
