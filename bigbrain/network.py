@@ -194,9 +194,10 @@ class Network:
         """Connect ``pre`` to ``post`` with a NEST rule; weight (mV for iaf_psc_delta, pA for
         iaf_psc_exp and iaf_psc_alpha) and delay (ms) are constants, distributions or (rule
         ``explicit``) arrays with one value per synapse. ``synapse``: None (static) or
-        ``bb.STDP(...)`` (NEST's stdp_synapse). ``receptor``: NEST's receptor_type; 1 is only
-        for ``parrot_neuron`` targets, whose port-1 input is not repeated. Returns the
-        connection (for ``record_weights`` and ``Result.weights``)."""
+        ``bb.STDP(...)`` (NEST's stdp_synapse). ``receptor``: NEST's receptor_type: 0, or 1
+        for ``parrot_neuron`` targets, whose port-1 input is not repeated; for a model with
+        receptor ports (``*_multisynapse``, :mod:`bigbrain.neurons.multisynapse`) the port
+        1 … P. Returns the connection (for ``record_weights`` and ``Result.weights``)."""
         where = f"connect[{len(self.connections)}]"
         self._not_built(where)
         pre = self._selection(pre, f"{where}.pre")

@@ -19,6 +19,9 @@ The kernel contract (Numba in :mod:`bigbrain.kernels`, CUDA in ``kernels/cuda``)
 * ``rec_v[s, j, k]``: recordable ``RECORDABLES[k]`` of neuron ``rec_idx[j]`` after step
   offset s (absolute units: mV, pA, nS);
 * ``out_idx``, ``out_off``: spikes as block-local index and step offset.
+
+A model with receptor ports (:mod:`.multisynapse`) takes the rank's port ring buffers
+(``ports``) after its state arrays.
 """
 import math
 
