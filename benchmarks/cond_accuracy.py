@@ -18,12 +18,16 @@ integration tolerance changes, under identical input (tests/cond_reference.py):
   explicit connectivity per seed shared by both simulators): mean rate and CV of the ISIs
   after the first 100 ms, per seed, for NEST's iaf_cond_exp, NEST's aeif_cond_exp as
   iaf_cond_exp at several tolerances, and bigbrain; and the share of NEST's spikes that
-  each run has at the same step.
+  each run has at the same step;
+* the receptor-port models (tests/multisynapse_reference.py: two neurons, three ports each
+  with its own Poisson train, 1 s): bigbrain against NEST (default gsl_error_tol for
+  aeif_cond_alpha_multisynapse; iaf_psc_exp_multisynapse is exact in both).
 
 Usage::
 
     python benchmarks/cond_accuracy.py single [--t 1000] [--models aeif_cond_alpha ...]
     python benchmarks/cond_accuracy.py coba [--seeds 1 2 3] [--t 1000] [--tols 1e-3 1e-6 1e-9]
+    python benchmarks/cond_accuracy.py multisynapse [--t 1000]
 """
 import argparse
 import sys
@@ -107,6 +111,16 @@ def single(t_sim, tols, models):
         _row("bigbrain vs NEST " + model, cr.compare(rows[0][1], rows[-1][1], window=5))
 
 
+def multisynapse(t_sim):
+    import multisynapse_reference as mr
+    print(f"receptor ports, {t_sim:g} ms: spikes, largest shift (steps), max / mean |dV_m| (mV)")
+    for model in mr.CASES:
+        case = mr.case(model, t_sim=t_sim)
+        (nest_spikes, nest), (our_spikes, ours) = mr.run_nest(case), mr.run_bigbrain(case)
+        _row(f"bigbrain vs NEST {model}", cr.compare((nest_spikes, nest["V_m"]),
+                                                     (our_spikes, ours["V_m"]), window=5))
+
+
 def same_spikes(a, b):
     """The share of the spikes (neuron, step) of ``a`` that ``b`` has too."""
     both = sum(len(np.intersect1d(x, y)) for x, y in zip(a, b))
@@ -146,7 +160,7 @@ def coba(seeds, t_sim, tols):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["single", "coba"])
+    ap.add_argument("what", choices=["single", "coba", "multisynapse"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--t", type=float, default=1000.0, help="ms")
     ap.add_argument("--tols", type=float, nargs="+", default=[1e-3, 1e-6, 1e-9])
@@ -154,6 +168,8 @@ def main():
     args = ap.parse_args()
     if args.what == "single":
         single(args.t, args.tols, args.models)
+    elif args.what == "multisynapse":
+        multisynapse(args.t)
     else:
         coba(args.seeds, args.t, args.tols)
 

@@ -162,6 +162,25 @@ def _crash_hook(rank, step):
         os._exit(3)
 
 
+def _ring_entries(sim, step, ring_ex, ring_in):
+    """The non-zero entries of a pair of ring buffers, keyed by neuron: gid, absolute step
+    read, ex and in (fixed point)."""
+    slots, cols = np.nonzero(ring_ex | ring_in)
+    return {"gid": sim.local_gids[cols], "step": step + (slots - step) % sim.ring_length,
+            "ex": ring_ex[slots, cols], "in": ring_in[slots, cols]}
+
+
+def _restore_ring(sim, ring, targets):
+    """Put the entries ``ring`` (:func:`_ring_entries` of every rank) of this rank's
+    neurons into the ring buffers ``targets`` (ex, in; written in place)."""
+    mine = sim.partition.owner(ring["gid"]) == sim.comm.rank
+    slots, cols = ring["step"][mine] % sim.ring_length, sim.columns(ring["gid"][mine])
+    for target, key in zip(targets, ("ex", "in")):
+        host = np.zeros(target.shape, np.int64)
+        host[slots, cols] = ring[key][mine]
+        target[...] = sim.backend.asarray(host)
+
+
 def write_part(group, sim, step, changes=None):
     """Write this rank's state into ``group``, with ``changes`` ({path: array}: parameters and
     static weights set since the build, ``Simulation.changed_state``); returns {array path:
@@ -174,11 +193,12 @@ def write_part(group, sim, step, changes=None):
             for key, values in block.exact_state().items():
                 out[f"neurons/{pop.name}/{key}"] = _put(group, f"neurons/{pop.name}/{key}", values)
     ring_ex, ring_in = sim.backend.to_host(sim.ring_ex), sim.backend.to_host(sim.ring_in)
-    slots, cols = np.nonzero(ring_ex | ring_in)
-    abs_step = step + (slots - step) % sim.ring_length
-    for key, values in (("gid", sim.local_gids[cols]), ("step", abs_step),
-                        ("ex", ring_ex[slots, cols]), ("in", ring_in[slots, cols])):
+    for key, values in _ring_entries(sim, step, ring_ex, ring_in).items():
         out[f"ring/{key}"] = _put(group, f"ring/{key}", values)
+    ring_ports = sim.backend.to_host(getattr(sim, "ring_ports", np.zeros((0, 2, 1, 1), np.int64)))
+    for r, (port_ex, port_in) in enumerate(ring_ports, 2):   # receptor ports above 1
+        for key, values in _ring_entries(sim, step, port_ex, port_in).items():
+            out[f"ports/{r}/{key}"] = _put(group, f"ports/{r}/{key}", values)
     ring_cur = sim.backend.to_host(sim.ring_cur)
     slots, cols = np.nonzero(ring_cur)
     abs_step = step + (slots - step) % ring_cur.shape[0]
@@ -326,13 +346,11 @@ def restore(sim, root, step):
         block.set_state({k: v[pos] for k, v in saved.items() if k != "gid"})
     restore_changes(sim, load_part_arrays(root, step, m, "params/"),  # set between runs
                     load_part_arrays(root, step, m, "weights/"))
-    ring = load_part_arrays(root, step, m, "ring/")
-    mine = sim.partition.owner(ring["gid"]) == sim.comm.rank
-    slots, cols = ring["step"][mine] % sim.ring_length, sim.columns(ring["gid"][mine])
-    for name, key in (("ring_ex", "ex"), ("ring_in", "in")):
-        host = np.zeros(getattr(sim, name).shape, np.int64)
-        host[slots, cols] = ring[key][mine]
-        getattr(sim, name)[...] = sim.backend.asarray(host)
+    _restore_ring(sim, load_part_arrays(root, step, m, "ring/"), (sim.ring_ex, sim.ring_in))
+    for r in range(2, 2 + len(getattr(sim, "ring_ports", ()))):
+        ports = load_part_arrays(root, step, m, f"ports/{r}/")
+        if ports:
+            _restore_ring(sim, ports, sim.ring_of(r))
     current = load_part_arrays(root, step, m, "current/")  # none in checkpoints before 2026-12
     if current:
         mine = sim.partition.owner(current["gid"]) == sim.comm.rank

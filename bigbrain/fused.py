@@ -13,10 +13,10 @@ bit those of the interval loop (``tests/test_fused.py``).
 :func:`reason` says why a simulation runs the interval loop instead: more than one rank,
 a GPU, parts the compiled loop does not have — current generators, more than one plastic
 projection or a weight recorder, samples with intervals of several steps, two neuron
-groups with one kernel (two conductance groups excepted) or static projections in two
-tables. Poisson input is drawn step by step in the compiled loop where its rate is one
-number for every event a call reads (:meth:`FusedSteps.ready`); after a rate change the
-interval loop runs until every delay has passed it. Where a post-synaptic history row
+groups with one kernel (two conductance groups excepted), static projections in two
+tables or receptor ports above 1. Poisson input is drawn step by step in the compiled loop
+where its rate is one number for every event a call reads (:meth:`FusedSteps.ready`);
+after a rate change the interval loop runs until every delay has passed it. Where a post-synaptic history row
 must grow, the compiled loop stops inside the interval and the interval loop's code
 finishes it (:meth:`FusedSteps.advance`).
 """
@@ -67,6 +67,7 @@ def reason(sim):
         (any(k not in KERNELS for k in kernels), "a neuron kernel the compiled loop lacks"),
         (_slots(kernels) is None, "two neuron groups with one kernel"),
         (len(sim.static_table) > 1, "static projections in two tables"),
+        (len(sim.ring_ports) > 0, "receptor ports above 1"),
     )
     return next((why for failed, why in checks if failed), None)
 

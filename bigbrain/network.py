@@ -194,9 +194,10 @@ class Network:
         """Connect ``pre`` to ``post`` with a NEST rule; weight (mV for iaf_psc_delta, pA for
         iaf_psc_exp and iaf_psc_alpha) and delay (ms) are constants, distributions or (rule
         ``explicit``) arrays with one value per synapse. ``synapse``: None (static) or
-        ``bb.STDP(...)`` (NEST's stdp_synapse). ``receptor``: NEST's receptor_type; 1 is only
-        for ``parrot_neuron`` targets, whose port-1 input is not repeated. Returns the
-        connection (for ``record_weights`` and ``Result.weights``)."""
+        ``bb.STDP(...)`` (NEST's stdp_synapse). ``receptor``: NEST's receptor_type: 0, or 1
+        for ``parrot_neuron`` targets, whose port-1 input is not repeated; for a model with
+        receptor ports (``*_multisynapse``, :mod:`bigbrain.neurons.multisynapse`) the port
+        1 … P. Returns the connection (for ``record_weights`` and ``Result.weights``)."""
         where = f"connect[{len(self.connections)}]"
         self._not_built(where)
         pre = self._selection(pre, f"{where}.pre")
@@ -246,7 +247,7 @@ class Network:
             self._merge(self.spike_recordings, Recording(pop, ids))
             return
         variables = [what] if isinstance(what, str) else list(what)
-        recordables = pop.model.recordables
+        recordables = pop.recordables
         for name in variables:
             if name not in recordables:
                 known = ", ".join(("spikes",) + recordables)
@@ -269,11 +270,11 @@ class Network:
                                      f"sampled every {rec.interval} ms")
                 rec.ids = np.union1d(rec.ids, new.ids)
                 chosen = set(rec.variables) | set(new.variables)
-                rec.variables = tuple(v for v in new.population.model.recordables if v in chosen)
+                rec.variables = tuple(v for v in new.population.recordables if v in chosen)
                 return
         if new.variables:
             chosen = set(new.variables)
-            new.variables = tuple(v for v in new.population.model.recordables if v in chosen)
+            new.variables = tuple(v for v in new.population.recordables if v in chosen)
         recordings.append(new)
 
     # ---------------------------------------------------------------- state

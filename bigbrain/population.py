@@ -200,6 +200,11 @@ class Population(Selection):
     def __len__(self):
         return self.size
 
+    @property
+    def recordables(self):
+        """The state variables a multimeter can record of these neurons."""
+        return self.model.recordables_for(self.params)
+
     def __getitem__(self, key):
         """The neurons ``key`` (an index, a slice or an array of indices) of the population;
         indices and slice bounds beyond its size are refused, not clipped."""

@@ -104,9 +104,40 @@ class Connection:
         if any(parrots) and not all(parrots):
             raise ModelError(f"{self.where}.post", "connect parrot neurons and other neurons "
                              "in separate calls")
-        if self.receptor not in (0, 1) or (self.receptor == 1 and not all(parrots)):
-            raise ModelError(f"{self.where}.receptor", f"must be 0, or 1 for parrot_neuron "
-                             f"targets (input not repeated), got {self.receptor!r}")
+        self._check_receptor()
+
+    def _check_receptor(self):
+        """NEST's receptor_type, for each target population: a port 1 … P of a model with
+        ports (spikes; currents come on port 0), else 0, or 1 for parrots; ports above 1
+        take static synapses and Poisson input (their own ring buffers), and a model that
+        refuses negative weights gets none."""
+        r, field = self.receptor, f"{self.where}.receptor"
+        if not isinstance(r, (int, np.integer)) or isinstance(r, bool):
+            raise ModelError(field, f"NEST's receptor_type must be an integer, got {r!r}")
+        for pop in self.post.populations():
+            ports = 0 if self.is_current else pop.model.ports(pop.params)
+            if ports and not 1 <= r <= ports:
+                raise ModelError(field, f"receptor_type {r} is not a port of population "
+                                 f"{pop.name!r} ({pop.model.name} with ports 1 … {ports})")
+            if not ports and not (r == 0 or (r == 1 and pop.model.name == "parrot_neuron")):
+                raise ModelError(field, f"receptor_type must be 0 for population {pop.name!r} "
+                                 f"({pop.model.name}), or 1 for parrot_neuron targets (input "
+                                 f"not repeated), got {r!r}")
+            if ports and pop.model.NON_NEGATIVE_WEIGHTS:
+                self._check_non_negative(pop)
+        if r > 1 and (self.synapse is not None or getattr(self.pre, "superposed", False)):
+            raise ModelError(field, f"receptor_type {r}: ports above 1 take static synapses "
+                             "and poisson input only")
+
+    def _check_non_negative(self, pop):
+        """Refuse weights below 0 into ``pop`` (NEST: conductances of multisynapse models)."""
+        w = self.weight
+        lo = (w.bounds()[0] if isinstance(w, Distribution) else
+              0.0 if is_spatial(w) or np.size(w) == 0 else float(np.min(w)))
+        if lo < 0:
+            raise ModelError(f"{self.where}.weight", f"must be >= 0 nS into {pop.model.name} "
+                             f"population {pop.name!r} (NEST refuses negative conductance "
+                             f"weights), got {lo}")
 
     def get(self, name):
         """``Network.get(self, name)``: every synapse's ``weight``, on every rank."""
@@ -603,7 +634,7 @@ class PoissonProjection:
         cuts = np.flatnonzero(np.diff(self.delay)) + 1
         self.groups = [(int(self.delay[a]), int(a), int(b)) for a, b in
                        zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [n]])) if b > a]
-        self.gen, self.dt, self.where = conn.pre, dt, conn.where
+        self.gen, self.dt, self.where, self.receptor = conn.pre, dt, conn.where, conn.receptor
         self._tables = {}
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)

@@ -30,7 +30,7 @@ from .errors import ModelError
 from .devices import ranks_sharing
 from .exchange import MAX_INTERVAL, make as make_exchange
 from .fused import FusedSteps, reason as fused_reason
-from .neurons import BlockGroup, initial_values, is_per_neuron, neuron_parameters
+from .neurons import BlockGroup, PortBlock, initial_values, is_per_neuron, neuron_parameters
 from .partition import make as make_partition
 from .plasticity import PlasticProjection, Plasticity, PlasticRecords
 from .projection import (PoissonProjection, StaticProjection, index_static, place_static,
@@ -167,17 +167,41 @@ class Simulation:
         for part in self.blocks + self.static + self.poisson:
             part.use(backend)
         self.plasticity.use(backend)
-        backend.move(self, ("ring_ex", "ring_in", "ring_cur"))
+        backend.move(self, ("ring_ex", "ring_in", "ring_cur", "ring_ports"))
+        self._give_ports()
         self._make_spike_log(backend)
         self.regroup()
         self.single_blocks = [block for block in self.blocks if block.KERNEL is None]
-        self.static_table = backend.kernels.table([p.arguments() for p in self.static])
+        self.make_tables()
         # STDP on one rank whose spikes are all in the device's spike log: it stays there
         self._spikes_reside = (self.spike_log is not None and self.comm.size == 1
                                and not self.single_blocks and bool(self.plasticity.projections))
         self._device_spikes = None
         if self._spikes_reside:
             self.plasticity.reside()
+
+    def make_tables(self):
+        """The static projections' delivery tables: ``static_table`` for those into port 0
+        or 1 (the rank's ring buffers), ``port_tables`` ((port, table) for each port above
+        1 that projections use, in port order)."""
+        table = self.backend.kernels.table
+        self.static_table = table([p.arguments() for p in self.static if p.conn.receptor <= 1])
+        ports = sorted({p.conn.receptor for p in self.static if p.conn.receptor > 1})
+        self.port_tables = [(r, table([p.arguments() for p in self.static
+                                       if p.conn.receptor == r])) for r in ports]
+
+    def ring_of(self, receptor):
+        """(ex, in) ring buffers of a receptor port: the rank's for ports 0 and 1, else
+        the port's own (``ring_ports[receptor − 2]``, :mod:`bigbrain.kernels.multisynapse`)."""
+        if receptor <= 1:
+            return self.ring_ex, self.ring_in
+        return self.ring_ports[receptor - 2, 0], self.ring_ports[receptor - 2, 1]
+
+    def _give_ports(self):
+        """Give the blocks of models with receptor ports the port ring buffers."""
+        for block in self.blocks:
+            if isinstance(block, PortBlock):
+                block.ring_ports = self.ring_ports
 
     def regroup(self):
         """Group the blocks for their kernels again (after their arguments changed)."""
@@ -347,6 +371,8 @@ class Simulation:
         self.ring_ex = np.zeros(shape, np.int64)
         self.ring_in = np.zeros(shape, np.int64)
         self.ring_cur = np.zeros((self._current_ring_length(), shape[1]))
+        ports = max([1] + [conn.receptor for conn in self.net.connections])
+        self.ring_ports = np.zeros((ports - 1, 2) + shape, np.int64)
 
     def _current_ring_length(self):
         """Slots of the current-input ring buffer (float64, pA): one per step of an
@@ -453,7 +479,7 @@ class Simulation:
         together = getattr(self.backend.kernels, "batched_poisson", contextlib.nullcontext)
         with together():  # on a device: one launch for all projections
             for proj in self.poisson:
-                proj.inject(start, stop - start, self.ring_ex, self.ring_in)
+                proj.inject(start, stop - start, *self.ring_of(proj.receptor))
         for proj in self.superposed:
             proj.inject(start, stop - start, self.ring_ex, self.ring_in)
         self.poisson_until = stop
@@ -554,6 +580,8 @@ class Simulation:
                     [source_positions(self.static_sources, src_gid), src_step]))
             self.backend.kernels.deliver_table(index, step, self.static_table, self.ring_ex,
                                                self.ring_in)
+            for port, table in self.port_tables:
+                self.backend.kernels.deliver_table(index, step, table, *self.ring_of(port))
         self.plasticity.deliver(src_gid, src_step, self.ring_ex, self.ring_in,
                                 None if spikes is None else spikes[:2])
         for proj in self.bernoulli:

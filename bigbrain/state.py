@@ -386,7 +386,7 @@ def _set_weights(sim, conn, proj, weights):
     sim.synapse_orders.pop(conn.index, None)
     proj.set_weights(weights, *weight_limits([proj.weight_range_of(weights)], sim.comm)[0])
     proj.use(sim.backend)
-    sim.static_table = sim.backend.kernels.table([p.arguments() for p in sim.static])
+    sim.make_tables()
     sim.reweighted.add(conn.index)
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cond, hh
+from . import cond, hh, multisynapse
 from .exp_tables import MAX_LENGTH, exp_div, per_column
 from .gpu_params import DeviceParams, address as _address
 
@@ -240,6 +240,9 @@ class CudaKernels:
               "iaf_psc_alpha": ("lif", "iaf_psc_alpha", 7, "_lif_args"),
               **{model: ("cond", "cond", 9, "_cond_args") for model in cond.MODELS},
               "hh_cond_exp_traub": ("hh", "hh_cond_exp_traub", 8, "_hh_args")}
+    #: Models with no device kernel (:mod:`.multisynapse`: receptor ports): having no
+    #: ``<model>_blocks``, the build refuses them on the GPU, naming the model.
+    CPU_ONLY = multisynapse.MODELS
 
     def _delta_args(self, params, rec_idx, rec_v):
         """iaf_psc_delta: P30 … E_L and each neuron's refractory decay table start as a

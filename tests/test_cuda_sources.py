@@ -45,12 +45,15 @@ def test_every_source_is_checked():
 def test_every_model_has_its_kernels():
     """Each entry of CudaKernels.MODELS names a source that has its one-population kernel
     and its ``_segments`` kernel (what the device compiles), and every model with a
-    kernel in bigbrain.neurons has an entry, hence a ``<model>_blocks`` method."""
+    kernel in bigbrain.neurons has an entry, hence a ``<model>_blocks`` method, or is
+    one the GPU refuses (``CPU_ONLY``, which has none)."""
     names = kernel_names()
     for model, (source, kernel, _, _) in CudaKernels.MODELS.items():
         assert {kernel, kernel + "_segments"} <= set(names[source]), model
         assert hasattr(CudaKernels, model + "_blocks")
-    assert {m.block.KERNEL for m in MODELS.values() if m.block.KERNEL} == set(CudaKernels.MODELS)
+    assert {m.block.KERNEL for m in MODELS.values() if m.block.KERNEL} == \
+        set(CudaKernels.MODELS) | set(CudaKernels.CPU_ONLY)
+    assert not any(hasattr(CudaKernels, model + "_blocks") for model in CudaKernels.CPU_ONLY)
 
 @pytest.mark.parametrize("source,module,prefix", [("cond.cu", cond, "K"), ("hh.cu", hh, "H")])
 def test_cond_parameter_positions_are_the_numba_kernels(source, module, prefix):

@@ -32,6 +32,29 @@ def test_units_translated_as_nest(pynn):
     assert cells.get("cm") == pytest.approx(0.5) and cells.get("i_offset") == pytest.approx(0.25)
 
 
+def test_point_neuron_maps_receptors_to_ports(pynn):
+    """A PointNeuron's receptors are ports in name order, its receptor parameters the
+    engine's lists (PyNN units read back), and a combination no NEST model joins, or one
+    the engine lacks, is refused naming what it needs."""
+    cell = sim.PointNeuron(sim.AdExp(tau_m=10.0), NMDA=sim.AlphaPSR(tau_syn=20.0),
+                           AMPA=sim.AlphaPSR(tau_syn=1.0), GABAA=sim.AlphaPSR(e_syn=-70.0))
+    cells = sim.Population(2, cell)
+    assert cell.nest_name == "aeif_cond_alpha_multisynapse"
+    assert list(cells._native["tau_syn"][0].value) == [1.0, 5.0, 20.0]    # AMPA, GABAA, NMDA
+    assert cells.get("GABAA.e_syn") == -70.0 and cells.get("NMDA.tau_syn") == 20.0
+    with pytest.raises(bb.ModelError, match=r"^PointNeuron: combines a membrane and receptors "
+                                            r"that no NEST model joins"):
+        sim.Population(1, sim.PointNeuron(sim.LIF(), AMPA=sim.AlphaPSR()))
+    with pytest.raises(bb.ModelError, match=r"^PointNeuron: needs one of the NEST models "
+                                            r"\['aeif_cond_beta_multisynapse'\]"):
+        sim.Population(1, sim.PointNeuron(sim.AdExp(), AMPA=sim.BetaPSR()))
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.002),
+                         receptor_type="NMDA")
+    sim.run(1.0)
+    assert prj._conn.receptor == 3 and prj._conn.weight == pytest.approx(2.0)   # µS -> nS
+
+
 def test_same_spikes_as_bigbrain_directly(pynn):
     """A DC-driven IF_curr_exp through PyNN equals the same network described in bigbrain."""
     cells = sim.Population(2, sim.IF_curr_exp(i_offset=0.6, tau_refrac=2.0, v_thresh=-55.0),
@@ -327,6 +350,30 @@ def test_same_spikes_as_pynn_nest(tmp_path):
         assert len(nest[f"{name}_t"]) > 10
         np.testing.assert_array_equal(mine[f"{name}_i"], nest[f"{name}_i"])
         np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
+
+
+@pytest.mark.nest
+def test_composed_cells_as_pynn_nest(tmp_path):
+    """PointNeuron (tests/scripts/pynn_composed.py: PyNN's composed-neuron scenario with
+    more input): the LIF cell with exponential-current receptors gives pyNN.nest's spikes,
+    V_m and receptor currents (iaf_psc_exp_multisynapse, exact integration); the AdExp cell
+    with alpha-conductance receptors its spikes, V_m within 0.1 mV and conductances within
+    rtol 1e-6 (NEST's gsl_error_tol)."""
+    script = Path(__file__).parent / "scripts" / "pynn_composed.py"
+    runs = {}
+    for backend in ("bigbrain.pynn", "pyNN.nest"):
+        subprocess.run([sys.executable, str(script), backend, str(tmp_path / f"{backend}.npz")],
+                       check=True, capture_output=True, timeout=300)
+        runs[backend] = np.load(tmp_path / f"{backend}.npz")
+    mine, nest = runs["bigbrain.pynn"], runs["pyNN.nest"]
+    for cell in ("lif", "adexp"):
+        assert len(nest[f"{cell}_spikes"]) >= 5
+        np.testing.assert_allclose(mine[f"{cell}_spikes"], nest[f"{cell}_spikes"], atol=1e-9)
+    for key in ("lif_v", "lif_AMPA.isyn", "lif_NMDA.isyn", "lif_GABAA.isyn"):
+        np.testing.assert_allclose(mine[key], nest[key], rtol=1e-9, atol=1e-9, err_msg=key)
+    np.testing.assert_allclose(mine["adexp_v"], nest["adexp_v"], rtol=0, atol=0.1)
+    for key in ("adexp_AMPA.gsyn", "adexp_NMDA.gsyn", "adexp_GABAA.gsyn"):
+        np.testing.assert_allclose(mine[key], nest[key], rtol=1e-6, atol=1e-12, err_msg=key)
 
 
 @pytest.mark.nest

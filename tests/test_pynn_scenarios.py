@@ -13,12 +13,8 @@ pytest.importorskip("pyNN")
 import bigbrain.pynn as sim  # noqa: E402  (before the scenarios change the working directory)
 from pynn_sources import pynn_source  # noqa: E402
 
-_NO_MODEL = "needs a model the engine does not have: "
 #: Scenarios that do not apply to the engine: "module::function" -> why.
 SKIPPED = {
-    "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
-        _NO_MODEL + "iaf_psc_exp_multisynapse and aeif_cond_alpha_multisynapse (PyNN's "
-        "PointNeuron: receptor ports 1…n, each its own tau_syn and E_rev, as pyNN.nest maps it)",
     "test_recording::test_issue259": "checks off-grid spike times to 1e-17 (spike_precision="
         "'off_grid', NEST's precise models; PyNN runs it on NEST and NEURON only): the "
         "engine's spikes lie on the dt grid",

@@ -44,7 +44,7 @@ import numpy as np
 from .. import devices
 from . import memory
 from ..errors import ModelError
-from ..kernels import cond, delivery, hh, lif, poisson, stdp, tsodyks
+from ..kernels import cond, delivery, hh, lif, multisynapse, poisson, stdp, tsodyks
 
 NAMES = ("numpy", "cupy", "auto")
 #: The backend names of model files and the command line (``run.backend``) -> NAMES.
@@ -113,6 +113,8 @@ CPU_KERNELS = SimpleNamespace(iaf_psc_delta=lif.iaf_psc_delta, iaf_psc_exp=lif.i
                               deliver_triplet_stdp=stdp.deliver,
                               hh_cond_exp_traub_blocks=hh.hh_cond_exp_traub_blocks,
                               deliver_tsodyks=tsodyks.deliver,
+                              **{model + "_blocks": getattr(multisynapse, model + "_blocks")
+                                 for model in multisynapse.MODELS},
                               **{model + "_blocks": cond.cond_blocks for model in cond.MODELS})
 NUMPY = Backend("numpy", np, CPU_KERNELS)
 

@@ -8,8 +8,9 @@ the expected number of synapses of each rule:
 
 * neuron state: 24 B per ``iaf_psc_delta`` neuron, 32 B per ``iaf_psc_exp`` neuron, 56 B
   per ``iaf_psc_alpha`` neuron;
-* ring buffers: 2 × 8 B × (maximum delay in steps) per local node, plus the spike flags of
-  one interval (1 B per node and step);
+* ring buffers: 2 × 8 B × (maximum delay in steps) per local node and receptor port (those
+  above 1 that connections use have their own), plus the spike flags of one interval (1 B
+  per node and step);
 * static synapses: target column (2 B up to 65,536 local nodes, else 4 B), weight (4 B
   unless homogeneous), delay (1 B up to 255 steps, else 2 B, unless homogeneous), and 8 B
   per source row, one per source the rank needs (the expected distinct sources of its
@@ -138,7 +139,8 @@ def estimate(net, n_ranks):
     if any(getattr(c.synapse, "needs_history", False) for c in net.connections):
         taus = {p.params.get("tau_minus") for p in pops if "tau_minus" in p.params}
         parts["exp tables"] += sum(_exp_table_bytes(net.dt, t) for t in taus)
-    parts["ring buffers"] = 16 * max_delay * columns + (min_delay or 10) * columns
+    ports = max([1] + [conn.receptor for conn in net.connections])   # receptor ports' rings
+    parts["ring buffers"] = 16 * max_delay * columns * ports + (min_delay or 10) * columns
     return Estimate({k: int(v) for k, v in parts.items()}, n_synapses)
 
 

@@ -19,6 +19,9 @@ The kernel contract (Numba in :mod:`bigbrain.kernels`, CUDA in ``kernels/cuda``)
 * ``rec_v[s, j, k]``: recordable ``RECORDABLES[k]`` of neuron ``rec_idx[j]`` after step
   offset s (absolute units: mV, pA, nS);
 * ``out_idx``, ``out_off``: spikes as block-local index and step offset.
+
+A model with receptor ports (:mod:`.multisynapse`) takes the rank's port ring buffers
+(``ports``) after its state arrays.
 """
 import math
 
@@ -69,7 +72,11 @@ LIF_COMMON = {
 
 class NeuronModel:
     """Parameters (name -> (default, unit, check, rule)) of one model and the block class
-    that runs it. ``receives_input``: whether connections may target it."""
+    that runs it. ``receives_input``: whether connections may target it;
+    ``NON_NEGATIVE_WEIGHTS``: whether it refuses negative weights (NEST's conductance
+    models with receptor ports)."""
+
+    NON_NEGATIVE_WEIGHTS = False
 
     def __init__(self, name, params, block, receives_input=True):
         self.name, self.params, self.block, self.receives_input = name, params, block, receives_input
@@ -78,6 +85,16 @@ class NeuronModel:
     def recordables(self):
         """State variables a multimeter can record (NEST's ``recordables``)."""
         return self.block.RECORDABLES
+
+    def recordables_for(self, params):
+        """The recordables of a population with parameters ``params`` (a model with
+        receptor ports has one per port)."""
+        return self.recordables
+
+    def ports(self, params):
+        """Receptor ports (NEST's ``receptor_type`` 1 … ports) of a population with
+        parameters ``params``; 0: none (spikes arrive on port 0, by weight sign)."""
+        return 0
 
     def complete(self, where, given):
         """The full parameter set: defaults updated with ``given``, every value checked.

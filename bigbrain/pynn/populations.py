@@ -239,10 +239,14 @@ class Population(_Settable, common.Population):
         return cells.index_in_grandparent(np.arange(cells.size))
 
     def _engine_recordables(self):
-        """The state variables the engine samples for this cell type."""
+        """The state variables the engine samples for this cell type (one per port of a
+        model with receptor ports)."""
         from ..neurons import MODELS
         model = MODELS.get(self.celltype.nest_name)
-        return model.recordables if model is not None and model.name != "spike_source" else ()
+        if model is None or model.name == "spike_source":
+            return ()
+        ports = {"tau_syn": [0.0] * len(self.celltype.receptor_types)}
+        return model.recordables_for(ports) if model.ports(ports) else model.recordables
 
     def _engine_params(self):
         from ..neurons import MODELS
@@ -282,7 +286,10 @@ class Population(_Settable, common.Population):
                 for s in self._native["spike_times"][indices]]
 
     def _neuron_parts(self, net, base):
-        names = [n for n in self._native if n in self._engine_params()]
+        engine = self._engine_params()
+        lists = {n: list(np.asarray(getattr(v[0], "value", v[0]), np.float64))
+                 for n, v in self._native.items() if n in engine and _is_sequences(v)}
+        names = [n for n in self._native if n in engine and n not in lists]
         table = np.column_stack([np.asarray(self._native[n], np.float64) for n in names]
                                 + [np.zeros(self.size)])
         groups, which = np.unique(table, axis=0, return_inverse=True)
@@ -291,7 +298,7 @@ class Population(_Settable, common.Population):
         parts = []
         for k, row in enumerate(groups):
             indices = np.flatnonzero(which == k)
-            params = dict(zip(names, map(float, row)))
+            params = {**dict(zip(names, map(float, row))), **lists}   # receptor ports' lists
             if self._tau_minus is not None:
                 params["tau_minus"] = self._tau_minus
             params.update({name: v[indices] for name, v in initial.items()})

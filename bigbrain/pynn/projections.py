@@ -69,6 +69,13 @@ class Projection(common.Projection):
         self._rule()
         self._synapse()
 
+    def _port(self):
+        """The engine's receptor port (NEST's receptor_type): a composed cell's
+        (PointNeuron) for the named receptor, else 0 (the weight's sign chooses)."""
+        post = self.post.populations[0] if isinstance(self.post, Assembly) else self.post
+        port = getattr(post.celltype, "get_receptor_type", None)
+        return port(self.receptor_type) if port else 0
+
     def _scale(self):
         post = self.post.populations[0] if isinstance(self.post, Assembly) else self.post
         return weight_scale(post.celltype, self.receptor_type)
@@ -290,7 +297,8 @@ class Projection(common.Projection):
         if rule != "explicit":
             probe = EngineConnection(len(net.connections), selection_of(self.pre),
                                      selection_of(self.post), make_rule(self._where(), rule, args),
-                                     1.0, net.dt, autapses, multapses, None, net.dt)
+                                     1.0, net.dt, autapses, multapses, None, net.dt,
+                                     self._port())
             pre, post, ordinal, _, _ = probe.local_synapses(net.seed, net.dt,
                                                             lambda g: np.ones(len(g), bool))
             order = np.lexsort((ordinal, pre, post))
@@ -336,7 +344,7 @@ class Projection(common.Projection):
         self._conn = net.connect(selection_of(self.pre), selection_of(self.post), rule=rule,
                                  weight=values["weight"], delay=values["delay"],
                                  allow_autapses=autapses, allow_multapses=multapses,
-                                 synapse=self._synapse(net), **args)
+                                 synapse=self._synapse(net), receptor=self._port(), **args)
 
     def _synapses(self):
         """(pre positions, post positions, weights, delays) of every synapse, in PyNN units,

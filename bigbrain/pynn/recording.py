@@ -1,6 +1,7 @@
 """PyNN's Recorder on bigbrain's records: spikes and sampled state variables (NEST's
 multimeter): ``v`` (V_m, mV), ``gsyn_exc``/``gsyn_inh`` (g_ex/g_in, nS → µS) and ``w``
-(pA → nA).
+(pA → nA); a PointNeuron's ``AMPA.gsyn`` / ``AMPA.isyn`` are its port's g_k (nS → µS) /
+I_syn_k (pA → nA).
 
 bigbrain gathers every record on every rank at the end of ``run``; each rank hands PyNN
 the records of its own cells (PyNN's round-robin ``_mask_local``), and PyNN's
@@ -19,6 +20,13 @@ RECORDABLES = {"spikes": ("spikes", 1.0), "v": ("V_m", 1.0), "V_m": ("V_m", 1.0)
                "gsyn_exc": ("g_ex", 1e-3), "gsyn_inh": ("g_in", 1e-3), "w": ("w", 1e-3)}
 
 
+def engine_variable(celltype, name):
+    """(bigbrain recordable, factor to PyNN units) of PyNN's variable ``name`` of cells of
+    ``celltype``; a composed cell's receptor variables (``AMPA.gsyn``) are its ports'."""
+    composed = getattr(celltype, "recordable_variable", None)
+    return (composed and composed(name)) or RECORDABLES.get(name, (None, 1.0))
+
+
 class Recorder(recording.Recorder):
     _simulator = simulator
 
@@ -34,7 +42,7 @@ class Recorder(recording.Recorder):
 
     def _record(self, variable, new_ids, sampling_interval=None):
         simulator.state.not_built(f"Population {self.population.label!r}.record")
-        what = RECORDABLES.get(variable.name, (None,))[0]
+        what = engine_variable(self._base().celltype, variable.name)[0]
         if what != "spikes" and what not in self._base()._engine_recordables():
             raise ModelError(f"Population {self.population.label!r}.record.{variable.name}",
                              f"not supported: bigbrain records spikes and, of this cell "
@@ -48,7 +56,7 @@ class Recorder(recording.Recorder):
         for variable, ids in self.__dict__.get("_every", {}).items():
             if not ids:
                 continue
-            what = RECORDABLES[variable.name][0]
+            what = engine_variable(self._base().celltype, variable.name)[0]
             cells = sorted(ids)
             interval = None if what == "spikes" else self.sampling_interval
             for part in selection_of(cells).parts:
@@ -87,7 +95,7 @@ class Recorder(recording.Recorder):
         start = float(self._recording_start_time)
         if state.result is None or wanted.size == 0:
             return np.zeros((0, wanted.size)), None
-        what, factor = RECORDABLES[variable.name]
+        what, factor = engine_variable(base.celltype, variable.name)
         columns, times = {}, np.zeros(0)
         for pop, indices in base._parts:
             if pop.name in state.result._samples:

@@ -7,7 +7,9 @@ PyNN's NEST backend does; weights are scaled by :func:`weight_scale`.
 import numpy as np
 from pyNN import errors as pynn_errors
 from pyNN.models import BaseCellType
-from pyNN.standardmodels import build_translations, cells, electrodes, synapses
+from lazyarray import larray as LazyArray
+from pyNN.parameters import ArrayParameter, ParameterSpace, simplify
+from pyNN.standardmodels import build_translations, cells, electrodes, receptors, synapses
 
 from ..errors import ModelError
 from ..generators import KINDS as DEVICE_KINDS
@@ -92,6 +94,153 @@ class HH_cond_exp(cells.HH_cond_exp):
         ("cm", "C_m", 1000.0), ("v_offset", "V_T"), ("e_rev_Na", "E_Na"), ("e_rev_K", "E_K"),
         ("e_rev_leak", "E_L"), ("e_rev_E", "E_ex"), ("e_rev_I", "E_in"), *_SYN,
         ("i_offset", "I_e", 1000.0))
+
+
+# ---------------------------------------------------------------- composed cells
+class LIF(cells.LIF):
+    """PyNN's leaky integrate-and-fire membrane of a :class:`PointNeuron` (NEST's
+    ``iaf_psc_exp_multisynapse`` with CurrExpPostSynapticResponse receptors)."""
+    __doc__ = cells.LIF.__doc__
+    translations = build_translations(*_LIF)
+    possible_models = {"iaf_psc_alpha_multisynapse", "iaf_psc_exp_multisynapse"}
+    variable_map = {"v": "V_m"}
+
+
+class AdExp(cells.AdExp):
+    """PyNN's adaptive exponential membrane of a :class:`PointNeuron` (NEST's
+    ``aeif_cond_alpha_multisynapse`` with CondAlphaPostSynapticResponse receptors)."""
+    __doc__ = cells.AdExp.__doc__
+    translations = build_translations(
+        ("cm", "C_m", 1000.0), ("tau_refrac", "t_ref"), ("v_spike", "V_peak"),
+        ("v_reset", "V_reset"), ("v_rest", "E_L"),
+        ("tau_m", "g_L", "cm/tau_m*1000.0", "C_m/g_L"), ("i_offset", "I_e", 1000.0),
+        ("a", "a"), ("b", "b", 1000.0), ("delta_T", "Delta_T"), ("tau_w", "tau_w"),
+        ("v_thresh", "V_th"))
+    possible_models = {"aeif_cond_alpha_multisynapse", "aeif_cond_beta_multisynapse"}
+    variable_map = {"v": "V_m", "w": "w"}
+
+
+class CurrExpPostSynapticResponse(receptors.CurrExpPostSynapticResponse):
+    __doc__ = receptors.CurrExpPostSynapticResponse.__doc__
+    translations = build_translations(("locations", "locations"), ("tau_syn", "tau_syn"))
+    possible_models = {"iaf_psc_exp_multisynapse"}
+    recordable = ["isyn"]
+    variable_map = {"isyn": "I_syn"}
+
+
+class CondExpPostSynapticResponse(receptors.CondExpPostSynapticResponse):
+    __doc__ = receptors.CondExpPostSynapticResponse.__doc__
+    translations = build_translations(("locations", "locations"), ("e_syn", "E_rev"),
+                                      ("tau_syn", "tau_syn"))
+    possible_models = {"gif_cond_exp_multisynapse"}
+    recordable = ["gsyn"]
+    variable_map = {"gsyn": "g"}
+
+
+class CondAlphaPostSynapticResponse(CondExpPostSynapticResponse,
+                                    receptors.CondAlphaPostSynapticResponse):
+    __doc__ = receptors.CondAlphaPostSynapticResponse.__doc__
+    possible_models = {"aeif_cond_alpha_multisynapse"}
+
+
+class CondBetaPostSynapticResponse(receptors.CondBetaPostSynapticResponse):
+    __doc__ = receptors.CondBetaPostSynapticResponse.__doc__
+    translations = build_translations(("locations", "locations"), ("e_syn", "E_rev"),
+                                      ("tau_rise", "tau_rise"), ("tau_decay", "tau_decay"))
+    possible_models = {"aeif_cond_beta_multisynapse"}
+    recordable = ["gsyn"]
+    variable_map = {"gsyn": "g"}
+
+
+ExpPSR, AlphaPSR, BetaPSR = (CondExpPostSynapticResponse, CondAlphaPostSynapticResponse,
+                             CondBetaPostSynapticResponse)
+
+
+class PointNeuron(cells.PointNeuron):
+    """A membrane with named receptors (PyNN's composed cell), as pyNN.nest maps it: onto
+    the NEST model with receptor ports that both allow (``iaf_psc_exp_multisynapse``,
+    ``aeif_cond_alpha_multisynapse``); receptor ``name`` is port
+    ``receptor_types.index(name) + 1`` (receptors in name order), and each receptor
+    parameter becomes that model's list (``tau_syn``, ``E_rev``), one value per port."""
+    __doc__ = cells.PointNeuron.__doc__
+
+    def get_receptor_type(self, name):
+        """The engine's port (NEST's receptor_type) of receptor ``name``."""
+        return self.receptor_types.index(name) + 1
+
+    @property
+    def nest_name(self):
+        """The engine model this combination runs on."""
+        possible = set(self.neuron.possible_models)
+        for psr in self.post_synaptic_receptors.values():
+            possible &= psr.possible_models
+        have = sorted(possible & set(MODELS))
+        if not have:
+            need = (f"needs one of the NEST models {sorted(possible)}, which this bigbrain "
+                    "does not have" if possible else "combines a membrane and receptors that "
+                    "no NEST model joins")
+            raise ModelError("PointNeuron", f"{need} (it has iaf_psc_exp_multisynapse: LIF "
+                             "with CurrExpPostSynapticResponse; aeif_cond_alpha_multisynapse: "
+                             "AdExp with CondAlphaPostSynapticResponse)")
+        return have[0]
+
+    @property
+    def native_parameters(self):
+        """The membrane's native parameters and, per receptor parameter, one list (one
+        value per port) for every cell: a receptor's parameters are one value per
+        population (NEST's lists), refused otherwise."""
+        space = self.neuron.native_parameters
+        ports = {}
+        for name in self.receptor_types:
+            psr = self.post_synaptic_receptors[name]
+            for key, value in psr.native_parameters.items():
+                if key == "locations":
+                    continue
+                if not value.is_homogeneous:
+                    raise ModelError(f"PointNeuron.{name}.{key}", "must be one value for the "
+                                     "population (the engine's port lists, as NEST's)")
+                ports.setdefault(key, []).append(float(value.base_value))
+        space.update(**{key: LazyArray(ArrayParameter(values), dtype=ArrayParameter)
+                        for key, values in ports.items()})
+        return space
+
+    def get_native_names(self, *names):
+        names = names or self.get_parameter_names()
+        out = self.neuron.get_native_names(*[n for n in names if "." not in n])
+        for name in names:
+            if "." in name:
+                receptor, key = name.split(".")
+                out.append(self.post_synaptic_receptors[receptor].get_native_names(key)[0])
+        return out + [n for n in self._port_names() if n not in out and not names]
+
+    def _port_names(self):
+        return sorted({k for psr in self.post_synaptic_receptors.values()
+                       for k in psr.get_native_names() if k != "locations"})
+
+    def reverse_translate(self, native_parameters):
+        """Standard parameters of the membrane and of each receptor (``AMPA.tau_syn``:
+        the port's value of the native list)."""
+        native = dict(native_parameters.items())
+        neuron = {k: v for k, v in native.items() if k not in self._port_names()}
+        shape = native_parameters.shape
+        out = dict(self.neuron.reverse_translate(ParameterSpace(neuron, shape=shape)).items())
+        for receptor, psr in self.post_synaptic_receptors.items():
+            port = self.receptor_types.index(receptor)
+            for key in psr.get_parameter_names():
+                nat = psr.get_native_names(key)[0]
+                if nat in native:
+                    out[f"{receptor}.{key}"] = simplify(np.array(
+                        [np.asarray(getattr(v, "value", v))[port] for v in native[nat]]))
+        return ParameterSpace(out, shape=shape)
+
+    def recordable_variable(self, variable):
+        """The engine recordable (NEST's) and the factor to PyNN units of ``variable``:
+        ``AMPA.gsyn`` -> ("g_1", 0.001)."""
+        if "." not in variable:
+            return None
+        receptor, name = variable.split(".")
+        psr = self.post_synaptic_receptors[receptor]
+        return f"{psr.variable_map[name]}_{self.get_receptor_type(receptor)}", 1e-3
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
