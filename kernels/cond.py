@@ -47,6 +47,7 @@ Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron 
 import math
 
 import numba
+import numpy as np
 
 from .fixed_point import INVERSE_SCALE
 from .lif import _to_columns
@@ -167,7 +168,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
     n = V.shape[0]
     refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
     half = 0.5 * h
-    k = 0
+    k = np.int64(0)
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]

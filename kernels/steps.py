@@ -61,7 +61,7 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
     e = np.searchsorted(emit_step, t0)
     src = np.empty(out_col.shape[0], np.int64)
     stamp = np.empty(out_col.shape[0], np.int64)
-    k, s = 0, 0
+    k, s = np.int64(0), np.int64(0)  # not literals: each would compile its callees once more
     poisson_until = poisson_from
     while s < n_steps:
         n = min(interval, n_steps - s)
@@ -89,7 +89,7 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
         if plastic is not None and k > k0:
             for j in range(k0, k):
                 stamp[j - k0] = out_step[j] + 1
-            i = _record(plastic, out_col[k0:k], stamp[:k - k0], 0)
+            i = _record(plastic, out_col[k0:k], stamp[:k - k0], np.int64(0))
             if i < k - k0:
                 return s, k, i, k0, poisson_until
         _deliver(static, plastic, position, out_col[k0:k], out_step[k0:k], t, n, src, stamp,
