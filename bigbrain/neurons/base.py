@@ -257,13 +257,20 @@ class Block:
     #: are fixed numbers. ``args`` holds them as :meth:`kernel_arguments` gives them.
     arguments = None
 
+    #: Whether :meth:`kernel_arguments` makes every number parameter one value per neuron
+    #: where any argument is an array (kernels that take their parameters as arguments; the
+    #: conductance kernels read theirs from a tuple inside the neuron loop, where each array
+    #: costs reference counting: ten times slower with all of them arrays).
+    ALL_ARRAYS = False
+
     def kernel_arguments(self):
-        """``arguments(p)``, from ``p`` with every number made one value per local neuron
-        where any argument is an array: a model's kernel then takes numbers only or arrays
-        only. Numba compiles a kernel (and the typed lists and loops around it) once per
-        combination of number and array arguments, seconds each; the values are unchanged."""
+        """``arguments(p)``; with :data:`ALL_ARRAYS`, from ``p`` with every number made one
+        value per local neuron where any argument is an array: the kernel then takes numbers
+        only or arrays only. Numba compiles a kernel (and the typed lists and loops around
+        it) once per combination of number and array arguments, seconds each; the values
+        are unchanged."""
         args = self.arguments(self.p)
-        if not _any_array(args):
+        if not (self.ALL_ARRAYS and _any_array(args)):
             return args
         n = len(self.gids)
         return self.arguments({key: np.full(n, v, np.float64) if _is_number(v) else v

@@ -62,6 +62,7 @@ class IafPscDeltaBlock(Block):
     V_REL = "y3"
     RECORDABLES = ("V_m",)
     KERNEL = "iaf_psc_delta"
+    ALL_ARRAYS = True
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
@@ -89,6 +90,7 @@ class IafPscExpBlock(Block):
     V_REL = "V"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_exp"
+    ALL_ARRAYS = True
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
@@ -121,6 +123,7 @@ class IafPscAlphaBlock(Block):
     V_REL = "y3"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_alpha"
+    ALL_ARRAYS = True
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
