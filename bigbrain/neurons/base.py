@@ -260,7 +260,7 @@ class Block:
     #: Whether :meth:`kernel_arguments` makes every number parameter one value per neuron
     #: where any argument is an array (kernels that take their parameters as arguments; the
     #: conductance kernels read theirs from a tuple inside the neuron loop, where each array
-    #: costs reference counting: ten times slower with all of them arrays).
+    #: costs reference counting: 25 times slower with all of them arrays).
     ALL_ARRAYS = False
 
     def kernel_arguments(self):
