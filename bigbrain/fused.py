@@ -34,6 +34,13 @@ MAX_STEPS = 1000
 SPIKE_ROOM = 1 << 16
 #: Bytes of multimeter samples buffered per call at most (fewer steps per call beyond).
 SAMPLE_BYTES = 8 << 20
+#: The types of a (rec_v, buffer) pair of ``samples`` and of a Poisson projection's
+#: ``poisson_input`` arguments (:meth:`bigbrain.projection.PoissonProjection.arguments`),
+#: which the empty lists of a simulation without samples or Poisson input take: one
+#: compiled :func:`~bigbrain.kernels.steps.advance` serves with and without.
+NO_SAMPLE = (np.zeros((0, 0, 0)), np.zeros((0, 0, 0)))
+NO_POISSON = (*(np.zeros(0, np.int64),) * 5, np.zeros(0), np.zeros(0, np.int64),
+              *(np.uint64(0),) * 3)
 #: The neuron kernels the compiled loop calls, in the order of its arguments (one slot each,
 #: two for conductance neurons).
 KERNELS = (lif.iaf_psc_delta_blocks, lif.iaf_psc_exp_blocks, lif.iaf_psc_alpha_blocks,
@@ -99,7 +106,7 @@ class FusedSteps:
         self.trains = [b.emit_step for b in sources]
         self.emit_step, self.emit_col, per_step = _source_spikes(sources)
         parrots = [(b.col0, len(b.gids)) for b in sim.single_blocks if type(b) is ParrotBlock]
-        self.parrots = np.array(parrots, np.int64).reshape(-1, 2) if parrots else None
+        self.parrots = np.array(parrots, np.int64).reshape(-1, 2)
         neurons = sum(len(b.gids) for b in sim.blocks if b.KERNEL is not None)
         self.room = (neurons + per_step) * sim.interval
         self.out_col = np.empty(self.room + SPIKE_ROOM, np.int64)
@@ -113,8 +120,8 @@ class FusedSteps:
         most = max(1, min(MAX_STEPS, SAMPLE_BYTES // max(per_sample_step, 1)))
         self.max_steps = max(sim.interval, most // sim.interval * sim.interval)  # whole intervals
         self.buffers = [np.zeros((self.max_steps,) + b.rec_v.shape[1:]) for b in self.sampled]
-        self.samples = (typed_list(list(zip((b.rec_v for b in self.sampled), self.buffers)))
-                        if self.sampled else None)
+        self.samples = typed_list(list(zip((b.rec_v for b in self.sampled), self.buffers)),
+                                  NO_SAMPLE)
         self.poisson = None
         self.draw_poisson()
 
@@ -130,7 +137,7 @@ class FusedSteps:
         """Take the Poisson projections' rates (they may change between runs); a silent
         generator draws nothing."""
         drawn = [args for p in self.sim.poisson if p.groups for args in p.latest_arguments()]
-        self.poisson = typed_list(drawn) if drawn else None
+        self.poisson = typed_list(drawn, NO_POISSON)
 
     def ready(self, step):
         """Whether every Poisson projection's rate holds for the events read from ``step``

@@ -446,7 +446,7 @@ def restore_changes(sim, params, weights):
             if owner == pop.name and key != "gid":
                 block.p[key] = values[at]
                 sim.changed.setdefault(pop.name, set()).add(key)
-        block.args = block.arguments()
+        block.args = block.kernel_arguments()
     for index in np.unique(weights.get("connection", np.zeros(0, np.int64))):
         conn = sim.net.connections[int(index)]
         proj = sim.projection_of(conn)

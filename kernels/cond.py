@@ -7,7 +7,10 @@ State per neuron (absolute units: mV, nS, nS/ms, pA): ``V``, the conductances ``
 current ``w`` (aeif), the threshold increase ``theta`` (adaptive), the current input of the
 last step ``I_stim`` (NEST's ``B_.I_stim_``) and the refractory steps left ``r``. A model
 without a variable passes ``None`` for it; Numba compiles one specialization per model
-(branches on ``is None`` are removed at compile time).
+(branches on ``is None`` are removed at compile time). The models without ``w`` (iaf)
+detect spikes at the end of the step (``detect_each`` False) and take
+:func:`_leaky_substep`, chosen by ``w is None`` alone, so that their specializations
+leave out the general loop (half the compile time).
 
 Integration (NEST uses GSL's adaptive RKF45, whose step sizes depend on the data): each step
 of dt is ``n_sub`` substeps of h = dt / n_sub, a number fixed per population. Over a
@@ -47,6 +50,7 @@ Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron 
 import math
 
 import numba
+import numpy as np
 
 from .fixed_point import INVERSE_SCALE
 from .lif import _to_columns
@@ -167,12 +171,12 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
     n = V.shape[0]
     refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
     half = 0.5 * h
-    k = 0
+    k = np.int64(0)
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
         cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
-        if w is None and not detect_each:
+        if w is None:  # iaf: a branch Numba removes, with the loop below, where w is None
             for sub in range(n_sub):
                 _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, I_stim, r, ex, inh, cur, p, h,
                                sub == n_sub - 1)

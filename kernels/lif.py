@@ -7,8 +7,10 @@ V_m ≥ V_th (the first pass, writing no output, is vectorized by the compiler).
 arithmetic follows NEST's ``iaf_psc_delta``, ``iaf_psc_exp`` and ``iaf_psc_alpha``
 operation by operation, so that the same inputs give the same spikes. Membrane potentials
 are relative to E_L, as in NEST. Every parameter is a number or one value per neuron of the population, read as
-``at(p, i)`` (:mod:`bigbrain.kernels.params`): Numba compiles one specialization per
-combination, so a homogeneous population runs the code it would with plain numbers.
+``at(p, i)`` (:mod:`bigbrain.kernels.params`): a homogeneous population runs the code it
+would with plain numbers; a block passes numbers only or arrays only
+(:meth:`bigbrain.neurons.base.Block.kernel_arguments`), so two specializations serve a
+model.
 
 Shared arguments (the contract of :mod:`bigbrain.neurons.base`):
   ring_ex, ring_in  int64 (L, n_columns) fixed-point spike input, slot = step % L
@@ -22,10 +24,14 @@ Shared arguments (the contract of :mod:`bigbrain.neurons.base`):
 
 ``*_blocks`` advance the populations of one model on a rank in one call (each Python call
 of a kernel costs a few µs: the microcircuit's 8 populations pay it every 0.1 ms step).
+
+Spike counts start as ``np.int64(0)``: Numba compiles a callee for each argument type, and
+the literal 0 is one more (the callee would be compiled twice).
 """
 import math
 
 import numba
+import numpy as np
 
 from .fixed_point import INVERSE_SCALE
 from .params import at
@@ -40,7 +46,7 @@ def iaf_psc_delta(y3, y0, r, refr_acc, ring_ex, ring_in, ring_cur, col0, t0, n_s
     records V_m."""
     L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n = y3.shape[0]
-    k = 0
+    k = np.int64(0)
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
@@ -107,7 +113,7 @@ def iaf_psc_exp(V, i_ex, i_in, i_0, r, ring_ex, ring_in, ring_cur, col0, t0, n_s
     records V_m, I_syn_ex, I_syn_in."""
     L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n = V.shape[0]
-    k = 0
+    k = np.int64(0)
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
@@ -141,7 +147,7 @@ def iaf_psc_alpha(y3, dI_ex, I_ex, dI_in, I_in, y0, r, ring_ex, ring_in, ring_cu
     ex/in by weight sign; records V_m, I_syn_ex, I_syn_in."""
     L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
     n = y3.shape[0]
-    k = 0
+    k = np.int64(0)
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]

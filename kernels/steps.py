@@ -13,7 +13,10 @@ interval loop; only the Python around each interval (tens of µs) is gone.
 The neuron groups come one per kernel slot (``delta``, ``exp``, ``alpha``, ``cond``,
 ``cond2``: the block table of that kernel, or None where the rank has none: Numba removes
 the branch); ``cond2`` takes a second group of conductance neurons (another model, so
-another table type).
+another table type). The parrots, samples and Poisson projections come as an array or
+typed list that may be empty, not None: Numba compiles :func:`advance` once per
+combination of argument types (seconds each), and these would double the combinations
+for a loop of a few iterations less.
 """
 import numba
 import numpy as np
@@ -40,14 +43,14 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
     Poisson input added up to this step).
 
     ``emit_step``, ``emit_col``: the spike sources' spikes (emission step ascending, rank
-    column); ``parrots``: (first rank column, count) of each parrot block (n × 2), or None;
+    column); ``parrots``: (first rank column, count) of each parrot block (n × 2);
     ``position``: each rank column's position among the static projections' sources (−1:
     none), as ``deliver`` takes them; ``static``: the static projections' ``deliver``
     arguments (a typed list, or None); ``plastic``: :func:`plastic_arguments` of the one
     plastic projection, or None; ``samples``: (rec_v, buffer) of each sampled block (a
-    typed list, or None; one-step intervals), rec_v[0] copied to buffer[s] after step
-    offset s; ``poisson``: the ``poisson_input`` arguments (after the steps, before the
-    ring buffers) of each Poisson projection (a typed list, or None), whose events read in
+    typed list; one-step intervals), rec_v[0] copied to buffer[s] after step offset s;
+    ``poisson``: the ``poisson_input`` arguments (after the steps, before the ring
+    buffers) of each Poisson projection (a typed list), whose events read in
     each step from ``poisson_from`` on are added before the update of that step's
     interval. Spikes: ``out_col`` (rank columns) and ``out_step`` (emission steps),
     interval after interval.
@@ -61,19 +64,18 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
     e = np.searchsorted(emit_step, t0)
     src = np.empty(out_col.shape[0], np.int64)
     stamp = np.empty(out_col.shape[0], np.int64)
-    k, s = 0, 0
+    k, s = np.int64(0), np.int64(0)  # not literals: each would compile its callees once more
     poisson_until = poisson_from
     while s < n_steps:
         n = min(interval, n_steps - s)
         t, k0 = t0 + s, k
         if k + room > out_col.shape[0]:
             return s, k, NONE_PENDING, k0, poisson_until
-        if poisson is not None and t + n > poisson_until:
+        if len(poisson) and t + n > poisson_until:
             first = max(t, poisson_until)
             _poisson_steps(poisson, first, t + n - first, ring_ex, ring_in)
             poisson_until = t + n
-        if parrots is not None and k + room + _parrot_input(parrots, ring_ex, ring_in, t, n) \
-                > out_col.shape[0]:
+        if k + room + _parrot_input(parrots, ring_ex, ring_in, t, n) > out_col.shape[0]:
             return s, k, NONE_PENDING, k0, poisson_until
         k = _update(delta, exp, alpha, cond, cond2, ring_ex, ring_in, ring_cur, t, n, out_col,
                     out_step, k)
@@ -82,14 +84,12 @@ def advance(t0, n_steps, interval, delta, exp, alpha, cond, cond2, emit_step, em
             out_step[k] = emit_step[e]
             k += 1
             e += 1
-        if parrots is not None:
-            k = _relay(parrots, ring_ex, ring_in, t, n, out_col, out_step, k)
-        if samples is not None:
-            _copy_samples(samples, s)
+        k = _relay(parrots, ring_ex, ring_in, t, n, out_col, out_step, k)
+        _copy_samples(samples, s)
         if plastic is not None and k > k0:
             for j in range(k0, k):
                 stamp[j - k0] = out_step[j] + 1
-            i = _record(plastic, out_col[k0:k], stamp[:k - k0], 0)
+            i = _record(plastic, out_col[k0:k], stamp[:k - k0], np.int64(0))
             if i < k - k0:
                 return s, k, i, k0, poisson_until
         _deliver(static, plastic, position, out_col[k0:k], out_step[k0:k], t, n, src, stamp,

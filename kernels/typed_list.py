@@ -22,8 +22,19 @@ def _append(out, item):
     out.append(item)
 
 
-def typed_list(items):
-    """A typed list of ``items`` (a non-empty sequence of tuples of the same types)."""
+@numba.njit(cache=True)
+def _empty(example):
+    out = List()
+    out.append(example)
+    out.pop()
+    return out
+
+
+def typed_list(items, example=None):
+    """A typed list of ``items`` (a sequence of tuples of the same types); where there are
+    none, an empty list of ``example``'s type."""
+    if not len(items):
+        return _empty(example)
     out = _start(items[0])
     for item in items[1:]:
         _append(out, item)

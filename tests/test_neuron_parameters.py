@@ -61,23 +61,33 @@ def test_per_neuron_parameters_equal_nest_spike_for_spike(model):
     np.testing.assert_array_equal(i_bb, i_nest)
 
 
-def test_homogeneous_parameters_stay_numbers_and_heterogeneous_become_arrays():
+def test_homogeneous_parameters_stay_numbers_and_heterogeneous_make_every_argument_an_array():
+    """One per-neuron parameter makes every number argument of the block one value per
+    neuron, holding that number: a model's kernel takes numbers only or arrays only (Numba
+    compiles two specializations, not one per combination of parameters), and blocks whose
+    per-neuron parameters differ share one kernel group."""
     net = bb.Network(dt=DT)
     net.population("A", 5, "iaf_psc_exp", I_e=376.0)
     net.population("B", 5, "iaf_psc_exp", I_e=np.full(5, 376.0), tau_m=bb.uniform(9.0, 11.0))
-    a, b = net.build().blocks
+    net.population("C", 5, "iaf_psc_exp", V_th=np.linspace(-56.0, -54.0, 5))
+    a, b, c = net.build().blocks
     assert all(np.ndim(x) == 0 for x in a.args)
+    assert all(np.shape(x) == (5,) for x in b.args + c.args)
     P22, *_, I_e, theta, V_reset, refr, E_L = b.args
-    assert P22.shape == (5,) and len(np.unique(P22)) == 5 and np.array_equal(I_e, np.full(5, 376.0))
-    assert np.ndim(theta) == 0 and np.ndim(refr) == 0
+    assert len(np.unique(P22)) == 5 and np.array_equal(I_e, np.full(5, 376.0))
+    assert np.array_equal(theta, np.full(5, 15.0)) and np.array_equal(refr, np.full(5, 20))
+    assert refr.dtype == np.int64
+    for number, array in zip(a.args[:6], c.args[:6]):   # propagators of the same tau_m, C_m
+        np.testing.assert_array_equal(array, np.full(5, number))
     assert len(net._simulation.block_groups) == 2   # one typed list per argument types
 
 
-def test_array_of_equal_values_gives_the_spikes_of_the_number():
+@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_cond_alpha"])
+def test_array_of_equal_values_gives_the_spikes_of_the_number(model):
     spikes = []
     for I_e in (376.0, np.full(10, 376.0)):
         net = bb.Network(dt=DT)
-        net.population("N", 10, "iaf_psc_exp", I_e=I_e, V_m=bb.uniform(-70.0, -55.0))
+        net.population("N", 10, model, I_e=I_e, V_m=bb.uniform(-70.0, -55.0))
         spikes.append(_spikes(net, "N"))
     assert len(spikes[0][0]) > 0
     for x, y in zip(*spikes):

@@ -233,7 +233,7 @@ class Block:
     :meth:`use` moves it there.
 
     ``p`` holds the block's parameters (a number, or one value per local neuron where they
-    differ) and ``dt``; a model whose block defines ``arguments()`` (the kernel's parameter
+    differ) and ``dt``; a model whose block defines ``arguments(p)`` (the kernel's parameter
     arguments from ``p``) takes per-neuron parameters and changes between runs
     (:meth:`set_parameter`); ``V_REL`` names the state holding V_m − E_L for get/set
     (``V_ABS``: V_m itself).
@@ -269,10 +269,29 @@ class Block:
         """Compute with ``backend`` from now on: move the state arrays there."""
         backend.move(self, self.STATE)
 
-    #: ``arguments()`` -> the kernel's parameter arguments (``args``) from ``p`` (a number or
-    #: one value per local neuron for each parameter) and ``dt``; None for a model whose
-    #: parameters are fixed numbers.
+    #: ``arguments(p)`` -> the kernel's parameter arguments from parameters ``p`` (a number
+    #: or one value per local neuron for each) and ``dt``; None for a model whose parameters
+    #: are fixed numbers. ``args`` holds them as :meth:`kernel_arguments` gives them.
     arguments = None
+
+    #: Whether :meth:`kernel_arguments` makes every number parameter one value per neuron
+    #: where any argument is an array (kernels that take their parameters as arguments; the
+    #: conductance kernels read theirs from a tuple inside the neuron loop, where each array
+    #: costs reference counting: 25 times slower with all of them arrays).
+    ALL_ARRAYS = False
+
+    def kernel_arguments(self):
+        """``arguments(p)``; with :data:`ALL_ARRAYS`, from ``p`` with every number made one
+        value per local neuron where any argument is an array: the kernel then takes numbers
+        only or arrays only. Numba compiles a kernel (and the typed lists and loops around
+        it) once per combination of number and array arguments, seconds each; the values
+        are unchanged."""
+        args = self.arguments(self.p)
+        if not (self.ALL_ARRAYS and _any_array(args)):
+            return args
+        n = len(self.gids)
+        return self.arguments({key: np.full(n, v, np.float64) if _is_number(v) else v
+                               for key, v in self.p.items()})
 
     def is_state(self, key):
         """Whether get/set of ``key`` reach a state variable (V_m, :data:`STATE_VARIABLES`)."""
@@ -308,7 +327,7 @@ class Block:
             shift = np.broadcast_to(np.asarray(values - self.p["E_L"], np.float64), len(self.gids))
             getattr(self, self.V_REL)[...] -= self.backend.asarray(shift)
         self.p[key] = values
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
     def kernel_args(self):
         """Arguments of ``KERNEL`` besides the ring buffers, the steps and the spike output."""
@@ -378,6 +397,17 @@ class BlockGroup:
                         self.out_off)
         cols, offsets = self.backend.to_host(self.out[:, :k])
         return cols, offsets
+
+
+def _any_array(values):
+    """Whether any of ``values`` (numbers, arrays, tuples of them) is an array."""
+    return any(_any_array(v) if isinstance(v, tuple) else np.ndim(v) > 0 for v in values)
+
+
+def _is_number(value):
+    """Whether a parameter's value is one number (not a flag, not an array)."""
+    return (np.ndim(value) == 0 and isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)))
 
 
 def _argument_type(value):

@@ -77,11 +77,11 @@ class HhCondExpTraubBlock(Block):
         self.V[:] = V_m
         for name in self.STATE_VARIABLES:
             getattr(self, name)[:] = p[name]
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
+    def arguments(self, p):
         """The kernel's parameter tuple (``kernels.hh.PARAMS``) for ``p`` and ``dt``."""
-        p, dt = self.p, self.dt
+        dt = self.dt
         n_sub = substeps(dt, H_MAX)
         h = dt / n_sub
         decay = [number(np.exp(-x * h / number(p[k]))) for k in ("tau_syn_ex", "tau_syn_in")

@@ -101,11 +101,11 @@ class CondBlock(Block):
         for name in self.STATE:
             setattr(self, name, np.zeros(len(gids), np.int64 if name == "r" else np.float64))
         self.V[:] = V_m
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
+    def arguments(self, p):
         """The kernel's parameter tuple (``kernels.cond.PARAMS``) for ``p`` and ``dt``."""
-        return self.kernel_params(self.p, self.dt)
+        return self.kernel_params(p, self.dt)
 
     def kernel_params(self, p, dt):
         """The parameter tuple of the kernel (``kernels.cond.PARAMS``) for parameters ``p``."""

@@ -62,6 +62,7 @@ class IafPscDeltaBlock(Block):
     V_REL = "y3"
     RECORDABLES = ("V_m",)
     KERNEL = "iaf_psc_delta"
+    ALL_ARRAYS = True
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
@@ -69,10 +70,10 @@ class IafPscDeltaBlock(Block):
         self.y3 = V_m - p["E_L"]
         self.y0, self.refr_acc = np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
-        p, dt = self.p, self.dt
+    def arguments(self, p):
+        dt = self.dt
         P33 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
         P30 = per_neuron(lambda tau, C: -tau / C * nest_expm1(-dt / tau), p["tau_m"], p["C_m"])
         return (P30, P33, p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"],
@@ -89,6 +90,7 @@ class IafPscExpBlock(Block):
     V_REL = "V"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_exp"
+    ALL_ARRAYS = True
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
@@ -96,10 +98,10 @@ class IafPscExpBlock(Block):
         self.V = V_m - p["E_L"]
         self.i_ex, self.i_in, self.i_0 = np.zeros(n), np.zeros(n), np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
-        p, dt = self.p, self.dt
+    def arguments(self, p):
+        dt = self.dt
         P22 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
         P21ex, P21in = (per_neuron(lambda tau_syn, tau, C: iaf_propagator(tau_syn, tau, C, dt)[1],
                                    p[tau_syn], p["tau_m"], p["C_m"])
@@ -121,6 +123,7 @@ class IafPscAlphaBlock(Block):
     V_REL = "y3"
     RECORDABLES = ("V_m", "I_syn_ex", "I_syn_in")
     KERNEL = "iaf_psc_alpha"
+    ALL_ARRAYS = True
 
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
@@ -128,20 +131,20 @@ class IafPscAlphaBlock(Block):
         self.y3 = V_m - p["E_L"]
         self.dI_ex, self.I_ex, self.dI_in, self.I_in, self.y0 = (np.zeros(n) for _ in range(5))
         self.r = np.zeros(n, np.int64)
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
-        p, dt = self.p, self.dt
+    def arguments(self, p):
+        dt = self.dt
         P30 = per_neuron(lambda tau, C: -tau / C * nest_expm1(-dt / tau), p["tau_m"], p["C_m"])
         P33 = per_neuron(lambda tau: nest_expm1(-dt / tau), p["tau_m"])
-        return (P30, P33, *self._synapse(p["tau_syn_ex"]), *self._synapse(p["tau_syn_in"]),
+        return (P30, P33, *self._synapse(p, p["tau_syn_ex"]), *self._synapse(p, p["tau_syn_in"]),
                 p["I_e"], p["V_th"] - p["E_L"], p["V_reset"] - p["E_L"], p["V_min"] - p["E_L"],
                 refractory_steps(p["t_ref"], dt), p["E_L"])
 
-    def _synapse(self, tau_syn):
+    def _synapse(self, p, tau_syn):
         """Propagators of one alpha current, in NEST's names: P11 (= P22), P21, P31, P32, and
         the jump of dI per pA of weight (e / tau_syn, 1/ms) that gives a peak of 1 pA."""
-        p, dt = self.p, self.dt
+        dt = self.dt
         P11 = per_neuron(lambda tau_s: math.exp(-dt / tau_s), tau_syn)
         P31, P32 = (per_neuron(lambda tau_s, tau, C: iaf_propagator(tau_s, tau, C, dt)[k],
                                tau_syn, p["tau_m"], p["C_m"]) for k in (0, 1))
