@@ -139,12 +139,12 @@ class IafPscExpMultisynapseBlock(PortBlock):
         self.i_syn = np.zeros((n, len(p["tau_syn"])))
         self.i_0 = np.zeros(n)
         self.r = np.zeros(n, np.int64)
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
+    def arguments(self, p):
         """(P22, P20, P21, P11, I_e, theta, V_reset, refractory steps, E_L) per neuron,
         NEST's propagators (P21: ``IAFPropagatorExp``, as iaf_psc_exp's)."""
-        p, dt, n = self.p, self.dt, len(self.gids)
+        dt, n = self.dt, len(self.gids)
         P22 = per_neuron(lambda tau: math.exp(-dt / tau), p["tau_m"])
         P20 = per_neuron(lambda tau, C: tau / C * (1.0 - math.exp(-dt / tau)), p["tau_m"], p["C_m"])
         P21 = _per_port(lambda ts, tau, C: iaf_propagator(ts, tau, C, dt)[1], p["tau_syn"], n,
@@ -175,13 +175,13 @@ class AeifCondAlphaMultisynapseBlock(PortBlock):
         self.w = _per_neuron(p["w"], n).copy()
         self.g, self.dg = np.zeros((n, P)), np.zeros((n, P))
         self.I_stim, self.r = np.zeros(n), np.zeros(n, np.int64)
-        self.args = self.arguments()
+        self.args = self.kernel_arguments()
 
-    def arguments(self):
+    def arguments(self, p):
         """The kernel's parameters (``kernels.multisynapse.AEIF_PARAMS`` per neuron, E_rev,
         the decay factors over h/2 and h, the jump per nS e/tau_syn, the refractory steps,
         the substeps and their length h) for ``p`` and ``dt``."""
-        p, dt, n = self.p, self.dt, len(self.gids)
+        dt, n = self.dt, len(self.gids)
         n_sub = substeps(dt, H_MAX)
         h = dt / n_sub
         Delta_T = _per_neuron(p["Delta_T"], n)
