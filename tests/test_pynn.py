@@ -486,6 +486,38 @@ def test_tsodyks_markram_synapse_as_pynn_nest(tmp_path):
 
 
 @pytest.mark.mpi
+def test_get_data_on_every_rank_as_on_one(tmp_path):
+    """get_data, get_spike_counts, mean_spike_count and write_data of a 1-cell and a 2-cell
+    population, a view and an Assembly (two segments: run, reset, run) give on every rank
+    of 2 and 3 (more ranks than cells: some hold none) the 1-rank results: spike trains,
+    annotations, channel ids, signal values; get_data(gather=False) the rank's own cells."""
+    import pickle
+    script = Path(__file__).parent / "scripts" / "pynn_get_data_ranks.py"
+    runs = {}
+    for n in (1, 2, 3):
+        out = tmp_path / str(n)
+        out.mkdir()
+        run_mpi(script, n, out, timeout=120)
+        runs[n] = [pickle.loads((out / f"{rank}.pkl").read_bytes()) for rank in range(n)]
+    one = runs[1][0]
+    assert len(one["two"]["segments"]) == 2 and one["two"]["segments"][0] == one["two"]["segments"][1]
+    trains, signals = one["two"]["segments"][0]
+    assert [t[1] for t in trains] == [1, 2] and all(len(t[0]) for t in trains)
+    assert [s[2:4] for s in signals] == [([1, 2], [0, 1])] and len(signals[0][6]) == 101
+    view_trains, view_signals = one["view"]["segments"][1]
+    assert [t[1] for t in view_trains] == [2] and [s[2] for s in view_signals] == [[2]]
+    assert one["written"] == one["one"]
+    for n in (2, 3):
+        for rank, result in enumerate(runs[n]):
+            for key in one:
+                if key not in ("local_ids", "written"):
+                    assert result[key] == one[key], (n, rank, key)
+            assert result["local_ids"] == {"one": [0] if rank == 0 else [],
+                                           "two": [i + 1 for i in range(2) if i % n == rank]}
+        assert runs[n][0]["written"] == one["one"]
+
+
+@pytest.mark.mpi
 def test_tsodyks_markram_synapse_on_1_and_2_ranks(tmp_path):
     """The TsodyksMarkramSynapse script gives the same V_m on 1 and 2 ranks."""
     script = Path(__file__).parent / "scripts" / "pynn_tsodyks.py"

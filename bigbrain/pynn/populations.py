@@ -20,7 +20,17 @@ from .recording import Recorder
 from .standardmodels import STATE_VARIABLES, require_model
 
 
-class Assembly(common.Assembly):
+class _Counted:
+    """PyNN's ``mean_spike_count`` (spikes per recorded cell; 0 when none is recorded)
+    on every rank: PyNN's gives NaN on the ranks other than 0, though here each holds the
+    counts."""
+
+    def mean_spike_count(self, gather=True):
+        counts = self.get_spike_counts(gather)
+        return sum(counts.values()) / len(counts) if counts else 0.0
+
+
+class Assembly(_Counted, common.Assembly):
     _simulator = simulator
 
 
@@ -48,7 +58,7 @@ class _Settable:
         return base._native_of(base.index_of_cells(self), names)
 
 
-class PopulationView(_Settable, common.PopulationView):
+class PopulationView(_Counted, _Settable, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
@@ -68,7 +78,7 @@ class PopulationView(_Settable, common.PopulationView):
         return PopulationView(self, selector, label)
 
 
-class Population(_Settable, common.Population):
+class Population(_Counted, _Settable, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder
@@ -314,7 +324,7 @@ class Population(_Settable, common.Population):
         from pyNN.connectors import OneToOneConnector
         out = [prj for prj in simulator.state.projections if prj.pre is self
                or self in [pop for pop, _ in base_cells(prj.pre)]]
-        recorded = any(self.recorder.__dict__.get("_every", {}).values())
+        recorded = any(self.recorder.recorded.values())
         return (len(out) == 1 and out[0].pre is self and not recorded
                 and isinstance(out[0]._connector, OneToOneConnector))
 

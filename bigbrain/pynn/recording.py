@@ -3,12 +3,15 @@ multimeter): ``v`` (V_m, mV), ``gsyn_exc``/``gsyn_inh`` (g_ex/g_in, nS → µS) 
 (pA → nA); a PointNeuron's ``AMPA.gsyn`` / ``AMPA.isyn`` are its port's g_k (nS → µS) /
 I_syn_k (pA → nA).
 
-bigbrain gathers every record on every rank at the end of ``run``; each rank hands PyNN
-the records of its own cells (PyNN's round-robin ``_mask_local``), and PyNN's
-``get_data(gather=True)`` joins them as in its other backends. A ``V_m`` sample taken
+bigbrain gathers every record on every rank at the end of ``run``, so every rank holds
+every recorded cell's data: ``get_data(gather=True)``, ``get_spike_counts`` and
+``write_data`` give on every rank, without communication, what they give on one rank;
+with ``gather=False`` each rank keeps the cells PyNN places on it (its round-robin
+``_mask_local``), as in PyNN's other backends. A ``V_m`` sample taken
 after step n has the time (n+1)·dt; the sample at t = 0 is the initial value (V_m as
 initialised; the others start at 0).
 """
+import neo
 import numpy as np
 from pyNN import recording
 
@@ -31,14 +34,46 @@ class Recorder(recording.Recorder):
     _simulator = simulator
 
     def record(self, variables, ids, sampling_interval=None, locations=None):
-        """As PyNN's (which keeps the local cells in ``recorded``), and keep every cell
-        asked for: every rank describes the whole network to bigbrain, so every rank must
-        ask bigbrain for the same records."""
+        """As PyNN's, but ``recorded`` keeps every cell asked for, not only the local ones:
+        every rank describes the whole network to bigbrain and holds every cell's records."""
         ids = list(ids)
         super().record(variables, ids, sampling_interval, locations)
-        every = self.__dict__.setdefault("_every", {})
         for variable in self._localize_variables(variables, locations):
-            every[variable] = every.get(variable, set()).union(ids)
+            self.recorded[variable] |= set(ids)
+
+    def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None,
+            locations=None):
+        """PyNN's Block of ``variables`` of the recorded cells among ``filter_ids``: with
+        ``gather`` (or on one rank) all of them, the Block of one rank; else those of this
+        rank. Each segment is new, with only those cells and variables, also one kept from
+        before a ``reset`` (PyNN keeps every cell there, selects variables by clearing the
+        kept segment's lists, and its Assembly merges into the kept segment)."""
+        block = super().get("all", False, filter_ids, clear, annotations, locations)
+        cells = self._cells(filter_ids, gather)
+        names = None if variables == "all" else \
+            {v.name for v in self._localize_variables(variables, locations)}
+        block.segments = [_selected(segment, cells, names) for segment in block.segments]
+        for segment in block.segments:
+            segment.block = block
+        return block
+
+    def count(self, variable, gather=True, filter_ids=None):
+        """Spikes of each recorded cell among ``filter_ids`` ({id: count}): with ``gather``
+        (or on one rank) of all of them, else of this rank's."""
+        cells = self._cells(filter_ids, gather)
+        counts = super().count(variable, False, filter_ids)
+        return {cell: n for cell, n in counts.items() if cell in cells}
+
+    def _cells(self, filter_ids, gather):
+        """The ids of the cells among ``filter_ids`` (default: all) whose data a rank
+        returns: all of them with ``gather`` or on one rank, else those PyNN places on
+        this rank (its round-robin ``_mask_local``)."""
+        base = self._base()
+        cells = set(np.asarray(base.all_cells if filter_ids is None else list(filter_ids),
+                               np.int64).tolist())
+        if not gather and simulator.state.num_processes > 1:
+            cells &= set(base.local_cells.astype(np.int64).tolist())
+        return cells
 
     def _record(self, variable, new_ids, sampling_interval=None):
         simulator.state.not_built(f"Population {self.population.label!r}.record")
@@ -53,7 +88,7 @@ class Recorder(recording.Recorder):
     def _describe(self, net):
         """Ask ``net`` to record what PyNN asked for."""
         from .populations import selection_of
-        for variable, ids in self.__dict__.get("_every", {}).items():
+        for variable, ids in self.recorded.items():
             if not ids:
                 continue
             what = engine_variable(self._base().celltype, variable.name)[0]
@@ -65,15 +100,13 @@ class Recorder(recording.Recorder):
     def _base(self):
         return getattr(self.population, "grandparent", self.population)
 
-    def _local(self, ids):
-        """PyNN indices (in the base population) of the local ids among ``ids``."""
-        base = self._base()
-        idx = np.array([base.id_to_index(i) for i in ids], np.int64)
-        return idx[base._mask_local[idx]] if idx.size else idx
+    def _indices(self, ids):
+        """PyNN indices (in the base population) of the cells ``ids``."""
+        return np.array([self._base().id_to_index(i) for i in ids], np.int64)
 
     def _get_spiketimes(self, ids, clear=False):
         base, state = self._base(), simulator.state
-        wanted = self._local(ids)
+        wanted = self._indices(ids)
         chosen = np.zeros(base.size, bool)
         chosen[wanted] = True
         all_idx, all_t = [], []
@@ -91,7 +124,7 @@ class Recorder(recording.Recorder):
 
     def _get_all_signals(self, variable, ids, clear=False):
         base, state = self._base(), simulator.state
-        wanted = self._local(ids)
+        wanted = self._indices(ids)
         start = float(self._recording_start_time)
         if state.result is None or wanted.size == 0:
             return np.zeros((0, wanted.size)), None
@@ -110,10 +143,10 @@ class Recorder(recording.Recorder):
         return signal, None
 
     def _local_count(self, variable, filter_ids=None):
+        """Spikes of each recorded cell among ``filter_ids`` (every rank holds them all)."""
         ids = sorted(self.filter_recorded(variable, filter_ids))
-        local_ids = self._base().all_cells[self._local(ids)].astype(int)
         spiking, _ = self._get_spiketimes(ids)
-        counts = dict.fromkeys(local_ids.tolist(), 0)
+        counts = dict.fromkeys(map(int, ids), 0)
         for cell, n in zip(*np.unique(spiking, return_counts=True)):
             counts[int(cell)] = int(n)
         return counts
@@ -122,9 +155,28 @@ class Recorder(recording.Recorder):
         pass
 
     def _reset(self):
-        self._every = {}
+        pass  # PyNN's reset empties ``recorded``
 
 
 def _selection(part):
     from ..population import Selection
     return Selection([part])
+
+
+def _selected(segment, cells, names):
+    """A new Neo Segment like ``segment`` with the spike trains and signals of the cells
+    (ids) ``cells`` only, and of the variables ``names`` (None: all); a signal with none
+    of them is left out, as PyNN does."""
+    out = neo.Segment(name=segment.name, description=segment.description,
+                      rec_datetime=segment.rec_datetime, **segment.annotations)
+    if names is None or "spikes" in names:
+        out.spiketrains = [st for st in segment.spiketrains
+                           if st.annotations["channel_id"] in cells]
+    for signal in segment.analogsignals:
+        ids = np.asarray(signal.annotations["channel_ids"])
+        keep = np.isin(ids, list(cells))
+        if keep.any() and (names is None or signal.name in names):
+            part = signal[:, keep]
+            part.annotations = dict(signal.annotations, channel_ids=ids[keep])  # not shared
+            out.analogsignals.append(part)
+    return out
