@@ -13,6 +13,7 @@ import traceback
 import numpy as np
 from mpi4py import MPI
 
+from .arrays import INT32_MAX
 from .errors import ModelError, rank_error
 
 
@@ -59,10 +60,10 @@ class Comm:
         before the exchange, or None; a rank with an error sends −1 counts, and then every
         rank raises (see :meth:`check`) instead of exchanging.
         """
-        send_counts = np.asarray(send_counts, dtype=np.int64)
+        send_counts = np.asarray(send_counts, dtype=np.intc)  # MPI's counts: C ints
         if error is not None:
-            send_counts = np.full(self.size, -1, np.int64)
-        recv_counts = np.empty(self.size, dtype=np.int64)
+            send_counts = np.full(self.size, -1, np.intc)
+        recv_counts = np.empty(self.size, dtype=np.intc)
         self.mpi.Alltoall(send_counts, recv_counts)
         if error is not None or (recv_counts < 0).any():
             self.check(error)
@@ -247,8 +248,10 @@ class EmulatedMPI:
         out[...] = np.tile(np.asarray(send), self.size)[:len(out)]
 
     def Alltoall(self, send, recv):
-        # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the reversed array, rolled
-        recv[...] = np.roll(np.asarray(send)[::-1], 2 * self.rank + 1 - self.size)
+        # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the array reversed, in two slices
+        send, m = np.asarray(send), 2 * self.rank % self.size
+        recv[:m + 1] = send[m::-1]
+        recv[m + 1:] = send[:m:-1]
 
     def Alltoallv(self, send, recv):
         data, counts = send
@@ -261,9 +264,9 @@ class EmulatedMPI:
         one; None: every rank), moved. Sources go a chunk at a time, of about
         :data:`BLOCKS_CHUNK` words: temporaries of one array of P and of a chunk."""
         from .arrays import ranges
-        counts = np.asarray(counts, np.int64)
-        first = np.cumsum(counts)
-        first -= counts  # where each destination's block starts in ``data``
+        counts = np.asarray(counts)
+        first = np.cumsum(counts, dtype=np.int64 if len(data) > INT32_MAX else np.int32)
+        first -= counts  # where each destination's block starts in ``data`` (MPI's displacements)
         n_sources = self.size if sources is None else len(sources)
         step = max(1, n_sources * BLOCKS_CHUNK // max(int(counts.sum()), 1))
         at = 0

@@ -56,7 +56,7 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 #: rank needs.
 REQUEST_ROUND = 1 << 20
 #: ... but at least this many per rank of the communicator: a round's arrays of one entry
-#: per rank (counts, displacements, 8 B each) stay below its requests.
+#: per rank (counts and displacements, 4 B each: MPI's C ints) stay below its requests.
 REQUESTS_PER_RANK = 8
 
 
@@ -190,10 +190,17 @@ class Exchange:
     #: Message phases a packet goes through (each counts its words sent and received).
     PHASES = 1
 
-    def __init__(self, comm, partition):
+    def __init__(self, comm, partition, local_gids, needed):
         self.comm, self.partition = comm, partition
         self.mesh = Mesh(comm.size)
+        self._route(local_gids, needed)
+        # after the tables: its arrays of one entry per rank never sit beside the requests'
         self.traffic = Traffic(self.mesh, partition, comm.rank)
+
+    def _route(self, local_gids, needed):
+        """Build the routing tables of this rank's nodes ``local_gids`` (ascending) for the
+        sources that its targets need, ``needed`` (ascending distinct gids; collective)."""
+        raise NotImplementedError
 
     def exchange(self, local_index, gids, offsets, error=None):
         """Send this interval's spikes (local index, gid and step offset of each); return
@@ -255,9 +262,8 @@ class AlltoallExchange(Exchange):
 
     name = "alltoall"
 
-    def __init__(self, comm, partition, local_gids, needed):
-        super().__init__(comm, partition)
-        self.table = _needed_table(comm, partition, local_gids, needed)
+    def _route(self, local_gids, needed):
+        self.table = _needed_table(self.comm, self.partition, local_gids, needed)
 
     def _move(self, local_index, gids, offsets, error):
         send, counts = self.table.route(local_index, gids, offsets, self.comm.size)
@@ -272,11 +278,11 @@ class SparseExchange(Exchange):
 
     name = "sparse"
 
-    def __init__(self, comm, partition, local_gids, needed):
-        super().__init__(comm, partition)
-        self.table = _needed_table(comm, partition, local_gids, needed)
+    def _route(self, local_gids, needed):
+        comm = self.comm
+        self.table = _needed_table(comm, self.partition, local_gids, needed)
         self.targets = self.table.peers()
-        self.sources = distinct(partition.owner(needed))
+        self.sources = distinct(self.partition.owner(needed))
         self.graph = comm.mpi.Create_dist_graph_adjacent(self.sources.tolist(), self.targets.tolist(),
                                                          reorder=False)
         self.n_peers = int(np.count_nonzero(self.targets != comm.rank))
@@ -305,11 +311,11 @@ class MeshExchange(Exchange):
     name = "mesh"
     PHASES = 2
 
-    def __init__(self, comm, partition, local_gids, needed):
-        super().__init__(comm, partition)
-        mesh = self.mesh
-        self.row_comm = Comm(comm.mpi.Split(self.traffic.row, self.traffic.col))
-        self.col_comm = Comm(comm.mpi.Split(self.traffic.col, self.traffic.row))
+    def _route(self, local_gids, needed):
+        comm, mesh, partition = self.comm, self.mesh, self.partition
+        row, col = int(mesh.row(comm.rank)), int(mesh.col(comm.rank))
+        self.row_comm = Comm(comm.mpi.Split(row, col))
+        self.col_comm = Comm(comm.mpi.Split(col, row))
         # The intermediate of (source owner o, destination d) is (row of o, column of d).
         forward = RoutingTable.requested(self.col_comm, lambda g: mesh.row(partition.owner(g)), needed)
         table = RoutingTable.requested(self.row_comm, lambda g: mesh.col(partition.owner(g)),

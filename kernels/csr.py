@@ -143,11 +143,11 @@ def _group(values, keys, fill, out):
 def grouped(values, key_of, n_keys, chunk=1 << 18):
     """(``values`` stably ordered by their keys ``key_of(values)``, ints in [0, n_keys),
     computed a chunk at a time: a counting sort, O(n + n_keys) with no temporary of n;
-    the number of values of each key)."""
-    counts = np.zeros(n_keys, np.int64)
+    the number of values of each key, int32 below 2^31 values (MPI's counts), else int64)."""
+    counts = np.zeros(n_keys, np.int32 if len(values) <= np.iinfo(np.int32).max else np.int64)
     for at in range(0, len(values), chunk):
         _count(key_of(values[at:at + chunk]), counts)  # no bincount of n_keys per chunk
-    out, fill = np.empty(len(values), values.dtype), pointers(counts)[:-1]
+    out, fill = np.empty(len(values), values.dtype), pointers(counts, counts.dtype)[:-1]
     for at in range(0, len(values), chunk):
         part = values[at:at + chunk]
         _group(part, key_of(part), fill, out)
@@ -181,7 +181,7 @@ def place_blocks(sizes, keys, fill, out):
     consecutive blocks of ``sizes`` items with row ``keys``, without an array of those
     numbers: each block number goes to ``out[fill[key]]`` (``fill``, the next free slot of
     each row, is advanced)."""
-    _place_blocks(np.asarray(sizes, np.int64), keys, fill, out)
+    _place_blocks(np.ascontiguousarray(sizes), keys, fill, out)
 
 
 @numba.njit(cache=True)

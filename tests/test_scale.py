@@ -221,6 +221,27 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     assert union([mixed]) is mixed and len(union([])) == 0
 
 
+@pytest.mark.parametrize("table", ["round_robin", "random", "repeats", "one", "equal"])
+def test_positions_in_place_are_numpys(table):
+    """Request lookups (guessed from the key, walked, else a binary search) give
+    np.searchsorted's positions: evenly spaced tables (a rank's round-robin gids, int64)
+    and tables where the guesses miss (random, runs of equal values), int32 keys in short
+    ascending runs (as requests arrive), keys beyond both ends and between the values."""
+    from bigbrain.arrays import find_in_place
+    rng = np.random.default_rng(11)
+    tables = {"round_robin": np.r_[np.arange(7, 800_000, 500), np.arange(800_007, 10**6, 500)],
+              "random": np.sort(rng.choice(10**8, 3000, replace=False)),
+              "repeats": np.sort(np.repeat(rng.integers(0, 10**5, 40), rng.integers(1, 60, 40))),
+              "one": np.array([123]), "equal": np.full(50, 9)}
+    table = tables[table].astype(np.int64)
+    hits = rng.choice(table, 20_000)
+    keys = np.r_[hits, hits + 1, hits - 1, rng.integers(-5, table[-1] + 5, 5000), 0, -(2**31), 2**31 - 1]
+    keys = np.concatenate([np.sort(run) for run in np.array_split(keys, len(keys) // 5)]).astype(np.int32)
+    expected = np.searchsorted(table, keys)
+    assert np.array_equal(find_in_place(table, keys), expected)
+    assert len(find_in_place(table[:0], np.arange(3))) == 3 and not find_in_place(table[:0], np.arange(3)).any()
+
+
 @pytest.mark.parametrize("span, repeats", [(10**6, 1), (300, 1), (40, 300), (50, 2_000)])
 def test_tally_rows_are_the_pointers_of_the_counts(span, repeats):
     """The count pass's last merge writes the rows' pointers in blocks directly: the same
