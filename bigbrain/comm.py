@@ -161,7 +161,7 @@ def abort_on_uncaught_exception():
 
 
 #: Words of the blocks that :class:`EmulatedMPI` moves at a time (bounds its temporaries).
-BLOCKS_CHUNK = 1 << 18
+BLOCKS_CHUNK = 1 << 16
 
 
 class EmulatedMPI:
