@@ -267,15 +267,24 @@ class EmulatedMPI:
         motion = self._motion(out.dtype)
         at = 0
         for lo in range(0, n_sources, BLOCKS_CHUNK):
-            chunk = (np.arange(lo, min(lo + BLOCKS_CHUNK, n_sources)) if sources is None
-                     else sources[lo:lo + BLOCKS_CHUNK])
-            i = senders = self.mirror(chunk)  # the mirrors: positions among all ranks
+            hi = min(lo + BLOCKS_CHUNK, n_sources)
+            # the mirrors: positions among all ranks
+            i = senders = self._mirrors(lo, hi) if sources is None else self.mirror(sources[lo:hi])
             if destinations is not None:  # their positions among the destinations, where there
                 i = np.searchsorted(destinations, senders).clip(0, max(len(destinations) - 1, 0))
                 i = i[destinations[i] == senders] if len(destinations) else i[:0]
                 senders = destinations[i]
-            shifts = ((self.rank - senders) % self.size).astype(out.dtype)
-            at += moved_blocks(data, first, counts, i, shifts, *motion, out[at:])
+            shifts = self.rank - senders  # (r − mirror) mod P, without a division
+            shifts[shifts < 0] += self.size
+            at += moved_blocks(data, first, counts, i, shifts.astype(out.dtype), *motion, out[at:])
+
+    def _mirrors(self, lo, hi):
+        """:meth:`mirror` of the ranks lo … hi − 1 (at most P of them): descending, wrapped
+        once, without a division."""
+        start = (2 * self.rank - lo) % self.size
+        mirrors = np.arange(start, start - (hi - lo), -1, dtype=np.int64)
+        mirrors[mirrors < 0] += self.size
+        return mirrors
 
     def Split_type(self, kind):
         return _Single()

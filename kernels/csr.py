@@ -227,6 +227,35 @@ def _block_row(r, ptr, base, offset, write):
     return at
 
 
+@numba.njit(cache=True)
+def _n_distinct(values):
+    n = min(values.shape[0], 1)
+    for i in range(1, values.shape[0]):
+        n += values[i] != values[i - 1]
+    return n
+
+
+@numba.njit(cache=True)
+def _runs(values, counts):
+    n = -1
+    for i in range(values.shape[0]):
+        if n < 0 or values[i] != values[n]:
+            n += 1
+            values[n] = values[i]
+            counts[n] = 0
+        counts[n] += 1
+
+
+def runs_in_place(values, count_type):
+    """(distinct values, how often each occurs as ``count_type``) of ``values`` (sorted,
+    owning their data): the distinct values are written over the first ones and
+    ``values`` is shrunk to them in place, the counts are the only new array."""
+    counts = np.empty(_n_distinct(values), count_type)
+    _runs(values, counts)
+    values.resize(len(counts), refcheck=False)
+    return values, counts
+
+
 def merged_counts(a, b):
     """Two runs (ascending distinct keys, a count per key) merged into one run, the counts
     of a key in both summed (O(len(a) + len(b))). The longer run's arrays are grown and
