@@ -4,6 +4,8 @@ import ctypes.util
 
 import numpy as np
 
+from .kernels.search import positions_in_place
+
 #: :func:`find` looks up more keys than this in a table larger than this in ascending order.
 SORTED_LOOKUP = 1024
 #: Chunk of the keys that :func:`find` looks up at a time.
@@ -66,12 +68,11 @@ def find(table, keys, dtype=np.int64):
 
 def find_in_place(table, keys):
     """:func:`find` written over ``keys`` (an integer array whose type holds
-    ``len(table)``), chunk by chunk: no temporary of the keys' length. Fast where the keys
-    come in ascending runs (requests grouped by the asking rank): each search then starts
-    at the last one's position. Returns ``keys``."""
-    for at in range(0, len(keys), LOOKUP_CHUNK):
-        part = keys[at:at + LOOKUP_CHUNK]
-        part[...] = np.searchsorted(table, _as_type_of(table, part))
+    ``len(table)``): no temporary. Each key's position is guessed from its value and
+    walked to (:func:`~bigbrain.kernels.search.positions_in_place`): fast where the
+    table's values are about evenly spaced (a rank's own gids), whatever the keys' order
+    (requests in short ascending runs, one per asking rank). Returns ``keys``."""
+    positions_in_place(np.ascontiguousarray(table), keys)
     return keys
 
 

@@ -13,7 +13,9 @@ import traceback
 import numpy as np
 from mpi4py import MPI
 
+from .arrays import INT32_MAX
 from .errors import ModelError, rank_error
+from .kernels.emulated import moved_blocks
 
 
 class Comm:
@@ -59,10 +61,10 @@ class Comm:
         before the exchange, or None; a rank with an error sends −1 counts, and then every
         rank raises (see :meth:`check`) instead of exchanging.
         """
-        send_counts = np.asarray(send_counts, dtype=np.int64)
+        send_counts = np.asarray(send_counts, dtype=np.intc)  # MPI's counts: C ints
         if error is not None:
-            send_counts = np.full(self.size, -1, np.int64)
-        recv_counts = np.empty(self.size, dtype=np.int64)
+            send_counts = np.full(self.size, -1, np.intc)
+        recv_counts = np.empty(self.size, dtype=np.intc)
         self.mpi.Alltoall(send_counts, recv_counts)
         if error is not None or (recv_counts < 0).any():
             self.check(error)
@@ -159,8 +161,8 @@ def abort_on_uncaught_exception():
     sys.excepthook = hook
 
 
-#: Words of the blocks that :class:`EmulatedMPI` moves at a time (bounds its temporaries).
-BLOCKS_CHUNK = 1 << 18
+#: Sources whose blocks :class:`EmulatedMPI` moves at a time (bounds its temporaries).
+BLOCKS_CHUNK = 1 << 16
 
 
 class EmulatedMPI:
@@ -197,23 +199,19 @@ class EmulatedMPI:
         """The rank whose sends to this rank stand for those of rank(s) ``source``."""
         return (2 * self.rank - np.asarray(source, np.int64)) % self.size
 
-    def move(self, values, counts, senders):
-        """Turn ``values`` (consecutive blocks of ``counts`` items that ranks ``senders``
-        hold) in place into what this rank holds (see class docstring): int32 and int64
-        as gids, uint64 as AER words; other types stay."""
-        if values.dtype not in (np.int32, np.int64, np.uint64):
-            return
-        shift = np.repeat((self.rank - np.asarray(senders, np.int64)) % self.size, counts)
-        if values.dtype == np.uint64:
+    def _motion(self, dtype):
+        """(unit, limit, wrap) in ``dtype`` that move its words (:func:`moved_blocks`):
+        int32 and int64 as gids, uint64 as AER words (the gid above the step offset);
+        other types stay (no shift, no word reaches the limit)."""
+        if dtype == np.uint64:
             from .kernels.aer import OFFSET_BITS
-            values += shift.astype(np.uint64) << np.uint64(OFFSET_BITS)
-            del shift
-            beyond = values >= np.uint64(self.n_nodes) << np.uint64(OFFSET_BITS)
-            values[beyond] -= np.uint64(self.size) << np.uint64(OFFSET_BITS)
+            unit = 1 << OFFSET_BITS
+        elif dtype in (np.int32, np.int64):
+            unit = 1
         else:
-            values += shift
-            del shift
-            values[values >= self.n_nodes] -= self.size
+            top = np.inf if dtype.kind in "fc" else np.iinfo(dtype).max
+            return dtype.type(0), dtype.type(top), dtype.type(0)
+        return dtype.type(unit), dtype.type(self.n_nodes * unit), dtype.type(self.size * unit)
 
     # ------------------------------------------------------------ object collectives
     def allgather(self, obj):
@@ -247,8 +245,10 @@ class EmulatedMPI:
         out[...] = np.tile(np.asarray(send), self.size)[:len(out)]
 
     def Alltoall(self, send, recv):
-        # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the reversed array, rolled
-        recv[...] = np.roll(np.asarray(send)[::-1], 2 * self.rank + 1 - self.size)
+        # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the array reversed, in two slices
+        send, m = np.asarray(send), 2 * self.rank % self.size
+        recv[:m + 1] = send[m::-1]
+        recv[m + 1:] = send[:m:-1]
 
     def Alltoallv(self, send, recv):
         data, counts = send
@@ -258,27 +258,33 @@ class EmulatedMPI:
         """Fill ``out`` with the blocks received from ``sources`` (ranks, in order; None:
         every rank): each the block that ``data`` holds for the source's mirror among
         ``destinations`` (ascending ranks, ``counts`` words each; none if the mirror is not
-        one; None: every rank), moved. Sources go a chunk at a time, of about
-        :data:`BLOCKS_CHUNK` words: temporaries of one array of P and of a chunk."""
-        from .arrays import ranges
-        counts = np.asarray(counts, np.int64)
-        first = np.cumsum(counts)
-        first -= counts  # where each destination's block starts in ``data``
+        one; None: every rank), moved. Sources go :data:`BLOCKS_CHUNK` at a time:
+        temporaries of one array of P (the displacements) and of a chunk of sources."""
+        counts = np.asarray(counts)
+        first = np.cumsum(counts, dtype=np.int64 if len(data) > INT32_MAX else np.int32)
+        first -= counts  # where each destination's block starts in ``data`` (MPI's displacements)
         n_sources = self.size if sources is None else len(sources)
-        step = max(1, n_sources * BLOCKS_CHUNK // max(int(counts.sum()), 1))
+        motion = self._motion(out.dtype)
         at = 0
-        for lo in range(0, n_sources, step):
-            chunk = np.arange(lo, min(lo + step, n_sources)) if sources is None else sources[lo:lo + step]
-            i = senders = self.mirror(chunk)  # the mirrors: positions among all ranks
+        for lo in range(0, n_sources, BLOCKS_CHUNK):
+            hi = min(lo + BLOCKS_CHUNK, n_sources)
+            # the mirrors: positions among all ranks
+            i = senders = self._mirrors(lo, hi) if sources is None else self.mirror(sources[lo:hi])
             if destinations is not None:  # their positions among the destinations, where there
                 i = np.searchsorted(destinations, senders).clip(0, max(len(destinations) - 1, 0))
                 i = i[destinations[i] == senders] if len(destinations) else i[:0]
                 senders = destinations[i]
-            sizes = counts[i]
-            got = out[at:at + int(sizes.sum())]
-            np.take(data, ranges(first[i], sizes), out=got)
-            self.move(got, sizes, senders)
-            at += len(got)
+            shifts = self.rank - senders  # (r − mirror) mod P, without a division
+            shifts[shifts < 0] += self.size
+            at += moved_blocks(data, first, counts, i, shifts.astype(out.dtype), *motion, out[at:])
+
+    def _mirrors(self, lo, hi):
+        """:meth:`mirror` of the ranks lo … hi − 1 (at most P of them): descending, wrapped
+        once, without a division."""
+        start = (2 * self.rank - lo) % self.size
+        mirrors = np.arange(start, start - (hi - lo), -1, dtype=np.int64)
+        mirrors[mirrors < 0] += self.size
+        return mirrors
 
     def Split_type(self, kind):
         return _Single()

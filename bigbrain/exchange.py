@@ -41,9 +41,9 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import distinct, find_in_place, ranges
+from .arrays import distinct, find_in_place, ranges, release_freed_memory
 from .comm import Comm
-from .kernels.csr import count, grouped, place_blocks, pointers, repeats, sort_rows
+from .kernels.csr import count, grouped, offset_type, place_blocks, pointers, repeats, sort_rows
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
 from .partition.mesh import Mesh
 from .traffic import Traffic
@@ -56,8 +56,12 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 #: rank needs.
 REQUEST_ROUND = 1 << 20
 #: ... but at least this many per rank of the communicator: a round's arrays of one entry
-#: per rank (counts, displacements, 8 B each) stay below its requests.
-REQUESTS_PER_RANK = 8
+#: per rank (counts and displacements, 4 B each: MPI's C ints) stay about as large as its
+#: requests.
+REQUESTS_PER_RANK = 2
+#: Keys a rank may hold for its received requests to be kept, as positions among the keys
+#: (2 B each), over all rounds: then each round is sent once, not twice.
+KEPT_KEYS = np.iinfo(np.uint16).max
 
 
 class RoutingTable:
@@ -76,13 +80,17 @@ class RoutingTable:
 
         The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
         :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
-        on every rank), twice (once where one round holds them all): the first counts each
-        key's requests, the second puts the asking ranks in place (then each key's are
-        sorted). Temporaries: one round's requests sent and received, never all of them."""
+        on every rank). Two passes over them: the first counts each key's requests, the
+        second puts the asking ranks in place (then each key's are sorted). The rounds are
+        sent once and their requests kept as positions among the keys where one round holds
+        them all or the keys are few (:data:`KEPT_KEYS`: 2 B per request), else sent
+        again for the second pass. Temporaries: one round's requests sent and received,
+        never all of them (but those kept)."""
         rounds = _RequestRounds(comm, owner, np.asarray(wanted))
         if keys is None:
             keys = rounds.keys()
-        each = rounds.kept(keys) if rounds.n == 1 else (lambda use: rounds.each(keys, use))
+        keep = rounds.n == 1 or len(keys) <= KEPT_KEYS
+        each = rounds.kept(keys) if keep else (lambda use: rounds.each(keys, use))
         counts = np.zeros(len(keys), np.int64)
         each(lambda requests, _: count(requests, counts))
         ptr = pointers(counts)
@@ -140,13 +148,15 @@ class _RequestRounds:
 
     def _each(self, use):
         """Call ``use(requests received, how many from each rank)`` for each round; a
-        round's arrays are freed before the next round's are made."""
+        round's arrays are freed, and their pages given back, before the next round's are
+        made (else they stay resident between the arrays kept)."""
         for at in range(0, self.n * self.size, self.size):
             send, sizes = grouped(self.wanted[at:at + self.size], self.owner, self.comm.size)
             requests, sizes = self.comm.alltoallv(send, sizes)
             del send
             use(requests, sizes)
             del requests, sizes
+            release_freed_memory()
 
     def each(self, keys, use):
         """:meth:`_each` with each request turned (in place) into its key's position in
@@ -154,11 +164,22 @@ class _RequestRounds:
         self._each(lambda requests, sizes: use(find_in_place(keys, requests), sizes))
 
     def kept(self, keys):
-        """Where there is one round: :meth:`each` for that round, its requests received
-        once and kept (each pass calls the returned function with ``use``)."""
+        """:meth:`each`, every round received once and kept: its requests as positions
+        in ``keys`` and its sizes, each in the narrowest type that holds them
+        (:func:`~bigbrain.kernels.csr.offset_type`; a single round's requests as they
+        are). Each pass calls the returned function with ``use``."""
         got = []
-        self.each(keys, lambda requests, sizes: got.append((requests, sizes)))
-        return lambda use: use(*got[0])
+
+        def keep(requests, sizes):
+            if self.n > 1:
+                requests = requests.astype(offset_type(len(keys)))
+            got.append((requests, sizes.astype(offset_type(sizes.max(initial=0)))))
+        self.each(keys, keep)
+
+        def each(use):
+            for requests, sizes in got:
+                use(requests, sizes)
+        return each
 
     def keys(self):
         """The distinct requested keys, ascending (merged round by round)."""
@@ -190,10 +211,17 @@ class Exchange:
     #: Message phases a packet goes through (each counts its words sent and received).
     PHASES = 1
 
-    def __init__(self, comm, partition):
+    def __init__(self, comm, partition, local_gids, needed):
         self.comm, self.partition = comm, partition
         self.mesh = Mesh(comm.size)
+        self._route(local_gids, needed)
+        # after the tables: its arrays of one entry per rank never sit beside the requests'
         self.traffic = Traffic(self.mesh, partition, comm.rank)
+
+    def _route(self, local_gids, needed):
+        """Build the routing tables of this rank's nodes ``local_gids`` (ascending) for the
+        sources that its targets need, ``needed`` (ascending distinct gids; collective)."""
+        raise NotImplementedError
 
     def exchange(self, local_index, gids, offsets, error=None):
         """Send this interval's spikes (local index, gid and step offset of each); return
@@ -255,9 +283,8 @@ class AlltoallExchange(Exchange):
 
     name = "alltoall"
 
-    def __init__(self, comm, partition, local_gids, needed):
-        super().__init__(comm, partition)
-        self.table = _needed_table(comm, partition, local_gids, needed)
+    def _route(self, local_gids, needed):
+        self.table = _needed_table(self.comm, self.partition, local_gids, needed)
 
     def _move(self, local_index, gids, offsets, error):
         send, counts = self.table.route(local_index, gids, offsets, self.comm.size)
@@ -272,11 +299,11 @@ class SparseExchange(Exchange):
 
     name = "sparse"
 
-    def __init__(self, comm, partition, local_gids, needed):
-        super().__init__(comm, partition)
-        self.table = _needed_table(comm, partition, local_gids, needed)
+    def _route(self, local_gids, needed):
+        comm = self.comm
+        self.table = _needed_table(comm, self.partition, local_gids, needed)
         self.targets = self.table.peers()
-        self.sources = distinct(partition.owner(needed))
+        self.sources = distinct(self.partition.owner(needed))
         self.graph = comm.mpi.Create_dist_graph_adjacent(self.sources.tolist(), self.targets.tolist(),
                                                          reorder=False)
         self.n_peers = int(np.count_nonzero(self.targets != comm.rank))
@@ -305,11 +332,11 @@ class MeshExchange(Exchange):
     name = "mesh"
     PHASES = 2
 
-    def __init__(self, comm, partition, local_gids, needed):
-        super().__init__(comm, partition)
-        mesh = self.mesh
-        self.row_comm = Comm(comm.mpi.Split(self.traffic.row, self.traffic.col))
-        self.col_comm = Comm(comm.mpi.Split(self.traffic.col, self.traffic.row))
+    def _route(self, local_gids, needed):
+        comm, mesh, partition = self.comm, self.mesh, self.partition
+        row, col = int(mesh.row(comm.rank)), int(mesh.col(comm.rank))
+        self.row_comm = Comm(comm.mpi.Split(row, col))
+        self.col_comm = Comm(comm.mpi.Split(col, row))
         # The intermediate of (source owner o, destination d) is (row of o, column of d).
         forward = RoutingTable.requested(self.col_comm, lambda g: mesh.row(partition.owner(g)), needed)
         table = RoutingTable.requested(self.row_comm, lambda g: mesh.col(partition.owner(g)),

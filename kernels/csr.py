@@ -143,11 +143,11 @@ def _group(values, keys, fill, out):
 def grouped(values, key_of, n_keys, chunk=1 << 18):
     """(``values`` stably ordered by their keys ``key_of(values)``, ints in [0, n_keys),
     computed a chunk at a time: a counting sort, O(n + n_keys) with no temporary of n;
-    the number of values of each key)."""
-    counts = np.zeros(n_keys, np.int64)
+    the number of values of each key, int32 below 2^31 values (MPI's counts), else int64)."""
+    counts = np.zeros(n_keys, np.int32 if len(values) <= np.iinfo(np.int32).max else np.int64)
     for at in range(0, len(values), chunk):
         _count(key_of(values[at:at + chunk]), counts)  # no bincount of n_keys per chunk
-    out, fill = np.empty(len(values), values.dtype), pointers(counts)[:-1]
+    out, fill = np.empty(len(values), values.dtype), pointers(counts, counts.dtype)[:-1]
     for at in range(0, len(values), chunk):
         part = values[at:at + chunk]
         _group(part, key_of(part), fill, out)
@@ -181,7 +181,7 @@ def place_blocks(sizes, keys, fill, out):
     consecutive blocks of ``sizes`` items with row ``keys``, without an array of those
     numbers: each block number goes to ``out[fill[key]]`` (``fill``, the next free slot of
     each row, is advanced)."""
-    _place_blocks(np.asarray(sizes, np.int64), keys, fill, out)
+    _place_blocks(np.ascontiguousarray(sizes), keys, fill, out)
 
 
 @numba.njit(cache=True)
@@ -225,6 +225,35 @@ def _block_row(r, ptr, base, offset, write):
     if write:
         offset[r] = at
     return at
+
+
+@numba.njit(cache=True)
+def _n_distinct(values):
+    n = min(values.shape[0], 1)
+    for i in range(1, values.shape[0]):
+        n += values[i] != values[i - 1]
+    return n
+
+
+@numba.njit(cache=True)
+def _runs(values, counts):
+    n = -1
+    for i in range(values.shape[0]):
+        if n < 0 or values[i] != values[n]:
+            n += 1
+            values[n] = values[i]
+            counts[n] = 0
+        counts[n] += 1
+
+
+def runs_in_place(values, count_type):
+    """(distinct values, how often each occurs as ``count_type``) of ``values`` (sorted,
+    owning their data): the distinct values are written over the first ones and
+    ``values`` is shrunk to them in place, the counts are the only new array."""
+    counts = np.empty(_n_distinct(values), count_type)
+    _runs(values, counts)
+    values.resize(len(counts), refcheck=False)
+    return values, counts
 
 
 def merged_counts(a, b):

@@ -192,6 +192,7 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     projections' sources give NumPy's answers."""
     import bigbrain.arrays as arrays
     from bigbrain.kernels.csr import grouped
+    import bigbrain.projection as projection
     from bigbrain.projection import Tally, union
     rng = np.random.default_rng(5)
     ids = rng.integers(0, 10**9, 300_000)
@@ -206,14 +207,17 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     keys = values % 7
     assert np.array_equal(out, values[np.argsort(keys, kind="stable")])
     assert counts.tolist() == np.bincount(keys, minlength=9).tolist()
-    chunks = [rng.integers(0, 50, n) for n in (0, 30, 1, 200, 3, 7, 100, 2)]
-    per_source = Tally()
-    for chunk in chunks:
-        per_source.add(chunk)
-        assert all(len(a) > 2 * len(b) for (a, _), (b, _) in zip(per_source.runs, per_source.runs[1:]))
-    gids, n = per_source.result()
-    assert [gids.tolist(), n.tolist()] == [a.tolist() for a in np.unique(np.concatenate(chunks),
-                                                                         return_counts=True)]
+    chunks = [rng.integers(0, 50, n) for n in (0, 30, 1, 200, 3, 7, 100, 2)] + [np.array([2**40, 3])]
+    for batch in (1, 40, 1 << 22):  # a run per chunk, runs of batches, one run
+        monkeypatch.setattr(projection, "TALLY_BATCH", batch)
+        per_source = Tally()
+        for chunk in chunks:
+            per_source.add(chunk)
+            assert all(len(a) > 2 * len(b) for (a, _), (b, _) in zip(per_source.runs, per_source.runs[1:]))
+        gids, n = per_source.result()
+        assert [gids.tolist(), n.tolist()] == [a.tolist() for a in np.unique(np.concatenate(chunks),
+                                                                             return_counts=True)]
+        assert gids.dtype == np.int64  # the last chunk's gid beyond int32
     assert [len(a) for a in Tally().result()] == [0, 0]
     low, high, mixed = np.arange(0, 10), np.arange(20, 30), np.arange(5, 25, 3)
     assert union([high, low]).tolist() == list(range(10)) + list(range(20, 30))
@@ -221,13 +225,37 @@ def test_index_helpers_agree_with_numpy(monkeypatch):
     assert union([mixed]) is mixed and len(union([])) == 0
 
 
+@pytest.mark.parametrize("table", ["round_robin", "random", "repeats", "one", "equal"])
+def test_positions_in_place_are_numpys(table):
+    """Request lookups (guessed from the key, walked, else a binary search) give
+    np.searchsorted's positions: evenly spaced tables (a rank's round-robin gids, int64)
+    and tables where the guesses miss (random, runs of equal values), int32 keys in short
+    ascending runs (as requests arrive), keys beyond both ends and between the values."""
+    from bigbrain.arrays import find_in_place
+    rng = np.random.default_rng(11)
+    tables = {"round_robin": np.r_[np.arange(7, 800_000, 500), np.arange(800_007, 10**6, 500)],
+              "random": np.sort(rng.choice(10**8, 3000, replace=False)),
+              "repeats": np.sort(np.repeat(rng.integers(0, 10**5, 40), rng.integers(1, 60, 40))),
+              "one": np.array([123]), "equal": np.full(50, 9)}
+    table = tables[table].astype(np.int64)
+    hits = rng.choice(table, 20_000)
+    keys = np.r_[hits, hits + 1, hits - 1, rng.integers(-5, table[-1] + 5, 5000), 0, -(2**31), 2**31 - 1]
+    keys = np.concatenate([np.sort(run) for run in np.array_split(keys, len(keys) // 5)]).astype(np.int32)
+    expected = np.searchsorted(table, keys)
+    assert np.array_equal(find_in_place(table, keys), expected)
+    assert len(find_in_place(table[:0], np.arange(3))) == 3 and not find_in_place(table[:0], np.arange(3)).any()
+
+
+@pytest.mark.parametrize("batch", [1000, 1 << 22])
 @pytest.mark.parametrize("span, repeats", [(10**6, 1), (300, 1), (40, 300), (50, 2_000)])
-def test_tally_rows_are_the_pointers_of_the_counts(span, repeats):
+def test_tally_rows_are_the_pointers_of_the_counts(span, repeats, batch, monkeypatch):
     """The count pass's last merge writes the rows' pointers in blocks directly: the same
     sources, and the blocks (offsets of the narrowest type: 1 byte up to 255 synapses in
     a block, 2, 4 beyond) that the full pointers of NumPy's counts give."""
     from bigbrain.kernels import csr
+    import bigbrain.projection as projection
     from bigbrain.projection import Tally
+    monkeypatch.setattr(projection, "TALLY_BATCH", batch)  # runs of batches merged, or one run
     rng = np.random.default_rng(span)
     gids = np.repeat(rng.integers(0, span, 20_000 // min(repeats, 20)), repeats)
     rng.shuffle(gids)

@@ -1,11 +1,13 @@
 """Build the cluster network's routing tables with the routing requests sent in rounds of
-``ROUND`` requests and in one round, for every exchange strategy, and save per rank
-whether they agree with each other and with the requests: routing_rounds.py ROUND OUT.npz
+``ROUND`` requests (their requests kept, and sent again for the second pass) and in one
+round, for every exchange strategy, and save per rank whether they agree with each other
+and with the requests: routing_rounds.py ROUND OUT.npz
 
 Saved (rank 0, gathered per rank): ``<strategy>_expected`` whether the table of this
 rank's nodes lists, for each, exactly the ranks whose synapses need it, ascending (from
 every rank's needed sources, gathered; not for ``mesh``, whose tables split the route);
-``<strategy>_same`` whether every table equals the one built in one round; ``rounds``
+``<strategy>_same`` whether every table equals the one built in one round (both ways of
+the rounds); ``rounds``
 how many rounds the requests took.
 """
 import math
@@ -20,9 +22,11 @@ from traffic_networks import STRATEGIES, clusters
 ROUND, OUT = int(sys.argv[1]), sys.argv[2]
 
 
-def tables(strategy, round_size):
-    """(the tables of this rank's exchange, its nodes, every rank's needed sources)."""
+def tables(strategy, round_size, kept_keys=exchange.KEPT_KEYS):
+    """(the tables of this rank's exchange, its nodes, every rank's needed sources);
+    requests kept where a rank has at most ``kept_keys`` nodes."""
     exchange.REQUEST_ROUND, exchange.REQUESTS_PER_RANK = round_size, 1
+    exchange.KEPT_KEYS = kept_keys
     net = bb.Network(dt=0.1, seed=3, partition="round_robin", exchange=strategy)
     clusters(net, n_clusters=6, n_exc=40, n_inh=10, k_exc=10, k_inh=3, k_next=2)
     sim = net.build()
@@ -47,8 +51,10 @@ def expected(table, local_gids, needed):
 saved = {}
 for strategy in STRATEGIES:
     rounds, local_gids, needed, comm = tables(strategy, ROUND)
+    sent_twice, _, _, _ = tables(strategy, ROUND, kept_keys=0)
     one, _, _, _ = tables(strategy, 1 << 30)
     same = all(all(np.array_equal(a, b) for a, b in zip(t, u)) for t, u in zip(rounds, one))
+    same &= all(all(np.array_equal(a, b) for a, b in zip(t, u)) for t, u in zip(sent_twice, one))
     saved[f"{strategy}_same"] = np.array(comm.allgather(same))
     if strategy != "mesh":
         saved[f"{strategy}_expected"] = np.array(comm.allgather(expected(rounds[0], local_gids, needed)))
