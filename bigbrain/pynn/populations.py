@@ -16,6 +16,7 @@ from pyNN.standardmodels.cells import SpikeSourceArray
 from ..errors import ModelError
 from ..population import Selection
 from . import simulator
+from .selections import base_cells
 from .recording import Recorder
 from .standardmodels import STATE_VARIABLES, require_model
 
@@ -424,31 +425,3 @@ def _is_sequences(values):
 def _on_grid(times, dt):
     """Spike times (ms) moved to the dt grid (the nearest step, at least one step)."""
     return np.maximum(np.rint(np.asarray(times, np.float64) / dt), 1) * dt
-
-
-def base_cells(cells):
-    """(population, indices) pairs of a Population, PopulationView, Assembly or list of IDs,
-    in the order of the cells."""
-    if isinstance(cells, Population):
-        return [(cells, np.arange(cells.size))]
-    if isinstance(cells, PopulationView):
-        return [(cells.grandparent, cells.index_in_grandparent(np.arange(cells.size)))]
-    if isinstance(cells, Assembly):
-        return [pair for p in cells.populations for pair in base_cells(p)]
-    pairs = []
-    for cell in cells:
-        index = cell.parent.id_to_index(cell)
-        if pairs and pairs[-1][0] is cell.parent:
-            pairs[-1][1].append(index)
-        else:
-            pairs.append((cell.parent, [index]))
-    return [(pop, np.asarray(idx, np.int64)) for pop, idx in pairs]
-
-
-def selection_of(cells):
-    """The bigbrain selection of ``cells`` (after the network is described)."""
-    pairs = base_cells(cells)
-    if len(pairs) == 1 and getattr(pairs[0][0]._parts[0][0], "is_device", False):
-        return pairs[0][0]._parts[0][0]
-    parts = [part for pop, idx in base_cells(cells) for part in pop.selection(idx).parts]
-    return Selection(parts)

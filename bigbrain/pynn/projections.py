@@ -25,7 +25,8 @@ from ..stdp import STDP
 from ..tsodyks import TsodyksSynapse
 from ..streams import Purpose
 from . import simulator
-from .populations import Assembly, base_cells, selection_of
+from .selections import base_cells, selection_of
+from .populations import Assembly
 from .standardmodels import (STDPMechanism, SimpleStochasticSynapse, StaticSynapse,
                              TsodyksMarkramSynapse, weight_scale)
 

@@ -17,6 +17,7 @@ from pyNN import recording
 
 from ..errors import ModelError
 from . import simulator
+from .selections import selection_of
 
 #: PyNN recordable -> (bigbrain recordable, factor to PyNN units).
 RECORDABLES = {"spikes": ("spikes", 1.0), "v": ("V_m", 1.0), "V_m": ("V_m", 1.0),
@@ -87,7 +88,6 @@ class Recorder(recording.Recorder):
 
     def _describe(self, net):
         """Ask ``net`` to record what PyNN asked for."""
-        from .populations import selection_of
         for variable, ids in self.recorded.items():
             if not ids:
                 continue

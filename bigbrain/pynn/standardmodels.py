@@ -15,6 +15,7 @@ from ..errors import ModelError
 from ..generators import KINDS as DEVICE_KINDS
 from ..neurons import MODELS
 from ..stimulation import CurrentProjection
+from .selections import selection_of
 
 #: Membrane translations shared by the integrate-and-fire cells.
 _LIF = (("v_rest", "E_L"), ("cm", "C_m", 1000.0), ("tau_m", "tau_m"),
@@ -410,7 +411,6 @@ class _CurrentSource:
         return p
 
     def _describe(self, net):
-        from .populations import selection_of
         from .simulator import state
         name = f"current_source{state.current_sources.index(self)}"
         self._generator = net._generator(self.kind, name, 1, self._engine_params())
