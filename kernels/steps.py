@@ -14,6 +14,12 @@ The neuron groups come one per kernel slot (``delta``, ``exp``, ``alpha``, ``con
 ``cond2``: the block table of that kernel, or None where the rank has none: Numba removes
 the branch); ``cond2`` takes a second group of conductance neurons (another model, so
 another table type).
+
+Numba's on-disk cache (``cache=True``) is keyed on this file alone, yet :func:`advance`
+holds compiled copies of the kernels it calls: a change to one of them (cond.py, lif.py,
+poisson.py, stdp.py, delivery.py) must come with a change here, or a checkout with a cache
+keeps running the old code. Last such change: cond.py's bound of V at V_th + theta
+(2026-12-06).
 """
 import numba
 import numpy as np
