@@ -18,7 +18,8 @@ substep the conductances follow their exact solution — exponential
 g(t) = g0·e^(−t/τ); alpha dg(t) = dg0·e^(−t/τ), g(t) = (g0 + dg0·t)·e^(−t/τ) — taken at
 t0, t0 + h/2 and t0 + h, and (V, w) take one classical Runge–Kutta step (RK4) with them.
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
-it, V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
+it — for the adaptive threshold by V_th + theta, the threshold the neuron has, so that a
+neuron between V_th and V_th + theta feels its leak and driving forces at its own V — V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
 term only for Delta_T > 0. No data-dependent iteration counts and no fused multiply-adds
 (Numba does not contract; see Bits below), so a neuron's trajectory depends on its state
 and input alone: identical on any number of ranks.
@@ -90,11 +91,11 @@ def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
 
 
 @numba.njit(cache=True, inline="always")
-def _slopes(V, w, g_ex, g_in, I, refractory, i, p):
+def _slopes(V, w, g_ex, g_in, I, refractory, i, p, th):
     """(dV/dt, dw/dt) of neuron i: NEST's right-hand side (V held at V_reset while
-    refractory, else bounded by V_clamp)."""
+    refractory, else bounded by V_clamp + th; th: the threshold increase theta, else 0)."""
     E_L = at(p[_E_L], i)
-    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i))
+    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i) + th)
     dV = 0.0 if refractory else _dV(v, g_ex, g_in, w, I, E_L, at(p[_G_L], i), at(p[_C_M], i),
                                     at(p[_E_EX], i), at(p[_E_IN], i), at(p[_DELTA_T], i),
                                     at(p[_V_TH], i))
@@ -102,13 +103,14 @@ def _slopes(V, w, g_ex, g_in, I, refractory, i, p):
 
 
 @numba.njit(cache=True, inline="always")
-def _rk4(V, w, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h):
-    """One RK4 substep of (V, w) with the conductances at its start, middle and end."""
+def _rk4(V, w, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
+    """One RK4 substep of (V, w) with the conductances at its start, middle and end
+    (``th``: the threshold increase, :func:`_slopes`)."""
     half = 0.5 * h
-    kV1, kw1 = _slopes(V, w, ge0, gi0, I, refractory, i, p)
-    kV2, kw2 = _slopes(V + half * kV1, w + half * kw1, ge1, gi1, I, refractory, i, p)
-    kV3, kw3 = _slopes(V + half * kV2, w + half * kw2, ge1, gi1, I, refractory, i, p)
-    kV4, kw4 = _slopes(V + h * kV3, w + h * kw3, ge2, gi2, I, refractory, i, p)
+    kV1, kw1 = _slopes(V, w, ge0, gi0, I, refractory, i, p, th)
+    kV2, kw2 = _slopes(V + half * kV1, w + half * kw1, ge1, gi1, I, refractory, i, p, th)
+    kV3, kw3 = _slopes(V + half * kV2, w + half * kw2, ge1, gi1, I, refractory, i, p, th)
+    kV4, kw4 = _slopes(V + h * kV3, w + h * kw3, ge2, gi2, I, refractory, i, p, th)
     sixth = h / 6.0
     return (V + sixth * (kV1 + 2.0 * kV2 + 2.0 * kV3 + kV4),
             w + sixth * (kw1 + 2.0 * kw2 + 2.0 * kw3 + kw4))
@@ -158,7 +160,7 @@ def _after_crossing(v, w, w1, g_ex, dg_ex, g_in, dg_in, I, refractory, i, p, h):
     ge1, ge2, _ = _conductance(ge, dge, P_ex ** half, P_ex ** whole, 0.5 * rest, rest)
     gi1, gi2, _ = _conductance(gi, dgi, P_in ** half, P_in ** whole, 0.5 * rest, rest)
     V_reset = at(p[_V_RESET], i)
-    v2, w2 = _rk4(V_reset, w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, i, p, rest)
+    v2, w2 = _rk4(V_reset, w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, i, p, rest, 0.0)
     return (V_reset if refractory else v2), w2
 
 
@@ -178,7 +180,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
         cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
         if w is None:  # iaf: a branch Numba removes, with the loop below, where w is None
             for sub in range(n_sub):
-                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, I_stim, r, ex, inh, cur, p, h,
+                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, p, h,
                                sub == n_sub - 1)
             k = _leaky_threshold(V, theta, r, p, s, out_idx, out_off, k)
             for j in range(rec_idx.shape[0]):
@@ -198,7 +200,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
                                               half, h)
                 gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
                                               half, h)
-                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h)
+                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h, th)
                 if r[i] > 0:
                     v1 = V_reset
                 elif (detect_each or sub == n_sub - 1) and v1 >= at(p[_V_SPIKE], i) + th:
@@ -242,29 +244,29 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
 
 
 @numba.njit(cache=True, inline="always")
-def _leaky_slope(V, g_ex, g_in, I, refractory, i, p):
+def _leaky_slope(V, g_ex, g_in, I, refractory, i, p, th):
     """dV/dt of :func:`_slopes` for w = 0 and Delta_T = 0 (no exponential term: the
     branch folds away)."""
-    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i))
+    v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i) + th)
     return 0.0 if refractory else _dV(v, g_ex, g_in, 0.0, I, at(p[_E_L], i), at(p[_G_L], i),
                                       at(p[_C_M], i), at(p[_E_EX], i), at(p[_E_IN], i), 0.0,
                                       at(p[_V_TH], i))
 
 
 @numba.njit(cache=True, inline="always")
-def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h):
+def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
     """V after one RK4 substep of :func:`_rk4` for w = 0 and Delta_T = 0 (w's own slope,
     which stays 0, left out: ``- w`` in dV/dt subtracts +0.0, which changes no bit)."""
     half = 0.5 * h
-    k1 = _leaky_slope(V, ge0, gi0, I, refractory, i, p)
-    k2 = _leaky_slope(V + half * k1, ge1, gi1, I, refractory, i, p)
-    k3 = _leaky_slope(V + half * k2, ge1, gi1, I, refractory, i, p)
-    k4 = _leaky_slope(V + h * k3, ge2, gi2, I, refractory, i, p)
+    k1 = _leaky_slope(V, ge0, gi0, I, refractory, i, p, th)
+    k2 = _leaky_slope(V + half * k1, ge1, gi1, I, refractory, i, p, th)
+    k3 = _leaky_slope(V + half * k2, ge1, gi1, I, refractory, i, p, th)
+    k4 = _leaky_slope(V + h * k3, ge2, gi2, I, refractory, i, p, th)
     return V + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
 @numba.njit(cache=True)
-def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, I_stim, r, ex, inh, cur, p, h, last):
+def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, p, h, last):
     """One substep of every neuron of a model without adaptation current whose spikes are
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
@@ -278,8 +280,9 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, I_stim, r, ex, inh, cur, p, h, l
         dgi = None if dg_in is None else dg_in[i]
         ge1, ge2, dge2 = _conductance(ge, dge, at(p[_P_EX_HALF], i), at(p[_P_EX], i), half, h)
         gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i), half, h)
+        th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)  # as _leaky_threshold's
         v1 = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
-                        refractory, i, p, h)
+                        refractory, i, p, h, th)
         V[i] = at(p[_V_RESET], i) if refractory else v1
         x_ex = ex[i] * INVERSE_SCALE if last else 0.0
         x_in = -(inh[i] * INVERSE_SCALE) if last else 0.0

@@ -17,6 +17,12 @@ another table type). The parrots, samples and Poisson projections come as an arr
 typed list that may be empty, not None: Numba compiles :func:`advance` once per
 combination of argument types (seconds each), and these would double the combinations
 for a loop of a few iterations less.
+
+Numba's on-disk cache (``cache=True``) is keyed on this file alone, yet :func:`advance`
+holds compiled copies of the kernels it calls: a change to one of them (cond.py, lif.py,
+poisson.py, stdp.py, delivery.py) must come with a change here, or a checkout with a cache
+keeps running the old code. Last such change: cond.py's bound of V at V_th + theta
+(2026-12-06).
 """
 import numba
 import numpy as np

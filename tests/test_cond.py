@@ -164,6 +164,20 @@ def test_adaptive_threshold_rises_by_theta_plus_and_decays_with_tau_theta():
     assert MODELS["iaf_cond_exp_adaptive"].recordables == ("V_m", "g_ex", "g_in", "theta")
 
 
+def test_adaptive_neuron_above_V_th_relaxes_at_its_own_V():
+    """Between V_th and its threshold V_th + theta the adaptive neuron's V follows the exact
+    leak E_L + (V0 - E_L)·e^(-t/tau_m) (no input, no spike): the right-hand side bounds V
+    at V_th + theta. (It bounded V at V_th, which froze leak and driving forces there: V
+    rose linearly, 1 mV/ms here, and every neuron with theta > 0 fired too early.)"""
+    block, step = block_of("iaf_cond_exp_adaptive", V_m=-54.0, E_L=-40.0, V_th=-55.0,
+                           theta=20.0, theta_plus=0.0, tau_theta=1e7)
+    spikes, rec = step(n_steps=100)
+    tau_m = 250.0 / 16.6667                                   # C_m / g_L (defaults), ms
+    t = DT * np.arange(1, 101)
+    assert len(spikes) == 0
+    np.testing.assert_allclose(rec[:, 0, 0], -40.0 - 14.0 * np.exp(-t / tau_m), rtol=1e-9)
+
+
 def test_adaptive_threshold_without_theta_plus_is_iaf_cond_exp():
     rng = np.random.default_rng(5)
     trains = [list(np.flatnonzero(rng.random(3000) < 0.08)[1:] * DT) for _ in range(4)]

@@ -14,7 +14,8 @@ excitatory neuron's summed input weight is normalised to ``weight_sum`` (``conn.
 says (where the weights are written). Neuron labels: the class with the highest mean
 response over the last epoch; a sample is classified by the label whose neurons answer
 most on average. Evaluation runs a copy of the network with the learned weights and
-thresholds frozen (static synapses, ``theta_plus = 0``).
+thresholds frozen, the paper's test mode (static synapses; ``iaf_cond_exp`` neurons with
+V_th + the learned theta as threshold: no adaptation, no decay).
 
 Units: ms, mV, nS (weights are peak conductances; g_L = 1 nS makes them the paper's
 dimensionless conductances), Hz. ``present_ms`` / ``rest_ms`` shorten the presentation
@@ -111,9 +112,13 @@ class DiehlCook:
         self.gen = net.poisson("input", rate=0.0, size=n_inputs)   # one rate per pixel
         X = net.population("X", n_inputs, "parrot_neuron")
         net.connect(self.gen, X, rule="one_to_one", weight=1.0, delay=c.dt)
-        params = {**EXCITATORY, "theta_plus": c.theta_plus, "tau_theta": c.tau_theta} \
-            if frozen is None else {**EXCITATORY, "theta_plus": 0.0, "theta": frozen[1]}
-        self.E = net.population("E", c.n_neurons, "iaf_cond_exp_adaptive", **params)
+        if frozen is None:
+            self.E = net.population("E", c.n_neurons, "iaf_cond_exp_adaptive", **{
+                **EXCITATORY, "theta_plus": c.theta_plus, "tau_theta": c.tau_theta})
+        else:                               # the paper's test mode: thresholds held fixed
+            fixed = {k: v for k, v in EXCITATORY.items() if k not in ("theta_plus", "tau_theta")}
+            fixed["V_th"] = EXCITATORY["V_th"] + np.asarray(frozen[1], np.float64)
+            self.E = net.population("E", c.n_neurons, "iaf_cond_exp", **fixed)
         inh = net.population("I", c.n_neurons, "iaf_cond_exp", **INHIBITORY)
         rule = None if frozen is not None else bb.TripletSTDP(
             tau_plus=20.0, Aplus=0.0, Aminus=c.nu_pre, Aplus_triplet=c.nu_post,

@@ -17,7 +17,8 @@ g_in (nS); ``iaf_cond_exp_adaptive`` also theta (mV).
 ``iaf_cond_exp_adaptive``: the threshold is V_th + theta; at each spike theta rises by
 ``theta_plus`` (mV) and between spikes decays to 0 with ``tau_theta`` (ms), exactly
 (θ ← θ·e^(−dt/τ_θ) at the start of each step). Diehl & Cook's neurons use θ+ = 0.05 mV and
-τ_θ = 10⁷ ms, the defaults here; with theta_plus = 0 the model is ``iaf_cond_exp``.
+τ_θ = 10⁷ ms, the defaults here; with theta_plus = 0 the model is ``iaf_cond_exp``. The
+right-hand side bounds V at the threshold V_th + theta (``iaf_cond_exp``'s, NEST's, at V_th).
 ``theta`` is a state variable as V_m is (NEST's convention): the parameter gives its initial
 value, and ``net.get`` / ``net.set`` read and change the threshold increase now.
 """

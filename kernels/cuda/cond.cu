@@ -42,10 +42,12 @@ BB_HD double cond_dV(double v, double g_ex, double g_in, double w, double I, con
             - g_in * (v - q[K_E_in]) - w + I) / q[K_C_m];
 }
 
-// (dV/dt, dw/dt): V held at V_reset while refractory, else bounded by V_clamp.
+// (dV/dt, dw/dt): V held at V_reset while refractory, else bounded by V_clamp + th (th: the
+// threshold increase theta, else 0).
 BB_HD void cond_slopes(double V, double w, double g_ex, double g_in, double I, bool refractory,
-                       const double *q, double &dV, double &dw) {
-    double v = refractory ? q[K_V_reset] : (q[K_V_clamp] < V ? q[K_V_clamp] : V);
+                       const double *q, double th, double &dV, double &dw) {
+    double clamp = q[K_V_clamp] + th;
+    double v = refractory ? q[K_V_reset] : (clamp < V ? clamp : V);
     dV = refractory ? 0.0 : cond_dV(v, g_ex, g_in, w, I, q);
     dw = (q[K_a] * (v - q[K_E_L]) - w) / q[K_tau_w];
 }
@@ -53,13 +55,13 @@ BB_HD void cond_slopes(double V, double w, double g_ex, double g_in, double I, b
 // One RK4 substep of h ms of (V, w) to (V1, w1), the conductances at its start, middle, end.
 BB_HD void cond_rk4(double V, double w, double ge0, double ge1, double ge2, double gi0,
                     double gi1, double gi2, double I, bool refractory, const double *q, double h,
-                    double &V1, double &w1) {
+                    double th, double &V1, double &w1) {
     double half = 0.5 * h;
     double kV1, kw1, kV2, kw2, kV3, kw3, kV4, kw4;
-    cond_slopes(V, w, ge0, gi0, I, refractory, q, kV1, kw1);
-    cond_slopes(V + half * kV1, w + half * kw1, ge1, gi1, I, refractory, q, kV2, kw2);
-    cond_slopes(V + half * kV2, w + half * kw2, ge1, gi1, I, refractory, q, kV3, kw3);
-    cond_slopes(V + h * kV3, w + h * kw3, ge2, gi2, I, refractory, q, kV4, kw4);
+    cond_slopes(V, w, ge0, gi0, I, refractory, q, th, kV1, kw1);
+    cond_slopes(V + half * kV1, w + half * kw1, ge1, gi1, I, refractory, q, th, kV2, kw2);
+    cond_slopes(V + half * kV2, w + half * kw2, ge1, gi1, I, refractory, q, th, kV3, kw3);
+    cond_slopes(V + h * kV3, w + h * kw3, ge2, gi2, I, refractory, q, th, kV4, kw4);
     double sixth = h / 6.0;
     V1 = V + sixth * (kV1 + 2.0 * kV2 + 2.0 * kV3 + kV4);
     w1 = w + sixth * (kw1 + 2.0 * kw2 + 2.0 * kw3 + kw4);
@@ -112,7 +114,7 @@ BB_HD void cond_after_crossing(double v, double w, double w1, double g_ex, doubl
     cond_conductance(gi, dgi, alpha, pow(P_in, half), pow(P_in, whole), 0.5 * rest, rest, gi1,
                      gi2, unused);
     double v2;
-    cond_rk4(q[K_V_reset], w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, q, rest, v2, w2);
+    cond_rk4(q[K_V_reset], w_c, ge, ge1, ge2, gi, gi1, gi2, I, refractory, q, rest, 0.0, v2, w2);
     V2 = refractory ? q[K_V_reset] : v2;
 }
 
@@ -149,7 +151,7 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             double ge1, ge2, dge2, gi1, gi2, dgi2, v1, w1;
             cond_conductance(ge, dge, alpha, q[K_P_ex_half], q[K_P_ex], half, h, ge1, ge2, dge2);
             cond_conductance(gi, dgi, alpha, q[K_P_in_half], q[K_P_in], half, h, gi1, gi2, dgi2);
-            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, v1, w1);
+            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, th, v1, w1);
             if (ri > 0) {
                 v1 = q[K_V_reset];
             } else if ((detect_each || sub == n_sub - 1) && v1 >= q[K_V_spike] + th) {
