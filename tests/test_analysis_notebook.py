@@ -41,6 +41,7 @@ def test_example_notebook_runs(tmp_path, monkeypatch):
     assert list(tmp_path.glob("*/run.zarr.report/index.html"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", REAL)
 def test_example_notebook_runs_on_an_archive_of_bigbrain_run(tmp_path, monkeypatch, kind):
     model, args, figures = REAL[kind]

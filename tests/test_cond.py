@@ -255,6 +255,7 @@ def test_iaf_cond_reset_must_lie_below_threshold():
         bb.Network().population("A", 2, "iaf_cond_exp", V_reset=-50.0, V_th=-55.0)
 
 
+@pytest.mark.slow
 def test_cuda_path_runs_every_conductance_model_as_numpy(host_gpu, monkeypatch):  # noqa: F811
     """The CUDA kernels (compiled for the CPU) through the CuPy backend's code path: every
     conductance-based model, parameters drawn per neuron and set per neuron between runs,
@@ -301,6 +302,7 @@ def _checkpointed(path, **archive):
     return net
 
 
+@pytest.mark.slow
 def test_cuda_path_resumes_conductance_models_as_the_cpu_runs_on(
         host_gpu, monkeypatch, tmp_path):  # noqa: F811
     """Checkpoint at 30 ms on the CUDA path (g, dg, w, theta, refractory steps, current

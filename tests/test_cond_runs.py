@@ -52,6 +52,7 @@ def model_text():
     return MODEL.format(populations=pops, projections=projections)
 
 
+@pytest.mark.slow
 def test_model_file_on_3_ranks_checkpointed_and_resumed_on_2_equals_1_rank(tmp_path):
     path = tmp_path / "cond.toml"
     path.write_text(model_text())

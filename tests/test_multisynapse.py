@@ -49,6 +49,7 @@ def test_aeif_cond_alpha_multisynapse_agrees_with_nest_within_aeif_tolerance():
 SCRIPT = Path(__file__).parent / "scripts" / "multisynapse_ranks.py"
 
 
+@pytest.mark.slow
 @pytest.mark.mpi
 def test_spikes_and_V_m_are_the_same_on_one_two_and_three_ranks(tmp_path):
     results = results_on_ranks(SCRIPT, tmp_path)
