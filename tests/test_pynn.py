@@ -352,6 +352,17 @@ def test_same_spikes_as_pynn_nest(tmp_path):
         np.testing.assert_allclose(mine[f"{name}_t"], nest[f"{name}_t"], atol=1e-9)
 
 
+def _on_bigbrain_and_nest(tmp_path, script):
+    """The results (npz) of ``tests/scripts/<script>`` run with bigbrain.pynn and pyNN.nest."""
+    runs = []
+    for backend in ("bigbrain.pynn", "pyNN.nest"):
+        subprocess.run([sys.executable, str(Path(__file__).parent / "scripts" / script), backend,
+                        str(tmp_path / f"{backend}.npz")], check=True, capture_output=True,
+                       timeout=300)
+        runs.append(np.load(tmp_path / f"{backend}.npz"))
+    return runs
+
+
 @pytest.mark.nest
 def test_composed_cells_as_pynn_nest(tmp_path):
     """PointNeuron (tests/scripts/pynn_composed.py: PyNN's composed-neuron scenario with
@@ -359,13 +370,7 @@ def test_composed_cells_as_pynn_nest(tmp_path):
     V_m and receptor currents (iaf_psc_exp_multisynapse, exact integration); the AdExp cell
     with alpha-conductance receptors its spikes, V_m within 0.1 mV and conductances within
     rtol 1e-6 (NEST's gsl_error_tol)."""
-    script = Path(__file__).parent / "scripts" / "pynn_composed.py"
-    runs = {}
-    for backend in ("bigbrain.pynn", "pyNN.nest"):
-        subprocess.run([sys.executable, str(script), backend, str(tmp_path / f"{backend}.npz")],
-                       check=True, capture_output=True, timeout=300)
-        runs[backend] = np.load(tmp_path / f"{backend}.npz")
-    mine, nest = runs["bigbrain.pynn"], runs["pyNN.nest"]
+    mine, nest = _on_bigbrain_and_nest(tmp_path, "pynn_composed.py")
     for cell in ("lif", "adexp"):
         assert len(nest[f"{cell}_spikes"]) >= 5
         np.testing.assert_allclose(mine[f"{cell}_spikes"], nest[f"{cell}_spikes"], atol=1e-9)
@@ -434,13 +439,7 @@ def test_poisson_rates_set_between_runs_as_pynn_nest(tmp_path):
     a rate switched on and off acts on the same steps as in pyNN.nest, given that
     pyNN.nest's first run goes one min_delay (0.1 ms) past the time asked for; counts at
     rates set per cell agree with the rates in both."""
-    script = Path(__file__).parent / "scripts" / "pynn_rate_change.py"
-    runs = {}
-    for backend in ("bigbrain.pynn", "pyNN.nest"):
-        subprocess.run([sys.executable, str(script), backend, str(tmp_path / f"{backend}.npz")],
-                       check=True, capture_output=True, timeout=300)
-        runs[backend] = np.load(tmp_path / f"{backend}.npz")
-    mine, nest = runs["bigbrain.pynn"], runs["pyNN.nest"]
+    mine, nest = _on_bigbrain_and_nest(tmp_path, "pynn_rate_change.py")
     on_mine, on_nest = np.unique(mine["on_t"]), np.unique(nest["on_t"])
     assert len(on_nest) == 20 and on_nest[0] == pytest.approx(10.3)
     np.testing.assert_allclose(on_mine + 0.1, on_nest, atol=1e-9)
