@@ -19,10 +19,11 @@ combination of argument types (seconds each), and these would double the combina
 for a loop of a few iterations less.
 
 Numba's on-disk cache (``cache=True``) is keyed on this file alone, yet :func:`advance`
-holds compiled copies of the kernels it calls: a change to one of them (cond.py, lif.py,
-poisson.py, stdp.py, delivery.py) must come with a change here, or a checkout with a cache
-keeps running the old code. Last such change: cond.py's bound of V at V_th + theta
-(2026-12-06).
+holds compiled copies of the kernels it calls: a change to one of them must come with a
+change here, or a checkout with a warm cache keeps running the old code. So this file names
+the digest of those kernels' sources (:data:`KERNELS_DIGEST`, checked by
+``tests/test_fused.py``): a changed kernel fails that test until the digest here is
+updated, which changes this file and makes every cache compile :func:`advance` anew.
 """
 import numba
 import numpy as np
@@ -34,6 +35,10 @@ from .lif import iaf_psc_alpha_blocks, iaf_psc_delta_blocks, iaf_psc_exp_blocks
 from .poisson import poisson_input
 from .stdp import deliver as stdp_deliver
 from .stdp import record_post_spikes
+
+#: SHA-256 (first 16 hex digits) of the sources of the kernel modules this one imports,
+#: directly or through each other, concatenated in the order of their names.
+KERNELS_DIGEST = "dbaaa67c3cc5810d"
 
 #: What :func:`advance` returns as ``pending`` where no interval is left half done.
 NONE_PENDING = -1

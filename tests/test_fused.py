@@ -341,3 +341,38 @@ if net.rank == 0:
     with open(sys.argv[1], "w") as f:
         json.dump(out, f)
 """
+
+
+def kernels_digest(kernels):
+    """The digest that kernels/steps.py must name: of the kernel modules it imports,
+    directly or through each other (read from their sources)."""
+    import ast
+    import hashlib
+    seen, todo = set(), ["steps"]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [node.module for node in ast.parse((kernels / f"{name}.py").read_text()).body
+                     if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module]
+    digest = hashlib.sha256()
+    for name in sorted(seen - {"steps"}):
+        digest.update((kernels / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def test_steps_names_the_digest_of_the_kernels_compiled_into_it(tmp_path):
+    """Numba's cache of the fused loop is keyed on steps.py alone: a changed kernel it calls
+    must change steps.py (its KERNELS_DIGEST), else a warm cache runs the old kernel."""
+    from pathlib import Path
+    from bigbrain.kernels import steps
+    kernels = Path(steps.__file__).parent
+    assert steps.KERNELS_DIGEST == kernels_digest(kernels), (
+        "a kernel compiled into kernels/steps.py changed: set its KERNELS_DIGEST to "
+        f"{kernels_digest(kernels)!r}")
+    changed = tmp_path / "kernels"
+    changed.mkdir()
+    for source in kernels.glob("*.py"):
+        (changed / source.name).write_text(source.read_text())
+    (changed / "cond.py").write_text((kernels / "cond.py").read_text() + "\n# changed\n")
+    assert kernels_digest(changed) != steps.KERNELS_DIGEST
