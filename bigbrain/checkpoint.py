@@ -195,8 +195,7 @@ def write_part(group, sim, step, changes=None):
     ring_ex, ring_in = sim.backend.to_host(sim.ring_ex), sim.backend.to_host(sim.ring_in)
     for key, values in _ring_entries(sim, step, ring_ex, ring_in).items():
         out[f"ring/{key}"] = _put(group, f"ring/{key}", values)
-    ring_ports = sim.backend.to_host(getattr(sim, "ring_ports", np.zeros((0, 2, 1, 1), np.int64)))
-    for r, (port_ex, port_in) in enumerate(ring_ports, 2):   # receptor ports above 1
+    for r, (port_ex, port_in) in enumerate(sim.backend.to_host(sim.ring_ports), 2):  # ports > 1
         for key, values in _ring_entries(sim, step, port_ex, port_in).items():
             out[f"ports/{r}/{key}"] = _put(group, f"ports/{r}/{key}", values)
     ring_cur = sim.backend.to_host(sim.ring_cur)
@@ -347,7 +346,7 @@ def restore(sim, root, step):
     restore_changes(sim, load_part_arrays(root, step, m, "params/"),  # set between runs
                     load_part_arrays(root, step, m, "weights/"))
     _restore_ring(sim, load_part_arrays(root, step, m, "ring/"), (sim.ring_ex, sim.ring_in))
-    for r in range(2, 2 + len(getattr(sim, "ring_ports", ()))):
+    for r in range(2, 2 + len(sim.ring_ports)):
         ports = load_part_arrays(root, step, m, f"ports/{r}/")
         if ports:
             _restore_ring(sim, ports, sim.ring_of(r))
