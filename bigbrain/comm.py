@@ -6,8 +6,10 @@ into an exception on every rank (the same one where the failing ranks agree, els
 :class:`~bigbrain.errors.RankError`), and an uncaught exception
 in a multi-rank job aborts the whole job (:func:`abort_on_uncaught_exception`).
 """
+import functools
 import pickle
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -15,7 +17,7 @@ from mpi4py import MPI
 
 from .arrays import INT32_MAX
 from .errors import ModelError, rank_error
-from .kernels.emulated import moved_blocks
+from .kernels.emulated import mirrored_blocks, moved_blocks
 
 
 class Comm:
@@ -161,6 +163,20 @@ def abort_on_uncaught_exception():
     sys.excepthook = hook
 
 
+def _collective(method):
+    """An emulated collective whose CPU time (``time.process_time``, s) is added to its
+    :class:`EmulatedMPI`'s ``seconds``."""
+    @functools.wraps(method)
+    def timed(self, *args, **kwargs):
+        emulated = getattr(self, "comm", self)
+        start = time.process_time()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            emulated.seconds += time.process_time() - start
+    return timed
+
+
 #: Sources whose blocks :class:`EmulatedMPI` moves at a time (bounds its temporaries).
 BLOCKS_CHUNK = 1 << 16
 
@@ -181,6 +197,9 @@ class EmulatedMPI:
     that ``alltoall`` and ``sparse`` exchanges, the build and the archive's telemetry use
     are answered (no mesh sub-communicators). The result is the load of one rank, not a
     simulation of the network: spikes from other ranks are this rank's, moved.
+
+    ``seconds``: the CPU time spent in its collectives so far (s), which a cluster spends
+    in MPI instead (moving the words over the network), to tell apart from the rank's own.
     """
 
     def __init__(self, size, rank, n_nodes):
@@ -188,6 +207,7 @@ class EmulatedMPI:
             raise ValueError(f"rank {rank} of {size} ranks of {n_nodes} nodes: need "
                              "0 <= rank < size <= n_nodes")
         self.size, self.rank, self.n_nodes = int(size), int(rank), int(n_nodes)
+        self.seconds = 0.0
 
     def Get_rank(self):
         return self.rank
@@ -214,25 +234,31 @@ class EmulatedMPI:
         return dtype.type(unit), dtype.type(self.n_nodes * unit), dtype.type(self.size * unit)
 
     # ------------------------------------------------------------ object collectives
+    @_collective
     def allgather(self, obj):
         return [obj] * self.size
 
+    @_collective
     def gather(self, obj, root=0):
         return [obj] * self.size if self.rank == root else None
 
+    @_collective
     def bcast(self, obj, root=0):
         return obj
 
+    @_collective
     def allreduce(self, value, op=MPI.SUM):
         return value * self.size if op == MPI.SUM else value
 
     def reduce(self, value, op=MPI.SUM, root=0):
         return self.allreduce(value, op) if self.rank == root else None
 
+    @_collective
     def Barrier(self):
         pass
 
     # ------------------------------------------------------------ buffer collectives
+    @_collective
     def Allreduce(self, send, recv, op=MPI.SUM):
         recv[...] = np.asarray(send) * (self.size if op == MPI.SUM else 1)
 
@@ -240,51 +266,47 @@ class EmulatedMPI:
         self.Allreduce(send, recv, op)
         return _Done()
 
+    @_collective
     def Allgatherv(self, send, recv):
         out, counts = recv
         out[...] = np.tile(np.asarray(send), self.size)[:len(out)]
 
+    @_collective
     def Alltoall(self, send, recv):
         # recv[s] = send[mirror(s)] = send[(2r − s) mod P]: the array reversed, in two slices
         send, m = np.asarray(send), 2 * self.rank % self.size
         recv[:m + 1] = send[m::-1]
         recv[m + 1:] = send[:m:-1]
 
+    @_collective
     def Alltoallv(self, send, recv):
         data, counts = send
-        self._blocks(data, counts, None, None, recv[0])
+        out = recv[0]
+        unit, limit, wrap = self._motion(out.dtype)
+        shift = (-self.rank) % self.size  # that of rank 0's block: its mirror is 2r
+        mirrored_blocks(np.asarray(data, out.dtype), np.asarray(counts), self.rank,
+                        out.dtype.type(shift) * unit, unit, limit, wrap, out)
 
     def _blocks(self, data, counts, destinations, sources, out):
-        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order; None:
-        every rank): each the block that ``data`` holds for the source's mirror among
-        ``destinations`` (ascending ranks, ``counts`` words each; none if the mirror is not
-        one; None: every rank), moved. Sources go :data:`BLOCKS_CHUNK` at a time:
-        temporaries of one array of P (the displacements) and of a chunk of sources."""
+        """Fill ``out`` with the blocks received from ``sources`` (ranks, in order): each
+        the block that ``data`` holds for the source's mirror among ``destinations``
+        (ascending ranks, ``counts`` words each; none if the mirror is not one), moved
+        (a graph's neighbourhood; every rank's: :meth:`Alltoallv`). Sources go
+        :data:`BLOCKS_CHUNK` at a time: temporaries of one array of the destinations (the
+        displacements) and of a chunk of sources."""
         counts = np.asarray(counts)
         first = np.cumsum(counts, dtype=np.int64 if len(data) > INT32_MAX else np.int32)
         first -= counts  # where each destination's block starts in ``data`` (MPI's displacements)
-        n_sources = self.size if sources is None else len(sources)
         motion = self._motion(out.dtype)
         at = 0
-        for lo in range(0, n_sources, BLOCKS_CHUNK):
-            hi = min(lo + BLOCKS_CHUNK, n_sources)
-            # the mirrors: positions among all ranks
-            i = senders = self._mirrors(lo, hi) if sources is None else self.mirror(sources[lo:hi])
-            if destinations is not None:  # their positions among the destinations, where there
-                i = np.searchsorted(destinations, senders).clip(0, max(len(destinations) - 1, 0))
-                i = i[destinations[i] == senders] if len(destinations) else i[:0]
-                senders = destinations[i]
-            shifts = self.rank - senders  # (r − mirror) mod P, without a division
+        for lo in range(0, len(sources), BLOCKS_CHUNK):
+            senders = self.mirror(sources[lo:lo + BLOCKS_CHUNK])
+            # their positions among the destinations, where there
+            i = np.searchsorted(destinations, senders).clip(0, max(len(destinations) - 1, 0))
+            i = i[destinations[i] == senders] if len(destinations) else i[:0]
+            shifts = self.rank - destinations[i]  # (r − mirror) mod P, without a division
             shifts[shifts < 0] += self.size
             at += moved_blocks(data, first, counts, i, shifts.astype(out.dtype), *motion, out[at:])
-
-    def _mirrors(self, lo, hi):
-        """:meth:`mirror` of the ranks lo … hi − 1 (at most P of them): descending, wrapped
-        once, without a division."""
-        start = (2 * self.rank - lo) % self.size
-        mirrors = np.arange(start, start - (hi - lo), -1, dtype=np.int64)
-        mirrors[mirrors < 0] += self.size
-        return mirrors
 
     def Split_type(self, kind):
         return _Single()
@@ -304,12 +326,14 @@ class _EmulatedGraph:
     def __init__(self, comm, sources, destinations):
         self.comm, self.sources, self.destinations = comm, sources, destinations
 
+    @_collective
     def Neighbor_alltoall(self, send, recv):
         mirrors = self.comm.mirror(self.sources)
         at = np.searchsorted(self.destinations, mirrors).clip(0, max(len(self.destinations) - 1, 0))
         hit = (self.destinations[at] == mirrors) if len(self.destinations) else np.zeros(len(at), bool)
         recv[...] = np.where(hit, np.asarray(send)[at] if len(self.destinations) else 0, 0)
 
+    @_collective
     def Neighbor_alltoallv(self, send, recv):
         data, counts = send
         self.comm._blocks(data, counts, self.destinations, self.sources, recv[0])

@@ -73,9 +73,11 @@ class RoutingTable:
         self.keys, self.ranks, self.ptr = keys, ranks, ptr
 
     @classmethod
-    def requested(cls, comm, owner, wanted, keys=None):
-        """Collective on ``comm`` (a :class:`Comm`): every rank asks rank ``owner(wanted)[j]``
-        for key ``wanted[j]`` (distinct keys). Returns each holder's table, keyed by ``keys``
+    def requested(cls, comm, group, wanted, keys=None):
+        """Collective on ``comm`` (a :class:`Comm`): every rank asks for each key of ``wanted``
+        (ascending distinct keys) the rank that ``group`` says: ``group(keys)`` gives
+        (``keys`` grouped by the rank of ``comm`` to ask, how many each rank gets, as
+        :func:`~bigbrain.kernels.csr.grouped`). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
 
         The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
@@ -86,7 +88,7 @@ class RoutingTable:
         them all or the keys are few (:data:`KEPT_KEYS`: 2 B per request), else sent
         again for the second pass. Temporaries: one round's requests sent and received,
         never all of them (but those kept)."""
-        rounds = _RequestRounds(comm, owner, np.asarray(wanted))
+        rounds = _RequestRounds(comm, group, np.asarray(wanted))
         if keys is None:
             keys = rounds.keys()
         keep = rounds.n == 1 or len(keys) <= KEPT_KEYS
@@ -141,8 +143,8 @@ class _RequestRounds:
     """The requests of :meth:`RoutingTable.requested`, sent and received round by round
     (each round: this rank's next ``size`` wanted keys, grouped by owner)."""
 
-    def __init__(self, comm, owner, wanted):
-        self.comm, self.owner, self.wanted = comm, owner, wanted
+    def __init__(self, comm, group, wanted):
+        self.comm, self.group, self.wanted = comm, group, wanted
         self.size = max(REQUEST_ROUND, REQUESTS_PER_RANK * comm.size)
         self.n = comm.allreduce_max(-(-len(wanted) // self.size))
 
@@ -151,7 +153,7 @@ class _RequestRounds:
         round's arrays are freed, and their pages given back, before the next round's are
         made (else they stay resident between the arrays kept)."""
         for at in range(0, self.n * self.size, self.size):
-            send, sizes = grouped(self.wanted[at:at + self.size], self.owner, self.comm.size)
+            send, sizes = self.group(self.wanted[at:at + self.size])
             requests, sizes = self.comm.alltoallv(send, sizes)
             del send
             use(requests, sizes)
@@ -275,7 +277,7 @@ class Exchange:
 
 def _needed_table(comm, partition, local_gids, needed):
     """Routing table at each source's owner: which ranks host targets of its local nodes."""
-    return RoutingTable.requested(comm, partition.owner, needed, local_gids)
+    return RoutingTable.requested(comm, partition.grouped, needed, local_gids)
 
 
 class AlltoallExchange(Exchange):
@@ -338,9 +340,11 @@ class MeshExchange(Exchange):
         self.row_comm = Comm(comm.mpi.Split(row, col))
         self.col_comm = Comm(comm.mpi.Split(col, row))
         # The intermediate of (source owner o, destination d) is (row of o, column of d).
-        forward = RoutingTable.requested(self.col_comm, lambda g: mesh.row(partition.owner(g)), needed)
-        table = RoutingTable.requested(self.row_comm, lambda g: mesh.col(partition.owner(g)),
-                                       forward.keys, local_gids)
+        forward = RoutingTable.requested(
+            self.col_comm, lambda g: grouped(g, lambda g: mesh.row(partition.owner(g)), mesh.rows), needed)
+        table = RoutingTable.requested(
+            self.row_comm, lambda g: grouped(g, lambda g: mesh.col(partition.owner(g)), mesh.cols),
+            forward.keys, local_gids)
         self.forward, self.table = RunTable(forward, mesh.rows), RunTable(table, mesh.cols)
         if comm.size == 1:
             self._has_targets = np.diff(table.ptr) > 0

@@ -154,6 +154,65 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
     return out, counts
 
 
+#: Residues (rows) :func:`grouped_by_residue` places at a time: their next slots and
+#: output stay in the caches however large the modulus.
+RESIDUE_TILE = 1 << 15
+
+
+def grouped_by_residue(values, modulus):
+    """:func:`grouped` for ascending non-negative ``values`` keyed by ``value % modulus``
+    (the ranks of a round-robin partition), without a division. The ascending values are
+    sweeps of ascending residues, one per multiple of ``modulus``: one pass counts them,
+    then a cache-blocked transpose places :data:`RESIDUE_TILE` residues at a time from
+    every sweep, so that a value is written into a few cached rows instead of anywhere
+    among ``modulus`` (a round of requests at 500,000 ranks: ~2 per row, each write a
+    cache miss). O(n + modulus + sweeps × modulus / tile), the sweeps at most
+    span / modulus + 1 (under round robin: a rank's neurons)."""
+    values = np.ascontiguousarray(values)
+    counts = np.empty(modulus, np.int32 if len(values) <= np.iinfo(np.int32).max else np.int64)
+    out = np.empty(len(values), values.dtype)
+    _grouped_by_residue(values, modulus, RESIDUE_TILE, counts, out)
+    return out, counts
+
+
+@numba.njit(cache=True)
+def _grouped_by_residue(values, modulus, tile, counts, out):
+    n = values.shape[0]
+    counts[:] = 0
+    if n == 0:
+        return
+    first = values[0] // modulus * modulus  # the multiple of the modulus that starts sweep 0
+    n_sweeps = (values[n - 1] - first) // modulus + 1
+    at = np.empty(n_sweeps + 1, np.int64)  # where each sweep starts (then: its next value)
+    sweep, top = 0, first + modulus
+    at[0] = 0
+    for i in range(n):
+        while values[i] >= top:
+            sweep += 1
+            at[sweep] = i
+            top += modulus
+        counts[values[i] - (top - modulus)] += 1
+    at[sweep + 1:] = n
+    fill = np.empty(min(tile, modulus), np.int64)
+    done = 0
+    for lo in range(0, modulus, tile):
+        hi = min(lo + tile, modulus)
+        for r in range(lo, hi):
+            fill[r - lo] = done
+            done += counts[r]
+        for s in range(n_sweeps):  # sweep by sweep: ascending within a residue
+            start = first + s * modulus + lo
+            j, end, stop = at[s], at[s + 1], start + (hi - lo)
+            while j < end:
+                v = values[j]
+                if v >= stop:
+                    break
+                out[fill[v - start]] = v
+                fill[v - start] += 1
+                j += 1
+            at[s] = j
+
+
 @numba.njit(cache=True)
 def _count(keys, counts):
     for i in range(keys.shape[0]):

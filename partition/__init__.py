@@ -18,6 +18,7 @@ import inspect
 import numpy as np
 
 from ..errors import ModelError
+from ..kernels.csr import grouped, grouped_by_residue
 
 
 class Partition:
@@ -30,6 +31,12 @@ class Partition:
     def owner(self, gids):
         """Rank of each gid (int64 array; int32 for int32 gids where the partition allows)."""
         raise NotImplementedError
+
+    def grouped(self, gids):
+        """(``gids``, ascending and distinct, stably grouped by owner; how many of them each
+        rank owns: int32 counts, MPI's, below 2^31 gids): the requests of a rank to the
+        owners of the sources it needs (:mod:`bigbrain.exchange`). A counting sort."""
+        return grouped(gids, self.owner, self.n_ranks)
 
     @classmethod
     def from_network(cls, net, n_ranks):
@@ -53,6 +60,11 @@ class RoundRobin(Partition):
         gids = gids if gids.dtype in (np.int32, np.int64) else gids.astype(np.int64)
         return gids % self.n_ranks
 
+    def grouped(self, gids):
+        """:meth:`Partition.grouped` without a division or a scattered write per gid
+        (:func:`~bigbrain.kernels.csr.grouped_by_residue`)."""
+        return grouped_by_residue(gids, self.n_ranks)
+
     def local_gids(self, rank, first, size):
         start = first + (rank - first) % self.n_ranks
         return np.arange(start, first + size, self.n_ranks, dtype=np.int64)
@@ -67,6 +79,13 @@ class Blocks(Partition):
 
     def owner(self, gids):
         return np.searchsorted(self.bounds(), np.asarray(gids, np.int64), side="right") - 1
+
+    def grouped(self, gids):
+        """:meth:`Partition.grouped`: ascending gids are grouped already (no copy); the
+        counts from each rank's first gid."""
+        gids = np.asarray(gids)
+        counts = np.diff(np.searchsorted(gids, self.bounds()))
+        return gids, counts.astype(np.int32 if len(gids) <= np.iinfo(np.int32).max else np.int64)
 
     def local_gids(self, rank, first, size):
         lo, hi = self.bounds()[rank:rank + 2]
