@@ -162,28 +162,59 @@ def test_emulated_requests_arrive_as_this_ranks_own_gids():
     assert comm.allreduce_max(7) == 7 and comm.allgather("x") == ["x"] * 5
 
 
-def test_emulated_blocks_move_the_same_in_chunks(monkeypatch):
-    """The emulated Alltoallv moves its blocks a chunk at a time (bounded temporaries): the
-    same words and counts whatever the chunk, AER words moved like gids."""
+@pytest.mark.parametrize("ranks, rank", [(13, 4), (13, 9), (13, 0), (1, 0), (500, 499)])
+def test_emulated_alltoallv_moves_what_the_graph_of_all_ranks_moves(ranks, rank, monkeypatch):
+    """The emulated Alltoallv (every rank's block in one pass, mirrors descending from
+    2r mod P and wrapping) delivers what the neighbourhood collective over the graph of
+    all ranks delivers (mirrors looked up among the destinations, a chunk of sources at a
+    time), whatever the chunk: gids (int64, int32) and AER words moved alike, other data
+    unchanged; its CPU time is counted."""
     import bigbrain.comm as comm_module
     from bigbrain.comm import Comm
     from bigbrain.kernels.aer import pack
     rng = np.random.default_rng(3)
-    gids = np.sort(rng.choice(10_007, 400, replace=False)).astype(np.int64)
-    owner = gids % 13
+    n = 10_007
+    gids = np.sort(rng.choice(n, 400, replace=False)).astype(np.int64)
+    owner = gids % ranks
     order = np.argsort(owner, kind="stable")
-    counts = np.bincount(owner, minlength=13)
+    counts = np.bincount(owner, minlength=ranks)
     words = pack(gids, rng.integers(0, 15, 400).astype(np.int64))
-    outs = []
-    for chunk in (1 << 18, 7, 1):
-        monkeypatch.setattr(comm_module, "BLOCKS_CHUNK", chunk)
-        comm = Comm(EmulatedMPI(13, 4, 10_007))
-        outs.append((*comm.alltoallv(gids[order], counts), comm.alltoallv(words[order], counts)[0]))
-    for recv, got, recv_words in outs[1:]:
-        assert np.array_equal(recv, outs[0][0]) and np.array_equal(got, outs[0][1])
-        assert np.array_equal(recv_words, outs[0][2])
-    recv, _, recv_words = outs[0]
-    assert np.all(recv % 13 == 4) and np.array_equal(recv_words >> np.uint64(16), recv.astype(np.uint64))
+    emulated = EmulatedMPI(ranks, rank, n)
+    comm, everyone = Comm(emulated), np.arange(ranks)
+    graph = emulated.Create_dist_graph_adjacent(everyone, everyone)
+    for data in (gids[order], gids[order].astype(np.int32), words[order], gids[order] * 0.5):
+        recv, got = comm.alltoallv(data, counts)
+        assert got.tolist() == counts[(2 * rank - everyone) % ranks].tolist()
+        for chunk in (1 << 18, 7, 1):
+            monkeypatch.setattr(comm_module, "BLOCKS_CHUNK", chunk)
+            by_graph = np.empty_like(recv)
+            graph.Neighbor_alltoallv([data, counts], [by_graph, got])
+            assert np.array_equal(recv, by_graph)
+        if data.dtype == np.int64:
+            assert np.all(recv % ranks == rank) and 0 <= recv.min() and recv.max() < n
+            gid_recv = recv
+    assert np.array_equal(comm.alltoallv(words[order], counts)[0] >> np.uint64(16), gid_recv.astype(np.uint64))
+    assert emulated.seconds > 0
+
+
+@pytest.mark.parametrize("partition", [RoundRobin, Blocks])
+def test_partitions_group_requests_by_owner(partition, monkeypatch):
+    """A partition's grouping of ascending gids by owner (the routing tables' requests)
+    is a stable sort by owner with each rank's count: round robin's transpose in tiles of
+    ranks (one, a few, many tiles; gids from one or many sweeps of P), blocks' slices."""
+    from bigbrain.kernels import csr
+    rng = np.random.default_rng(8)
+    for tile in (1 << 15, 3, 1):
+        monkeypatch.setattr(csr, "RESIDUE_TILE", tile)
+        for n, ranks in ((1000, 7), (5 * 10**6, 20_000), (50, 50), (12, 1)):
+            part = partition(n, ranks)
+            for m in (0, 1, 5, 3000):
+                gids = np.unique(rng.integers(0, n, m)).astype(np.int32)
+                out, counts = part.grouped(gids)
+                owner = part.owner(gids)
+                assert np.array_equal(out, gids[np.argsort(owner, kind="stable")])
+                assert counts.dtype == np.int32
+                assert counts.tolist() == np.bincount(owner, minlength=ranks).tolist()
 
 
 def test_index_helpers_agree_with_numpy(monkeypatch):
