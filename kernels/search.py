@@ -59,3 +59,24 @@ def positions_in_place(table, keys):
     scale = (n - 1) / span if span > 0 else 0.0
     for i in range(keys.shape[0]):
         keys[i] = _position(table, keys[i], scale)
+
+
+@numba.njit(cache=True)
+def positions_in_order(table, keys, order, out):
+    """``out[order] = np.searchsorted(table, keys[order])`` (left) for ``order`` that sorts
+    ``keys`` ascending: each answer is at or after the last, found by galloping from it
+    (steps 1, 2, 4, … then a binary search): O(log gap) per key and one forward walk over
+    the table, against O(log len(table)) per key with a cache miss at most steps for a
+    binary search from each key afresh."""
+    n = table.shape[0]
+    p = 0
+    for k in range(order.shape[0]):
+        i = order[k]
+        key = keys[i]
+        if p < n and table[p] < key:
+            step = 1
+            while p + step < n and table[p + step] < key:
+                p += step
+                step *= 2
+            p = _lower_bound(table, key, p + 1, min(p + step, n))
+        out[i] = p
