@@ -339,12 +339,14 @@ class MeshExchange(Exchange):
         row, col = int(mesh.row(comm.rank)), int(mesh.col(comm.rank))
         self.row_comm = Comm(comm.mpi.Split(row, col))
         self.col_comm = Comm(comm.mpi.Split(col, row))
+        def by_owners(place, n):
+            """Grouping of gids by ``place`` (a row or column, of ``n``) of their owners."""
+            return lambda gids: grouped(gids, lambda g: place(partition.owner(g)), n)
+
         # The intermediate of (source owner o, destination d) is (row of o, column of d).
-        forward = RoutingTable.requested(
-            self.col_comm, lambda g: grouped(g, lambda g: mesh.row(partition.owner(g)), mesh.rows), needed)
-        table = RoutingTable.requested(
-            self.row_comm, lambda g: grouped(g, lambda g: mesh.col(partition.owner(g)), mesh.cols),
-            forward.keys, local_gids)
+        forward = RoutingTable.requested(self.col_comm, by_owners(mesh.row, mesh.rows), needed)
+        table = RoutingTable.requested(self.row_comm, by_owners(mesh.col, mesh.cols), forward.keys,
+                                       local_gids)
         self.forward, self.table = RunTable(forward, mesh.rows), RunTable(table, mesh.cols)
         if comm.size == 1:
             self._has_targets = np.diff(table.ptr) > 0
