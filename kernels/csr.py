@@ -156,7 +156,7 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
 
 #: Residues (rows) :func:`grouped_by_residue` places at a time: their next slots and
 #: output stay in the caches however large the modulus.
-RESIDUE_TILE = 1 << 15
+RESIDUE_TILE = 1 << 13
 
 
 def grouped_by_residue(values, modulus):
