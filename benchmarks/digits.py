@@ -56,7 +56,8 @@ def accuracy(args, bits=(None,)):
 def learning(args):
     """The digits' learning parameters (``dc.DIGITS``), with the options given instead."""
     given = {k: getattr(args, k) for k in ("nu_pre", "nu_post", "theta_plus", "tau_theta",
-                                           "weight_sum", "max_rate") if getattr(args, k) is not None}
+                                           "weight_sum", "max_rate", "wmax", "w_ei", "w_ie",
+                                           "seed") if getattr(args, k) is not None}
     return {**dc.DIGITS, **given}
 
 
@@ -130,6 +131,10 @@ def main():
     p.add_argument("--weight-sum", type=float,
                    help="summed input weight per neuron, nS (digits 6.4, paper 78 for 784)")
     p.add_argument("--max-rate", type=float, help="Hz at full intensity (digits 318.75, paper 63.75)")
+    p.add_argument("--wmax", type=float, help="largest input weight, nS (paper 1)")
+    p.add_argument("--w-ei", type=float, help="weight E→I, nS (paper 10.4)")
+    p.add_argument("--w-ie", type=float, help="weight I→E, nS (paper 17)")
+    p.add_argument("--seed", type=int, help="the network's seed (default 1)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)
