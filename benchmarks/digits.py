@@ -10,9 +10,9 @@ accuracy against weight bits (1, 2, 3, 4, 6, 8, float64), weights quantised afte
 sample's normalisation; ``overhead``: per-sample cost (CPU µs) of changing the 64 rates,
 normalising the weights (get + set), reading the spike counts, and an empty run call,
 beside the CPU seconds of one presentation (350 + 150 ms) and the overhead's share of it;
-``speed``: wall-clock and CPU seconds per training sample (normalise, 350 ms shown, 150 ms rest) after two
-untimed samples, to set beside benchmarks/digits_brian2.py (Brian2, same network) run on
-the same core.
+``speed``: wall-clock and CPU seconds per training sample (normalise, 350 ms shown, 150 ms
+rest) after two untimed samples, the spikes of the last and their mean over the timed ones,
+to set beside benchmarks/digits_brian2.py (Brian2, same network) run on the same core.
 Prints one line per configuration (Markdown table rows).
 """
 import argparse
@@ -101,17 +101,19 @@ def speed(args):
     x, *_ = dc.load_digits()
     images = x.reshape(len(x), -1) / 16.0
     for n in args.neurons:
-        net = bb.Network(dt=0.5, seed=1)
-        model = dc.DiehlCook(net, dc.Config(n_neurons=n, **learning(args)), 64)
+        config = dc.Config(n_neurons=n, **learning(args))
+        net = bb.Network(dt=config.dt, seed=config.seed)
+        model = dc.DiehlCook(net, config, 64)
         net.build()
-        times = []
+        times, spikes = [], []
         for k in range(args.samples + 2):
             t0, c0 = time.perf_counter(), time.process_time()
             model.normalise(k)
-            spikes = model.present(images[k], model.config.max_rate).sum()
+            spikes.append(model.present(images[k], config.max_rate).sum())
             times.append((time.perf_counter() - t0, time.process_time() - c0))
         wall, cpu = np.mean(times[2:], axis=0)
-        print(f"| bigbrain {bb.__version__} | {n} | {wall:.3f} | {cpu:.3f} | {spikes} |", flush=True)
+        print(f"| bigbrain {bb.__version__} | {n} | {wall:.3f} | {cpu:.3f} | {spikes[-1]} | "
+              f"{np.mean(spikes[2:]):.1f} |", flush=True)
 
 
 def main():
