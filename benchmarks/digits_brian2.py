@@ -25,8 +25,10 @@ classified by the label whose neurons answer most on average. Prints Markdown ro
 benchmarks/digits.py does.
 
 Brian2 integrates with its default method for these equations (exact for the conductances;
-V by exponential Euler at 0.5 ms), so its numbers are not bigbrain's; the work per sample is
-the same. Runs in an environment with Brian2 (it needs numpy < 2.4); not a bigbrain import.
+V by exponential Euler at 0.5 ms, each conductance held over the step and an event added
+after the update), so each event gives V 1.271 times the exact conductance integral with
+tau_syn 1 ms (1.130 with 2 ms): its numbers are those of bigbrain's network with the
+weights scaled so (README, "The Brian2 gap"); the work per sample is the same. Runs in an environment with Brian2 (it needs numpy < 2.4); not a bigbrain import.
 ``speed`` prints wall-clock and CPU seconds per sample (means over the timed samples, after
 two untimed ones that include code generation and compilation), the spikes of the last and
 their mean over the timed samples.
