@@ -10,9 +10,9 @@ accuracy against weight bits (1, 2, 3, 4, 6, 8, float64), weights quantised afte
 sample's normalisation; ``overhead``: per-sample cost (CPU µs) of changing the 64 rates,
 normalising the weights (get + set), reading the spike counts, and an empty run call,
 beside the CPU seconds of one presentation (350 + 150 ms) and the overhead's share of it;
-``speed``: wall-clock and CPU seconds per training sample (normalise, 350 ms shown, 150 ms rest) after two
-untimed samples, to set beside benchmarks/digits_brian2.py (Brian2, same network) run on
-the same core.
+``speed``: wall-clock and CPU seconds per training sample (normalise, 350 ms shown, 150 ms
+rest) after two untimed samples, the spikes of the last and their mean over the timed ones,
+to set beside benchmarks/digits_brian2.py (Brian2, same network) run on the same core.
 Prints one line per configuration (Markdown table rows).
 """
 import argparse
@@ -56,7 +56,8 @@ def accuracy(args, bits=(None,)):
 def learning(args):
     """The digits' learning parameters (``dc.DIGITS``), with the options given instead."""
     given = {k: getattr(args, k) for k in ("nu_pre", "nu_post", "theta_plus", "tau_theta",
-                                           "weight_sum", "max_rate") if getattr(args, k) is not None}
+                                           "weight_sum", "max_rate", "wmax", "w_ei", "w_ie",
+                                           "seed") if getattr(args, k) is not None}
     return {**dc.DIGITS, **given}
 
 
@@ -100,17 +101,19 @@ def speed(args):
     x, *_ = dc.load_digits()
     images = x.reshape(len(x), -1) / 16.0
     for n in args.neurons:
-        net = bb.Network(dt=0.5, seed=1)
-        model = dc.DiehlCook(net, dc.Config(n_neurons=n, **learning(args)), 64)
+        config = dc.Config(n_neurons=n, **learning(args))
+        net = bb.Network(dt=config.dt, seed=config.seed)
+        model = dc.DiehlCook(net, config, 64)
         net.build()
-        times = []
+        times, spikes = [], []
         for k in range(args.samples + 2):
             t0, c0 = time.perf_counter(), time.process_time()
             model.normalise(k)
-            spikes = model.present(images[k], model.config.max_rate).sum()
+            spikes.append(model.present(images[k], config.max_rate).sum())
             times.append((time.perf_counter() - t0, time.process_time() - c0))
         wall, cpu = np.mean(times[2:], axis=0)
-        print(f"| bigbrain {bb.__version__} | {n} | {wall:.3f} | {cpu:.3f} | {spikes} |", flush=True)
+        print(f"| bigbrain {bb.__version__} | {n} | {wall:.3f} | {cpu:.3f} | {spikes[-1]} | "
+              f"{np.mean(spikes[2:]):.1f} |", flush=True)
 
 
 def main():
@@ -130,6 +133,10 @@ def main():
     p.add_argument("--weight-sum", type=float,
                    help="summed input weight per neuron, nS (digits 6.4, paper 78 for 784)")
     p.add_argument("--max-rate", type=float, help="Hz at full intensity (digits 318.75, paper 63.75)")
+    p.add_argument("--wmax", type=float, help="largest input weight, nS (paper 1)")
+    p.add_argument("--w-ei", type=float, help="weight E→I, nS (paper 10.4)")
+    p.add_argument("--w-ie", type=float, help="weight I→E, nS (paper 17)")
+    p.add_argument("--seed", type=int, help="the network's seed (default 1)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)
