@@ -1,13 +1,13 @@
 """Diehl & Cook digit learning on scikit-learn's digits (bigbrain.models.diehl_cook).
 
     python benchmarks/digits.py accuracy --neurons 100 400 --epochs 1 --train 200 --test 100
-    python benchmarks/digits.py bits --neurons 100 --train 200 --test 100 [--stochastic]
+    python benchmarks/digits.py bits --neurons 100 --train 200 --test 100 [--stochastic] [--bits 2 4 float64]
     python benchmarks/digits.py overhead --neurons 400 6400
     python benchmarks/digits.py speed --neurons 400 --samples 20
 
 ``accuracy``: held-out accuracy and training time per sample for each size; ``bits``:
-accuracy against weight bits (1, 2, 3, 4, 6, 8, float64), weights quantised after each
-sample's normalisation; ``overhead``: per-sample cost (CPU µs) of changing the 64 rates,
+accuracy against weight bits (``--bits``, default 1, 2, 3, 4, 6, 8, float64), weights
+quantised after each sample's normalisation; ``overhead``: per-sample cost (CPU µs) of changing the 64 rates,
 normalising the weights (get + set), reading the spike counts, and an empty run call,
 beside the CPU seconds of one presentation (350 + 150 ms) and the overhead's share of it;
 ``speed``: wall-clock and CPU seconds per training sample (normalise, 350 ms shown, 150 ms
@@ -116,6 +116,11 @@ def speed(args):
               f"{np.mean(spikes[2:]):.1f} |", flush=True)
 
 
+def weight_bits(text):
+    """``--bits`` value: an integer, or None for ``float64``."""
+    return None if text == "float64" else int(text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["accuracy", "bits", "overhead", "speed"])
@@ -125,6 +130,8 @@ def main():
     p.add_argument("--test", type=int, default=100)
     p.add_argument("--samples", type=int, default=20, help="timed samples (speed)")
     p.add_argument("--stochastic", action="store_true")
+    p.add_argument("--bits", type=weight_bits, nargs="+", default=[1, 2, 3, 4, 6, 8, None],
+                   help="weight bits (bits), in the order given; float64: unquantised")
     p.add_argument("--progress", action="store_true", help="print samples/s while training")
     p.add_argument("--nu-pre", type=float, help="depression rate (paper 1e-4)")
     p.add_argument("--nu-post", type=float, help="potentiation rate (paper 1e-2)")
@@ -143,7 +150,7 @@ def main():
     elif args.what == "speed":
         speed(args)
     elif args.what == "bits":
-        accuracy(args, bits=(1, 2, 3, 4, 6, 8, None))
+        accuracy(args, bits=args.bits)
     else:
         accuracy(args)
 
