@@ -10,6 +10,7 @@ Neo records is spared their import, about 11 MiB and 0.3 s. (The standard librar
 which loads the module at once.)
 """
 import importlib
+import importlib.util
 import sys
 import types
 
