@@ -15,8 +15,8 @@ import traceback
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import INT32_MAX
 from .errors import ModelError, rank_error
+from .kernels.csr import count_type
 from .kernels.emulated import mirrored_blocks, moved_blocks
 
 
@@ -295,7 +295,7 @@ class EmulatedMPI:
         :data:`BLOCKS_CHUNK` at a time: temporaries of one array of the destinations (the
         displacements) and of a chunk of sources."""
         counts = np.asarray(counts)
-        first = np.cumsum(counts, dtype=np.int64 if len(data) > INT32_MAX else np.int32)
+        first = np.cumsum(counts, dtype=count_type(len(data)))
         first -= counts  # where each destination's block starts in ``data`` (MPI's displacements)
         motion = self._motion(out.dtype)
         at = 0

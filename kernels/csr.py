@@ -140,11 +140,17 @@ def _group(values, keys, fill, out):
         fill[keys[i]] += 1
 
 
+def count_type(n):
+    """The integer type of MPI's counts and displacements for ``n`` items: int32 up to
+    2^31 − 1 (C ints, what MPI takes), else int64."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
 def grouped(values, key_of, n_keys, chunk=1 << 18):
     """(``values`` stably ordered by their keys ``key_of(values)``, ints in [0, n_keys),
     computed a chunk at a time: a counting sort, O(n + n_keys) with no temporary of n;
     the number of values of each key, int32 below 2^31 values (MPI's counts), else int64)."""
-    counts = np.zeros(n_keys, np.int32 if len(values) <= np.iinfo(np.int32).max else np.int64)
+    counts = np.zeros(n_keys, count_type(len(values)))
     for at in range(0, len(values), chunk):
         _count(key_of(values[at:at + chunk]), counts)  # no bincount of n_keys per chunk
     out, fill = np.empty(len(values), values.dtype), pointers(counts, counts.dtype)[:-1]
@@ -169,7 +175,7 @@ def grouped_by_residue(values, modulus):
     cache miss). O(n + modulus + sweeps × modulus / tile), the sweeps at most
     span / modulus + 1 (under round robin: a rank's neurons)."""
     values = np.ascontiguousarray(values)
-    counts = np.empty(modulus, np.int32 if len(values) <= np.iinfo(np.int32).max else np.int64)
+    counts = np.empty(modulus, count_type(len(values)))
     out = np.empty(len(values), values.dtype)
     _grouped_by_residue(values, modulus, RESIDUE_TILE, counts, out)
     return out, counts

@@ -18,7 +18,7 @@ import inspect
 import numpy as np
 
 from ..errors import ModelError
-from ..kernels.csr import grouped, grouped_by_residue
+from ..kernels.csr import count_type, grouped, grouped_by_residue
 
 
 class Partition:
@@ -85,7 +85,7 @@ class Blocks(Partition):
         counts from each rank's first gid."""
         gids = np.asarray(gids)
         counts = np.diff(np.searchsorted(gids, self.bounds()))
-        return gids, counts.astype(np.int32 if len(gids) <= np.iinfo(np.int32).max else np.int64)
+        return gids, counts.astype(count_type(len(gids)))
 
     def local_gids(self, rank, first, size):
         lo, hi = self.bounds()[rank:rank + 2]
