@@ -260,6 +260,16 @@ def test_full_disk_stops_every_rank_and_keeps_the_checkpoint(tmp_path, mode):
         assert net.run(50.0).n_spikes("E") > 0
 
 
+def wait_for_file(path, proc, timeout=60.0):
+    """``path`` once it exists; fails if ``proc`` exits first or ``timeout`` (s) passes."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, f"{path} not written in {timeout} s"
+        time.sleep(0.05)
+    return path
+
+
 @pytest.mark.parametrize("when", ["after", "exit"])
 def test_signal_after_the_run_is_harmless(tmp_path, when):
     """SIGUSR1 and SIGTERM that arrive after ``run`` returned (``after``) or while the
@@ -270,8 +280,8 @@ def test_signal_after_the_run_is_harmless(tmp_path, when):
     proc = subprocess.Popen([mpiexec(), "-n", "2", sys.executable, str(script), str(path), when],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if when == "after":
-        for _ in range(2):
-            pid = int(proc.stdout.readline().split()[1])
+        for rank in range(2):
+            pid = int(wait_for_file(Path(f"{path}.pid{rank}"), proc).read_text())
             os.kill(pid, signal.SIGUSR1)
             os.kill(pid, signal.SIGTERM)
     out, err = proc.communicate(timeout=60)

@@ -1,7 +1,8 @@
 """Signals after the run: late_signal.py ARCHIVE (after | exit).
 
-A short archived run on 2 ranks; then ``after``: each rank prints "ran PID" and waits 3 s
-(the test signals it meanwhile); ``exit``: while the process shuts down, rank 0 gets
+A short archived run on 2 ranks; then ``after``: each rank writes its pid to
+ARCHIVE.pidR (R its rank; written whole, then renamed into place, since the ranks' lines on
+mpiexec's shared stdout may interleave) and waits 3 s (the test signals it meanwhile); ``exit``: while the process shuts down, rank 0 gets
 SIGUSR1 and SIGTERM (from a shell started by an exit handler, 0.5 s later: it is waiting
 in MPI_Finalize then, after Python's own shutdown, for rank 1, which lingers 2 s in its
 exit handler). Either way the process must exit 0.
@@ -25,8 +26,11 @@ pop = net.population("E", 10, "iaf_psc_delta", E_L=0.0, V_th=20.0, V_reset=10.0)
 net.connect(net.poisson("noise", rate=30_000.0), pop, rule="all_to_all", weight=0.1, delay=1.0)
 net.record(pop, "spikes")
 net.run(20.0)
-print(f"ran {os.getpid()}", flush=True)
 if sys.argv[2] == "after":
+    pid_file = f"{sys.argv[1]}.pid{net.rank}"
+    with open(pid_file + ".part", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(pid_file + ".part", pid_file)
     time.sleep(3.0)
 elif net.rank == 0:
     atexit.register(signal_me_soon)
