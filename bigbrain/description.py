@@ -5,7 +5,7 @@ same thing::
 
     {"dt": 0.1, "seed": 1, "partition": "round_robin",
      "populations": [{"name", "size", "model", "params", "first_gid", "positions"}, ...],
-     "inputs": [{"name", "kind": "poisson", "rate", "size"},            # net.poisson
+     "inputs": [{"name", "kind": "poisson", "rate", "size", ["per_step"]},   # net.poisson
                 {"name", "kind": "dc_generator", "size", <parameters>}, ...],  # devices
      "projections": [{"pre", "post", "rule", <rule args>, "weight", "delay",
                       "allow_autapses", "allow_multapses", "synapse"}, ...],

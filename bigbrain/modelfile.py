@@ -27,9 +27,10 @@ complete file (tested); in short::
     # optional; or { kind = "free", extent = [2.0, 1.0] } (random positions in the box)
     positions = { kind = "grid", shape = [40, 20], extent = [2.0, 1.0], edge_wrap = true }
 
-    [[inputs]]                # net.poisson(name, rate, size)
+    [[inputs]]                # net.poisson(name, rate, size, per_step)
     name = "noise"
     rate = 20000.0            # Hz
+    # per_step = "bernoulli"  # at most one spike per step (Brian2's PoissonGroup)
 
     [[inputs]]                # a stimulation device: net.<kind>(name, size, **parameters)
     name = "pulse"
@@ -92,7 +93,8 @@ RUN = {"t": (_NUMBER, False), "output": ((str,), False), "checkpoint_every": (_N
        "flush_every": (_NUMBER, False), "backend": ((str,), False)}
 POPULATION = {"name": ((str,), True), "size": ((int,), True), "model": ((str,), True),
               "params": ((dict,), False), "first_gid": ((int,), False), "positions": ((dict,), False)}
-INPUT = {"name": ((str,), True), "kind": ((str,), False), "rate": (_NUMBER, True), "size": ((int,), False)}
+INPUT = {"name": ((str,), True), "kind": ((str,), False), "rate": (_NUMBER, True), "size": ((int,), False),
+         "per_step": ((str,), False)}
 PROJECTION = {"pre": ((str, list), True), "post": ((str, list), True), "rule": ((str,), False),
               "weight": ("value", False), "delay": ("value", False),
               "allow_autapses": ((bool,), False), "allow_multapses": ((bool,), False),
@@ -371,7 +373,7 @@ def _input_keys(path, key, kind):
     if kind not in KINDS:
         raise ModelFileError(path, key, f"unknown input kind {kind!r}" + suggest(kind, ["poisson", *KINDS])
                              + f"; expected one of poisson, {', '.join(KINDS)}")
-    return {**{k: v for k, v in INPUT.items() if k != "rate"},
+    return {**{k: v for k, v in INPUT.items() if k not in ("rate", "per_step")},
             **{k: ((list,) if isinstance(d, list) else _NUMBER, False) for k, d in KINDS[kind].PARAMS.items()}}
 
 

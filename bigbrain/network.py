@@ -118,10 +118,13 @@ class Network:
         return self._add(Population(name, len(steps), MODELS["spike_source"], params,
                                     self.n_nodes, len(self.populations)))
 
-    def poisson(self, name, rate, size=1):
-        """``size`` Poisson generators of ``rate`` Hz; each synapse gets its own train."""
+    def poisson(self, name, rate, size=1, per_step="poisson"):
+        """``size`` Poisson generators of ``rate`` Hz; each synapse gets its own train.
+        ``per_step="bernoulli"``: at most one spike per step, with probability rate·dt
+        (Brian2's ``PoissonGroup``; the default is NEST's Poisson count per step)."""
         self._new_name(name)
-        gen = PoissonGenerators(name, rate, _count(f"poisson {name!r}.size", size), self.dt)
+        gen = PoissonGenerators(name, rate, _count(f"poisson {name!r}.size", size), self.dt,
+                                per_step)
         self.populations[name] = gen
         return gen
 

@@ -239,14 +239,24 @@ class PoissonGenerators(Generators):
     (one group of 64 for the 64 pixels of an image, say); either can change between runs
     (``set_params(net, rate=...)``, :mod:`bigbrain.stimulation`). A synapse's train comes
     from the same stream whichever form gives its rate.
+
+    ``per_step``: what a synapse carries into a step, fixed at creation: ``"poisson"``
+    (NEST's ``poisson_generator``: a Poisson count of mean rate·dt, several spikes in a
+    step possible) or ``"bernoulli"`` (at most one spike, with probability rate·dt, as
+    Brian2's ``PoissonGroup``; rate·dt must not exceed 1). Both have the mean rate ``rate``.
     """
 
     is_poisson = True
     KIND = "poisson_generator"
     PARAMS = {"rate": 0.0}
     CHANGEABLE = ("rate",)
+    PER_STEP = ("poisson", "bernoulli")
 
-    def __init__(self, name, rate, size, dt=0.1):
+    def __init__(self, name, rate, size, dt=0.1, per_step="poisson"):
+        if per_step not in self.PER_STEP:
+            raise ModelError(f"poisson {name!r}.per_step", f"must be 'poisson' or 'bernoulli', "
+                             f"got {per_step!r}")
+        self.per_step = per_step
         super().__init__(name, size, dt, {"rate": rate})
 
     @property
@@ -257,7 +267,8 @@ class PoissonGenerators(Generators):
         return f"{self.name}.{key}"
 
     def _checked(self, params):
-        rate = poisson_rates(self.where("rate"), params["rate"], self.size, self.dt)
+        rate = poisson_rates(self.where("rate"), params["rate"], self.size, self.dt,
+                             1 if self.per_step == "bernoulli" else 700)
         return {**params, "rate": rate}
 
     def _schedules(self, params, step):
@@ -272,7 +283,8 @@ class PoissonGenerators(Generators):
 
     def describe(self):
         rate = self.rate if np.ndim(self.rate) == 0 else self.rate.tolist()
-        return {"name": self.name, "kind": "poisson", "rate": rate, "size": self.size}
+        out = {"name": self.name, "kind": "poisson", "rate": rate, "size": self.size}
+        return out if self.per_step == "poisson" else {**out, "per_step": self.per_step}
 
 
 def _shown(key):

@@ -652,6 +652,8 @@ class PoissonProjection:
                        zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [n]])) if b > a]
         self.gen, self.dt, self.where, self.receptor = conn.pre, dt, conn.where, conn.receptor
         self._tables = {}
+        self._table_of = poisson.bernoulli_cdf if getattr(conn.pre, "per_step", "poisson") \
+            == "bernoulli" else poisson.poisson_cdf       # the count per step: its inversion table
         self.key = key_words(seed)
         self.c2 = purpose_word(Purpose.POISSON, conn.index)
 
@@ -664,7 +666,8 @@ class PoissonProjection:
         self._tables, self._by_rate = {}, (None, {})
 
     def tables(self, rate):
-        """(cdf, guide) of Poisson(rate·dt) where the backend computes, cached for the
+        """(cdf, guide) of Poisson(rate·dt) (Bernoulli(rate·dt) for generators with
+        ``per_step="bernoulli"``) where the backend computes, cached for the
         last :data:`TABLES_KEPT` rates (a protocol may go through thousands), more where
         the generators' rates differ (as many more as the last rates had distinct values)."""
         if rate not in self._tables:
@@ -673,7 +676,7 @@ class PoissonProjection:
                 raise ModelError(f"{self.where}.rate", "rate·dt above 700 events per step is not supported")
             if len(self._tables) >= TABLES_KEPT + self._distinct:
                 del self._tables[next(iter(self._tables))]
-            self._tables[rate] = tuple(map(self.backend.asarray, poisson.poisson_cdf(lam)))
+            self._tables[rate] = tuple(map(self.backend.asarray, self._table_of(lam)))
         return self._tables[rate]
 
     def inject(self, t0, n_steps, ring_ex, ring_in):

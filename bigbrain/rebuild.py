@@ -114,7 +114,7 @@ def _add_input(net, d):
     """A Poisson generator (kind ``poisson``) or a stimulation device (NEST's name)."""
     kind = d.get("kind", "poisson")
     if kind == "poisson":
-        return net.poisson(d["name"], d["rate"], d.get("size", 1))
+        return net.poisson(d["name"], d["rate"], d.get("size", 1), d.get("per_step", "poisson"))
     if kind not in KINDS:
         raise ModelError(f"input {d['name']!r}.kind", f"unknown input kind {kind!r}"
                          + suggest(kind, ["poisson", *KINDS]))

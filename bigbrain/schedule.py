@@ -67,11 +67,12 @@ class Schedule:
         return {"starts": self.starts, "values": self.values}
 
 
-def poisson_rates(field, value, size, dt):
+def poisson_rates(field, value, size, dt, most=700):
     """Poisson rates (Hz): one number for every generator (:func:`poisson_rate`), or an
-    array with one rate per generator of a group of ``size`` (float64)."""
+    array with one rate per generator of a group of ``size`` (float64); ``most``: the
+    largest mean number of events per step of ``dt`` ms (1 for Bernoulli trains)."""
     if np.ndim(value) == 0 and not isinstance(value, (list, tuple)):
-        return poisson_rate(field, value, dt)
+        return poisson_rate(field, value, dt, most)
     try:
         rates = np.array(value, np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -79,9 +80,9 @@ def poisson_rates(field, value, size, dt):
                          f"{value!r}") from None
     if rates.size != size:
         raise ModelError(field, f"has {rates.size} rates for {size} generators")
-    bad = np.flatnonzero(~np.isfinite(rates) | (rates < 0) | (rates * dt * 1e-3 > 700))
+    bad = np.flatnonzero(~np.isfinite(rates) | (rates < 0) | (rates * dt * 1e-3 > most))
     if bad.size:
-        poisson_rate(f"{field}[{bad[0]}]", rates[bad[0]], dt)   # raises its message
+        poisson_rate(f"{field}[{bad[0]}]", rates[bad[0]], dt, most)   # raises its message
     return rates
 
 
@@ -110,9 +111,13 @@ def values_for(field, values, n, rule="any", unit=""):
     return np.array([number(f"{field}[{i}]", v, rule, unit) for i, v in enumerate(values)])
 
 
-def poisson_rate(field, value, dt):
-    """A Poisson rate (Hz): >= 0, finite, and at most 700 events per step of ``dt`` ms."""
+def poisson_rate(field, value, dt, most=700):
+    """A Poisson rate (Hz): >= 0, finite, and at most ``most`` events per step of ``dt``
+    ms on average (700; 1 for Bernoulli trains, at most one spike per step)."""
     rate = number(field, value, ">= 0", "Hz")
-    if rate * dt * 1e-3 > 700:
-        raise ModelError(field, f"rate·dt above 700 events per step is not supported, got {rate} Hz")
+    if rate * dt * 1e-3 > most:
+        if most == 1:
+            raise ModelError(field, f"rate·dt above 1: at most one spike per step of {dt} ms "
+                             f"(per_step='bernoulli') allows up to {1e3 / dt:g} Hz, got {rate} Hz")
+        raise ModelError(field, f"rate·dt above {most} events per step is not supported, got {rate} Hz")
     return rate

@@ -1,7 +1,9 @@
 """Poisson input: independent Poisson spike trains delivered straight into the ring buffers.
 
 Each Poisson synapse (generator → neuron) carries, into each step, a Poisson count of
-spikes drawn by inverting one 32-bit uniform word of Philox (:mod:`.philox`); one Philox
+spikes (or, for generators with ``per_step="bernoulli"``, a Bernoulli count: at most one
+spike, with probability rate·dt; same kernels, another table: :func:`bernoulli_cdf`)
+drawn by inverting one 32-bit uniform word of Philox (:mod:`.philox`); one Philox
 call gives the words of four consecutive steps. The count only depends on (seed,
 projection, target gid, synapse ordinal, step), so it is the same for any number of
 ranks and on the GPU (kernels/cuda/delivery.cu: ``poisson_input``).
@@ -45,6 +47,15 @@ def poisson_cdf(lam):
         cdf[k] = cdf[k - 1] + p
     guide = np.searchsorted(cdf, np.arange(GUIDE_BINS) / GUIDE_BINS, side="right")
     return cdf, np.minimum(guide, k_max).astype(np.int64)
+
+
+def bernoulli_cdf(p):
+    """Inversion table of a Bernoulli draw of probability ``p`` (at most one spike per
+    step), in :func:`poisson_cdf`'s form: cdf = [1 − p, 1], so that the count drawn from
+    a uniform u is 1 exactly when u >= 1 − p, with probability p."""
+    cdf = np.array([1.0 - p, 1.0])
+    guide = np.searchsorted(cdf, np.arange(GUIDE_BINS) / GUIDE_BINS, side="right")
+    return cdf, np.minimum(guide, cdf.size).astype(np.int64)
 
 
 @numba.njit(cache=True)

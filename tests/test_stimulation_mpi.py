@@ -1,6 +1,6 @@
 """Stimulation devices on real MPI ranks: the same V_m and spikes, bit for bit, on 1 and
 3 ranks (several devices summed onto one neuron, changes between runs, a Poisson group
-with one rate per generator), and bad values
+with one rate per generator, a Bernoulli one), and bad values
 reported with the same message on every rank (the same as on one, test_stimulation.py)."""
 from pathlib import Path
 
@@ -30,7 +30,8 @@ def test_devices_give_the_same_results_on_one_and_three_ranks(tmp_path):
     ("unsorted_times", "step_current_generator 'step'.amplitude_times: times must be strictly increasing"),
     ("negative_std", "noise_generator 'noise'.std: must be >= 0 pA, got -1.0"),
     ("nan_rate", "p.rate: must be finite, got nan"),
-    ("short_rates", "pr.rate: has 8 rates for 9 generators")])
+    ("short_rates", "pr.rate: has 8 rates for 9 generators"),
+    ("bernoulli_rate", "pb.rate[0]: rate·dt above 1")])
 def test_bad_values_are_reported_alike_on_every_rank(tmp_path, case, message):
     run_mpi(SCRIPT, 3, tmp_path, case, timeout=120)
     reports = {(tmp_path / f"rank{r}.txt").read_text() for r in range(3)}
