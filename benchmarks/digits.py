@@ -57,7 +57,7 @@ def learning(args):
     """The digits' learning parameters (``dc.DIGITS``), with the options given instead."""
     given = {k: getattr(args, k) for k in ("nu_pre", "nu_post", "theta_plus", "tau_theta",
                                            "weight_sum", "max_rate", "wmax", "w_ei", "w_ie",
-                                           "seed") if getattr(args, k) is not None}
+                                           "seed", "per_step") if getattr(args, k) is not None}
     return {**dc.DIGITS, **given}
 
 
@@ -144,6 +144,9 @@ def main():
     p.add_argument("--w-ei", type=float, help="weight E→I, nS (paper 10.4)")
     p.add_argument("--w-ie", type=float, help="weight I→E, nS (paper 17)")
     p.add_argument("--seed", type=int, help="the network's seed (default 1)")
+    p.add_argument("--per-step", choices=["poisson", "bernoulli"],
+                   help="input spikes per step: a Poisson count (NEST's poisson_generator) or "
+                        "at most one (Brian's PoissonGroup)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)

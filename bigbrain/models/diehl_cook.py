@@ -55,12 +55,15 @@ class Config:
     """Parameters of the model: sizes, learning rates (nu_pre, nu_post), the summed input
     weight each excitatory neuron is normalised to (``weight_sum``; None: the paper's 0.1
     per input, 78.4 for MNIST's 784, their 78), weights E→I and I→E (nS), dt (ms), seed, hardware synapses,
-    threshold adaptation (theta_plus mV per spike, decay tau_theta ms). Defaults: the
-    paper's (MNIST); :data:`DIGITS` for scikit-learn's digits."""
+    threshold adaptation (theta_plus mV per spike, decay tau_theta ms), what an input train
+    carries into a step (``per_step``: ``"poisson"``, NEST's ``poisson_generator``, or
+    ``"bernoulli"``, at most one spike, as Brian's ``PoissonGroup`` of the paper's code).
+    Defaults: the paper's (MNIST); :data:`DIGITS` for scikit-learn's digits."""
 
     def __init__(self, n_neurons=100, nu_pre=1e-4, nu_post=1e-2, wmax=1.0, weight_sum=None,
                  w_ei=10.4, w_ie=17.0, dt=0.5, seed=1, hardware=None, max_rate=MAX_RATE,
-                 present_ms=PRESENT_MS, rest_ms=REST_MS, theta_plus=0.05, tau_theta=1e7):
+                 present_ms=PRESENT_MS, rest_ms=REST_MS, theta_plus=0.05, tau_theta=1e7,
+                 per_step="poisson"):
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) \
                 or n_neurons < 1:
             raise ModelError("n_neurons", f"must be an integer >= 1, got {n_neurons!r}")
@@ -68,7 +71,7 @@ class Config:
         self.weight_sum, self.w_ei, self.w_ie, self.dt, self.seed = weight_sum, w_ei, w_ie, dt, seed
         self.hardware = hardware or Hardware()
         self.max_rate, self.present_ms, self.rest_ms = max_rate, present_ms, rest_ms
-        self.theta_plus, self.tau_theta = theta_plus, tau_theta
+        self.theta_plus, self.tau_theta, self.per_step = theta_plus, tau_theta, per_step
 
 
 def check_data(images, labels, where="images"):
@@ -109,7 +112,8 @@ class DiehlCook:
             self.E = net.populations["E"]
             self.conn = net.connections[1]
             return
-        self.gen = net.poisson("input", rate=0.0, size=n_inputs)   # one rate per pixel
+        self.gen = net.poisson("input", rate=0.0, size=n_inputs,   # one rate per pixel
+                               per_step=c.per_step)
         X = net.population("X", n_inputs, "parrot_neuron")
         net.connect(self.gen, X, rule="one_to_one", weight=1.0, delay=c.dt)
         if frozen is None:
