@@ -67,6 +67,22 @@ def test_rates_follow_each_sample_and_stop_in_the_rest():
     assert not rest.any()
 
 
+@pytest.mark.parametrize("per_step", ["poisson", "bernoulli"])
+def test_input_trains_carry_the_count_per_step_asked_for(per_step):
+    """At 1,500 Hz (0.75 spikes per step of 0.5 ms) Poisson counts stack, Bernoulli ones
+    never exceed one; both at the rate asked for."""
+    net, model = tiny_model(record_inputs=True, per_step=per_step)
+    model.present(np.ones(64), 1500.0)
+    t, ids = net.run(0.0).spikes("X")
+    _, per_step_counts = np.unique(np.stack([np.rint(t / 0.5), ids]), axis=1, return_counts=True)
+    if per_step == "bernoulli":
+        assert per_step_counts.max() == 1
+    else:
+        assert per_step_counts.max() >= 2
+    expected = 64 * 1500.0 * 60e-3
+    assert abs(len(t) - expected) < 5 * np.sqrt(expected)
+
+
 def test_intensity_rises_while_the_layer_is_silent(digits, monkeypatch):
     x, y, *_ = digits
     net, model = tiny_model(weight_sum=0.0)                       # no input: always silent
