@@ -145,8 +145,8 @@ def main():
     p.add_argument("--w-ie", type=float, help="weight I→E, nS (paper 17)")
     p.add_argument("--seed", type=int, help="the network's seed (default 1)")
     p.add_argument("--per-step", choices=["poisson", "bernoulli"],
-                   help="input spikes per step: a Poisson count (NEST's poisson_generator) or "
-                        "at most one (Brian's PoissonGroup)")
+                   help="input spikes per step: at most one (Brian's PoissonGroup, the paper's; "
+                        "default) or a Poisson count (NEST's poisson_generator)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)

@@ -8,7 +8,8 @@ beside benchmarks/digits.py accuracy).
 
 Same network, with bigbrain's settings for the digits (``DIGITS`` of
 bigbrain.models.diehl_cook; options override them): 64 Poisson inputs (rate = intensity ·
-``--max-rate``), an excitatory layer of conductance-based neurons with the adaptive threshold
+``--max-rate``; ``PoissonGroup``: at most one spike per step, as bigbrain's model input,
+``per_step="bernoulli"``), an excitatory layer of conductance-based neurons with the adaptive threshold
 (V_th + theta, theta += ``--theta-plus`` per spike, decay ``--tau-theta``) and plastic
 input (Diehl & Cook's triplet rule written as NEST's stdp_triplet_synapse with pair
 potentiation and triplet depression off: traces incremented by 1, tau_plus = tau_minus =

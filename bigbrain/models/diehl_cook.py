@@ -1,6 +1,7 @@
 """Unsupervised digit learning after Diehl & Cook (2015, Front. Comput. Neurosci. 9:99).
 
-One Poisson source per pixel (one generator group with a rate per generator, each relayed
+One Poisson source per pixel (one generator group with a rate per generator, at most one
+spike per step as the paper's Brian ``PoissonGroup``: ``per_step="bernoulli"``; each relayed
 by a ``parrot_neuron`` so that every excitatory neuron sees the same train: a generator
 gives each of its synapses its own train, as NEST's), rate ∝ intensity (63.75 Hz at full intensity, the paper's
 255/4 Hz; sklearn's 0–16 digits scaled to it); an excitatory layer of
@@ -56,14 +57,14 @@ class Config:
     weight each excitatory neuron is normalised to (``weight_sum``; None: the paper's 0.1
     per input, 78.4 for MNIST's 784, their 78), weights E→I and I→E (nS), dt (ms), seed, hardware synapses,
     threshold adaptation (theta_plus mV per spike, decay tau_theta ms), what an input train
-    carries into a step (``per_step``: ``"poisson"``, NEST's ``poisson_generator``, or
-    ``"bernoulli"``, at most one spike, as Brian's ``PoissonGroup`` of the paper's code).
+    carries into a step (``per_step``: ``"bernoulli"``, at most one spike, as Brian's
+    ``PoissonGroup`` in the paper's code, or ``"poisson"``, NEST's ``poisson_generator``).
     Defaults: the paper's (MNIST); :data:`DIGITS` for scikit-learn's digits."""
 
     def __init__(self, n_neurons=100, nu_pre=1e-4, nu_post=1e-2, wmax=1.0, weight_sum=None,
                  w_ei=10.4, w_ie=17.0, dt=0.5, seed=1, hardware=None, max_rate=MAX_RATE,
                  present_ms=PRESENT_MS, rest_ms=REST_MS, theta_plus=0.05, tau_theta=1e7,
-                 per_step="poisson"):
+                 per_step="bernoulli"):
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) \
                 or n_neurons < 1:
             raise ModelError("n_neurons", f"must be an integer >= 1, got {n_neurons!r}")
