@@ -297,9 +297,11 @@ def test_segments_equal_numba_blocks_in_one_launch(kernels, model):
     assert n_spikes > 20
 
 
-@pytest.mark.parametrize("rate_per_step", [0.02, 2.0, 150.0])
+@pytest.mark.parametrize("table, rate_per_step", [("poisson_cdf", 0.02), ("poisson_cdf", 2.0),
+                                                  ("poisson_cdf", 150.0), ("bernoulli_cdf", 0.3),
+                                                  ("bernoulli_cdf", 1.0)])
 @pytest.mark.parametrize("one_weight", [None, 0.3, -0.3])  # else one delay and one weight
-def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
+def test_poisson_input_equals_numba(kernels, table, rate_per_step, one_weight):
     rng = np.random.default_rng(6)
     n = 2 * poisson.CHUNK + 100  # several chunks of Philox words
     post, post_gid = rng.integers(0, 300, n), rng.integers(0, 2**31, n)
@@ -307,7 +309,7 @@ def test_poisson_input_equals_numba(kernels, rate_per_step, one_weight):
     weight = to_fixed(rng.normal(0, 0.2, n))
     if one_weight is not None:
         delay, weight = np.full(n, 7), np.full(n, to_fixed(one_weight))
-    cdf, guide = poisson.poisson_cdf(rate_per_step)
+    cdf, guide = getattr(poisson, table)(rate_per_step)
     key = philox.key_words(2**40 + 17)
     c2 = philox.purpose_word(5, 3)
     rings = [_ring(np.random.default_rng(7)) for _ in range(2)]
