@@ -54,7 +54,7 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 #: Requests a rank sends per round while the routing tables are built: the buffers of a
 #: round (sent and received, 4 or 8 B per request) stay this small however many sources a
 #: rank needs.
-REQUEST_ROUND = 1 << 20
+REQUEST_ROUND = 1 << 22
 #: ... but at least this many per rank of the communicator: a round's arrays of one entry
 #: per rank (counts and displacements, 4 B each: MPI's C ints) stay about as large as its
 #: requests.
@@ -73,12 +73,15 @@ class RoutingTable:
         self.keys, self.ranks, self.ptr = keys, ranks, ptr
 
     @classmethod
-    def requested(cls, comm, group, wanted, keys=None):
+    def requested(cls, comm, group, wanted, keys=None, located=None):
         """Collective on ``comm`` (a :class:`Comm`): every rank asks for each key of ``wanted``
         (ascending distinct keys) the rank that ``group`` says: ``group(keys)`` gives
         (``keys`` grouped by the rank of ``comm`` to ask, how many each rank gets, as
         :func:`~bigbrain.kernels.csr.grouped`). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
+        ``located`` (with ``keys``): a ``group`` that gives each key as its position in its
+        holder's ``keys`` instead (:meth:`~bigbrain.partition.Partition.located`; unsigned
+        integers), which the holder then need not look up.
 
         The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
         :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
@@ -88,7 +91,7 @@ class RoutingTable:
         them all or the keys are few (:data:`KEPT_KEYS`: 2 B per request), else sent
         again for the second pass. Temporaries: one round's requests sent and received,
         never all of them (but those kept)."""
-        rounds = _RequestRounds(comm, group, np.asarray(wanted))
+        rounds = _RequestRounds(comm, located or group, np.asarray(wanted), located is not None)
         if keys is None:
             keys = rounds.keys()
         keep = rounds.n == 1 or len(keys) <= KEPT_KEYS
@@ -143,8 +146,8 @@ class _RequestRounds:
     """The requests of :meth:`RoutingTable.requested`, sent and received round by round
     (each round: this rank's next ``size`` wanted keys, grouped by owner)."""
 
-    def __init__(self, comm, group, wanted):
-        self.comm, self.group, self.wanted = comm, group, wanted
+    def __init__(self, comm, group, wanted, located=False):
+        self.comm, self.group, self.wanted, self.located = comm, group, wanted, located
         self.size = max(REQUEST_ROUND, REQUESTS_PER_RANK * comm.size)
         self.n = comm.allreduce_max(-(-len(wanted) // self.size))
 
@@ -162,7 +165,9 @@ class _RequestRounds:
 
     def each(self, keys, use):
         """:meth:`_each` with each request turned (in place) into its key's position in
-        ``keys``."""
+        ``keys`` (where it is not one already: ``located``)."""
+        if self.located:
+            return self._each(use)
         self._each(lambda requests, sizes: use(find_in_place(keys, requests), sizes))
 
     def kept(self, keys):
@@ -174,7 +179,7 @@ class _RequestRounds:
 
         def keep(requests, sizes):
             if self.n > 1:
-                requests = requests.astype(offset_type(len(keys)))
+                requests = requests.astype(offset_type(len(keys)), copy=False)
             got.append((requests, sizes.astype(offset_type(sizes.max(initial=0)))))
         self.each(keys, keep)
 
@@ -277,7 +282,8 @@ class Exchange:
 
 def _needed_table(comm, partition, local_gids, needed):
     """Routing table at each source's owner: which ranks host targets of its local nodes."""
-    return RoutingTable.requested(comm, partition.grouped, needed, local_gids)
+    return RoutingTable.requested(comm, partition.grouped, needed, local_gids,
+                                  partition.located if partition.LOCATES else None)
 
 
 class AlltoallExchange(Exchange):
