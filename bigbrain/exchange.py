@@ -86,7 +86,8 @@ class RoutingTable:
         The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
         :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
         on every rank). Two passes over them: the first counts each key's requests, the
-        second puts the asking ranks in place (then each key's are sorted). The rounds are
+        second puts the asking ranks in place (then, after several rounds, each key's are
+        sorted). The rounds are
         sent once and their requests kept as positions among the keys where one round holds
         them all or the keys are few (:data:`KEPT_KEYS`: 2 B per request), else sent
         again for the second pass. Temporaries: one round's requests sent and received,
@@ -102,7 +103,8 @@ class RoutingTable:
         ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
         fill = ptr[:-1].copy()
         each(lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
-        sort_rows(ptr, ranks, ranks[:0], ranks[:0])
+        if rounds.n > 1:  # in one round each key's ranks arrive ascending (blocks in rank order)
+            sort_rows(ptr, ranks, ranks[:0], ranks[:0])
         return cls(keys, ranks, ptr)
 
     def route(self, key_index, gids, offsets, n_ranks):
