@@ -52,8 +52,10 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 
 
 #: Requests a rank sends per round while the routing tables are built: the buffers of a
-#: round (sent and received, 4 or 8 B per request) stay this small however many sources a
-#: rank needs.
+#: round (sent and received: 2 B per request as positions among at most 65,536 nodes of
+#: the owner, 4 B beyond, 4 or 8 B as gids) stay this small however many sources a rank
+#: needs. 2^22: one round for a rank of 2,000 neurons of a 10^9-neuron network (2.5·10^6
+#: needed sources; 5 MiB each way), whose ranks then arrive sorted.
 REQUEST_ROUND = 1 << 22
 #: ... but at least this many per rank of the communicator: a round's arrays of one entry
 #: per rank (counts and displacements, 4 B each: MPI's C ints) stay about as large as its
@@ -87,10 +89,9 @@ class RoutingTable:
         :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
         on every rank). Two passes over them: the first counts each key's requests, the
         second puts the asking ranks in place (then, after several rounds, each key's are
-        sorted). The rounds are
-        sent once and their requests kept as positions among the keys where one round holds
-        them all or the keys are few (:data:`KEPT_KEYS`: 2 B per request), else sent
-        again for the second pass. Temporaries: one round's requests sent and received,
+        sorted). The rounds are sent once and their requests kept as positions among the
+        keys where one round holds them all or the keys are few (:data:`KEPT_KEYS`: 2 B per
+        request), else sent again for the second pass. Temporaries: one round's requests sent and received,
         never all of them (but those kept)."""
         rounds = _RequestRounds(comm, located or group, np.asarray(wanted), located is not None)
         if keys is None:

@@ -88,13 +88,20 @@ class RowFill:
         top = int(table[-1]) if len(table) else 0
         bits = min(SLOTS_BITS, 62 - top.bit_length())  # key and index fit an int64
         for at in range(0, len(keys), 1 << bits):
-            part = keys[at:at + (1 << bits)]
-            packed = part.astype(np.int64) << bits
-            packed |= np.arange(len(part))
+            packed = _packed(keys[at:at + (1 << bits)], bits)
             packed.sort()
             _sorted_slots(table, packed, bits, self.rows.base, self.rows.offset, self.placed,
-                          out[at:at + len(part)])
+                          out[at:at + len(packed)])
         return out
+
+
+@numba.njit(cache=True)
+def _packed(keys, bits):
+    """``key << bits | index`` of each key (int64; one array, no temporaries)."""
+    out = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        out[i] = (np.int64(keys[i]) << bits) | i
+    return out
 
 
 @numba.njit(cache=True)
