@@ -229,6 +229,20 @@ def test_partitions_group_requests_by_owner(partition, monkeypatch):
                     assert located_counts.tolist() == counts.tolist()
 
 
+@pytest.mark.parametrize("partition", [RoundRobin, Blocks])
+def test_sparse_exchange_sources_are_the_owners_of_the_needed(partition, monkeypatch):
+    """The ranks a sparse exchange receives from: every owner of a needed source, once,
+    ascending, found a chunk of gids at a time (whatever the chunk)."""
+    import bigbrain.exchange as exchange
+    rng = np.random.default_rng(4)
+    part = partition(10**6, 3000)
+    needed = np.unique(rng.integers(0, 10**6, 5000)).astype(np.int32)
+    for chunk in (1 << 20, 7, 1):
+        monkeypatch.setattr(exchange, "OWNERS_CHUNK", chunk)
+        assert exchange._owners(part, needed).tolist() == np.unique(part.owner(needed)).tolist()
+    assert len(exchange._owners(part, needed[:0])) == 0
+
+
 def test_index_helpers_agree_with_numpy(monkeypatch):
     """distinct, find (sorted and chunked lookups), grouped (stable counting sort), the
     count pass's tally of sources (runs merged as a binary counter) and the union of
