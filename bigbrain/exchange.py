@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import distinct, find_in_place, ranges, release_freed_memory
+from .arrays import distinct, find_in_place, present, ranges, release_freed_memory
 from .comm import Comm
 from .kernels.csr import count, grouped, offset_type, place_blocks, pointers, repeats, sort_rows
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
@@ -114,9 +114,9 @@ class RoutingTable:
         spikes of the given keys (by index)."""
         return route(np.asarray(key_index, np.int64), gids, offsets, self.ptr, self.ranks, n_ranks)
 
-    def peers(self):
-        """The ranks this table sends to, ascending."""
-        return distinct(self.ranks)
+    def peers(self, n_ranks):
+        """The ranks (of ``n_ranks``) this table sends to, ascending."""
+        return present(n_ranks, self.ranks)
 
 
 class RunTable:
@@ -313,8 +313,8 @@ class SparseExchange(Exchange):
     def _route(self, local_gids, needed):
         comm = self.comm
         self.table = _needed_table(comm, self.partition, local_gids, needed)
-        self.targets = self.table.peers()
-        self.sources = _owners(self.partition, needed)
+        self.targets = self.table.peers(comm.size)
+        self.sources = present(comm.size, needed, self.partition.owner)
         self.graph = comm.mpi.Create_dist_graph_adjacent(self.sources.tolist(), self.targets.tolist(),
                                                          reorder=False)
         self.n_peers = int(np.count_nonzero(self.targets != comm.rank))
@@ -379,20 +379,6 @@ class MeshExchange(Exchange):
     def table_bytes(self):
         """Bytes of the routing table (row phase) and the forwarding table (column phase)."""
         return sum(a.nbytes for t in (self.table, self.forward) for a in (t.starts, t.ptr, t.ranks))
-
-
-#: Gids whose owners :func:`_owners` computes at a time.
-OWNERS_CHUNK = 1 << 20
-
-
-def _owners(partition, gids):
-    """The ranks that own any of ``gids``, ascending: O(ranks + a chunk of gids) memory,
-    not two arrays of all gids (a rank of a 10^9-neuron network on 10^4 ranks needs
-    10^8 sources: 0.9 GB)."""
-    owned = np.zeros(partition.n_ranks, bool)
-    for at in range(0, len(gids), OWNERS_CHUNK):
-        owned[partition.owner(gids[at:at + OWNERS_CHUNK])] = True
-    return np.flatnonzero(owned)
 
 
 def _flagged_alltoallv(comm, send, send_counts, failed):

@@ -230,17 +230,20 @@ def test_partitions_group_requests_by_owner(partition, monkeypatch):
 
 
 @pytest.mark.parametrize("partition", [RoundRobin, Blocks])
-def test_sparse_exchange_sources_are_the_owners_of_the_needed(partition, monkeypatch):
-    """The ranks a sparse exchange receives from: every owner of a needed source, once,
-    ascending, found a chunk of gids at a time (whatever the chunk)."""
-    import bigbrain.exchange as exchange
+def test_sparse_exchange_peers_are_the_ranks_present(partition, monkeypatch):
+    """The ranks a sparse exchange receives from (every owner of a needed source) and
+    sends to (every rank in its routing table), each once, ascending: flagged a chunk
+    of values at a time, whatever the chunk."""
+    import bigbrain.arrays as arrays
     rng = np.random.default_rng(4)
     part = partition(10**6, 3000)
     needed = np.unique(rng.integers(0, 10**6, 5000)).astype(np.int32)
+    ranks = rng.integers(0, 3000, 4000).astype(np.int16)
     for chunk in (1 << 20, 7, 1):
-        monkeypatch.setattr(exchange, "OWNERS_CHUNK", chunk)
-        assert exchange._owners(part, needed).tolist() == np.unique(part.owner(needed)).tolist()
-    assert len(exchange._owners(part, needed[:0])) == 0
+        monkeypatch.setattr(arrays, "PRESENT_CHUNK", chunk)
+        assert arrays.present(3000, needed, part.owner).tolist() == np.unique(part.owner(needed)).tolist()
+        assert arrays.present(3000, ranks).tolist() == np.unique(ranks).tolist()
+    assert len(arrays.present(3000, needed[:0], part.owner)) == 0
 
 
 def test_index_helpers_agree_with_numpy(monkeypatch):
