@@ -91,8 +91,8 @@ class RoutingTable:
         second puts the asking ranks in place (then, after several rounds, each key's are
         sorted). The rounds are sent once and their requests kept as positions among the
         keys where one round holds them all or the keys are few (:data:`KEPT_KEYS`: 2 B per
-        request), else sent again for the second pass. Temporaries: one round's requests sent and received,
-        never all of them (but those kept)."""
+        request), else sent again for the second pass. Temporaries: one round's requests
+        sent and received, never all of them (but those kept)."""
         rounds = _RequestRounds(comm, located or group, np.asarray(wanted), located is not None)
         if keys is None:
             keys = rounds.keys()
