@@ -191,7 +191,8 @@ class EmulatedMPI:
     the same load as this one, by symmetry under the round-robin partition (gid g on rank
     g mod P): what rank s sends to this rank r is what r sends to its mirror 2r − s (mod P),
     with the gids moved from the mirror's to r's (g + r − mirror, mod P within the
-    ``n_nodes`` gids). int32 and int64 blocks are taken for gids and uint64 blocks for AER words
+    ``n_nodes`` gids). int32 and int64 blocks are taken for gids, uint64 blocks for AER words
+    and uint8, uint16 and uint32 blocks for positions among the receiving rank's gids
     (:mod:`bigbrain.exchange`); other data is passed unchanged. Reductions: MIN and MAX
     give this rank's value, SUM P times it; gathers give P copies. Only the collectives
     that ``alltoall`` and ``sparse`` exchanges, the build and the archive's telemetry use
@@ -220,9 +221,15 @@ class EmulatedMPI:
         return (2 * self.rank - np.asarray(source, np.int64)) % self.size
 
     def _motion(self, dtype):
-        """(unit, limit, wrap) in ``dtype`` that move its words (:func:`moved_blocks`):
-        int32 and int64 as gids, uint64 as AER words (the gid above the step offset);
-        other types stay (no shift, no word reaches the limit)."""
+        """(unit, limit, wrap, positions) in ``dtype`` that move its words
+        (:func:`moved_blocks`): int32 and int64 as gids, uint64 as AER words (the gid above
+        the step offset), narrower unsigned integers as positions among a rank's gids
+        (requests located by the asking rank: :meth:`bigbrain.partition.Partition.located`;
+        moved as the gids they stand for, limited to this rank's count of gids); other
+        types stay (no shift, no word reaches the limit)."""
+        if dtype in (np.uint8, np.uint16, np.uint32):
+            mine = -(-(self.n_nodes - self.rank) // self.size)  # gids r, r + P, … below n
+            return dtype.type(1), dtype.type(mine), dtype.type(1), True
         if dtype == np.uint64:
             from .kernels.aer import OFFSET_BITS
             unit = 1 << OFFSET_BITS
@@ -230,8 +237,8 @@ class EmulatedMPI:
             unit = 1
         else:
             top = np.inf if dtype.kind in "fc" else np.iinfo(dtype).max
-            return dtype.type(0), dtype.type(top), dtype.type(0)
-        return dtype.type(unit), dtype.type(self.n_nodes * unit), dtype.type(self.size * unit)
+            return dtype.type(0), dtype.type(top), dtype.type(0), False
+        return dtype.type(unit), dtype.type(self.n_nodes * unit), dtype.type(self.size * unit), False
 
     # ------------------------------------------------------------ object collectives
     @_collective
@@ -282,10 +289,10 @@ class EmulatedMPI:
     def Alltoallv(self, send, recv):
         data, counts = send
         out = recv[0]
-        unit, limit, wrap = self._motion(out.dtype)
-        shift = (-self.rank) % self.size  # that of rank 0's block: its mirror is 2r
+        unit, limit, wrap, positions = self._motion(out.dtype)
+        shift = 0 if positions else (-self.rank) % self.size  # rank 0's block's: its mirror is 2r
         mirrored_blocks(np.asarray(data, out.dtype), np.asarray(counts), self.rank,
-                        out.dtype.type(shift) * unit, unit, limit, wrap, out)
+                        out.dtype.type(shift) * unit, unit, limit, wrap, positions, out)
 
     def _blocks(self, data, counts, destinations, sources, out):
         """Fill ``out`` with the blocks received from ``sources`` (ranks, in order): each
@@ -297,7 +304,7 @@ class EmulatedMPI:
         counts = np.asarray(counts)
         first = np.cumsum(counts, dtype=count_type(len(data)))
         first -= counts  # where each destination's block starts in ``data`` (MPI's displacements)
-        motion = self._motion(out.dtype)
+        *motion, positions = self._motion(out.dtype)
         at = 0
         for lo in range(0, len(sources), BLOCKS_CHUNK):
             senders = self.mirror(sources[lo:lo + BLOCKS_CHUNK])
@@ -306,6 +313,8 @@ class EmulatedMPI:
             i = i[destinations[i] == senders] if len(destinations) else i[:0]
             shifts = self.rank - destinations[i]  # (r − mirror) mod P, without a division
             shifts[shifts < 0] += self.size
+            if positions:  # moved by one where the gids they stand for pass a multiple of P
+                shifts = shifts > self.rank
             at += moved_blocks(data, first, counts, i, shifts.astype(out.dtype), *motion, out[at:])
 
     def Split_type(self, kind):

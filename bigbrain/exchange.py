@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from mpi4py import MPI
 
-from .arrays import distinct, find_in_place, ranges, release_freed_memory
+from .arrays import distinct, find_in_place, present, ranges, release_freed_memory
 from .comm import Comm
 from .kernels.csr import count, grouped, offset_type, place_blocks, pointers, repeats, sort_rows
 from .kernels.aer import OFFSET_BITS, pack, route, unpack
@@ -52,9 +52,11 @@ MAX_INTERVAL = 1 << OFFSET_BITS
 
 
 #: Requests a rank sends per round while the routing tables are built: the buffers of a
-#: round (sent and received, 4 or 8 B per request) stay this small however many sources a
-#: rank needs.
-REQUEST_ROUND = 1 << 20
+#: round (sent and received: 2 B per request as positions among at most 65,536 nodes of
+#: the owner, 4 B beyond, 4 or 8 B as gids) stay this small however many sources a rank
+#: needs. 2^22: one round for a rank of 2,000 neurons of a 10^9-neuron network (2.5·10^6
+#: needed sources; 5 MiB each way), whose ranks then arrive sorted.
+REQUEST_ROUND = 1 << 22
 #: ... but at least this many per rank of the communicator: a round's arrays of one entry
 #: per rank (counts and displacements, 4 B each: MPI's C ints) stay about as large as its
 #: requests.
@@ -73,22 +75,25 @@ class RoutingTable:
         self.keys, self.ranks, self.ptr = keys, ranks, ptr
 
     @classmethod
-    def requested(cls, comm, group, wanted, keys=None):
+    def requested(cls, comm, group, wanted, keys=None, located=None):
         """Collective on ``comm`` (a :class:`Comm`): every rank asks for each key of ``wanted``
         (ascending distinct keys) the rank that ``group`` says: ``group(keys)`` gives
         (``keys`` grouped by the rank of ``comm`` to ask, how many each rank gets, as
         :func:`~bigbrain.kernels.csr.grouped`). Returns each holder's table, keyed by ``keys``
         (ascending, holding every requested key) or by the distinct requested keys.
+        ``located`` (with ``keys``): a ``group`` that gives each key as its position in its
+        holder's ``keys`` instead (:meth:`~bigbrain.partition.Partition.located`; unsigned
+        integers), which the holder then need not look up.
 
         The requests go in rounds of at most :data:`REQUEST_ROUND` per rank (or
         :data:`REQUESTS_PER_RANK` per rank of ``comm``, if more; as many rounds
         on every rank). Two passes over them: the first counts each key's requests, the
-        second puts the asking ranks in place (then each key's are sorted). The rounds are
-        sent once and their requests kept as positions among the keys where one round holds
-        them all or the keys are few (:data:`KEPT_KEYS`: 2 B per request), else sent
-        again for the second pass. Temporaries: one round's requests sent and received,
-        never all of them (but those kept)."""
-        rounds = _RequestRounds(comm, group, np.asarray(wanted))
+        second puts the asking ranks in place (then, after several rounds, each key's are
+        sorted). The rounds are sent once and their requests kept as positions among the
+        keys where one round holds them all or the keys are few (:data:`KEPT_KEYS`: 2 B per
+        request), else sent again for the second pass. Temporaries: one round's requests
+        sent and received, never all of them (but those kept)."""
+        rounds = _RequestRounds(comm, located or group, np.asarray(wanted), located is not None)
         if keys is None:
             keys = rounds.keys()
         keep = rounds.n == 1 or len(keys) <= KEPT_KEYS
@@ -99,7 +104,8 @@ class RoutingTable:
         ranks = np.empty(int(ptr[-1]), np.int16 if comm.size <= np.iinfo(np.int16).max else np.int32)
         fill = ptr[:-1].copy()
         each(lambda requests, sizes: place_blocks(sizes, requests, fill, ranks))
-        sort_rows(ptr, ranks, ranks[:0], ranks[:0])
+        if rounds.n > 1:  # in one round each key's ranks arrive ascending (blocks in rank order)
+            sort_rows(ptr, ranks, ranks[:0], ranks[:0])
         return cls(keys, ranks, ptr)
 
     def route(self, key_index, gids, offsets, n_ranks):
@@ -108,9 +114,9 @@ class RoutingTable:
         spikes of the given keys (by index)."""
         return route(np.asarray(key_index, np.int64), gids, offsets, self.ptr, self.ranks, n_ranks)
 
-    def peers(self):
-        """The ranks this table sends to, ascending."""
-        return distinct(self.ranks)
+    def peers(self, n_ranks):
+        """The ranks (of ``n_ranks``) this table sends to, ascending."""
+        return present(n_ranks, self.ranks)
 
 
 class RunTable:
@@ -143,8 +149,8 @@ class _RequestRounds:
     """The requests of :meth:`RoutingTable.requested`, sent and received round by round
     (each round: this rank's next ``size`` wanted keys, grouped by owner)."""
 
-    def __init__(self, comm, group, wanted):
-        self.comm, self.group, self.wanted = comm, group, wanted
+    def __init__(self, comm, group, wanted, located=False):
+        self.comm, self.group, self.wanted, self.located = comm, group, wanted, located
         self.size = max(REQUEST_ROUND, REQUESTS_PER_RANK * comm.size)
         self.n = comm.allreduce_max(-(-len(wanted) // self.size))
 
@@ -162,7 +168,9 @@ class _RequestRounds:
 
     def each(self, keys, use):
         """:meth:`_each` with each request turned (in place) into its key's position in
-        ``keys``."""
+        ``keys`` (where it is not one already: ``located``)."""
+        if self.located:
+            return self._each(use)
         self._each(lambda requests, sizes: use(find_in_place(keys, requests), sizes))
 
     def kept(self, keys):
@@ -174,7 +182,7 @@ class _RequestRounds:
 
         def keep(requests, sizes):
             if self.n > 1:
-                requests = requests.astype(offset_type(len(keys)))
+                requests = requests.astype(offset_type(len(keys)), copy=False)
             got.append((requests, sizes.astype(offset_type(sizes.max(initial=0)))))
         self.each(keys, keep)
 
@@ -277,7 +285,8 @@ class Exchange:
 
 def _needed_table(comm, partition, local_gids, needed):
     """Routing table at each source's owner: which ranks host targets of its local nodes."""
-    return RoutingTable.requested(comm, partition.grouped, needed, local_gids)
+    return RoutingTable.requested(comm, partition.grouped, needed, local_gids,
+                                  partition.located if partition.LOCATES else None)
 
 
 class AlltoallExchange(Exchange):
@@ -304,8 +313,8 @@ class SparseExchange(Exchange):
     def _route(self, local_gids, needed):
         comm = self.comm
         self.table = _needed_table(comm, self.partition, local_gids, needed)
-        self.targets = self.table.peers()
-        self.sources = distinct(self.partition.owner(needed))
+        self.targets = self.table.peers(comm.size)
+        self.sources = present(comm.size, needed, self.partition.owner)
         self.graph = comm.mpi.Create_dist_graph_adjacent(self.sources.tolist(), self.targets.tolist(),
                                                          reorder=False)
         self.n_peers = int(np.count_nonzero(self.targets != comm.rank))

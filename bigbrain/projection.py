@@ -401,10 +401,6 @@ class SourceRows:
         ptr = self.ptr
         return self.sources[self.gid_lo + np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))].astype(np.int64)
 
-    def rows(self, gids):
-        """Row of each source gid (one with a row here), before :func:`index_static`."""
-        return find(self.sources, gids)
-
     def _place(self, chunks, n_columns, weight, weight_value=None):
         """Second pass: store the columns (``post``), the delays unless they are all equal
         (``delay``, else empty) and ``weight_value(weights)`` of each chunk into ``weight``
@@ -416,7 +412,7 @@ class SourceRows:
         delay_type = np.uint8 if (self.max_delay or 0) < 256 else np.uint16
         self.delay = np.zeros(0 if self._one_delay else n, delay_type)
         for pre_pos, post_col, w, delay in chunks():
-            at = fill.slots(self.rows(self.conn.pre_gids[pre_pos]))
+            at = fill.slots(self.sources, self.conn.pre_gids[pre_pos])  # rows: positions there
             self.post[at] = post_col
             if weight.size:
                 weight[at] = w if weight_value is None else weight_value(w)

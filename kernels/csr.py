@@ -8,6 +8,8 @@ stable counting sort) and nothing but the final arrays and one chunk is ever in 
 import numba
 import numpy as np
 
+from .search import lower_bound
+
 
 #: log2 of the rows per block of :class:`BlockPointers`.
 BLOCK_BITS = 6
@@ -61,6 +63,10 @@ class BlockPointers:
         return int(self.base[(len(self.offset) - 1) >> BLOCK_BITS] + self.offset[-1])
 
 
+#: log2 of the items of a chunk that :meth:`RowFill.slots` sorts at a time (at most).
+SLOTS_BITS = 18
+
+
 class RowFill:
     """The next free slot of each row of :class:`BlockPointers` ``rows`` while the rows
     are filled (the second pass, :meth:`slots`): the row's pointer plus the items placed
@@ -71,13 +77,61 @@ class RowFill:
         self.rows = rows
         self.placed = np.zeros(max(len(rows) - 1, 0), offset_type(_longest_row(rows.base, rows.offset)))
 
-    def slots(self, keys):
-        """Slot of each item of a chunk with row ``keys`` (ints in [0, rows)); the rows'
-        counts advance."""
+    def slots(self, table, keys):
+        """Slot of each item of a chunk whose row is the position of its key (of ``keys``,
+        non-negative integers) in ``table`` (ascending distinct, holding every key); the
+        rows' counts advance. The items are sorted by (key, arrival) — one int64 sort of
+        key and index packed together, at most 2^:data:`SLOTS_BITS` items at a time — and
+        then found and placed in one forward walk over the table, the rows' pointers and
+        counts: no search per item, no access scattered over the rows (tables beyond the
+        caches: a rank's needed sources), and each row's items in arrival order."""
+        keys = np.asarray(keys)
         out = np.empty(len(keys), np.int64)
-        _row_slots(np.ascontiguousarray(keys, np.int64), self.rows.base, self.rows.offset,
-                   self.placed, out)
+        top = int(table[-1]) if len(table) else 0
+        bits = min(SLOTS_BITS, 62 - top.bit_length())  # key and index fit an int64
+        for at in range(0, len(keys), 1 << bits):
+            packed = _packed(keys[at:at + (1 << bits)], bits)
+            packed.sort()
+            _sorted_slots(table, packed, bits, self.rows.base, self.rows.offset, self.placed,
+                          out[at:at + len(packed)])
         return out
+
+
+@numba.njit(cache=True)
+def _packed(keys, bits):
+    """``key << bits | index`` of each key (int64; one array, no temporaries)."""
+    out = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        out[i] = (np.int64(keys[i]) << bits) | i
+    return out
+
+
+#: Rows :func:`_sorted_slots` steps over one by one before it gallops.
+WALK = 16
+
+
+@numba.njit(cache=True)
+def _sorted_slots(table, packed, bits, base, offset, placed, out):
+    """``out[index]``: the next slot of the row of ``key`` for each ``key << bits | index``
+    of ``packed`` (ascending): the row (the key's position in ``table``) found forward
+    from the last, a step at a time (keys about as dense as the table's), then galloping
+    (keys far sparser: a chunk of a rank's synapses among 10^8 needed sources)."""
+    mask = (1 << bits) - 1
+    n, r = table.shape[0], 0
+    for k in range(packed.shape[0]):
+        key = packed[k] >> bits
+        walked = 0
+        while r < n and table[r] < key and walked < WALK:
+            r += 1
+            walked += 1
+        if r < n and table[r] < key:
+            step = 1
+            while r + step < n and table[r + step] < key:
+                r += step
+                step *= 2
+            r = lower_bound(table, key, r + 1, min(r + step, n))
+        out[packed[k] & mask] = base[r >> BLOCK_BITS] + offset[r] + placed[r]
+        placed[r] += 1
 
 
 @numba.njit(cache=True)
@@ -87,14 +141,6 @@ def _longest_row(base, offset):
         longest = max(longest, base[(r + 1) >> BLOCK_BITS] + offset[r + 1]
                       - base[r >> BLOCK_BITS] - offset[r])
     return longest
-
-
-@numba.njit(cache=True)
-def _row_slots(keys, base, offset, placed, out):
-    for i in range(keys.shape[0]):
-        r = keys[i]
-        out[i] = base[r >> BLOCK_BITS] + offset[r] + placed[r]
-        placed[r] += 1
 
 
 @numba.njit(cache=True)
@@ -165,7 +211,7 @@ def grouped(values, key_of, n_keys, chunk=1 << 18):
 RESIDUE_TILE = 1 << 13
 
 
-def grouped_by_residue(values, modulus):
+def grouped_by_residue(values, modulus, quotient_type=None):
     """:func:`grouped` for ascending non-negative ``values`` keyed by ``value % modulus``
     (the ranks of a round-robin partition), without a division. The ascending values are
     sweeps of ascending residues, one per multiple of ``modulus``: one pass counts them,
@@ -173,16 +219,19 @@ def grouped_by_residue(values, modulus):
     every sweep, so that a value is written into a few cached rows instead of anywhere
     among ``modulus`` (a round of requests at 500,000 ranks: ~2 per row, each write a
     cache miss). O(n + modulus + sweeps × modulus / tile), the sweeps at most
-    span / modulus + 1 (under round robin: a rank's neurons)."""
+    span / modulus + 1 (under round robin: a rank's neurons). With ``quotient_type``
+    (an integer type that holds them) each value is placed as its quotient
+    ``value // modulus`` instead (its sweep: under round robin the value's position among
+    its owner's gids), still without a division."""
     values = np.ascontiguousarray(values)
     counts = np.empty(modulus, count_type(len(values)))
-    out = np.empty(len(values), values.dtype)
-    _grouped_by_residue(values, modulus, RESIDUE_TILE, counts, out)
+    out = np.empty(len(values), values.dtype if quotient_type is None else quotient_type)
+    _grouped_by_residue(values, modulus, RESIDUE_TILE, quotient_type is not None, counts, out)
     return out, counts
 
 
 @numba.njit(cache=True)
-def _grouped_by_residue(values, modulus, tile, counts, out):
+def _grouped_by_residue(values, modulus, tile, quotients, counts, out):
     n = values.shape[0]
     counts[:] = 0
     if n == 0:
@@ -208,12 +257,13 @@ def _grouped_by_residue(values, modulus, tile, counts, out):
             done += counts[r]
         for s in range(n_sweeps):  # sweep by sweep: ascending within a residue
             start = first + s * modulus + lo
+            quotient = first // modulus + s
             j, end, stop = at[s], at[s + 1], start + (hi - lo)
             while j < end:
                 v = values[j]
                 if v >= stop:
                     break
-                out[fill[v - start]] = v
+                out[fill[v - start]] = quotient if quotients else v
                 fill[v - start] += 1
                 j += 1
             at[s] = j

@@ -14,7 +14,7 @@ WALK = 8
 
 
 @numba.njit(cache=True)
-def _lower_bound(table, key, lo, hi):
+def lower_bound(table, key, lo, hi):
     """First position in [lo, hi) whose value is at least ``key`` (``hi`` if none)."""
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -39,12 +39,12 @@ def _position(table, key, scale):
             p += 1
             if table[p] >= key:  # table[n − 1] >= key: p stays below n
                 return p
-        return _lower_bound(table, key, p + 1, n)
+        return lower_bound(table, key, p + 1, n)
     for _ in range(WALK):  # table[p] >= key: the answer is p or below
         if table[p - 1] < key:  # p > 0: table[0] < key
             return p
         p -= 1
-    return _lower_bound(table, key, 0, p)
+    return lower_bound(table, key, 0, p)
 
 
 @numba.njit(cache=True)
@@ -78,5 +78,5 @@ def positions_in_order(table, keys, order, out):
             while p + step < n and table[p + step] < key:
                 p += step
                 step *= 2
-            p = _lower_bound(table, key, p + 1, min(p + step, n))
+            p = lower_bound(table, key, p + 1, min(p + step, n))
         out[i] = p

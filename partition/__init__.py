@@ -38,6 +38,17 @@ class Partition:
         owners of the sources it needs (:mod:`bigbrain.exchange`). A counting sort."""
         return grouped(gids, self.owner, self.n_ranks)
 
+    #: Whether :meth:`located` can tell a gid's position among its owner's gids.
+    LOCATES = False
+
+    def located(self, gids):
+        """:meth:`grouped` with each gid given as its position among its owner's gids
+        (ascending, those :meth:`local_gids` gives over all nodes: the owner's local
+        index), in the narrowest unsigned type that holds every rank's: the requests of a
+        rank as their owners look them up, so that no owner searches for them. Only where
+        :data:`LOCATES`."""
+        raise NotImplementedError
+
     @classmethod
     def from_network(cls, net, n_ranks):
         """The partition of network ``net`` (a ``bigbrain.Network``) on ``n_ranks`` ranks."""
@@ -64,6 +75,14 @@ class RoundRobin(Partition):
         """:meth:`Partition.grouped` without a division or a scattered write per gid
         (:func:`~bigbrain.kernels.csr.grouped_by_residue`)."""
         return grouped_by_residue(gids, self.n_ranks)
+
+    LOCATES = True
+
+    def located(self, gids):
+        """:meth:`Partition.located`: gid g is the (g // P)-th of its owner's, found by
+        :meth:`grouped`'s sweeps (no division)."""
+        most = -(-self.n_nodes // self.n_ranks)  # rank 0's nodes, the most of any rank
+        return grouped_by_residue(gids, self.n_ranks, np.min_scalar_type(max(most - 1, 0)))
 
     def local_gids(self, rank, first, size):
         start = first + (rank - first) % self.n_ranks

@@ -182,8 +182,10 @@ def test_aer_words_hold_gid_and_offset_in_their_bits():
 def test_routing_requests_in_rounds_build_the_same_tables(tmp_path):
     """The routing requests go in rounds of a bounded size (each rank's buffers stay small
     however many sources it needs), their requests kept as positions where a rank has
-    few nodes, else sent again for the second pass: the tables are those of one round,
-    and list for each source exactly the ranks that need it, ascending."""
+    few nodes, else sent again for the second pass: the tables are those of one round
+    (whose ranks are not sorted: they arrive ascending) and of requests sent as gids
+    instead of the owner's positions (round robin's), and list for each source exactly
+    the ranks that need it, ascending."""
     out = tmp_path / "rounds.npz"
     run_mpi(SCRIPTS / "routing_rounds.py", 3, 7, out, timeout=300)
     with np.load(out) as got:

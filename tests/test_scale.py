@@ -167,8 +167,9 @@ def test_emulated_alltoallv_moves_what_the_graph_of_all_ranks_moves(ranks, rank,
     """The emulated Alltoallv (every rank's block in one pass, mirrors descending from
     2r mod P and wrapping) delivers what the neighbourhood collective over the graph of
     all ranks delivers (mirrors looked up among the destinations, a chunk of sources at a
-    time), whatever the chunk: gids (int64, int32) and AER words moved alike, other data
-    unchanged; its CPU time is counted."""
+    time), whatever the chunk: gids (int64, int32), AER words and positions among the
+    owner's gids (narrow unsigned) moved alike, other data unchanged; its CPU time is
+    counted."""
     import bigbrain.comm as comm_module
     from bigbrain.comm import Comm
     from bigbrain.kernels.aer import pack
@@ -182,7 +183,8 @@ def test_emulated_alltoallv_moves_what_the_graph_of_all_ranks_moves(ranks, rank,
     emulated = EmulatedMPI(ranks, rank, n)
     comm, everyone = Comm(emulated), np.arange(ranks)
     graph = emulated.Create_dist_graph_adjacent(everyone, everyone)
-    for data in (gids[order], gids[order].astype(np.int32), words[order], gids[order] * 0.5):
+    positions = (gids[order] // ranks).astype(np.uint16)  # among the owner's gids (round robin)
+    for data in (gids[order], gids[order].astype(np.int32), words[order], gids[order] * 0.5, positions):
         recv, got = comm.alltoallv(data, counts)
         assert got.tolist() == counts[(2 * rank - everyone) % ranks].tolist()
         for chunk in (1 << 18, 7, 1):
@@ -194,6 +196,8 @@ def test_emulated_alltoallv_moves_what_the_graph_of_all_ranks_moves(ranks, rank,
             assert np.all(recv % ranks == rank) and 0 <= recv.min() and recv.max() < n
             gid_recv = recv
     assert np.array_equal(comm.alltoallv(words[order], counts)[0] >> np.uint64(16), gid_recv.astype(np.uint64))
+    # positions arrive as those of the gids they stand for, moved
+    assert np.array_equal(comm.alltoallv(positions, counts)[0], gid_recv // ranks)
     assert emulated.seconds > 0
 
 
@@ -201,7 +205,9 @@ def test_emulated_alltoallv_moves_what_the_graph_of_all_ranks_moves(ranks, rank,
 def test_partitions_group_requests_by_owner(partition, monkeypatch):
     """A partition's grouping of ascending gids by owner (the routing tables' requests)
     is a stable sort by owner with each rank's count: round robin's transpose in tiles of
-    ranks (one, a few, many tiles; gids from one or many sweeps of P), blocks' slices."""
+    ranks (one, a few, many tiles; gids from one or many sweeps of P), blocks' slices;
+    round robin's requests as positions among the owner's gids (``located``) the same,
+    each gid replaced by its position there."""
     from bigbrain.kernels import csr
     rng = np.random.default_rng(8)
     for tile in (1 << 15, 3, 1):
@@ -215,6 +221,29 @@ def test_partitions_group_requests_by_owner(partition, monkeypatch):
                 assert np.array_equal(out, gids[np.argsort(owner, kind="stable")])
                 assert counts.dtype == np.int32
                 assert counts.tolist() == np.bincount(owner, minlength=ranks).tolist()
+                if part.LOCATES:  # each gid as its position among its owner's, in order
+                    at, located_counts = part.located(gids)
+                    assert at.dtype.kind == "u" and np.iinfo(at.dtype).max >= -(-n // ranks) - 1
+                    mine = [part.local_gids(o, 0, n) for o in owner[np.argsort(owner, kind="stable")]]
+                    assert np.array_equal(at, [np.searchsorted(m, g) for m, g in zip(mine, out)])
+                    assert located_counts.tolist() == counts.tolist()
+
+
+@pytest.mark.parametrize("partition", [RoundRobin, Blocks])
+def test_sparse_exchange_peers_are_the_ranks_present(partition, monkeypatch):
+    """The ranks a sparse exchange receives from (every owner of a needed source) and
+    sends to (every rank in its routing table), each once, ascending: flagged a chunk
+    of values at a time, whatever the chunk."""
+    import bigbrain.arrays as arrays
+    rng = np.random.default_rng(4)
+    part = partition(10**6, 3000)
+    needed = np.unique(rng.integers(0, 10**6, 5000)).astype(np.int32)
+    ranks = rng.integers(0, 3000, 4000).astype(np.int16)
+    for chunk in (1 << 20, 7, 1):
+        monkeypatch.setattr(arrays, "PRESENT_CHUNK", chunk)
+        assert arrays.present(3000, needed, part.owner).tolist() == np.unique(part.owner(needed)).tolist()
+        assert arrays.present(3000, ranks).tolist() == np.unique(ranks).tolist()
+    assert len(arrays.present(3000, needed[:0], part.owner)) == 0
 
 
 def test_index_helpers_agree_with_numpy(monkeypatch):

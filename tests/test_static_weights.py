@@ -118,20 +118,28 @@ def test_block_pointers_hold_short_rows_in_a_byte_each():
     assert np.array_equal(csr.BlockPointers(long).pointers(), long)
 
 
-@pytest.mark.parametrize("longest", (3, 300))
-def test_row_fill_places_each_rows_items_in_arrival_order(longest):
+@pytest.mark.parametrize("longest, sort_bits, n_rows", [(3, 18, 500), (300, 18, 500), (3, 4, 500),
+                                                     (300, 1, 500), (3, 18, 200_000)])
+def test_row_fill_places_each_rows_items_in_arrival_order(longest, sort_bits, n_rows, monkeypatch):
     """The place pass's slots from blocked pointers and a count per row (1 byte where rows
-    hold fewer than 256 items, 2 beyond): every row's items in its own slots, in the
-    order the chunks bring them (a stable counting sort, as NumPy's stable argsort)."""
+    hold fewer than 256 items, 2 beyond), rows given as keys' positions in a table of
+    gids: every row's items in its own slots, in the order the chunks bring them (a
+    stable counting sort, as NumPy's stable argsort), however many items are sorted at a
+    time, and where the keys are far sparser than the table (most rows empty: found by
+    galloping)."""
+    monkeypatch.setattr(csr, "SLOTS_BITS", sort_bits)
     rng = np.random.default_rng(longest)
-    keys = np.repeat(np.arange(500), rng.integers(0, longest + 1, 500))
-    rng.shuffle(keys)
-    ptr = np.r_[0, np.cumsum(np.bincount(keys, minlength=500))].astype(np.int32)
+    per_row = rng.integers(0, longest + 1, n_rows) * (rng.random(n_rows) < 500 / n_rows)
+    rows = np.repeat(np.arange(n_rows), per_row)
+    rng.shuffle(rows)
+    table = np.sort(rng.choice(10**9, n_rows, replace=False)).astype(np.int32)
+    keys = table[rows]
+    ptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))].astype(np.int32)
     fill = csr.RowFill(csr.BlockPointers(ptr))
     assert fill.placed.dtype == (np.uint8 if longest < 256 else np.uint16)
-    at = np.concatenate([fill.slots(keys[lo:lo + 333]) for lo in range(0, len(keys), 333)])
+    at = np.concatenate([fill.slots(table, keys[lo:lo + 333]) for lo in range(0, len(keys), 333)])
     assert np.array_equal(np.sort(at), np.arange(len(keys)))
-    assert np.array_equal(at, np.argsort(np.argsort(keys, kind="stable")))
+    assert np.array_equal(at, np.argsort(np.argsort(rows, kind="stable")))
 
 
 def _mpi_run(tmp_path, n_ranks):

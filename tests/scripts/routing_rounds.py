@@ -7,7 +7,7 @@ Saved (rank 0, gathered per rank): ``<strategy>_expected`` whether the table of 
 rank's nodes lists, for each, exactly the ranks whose synapses need it, ascending (from
 every rank's needed sources, gathered; not for ``mesh``, whose tables split the route);
 ``<strategy>_same`` whether every table equals the one built in one round (both ways of
-the rounds); ``rounds``
+the rounds, and with the requests sent as gids instead of the owner's positions); ``rounds``
 how many rounds the requests took.
 """
 import math
@@ -22,11 +22,13 @@ from traffic_networks import STRATEGIES, clusters
 ROUND, OUT = int(sys.argv[1]), sys.argv[2]
 
 
-def tables(strategy, round_size, kept_keys=exchange.KEPT_KEYS):
+def tables(strategy, round_size, kept_keys=exchange.KEPT_KEYS, located=True):
     """(the tables of this rank's exchange, its nodes, every rank's needed sources);
-    requests kept where a rank has at most ``kept_keys`` nodes."""
+    requests kept where a rank has at most ``kept_keys`` nodes, sent as positions among
+    the owner's nodes if ``located`` (round robin's), else as gids."""
     exchange.REQUEST_ROUND, exchange.REQUESTS_PER_RANK = round_size, 1
     exchange.KEPT_KEYS = kept_keys
+    bb.partition.RoundRobin.LOCATES = located
     net = bb.Network(dt=0.1, seed=3, partition="round_robin", exchange=strategy)
     clusters(net, n_clusters=6, n_exc=40, n_inh=10, k_exc=10, k_inh=3, k_next=2)
     sim = net.build()
@@ -53,8 +55,10 @@ for strategy in STRATEGIES:
     rounds, local_gids, needed, comm = tables(strategy, ROUND)
     sent_twice, _, _, _ = tables(strategy, ROUND, kept_keys=0)
     one, _, _, _ = tables(strategy, 1 << 30)
-    same = all(all(np.array_equal(a, b) for a, b in zip(t, u)) for t, u in zip(rounds, one))
-    same &= all(all(np.array_equal(a, b) for a, b in zip(t, u)) for t, u in zip(sent_twice, one))
+    by_gid, _, _, _ = tables(strategy, ROUND, located=False)
+    same = True
+    for other in (rounds, sent_twice, by_gid):
+        same &= all(all(np.array_equal(a, b) for a, b in zip(t, u)) for t, u in zip(other, one))
     saved[f"{strategy}_same"] = np.array(comm.allgather(same))
     if strategy != "mesh":
         saved[f"{strategy}_expected"] = np.array(comm.allgather(expected(rounds[0], local_gids, needed)))
