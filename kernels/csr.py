@@ -8,7 +8,7 @@ stable counting sort) and nothing but the final arrays and one chunk is ever in 
 import numba
 import numpy as np
 
-from .search import lower_bound
+from .search import gallop
 
 
 #: log2 of the rows per block of :class:`BlockPointers`.
@@ -124,12 +124,7 @@ def _sorted_slots(table, packed, bits, base, offset, placed, out):
         while r < n and table[r] < key and walked < WALK:
             r += 1
             walked += 1
-        if r < n and table[r] < key:
-            step = 1
-            while r + step < n and table[r + step] < key:
-                r += step
-                step *= 2
-            r = lower_bound(table, key, r + 1, min(r + step, n))
+        r = gallop(table, key, r)
         out[packed[k] & mask] = base[r >> BLOCK_BITS] + offset[r] + placed[r]
         placed[r] += 1
 

@@ -26,6 +26,20 @@ def lower_bound(table, key, lo, hi):
 
 
 @numba.njit(cache=True)
+def gallop(table, key, p):
+    """First position at or after ``p`` whose value is at least ``key``: steps of 1, 2,
+    4, … from ``p``, then a binary search in the last step (O(log gap))."""
+    n = table.shape[0]
+    if p < n and table[p] < key:
+        step = 1
+        while p + step < n and table[p + step] < key:
+            p += step
+            step *= 2
+        p = lower_bound(table, key, p + 1, min(p + step, n))
+    return p
+
+
+@numba.njit(cache=True)
 def _position(table, key, scale):
     """``np.searchsorted(table, key)`` (left) from the guess ``(key − table[0]) · scale``."""
     n = table.shape[0]
@@ -68,15 +82,8 @@ def positions_in_order(table, keys, order, out):
     (steps 1, 2, 4, … then a binary search): O(log gap) per key and one forward walk over
     the table, against O(log len(table)) per key with a cache miss at most steps for a
     binary search from each key afresh."""
-    n = table.shape[0]
     p = 0
     for k in range(order.shape[0]):
         i = order[k]
-        key = keys[i]
-        if p < n and table[p] < key:
-            step = 1
-            while p + step < n and table[p + step] < key:
-                p += step
-                step *= 2
-            p = lower_bound(table, key, p + 1, min(p + step, n))
+        p = gallop(table, keys[i], p)
         out[i] = p
