@@ -3,15 +3,13 @@ Brian2's PoissonGroup): never two spikes of a train in one step, the mean rate w
 binomial bounds, rate changes between runs, resume from a checkpoint, the model file, and
 errors naming the field. Rank invariance: test_stimulation_mpi.py."""
 import math
-import shutil
 
 import numpy as np
 import pytest
-import zarr
 
 import bigbrain as bb
 from bigbrain import modelfile
-from bigbrain.checkpoint import checkpoint_steps
+from test_checkpoint import cut_back
 
 DT = 0.1
 
@@ -74,11 +72,7 @@ def test_resume_equals_the_uninterrupted_run(tmp_path):
     rates = np.linspace(0.0, 9000.0, 40)
     steps, ids, _ = trains(rates, "bernoulli", n=40, t_ms=20.0, changes=[(10.0, rates[::-1].copy())],
                            archive=bb.Archive(full, checkpoint_every=5.0))
-    cut = tmp_path / "cut.zarr"
-    shutil.copytree(full, cut)
-    for step in checkpoint_steps(zarr.open_group(str(cut), mode="r")):
-        if step > 200:                                # resume from 20 ms, after the change
-            shutil.rmtree(cut / "checkpoints" / str(step))
+    cut = cut_back(full, tmp_path / "cut.zarr", 200)   # resume from 20 ms, after the change
     resumed = bb.resume(cut)
     assert resumed.populations["p"].per_step == "bernoulli"
     r_times, r_ids = resumed.run(10.0).spikes("P")
