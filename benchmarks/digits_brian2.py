@@ -16,7 +16,10 @@ potentiation and triplet depression off: traces incremented by 1, tau_plus = tau
 20 ms, tau_minus_triplet = 40 ms, ``--nu-pre``, ``--nu-post``, wmax 1), an inhibitory layer
 driven one-to-one (10.4 nS), inhibition of every other excitatory neuron (17 nS), all delays
 1 ms, dt = 0.5 ms; before each presentation the summed input weight of each excitatory
-neuron normalised to ``--weight-sum`` in Python, 350 ms shown, 150 ms rest.
+neuron normalised to ``--weight-sum`` in Python, 350 ms shown, 150 ms rest. Two parts of
+the paper's code, off by default: ``--lockout 50`` blocks the excitatory threshold for 50 ms
+after each spike (their ``timer``; bigbrain's ``--lockout``), ``--nearest`` sets the STDP
+traces to 1 at a spike instead of raising them by 1.
 
 ``accuracy`` follows bigbrain's loop: a sample answered with fewer than 5 excitatory spikes
 is shown again with the maximal rate raised by 31.875 Hz (at most 20 times); labels from each
@@ -64,11 +67,13 @@ class Network:
             tau_theta : second (shared)
             theta_plus : volt (shared)
             plastic : 1 (shared)
-            """, threshold="v > -52 * mV + theta",
+            lockout : second (shared)
+            """, threshold="v > -52 * mV + theta and t - lastspike > lockout",
             reset="v = -65 * mV; theta += plastic * theta_plus", refractory=5 * ms,
             method="exponential_euler")
         exc.E_L, exc.E_in, exc.tau_m, exc.v = -65 * mV, -100 * mV, 100 * ms, -65 * mV
         exc.tau_theta, exc.theta_plus, exc.plastic = p["tau_theta"] * ms, p["theta_plus"] * mV, 1
+        exc.lockout = p["lockout"] * ms
         inh = b2.NeuronGroup(n, """
             dv/dt = (-(v + 60 * mV) - ge * v - gi * (v + 85 * mV)) / (10 * ms) : volt (unless refractory)
             dge/dt = -ge / (1 * ms) : 1
@@ -77,6 +82,7 @@ class Network:
             method="exponential_euler")
         inh.v = -60 * mV
         self.inp = b2.PoissonGroup(64, rates=np.zeros(64) * b2.Hz)
+        spike = "= 1" if p["nearest"] else "+= 1"   # a trace set to 1 (nearest spike) or raised by 1
         self.syn = b2.Synapses(self.inp, exc, """
             w : 1
             nu_minus : 1 (shared)
@@ -84,8 +90,8 @@ class Network:
             dpre/dt = -pre / (20 * ms) : 1 (event-driven)
             dpost1/dt = -post1 / (20 * ms) : 1 (event-driven)
             dpost2/dt = -post2 / (40 * ms) : 1 (event-driven)
-            """, on_pre="ge_post += w; w = clip(w - nu_minus * post1, 0, 1); pre += 1",
-            on_post="w = clip(w + nu_plus * pre * post2, 0, 1); post1 += 1; post2 += 1",
+            """, on_pre=f"ge_post += w; w = clip(w - nu_minus * post1, 0, 1); pre {spike}",
+            on_post=f"w = clip(w + nu_plus * pre * post2, 0, 1); post1 {spike}; post2 {spike}",
             delay=1 * ms)
         self.syn.connect()
         self.syn.w = "0.003 + 0.3 * rand()"
@@ -205,11 +211,17 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     for name in DIGITS:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
+    p.add_argument("--lockout", type=float, default=0.0,
+                   help="ms after a spike in which the excitatory threshold is blocked "
+                        "(the paper's code: 50; bigbrain's --lockout)")
+    p.add_argument("--nearest", action="store_true",
+                   help="STDP traces set to 1 at a spike (the paper's code) instead of raised by 1")
     args = p.parse_args()
     import brian2 as b2
     b2.prefs.codegen.target = args.target
     params = {k: getattr(args, k) if getattr(args, k) is not None else v
               for k, v in DIGITS.items()}
+    params.update(lockout=args.lockout, nearest=args.nearest)
     (accuracy if args.what == "accuracy" else speed)(args, b2, params)
 
 
