@@ -20,7 +20,9 @@ g(t) = g0·e^(−t/τ); alpha dg(t) = dg0·e^(−t/τ), g(t) = (g0 + dg0·t)·e^
 t0, t0 + h/2 and t0 + h, and (V, w) take one classical Runge–Kutta step (RK4) with them.
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
 it — for the adaptive threshold by V_th + theta, the threshold the neuron has, so that a
-neuron between V_th and V_th + theta feels its leak and driving forces at its own V — V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
+neuron between V_th and V_th + theta feels its leak and driving forces at its own V, and
+not bounded while the threshold is locked out (V integrates freely, as in Diehl & Cook's
+Brian code: :data:`UNBOUNDED`) — V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
 term only for Delta_T > 0. No data-dependent iteration counts and no fused multiply-adds
 (Numba does not contract; see Bits below), so a neuron's trajectory depends on its state
 and input alone: identical on any number of ranks.
@@ -30,7 +32,7 @@ neuron whose V reaches ``V_spike`` + theta is reset to V_reset, w += b, theta +=
 theta_plus, and is refractory for round(t_ref / dt) steps and locked out for
 round(t_lockout / dt) steps (adaptive; Diehl & Cook's timer: counted from the spike's step as
 ``r``, its threshold is not checked in those steps, and after the refractory ones V
-integrates freely, above V_th + theta too); then the step's spike input is
+integrates freely, unbounded, above V_th + theta too); then the step's spike input is
 added (``g += w`` for exponential, ``dg += w·e/τ`` for alpha conductances; negative weights
 to the inhibitory conductance as ``−w``); then the step's current input is read for the
 next step. iaf: V_spike = V_th, checked at the end of the step. aeif: V_spike = V_peak (V_th
@@ -66,6 +68,10 @@ from .params import at
 #: that time below 1/DOMINANCE).
 DOMINANCE = 20.0
 
+#: The threshold increase that bounds nothing (the right-hand side of a neuron whose threshold
+#: is locked out): V_clamp + UNBOUNDED rounds to the largest double, above any V.
+UNBOUNDED = 1.7976931348623157e308
+
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
           "aeif_cond_alpha")
@@ -97,7 +103,8 @@ def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
 @numba.njit(cache=True, inline="always")
 def _slopes(V, w, g_ex, g_in, I, refractory, i, p, th):
     """(dV/dt, dw/dt) of neuron i: NEST's right-hand side (V held at V_reset while
-    refractory, else bounded by V_clamp + th; th: the threshold increase theta, else 0)."""
+    refractory, else bounded by V_clamp + th; th: the threshold increase theta, else 0;
+    :data:`UNBOUNDED` while the threshold is locked out)."""
     E_L = at(p[_E_L], i)
     v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i) + th)
     dV = 0.0 if refractory else _dV(v, g_ex, g_in, w, I, E_L, at(p[_G_L], i), at(p[_C_M], i),
@@ -184,8 +191,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
         cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
         if w is None:  # iaf: a branch Numba removes, with the loop below, where w is None
             for sub in range(n_sub):
-                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, p, h,
-                               sub == n_sub - 1)
+                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur,
+                               p, h, sub == n_sub - 1)
             k = _leaky_threshold(V, theta, r, lock, p, s, out_idx, out_off, k)
             for j in range(rec_idx.shape[0]):
                 _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
@@ -204,7 +211,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
                                               half, h)
                 gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
                                               half, h)
-                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h, th)
+                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h,
+                              UNBOUNDED if _locked(lock, i) else th)
                 if r[i] > 0:
                     v1 = V_reset
                 elif (detect_each or sub == n_sub - 1) and not _locked(lock, i) \
@@ -274,7 +282,8 @@ def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
 
 
 @numba.njit(cache=True)
-def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, p, h, last):
+def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur, p, h,
+                   last):
     """One substep of every neuron of a model without adaptation current whose spikes are
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
@@ -290,7 +299,7 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, 
         gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i), half, h)
         th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)  # as _leaky_threshold's
         v1 = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
-                        refractory, i, p, h, th)
+                        refractory, i, p, h, UNBOUNDED if _locked(lock, i) else th)
         V[i] = at(p[_V_RESET], i) if refractory else v1
         x_ex = ex[i] * INVERSE_SCALE if last else 0.0
         x_in = -(inh[i] * INVERSE_SCALE) if last else 0.0

@@ -225,22 +225,23 @@ def test_lockout_spaces_the_spikes_by_its_steps_plus_one(t_lockout, steps):
     assert 15 < np.diff(free).max() < 30
 
 
-def test_V_integrates_beyond_the_threshold_during_the_lockout():
-    """After a spike V is held at V_reset for the refractory steps (0 … 5), then rises
-    freely: it reaches V_th + theta (-55 + 2 mV) after 15 ms·ln(50/43) = 2.3 ms (step 28),
-    within the lockout of 50 steps, without a spike, and goes on rising at least at the
-    slope of the bounded right-hand side there, (I_e − g_L·17 mV)/C_m = 0.29 mV per step,
-    until the first step after the lockout (51) spikes and resets it."""
+def test_V_integrates_freely_beyond_the_threshold_during_the_lockout():
+    """After a spike V is held at V_reset for the refractory steps (0 … 5), then relaxes
+    freely towards E_L + I_e/g_L = -10 mV with tau_m = C_m/g_L (the exact solution, RK4 to
+    1e-9 mV), unbounded: through V_th + theta (-55 + 2 mV, at 15 ms·ln(50/43) = 2.3 ms,
+    step 28) and beyond, without a spike, until the first step after the lockout of 50
+    steps (51) spikes and resets it."""
     block, step = block_of("iaf_cond_exp_adaptive", t_lockout=5.0, theta=2.0,
                            **{**DRIVEN, "V_m": -40.0})
     spikes, rec = step(n_steps=52)
     V = rec[:, 0, 0]
     assert list(spikes) == [0, 51]
     np.testing.assert_array_equal(V[:6], -60.0)
-    assert np.all(np.diff(V[5:51]) > 0)
-    crossed = np.flatnonzero(V >= -53.0)[0]
-    assert 27 <= crossed <= 29
-    assert V[50] > -53.0 + 0.28 * (50 - crossed)
+    g_L, C_m = 16.6667, 250.0                                       # defaults
+    V_inf, t = -70.0 + 1000.0 / g_L, DT * np.arange(0, 46)          # steps 5 … 50
+    np.testing.assert_allclose(V[5:51], V_inf + (-60.0 - V_inf) * np.exp(-t * g_L / C_m),
+                               rtol=0, atol=1e-9)
+    assert np.flatnonzero(V >= -53.0)[0] == 28 and V[50] > -50.0
     assert V[51] == -60.0
     assert list(block.lock) == [50] and list(block.r) == [5]
 
@@ -490,8 +491,9 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
 
     models = (*COND_MODELS, "hh_cond_exp_traub")
     net = bb.Network(seed=2)
+    extra = {"iaf_cond_exp_adaptive": {"t_lockout": 12.5}}
     for model in models:
-        net.population(model, 5, model, I_e=123.0)
+        net.population(model, 5, model, I_e=123.0, **extra.get(model, {}))
     net.set(net.populations["hh_cond_exp_traub"], Act_n=0.25)
     net.connect("aeif_cond_exp", "iaf_cond_exp_adaptive", rule="pairwise_bernoulli", p=0.3,
                 weight=-5.0, delay=1.0)
@@ -500,6 +502,7 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
     assert sha(back) == sha(net)
     assert [back.populations[m].model.name for m in models] == list(models)
     assert back.populations["hh_cond_exp_traub"].params["Act_n"] == 0.25
+    assert back.populations["iaf_cond_exp_adaptive"].params["t_lockout"] == 12.5
 
 
 def test_get_and_set_theta_reach_the_adaptive_threshold_state():

@@ -27,8 +27,9 @@ spike the threshold is not checked for round(t_lockout / dt) steps, counted as t
 refractory steps round(t_ref / dt) are (NEST's count): a spike emitted in step n locks steps
 n+1 … n+round(t_lockout / dt), and step n+round(t_lockout / dt)+1 is the first that may
 spike again. V is held at V_reset in the refractory steps and integrates freely in the rest
-of the lockout, above V_th + theta too (the right-hand side still bounds it there). A
-t_lockout up to t_ref changes nothing. The lockout steps left are the state ``lock``
+of the lockout: the right-hand side does not bound it (as Diehl & Cook's Brian code), and V
+rises above V_th + theta at its own leak and driving forces. A t_lockout up to t_ref changes
+nothing. The lockout steps left are the state ``lock``
 (checkpointed with the others).
 """
 import math

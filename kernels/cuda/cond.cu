@@ -27,6 +27,10 @@
 #include "params.cuh"
 #include "segments.cuh"
 
+// The threshold increase that bounds nothing (kernels/cond.py::UNBOUNDED): the right-hand
+// side of a neuron whose threshold is locked out.
+#define BB_UNBOUNDED 1.7976931348623157e308
+
 // Parameter positions: kernels/cond.py::PARAMS (tests/test_cuda_sources.py checks the names).
 enum CondParam {
     K_E_L, K_g_L, K_C_m, K_E_ex, K_E_in, K_I_e, K_V_reset, K_V_th, K_V_clamp, K_V_spike,
@@ -153,7 +157,8 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             double ge1, ge2, dge2, gi1, gi2, dgi2, v1, w1;
             cond_conductance(ge, dge, alpha, q[K_P_ex_half], q[K_P_ex], half, h, ge1, ge2, dge2);
             cond_conductance(gi, dgi, alpha, q[K_P_in_half], q[K_P_in], half, h, gi1, gi2, dgi2);
-            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, th, v1, w1);
+            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h,
+                     locked > 0 ? BB_UNBOUNDED : th, v1, w1);
             if (ri > 0) {
                 v1 = q[K_V_reset];
             } else if ((detect_each || sub == n_sub - 1) && locked == 0
