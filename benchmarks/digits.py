@@ -57,7 +57,8 @@ def learning(args):
     """The digits' learning parameters (``dc.DIGITS``), with the options given instead."""
     given = {k: getattr(args, k) for k in ("nu_pre", "nu_post", "theta_plus", "tau_theta",
                                            "weight_sum", "max_rate", "wmax", "w_ei", "w_ie",
-                                           "seed", "per_step") if getattr(args, k) is not None}
+                                           "seed", "per_step", "lockout_ms")
+             if getattr(args, k) is not None}
     return {**dc.DIGITS, **given}
 
 
@@ -147,6 +148,8 @@ def main():
     p.add_argument("--per-step", choices=["poisson", "bernoulli"],
                    help="input spikes per step: at most one (Brian's PoissonGroup, the paper's; "
                         "default) or a Poisson count (NEST's poisson_generator)")
+    p.add_argument("--lockout", dest="lockout_ms", type=float, metavar="MS",
+                   help="no threshold crossing for MS ms after a spike (paper 50; default 0)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)

@@ -22,6 +22,11 @@ def add_parser(sub):
     p.add_argument("--stochastic", action="store_true", help="stochastic rounding")
     p.add_argument("--write-noise", type=float, default=0.0, help="relative write noise std")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--per-step", choices=["poisson", "bernoulli"], default=None,
+                   help="input spikes per step: at most one (Brian's PoissonGroup, the paper's; "
+                        "default) or a Poisson count (NEST's poisson_generator)")
+    p.add_argument("--lockout", dest="lockout_ms", type=float, default=None, metavar="MS",
+                   help="no threshold crossing for MS ms after a spike (paper 50; default 0)")
     p.add_argument("--mnist", nargs=4, metavar=("TRAIN_IMAGES", "TRAIN_LABELS", "TEST_IMAGES",
                    "TEST_LABELS"), help="MNIST idx files (dataset mnist)")
     p.set_defaults(func=cmd_learn)
@@ -41,9 +46,10 @@ def cmd_learn(args):
         learning = DIGITS
     x, y, xt, yt = x[:args.train], y[:args.train], xt[:args.test], yt[:args.test]
     hardware = Hardware(bits=args.bits, stochastic=args.stochastic, noise=args.write_noise)
+    given = {k: getattr(args, k) for k in ("per_step", "lockout_ms") if getattr(args, k) is not None}
     r = diehl_cook(x, y, xt, yt, n_neurons=args.neurons, epochs=args.epochs, archive=args.out,
                    checkpoint_every=args.checkpoint_every, resume=args.resume,
-                   hardware=hardware, seed=args.seed, **learning)
+                   hardware=hardware, seed=args.seed, **learning, **given)
     if r["network"].rank == 0:
         from .analysis.digits import write_report
         folder = write_report(r, args.out)

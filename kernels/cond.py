@@ -5,7 +5,8 @@
 State per neuron (absolute units: mV, nS, nS/ms, pA): ``V``, the conductances ``g_ex``,
 ``g_in`` (for alpha synapses also their derivatives ``dg_ex``, ``dg_in``), the adaptation
 current ``w`` (aeif), the threshold increase ``theta`` (adaptive), the current input of the
-last step ``I_stim`` (NEST's ``B_.I_stim_``) and the refractory steps left ``r``. A model
+last step ``I_stim`` (NEST's ``B_.I_stim_``), the refractory steps left ``r`` and the
+lockout steps left ``lock`` (adaptive: steps in which the threshold is not checked). A model
 without a variable passes ``None`` for it; Numba compiles one specialization per model
 (branches on ``is None`` are removed at compile time). The models without ``w`` (iaf)
 detect spikes at the end of the step (``detect_each`` False) and take
@@ -19,14 +20,19 @@ g(t) = g0·e^(−t/τ); alpha dg(t) = dg0·e^(−t/τ), g(t) = (g0 + dg0·t)·e^
 t0, t0 + h/2 and t0 + h, and (V, w) take one classical Runge–Kutta step (RK4) with them.
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
 it — for the adaptive threshold by V_th + theta, the threshold the neuron has, so that a
-neuron between V_th and V_th + theta feels its leak and driving forces at its own V — V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
+neuron between V_th and V_th + theta feels its leak and driving forces at its own V, and
+not bounded while the threshold is locked out (V integrates freely, as in Diehl & Cook's
+Brian code: :data:`UNBOUNDED`) — V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
 term only for Delta_T > 0. No data-dependent iteration counts and no fused multiply-adds
 (Numba does not contract; see Bits below), so a neuron's trajectory depends on its state
 and input alone: identical on any number of ranks.
 
 Spikes (NEST's order within a step): integrate; a refractory neuron is held at V_reset; a
 neuron whose V reaches ``V_spike`` + theta is reset to V_reset, w += b, theta +=
-theta_plus, and is refractory for round(t_ref / dt) steps; then the step's spike input is
+theta_plus, and is refractory for round(t_ref / dt) steps and locked out for
+round(t_lockout / dt) steps (adaptive; Diehl & Cook's timer: counted from the spike's step as
+``r``, its threshold is not checked in those steps, and after the refractory ones V
+integrates freely, unbounded, above V_th + theta too); then the step's spike input is
 added (``g += w`` for exponential, ``dg += w·e/τ`` for alpha conductances; negative weights
 to the inhibitory conductance as ``−w``); then the step's current input is read for the
 next step. iaf: V_spike = V_th, checked at the end of the step. aeif: V_spike = V_peak (V_th
@@ -62,6 +68,10 @@ from .params import at
 #: that time below 1/DOMINANCE).
 DOMINANCE = 20.0
 
+#: The threshold increase that bounds nothing (the right-hand side of a neuron whose threshold
+#: is locked out): V_clamp + UNBOUNDED rounds to the largest double, above any V.
+UNBOUNDED = 1.7976931348623157e308
+
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
           "aeif_cond_alpha")
@@ -69,16 +79,16 @@ MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_
 #: The parameter tuple of :func:`cond`: membrane (mV, nS, pF, pA), aeif (nS, pA, mV, ms),
 #: threshold adaptation (mV; its decay factor per step), synapses (the conductance decay
 #: factors over h/2 and h, the factor a spike weight is multiplied with), the refractory
-#: steps, the substeps and their length h (ms), and whether spikes are detected after
-#: every substep (aeif) or at the end of the step (iaf).
+#: steps, the lockout steps (adaptive), the substeps and their length h (ms), and whether
+#: spikes are detected after every substep (aeif) or at the end of the step (iaf).
 PARAMS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "I_e", "V_reset", "V_th", "V_clamp", "V_spike",
           "Delta_T", "a", "b", "tau_w", "theta_plus", "P_theta",
           "P_ex_half", "P_ex", "P_in_half", "P_in", "scale_ex", "scale_in",
-          "refr_counts", "n_sub", "h", "detect_each")
+          "refr_counts", "lock_counts", "n_sub", "h", "detect_each")
 #: Positions in the parameter tuple (constants to Numba: ``p[_G_L]`` is a static index).
 (_E_L, _G_L, _C_M, _E_EX, _E_IN, _I_E, _V_RESET, _V_TH, _V_CLAMP, _V_SPIKE, _DELTA_T,
  _A, _B, _TAU_W, _THETA_PLUS, _P_THETA, _P_EX_HALF, _P_EX, _P_IN_HALF, _P_IN,
- _SCALE_EX, _SCALE_IN, _REFR_COUNTS, _N_SUB, _H, _DETECT_EACH) = range(len(PARAMS))
+ _SCALE_EX, _SCALE_IN, _REFR_COUNTS, _LOCK_COUNTS, _N_SUB, _H, _DETECT_EACH) = range(len(PARAMS))
 
 
 @numba.njit(cache=True, inline="always")
@@ -93,7 +103,8 @@ def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
 @numba.njit(cache=True, inline="always")
 def _slopes(V, w, g_ex, g_in, I, refractory, i, p, th):
     """(dV/dt, dw/dt) of neuron i: NEST's right-hand side (V held at V_reset while
-    refractory, else bounded by V_clamp + th; th: the threshold increase theta, else 0)."""
+    refractory, else bounded by V_clamp + th; th: the threshold increase theta, else 0;
+    :data:`UNBOUNDED` while the threshold is locked out)."""
     E_L = at(p[_E_L], i)
     v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i) + th)
     dV = 0.0 if refractory else _dV(v, g_ex, g_in, w, I, E_L, at(p[_G_L], i), at(p[_C_M], i),
@@ -165,8 +176,8 @@ def _after_crossing(v, w, w1, g_ex, dg_ex, g_in, dg_in, I, refractory, i, p, h):
 
 
 @numba.njit(cache=True)
-def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur, col0,
-         t0, n_steps, p, rec_idx, rec_v, out_idx, out_off):
+def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_in, ring_cur,
+         col0, t0, n_steps, p, rec_idx, rec_v, out_idx, out_off):
     """Advance one population through steps t0 … t0+n_steps−1 (module docstring); records
     V_m, g_ex, g_in, then w and theta where the model has them."""
     L, L_cur = ring_ex.shape[0], ring_cur.shape[0]
@@ -180,9 +191,9 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
         cur = ring_cur[(t0 + s) % L_cur, col0:col0 + n]
         if w is None:  # iaf: a branch Numba removes, with the loop below, where w is None
             for sub in range(n_sub):
-                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, p, h,
-                               sub == n_sub - 1)
-            k = _leaky_threshold(V, theta, r, p, s, out_idx, out_off, k)
+                _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur,
+                               p, h, sub == n_sub - 1)
+            k = _leaky_threshold(V, theta, r, lock, p, s, out_idx, out_off, k)
             for j in range(rec_idx.shape[0]):
                 _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
             continue
@@ -200,12 +211,15 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
                                               half, h)
                 gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
                                               half, h)
-                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h, th)
+                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h,
+                              UNBOUNDED if _locked(lock, i) else th)
                 if r[i] > 0:
                     v1 = V_reset
-                elif (detect_each or sub == n_sub - 1) and v1 >= at(p[_V_SPIKE], i) + th:
-                    refr = at(refr_counts, i)
-                    r[i] = refr + 1 if refr > 0 else 0
+                elif (detect_each or sub == n_sub - 1) and not _locked(lock, i) \
+                        and v1 >= at(p[_V_SPIKE], i) + th:
+                    r[i] = _counted(at(refr_counts, i))
+                    if lock is not None:
+                        lock[i] = _counted(at(p[_LOCK_COUNTS], i))
                     if detect_each:
                         v1, w1 = _after_crossing(v, wi, w1, ge, dge, gi, dgi, I, r[i] > 0, i, p, h)
                     else:
@@ -219,6 +233,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, rin
                 v, wi, ge, dge, gi, dgi = v1, w1, ge2, dge2, gi2, dgi2
             if r[i] > 0:
                 r[i] -= 1
+            if _locked(lock, i):
+                lock[i] -= 1
             V[i] = v
             x_ex = ex[i] * INVERSE_SCALE
             x_in = -(inh[i] * INVERSE_SCALE)
@@ -266,7 +282,8 @@ def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
 
 
 @numba.njit(cache=True)
-def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, p, h, last):
+def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur, p, h,
+                   last):
     """One substep of every neuron of a model without adaptation current whose spikes are
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
@@ -282,7 +299,7 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, 
         gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i), half, h)
         th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)  # as _leaky_threshold's
         v1 = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
-                        refractory, i, p, h, th)
+                        refractory, i, p, h, UNBOUNDED if _locked(lock, i) else th)
         V[i] = at(p[_V_RESET], i) if refractory else v1
         x_ex = ex[i] * INVERSE_SCALE if last else 0.0
         x_in = -(inh[i] * INVERSE_SCALE) if last else 0.0
@@ -301,17 +318,37 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, ex, inh, cur, 
             cur[i] = 0.0
 
 
+@numba.njit(cache=True, inline="always")
+def _locked(lock, i):
+    """Whether neuron i's threshold is locked out (lockout steps left; never without lock)."""
+    return lock is not None and lock[i] > 0
+
+
+@numba.njit(cache=True, inline="always")
+def _counted(steps):
+    """A counter (r, lock) set at a spike inside the per-neuron loop, which counts it down at
+    the end of the spike's step: ``steps`` + 1, so that ``steps`` are left after that step
+    (0 stays 0: a later substep of the same step is free)."""
+    return steps + 1 if steps > 0 else 0
+
+
 @numba.njit(cache=True)
-def _leaky_threshold(V, theta, r, p, s, out_idx, out_off, k):
-    """After :func:`_leaky_substep`: a refractory neuron counts down; a free one whose V
-    reached V_spike + theta spikes (reset, refractory, theta += theta_plus), written to
-    out_idx/out_off from position k; theta decays. Returns the new spike count."""
+def _leaky_threshold(V, theta, r, lock, p, s, out_idx, out_off, k):
+    """After :func:`_leaky_substep`: a refractory or locked-out neuron counts down (both
+    counters); a free one whose V reached V_spike + theta spikes (reset, refractory,
+    locked out, theta += theta_plus), written to out_idx/out_off from position k; theta
+    decays. Returns the new spike count."""
     for i in range(V.shape[0]):
         th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)
+        locked = _locked(lock, i)
+        if locked:
+            lock[i] -= 1
         if r[i] > 0:
             r[i] -= 1
-        elif V[i] >= at(p[_V_SPIKE], i) + th:
+        elif not locked and V[i] >= at(p[_V_SPIKE], i) + th:
             r[i] = at(p[_REFR_COUNTS], i)
+            if lock is not None:
+                lock[i] = at(p[_LOCK_COUNTS], i)
             V[i] = at(p[_V_RESET], i)
             th += at(p[_THETA_PLUS], i)
             out_idx[k] = i
@@ -339,10 +376,10 @@ def cond_blocks(blocks, ring_ex, ring_in, ring_cur, t0, n_steps, out_col, out_of
     output of :func:`bigbrain.kernels.lif.iaf_psc_delta_blocks`."""
     k = 0
     for b in range(len(blocks)):
-        (V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, col0, p, rec_idx,
+        (V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, col0, p, rec_idx,
          rec_v) = blocks[b]
-        n = cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur,
-                 col0, t0, n_steps, p, rec_idx, rec_v, out_col[k:], out_off[k:])
+        n = cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_in,
+                 ring_cur, col0, t0, n_steps, p, rec_idx, rec_v, out_col[k:], out_off[k:])
         _to_columns(out_col, k, n, col0)
         k += n
     return k

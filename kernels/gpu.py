@@ -238,7 +238,7 @@ class CudaKernels:
     MODELS = {"iaf_psc_delta": ("lif", "iaf_psc_delta", 4, "_delta_args"),
               "iaf_psc_exp": ("lif", "iaf_psc_exp", 5, "_lif_args"),
               "iaf_psc_alpha": ("lif", "iaf_psc_alpha", 7, "_lif_args"),
-              **{model: ("cond", "cond", 9, "_cond_args") for model in cond.MODELS},
+              **{model: ("cond", "cond", 10, "_cond_args") for model in cond.MODELS},
               "hh_cond_exp_traub": ("hh", "hh_cond_exp_traub", 8, "_hh_args")}
     #: Models with no device kernel (:mod:`.multisynapse`: receptor ports): having no
     #: ``<model>_blocks``, the build refuses them on the GPU, naming the model.
@@ -257,10 +257,10 @@ class CudaKernels:
         return (*self.params(tuple(params)), rec_idx, np.int64(rec_idx.size), rec_v)
 
     def _cond_args(self, params, rec_idx, rec_v):
-        """kernels/cond.py's models: the parameters up to refr_counts in a parameter table,
+        """kernels/cond.py's models: the parameters up to lock_counts in a parameter table,
         then the substeps, their length, the detection mode, the dominance bound."""
         (p,) = params
-        per = cond.PARAMS.index("refr_counts") + 1
+        per = cond.PARAMS.index("lock_counts") + 1
         n_sub, h, detect_each = p[per:]
         return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.int32(detect_each),
                 np.float64(cond.DOMINANCE), rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v)

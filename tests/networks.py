@@ -125,7 +125,8 @@ def wide_results(t=40.0, n_wide=70_000, **network_args):
 COND_POPULATIONS = {
     "E": ("iaf_cond_exp", 4, {"I_e": (150.0, 300.0), "tau_syn_ex": (0.5, 3.0)}),
     "A": ("iaf_cond_alpha", 2, {"I_e": (280.0, 450.0), "t_ref": (1.0, 3.0)}),
-    "T": ("iaf_cond_exp_adaptive", 2, {"I_e": (300.0, 450.0), "theta_plus": (0.5, 2.0)}),
+    "T": ("iaf_cond_exp_adaptive", 2, {"I_e": (300.0, 450.0), "theta_plus": (0.5, 2.0),
+                                       "t_lockout": (1.0, 6.0)}),
     "W": ("aeif_cond_exp", 1, {"I_e": (500.0, 900.0), "a": (0.0, 4.0), "b": (20.0, 80.0)}),
     "V": ("aeif_cond_alpha", 1, {"I_e": (500.0, 900.0), "tau_syn_ex": (0.2, 1.0)}),
     "H": ("hh_cond_exp_traub", 1, {"I_e": (100.0, 300.0), "V_T": (-64.0, -61.0)}),

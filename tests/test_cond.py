@@ -54,11 +54,12 @@ def test_vectorized_step_equals_the_per_neuron_loop(model):
     """Models without adaptation current (w None) take the vectorized substep loop; given
     w = 0 as an array, the kernel takes the per-neuron loop of aeif_cond_exp, where w stays
     0. Under random spike and current input, with spikes and refractory periods, both give
-    the same bits step after step (V, conductances, theta, r, samples, spikes)."""
+    the same bits step after step (V, conductances, theta, r, lock, samples, spikes; the
+    adaptive neurons locked out for 12 steps after a spike, 5 of them refractory)."""
     rng = np.random.default_rng(5)
     n, L = 200, 3
-    block, _ = block_of(model, n, I_e=800.0, t_ref=0.5, theta_plus=0.5) if "adaptive" in model \
-        else block_of(model, n, I_e=800.0, t_ref=0.5)
+    block, _ = block_of(model, n, I_e=800.0, t_ref=0.5, theta_plus=0.5, t_lockout=1.2) \
+        if "adaptive" in model else block_of(model, n, I_e=800.0, t_ref=0.5)
     block.V[:] = rng.uniform(-75.0, -50.0, n)
     block.prepare(1)
     fast = [a.copy() if isinstance(a, np.ndarray) else a for a in block.kernel_args()]
@@ -77,7 +78,8 @@ def test_vectorized_step_equals_the_per_neuron_loop(model):
         for args, (out_idx, out_off) in zip((fast, loop), out):
             rings = [ring_ex.copy(), ring_in.copy(), ring_cur.copy()]
             rings[0][t % L], rings[1][t % L], rings[2][t % L] = ex, inh, cur
-            k = cond.cond(*args[:9], *rings, args[9], t, 1, *args[10:], out_idx, out_off)
+            m = len(CondBlock.LAYOUT)
+            k = cond.cond(*args[:m], *rings, args[m], t, 1, *args[m + 1:], out_idx, out_off)
             got.append((out_idx[:k].copy(), *rings))
         n_spikes += len(got[0][0])
         for a, b in zip(got[0], got[1]):
@@ -201,6 +203,102 @@ def test_adaptive_threshold_without_theta_plus_is_iaf_cond_exp():
     np.testing.assert_array_equal(v0, v1)
 
 
+# ------------------------------------------------------------- threshold lockout (t_lockout)
+#: A neuron above threshold at the start (a spike in step 0) under a drive that brings it
+#: from V_reset = -60 mV to V_th = -55 mV in C_m/g_L·ln(50/45) = 15 ms·0.105 = 1.6 ms
+#: (I_e/g_L = 60 mV above E_L = -70 mV): 16 free steps after the 5 refractory ones.
+DRIVEN = dict(V_m=-50.0, V_th=-55.0, V_reset=-60.0, E_L=-70.0, t_ref=0.5, I_e=1000.0,
+              theta_plus=0.0)
+
+
+@pytest.mark.parametrize("t_lockout,steps", [(3.0, 30), (3.04, 30), (3.06, 31), (5.0, 50)])
+def test_lockout_spaces_the_spikes_by_its_steps_plus_one(t_lockout, steps):
+    """A spike in step n locks steps n+1 … n+L, L = round(t_lockout/dt); V, free after the
+    5 refractory steps, is above threshold long before (16 steps), so the next spike is
+    in step n+L+1: interspike intervals of exactly (L + 1)·dt. Without the lockout the
+    neuron fires every 5 + 17 steps or so, far more often."""
+    _, step = block_of("iaf_cond_exp_adaptive", t_lockout=t_lockout, **DRIVEN)
+    spikes, _ = step(n_steps=200)
+    assert list(spikes) == list(range(0, 200, steps + 1))
+    _, step = block_of("iaf_cond_exp_adaptive", **DRIVEN)
+    free, _ = step(n_steps=200)
+    assert 15 < np.diff(free).max() < 30
+
+
+def test_V_integrates_freely_beyond_the_threshold_during_the_lockout():
+    """After a spike V is held at V_reset for the refractory steps (0 … 5), then relaxes
+    freely towards E_L + I_e/g_L = -10 mV with tau_m = C_m/g_L (the exact solution, RK4 to
+    1e-9 mV), unbounded: through V_th + theta (-55 + 2 mV, at 15 ms·ln(50/43) = 2.3 ms,
+    step 28) and beyond, without a spike, until the first step after the lockout of 50
+    steps (51) spikes and resets it."""
+    block, step = block_of("iaf_cond_exp_adaptive", t_lockout=5.0, theta=2.0,
+                           **{**DRIVEN, "V_m": -40.0})
+    spikes, rec = step(n_steps=52)
+    V = rec[:, 0, 0]
+    assert list(spikes) == [0, 51]
+    np.testing.assert_array_equal(V[:6], -60.0)
+    g_L, C_m = 16.6667, 250.0                                       # defaults
+    V_inf, t = -70.0 + 1000.0 / g_L, DT * np.arange(0, 46)          # steps 5 … 50
+    np.testing.assert_allclose(V[5:51], V_inf + (-60.0 - V_inf) * np.exp(-t * g_L / C_m),
+                               rtol=0, atol=1e-9)
+    assert np.flatnonzero(V >= -53.0)[0] == 28 and V[50] > -50.0
+    assert V[51] == -60.0
+    assert list(block.lock) == [50] and list(block.r) == [5]
+
+
+@pytest.mark.parametrize("t_lockout", [1.0, 2.0, 2.04])
+def test_lockout_up_to_t_ref_changes_nothing(t_lockout):
+    """With t_ref = 2 ms (20 steps) a lockout of up to 20 steps ends within the refractory
+    period: spikes, V_m and theta as without it, under Poisson input (where a longer one
+    changes the spikes)."""
+    def run(**lockout):
+        net = bb.Network(dt=DT, seed=3)
+        pop = net.population("T", 4, "iaf_cond_exp_adaptive", I_e=300.0, theta_plus=0.5,
+                             tau_theta=30.0, t_ref=2.0, **lockout)
+        net.connect(net.poisson("p", 4000.0), pop, weight=4.0, delay=1.0)
+        net.connect(net.poisson("q", 1000.0), pop, weight=-3.0, delay=1.0)
+        net.record(pop, "spikes")
+        net.record(pop, "V_m")
+        net.record(pop, "theta")
+        r = net.run(300.0)
+        return r.spikes("T"), r.V_m("T")[2], r.samples("T", "theta")[2]
+
+    (t0, i0), v0, th0 = run()
+    (t1, i1), v1, th1 = run(t_lockout=t_lockout)
+    (t2, _), _, _ = run(t_lockout=15.0)      # a lockout beyond the shortest intervals (13 ms)
+    assert len(t0) > 40 and len(t2) < len(t0)
+    for a, b in ((t0, t1), (i0, i1), (v0, v1), (th0, th1)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lockout_through_a_checkpoint_resumes_exactly(tmp_path):
+    """A run checkpointed while neurons are locked out (50 ms lockout, checkpoint at 20 ms)
+    and resumed gives the uninterrupted run's spikes: the lockout steps left are state."""
+    from bigbrain.archive import ArchiveResult
+    from test_checkpoint import cut_back
+
+    def network(archive):
+        net = bb.Network(dt=DT, seed=5, archive=archive)
+        pop = net.population("T", 6, "iaf_cond_exp_adaptive", I_e=[300.0, 500.0] * 3,
+                             theta_plus=0.5, t_lockout=50.0, V_m=bb.uniform(-70.0, -50.0))
+        net.connect(net.poisson("p", 3000.0), pop, weight=4.0, delay=1.0)
+        net.record(pop, "spikes")
+        return net
+
+    full = tmp_path / "full.zarr"
+    network(bb.Archive(full, checkpoint_every=10.0)).run(150.0)
+    cut = cut_back(full, tmp_path / "cut.zarr", 200)
+    resumed = bb.resume(cut)
+    assert resumed.time == pytest.approx(20.0)
+    (block,) = [b for b in resumed.build().blocks if hasattr(b, "lock")]
+    assert np.any(block.lock > 0), "the checkpoint must fall inside lockouts"
+    resumed.run(130.0)
+    a, b = ArchiveResult(full).spikes("T"), ArchiveResult(cut).spikes("T")
+    assert len(a[0]) >= 12 and np.diff(np.sort(a[0][a[1] == 1])).min() > 50.0
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
 def test_aeif_spike_adds_b_to_w_and_resets_to_V_reset():
     """aeif_cond_exp at V_peak: reset to V_reset in the same step, w += b, V held for
     t_ref; Delta_T = 0 detects at V_th instead."""
@@ -224,6 +322,8 @@ def test_aeif_spike_adds_b_to_w_and_resets_to_V_reset():
     ("iaf_cond_exp", "E_ex", float("nan")), ("iaf_cond_alpha", "V_th", float("inf")),
     ("iaf_cond_exp", "t_ref", -0.1), ("iaf_cond_exp_adaptive", "tau_theta", 0.0),
     ("iaf_cond_exp_adaptive", "theta_plus", -1.0), ("aeif_cond_exp", "tau_w", 0.0),
+    ("iaf_cond_exp_adaptive", "t_lockout", -0.5), ("iaf_cond_exp_adaptive", "t_lockout", math.inf),
+    ("iaf_cond_exp_adaptive", "t_lockout", float("nan")),
     ("aeif_cond_exp", "Delta_T", -1.0), ("aeif_cond_exp", "g_L", float("-inf")),
     ("aeif_cond_exp", "C_m", float("nan")), ("aeif_cond_alpha", "g_L", 0.0),
     ("aeif_cond_alpha", "tau_syn_ex", 0.0), ("aeif_cond_alpha", "tau_w", -1.0),
@@ -391,8 +491,9 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
 
     models = (*COND_MODELS, "hh_cond_exp_traub")
     net = bb.Network(seed=2)
+    extra = {"iaf_cond_exp_adaptive": {"t_lockout": 12.5}}
     for model in models:
-        net.population(model, 5, model, I_e=123.0)
+        net.population(model, 5, model, I_e=123.0, **extra.get(model, {}))
     net.set(net.populations["hh_cond_exp_traub"], Act_n=0.25)
     net.connect("aeif_cond_exp", "iaf_cond_exp_adaptive", rule="pairwise_bernoulli", p=0.3,
                 weight=-5.0, delay=1.0)
@@ -401,6 +502,7 @@ def test_model_file_round_trip_keeps_the_conductance_models(tmp_path):
     assert sha(back) == sha(net)
     assert [back.populations[m].model.name for m in models] == list(models)
     assert back.populations["hh_cond_exp_traub"].params["Act_n"] == 0.25
+    assert back.populations["iaf_cond_exp_adaptive"].params["t_lockout"] == 12.5
 
 
 def test_get_and_set_theta_reach_the_adaptive_threshold_state():

@@ -55,14 +55,16 @@ def test_every_model_has_its_kernels():
         set(CudaKernels.MODELS) | set(CudaKernels.CPU_ONLY)
     assert not any(hasattr(CudaKernels, model + "_blocks") for model in CudaKernels.CPU_ONLY)
 
-@pytest.mark.parametrize("source,module,prefix", [("cond.cu", cond, "K"), ("hh.cu", hh, "H")])
-def test_cond_parameter_positions_are_the_numba_kernels(source, module, prefix):
+@pytest.mark.parametrize("source,module,prefix,last", [("cond.cu", cond, "K", "lock_counts"),
+                                                       ("hh.cu", hh, "H", "refr_counts")])
+def test_cond_parameter_positions_are_the_numba_kernels(source, module, prefix, last):
     """kernels/cuda/cond.cu (hh.cu) reads parameter k as the k-th of kernels/cond.py::PARAMS
-    (kernels/hh.py::PARAMS; those that may differ between neurons: up to refr_counts)."""
+    (kernels/hh.py::PARAMS; those that may differ between neurons: up to lock_counts,
+    refr_counts)."""
     import re
     text = (cuda_host.SOURCES / source).read_text()
     names = re.findall(rf"\b{prefix}_(\w+)", text[text.index("enum"):].split("};")[0])
-    assert names == [*module.PARAMS[:module.PARAMS.index("refr_counts") + 1], "COUNT"]
+    assert names == [*module.PARAMS[:module.PARAMS.index(last) + 1], "COUNT"]
 
 
 @pytest.fixture(scope="module")
@@ -459,9 +461,10 @@ MODEL_CASES = {
     "iaf_cond_alpha": ({"I_e": 400.0}, {"I_e": (300.0, 600.0), "C_m": (200.0, 300.0),
                                         "tau_syn_in": (1.0, 5.0), "E_in": (-90.0, -75.0)},
                        (3.0, 0.5)),
-    "iaf_cond_exp_adaptive": ({"I_e": 450.0, "theta_plus": 2.0, "tau_theta": 50.0},
+    "iaf_cond_exp_adaptive": ({"I_e": 450.0, "theta_plus": 2.0, "tau_theta": 50.0,
+                               "t_lockout": 3.0},
                               {"theta_plus": (0.5, 3.0), "tau_theta": (20.0, 80.0),
-                               "V_th": (-56.0, -52.0)}, (3.0, 0.5)),
+                               "V_th": (-56.0, -52.0), "t_lockout": (0.0, 6.0)}, (3.0, 0.5)),
     "aeif_cond_exp": ({"I_e": 900.0, "t_ref": 0.3},
                       {"I_e": (700.0, 1200.0), "a": (0.0, 8.0), "b": (20.0, 100.0),
                        "Delta_T": (0.5, 3.0), "t_ref": (0.0, 1.0)}, (3.0, 0.5)),
@@ -493,6 +496,8 @@ def _block(model, per_neuron, n, dt=0.1):
             getattr(block, name)[:] = rng.uniform(0.0, 20.0, n)
         if name in ("Act_m", "Inact_h", "Act_n"):
             getattr(block, name)[:] = rng.uniform(0.0, 1.0, n)
+        if name == "lock":
+            block.lock[:] = rng.integers(0, 40, n)
     block.rec_idx = np.array([0, 3, 3, n - 1])
     return block
 

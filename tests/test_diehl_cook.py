@@ -248,3 +248,72 @@ def test_threshold_adaptation_reaches_the_neurons():
     net, model = tiny_model(theta_plus=0.5, tau_theta=1e6)
     assert (net.get(model.E, "theta_plus") == 0.5).all()
     assert (net.get(model.E, "tau_theta") == 1e6).all()
+
+
+def _frozen_spikes(model, images, lockout_ms=0.0):
+    """Spikes (times ms, ids) of the excitatory layer of a frozen copy of ``model`` (its
+    weights and theta) answering ``images``."""
+    frozen = (model.conn.get("weight"), model.net.get(model.E, "theta"))
+    config = dc.Config(n_neurons=len(frozen[1]), lockout_ms=lockout_ms, **FAST)
+    test = dc.DiehlCook(bb.Network(dt=0.5, seed=4), config, 64, frozen=frozen)
+    for image in images:
+        test.respond(image)
+    return test, test.net.run(0.0).spikes("E")
+
+
+def test_frozen_copy_answers_as_iaf_cond_exp_with_the_learned_threshold(digits, monkeypatch):
+    """The test mode holds theta (iaf_cond_exp_adaptive, theta_plus 0, no decay): without
+    lockout its spikes are those of iaf_cond_exp neurons whose V_th is V_th + theta (the
+    test mode before the lockout), spike for spike."""
+    x, *_ = digits
+    net, model = tiny_model(n=6)
+    net.set(model.E, theta=np.random.default_rng(2).uniform(0.0, 4.0, 6))
+    images = x[:4].reshape(4, -1) / 16.0
+    test, (t, ids) = _frozen_spikes(model, images)
+    np.testing.assert_array_equal(test.net.get(test.E, "theta"), net.get(model.E, "theta"))
+    population = bb.Network.population
+
+    def iaf_cond_exp(self, name, size, kind, **params):
+        if kind == "iaf_cond_exp_adaptive":
+            kind, theta = "iaf_cond_exp", params.pop("theta")
+            params = {k: v for k, v in params.items()
+                      if k not in ("theta_plus", "tau_theta", "t_lockout")}
+            params["V_th"] = params["V_th"] + theta
+        return population(self, name, size, kind, **params)
+
+    monkeypatch.setattr(bb.Network, "population", iaf_cond_exp)
+    plain, (t0, ids0) = _frozen_spikes(model, images)
+    assert plain.E.model.name == "iaf_cond_exp" and len(t0) > 20
+    np.testing.assert_array_equal(t, t0)
+    np.testing.assert_array_equal(ids, ids0)
+
+
+def test_lockout_reaches_training_and_test_mode(digits):
+    """Config.lockout_ms is the excitatory neurons' t_lockout in training and in the frozen
+    copy, whose neurons then never fire twice within 50 ms (they do without it)."""
+    x, *_ = digits
+    net, model = tiny_model(lockout_ms=50.0)
+    assert (net.get(model.E, "t_lockout") == 50.0).all()
+    net.set(model.E, theta=np.zeros(4))
+    images = x[:3].reshape(3, -1) / 16.0
+    _, (t0, ids0) = _frozen_spikes(model, images)
+    test, (t, ids) = _frozen_spikes(model, images, lockout_ms=50.0)
+    assert (test.net.get(test.E, "t_lockout") == 50.0).all()
+    gaps = lambda t, ids: np.concatenate([np.diff(t[ids == i]) for i in range(4)])  # noqa: E731
+    assert gaps(t0, ids0).min() < 50.0 and len(t) >= 3
+    assert gaps(t, ids).min() > 50.0
+
+
+def test_learn_command_passes_per_step_and_lockout(monkeypatch):
+    from bigbrain.cli import main
+    seen = []
+
+    def stop(*args, **kwargs):
+        seen.append(kwargs)
+        raise bb.ModelError("stopped", "here")
+
+    monkeypatch.setattr(dc, "diehl_cook", stop)
+    assert main(["learn", "digits", "--per-step", "poisson", "--lockout", "50"]) == 1
+    assert main(["learn", "digits"]) == 1
+    assert (seen[0]["per_step"], seen[0]["lockout_ms"]) == ("poisson", 50.0)
+    assert "per_step" not in seen[1] and "lockout_ms" not in seen[1]    # Config's defaults

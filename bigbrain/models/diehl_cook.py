@@ -15,8 +15,11 @@ excitatory neuron's summed input weight is normalised to ``weight_sum`` (``conn.
 says (where the weights are written). Neuron labels: the class with the highest mean
 response over the last epoch; a sample is classified by the label whose neurons answer
 most on average. Evaluation runs a copy of the network with the learned weights and
-thresholds frozen, the paper's test mode (static synapses; ``iaf_cond_exp`` neurons with
-V_th + the learned theta as threshold: no adaptation, no decay).
+thresholds frozen, the paper's test mode (static synapses; the excitatory neurons' theta
+held at the learned one: no adaptation, no decay). ``lockout_ms``: the paper's threshold
+lockout (its Brian ``timer``: no threshold crossing for 50 ms after a spike, V integrating
+once the 5 ms refractory period is over), in training and in the test mode; 0 (the default)
+for none (``iaf_cond_exp_adaptive``'s ``t_lockout``).
 
 Units: ms, mV, nS (weights are peak conductances; g_L = 1 nS makes them the paper's
 dimensionless conductances), Hz. ``present_ms`` / ``rest_ms`` shorten the presentation
@@ -49,6 +52,9 @@ PRESENT_MS, REST_MS = 350.0, 150.0
 #: adapt the thresholds as the paper's 60,000 do while the equilibrium threshold
 #: (theta_plus × rate × tau_theta) stays the paper's.
 DIGITS = dict(weight_sum=6.4, max_rate=318.75, theta_plus=0.25, tau_theta=2e6)
+#: tau_theta (ms) of the test mode, whose theta must not decay: the largest double (tau_theta
+#: must be finite), for which exp(−dt/tau_theta) rounds to 1 exactly (dt below 1e292 ms).
+NO_DECAY = float(np.finfo(np.float64).max)
 MAX_RATE, RATE_STEP, MIN_SPIKES, MAX_TRIES = 63.75, 31.875, 5, 20
 
 
@@ -56,7 +62,8 @@ class Config:
     """Parameters of the model: sizes, learning rates (nu_pre, nu_post), the summed input
     weight each excitatory neuron is normalised to (``weight_sum``; None: the paper's 0.1
     per input, 78.4 for MNIST's 784, their 78), weights E→I and I→E (nS), dt (ms), seed, hardware synapses,
-    threshold adaptation (theta_plus mV per spike, decay tau_theta ms), what an input train
+    threshold adaptation (theta_plus mV per spike, decay tau_theta ms), the threshold lockout
+    after a spike (``lockout_ms``, ms; the paper's 50, default 0: none), what an input train
     carries into a step (``per_step``: ``"bernoulli"``, at most one spike, as Brian's
     ``PoissonGroup`` in the paper's code, or ``"poisson"``, NEST's ``poisson_generator``).
     Defaults: the paper's (MNIST); :data:`DIGITS` for scikit-learn's digits."""
@@ -64,7 +71,7 @@ class Config:
     def __init__(self, n_neurons=100, nu_pre=1e-4, nu_post=1e-2, wmax=1.0, weight_sum=None,
                  w_ei=10.4, w_ie=17.0, dt=0.5, seed=1, hardware=None, max_rate=MAX_RATE,
                  present_ms=PRESENT_MS, rest_ms=REST_MS, theta_plus=0.05, tau_theta=1e7,
-                 per_step="bernoulli"):
+                 per_step="bernoulli", lockout_ms=0.0):
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) \
                 or n_neurons < 1:
             raise ModelError("n_neurons", f"must be an integer >= 1, got {n_neurons!r}")
@@ -73,6 +80,7 @@ class Config:
         self.hardware = hardware or Hardware()
         self.max_rate, self.present_ms, self.rest_ms = max_rate, present_ms, rest_ms
         self.theta_plus, self.tau_theta, self.per_step = theta_plus, tau_theta, per_step
+        self.lockout_ms = lockout_ms
 
 
 def check_data(images, labels, where="images"):
@@ -117,13 +125,11 @@ class DiehlCook:
                                per_step=c.per_step)
         X = net.population("X", n_inputs, "parrot_neuron")
         net.connect(self.gen, X, rule="one_to_one", weight=1.0, delay=c.dt)
-        if frozen is None:
-            self.E = net.population("E", c.n_neurons, "iaf_cond_exp_adaptive", **{
-                **EXCITATORY, "theta_plus": c.theta_plus, "tau_theta": c.tau_theta})
-        else:                               # the paper's test mode: thresholds held fixed
-            fixed = {k: v for k, v in EXCITATORY.items() if k not in ("theta_plus", "tau_theta")}
-            fixed["V_th"] = EXCITATORY["V_th"] + np.asarray(frozen[1], np.float64)
-            self.E = net.population("E", c.n_neurons, "iaf_cond_exp", **fixed)
+        adaptation = dict(theta_plus=c.theta_plus, tau_theta=c.tau_theta) if frozen is None \
+            else dict(theta=np.asarray(frozen[1], np.float64), theta_plus=0.0,  # test mode:
+                      tau_theta=NO_DECAY)                                   # theta held
+        self.E = net.population("E", c.n_neurons, "iaf_cond_exp_adaptive", **{
+            **EXCITATORY, **adaptation, "t_lockout": c.lockout_ms})
         inh = net.population("I", c.n_neurons, "iaf_cond_exp", **INHIBITORY)
         rule = None if frozen is not None else bb.TripletSTDP(
             tau_plus=20.0, Aplus=0.0, Aminus=c.nu_pre, Aplus_triplet=c.nu_post,

@@ -21,6 +21,16 @@ g_in (nS); ``iaf_cond_exp_adaptive`` also theta (mV).
 right-hand side bounds V at the threshold V_th + theta (``iaf_cond_exp``'s, NEST's, at V_th).
 ``theta`` is a state variable as V_m is (NEST's convention): the parameter gives its initial
 value, and ``net.get`` / ``net.set`` read and change the threshold increase now.
+
+Threshold lockout, Diehl & Cook's ``timer`` (``t_lockout``, ms, default 0: none): after a
+spike the threshold is not checked for round(t_lockout / dt) steps, counted as the
+refractory steps round(t_ref / dt) are (NEST's count): a spike emitted in step n locks steps
+n+1 … n+round(t_lockout / dt), and step n+round(t_lockout / dt)+1 is the first that may
+spike again. V is held at V_reset in the refractory steps and integrates freely in the rest
+of the lockout: the right-hand side does not bound it (as Diehl & Cook's Brian code), and V
+rises above V_th + theta at its own leak and driving forces. A t_lockout up to t_ref changes
+nothing. The lockout steps left are the state ``lock``
+(checkpointed with the others).
 """
 import math
 
@@ -88,7 +98,7 @@ class CondBlock(Block):
     no parameter ``h_max`` (else the smallest of its values); ``DETECT_EACH``:
     spikes detected after every substep (aeif) rather than at the end of the step."""
 
-    LAYOUT = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "w", "theta", "I_stim", "r")
+    LAYOUT = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "w", "theta", "I_stim", "r", "lock")
     STATE = ("V", "g_ex", "g_in", "I_stim", "r")
     RECORDABLES = ("V_m", "g_ex", "g_in")
     SYNAPSE = "exp"
@@ -100,7 +110,7 @@ class CondBlock(Block):
     def __init__(self, p, gids, col0, dt, V_m):
         super().__init__(gids, col0, p, dt)
         for name in self.STATE:
-            setattr(self, name, np.zeros(len(gids), np.int64 if name == "r" else np.float64))
+            setattr(self, name, np.zeros(len(gids), np.int64 if name in COUNTERS else np.float64))
         self.V[:] = V_m
         self.args = self.kernel_arguments()
 
@@ -122,7 +132,8 @@ class CondBlock(Block):
                               a["Delta_T"], a["a"], a["b"], a["tau_w"], a["theta_plus"],
                               a["P_theta"], *decay["tau_syn_ex"], *decay["tau_syn_in"],
                               scale["tau_syn_ex"], scale["tau_syn_in"])),
-                refractory_steps(p["t_ref"], dt), n_sub, h, self.DETECT_EACH)
+                refractory_steps(p["t_ref"], dt), refractory_steps(p.get("t_lockout", 0.0), dt),
+                n_sub, h, self.DETECT_EACH)
 
     def adaptation(self, p, dt):
         """What the model adds to a leaky membrane: V bound in the right-hand side
@@ -135,6 +146,9 @@ class CondBlock(Block):
         return (*(getattr(self, name, None) for name in self.LAYOUT), self.col0, self.args,
                 self.rec_idx, self.rec_v)
 
+
+#: The integer state: refractory and lockout steps left.
+COUNTERS = ("r", "lock")
 
 #: The state of a model with alpha-shaped conductances (their derivatives dg_ex, dg_in).
 ALPHA_STATE = ("V", "g_ex", "dg_ex", "g_in", "dg_in", "I_stim", "r")
@@ -156,9 +170,10 @@ class IafCondAlphaBlock(CondBlock):
 
 
 class IafCondExpAdaptiveBlock(CondBlock):
-    """``iaf_cond_exp_adaptive``: ``iaf_cond_exp`` with the threshold increase theta (mV)."""
+    """``iaf_cond_exp_adaptive``: ``iaf_cond_exp`` with the threshold increase theta (mV) and
+    the threshold's lockout steps left (lock)."""
 
-    STATE = ("V", "g_ex", "g_in", "theta", "I_stim", "r")
+    STATE = ("V", "g_ex", "g_in", "theta", "I_stim", "r", "lock")
     RECORDABLES = ("V_m", "g_ex", "g_in", "theta")
     STATE_VARIABLES = {"theta": "theta"}
     KERNEL = "iaf_cond_exp_adaptive"
@@ -180,5 +195,6 @@ MODELS = {
         "theta": (0.0, "mV", *FINITE),
         "theta_plus": (0.05, "mV", *NON_NEGATIVE),
         "tau_theta": (1e7, "ms", *POSITIVE),
+        "t_lockout": (0.0, "ms", *NON_NEGATIVE),
     }, IafCondExpAdaptiveBlock),
 }

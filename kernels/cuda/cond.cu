@@ -7,10 +7,11 @@
 // Kernels: cond (one population) and cond_segments (all populations of a model in one
 // launch, their spikes to the spike log: kernels/cuda/segments.cuh). Arguments as in
 // kernels/cuda/lif.cuh, and:
-//   g_ex, g_in, dg_ex, dg_in, w, theta   state (dg_*: alpha synapses; w: aeif; theta:
-//                                        adaptive threshold); 0 where the model lacks it
+//   g_ex, g_in, dg_ex, dg_in, w, theta   state (dg_*: alpha synapses; w: aeif; theta, lock:
+//   lock                                 adaptive threshold, its lockout steps left); 0
+//                                        where the model lacks it
 //   param_ptr, param_value               the parameters of kernels/cond.py::PARAMS up to
-//                                        refr_counts (kernels/cuda/params.cuh), in the order
+//                                        lock_counts (kernels/cuda/params.cuh), in the order
 //                                        of the CondParam enum below
 //   n_sub, h, detect_each                substeps per step, their length (ms), spikes
 //                                        detected after every substep (aeif)
@@ -26,11 +27,15 @@
 #include "params.cuh"
 #include "segments.cuh"
 
+// The threshold increase that bounds nothing (kernels/cond.py::UNBOUNDED): the right-hand
+// side of a neuron whose threshold is locked out.
+#define BB_UNBOUNDED 1.7976931348623157e308
+
 // Parameter positions: kernels/cond.py::PARAMS (tests/test_cuda_sources.py checks the names).
 enum CondParam {
     K_E_L, K_g_L, K_C_m, K_E_ex, K_E_in, K_I_e, K_V_reset, K_V_th, K_V_clamp, K_V_spike,
     K_Delta_T, K_a, K_b, K_tau_w, K_theta_plus, K_P_theta, K_P_ex_half, K_P_ex, K_P_in_half,
-    K_P_in, K_scale_ex, K_scale_in, K_refr_counts, K_COUNT
+    K_P_in, K_scale_ex, K_scale_in, K_refr_counts, K_lock_counts, K_COUNT
 };
 
 // dV/dt (mV/ms) at the bounded potential v; I: I_e plus current input (pA).
@@ -120,25 +125,26 @@ BB_HD void cond_after_crossing(double v, double w, double w1, double g_ex, doubl
 
 #define BB_COND_PARAMS                                                                         \
     i64 n, double *V, double *g_ex, double *dg_ex, double *g_in, double *dg_in, double *w,   \
-    double *theta, double *I_stim, i64 *r, i64 *ring_ex, i64 *ring_in, double *ring_cur,     \
-    i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0, i64 n_steps, const u64 *param_ptr,     \
-    const double *param_value, i64 n_sub, double h, int detect_each, double dominance,       \
-    const i64 *rec_idx, i64 n_rec, i64 n_var, double *rec_v, unsigned char *flags
+    double *theta, double *I_stim, i64 *r, i64 *lock, i64 *ring_ex, i64 *ring_in,            \
+    double *ring_cur, i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0, i64 n_steps,        \
+    const u64 *param_ptr, const double *param_value, i64 n_sub, double h, int detect_each,   \
+    double dominance, const i64 *rec_idx, i64 n_rec, i64 n_var, double *rec_v,               \
+    unsigned char *flags
 #define BB_COND_ARGS                                                                           \
-    n, V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, ring_ex, ring_in, ring_cur, L,       \
-    n_columns, L_cur, col0, t0, n_steps, param_ptr, param_value, n_sub, h, detect_each,       \
+    n, V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_in, ring_cur,   \
+    L, n_columns, L_cur, col0, t0, n_steps, param_ptr, param_value, n_sub, h, detect_each,   \
     dominance, rec_idx, n_rec, n_var, rec_v, flags
 
 // Neuron i through the interval (kernels/cond.py::cond, operation by operation).
 BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
     double q[K_COUNT];
     load_params(param_ptr, param_value, K_COUNT, i, q);
-    i64 refr = (i64)q[K_refr_counts];
+    i64 refr = (i64)q[K_refr_counts], lock_steps = (i64)q[K_lock_counts];
     bool alpha = dg_ex != 0;
     double v = V[i], ge = g_ex[i], gi = g_in[i];
     double dge = alpha ? dg_ex[i] : 0.0, dgi = alpha ? dg_in[i] : 0.0;
     double wi = w ? w[i] : 0.0, theta_i = theta ? theta[i] : 0.0, stim = I_stim[i];
-    i64 ri = r[i];
+    i64 ri = r[i], locked = lock ? lock[i] : 0;  // locked: the lockout steps left
     double half = 0.5 * h;
     i64 j = recorded_at(rec_idx, n_rec, i);
     for (i64 s = 0; s < n_steps; ++s) {
@@ -151,11 +157,14 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             double ge1, ge2, dge2, gi1, gi2, dgi2, v1, w1;
             cond_conductance(ge, dge, alpha, q[K_P_ex_half], q[K_P_ex], half, h, ge1, ge2, dge2);
             cond_conductance(gi, dgi, alpha, q[K_P_in_half], q[K_P_in], half, h, gi1, gi2, dgi2);
-            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, th, v1, w1);
+            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h,
+                     locked > 0 ? BB_UNBOUNDED : th, v1, w1);
             if (ri > 0) {
                 v1 = q[K_V_reset];
-            } else if ((detect_each || sub == n_sub - 1) && v1 >= q[K_V_spike] + th) {
+            } else if ((detect_each || sub == n_sub - 1) && locked == 0
+                       && v1 >= q[K_V_spike] + th) {
                 ri = refr > 0 ? refr + 1 : 0;
+                locked = lock_steps > 0 ? lock_steps + 1 : 0;
                 if (detect_each) {
                     cond_after_crossing(v, wi, w1, ge, dge, gi, dgi, alpha, I, ri > 0, q, h,
                                         dominance, v1, w1);
@@ -172,6 +181,7 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             v = v1; wi = w1; ge = ge2; dge = dge2; gi = gi2; dgi = dgi2;
         }
         if (ri > 0) ri -= 1;
+        if (locked > 0) locked -= 1;
         double x_ex = (double)ring_ex[e] * BB_INVERSE_SCALE;
         double x_in = -((double)ring_in[e] * BB_INVERSE_SCALE);
         ring_ex[e] = 0;
@@ -196,6 +206,7 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
     if (alpha) { dg_ex[i] = dge; dg_in[i] = dgi; }
     if (w) w[i] = wi;
     if (theta) theta[i] = theta_i;
+    if (lock) lock[i] = locked;
 }
 
 extern "C" __global__ void cond(BB_COND_PARAMS) {
