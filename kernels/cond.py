@@ -72,6 +72,17 @@ DOMINANCE = 20.0
 #: is locked out): V_clamp + UNBOUNDED rounds to the largest double, above any V.
 UNBOUNDED = 1.7976931348623157e308
 
+#: The largest h·λ of one RK4 step (λ = (g_L + g_ex + g_in)/C_m, 1/ms, the fastest rate at
+#: which V relaxes): a substep with a larger h·λ is taken as 2^k RK4 steps of h/2^k
+#: (:func:`_level`). Classical RK4 is stable up to h·λ ≈ 2.79; at 1 its decay factor (0.375)
+#: is within 2 % of e^(−1) (tests/test_cond.py compares with an implicit solver).
+STIFF = 1.0
+
+#: The most halvings of a substep (2^20 RK4 steps): beyond h·λ = STIFF·2^20 the steps are
+#: longer than STIFF allows (stable up to 2.79·2^20, a conductance of ~10^8 nS at C_m = 100 pF
+#: and h = 0.25 ms).
+MAX_LEVEL = 20
+
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
           "aeif_cond_alpha")
@@ -133,6 +144,64 @@ def _conductance(g, dg, P_half, P, half, h):
     if dg is None:
         return g * P_half, g * P, dg
     return (g + dg * half) * P_half, (g + dg * h) * P, dg * P
+
+
+@numba.njit(cache=True, inline="always")
+def _peak(g, dg, h):
+    """A bound (nS) of a conductance over a substep of h ms from g (nS): g itself for an
+    exponential one (dg None: it decays), g + max(dg, 0)·h for an alpha one (dg, nS/ms: it
+    rises at most by dg·h); 0 for a negative one."""
+    rise = 0.0
+    if dg is not None:
+        rise = dg * h if dg > 0.0 else 0.0
+    g = g + rise
+    return g if g > 0.0 else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _stiffness(ge, dge, gi, dgi, i, p, h):
+    """h·λ of neuron i's substep of h ms: λ = (g_L + g_ex + g_in)/C_m (1/ms) with the
+    conductances' bounds over the substep (:func:`_peak`)."""
+    return h * ((at(p[_G_L], i) + _peak(ge, dge, h) + _peak(gi, dgi, h)) / at(p[_C_M], i))
+
+
+@numba.njit(cache=True)
+def _level(z):
+    """The smallest k ≥ 0 with z/2^k ≤ :data:`STIFF`, at most :data:`MAX_LEVEL`
+    (z: :func:`_stiffness`; 0 for NaN)."""
+    k = 0
+    while z > STIFF and k < MAX_LEVEL:
+        z *= 0.5
+        k += 1
+    return k
+
+
+@numba.njit(cache=True, inline="always")
+def _halved(P_half, level):
+    """The decay factors of a conductance over h/2^(level+1) and h/2^level (level ≥ 1) from
+    ``P_half``, the one over h/2, by square roots (P(t/2) = √P(t), correctly rounded by
+    IEEE on host and device alike)."""
+    P = P_half
+    for _ in range(level - 1):
+        P = math.sqrt(P)
+    return math.sqrt(P), P
+
+
+@numba.njit(cache=True)
+def _refined_rk4(V, w, ge, dge, gi, dgi, I, refractory, i, p, h, th, level):
+    """(V, w) after a stiff substep of h ms (:func:`_level` > 0): 2^level RK4 steps
+    (:func:`_rk4`) of h/2^level, the conductances (from ge, gi; alpha: dge, dgi) exact over
+    each with the factors of :func:`_halved`."""
+    n = 1 << level
+    hk = h / n
+    Pe_half, Pe = _halved(at(p[_P_EX_HALF], i), level)
+    Pi_half, Pi = _halved(at(p[_P_IN_HALF], i), level)
+    for _ in range(n):
+        ge1, ge2, dge = _conductance(ge, dge, Pe_half, Pe, 0.5 * hk, hk)
+        gi1, gi2, dgi = _conductance(gi, dgi, Pi_half, Pi, 0.5 * hk, hk)
+        V, w = _rk4(V, w, ge, ge1, ge2, gi, gi1, gi2, I, refractory, i, p, hk, th)
+        ge, gi = ge2, gi2
+    return V, w
 
 
 @numba.njit(cache=True)
@@ -211,8 +280,13 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
                                               half, h)
                 gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
                                               half, h)
-                v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h,
-                              UNBOUNDED if _locked(lock, i) else th)
+                bound = UNBOUNDED if _locked(lock, i) else th
+                level = _level(_stiffness(ge, dge, gi, dgi, i, p, h))
+                if level == 0:
+                    v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h, bound)
+                else:
+                    v1, w1 = _refined_rk4(v, wi, ge, dge, gi, dgi, I, r[i] > 0, i, p, h, bound,
+                                          level)
                 if r[i] > 0:
                     v1 = V_reset
                 elif (detect_each or sub == n_sub - 1) and not _locked(lock, i) \
@@ -288,7 +362,10 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
     which such a model's w stays +0.0 throughout (a = 0, b = 0) and Delta_T is 0. The ``last`` substep also adds the
-    step's spike input and reads its current input for the next step."""
+    step's spike input and reads its current input for the next step. A stiff substep
+    (:func:`_stiffness` > :data:`STIFF`) takes V from :func:`_refine_stiff`, which runs
+    first, so that this loop has no call."""
+    _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h)
     half = 0.5 * h
     for i in range(V.shape[0]):
         refractory = r[i] > 0
@@ -297,9 +374,10 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
         dgi = None if dg_in is None else dg_in[i]
         ge1, ge2, dge2 = _conductance(ge, dge, at(p[_P_EX_HALF], i), at(p[_P_EX], i), half, h)
         gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i), half, h)
-        th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)  # as _leaky_threshold's
         v1 = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
-                        refractory, i, p, h, UNBOUNDED if _locked(lock, i) else th)
+                        refractory, i, p, h, _bound(theta, lock, i, p))
+        if _stiffness(ge, dge, gi, dgi, i, p, h) > STIFF:
+            v1 = V[i]
         V[i] = at(p[_V_RESET], i) if refractory else v1
         x_ex = ex[i] * INVERSE_SCALE if last else 0.0
         x_in = -(inh[i] * INVERSE_SCALE) if last else 0.0
@@ -316,6 +394,31 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
             inh[i] = 0
             I_stim[i] = cur[i]
             cur[i] = 0.0
+
+
+@numba.njit(cache=True)
+def _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h):
+    """V (mV) at the end of the substep of h ms of every neuron of :func:`_leaky_substep` whose
+    substep is stiff, by :func:`_refined_rk4` (w = 0 stays +0.0: the bits of
+    :func:`_leaky_rk4`'s arithmetic); the others are left as they are."""
+    for i in range(V.shape[0]):
+        dge = None if dg_ex is None else dg_ex[i]
+        dgi = None if dg_in is None else dg_in[i]
+        z = _stiffness(g_ex[i], dge, g_in[i], dgi, i, p, h)
+        if z > STIFF:
+            V[i], _ = _refined_rk4(V[i], 0.0, g_ex[i], dge, g_in[i], dgi,
+                                   at(p[_I_E], i) + I_stim[i], r[i] > 0, i, p, h,
+                                   _bound(theta, lock, i, p), _level(z))
+
+
+@numba.njit(cache=True, inline="always")
+def _bound(theta, lock, i, p):
+    """The threshold increase that bounds V in neuron i's right-hand side (:func:`_slopes`):
+    theta decayed over the step (as :func:`_leaky_threshold`'s; 0 without theta),
+    :data:`UNBOUNDED` while the threshold is locked out."""
+    if _locked(lock, i):
+        return UNBOUNDED
+    return 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)
 
 
 @numba.njit(cache=True, inline="always")
