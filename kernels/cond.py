@@ -146,7 +146,7 @@ def _conductance(g, dg, P_half, P, half, h):
     return (g + dg * half) * P_half, (g + dg * h) * P, dg * P
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _peak(g, dg, h):
     """A bound (nS) of a conductance over a substep of h ms from g (nS): g itself for an
     exponential one (dg None: it decays), g + max(dg, 0)·h for an alpha one (dg, nS/ms: it
@@ -158,7 +158,7 @@ def _peak(g, dg, h):
     return g if g > 0.0 else 0.0
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _stiffness(ge, dge, gi, dgi, i, p, h):
     """h·λ of neuron i's substep of h ms: λ = (g_L + g_ex + g_in)/C_m (1/ms) with the
     conductances' bounds over the substep (:func:`_peak`)."""

@@ -258,12 +258,14 @@ class CudaKernels:
 
     def _cond_args(self, params, rec_idx, rec_v):
         """kernels/cond.py's models: the parameters up to lock_counts in a parameter table,
-        then the substeps, their length, the detection mode, the dominance bound."""
+        then the substeps, their length, the detection mode, the dominance bound, the
+        stiffness bound and the most halvings of a substep."""
         (p,) = params
         per = cond.PARAMS.index("lock_counts") + 1
         n_sub, h, detect_each = p[per:]
         return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.int32(detect_each),
-                np.float64(cond.DOMINANCE), rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
+                np.float64(cond.DOMINANCE), np.float64(cond.STIFF), np.int64(cond.MAX_LEVEL),
+                rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
 
     def _hh_args(self, params, rec_idx, rec_v):
         """kernels/hh.py: the parameters up to refr_counts in a parameter table, then the

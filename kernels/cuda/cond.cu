@@ -16,6 +16,7 @@
 //   n_sub, h, detect_each                substeps per step, their length (ms), spikes
 //                                        detected after every substep (aeif)
 //   dominance                            kernels/cond.py::DOMINANCE
+//   stiff, max_level                     kernels/cond.py::STIFF, MAX_LEVEL
 //   n_var                                recordables per recorded neuron: V_m, g_ex, g_in,
 //                                        then w (index 3) and theta (the last) where present
 //
@@ -85,6 +86,61 @@ BB_HD void cond_conductance(double g, double dg, bool alpha, double P_half, doub
     dg2 = dg * P;
 }
 
+// A bound (nS) of a conductance over a substep of h ms (kernels/cond.py::_peak).
+BB_HD double cond_peak(double g, double dg, bool alpha, double h) {
+    double rise = 0.0;
+    if (alpha) rise = dg > 0.0 ? dg * h : 0.0;
+    g = g + rise;
+    return g > 0.0 ? g : 0.0;
+}
+
+// h·λ of a substep of h ms, λ = (g_L + g_ex + g_in)/C_m (kernels/cond.py::_stiffness).
+BB_HD double cond_stiffness(double ge, double dge, double gi, double dgi, bool alpha,
+                            const double *q, double h) {
+    return h * ((q[K_g_L] + cond_peak(ge, dge, alpha, h) + cond_peak(gi, dgi, alpha, h))
+                / q[K_C_m]);
+}
+
+// The smallest k >= 0 with z/2^k <= stiff, at most max_level (kernels/cond.py::_level).
+BB_HD i64 cond_level(double z, double stiff, i64 max_level) {
+    i64 k = 0;
+    while (z > stiff && k < max_level) {
+        z *= 0.5;
+        k += 1;
+    }
+    return k;
+}
+
+// The decay factors over h/2^(level+1) and h/2^level from the one over h/2
+// (kernels/cond.py::_halved; sqrt is correctly rounded, as the host's).
+BB_HD void cond_halved(double P_half, i64 level, double &half, double &whole) {
+    double P = P_half;
+    for (i64 k = 0; k < level - 1; ++k) P = sqrt(P);
+    half = sqrt(P);
+    whole = P;
+}
+
+// (V, w) after a stiff substep of h ms: 2^level RK4 steps of h/2^level
+// (kernels/cond.py::_refined_rk4).
+BB_HD void cond_refined_rk4(double V, double w, double ge, double dge, double gi, double dgi,
+                            bool alpha, double I, bool refractory, const double *q, double h,
+                            double th, i64 level, double &V1, double &w1) {
+    i64 n = (i64)1 << level;
+    double hk = h / (double)n;
+    double Pe_half, Pe, Pi_half, Pi;
+    cond_halved(q[K_P_ex_half], level, Pe_half, Pe);
+    cond_halved(q[K_P_in_half], level, Pi_half, Pi);
+    for (i64 m = 0; m < n; ++m) {
+        double ge1, ge2, dge2, gi1, gi2, dgi2;
+        cond_conductance(ge, dge, alpha, Pe_half, Pe, 0.5 * hk, hk, ge1, ge2, dge2);
+        cond_conductance(gi, dgi, alpha, Pi_half, Pi, 0.5 * hk, hk, gi1, gi2, dgi2);
+        cond_rk4(V, w, ge, ge1, ge2, gi, gi1, gi2, I, refractory, q, hk, th, V, w);
+        ge = ge2; dge = dge2; gi = gi2; dgi = dgi2;
+    }
+    V1 = V;
+    w1 = w;
+}
+
 // When, within a substep of h ms from v that ends above V_peak, V reached V_peak
 // (kernels/cond.py::_crossing_time).
 BB_HD double cond_crossing_time(double v, double w, double g_ex, double g_in, double I,
@@ -128,12 +184,12 @@ BB_HD void cond_after_crossing(double v, double w, double w1, double g_ex, doubl
     double *theta, double *I_stim, i64 *r, i64 *lock, i64 *ring_ex, i64 *ring_in,            \
     double *ring_cur, i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0, i64 n_steps,        \
     const u64 *param_ptr, const double *param_value, i64 n_sub, double h, int detect_each,   \
-    double dominance, const i64 *rec_idx, i64 n_rec, i64 n_var, double *rec_v,               \
-    unsigned char *flags
+    double dominance, double stiff, i64 max_level, const i64 *rec_idx, i64 n_rec, i64 n_var, \
+    double *rec_v, unsigned char *flags
 #define BB_COND_ARGS                                                                           \
     n, V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_in, ring_cur,   \
     L, n_columns, L_cur, col0, t0, n_steps, param_ptr, param_value, n_sub, h, detect_each,   \
-    dominance, rec_idx, n_rec, n_var, rec_v, flags
+    dominance, stiff, max_level, rec_idx, n_rec, n_var, rec_v, flags
 
 // Neuron i through the interval (kernels/cond.py::cond, operation by operation).
 BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
@@ -157,8 +213,14 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             double ge1, ge2, dge2, gi1, gi2, dgi2, v1, w1;
             cond_conductance(ge, dge, alpha, q[K_P_ex_half], q[K_P_ex], half, h, ge1, ge2, dge2);
             cond_conductance(gi, dgi, alpha, q[K_P_in_half], q[K_P_in], half, h, gi1, gi2, dgi2);
-            cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h,
-                     locked > 0 ? BB_UNBOUNDED : th, v1, w1);
+            double bound = locked > 0 ? BB_UNBOUNDED : th;
+            i64 level = cond_level(cond_stiffness(ge, dge, gi, dgi, alpha, q, h), stiff,
+                                   max_level);
+            if (level == 0)
+                cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, bound, v1, w1);
+            else
+                cond_refined_rk4(v, wi, ge, dge, gi, dgi, alpha, I, ri > 0, q, h, bound, level,
+                                 v1, w1);
             if (ri > 0) {
                 v1 = q[K_V_reset];
             } else if ((detect_each || sub == n_sub - 1) && locked == 0
