@@ -18,12 +18,25 @@ of dt is ``n_sub`` substeps of h = dt / n_sub, a number fixed per population. Ov
 substep the conductances follow their exact solution — exponential
 g(t) = g0·e^(−t/τ); alpha dg(t) = dg0·e^(−t/τ), g(t) = (g0 + dg0·t)·e^(−t/τ) — taken at
 t0, t0 + h/2 and t0 + h, and (V, w) take one classical Runge–Kutta step (RK4) with them.
+RK4 is stable only for h·λ ≲ 2.79, λ = (g_L + g_ex + g_in)/C_m the rate at which V relaxes
+(1/ms); beyond it V oscillates and grows (a neuron under pure inhibition would spike). So a
+neuron whose substep is stiff — h·λ above :data:`STIFF`, λ from the conductances' bounds
+over the substep (:func:`_stiffness`: exponential ones at its start, alpha ones g +
+max(dg, 0)·h) — takes it as 2^k RK4 steps of h/2^k, k the smallest with h/2^k·λ ≤ STIFF
+(:func:`_level`, at most :data:`MAX_LEVEL`), the conductances exact over each from decay
+factors by square roots (:func:`_refined_rk4`); the conductances at the end of the substep
+and everything else (V's bound, refractoriness, spike detection) as with k = 0, the common
+case, whose arithmetic this leaves as it is. The iaf models compute the refined V
+ahead of their vectorized loop (:func:`_refine_stiff`). λ leaves out the aeif exponential
+term (its rise ends in a spike, whose time :func:`_crossing_time` takes), and the rest of
+a substep after a reset is one RK4 step as before.
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
 it — for the adaptive threshold by V_th + theta, the threshold the neuron has, so that a
 neuron between V_th and V_th + theta feels its leak and driving forces at its own V, and
 not bounded while the threshold is locked out (V integrates freely, as in Diehl & Cook's
 Brian code: :data:`UNBOUNDED`) — V held at V_reset and dV/dt = 0 while refractory (w still evolves), the exponential
-term only for Delta_T > 0. No data-dependent iteration counts and no fused multiply-adds
+term only for Delta_T > 0. The only data-dependent iteration count is a neuron's refined
+substeps, which depend on its own conductances alone, and there are no fused multiply-adds
 (Numba does not contract; see Bits below), so a neuron's trajectory depends on its state
 and input alone: identical on any number of ranks.
 
@@ -47,8 +60,9 @@ resets V and adds b again without a second spike.
 Bits: the arithmetic is IEEE double without contraction, and exp() / pow() (the aeif
 exponential term, the decay to a crossing time) come from the C library; the CUDA port
 (kernels/cuda/cond.cu) gives the same bits where its exp and pow round as the host's do
-(the conductance decay factors are computed once on the host): always for the iaf models,
-which call neither; for aeif_cond_exp / aeif_cond_alpha the device's libdevice may differ
+(the conductance decay factors are computed once on the host; those of refined substeps
+come from them by sqrt, correctly rounded on both): always for the iaf models, which call
+neither; for aeif_cond_exp / aeif_cond_alpha the device's libdevice may differ
 in the last bit and the GPU build warns.
 
 Parameters (``p``, a tuple, in the order of :data:`PARAMS`) are read per neuron through
@@ -74,13 +88,15 @@ UNBOUNDED = 1.7976931348623157e308
 
 #: The largest h·λ of one RK4 step (λ = (g_L + g_ex + g_in)/C_m, 1/ms, the fastest rate at
 #: which V relaxes): a substep with a larger h·λ is taken as 2^k RK4 steps of h/2^k
-#: (:func:`_level`). Classical RK4 is stable up to h·λ ≈ 2.79; at 1 its decay factor (0.375)
-#: is within 2 % of e^(−1) (tests/test_cond.py compares with an implicit solver).
-STIFF = 1.0
+#: (:func:`_level`). Classical RK4 is stable up to h·λ ≈ 2.79; at 0.5 its decay factor
+#: (0.60677) is within 4e-4 of e^(−0.5). Chosen by tests/test_cond_stiff.py against an
+#: implicit solver: after one large alpha conductance event V is within 4e-4 mV of it
+#: (STIFF 1: 7.7e-3 mV; 0.25: 2.3e-5 mV; exponential conductances 1e-6 mV).
+STIFF = 0.5
 
-#: The most halvings of a substep (2^20 RK4 steps): beyond h·λ = STIFF·2^20 the steps are
-#: longer than STIFF allows (stable up to 2.79·2^20, a conductance of ~10^8 nS at C_m = 100 pF
-#: and h = 0.25 ms).
+#: The most halvings of a substep (2^20 RK4 steps, a million per substep): beyond
+#: h·λ = STIFF·2^20 the steps are longer than STIFF allows, less accurate, and unstable
+#: beyond 2.79·2^20 (at C_m = 100 pF and h = 0.25 ms a conductance of 1.2e9 nS).
 MAX_LEVEL = 20
 
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).

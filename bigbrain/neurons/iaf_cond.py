@@ -8,7 +8,10 @@ Integration: each step of dt is split into substeps of at most ``h_max`` ms (not
 parameter; default 0.05 ms, the step at which the README's agreement with NEST is
 measured). A model whose fastest time constant is well above 0.05 ms may take longer
 substeps: the cost is proportional to their number (the Diehl & Cook network takes 0.25 ms,
-:mod:`bigbrain.models.diehl_cook`).
+:mod:`bigbrain.models.diehl_cook`). A neuron whose conductances make a substep stiff (h·λ
+above ``kernels.cond.STIFF``, λ = (g_L + g_ex + g_in)/C_m: e.g. many synchronous inhibitory
+spikes) takes that substep as 2^k shorter RK4 steps, so that V stays between the reversal
+potentials instead of oscillating.
 
 Weights are peak conductances in nS: positive weights to the excitatory conductance,
 negative ones (as −w) to the inhibitory one, as NEST does. Recordables: V_m (mV), g_ex,
