@@ -176,18 +176,26 @@ def _peak(g, dg, h):
 
 @numba.njit(cache=True)
 def _stiffness(ge, dge, gi, dgi, i, p, h):
-    """h·λ of neuron i's substep of h ms: λ = (g_L + g_ex + g_in)/C_m (1/ms) with the
-    conductances' bounds over the substep (:func:`_peak`)."""
-    return h * ((at(p[_G_L], i) + _peak(ge, dge, h) + _peak(gi, dgi, h)) / at(p[_C_M], i))
+    """h·λ·C_m (pF) of neuron i's substep of h ms: h·(g_L + g_ex + g_in) with the
+    conductances' bounds over the substep (:func:`_peak`); without a division, so that
+    :func:`_n_stiff` is cheap."""
+    return h * (at(p[_G_L], i) + _peak(ge, dge, h) + _peak(gi, dgi, h))
+
+
+@numba.njit(cache=True, inline="always")
+def _is_stiff(x, i, p):
+    """Whether a substep of :func:`_stiffness` ``x`` (pF) is stiff: h·λ > :data:`STIFF`."""
+    return x > STIFF * at(p[_C_M], i)
 
 
 @numba.njit(cache=True)
-def _level(z):
-    """The smallest k ≥ 0 with z/2^k ≤ :data:`STIFF`, at most :data:`MAX_LEVEL`
-    (z: :func:`_stiffness`; 0 for NaN)."""
+def _level(x, i, p):
+    """The smallest k ≥ 0 with h/2^k·λ ≤ :data:`STIFF`, at most :data:`MAX_LEVEL`
+    (x: :func:`_stiffness`, halved exactly; 0 for NaN)."""
+    limit = STIFF * at(p[_C_M], i)
     k = 0
-    while z > STIFF and k < MAX_LEVEL:
-        z *= 0.5
+    while x > limit and k < MAX_LEVEL:
+        x *= 0.5
         k += 1
     return k
 
@@ -270,6 +278,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
     half = 0.5 * h
     k = np.int64(0)
+    stiff, V_stiff = np.zeros(n, np.int64), np.zeros(n)  # iaf: _refine_stiff's
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
@@ -277,7 +286,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
         if w is None:  # iaf: a branch Numba removes, with the loop below, where w is None
             for sub in range(n_sub):
                 _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur,
-                               p, h, sub == n_sub - 1)
+                               p, h, sub == n_sub - 1, stiff, V_stiff)
             k = _leaky_threshold(V, theta, r, lock, p, s, out_idx, out_off, k)
             for j in range(rec_idx.shape[0]):
                 _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
@@ -297,7 +306,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
                 gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i),
                                               half, h)
                 bound = UNBOUNDED if _locked(lock, i) else th
-                level = _level(_stiffness(ge, dge, gi, dgi, i, p, h))
+                level = _level(_stiffness(ge, dge, gi, dgi, i, p, h), i, p)
                 if level == 0:
                     v1, w1 = _rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, r[i] > 0, i, p, h, bound)
                 else:
@@ -373,15 +382,17 @@ def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
 
 @numba.njit(cache=True)
 def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur, p, h,
-                   last):
+                   last, stiff, V_stiff):
     """One substep of every neuron of a model without adaptation current whose spikes are
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
     which such a model's w stays +0.0 throughout (a = 0, b = 0) and Delta_T is 0. The ``last`` substep also adds the
-    step's spike input and reads its current input for the next step. A stiff substep
-    (:func:`_stiffness` > :data:`STIFF`) takes V from :func:`_refine_stiff`, which runs
-    first, so that this loop has no call."""
-    _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h)
+    step's spike input and reads its current input for the next step. The neurons whose
+    substep is stiff (:func:`_is_stiff`) take V from :func:`_refine_stiff`,
+    which runs first (their indices to ``stiff``, their V to ``V_stiff``), so that this loop
+    is as without them."""
+    m = _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h, stiff,
+                      V_stiff)
     half = 0.5 * h
     for i in range(V.shape[0]):
         refractory = r[i] > 0
@@ -390,10 +401,9 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
         dgi = None if dg_in is None else dg_in[i]
         ge1, ge2, dge2 = _conductance(ge, dge, at(p[_P_EX_HALF], i), at(p[_P_EX], i), half, h)
         gi1, gi2, dgi2 = _conductance(gi, dgi, at(p[_P_IN_HALF], i), at(p[_P_IN], i), half, h)
+        th = 0.0 if theta is None else theta[i] * at(p[_P_THETA], i)  # as _leaky_threshold's
         v1 = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
-                        refractory, i, p, h, _bound(theta, lock, i, p))
-        if _stiffness(ge, dge, gi, dgi, i, p, h) > STIFF:
-            v1 = V[i]
+                        refractory, i, p, h, UNBOUNDED if _locked(lock, i) else th)
         V[i] = at(p[_V_RESET], i) if refractory else v1
         x_ex = ex[i] * INVERSE_SCALE if last else 0.0
         x_in = -(inh[i] * INVERSE_SCALE) if last else 0.0
@@ -410,21 +420,42 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
             inh[i] = 0
             I_stim[i] = cur[i]
             cur[i] = 0.0
+    for j in range(m):
+        i = stiff[j]
+        V[i] = at(p[_V_RESET], i) if r[i] > 0 else V_stiff[j]
 
 
 @numba.njit(cache=True)
-def _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h):
-    """V (mV) at the end of the substep of h ms of every neuron of :func:`_leaky_substep` whose
-    substep is stiff, by :func:`_refined_rk4` (w = 0 stays +0.0: the bits of
-    :func:`_leaky_rk4`'s arithmetic); the others are left as they are."""
+def _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h, stiff, V_stiff):
+    """The neurons of :func:`_leaky_substep` whose substep of h ms is stiff: their indices
+    to ``stiff``, their V (mV) at its end (:func:`_refined_rk4`; w = 0 stays +0.0: the bits
+    of :func:`_leaky_rk4`'s arithmetic) to ``V_stiff``; returns their number."""
+    m = 0
+    if _n_stiff(g_ex, dg_ex, g_in, dg_in, p, h) == 0:
+        return m
     for i in range(V.shape[0]):
         dge = None if dg_ex is None else dg_ex[i]
         dgi = None if dg_in is None else dg_in[i]
-        z = _stiffness(g_ex[i], dge, g_in[i], dgi, i, p, h)
-        if z > STIFF:
-            V[i], _ = _refined_rk4(V[i], 0.0, g_ex[i], dge, g_in[i], dgi,
-                                   at(p[_I_E], i) + I_stim[i], r[i] > 0, i, p, h,
-                                   _bound(theta, lock, i, p), _level(z))
+        x = _stiffness(g_ex[i], dge, g_in[i], dgi, i, p, h)
+        if _is_stiff(x, i, p):
+            stiff[m] = i
+            V_stiff[m], _ = _refined_rk4(V[i], 0.0, g_ex[i], dge, g_in[i], dgi,
+                                         at(p[_I_E], i) + I_stim[i], r[i] > 0, i, p, h,
+                                         _bound(theta, lock, i, p), _level(x, i, p))
+            m += 1
+    return m
+
+
+@numba.njit(cache=True)
+def _n_stiff(g_ex, dg_ex, g_in, dg_in, p, h):
+    """How many neurons' substeps of h ms are stiff (a loop without branches, which the
+    compiler vectorizes: most often none is)."""
+    n = 0
+    for i in range(g_ex.shape[0]):
+        dge = None if dg_ex is None else dg_ex[i]
+        dgi = None if dg_in is None else dg_in[i]
+        n += _is_stiff(_stiffness(g_ex[i], dge, g_in[i], dgi, i, p, h), i, p)
+    return n
 
 
 @numba.njit(cache=True, inline="always")

@@ -94,18 +94,19 @@ BB_HD double cond_peak(double g, double dg, bool alpha, double h) {
     return g > 0.0 ? g : 0.0;
 }
 
-// h·λ of a substep of h ms, λ = (g_L + g_ex + g_in)/C_m (kernels/cond.py::_stiffness).
+// h·λ·C_m (pF) of a substep of h ms, λ = (g_L + g_ex + g_in)/C_m
+// (kernels/cond.py::_stiffness).
 BB_HD double cond_stiffness(double ge, double dge, double gi, double dgi, bool alpha,
                             const double *q, double h) {
-    return h * ((q[K_g_L] + cond_peak(ge, dge, alpha, h) + cond_peak(gi, dgi, alpha, h))
-                / q[K_C_m]);
+    return h * (q[K_g_L] + cond_peak(ge, dge, alpha, h) + cond_peak(gi, dgi, alpha, h));
 }
 
-// The smallest k >= 0 with z/2^k <= stiff, at most max_level (kernels/cond.py::_level).
-BB_HD i64 cond_level(double z, double stiff, i64 max_level) {
+// The smallest k >= 0 with h/2^k·λ <= stiff, at most max_level (kernels/cond.py::_level).
+BB_HD i64 cond_level(double x, const double *q, double stiff, i64 max_level) {
+    double limit = stiff * q[K_C_m];
     i64 k = 0;
-    while (z > stiff && k < max_level) {
-        z *= 0.5;
+    while (x > limit && k < max_level) {
+        x *= 0.5;
         k += 1;
     }
     return k;
@@ -214,7 +215,7 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             cond_conductance(ge, dge, alpha, q[K_P_ex_half], q[K_P_ex], half, h, ge1, ge2, dge2);
             cond_conductance(gi, dgi, alpha, q[K_P_in_half], q[K_P_in], half, h, gi1, gi2, dgi2);
             double bound = locked > 0 ? BB_UNBOUNDED : th;
-            i64 level = cond_level(cond_stiffness(ge, dge, gi, dgi, alpha, q, h), stiff,
+            i64 level = cond_level(cond_stiffness(ge, dge, gi, dgi, alpha, q, h), q, stiff,
                                    max_level);
             if (level == 0)
                 cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, bound, v1, w1);
