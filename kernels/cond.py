@@ -278,7 +278,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
     half = 0.5 * h
     k = np.int64(0)
-    stiff, V_stiff = np.zeros(n, np.int64), np.zeros(n)  # iaf: _refine_stiff's
+    n_scratch = n if w is None else 0  # iaf: _refine_stiff's scratch
+    stiff, V_stiff = np.zeros(n_scratch, np.int64), np.zeros(n_scratch)
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
@@ -448,8 +449,8 @@ def _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h, sti
 
 @numba.njit(cache=True)
 def _n_stiff(g_ex, dg_ex, g_in, dg_in, p, h):
-    """How many neurons' substeps of h ms are stiff (a loop without branches, which the
-    compiler vectorizes: most often none is)."""
+    """How many neurons' substeps of h ms are stiff: a count without stores or calls to
+    other kernels, ahead of :func:`_refine_stiff`'s scan (most often none is)."""
     n = 0
     for i in range(g_ex.shape[0]):
         dge = None if dg_ex is None else dg_ex[i]
