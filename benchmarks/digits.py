@@ -149,7 +149,7 @@ def main():
                    help="input spikes per step: at most one (Brian's PoissonGroup, the paper's; "
                         "default) or a Poisson count (NEST's poisson_generator)")
     p.add_argument("--lockout", dest="lockout_ms", type=float, metavar="MS",
-                   help="no threshold crossing for MS ms after a spike (paper 50; default 0)")
+                   help="no threshold crossing for MS ms after a spike (default 50, the paper's code; 0: none)")
     args = p.parse_args()
     if args.what == "overhead":
         overhead(args)

@@ -17,9 +17,9 @@ potentiation and triplet depression off: traces incremented by 1, tau_plus = tau
 driven one-to-one (10.4 nS), inhibition of every other excitatory neuron (17 nS), all delays
 1 ms, dt = 0.5 ms; before each presentation the summed input weight of each excitatory
 neuron normalised to ``--weight-sum`` in Python, 350 ms shown, 150 ms rest. Two parts of
-the paper's code, off by default: ``--lockout 50`` blocks the excitatory threshold for 50 ms
-after each spike (their ``timer``; bigbrain's ``--lockout``), ``--nearest`` sets the STDP
-traces to 1 at a spike instead of raising them by 1.
+the paper's code: the excitatory threshold blocked for 50 ms after each spike (their
+``timer``, as bigbrain's model; ``--lockout 0`` for none), and, with ``--nearest``, STDP
+traces set to 1 at a spike instead of raised by 1.
 
 ``accuracy`` follows bigbrain's loop: a sample answered with fewer than 5 excitatory spikes
 is shown again with the maximal rate raised by 31.875 Hz (at most 20 times); labels from each
@@ -213,9 +213,9 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     for name in DIGITS:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=None)
-    p.add_argument("--lockout", type=float, default=0.0,
+    p.add_argument("--lockout", type=float, default=50.0,
                    help="ms after a spike in which the excitatory threshold is blocked "
-                        "(the paper's code: 50; bigbrain's --lockout)")
+                        "(default 50, the paper's code, as bigbrain's --lockout; 0: none)")
     p.add_argument("--method", default="exponential_euler", choices=["exponential_euler", "rk4"],
                    help="Brian2's integrator (rk4: the conductance integrals within 0.1 %% of "
                         "the exact ones, as bigbrain's)")

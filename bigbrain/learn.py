@@ -26,7 +26,7 @@ def add_parser(sub):
                    help="input spikes per step: at most one (Brian's PoissonGroup, the paper's; "
                         "default) or a Poisson count (NEST's poisson_generator)")
     p.add_argument("--lockout", dest="lockout_ms", type=float, default=None, metavar="MS",
-                   help="no threshold crossing for MS ms after a spike (paper 50; default 0)")
+                   help="no threshold crossing for MS ms after a spike (default 50, the paper's code; 0: none)")
     p.add_argument("--mnist", nargs=4, metavar=("TRAIN_IMAGES", "TRAIN_LABELS", "TEST_IMAGES",
                    "TEST_LABELS"), help="MNIST idx files (dataset mnist)")
     p.set_defaults(func=cmd_learn)

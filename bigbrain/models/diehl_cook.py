@@ -18,8 +18,8 @@ most on average. Evaluation runs a copy of the network with the learned weights 
 thresholds frozen, the paper's test mode (static synapses; the excitatory neurons' theta
 held at the learned one: no adaptation, no decay). ``lockout_ms``: the paper's threshold
 lockout (its Brian ``timer``: no threshold crossing for 50 ms after a spike, V integrating
-once the 5 ms refractory period is over), in training and in the test mode; 0 (the default)
-for none (``iaf_cond_exp_adaptive``'s ``t_lockout``).
+once the 5 ms refractory period is over), in training and in the test mode; 50 by default,
+0 for none (``iaf_cond_exp_adaptive``'s ``t_lockout``).
 
 Units: ms, mV, nS (weights are peak conductances; g_L = 1 nS makes them the paper's
 dimensionless conductances), Hz. ``present_ms`` / ``rest_ms`` shorten the presentation
@@ -63,7 +63,7 @@ class Config:
     weight each excitatory neuron is normalised to (``weight_sum``; None: the paper's 0.1
     per input, 78.4 for MNIST's 784, their 78), weights E→I and I→E (nS), dt (ms), seed, hardware synapses,
     threshold adaptation (theta_plus mV per spike, decay tau_theta ms), the threshold lockout
-    after a spike (``lockout_ms``, ms; the paper's 50, default 0: none), what an input train
+    after a spike (``lockout_ms``, ms; the paper's code's 50 by default, 0: none), what an input train
     carries into a step (``per_step``: ``"bernoulli"``, at most one spike, as Brian's
     ``PoissonGroup`` in the paper's code, or ``"poisson"``, NEST's ``poisson_generator``).
     Defaults: the paper's (MNIST); :data:`DIGITS` for scikit-learn's digits."""
@@ -71,7 +71,7 @@ class Config:
     def __init__(self, n_neurons=100, nu_pre=1e-4, nu_post=1e-2, wmax=1.0, weight_sum=None,
                  w_ei=10.4, w_ie=17.0, dt=0.5, seed=1, hardware=None, max_rate=MAX_RATE,
                  present_ms=PRESENT_MS, rest_ms=REST_MS, theta_plus=0.05, tau_theta=1e7,
-                 per_step="bernoulli", lockout_ms=0.0):
+                 per_step="bernoulli", lockout_ms=50.0):
         if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) \
                 or n_neurons < 1:
             raise ModelError("n_neurons", f"must be an integer >= 1, got {n_neurons!r}")
