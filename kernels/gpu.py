@@ -269,11 +269,12 @@ class CudaKernels:
 
     def _hh_args(self, params, rec_idx, rec_v):
         """kernels/hh.py: the parameters up to refr_counts in a parameter table, then the
-        substeps and their length."""
+        substeps, their length, the stiffness bound and the most halvings of a substep."""
         (p,) = params
         per = hh.PARAMS.index("refr_counts") + 1
         n_sub, h = p[per:]
-        return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), rec_idx,
+        return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.float64(stiff.STIFF),
+                np.int64(stiff.MAX_LEVEL), rec_idx,
                 *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
 
     def _refr_decay(self, h, tau_m, refr_counts, refractory_input):
