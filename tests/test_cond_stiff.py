@@ -162,9 +162,10 @@ def _volleys(model, weight, dt, receptor=None, **params):
 def test_hh_under_inhibitory_volleys_follows_an_implicit_solver(weight):
     """hh_cond_exp_traub at NEST's defaults, 21 inhibitory volleys of −weight nS (dt 0.5 ms):
     V at the end of every step within TOLERANCE_H001 of scipy's Radau solution of the same
-    equations and input (before the stiff substeps: NaN from 1.7e4 nS). At 1.7e3 nS V falls
-    to −80.8 mV, below E_in: the potassium after-hyperpolarization (E_K −90 mV) of the spike
-    at 11 ms, which the implicit solver has too."""
+    equations and input (before the stiff substeps: NaN from 13 ms at 1.7e4 nS, from 11.5 ms
+    at 1.7e5 nS). At 1.7e3 nS V falls to −80.8 mV, below E_in: the potassium
+    after-hyperpolarization (E_K −90 mV) of the spike at 11 ms, which the implicit solver has
+    too."""
     t, v, _ = _volleys("hh_cond_exp_traub", -weight, 0.5)
     arrivals = [(time, weight) for time in np.arange(11.0, 21.01, 0.5)]  # spike + delay
     want = _hh_reference(t, arrivals, HH["E_in"], HH["tau_syn_in"])
@@ -177,7 +178,7 @@ def test_hh_under_inhibitory_volleys_follows_an_implicit_solver(weight):
 def test_ports_under_pure_inhibition_keep_V_between_E_rev_and_rest(weight):
     """aeif_cond_alpha_multisynapse, 21 volleys of weight nS into its inhibitory port (E_rev
     −100 mV): V between E_rev and the rest (E_L + 0.01 mV, the exponential term's shift),
-    no spike (before the stiff substeps: 22 spikes at 1.7e4 nS with NEST's C_m)."""
+    no spike (before the stiff substeps: 3 spikes at 1.7e4 nS, 5 at 1.7e5 nS)."""
     t, v, spikes = _volleys("aeif_cond_alpha_multisynapse", weight, 0.5, receptor=2, **PORTS)
     assert spikes == 0
     assert v.min() >= PORTS["E_rev"][1]
