@@ -557,7 +557,7 @@ def test_model_kernel_equals_numba(kernels, model, per_neuron):
 @pytest.mark.parametrize("model", [*cond.MODELS, "hh_cond_exp_traub"])
 def test_stiff_substeps_equal_numba(kernels, model, per_neuron):
     """Large conductances, per neuron from 1 to 1e5 nS (excitatory) and 1e6 nS (inhibitory)
-    per spike, so that substeps are refined up to 2^6 … 2^9 RK4 steps (kernels/stiff.py:
+    per spike, so that substeps are refined up to 2^7 … 2^9 RK4 steps (kernels/stiff.py:
     STIFF, halvings): the CUDA kernel equals the Numba kernel bit for bit, spikes included."""
     if ON_DEVICE and per_neuron:  # parameter tables hold host addresses, which a copy cannot move
         pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
