@@ -18,18 +18,18 @@ over a substep the conductances follow their exact exponential decay (taken at i
 middle and end) and (V, m, h, n) take one classical Runge–Kutta step (RK4). RK4 is stable
 only for h·λ ≲ 2.79, λ = (g_Na m³h + g_K n⁴ + g_L + g_ex + g_in)/C_m the rate at which V
 relaxes (1/ms): a substep whose h·λ at its start (:func:`_stiffness`; the synaptic
-conductances only decay within it, the gating ones may grow, within the margin of STIFF to
-2.79) is above :data:`.stiff.STIFF` is taken as 2^k RK4 steps of h/2^k, k the smallest with
-h/2^k·λ ≤ STIFF (:func:`.stiff.halvings`), the conductances exact over each from decay
-factors by square roots (:func:`_refined_rk4`); the conductances at the end of the substep
-as with k = 0, the common case, whose arithmetic this leaves as it is. At NEST's
-defaults (h = 0.01 ms) a spike's peak, g_Na m³h up to some 10,700 nS (h·λ 0.53), takes
-about 6 substeps at k = 1; large synaptic conductances (volleys of 10^4 nS) more. λ leaves
-out the gating variables' rates α + β: at h = 0.01 ms h·(α + β) of m, h and n stays
-within STIFF for V − V_T from −90 to +169 mV (at NEST's defaults 0.32 at most, m's, between
-E_K and E_Na; tests/test_cond_stiff.py). The only data-dependent iteration count is k,
-which depends on the neuron's own state, so a neuron's trajectory depends on its state and
-input alone.
+conductances only decay within it; the gating ones may grow, which the margin from STIFF to
+2.79 covers) is above :data:`.stiff.STIFF` is taken as 2^k RK4 steps of h/2^k, k the
+smallest with h/2^k·λ ≤ STIFF (:func:`.stiff.halvings`), the conductances exact over each
+from decay factors by square roots (:func:`_refined_rk4`); the conductances at the end of
+the substep as with k = 0, the common case, whose arithmetic this leaves as it is. At NEST's
+defaults (h = 0.01 ms) a spike's peak, g_Na m³h up to some 10,700 nS (h·λ 0.53), takes a few
+substeps at k = 1 (at I_e 300 pA about 6 per spike); large synaptic conductances (volleys of
+10^4 nS) more. λ leaves out the gating variables' rates α + β: at h = 0.01 ms h·(α + β) of
+m, h and n stays within STIFF for V − V_T from −90 to +169 mV (at NEST's defaults 0.32 at
+most, m's, between E_K and E_Na; tests/test_cond_stiff.py). The only data-dependent
+iteration count is k, which depends on the neuron's own state, so a neuron's trajectory
+depends on its state and input alone.
 
 Spikes (NEST's order within a step): integrate; a refractory neuron counts down; a free one
 spikes when V ≥ V_T + 30 mV and V fell during the step (a local maximum above the
