@@ -23,7 +23,7 @@ RK4 is stable only for h·λ ≲ 2.79, λ = (g_L + g_ex + g_in)/C_m the rate at 
 neuron whose substep is stiff — h·λ above :data:`STIFF`, λ from the conductances' bounds
 over the substep (:func:`_stiffness`: exponential ones at its start, alpha ones g +
 max(dg, 0)·h) — takes it as 2^k RK4 steps of h/2^k, k the smallest with h/2^k·λ ≤ STIFF
-(:func:`_level`, at most :data:`MAX_LEVEL`), the conductances exact over each from decay
+(:func:`_level`, at most :data:`.stiff.MAX_LEVEL`), the conductances exact over each from decay
 factors by square roots (:func:`_refined_rk4`); the conductances at the end of the substep
 and everything else (V's bound, refractoriness, spike detection) as with k = 0, the common
 case, whose arithmetic this leaves as it is. The iaf models compute the refined V
@@ -76,6 +76,7 @@ import numpy as np
 from .fixed_point import INVERSE_SCALE
 from .lif import _to_columns
 from .params import at
+from .stiff import STIFF, halved, halvings, peak
 
 #: How much larger than the other currents the exponential term must be for the spike time
 #: within a substep to be taken from it alone (:func:`_crossing_time`; relative error of
@@ -85,19 +86,6 @@ DOMINANCE = 20.0
 #: The threshold increase that bounds nothing (the right-hand side of a neuron whose threshold
 #: is locked out): V_clamp + UNBOUNDED rounds to the largest double, above any V.
 UNBOUNDED = 1.7976931348623157e308
-
-#: The largest h·λ of one RK4 step (λ = (g_L + g_ex + g_in)/C_m, 1/ms, the fastest rate at
-#: which V relaxes): a substep with a larger h·λ is taken as 2^k RK4 steps of h/2^k
-#: (:func:`_level`). Classical RK4 is stable up to h·λ ≈ 2.79; at 0.5 its decay factor
-#: (0.60677) is within 4e-4 of e^(−0.5). Chosen by tests/test_cond_stiff.py against an
-#: implicit solver: after one large alpha conductance event V is within 4e-4 mV of it
-#: (STIFF 1: 7.7e-3 mV; 0.25: 2.3e-5 mV; exponential conductances 1e-6 mV).
-STIFF = 0.5
-
-#: The most halvings of a substep (2^20 RK4 steps, a million per substep): beyond
-#: h·λ = STIFF·2^20 the steps are longer than STIFF allows, less accurate, and unstable
-#: beyond 2.79·2^20 (at C_m = 100 pF and h = 0.25 ms a conductance of 1.2e9 nS).
-MAX_LEVEL = 20
 
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
@@ -163,23 +151,11 @@ def _conductance(g, dg, P_half, P, half, h):
 
 
 @numba.njit(cache=True)
-def _peak(g, dg, h):
-    """A bound (nS) of a conductance over a substep of h ms from g (nS): g itself for an
-    exponential one (dg None: it decays), g + max(dg, 0)·h for an alpha one (dg, nS/ms: it
-    rises at most by dg·h); 0 for a negative one."""
-    rise = 0.0
-    if dg is not None:
-        rise = dg * h if dg > 0.0 else 0.0
-    g = g + rise
-    return g if g > 0.0 else 0.0
-
-
-@numba.njit(cache=True)
 def _stiffness(ge, dge, gi, dgi, i, p, h):
     """h·λ·C_m (pF) of neuron i's substep of h ms: h·(g_L + g_ex + g_in) with the
-    conductances' bounds over the substep (:func:`_peak`); without a division, so that
-    :func:`_n_stiff` is cheap."""
-    return h * (at(p[_G_L], i) + _peak(ge, dge, h) + _peak(gi, dgi, h))
+    conductances' bounds over the substep (:func:`.stiff.peak`); without a division, so
+    that :func:`_n_stiff` is cheap."""
+    return h * (at(p[_G_L], i) + peak(ge, dge, h) + peak(gi, dgi, h))
 
 
 @numba.njit(cache=True, inline="always")
@@ -190,36 +166,20 @@ def _is_stiff(x, i, p):
 
 @numba.njit(cache=True)
 def _level(x, i, p):
-    """The smallest k ≥ 0 with h/2^k·λ ≤ :data:`STIFF`, at most :data:`MAX_LEVEL`
-    (x: :func:`_stiffness`, halved exactly; 0 for NaN)."""
-    limit = STIFF * at(p[_C_M], i)
-    k = 0
-    while x > limit and k < MAX_LEVEL:
-        x *= 0.5
-        k += 1
-    return k
-
-
-@numba.njit(cache=True, inline="always")
-def _halved(P_half, level):
-    """The decay factors of a conductance over h/2^(level+1) and h/2^level (level ≥ 1) from
-    ``P_half``, the one over h/2, by square roots (P(t/2) = √P(t), correctly rounded by
-    IEEE on host and device alike)."""
-    P = P_half
-    for _ in range(level - 1):
-        P = math.sqrt(P)
-    return math.sqrt(P), P
+    """The smallest k ≥ 0 with h/2^k·λ ≤ :data:`STIFF`, at most :data:`.stiff.MAX_LEVEL`
+    (x: :func:`_stiffness`; :func:`.stiff.halvings`)."""
+    return halvings(x, STIFF * at(p[_C_M], i))
 
 
 @numba.njit(cache=True)
 def _refined_rk4(V, w, ge, dge, gi, dgi, I, refractory, i, p, h, th, level):
     """(V, w) after a stiff substep of h ms (:func:`_level` > 0): 2^level RK4 steps
     (:func:`_rk4`) of h/2^level, the conductances (from ge, gi; alpha: dge, dgi) exact over
-    each with the factors of :func:`_halved`."""
+    each with the factors of :func:`.stiff.halved`."""
     n = 1 << level
     hk = h / n
-    Pe_half, Pe = _halved(at(p[_P_EX_HALF], i), level)
-    Pi_half, Pi = _halved(at(p[_P_IN_HALF], i), level)
+    Pe_half, Pe = halved(at(p[_P_EX_HALF], i), level)
+    Pi_half, Pi = halved(at(p[_P_IN_HALF], i), level)
     for _ in range(n):
         ge1, ge2, dge = _conductance(ge, dge, Pe_half, Pe, 0.5 * hk, hk)
         gi1, gi2, dgi = _conductance(gi, dgi, Pi_half, Pi, 0.5 * hk, hk)

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cond, hh, multisynapse
+from . import cond, hh, multisynapse, stiff
 from .exp_tables import MAX_LENGTH, exp_div, per_column
 from .gpu_params import DeviceParams, address as _address
 
@@ -264,16 +264,17 @@ class CudaKernels:
         per = cond.PARAMS.index("lock_counts") + 1
         n_sub, h, detect_each = p[per:]
         return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.int32(detect_each),
-                np.float64(cond.DOMINANCE), np.float64(cond.STIFF), np.int64(cond.MAX_LEVEL),
+                np.float64(cond.DOMINANCE), np.float64(stiff.STIFF), np.int64(stiff.MAX_LEVEL),
                 rec_idx, *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
 
     def _hh_args(self, params, rec_idx, rec_v):
         """kernels/hh.py: the parameters up to refr_counts in a parameter table, then the
-        substeps and their length."""
+        substeps, their length, the stiffness bound and the most halvings of a substep."""
         (p,) = params
         per = hh.PARAMS.index("refr_counts") + 1
         n_sub, h = p[per:]
-        return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), rec_idx,
+        return (*self.params(p[:per]), np.int64(n_sub), np.float64(h), np.float64(stiff.STIFF),
+                np.int64(stiff.MAX_LEVEL), rec_idx,
                 *_i64(rec_idx.size, rec_v.shape[2]), rec_v)
 
     def _refr_decay(self, h, tau_m, refr_counts, refractory_input):

@@ -15,8 +15,21 @@ State per neuron (mV, 1, nS, pA): ``V``, the gating variables ``Act_m``, ``Inact
 
 Integration as in :mod:`.cond`: each step of dt is ``n_sub`` substeps of h = dt / n_sub;
 over a substep the conductances follow their exact exponential decay (taken at its start,
-middle and end) and (V, m, h, n) take one classical Runge–Kutta step. No data-dependent
-iteration counts, so a neuron's trajectory depends on its state and input alone.
+middle and end) and (V, m, h, n) take one classical Runge–Kutta step (RK4). RK4 is stable
+only for h·λ ≲ 2.79, λ = (g_Na m³h + g_K n⁴ + g_L + g_ex + g_in)/C_m the rate at which V
+relaxes (1/ms): a substep whose h·λ at its start (:func:`_stiffness`; the synaptic
+conductances only decay within it; the gating ones may grow, which the margin from STIFF to
+2.79 covers) is above :data:`.stiff.STIFF` is taken as 2^k RK4 steps of h/2^k, k the
+smallest with h/2^k·λ ≤ STIFF (:func:`.stiff.halvings`), the conductances exact over each
+from decay factors by square roots (:func:`_refined_rk4`); the conductances at the end of
+the substep as with k = 0, the common case, whose arithmetic this leaves as it is. At NEST's
+defaults (h = 0.01 ms) a spike's peak, g_Na m³h up to some 10,700 nS (h·λ 0.53), takes a few
+substeps at k = 1 (at I_e 300 pA about 6 per spike); large synaptic conductances (volleys of
+10^4 nS) more. λ leaves out the gating variables' rates α + β: at h = 0.01 ms h·(α + β) of
+m, h and n stays within STIFF for V − V_T from −90 to +169 mV (at NEST's defaults 0.32 at
+most, m's, between E_K and E_Na; tests/test_cond_stiff.py). The only data-dependent
+iteration count is k, which depends on the neuron's own state, so a neuron's trajectory
+depends on its state and input alone.
 
 Spikes (NEST's order within a step): integrate; a refractory neuron counts down; a free one
 spikes when V ≥ V_T + 30 mV and V fell during the step (a local maximum above the
@@ -25,7 +38,9 @@ which no spike is detected; then the step's spike input is added (g += w; negati
 weights to g_in as −w) and its current input read for the next step.
 
 Bits: the rate functions call exp() of the state, from the C library here and from
-libdevice on the device (kernels/cuda/hh.cu), which may differ in the last bit.
+libdevice on the device (kernels/cuda/hh.cu), which may differ in the last bit; the rest,
+the refinement's square roots included, rounds alike (compiled for the host, hh.cu gives
+these bits).
 """
 import math
 
@@ -34,6 +49,7 @@ import numba
 from .fixed_point import INVERSE_SCALE
 from .lif import _to_columns
 from .params import at
+from .stiff import STIFF, halved, halvings, peak
 
 #: The parameter tuple of :func:`hh_cond_exp_traub`: conductances (nS), C_m (pF),
 #: potentials (mV), I_e (pA), the conductance decay factors over h/2 and h, the
@@ -87,6 +103,31 @@ def _rk4(V, m, hh, n, ge0, ge1, ge2, gi0, gi1, gi2, I, i, p, h):
 
 
 @numba.njit(cache=True)
+def _stiffness(m, hh, n, g_ex, g_in, i, p, h):
+    """h·λ·C_m (pF) of neuron i's substep of h ms from its start: h·(g_Na m³h + g_K n⁴ +
+    g_L + g_ex + g_in), the synaptic conductances bounded by :func:`.stiff.peak`."""
+    g_Na = at(p[_G_NA], i) * m * m * m * hh
+    g_K = at(p[_G_K], i) * n * n * n * n
+    return h * (g_Na + g_K + at(p[_G_L], i) + peak(g_ex, None, h) + peak(g_in, None, h))
+
+
+@numba.njit(cache=True)
+def _refined_rk4(V, m, hh, n, ge, gi, I, i, p, h, k):
+    """(V, m, h, n) after a stiff substep of h ms (k ≥ 1 halvings): 2^k RK4 steps
+    (:func:`_rk4`) of h/2^k, the conductances (from ge, gi) exact over each with the
+    factors of :func:`.stiff.halved`."""
+    steps = 1 << k
+    hk = h / steps
+    Pe_half, Pe = halved(at(p[_P_EX_HALF], i), k)
+    Pi_half, Pi = halved(at(p[_P_IN_HALF], i), k)
+    for _ in range(steps):
+        V, m, hh, n = _rk4(V, m, hh, n, ge, ge * Pe_half, ge * Pe, gi, gi * Pi_half, gi * Pi,
+                           I, i, p, hk)
+        ge, gi = ge * Pe, gi * Pi
+    return V, m, hh, n
+
+
+@numba.njit(cache=True)
 def hh_cond_exp_traub(V, Act_m, Inact_h, Act_n, g_ex, g_in, I_stim, r, ring_ex, ring_in,
                       ring_cur, col0, t0, n_steps, p, rec_idx, rec_v, out_idx, out_off):
     """Advance one population through steps t0 … t0+n_steps−1 (module docstring); records
@@ -103,9 +144,14 @@ def hh_cond_exp_traub(V, Act_m, Inact_h, Act_n, g_ex, g_in, I_stim, r, ring_ex, 
             I = at(p[_I_E], i) + I_stim[i]
             P_ex_half, P_ex = at(p[_P_EX_HALF], i), at(p[_P_EX], i)
             P_in_half, P_in = at(p[_P_IN_HALF], i), at(p[_P_IN], i)
+            limit = STIFF * at(p[_C_M], i)
             for _ in range(n_sub):
-                v, m, hh, n = _rk4(v, m, hh, n, ge, ge * P_ex_half, ge * P_ex, gi,
-                                   gi * P_in_half, gi * P_in, I, i, p, h)
+                k_sub = halvings(_stiffness(m, hh, n, ge, gi, i, p, h), limit)
+                if k_sub == 0:
+                    v, m, hh, n = _rk4(v, m, hh, n, ge, ge * P_ex_half, ge * P_ex, gi,
+                                       gi * P_in_half, gi * P_in, I, i, p, h)
+                else:
+                    v, m, hh, n = _refined_rk4(v, m, hh, n, ge, gi, I, i, p, h, k_sub)
                 ge, gi = ge * P_ex, gi * P_in
             if r[i] > 0:
                 r[i] -= 1

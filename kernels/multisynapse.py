@@ -17,9 +17,12 @@ kernel has one compiled specialization.
   I_syn_1 … I_syn_P.
 * :func:`aeif_cond_alpha_multisynapse`: the integration of :mod:`.cond` (fixed substeps of
   h; alpha conductances exact over a substep, taken at its start, middle and end; one RK4
-  step of (V, w); reset at the crossing time within the substep) with the synaptic current
-  Σ_k g_k (E_rev_k − V) (NEST's form). A spike of weight w raises dg_k by w·e/tau_syn_k.
-  Records V_m, w, g_1 … g_P.
+  step of (V, w); a stiff substep, h·λ above :data:`.stiff.STIFF` with λ = (g_L + Σ_k
+  g_k)/C_m and each g_k bounded over the substep by :func:`.stiff.peak` (:func:`_stiffness`),
+  as 2^k RK4 steps of h/2^k with the conductances exact over each
+  (:func:`_refined_rk4`); reset at the crossing time within the substep) with the synaptic
+  current Σ_k g_k (E_rev_k − V) (NEST's form). A spike of weight w raises dg_k by
+  w·e/tau_syn_k. Records V_m, w, g_1 … g_P.
 """
 import math
 
@@ -29,6 +32,7 @@ import numpy as np
 from .cond import DOMINANCE
 from .fixed_point import INVERSE_SCALE
 from .lif import _to_columns
+from .stiff import STIFF, halved, halvings, peak
 
 #: The models of this module (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_psc_exp_multisynapse", "aeif_cond_alpha_multisynapse")
@@ -157,6 +161,35 @@ def _alpha(g, dg, P_half, P, t, g1, g2, dg2):
 
 
 @numba.njit(cache=True)
+def _stiffness(g, dg, i, p, h):
+    """h·λ·C_m (pF) of neuron i's substep of h ms: h·(g_L + Σ_k g_k), each port's
+    conductance bounded over the substep by :func:`.stiff.peak`."""
+    total = p[1][i]
+    for q in range(g.shape[0]):
+        total += peak(g[q], dg[q], h)
+    return h * total
+
+
+@numba.njit(cache=True)
+def _refined_rk4(v, w, g, dg, E_rev, P_half, I, refractory, i, p, h, k, work):
+    """(V, w) after a stiff substep of h ms (k ≥ 1 halvings): 2^k RK4 steps (:func:`_rk4`)
+    of h/2^k, the port conductances (from g, dg; ``P_half``: their decay factors over h/2)
+    exact over each with the factors of :func:`.stiff.halved`; ``work``: 7 rows of scratch."""
+    gk, dgk, g1, g2, dg2, Pk_half, Pk = work
+    for q in range(g.shape[0]):
+        Pk_half[q], Pk[q] = halved(P_half[q], k)
+        gk[q], dgk[q] = g[q], dg[q]
+    steps = 1 << k
+    hk = h / steps
+    for _ in range(steps):
+        _alpha(gk, dgk, Pk_half, Pk, hk, g1, g2, dg2)
+        v, w = _rk4(v, w, gk, g1, g2, E_rev, I, refractory, i, p, hk)
+        for q in range(g.shape[0]):
+            gk[q], dgk[q] = g2[q], dg2[q]
+    return v, w
+
+
+@numba.njit(cache=True)
 def _crossing_time(v, w, g, E_rev, I, i, p, h):
     """When V reached V_peak within a substep of h ms from ``v`` (:func:`.cond._crossing_time`
     with the ports' synaptic current)."""
@@ -204,6 +237,7 @@ def aeif_cond_alpha_multisynapse(V, w, g, dg, I_stim, r, ports, ring_ex, ring_in
     g0, dg0, g1, g2, dg2 = (np.empty(n_ports), np.empty(n_ports), np.empty(n_ports),
                             np.empty(n_ports), np.empty(n_ports))
     scratch = (np.empty(n_ports), np.empty(n_ports), np.empty(n_ports), np.empty(n_ports))
+    work = np.empty((7, n_ports))
     k = 0
     for s in range(n_steps):
         slot = (t0 + s) % L
@@ -213,10 +247,16 @@ def aeif_cond_alpha_multisynapse(V, w, g, dg, I_stim, r, ports, ring_ex, ring_in
             for q in range(n_ports):
                 g0[q], dg0[q] = g[i, q], dg[i, q]
             I = p[3][i] + I_stim[i]
+            limit = STIFF * p[2][i]
             spiked = False
             for sub in range(n_sub):
                 _alpha(g0, dg0, P_half[i], P[i], h, g1, g2, dg2)
-                v1, w1 = _rk4(v, wi, g0, g1, g2, E_rev, I, r[i] > 0, i, p, h)
+                k_sub = halvings(_stiffness(g0, dg0, i, p, h), limit)
+                if k_sub == 0:
+                    v1, w1 = _rk4(v, wi, g0, g1, g2, E_rev, I, r[i] > 0, i, p, h)
+                else:
+                    v1, w1 = _refined_rk4(v, wi, g0, dg0, E_rev, P_half[i], I, r[i] > 0, i, p,
+                                          h, k_sub, work)
                 if r[i] > 0:
                     v1 = p[4][i]
                 elif v1 >= p[7][i]:

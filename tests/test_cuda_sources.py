@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import cuda_host
-from bigbrain.kernels import cond, csr, delivery, exp_tables, hh, lif, philox, poisson, stdp
+from bigbrain.kernels import (cond, csr, delivery, exp_tables, hh, lif, philox, poisson, stdp,
+                              stiff)
 from bigbrain.kernels.fixed_point import to_fixed
 from bigbrain.kernels.gpu import CudaKernels, kernel_names
 from bigbrain.neurons import MODELS
@@ -553,21 +554,27 @@ def test_model_kernel_equals_numba(kernels, model, per_neuron):
 
 
 @pytest.mark.parametrize("per_neuron", [False, True], ids=["homogeneous", "per-neuron"])
-@pytest.mark.parametrize("model", cond.MODELS)
+@pytest.mark.parametrize("model", [*cond.MODELS, "hh_cond_exp_traub"])
 def test_stiff_substeps_equal_numba(kernels, model, per_neuron):
     """Large conductances, per neuron from 1 to 1e5 nS (excitatory) and 1e6 nS (inhibitory)
-    per spike, so that substeps are refined up to 2^7 … 2^9 RK4 steps (kernels/cond.py:
-    STIFF, _level): the CUDA kernel equals the Numba kernel bit for bit, spikes included."""
+    per spike, so that substeps are refined up to 2^7 … 2^9 RK4 steps (kernels/stiff.py:
+    STIFF, halvings): the CUDA kernel equals the Numba kernel bit for bit, spikes included."""
     if ON_DEVICE and per_neuron:  # parameter tables hold host addresses, which a copy cannot move
         pytest.skip("on the device through the CuPy backend: tests/test_gpu.py")
     n, n_columns = 40, 49  # _drive's columns
     scale = (np.geomspace(1.0, 1e5, n_columns)[::-1], np.geomspace(1.0, 1e6, n_columns))
-    n_state = len(MODELS[model].block.LAYOUT)
-    want = _drive(cond.cond, _block(model, per_neuron, n), n_state, scale, n_intervals=10)
-    got = _drive(kernels.cond, _block(model, per_neuron, n), n_state, scale, n_intervals=10)
-    block = _block(model, False, n)
-    h, C_m = block.args[cond.PARAMS.index("h")], block.args[cond.PARAMS.index("C_m")]
-    assert max(entry[2][..., 2].max() for entry in want) * h / C_m > 2 ** 6 * cond.STIFF
+    conductance = model in cond.MODELS
+    block = MODELS[model].block
+    n_state = len(block.LAYOUT if conductance else block.STATE)
+    cpu_kernel = cond.cond if conductance else hh.hh_cond_exp_traub
+    gpu_kernel = kernels.cond if conductance else kernels.hh_cond_exp_traub
+    want = _drive(cpu_kernel, _block(model, per_neuron, n), n_state, scale, n_intervals=10)
+    got = _drive(gpu_kernel, _block(model, per_neuron, n), n_state, scale, n_intervals=10)
+    args = _block(model, False, n).args
+    args = args if conductance else args[0]  # kernels/hh.py takes its parameters as a tuple
+    params = NUMBA[model].PARAMS
+    h, C_m = args[params.index("h")], args[params.index("C_m")]
+    assert max(entry[2][..., 2].max() for entry in want) * h / C_m > 2 ** 6 * stiff.STIFF
     assert sum(h[0] for h in want) > 10, "the neurons must spike"
     for a, b in zip(want, got):
         assert a[0] == b[0]

@@ -13,7 +13,7 @@ reaches V_peak (V_th when Delta_T = 0, where the exponential term vanishes), aft
 substep (NEST: after each GSL step); then V = V_reset, w += b, and V is held at V_reset
 for t_ref (w keeps evolving; with t_ref = 0, NEST's default, V evolves from V_reset in the
 same step). Substeps of at most :data:`H_MAX` ms, each taken as 2^k shorter RK4 steps where
-the conductances make it stiff (``kernels.cond.STIFF``); the reset falls at the estimated
+the conductances make it stiff (``kernels.stiff.STIFF``); the reset falls at the estimated
 crossing time within its substep (:mod:`bigbrain.kernels.cond`). Recordables: V_m (mV),
 g_ex, g_in (nS), w (pA); ``aeif_cond_alpha`` also integrates dg_ex, dg_in (nS/ms).
 """

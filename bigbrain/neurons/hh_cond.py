@@ -5,13 +5,16 @@ equations: :mod:`bigbrain.kernels.hh`.
 Spikes are local maxima of V above V_T + 30 mV, detected at the end of each step; V is not
 reset, and for t_ref (default 2 ms) after a spike no other is detected (NEST: choose t_ref
 long enough that the falling flank of one spike is not taken for another). Substeps of at
-most :data:`H_MAX` ms. Weights are peak conductances in nS (negative ones to g_in as −w).
-Recordables: V_m (mV), g_ex, g_in (nS), Act_m, Inact_h, Act_n. The gating variables are
-state variables as V_m is (NEST's convention): their parameters give the initial values,
-by default NEST's, the steady state at V = −60 mV of NEST's expressions evaluated at V
-itself; ``net.get`` / ``net.set`` read and change them. Checks: NEST's (C_m > 0, t_ref ≥
-0, tau_syn > 0), and, stricter than NEST 3.10, which takes any conductance, g_L > 0 and
-g_Na, g_K ≥ 0.
+most :data:`H_MAX` ms, each taken as 2^k shorter RK4 steps where the conductances make it
+stiff (``kernels.stiff.STIFF``, λ = (g_Na m³h + g_K n⁴ + g_L + g_ex + g_in)/C_m: a spike's
+peak, large synaptic conductances), so that V stays between the reversal potentials instead
+of oscillating (:mod:`bigbrain.kernels.hh`). Weights are peak conductances in nS (negative
+ones to g_in as −w). Recordables: V_m (mV), g_ex, g_in (nS), Act_m, Inact_h, Act_n. The
+gating variables are state variables as V_m is (NEST's convention): their parameters give
+the initial values, by default NEST's, the steady state at V = −60 mV of NEST's
+expressions evaluated at V itself; ``net.get`` / ``net.set`` read and change them. Checks:
+NEST's (C_m > 0, t_ref ≥ 0, tau_syn > 0), and, stricter than NEST 3.10, which takes any
+conductance, g_L > 0 and g_Na, g_K ≥ 0.
 """
 import numpy as np
 
@@ -20,9 +23,9 @@ from .base import Block, NeuronModel, refractory_steps
 from .iaf_cond import FINITE, NON_NEGATIVE, POSITIVE, number, substeps, table
 
 #: The longest substep (ms): the sodium current's time constant near a spike peak,
-#: C_m / (g_Na m³h), some 0.05 ms at NEST's defaults, limits it (RK4 is stable for
-#: h/τ < 2.8). V_m stays within 0.03 mV of a run with 0.001 ms substeps, closer than
-#: NEST's (README).
+#: C_m / (g_Na m³h), some 0.02 ms at NEST's defaults, limits it (RK4 is stable for
+#: h/τ < 2.8; above h/τ = STIFF, 0.5, a spike's peak takes a few substeps of h/2). V_m
+#: stays within 0.03 mV of a run with 0.001 ms substeps, closer than NEST's (README).
 H_MAX = 0.01
 
 

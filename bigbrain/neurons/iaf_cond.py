@@ -9,7 +9,7 @@ parameter; default 0.05 ms, the step at which the README's agreement with NEST i
 measured). A model whose fastest time constant is well above 0.05 ms may take longer
 substeps: the cost is proportional to their number (the Diehl & Cook network takes 0.25 ms,
 :mod:`bigbrain.models.diehl_cook`). A neuron whose conductances make a substep stiff (h·λ
-above ``kernels.cond.STIFF``, λ = (g_L + g_ex + g_in)/C_m: e.g. many synchronous inhibitory
+above ``kernels.stiff.STIFF``, λ = (g_L + g_ex + g_in)/C_m: e.g. many synchronous inhibitory
 spikes) takes that substep as 2^k shorter RK4 steps, so that V stays between the reversal
 potentials instead of oscillating.
 

@@ -8,7 +8,10 @@ A connection to these neurons names its port (``net.connect(..., receptor=k)``, 
 P); current generators connect with receptor 0, as in NEST. Port 1 reads the rank's ring
 buffers, ports 2 … P their own (:meth:`bigbrain.simulation.Simulation.ring_of`).
 ``iaf_psc_exp_multisynapse`` takes weights (pA) of either sign on any port;
-``aeif_cond_alpha_multisynapse`` takes weights (nS) >= 0 (NEST refuses negative ones).
+``aeif_cond_alpha_multisynapse`` takes weights (nS) >= 0 (NEST refuses negative ones) and
+integrates as ``aeif_cond_alpha``: substeps of at most H_MAX ms, each taken as 2^k shorter
+RK4 steps where the ports' conductances make it stiff (``kernels.stiff.STIFF``, λ = (g_L +
+Σ_k g_k)/C_m), so that V stays between the reversal potentials instead of oscillating.
 
 Recordables (NEST's): ``iaf_psc_exp_multisynapse`` V_m (mV), I_syn (pA; the sum of the
 port currents), I_syn_1 … I_syn_P (pA);

@@ -16,7 +16,7 @@
 //   n_sub, h, detect_each                substeps per step, their length (ms), spikes
 //                                        detected after every substep (aeif)
 //   dominance                            kernels/cond.py::DOMINANCE
-//   stiff, max_level                     kernels/cond.py::STIFF, MAX_LEVEL
+//   stiff, max_level                     kernels/stiff.py::STIFF, MAX_LEVEL
 //   n_var                                recordables per recorded neuron: V_m, g_ex, g_in,
 //                                        then w (index 3) and theta (the last) where present
 //
@@ -27,6 +27,7 @@
 #include "common.cuh"
 #include "params.cuh"
 #include "segments.cuh"
+#include "stiff.cuh"
 
 // The threshold increase that bounds nothing (kernels/cond.py::UNBOUNDED): the right-hand
 // side of a neuron whose threshold is locked out.
@@ -86,39 +87,16 @@ BB_HD void cond_conductance(double g, double dg, bool alpha, double P_half, doub
     dg2 = dg * P;
 }
 
-// A bound (nS) of a conductance over a substep of h ms (kernels/cond.py::_peak).
-BB_HD double cond_peak(double g, double dg, bool alpha, double h) {
-    double rise = 0.0;
-    if (alpha) rise = dg > 0.0 ? dg * h : 0.0;
-    g = g + rise;
-    return g > 0.0 ? g : 0.0;
-}
-
 // h·λ·C_m (pF) of a substep of h ms, λ = (g_L + g_ex + g_in)/C_m
 // (kernels/cond.py::_stiffness).
 BB_HD double cond_stiffness(double ge, double dge, double gi, double dgi, bool alpha,
                             const double *q, double h) {
-    return h * (q[K_g_L] + cond_peak(ge, dge, alpha, h) + cond_peak(gi, dgi, alpha, h));
+    return h * (q[K_g_L] + bb_peak(ge, dge, alpha, h) + bb_peak(gi, dgi, alpha, h));
 }
 
 // The smallest k >= 0 with h/2^k·λ <= stiff, at most max_level (kernels/cond.py::_level).
 BB_HD i64 cond_level(double x, const double *q, double stiff, i64 max_level) {
-    double limit = stiff * q[K_C_m];
-    i64 k = 0;
-    while (x > limit && k < max_level) {
-        x *= 0.5;
-        k += 1;
-    }
-    return k;
-}
-
-// The decay factors over h/2^(level+1) and h/2^level from the one over h/2
-// (kernels/cond.py::_halved; sqrt is correctly rounded, as the host's).
-BB_HD void cond_halved(double P_half, i64 level, double &half, double &whole) {
-    double P = P_half;
-    for (i64 k = 0; k < level - 1; ++k) P = sqrt(P);
-    half = sqrt(P);
-    whole = P;
+    return bb_halvings(x, stiff * q[K_C_m], max_level);
 }
 
 // (V, w) after a stiff substep of h ms: 2^level RK4 steps of h/2^level
@@ -129,8 +107,8 @@ BB_HD void cond_refined_rk4(double V, double w, double ge, double dge, double gi
     i64 n = (i64)1 << level;
     double hk = h / (double)n;
     double Pe_half, Pe, Pi_half, Pi;
-    cond_halved(q[K_P_ex_half], level, Pe_half, Pe);
-    cond_halved(q[K_P_in_half], level, Pi_half, Pi);
+    bb_halved(q[K_P_ex_half], level, Pe_half, Pe);
+    bb_halved(q[K_P_in_half], level, Pi_half, Pi);
     for (i64 m = 0; m < n; ++m) {
         double ge1, ge2, dge2, gi1, gi2, dgi2;
         cond_conductance(ge, dge, alpha, Pe_half, Pe, 0.5 * hk, hk, ge1, ge2, dge2);

@@ -1,7 +1,7 @@
 // NEST's hh_cond_exp_traub: the CUDA form of kernels/hh.py::hh_cond_exp_traub. One thread
-// per neuron advances it through all steps of the interval, n_sub RK4 substeps per step,
-// with every double operation of the Numba kernel in the same order (compiled without
-// multiply-add contraction).
+// per neuron advances it through all steps of the interval, n_sub RK4 substeps per step
+// (a stiff one as 2^k RK4 steps: stiff.cuh), with every double operation of the Numba
+// kernel in the same order (compiled without multiply-add contraction).
 //
 // Kernels: hh_cond_exp_traub (one population) and hh_cond_exp_traub_segments (all
 // populations in one launch, their spikes to the spike log: kernels/cuda/segments.cuh).
@@ -11,6 +11,7 @@
 //                                         refr_counts (kernels/cuda/params.cuh), in the
 //                                         order of the HhParam enum below
 //   n_sub, h                              substeps per step and their length (ms)
+//   stiff, max_level                      kernels/stiff.py::STIFF, MAX_LEVEL
 //   n_var                                 recordables per recorded neuron (6)
 //
 // Bits: the rate functions call exp of the state, which on the device is libdevice's and
@@ -19,6 +20,7 @@
 #include "common.cuh"
 #include "params.cuh"
 #include "segments.cuh"
+#include "stiff.cuh"
 
 // Parameter positions: kernels/hh.py::PARAMS (tests/test_cuda_sources.py checks the names).
 enum HhParam {
@@ -69,22 +71,48 @@ BB_HD void hh_rk4(double &V, double &m, double &hh, double &n, double ge0, doubl
     n = n + sixth * (n1 + 2.0 * n2 + 2.0 * n3 + n4);
 }
 
+// h·λ·C_m (pF) of a substep of h ms from its start, λ = (g_Na m³h + g_K n⁴ + g_L + g_ex +
+// g_in)/C_m (kernels/hh.py::_stiffness).
+BB_HD double hh_stiffness(double m, double hh, double n, double ge, double gi, const double *q,
+                          double h) {
+    double g_Na = q[H_g_Na] * m * m * m * hh;
+    double g_K = q[H_g_K] * n * n * n * n;
+    return h * (g_Na + g_K + q[H_g_L] + bb_peak(ge, 0.0, false, h) + bb_peak(gi, 0.0, false, h));
+}
+
+// (V, m, h, n) after a stiff substep of h ms (k >= 1 halvings): 2^k RK4 steps of h/2^k
+// (kernels/hh.py::_refined_rk4).
+BB_HD void hh_refined_rk4(double &V, double &m, double &hh, double &n, double ge, double gi,
+                          double I, const double *q, double h, i64 k) {
+    i64 steps = (i64)1 << k;
+    double hk = h / (double)steps;
+    double Pe_half, Pe, Pi_half, Pi;
+    bb_halved(q[H_P_ex_half], k, Pe_half, Pe);
+    bb_halved(q[H_P_in_half], k, Pi_half, Pi);
+    for (i64 j = 0; j < steps; ++j) {
+        hh_rk4(V, m, hh, n, ge, ge * Pe_half, ge * Pe, gi, gi * Pi_half, gi * Pi, I, q, hk);
+        ge = ge * Pe;
+        gi = gi * Pi;
+    }
+}
+
 #define BB_HH_PARAMS                                                                           \
     i64 n, double *V, double *Act_m, double *Inact_h, double *Act_n, double *g_ex,           \
     double *g_in, double *I_stim, i64 *r, i64 *ring_ex, i64 *ring_in, double *ring_cur,      \
     i64 L, i64 n_columns, i64 L_cur, i64 col0, i64 t0, i64 n_steps, const u64 *param_ptr,     \
-    const double *param_value, i64 n_sub, double h, const i64 *rec_idx, i64 n_rec,           \
-    i64 n_var, double *rec_v, unsigned char *flags
+    const double *param_value, i64 n_sub, double h, double stiff, i64 max_level,             \
+    const i64 *rec_idx, i64 n_rec, i64 n_var, double *rec_v, unsigned char *flags
 #define BB_HH_ARGS                                                                             \
     n, V, Act_m, Inact_h, Act_n, g_ex, g_in, I_stim, r, ring_ex, ring_in, ring_cur, L,        \
-    n_columns, L_cur, col0, t0, n_steps, param_ptr, param_value, n_sub, h, rec_idx, n_rec,    \
-    n_var, rec_v, flags
+    n_columns, L_cur, col0, t0, n_steps, param_ptr, param_value, n_sub, h, stiff, max_level,  \
+    rec_idx, n_rec, n_var, rec_v, flags
 
 // Neuron i through the interval (kernels/hh.py::hh_cond_exp_traub, operation by operation).
 BB_HD void hh_neuron(i64 i, BB_HH_PARAMS) {
     double q[H_COUNT];
     load_params(param_ptr, param_value, H_COUNT, i, q);
     i64 refr = (i64)q[H_refr_counts];
+    double limit = stiff * q[H_C_m];
     double v = V[i], m = Act_m[i], hh = Inact_h[i], nn = Act_n[i], ge = g_ex[i], gi = g_in[i];
     double stim = I_stim[i];
     i64 ri = r[i];
@@ -95,8 +123,12 @@ BB_HD void hh_neuron(i64 i, BB_HH_PARAMS) {
         double I = q[H_I_e] + stim;
         double v_old = v;
         for (i64 sub = 0; sub < n_sub; ++sub) {
-            hh_rk4(v, m, hh, nn, ge, ge * q[H_P_ex_half], ge * q[H_P_ex], gi,
-                   gi * q[H_P_in_half], gi * q[H_P_in], I, q, h);
+            i64 k = bb_halvings(hh_stiffness(m, hh, nn, ge, gi, q, h), limit, max_level);
+            if (k == 0)
+                hh_rk4(v, m, hh, nn, ge, ge * q[H_P_ex_half], ge * q[H_P_ex], gi,
+                       gi * q[H_P_in_half], gi * q[H_P_in], I, q, h);
+            else
+                hh_refined_rk4(v, m, hh, nn, ge, gi, I, q, h, k);
             ge = ge * q[H_P_ex];
             gi = gi * q[H_P_in];
         }
