@@ -134,16 +134,16 @@ def main():
     p.add_argument("--bits", type=weight_bits, nargs="+", default=[1, 2, 3, 4, 6, 8, None],
                    help="weight bits (bits), in the order given; float64: unquantised")
     p.add_argument("--progress", action="store_true", help="print samples/s while training")
-    p.add_argument("--nu-pre", type=float, help="depression rate (paper 1e-4)")
-    p.add_argument("--nu-post", type=float, help="potentiation rate (paper 1e-2)")
+    p.add_argument("--nu-pre", type=float, help="depression rate (digits 1.27e-4, paper 1e-4)")
+    p.add_argument("--nu-post", type=float, help="potentiation rate (digits 1.27e-2, paper 1e-2)")
     p.add_argument("--theta-plus", type=float, help="mV (digits 0.25, paper 0.05)")
     p.add_argument("--tau-theta", type=float, help="ms (digits 2e6, paper 1e7)")
     p.add_argument("--weight-sum", type=float,
-                   help="summed input weight per neuron, nS (digits 6.4, paper 78 for 784)")
+                   help="summed input weight per neuron, nS (digits 8.13, paper 78 for 784)")
     p.add_argument("--max-rate", type=float, help="Hz at full intensity (digits 318.75, paper 63.75)")
-    p.add_argument("--wmax", type=float, help="largest input weight, nS (paper 1)")
-    p.add_argument("--w-ei", type=float, help="weight E→I, nS (paper 10.4)")
-    p.add_argument("--w-ie", type=float, help="weight I→E, nS (paper 17)")
+    p.add_argument("--wmax", type=float, help="largest input weight, nS (digits 1.27, paper 1)")
+    p.add_argument("--w-ei", type=float, help="weight E→I, nS (digits 13.2, paper 10.4)")
+    p.add_argument("--w-ie", type=float, help="weight I→E, nS (digits 19.2, paper 17)")
     p.add_argument("--seed", type=int, help="the network's seed (default 1)")
     p.add_argument("--per-step", choices=["poisson", "bernoulli"],
                    help="input spikes per step: at most one (Brian's PoissonGroup, the paper's; "

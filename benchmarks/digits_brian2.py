@@ -7,7 +7,8 @@ beside benchmarks/digits.py accuracy).
     python benchmarks/digits_brian2.py accuracy --neurons 400 --epochs 1 --train 1497 --test 300
 
 Same network, with bigbrain's settings for the digits (``DIGITS`` of
-bigbrain.models.diehl_cook; options override them): 64 Poisson inputs (rate = intensity ·
+bigbrain.models.diehl_cook, the nominal weights and learning rates: see below; options
+override them): 64 Poisson inputs (rate = intensity ·
 ``--max-rate``; ``PoissonGroup``: at most one spike per step, as bigbrain's model input,
 ``per_step="bernoulli"``), an excitatory layer of conductance-based neurons with the adaptive threshold
 (V_th + theta, theta += ``--theta-plus`` per spike, decay ``--tau-theta``) and plastic
@@ -31,8 +32,9 @@ benchmarks/digits.py does.
 Brian2 integrates with its default method for these equations (exact for the conductances;
 V by exponential Euler at 0.5 ms, each conductance held over the step and an event added
 after the update), so each event gives V 1.271 times the exact conductance integral with
-tau_syn 1 ms (1.130 with 2 ms): its numbers are those of bigbrain's network with the
-weights scaled so (README, "The Brian2 gap"); the work per sample is the same. ``--method
+tau_syn 1 ms (1.130 with 2 ms): with the paper's nominal weights and learning rates it runs
+the network bigbrain's ``DIGITS`` describes, whose weights and rates are the nominal ones
+scaled so (``as_simulated``; docs/digits.md, "The Brian2 gap"); the work per sample is the same. ``--method
 rk4`` integrates all of it by Runge-Kutta at 0.5 ms instead: each event's conductance
 integral within 0.1 % of the exact one, as in bigbrain. Runs in an environment with Brian2 (it needs numpy < 2.4); not a bigbrain import.
 ``speed`` prints wall-clock and CPU seconds per sample (means over the timed samples, after
@@ -44,7 +46,8 @@ import time
 
 import numpy as np
 
-#: bigbrain.models.diehl_cook.DIGITS, repeated here (this script does not import bigbrain)
+#: bigbrain.models.diehl_cook.DIGITS with the nominal weights and learning rates (see above;
+#: this script does not import bigbrain)
 DIGITS = dict(weight_sum=6.4, max_rate=318.75, theta_plus=0.25, tau_theta=2e6, nu_pre=1e-4,
               nu_post=1e-2)
 RATE_STEP, MIN_SPIKES, MAX_TRIES = 31.875, 5, 20
