@@ -293,8 +293,8 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     half = 0.5 * h
     k = np.int64(0)
     n_scratch = n if w is None else 0  # iaf: _refine_stiff's and _settle_tiny's scratch
-    stiff, V_stiff = np.zeros(n_scratch, np.int64), np.zeros(n_scratch)
-    tiny, tiny_state = np.zeros(n_scratch, np.int64), np.zeros((n_scratch, 3))
+    stiff, V_stiff = np.empty(n_scratch, np.int64), np.empty(n_scratch)  # written, then read
+    tiny, tiny_state = np.empty(n_scratch, np.int64), np.empty((n_scratch, 3))
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
