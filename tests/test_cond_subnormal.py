@@ -55,3 +55,15 @@ def test_subnormal_conductances_give_the_bits_of_the_plain_arithmetic(h_max):
     assert np.array_equal(block.g_ex.view(np.int64), np.array(ge).view(np.int64))
     assert np.array_equal(block.g_in.view(np.int64), np.array(gi).view(np.int64))
     assert block.g_ex[0] == 5e-324  # stuck: its decay rounds back to it
+
+
+def test_bits_is_the_ieee_pattern():
+    """kernels/bits.py: a double's binary64 pattern, as NumPy's view gives it (a subnormal
+    m·2^-1074 has pattern m)."""
+    import numba
+    from bigbrain.kernels.bits import bits
+
+    values = np.array([0.0, -0.0, 5e-324, 3 * 5e-324, TINY, 1.0, -2.5, np.inf])
+    patterns = numba.njit(lambda x: np.array([bits(v) for v in x]))(values)
+    assert np.array_equal(patterns, values.view(np.int64))
+    assert patterns[2] == 1 and patterns[3] == 3
