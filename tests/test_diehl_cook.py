@@ -44,6 +44,23 @@ def test_pipeline_trains_assigns_and_evaluates(digits, tmp_path):
     assert (folder / "confusion.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("tau_syn, dt", [(1.0, 0.5), (2.0, 0.5), (1.0, 0.1), (5.0, 1.0)])
+def test_held_drive_is_the_integral_of_a_conductance_held_over_euler_steps(tau_syn, dt):
+    """One spike's conductance w·e^(−t/τ), held over each Euler step of dt at its value at
+    the step's start, integrates to dt·Σ_k w·e^(−k·dt/τ): relative to the exact w·τ."""
+    held = dt * sum(np.exp(-k * dt / tau_syn) for k in range(int(200 * tau_syn / dt)))
+    assert dc.held_drive(tau_syn, dt) == pytest.approx(held / tau_syn, rel=1e-12)
+    assert dc.held_drive(tau_syn, 1e-6 * dt) == pytest.approx(1.0, rel=1e-6)  # exact limit
+
+
+def test_digits_carry_the_paper_weights_as_its_euler_steps_delivered_them():
+    ex, inh = dc.held_drive(1.0, 0.5), dc.held_drive(2.0, 0.5)
+    d = dc.DIGITS
+    assert (d["weight_sum"], d["wmax"], d["w_ei"], d["w_ie"]) == pytest.approx(
+        (6.4 * ex, ex, 10.4 * ex, 17.0 * inh), rel=1e-15)
+    assert (d["nu_pre"], d["nu_post"]) == pytest.approx((1e-4 * ex, 1e-2 * ex), rel=1e-15)
+
+
 def test_normalisation_gives_every_neuron_the_target_sum():
     net, model = tiny_model(weight_sum=7.5)
     before = model.conn.get("weight").reshape(4, 64).sum(axis=1)
