@@ -46,38 +46,6 @@ INHIBITORY = dict(E_L=-60.0, V_reset=-45.0, V_th=-40.0, V_m=-60.0, t_ref=2.0, C_
                   g_L=1.0, E_ex=0.0, E_in=-85.0, tau_syn_ex=1.0, tau_syn_in=2.0, h_max=0.25)
 PRESENT_MS, REST_MS = 350.0, 150.0
 
-
-def held_drive(tau_syn, dt=0.5):
-    """How much conductance integral one spike gives V, relative to the exact one (τ·w), in
-    a simulation that holds each conductance at its value at the start of an Euler step of
-    ``dt`` ms, the spike added at the end of its step (the paper's Brian code at 0.5 ms;
-    Brian2's exponential Euler): dt·Σ_k e^(−k·dt/τ) / τ = (dt/τ) / (1 − e^(−dt/τ)).
-    1.271 for ``tau_syn`` = 1 ms, 1.130 for 2 ms."""
-    x = dt / tau_syn
-    return x / -math.expm1(-x)
-
-
-def as_simulated(weight_sum, nu_pre=1e-4, nu_post=1e-2, wmax=1.0, w_ei=10.4, w_ie=17.0):
-    """The paper's weights (nS) and learning rates as its 0.5 ms Euler steps delivered them
-    (:func:`held_drive`): input weights, their learning rates and E→I × 1.271 (excitatory
-    conductances, tau_syn 1 ms), I→E × 1.130 (inhibitory, 2 ms). bigbrain integrates the
-    conductances exactly, so the nominal values give a weaker network than the one whose
-    accuracy the paper reports (and Brian2 runs)."""
-    ex = held_drive(EXCITATORY["tau_syn_ex"])
-    return dict(weight_sum=weight_sum * ex, nu_pre=nu_pre * ex, nu_post=nu_post * ex,
-                wmax=wmax * ex, w_ei=w_ei * held_drive(INHIBITORY["tau_syn_ex"]),
-                w_ie=w_ie * held_drive(EXCITATORY["tau_syn_in"]))
-
-
-#: Parameters for scikit-learn's 8×8 digits (README, "Parameters for the digits"): the
-#: paper's 0.1 nS per input (weight_sum 6.4 for 64, their 78 for 784) and its other weights
-#: and learning rates as its simulation delivered them (:func:`as_simulated`); the maximal
-#: rate ×5 (318.75 Hz) so that the summed input rate (64 pixels of mean intensity 0.30) is
-#: about MNIST's (784 of mean 0.13 at 63.75 Hz), which gives a neuron MNIST's number of
-#: input spikes per threshold crossing; theta_plus ×5 and tau_theta /5, so that ~1,500
-#: samples adapt the thresholds as the paper's 60,000 do while the equilibrium threshold
-#: (theta_plus × rate × tau_theta) stays the paper's.
-DIGITS = dict(as_simulated(6.4), max_rate=318.75, theta_plus=0.25, tau_theta=2e6)
 #: tau_theta (ms) of the test mode, whose theta must not decay: the largest double (tau_theta
 #: must be finite), for which exp(−dt/tau_theta) rounds to 1 exactly (dt below 1e292 ms).
 NO_DECAY = float(np.finfo(np.float64).max)
@@ -107,6 +75,43 @@ class Config:
         self.max_rate, self.present_ms, self.rest_ms = max_rate, present_ms, rest_ms
         self.theta_plus, self.tau_theta, self.per_step = theta_plus, tau_theta, per_step
         self.lockout_ms = lockout_ms
+
+
+
+def held_drive(tau_syn, dt=0.5):
+    """How much conductance integral one spike gives V, relative to the exact one (τ·w), in
+    a simulation that holds each conductance at its value at the start of an Euler step of
+    ``dt`` ms, the spike added at the end of its step (the paper's Brian code at 0.5 ms;
+    Brian2's exponential Euler): dt·Σ_k e^(−k·dt/τ) / τ = (dt/τ) / (1 − e^(−dt/τ)).
+    1.271 for ``tau_syn`` = 1 ms, 1.130 for 2 ms."""
+    x = dt / tau_syn
+    return x / -math.expm1(-x)
+
+
+def as_simulated(weight_sum):
+    """The paper's weights (nS; :class:`Config`'s defaults, ``weight_sum`` given) and
+    learning rates as its Euler steps of dt delivered them (:func:`held_drive`): input
+    weights, their learning rates and E→I × 1.271 (excitatory conductances, tau_syn 1 ms),
+    I→E × 1.130 (inhibitory, 2 ms). bigbrain integrates the conductances exactly, so the
+    nominal values give a weaker network than the one whose accuracy the paper reports (and
+    Brian2 runs)."""
+    paper = Config()
+    ex = held_drive(EXCITATORY["tau_syn_ex"], paper.dt)
+    return dict(weight_sum=weight_sum * ex, nu_pre=paper.nu_pre * ex,
+                nu_post=paper.nu_post * ex, wmax=paper.wmax * ex,
+                w_ei=paper.w_ei * held_drive(INHIBITORY["tau_syn_ex"], paper.dt),
+                w_ie=paper.w_ie * held_drive(EXCITATORY["tau_syn_in"], paper.dt))
+
+
+#: Parameters for scikit-learn's 8×8 digits (README, "Parameters for the digits"): the
+#: paper's 0.1 nS per input (weight_sum 6.4 for 64, their 78 for 784) and its other weights
+#: and learning rates as its simulation delivered them (:func:`as_simulated`); the maximal
+#: rate ×5 (318.75 Hz) so that the summed input rate (64 pixels of mean intensity 0.30) is
+#: about MNIST's (784 of mean 0.13 at 63.75 Hz), which gives a neuron MNIST's number of
+#: input spikes per threshold crossing; theta_plus ×5 and tau_theta /5, so that ~1,500
+#: samples adapt the thresholds as the paper's 60,000 do while the equilibrium threshold
+#: (theta_plus × rate × tau_theta) stays the paper's.
+DIGITS = dict(as_simulated(6.4), max_rate=318.75, theta_plus=0.25, tau_theta=2e6)
 
 
 def check_data(images, labels, where="images"):
