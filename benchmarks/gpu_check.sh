@@ -89,7 +89,9 @@ stage networks 90 python -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.
     -k "not wide and not ($MODELS)" --junitxml "$OUT/networks.xml"
 stage wide 60 python -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py -k wide \
     --junitxml "$OUT/wide.xml"
-stage models 60 python -m pytest -q -p no:cacheprovider tests/test_cuda_sources.py \
+# (models compiles the Numba reference of every conductance model with an empty cache: the
+# longest compilation, about 2 minutes on 2 CPU cores)
+stage models 90 python -m pytest -q -p no:cacheprovider tests/test_cuda_sources.py \
     tests/test_gpu.py -k "($MODELS)$MODEL_SAMPLE" --junitxml "$OUT/models.xml"
 stage microcircuit_check 240 python benchmarks/gpu.py --only microcircuit_check \
     --json "$OUT/microcircuit_check.json"
