@@ -120,7 +120,7 @@ PARAMS = ("E_L", "g_L", "C_m", "E_ex", "E_in", "I_e", "V_reset", "V_th", "V_clam
  _SCALE_EX, _SCALE_IN, _REFR_COUNTS, _LOCK_COUNTS, _N_SUB, _H, _DETECT_EACH) = range(len(PARAMS))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
     """dV/dt (mV/ms) at the bounded potential ``v``; ``I``: I_e plus current input (pA)."""
     I_spike = 0.0
@@ -129,7 +129,7 @@ def _dV(v, g_ex, g_in, w, I, E_L, g_L, C_m, E_ex, E_in, Delta_T, V_th):
     return (-g_L * (v - E_L) + I_spike - g_ex * (v - E_ex) - g_in * (v - E_in) - w + I) / C_m
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _slopes(V, w, g_ex, g_in, I, refractory, i, p, th):
     """(dV/dt, dw/dt) of neuron i: NEST's right-hand side (V held at V_reset while
     refractory, else bounded by V_clamp + th; th: the threshold increase theta, else 0;
@@ -142,7 +142,7 @@ def _slopes(V, w, g_ex, g_in, I, refractory, i, p, th):
     return dV, (at(p[_A], i) * (v - E_L) - w) / at(p[_TAU_W], i)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _rk4(V, w, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
     """One RK4 substep of (V, w) with the conductances at its start, middle and end
     (``th``: the threshold increase, :func:`_slopes`)."""
@@ -172,7 +172,7 @@ def _stiffness(ge, dge, gi, dgi, i, p, h):
     return h * (at(p[_G_L], i) + peak(ge, dge, h) + peak(gi, dgi, h))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _is_stiff(x, i, p):
     """Whether a substep of :func:`_stiffness` ``x`` (pF) is stiff: h·λ > :data:`STIFF`."""
     return x > STIFF * at(p[_C_M], i)
@@ -334,7 +334,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     return k
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _leaky_slope(V, g_ex, g_in, I, refractory, i, p, th, guarded):
     """dV/dt of :func:`_slopes` for w = 0 and Delta_T = 0 (no exponential term: the
     branch folds away); ``guarded`` (a constant): a subnormal conductance's product left
@@ -352,7 +352,7 @@ def _leaky_slope(V, g_ex, g_in, I, refractory, i, p, th, guarded):
     return (x - 0.0 + I) / at(p[_C_M], i)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _unless_negligible(g, y, x):
     """g, or 0.0 where x − g·y rounds to x: g subnormal (|g| < 2^-1022), |y| <= 2^100 and
     |x| >= 2^-800, so that |g·y| <= 2^-922 < ulp(x)/2; x − 0.0·y is x as well (x is not
@@ -360,7 +360,7 @@ def _unless_negligible(g, y, x):
     return 0.0 if abs(g) < TINY and abs(y) <= _Y_MAX and abs(x) >= _X_MIN else g
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _stuck(g, P):
     """Whether g·P and g·P' round to g for every decay factor P <= P' <= 1: g = m·2^-1074
     subnormal (bit pattern m) with m·(1 − P) < 0.5, so that m·P' lies in (m − 0.5, m].
@@ -370,7 +370,7 @@ def _stuck(g, P):
     return 0 < m < 1 << 52 and m < 0.5 / (1.0 - P) * _SHORT
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th, guarded=False):
     """V after one RK4 substep of :func:`_rk4` for w = 0 and Delta_T = 0 (w's own slope,
     which stays 0, left out: ``- w`` in dV/dt subtracts +0.0, which changes no bit);
@@ -476,13 +476,13 @@ def _n_tiny(g_ex, g_in):
     return n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _is_tiny(g):
     """Whether g is subnormal: 0 < |g| < 2^-1022 (a test without arithmetic on g)."""
     return (abs(g) < TINY) & (g != 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _decayed(g, P_half, P):
     """(g·P_half, g·P) of an exponential conductance, g itself where both round to it
     (:func:`_stuck`), without the products."""

@@ -62,7 +62,7 @@ PARAMS = ("g_Na", "g_K", "g_L", "C_m", "E_Na", "E_K", "E_L", "V_T", "E_ex", "E_i
 SPIKE_ABOVE_V_T = 30.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def rates(v):
     """(α_m, β_m, α_h, β_h, α_n, β_n) (1/ms) at v = V − V_T (mV), NEST's expressions."""
     return (0.32 * (13.0 - v) / (math.exp((13.0 - v) / 4.0) - 1.0),
@@ -73,7 +73,7 @@ def rates(v):
             0.5 * math.exp((10.0 - v) / 40.0))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _slopes(V, m, hh, n, g_ex, g_in, I, i, p):
     """(dV/dt, dm/dt, dh/dt, dn/dt) of neuron i (module docstring)."""
     a_m, b_m, a_h, b_h, a_n, b_n = rates(V - at(p[_V_T], i))
@@ -85,7 +85,7 @@ def _slopes(V, m, hh, n, g_ex, g_in, I, i, p):
             a_m * (1.0 - m) - b_m * m, a_h * (1.0 - hh) - b_h * hh, a_n * (1.0 - n) - b_n * n)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _rk4(V, m, hh, n, ge0, ge1, ge2, gi0, gi1, gi2, I, i, p, h):
     """One RK4 substep of (V, m, h, n) with the conductances at its start, middle and end."""
     half = 0.5 * h

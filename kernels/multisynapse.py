@@ -38,7 +38,7 @@ from .stiff import STIFF, halved, halvings, peak
 MODELS = ("iaf_psc_exp_multisynapse", "aeif_cond_alpha_multisynapse")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _port_input(ring_ex, ring_in, ports, slot, c, k):
     """The input (pA or nS) of port k + 1 of rank column c in ring slot ``slot``; clears it."""
     if k == 0:
@@ -121,7 +121,7 @@ AEIF_PARAMS = ("E_L", "g_L", "C_m", "I_e", "V_reset", "V_th", "V_clamp", "V_spik
                "a", "b", "tau_w")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _slopes(v, w, g, E_rev, I, refractory, i, p):
     """(dV/dt, dw/dt) of neuron i at (v, w) with the port conductances ``g`` (NEST's
     right-hand side: V held at V_reset while refractory, else bounded by V_clamp)."""

@@ -41,7 +41,7 @@ def halvings(x, limit):
     return k
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def halved(P_half, k):
     """The decay factors of a conductance over h/2^(k+1) and h/2^k (k ≥ 1) from
     ``P_half``, the one over h/2, by square roots (P(t/2) = √P(t), correctly rounded by
