@@ -20,7 +20,7 @@ def test_gpu_check_writes_every_stage_on_the_host_stand_in(tmp_path):
            "BIGBRAIN_GPU_CHECK_TINY": "1", "BIGBRAIN_GPU_CHECK_WHEELS": str(tmp_path),
            "GPU_CHECK_SLOWDOWN": "3"}  # 2 shared cores, not a GPU machine
     proc = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
-                          timeout=1100)
+                          timeout=1300)
     out = tmp_path / "out"
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "summary.json").read_text())
