@@ -27,11 +27,13 @@ max(dg, 0)·h) — takes it as 2^k RK4 steps of h/2^k, k the smallest with h/2^k
 factors by square roots (:func:`_refined_rk4`); the conductances at the end of the substep
 and everything else (V's bound, refractoriness, spike detection) as with k = 0, the common
 case, whose arithmetic this leaves as it is. The iaf models compute the refined V
-ahead of their vectorized loop (:func:`_refine_stiff`), and so the neurons with a subnormal
-exponential conductance (one decays below 2^-1022 nS and stays there, since its decay rounds
-back to it): a product with a subnormal operand costs the processor ~150 cycles, in every
-lane of a vectorized loop, so :func:`_settle_tiny` computes those neurons alone, with the
-same bits and without the products whose results are known. λ leaves out the aeif exponential
+ahead of their vectorized loop (:func:`_refine_stiff`). In their substeps that are not
+stiff, an exponential conductance below 2^-1022 nS (subnormal: one decays into that range
+and stays there, since its decay rounds back to it) acts on V as 0, while it decays as
+before: a product with a subnormal operand costs the processor ~150 cycles, in every lane
+of a vectorized loop, and its result, below 2^-1014 pA, changes V's bits only where every
+other term of the slope is 0 as well (V = E_L, no current) and V itself is 0 mV
+(:func:`_set_aside_tiny`; kernels/cuda/cond.cu the same). λ leaves out the aeif exponential
 term (its rise ends in a spike, whose time :func:`_crossing_time` takes), and the rest of
 a substep after a reset is one RK4 step as before.
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
@@ -95,11 +97,11 @@ UNBOUNDED = 1.7976931348623157e308
 #: The smallest normal double (2^-1022). A product with a smaller, subnormal, operand takes
 #: the processor a microcode assist (~150 cycles; ~13 ns per element of a vectorized loop):
 #: an exponential conductance decays into that range and stays there (m·2^-1074·P rounds
-#: back to m·2^-1074 for m·(1 − P) < 0.5), so :func:`_leaky_substep` takes the neurons with
-#: such a conductance apart (:func:`_settle_tiny`).
+#: back to m·2^-1074 for m·(1 − P) < 0.5), so :func:`_leaky_substep` sets such a
+#: conductance aside (:func:`_set_aside_tiny`).
 TINY = 2.0 ** -1022
-#: Bounds of :func:`_unless_negligible` (2^100, 2^-800) and :func:`_stuck` (1 − 2^-50).
-_Y_MAX, _X_MIN, _SHORT = 2.0 ** 100, 2.0 ** -800, 1.0 - 2.0 ** -50
+#: The bound of :func:`_stuck` (1 − 2^-50).
+_SHORT = 1.0 - 2.0 ** -50
 
 #: The models this kernel advances (each its own ``*_blocks`` entry of a backend).
 MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "iaf_cond_exp_adaptive", "aeif_cond_exp",
@@ -254,7 +256,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     k = np.int64(0)
     n_scratch = n if w is None else 0  # iaf: _refine_stiff's and _settle_tiny's scratch
     stiff, V_stiff = np.empty(n_scratch, np.int64), np.empty(n_scratch)  # written, then read
-    tiny, tiny_state = np.empty(n_scratch, np.int64), np.empty((n_scratch, 3))
+    tiny, g_after = np.empty((2, n_scratch), np.int64), np.empty((2, n_scratch))
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
@@ -262,7 +264,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
         if w is None:  # iaf: a branch Numba removes, with the loop below, where w is None
             for sub in range(n_sub):
                 _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur,
-                               p, h, sub == n_sub - 1, stiff, V_stiff, tiny, tiny_state)
+                               p, h, sub == n_sub - 1, stiff, V_stiff, tiny, g_after)
             k = _leaky_threshold(V, theta, r, lock, p, s, out_idx, out_off, k)
             for j in range(rec_idx.shape[0]):
                 _record(rec_v, s, j, rec_idx[j], V, g_ex, g_in, w, theta)
@@ -335,29 +337,14 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
 
 
 @numba.njit(cache=True, inline="always")
-def _leaky_slope(V, g_ex, g_in, I, refractory, i, p, th, guarded):
+def _leaky_slope(V, g_ex, g_in, I, refractory, i, p, th):
     """dV/dt of :func:`_slopes` for w = 0 and Delta_T = 0 (no exponential term: the
-    branch folds away); ``guarded`` (a constant): a subnormal conductance's product left
-    out where it changes no bit (:func:`_unless_negligible`), the same arithmetic."""
+    branch folds away)."""
     v = at(p[_V_RESET], i) if refractory else min(V, at(p[_V_CLAMP], i) + th)
     if refractory:
         return 0.0
-    E_L, E_ex, E_in = at(p[_E_L], i), at(p[_E_EX], i), at(p[_E_IN], i)
-    if not guarded:
-        return _dV(v, g_ex, g_in, 0.0, I, E_L, at(p[_G_L], i), at(p[_C_M], i), E_ex, E_in,
-                   0.0, at(p[_V_TH], i))
-    x = -at(p[_G_L], i) * (v - E_L) + 0.0  # _dV's terms, one by one
-    x = x - _unless_negligible(g_ex, v - E_ex, x) * (v - E_ex)
-    x = x - _unless_negligible(g_in, v - E_in, x) * (v - E_in)
-    return (x - 0.0 + I) / at(p[_C_M], i)
-
-
-@numba.njit(cache=True, inline="always")
-def _unless_negligible(g, y, x):
-    """g, or 0.0 where x − g·y rounds to x: g subnormal (|g| < 2^-1022), |y| <= 2^100 and
-    |x| >= 2^-800, so that |g·y| <= 2^-922 < ulp(x)/2; x − 0.0·y is x as well (x is not
-    0): the same bits without the product."""
-    return 0.0 if abs(g) < TINY and abs(y) <= _Y_MAX and abs(x) >= _X_MIN else g
+    return _dV(v, g_ex, g_in, 0.0, I, at(p[_E_L], i), at(p[_G_L], i), at(p[_C_M], i),
+               at(p[_E_EX], i), at(p[_E_IN], i), 0.0, at(p[_V_TH], i))
 
 
 @numba.njit(cache=True, inline="always")
@@ -371,21 +358,20 @@ def _stuck(g, P):
 
 
 @numba.njit(cache=True, inline="always")
-def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th, guarded=False):
+def _leaky_rk4(V, ge0, ge1, ge2, gi0, gi1, gi2, I, refractory, i, p, h, th):
     """V after one RK4 substep of :func:`_rk4` for w = 0 and Delta_T = 0 (w's own slope,
-    which stays 0, left out: ``- w`` in dV/dt subtracts +0.0, which changes no bit);
-    ``guarded``: :func:`_leaky_slope`'s."""
+    which stays 0, left out: ``- w`` in dV/dt subtracts +0.0, which changes no bit)."""
     half = 0.5 * h
-    k1 = _leaky_slope(V, ge0, gi0, I, refractory, i, p, th, guarded)
-    k2 = _leaky_slope(V + half * k1, ge1, gi1, I, refractory, i, p, th, guarded)
-    k3 = _leaky_slope(V + half * k2, ge1, gi1, I, refractory, i, p, th, guarded)
-    k4 = _leaky_slope(V + h * k3, ge2, gi2, I, refractory, i, p, th, guarded)
+    k1 = _leaky_slope(V, ge0, gi0, I, refractory, i, p, th)
+    k2 = _leaky_slope(V + half * k1, ge1, gi1, I, refractory, i, p, th)
+    k3 = _leaky_slope(V + half * k2, ge1, gi1, I, refractory, i, p, th)
+    k4 = _leaky_slope(V + h * k3, ge2, gi2, I, refractory, i, p, th)
     return V + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
 @numba.njit(cache=True)
 def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur, p, h,
-                   last, stiff, V_stiff, tiny, tiny_state):
+                   last, stiff, V_stiff, tiny, g_after):
     """One substep of every neuron of a model without adaptation current whose spikes are
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
@@ -393,13 +379,14 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
     step's spike input and reads its current input for the next step. The neurons whose
     substep is stiff (:func:`_is_stiff`) take V from :func:`_refine_stiff`,
     which runs first (their indices to ``stiff``, their V to ``V_stiff``), so that this loop
-    is as without them. So do those with a subnormal exponential conductance
-    (:func:`_settle_tiny`, indices to ``tiny``, their V, g_ex, g_in to ``tiny_state``),
-    whose conductances it sets to 0 for this loop, which then takes no microcode assist."""
+    is as without them. A subnormal exponential conductance is set aside for the loop
+    (:func:`_set_aside_tiny`: 0 in the loop, which then takes no microcode assist; the
+    neurons' indices to ``tiny``, the conductances after the substep to ``g_after``, row 0
+    g_ex, row 1 g_in) and put back after it."""
     m = _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h, stiff,
                       V_stiff)
-    q = _settle_tiny(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, p, h, last,
-                     tiny, tiny_state)
+    q_ex = _set_aside_tiny(g_ex, dg_ex, p[_P_EX], ex, 1.0, last, tiny[0], g_after[0])
+    q_in = _set_aside_tiny(g_in, dg_in, p[_P_IN], inh, -1.0, last, tiny[1], g_after[1])
     half = 0.5 * h
     for i in range(V.shape[0]):
         refractory = r[i] > 0
@@ -427,52 +414,43 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
             inh[i] = 0
             I_stim[i] = cur[i]
             cur[i] = 0.0
-    for j in range(q):
-        i = tiny[j]
-        V[i] = at(p[_V_RESET], i) if r[i] > 0 else tiny_state[j, 0]
-        g_ex[i], g_in[i] = tiny_state[j, 1], tiny_state[j, 2]
-    for j in range(m):  # after the tiny ones: a stiff neuron's V is the refined one
+    for j in range(q_ex):
+        g_ex[tiny[0, j]] = g_after[0, j]
+    for j in range(q_in):
+        g_in[tiny[1, j]] = g_after[1, j]
+    for j in range(m):
         i = stiff[j]
         V[i] = at(p[_V_RESET], i) if r[i] > 0 else V_stiff[j]
 
 
 @numba.njit(cache=True)
-def _settle_tiny(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, p, h, last,
-                 tiny, tiny_state):
-    """The neurons of :func:`_leaky_substep` with a subnormal exponential conductance
-    (:func:`_is_tiny`; none for alpha conductances): their indices to ``tiny``, their V (mV,
-    before the refractory hold), g_ex and g_in (nS, the last substep's spike input
-    added) after the substep of h ms to ``tiny_state``, by :func:`_leaky_substep`'s
-    arithmetic without the products of a subnormal number whose results are known
-    (:func:`_stuck`, :func:`_unless_negligible`), and 0 to their g_ex, g_in (the values
-    the loop takes, until :func:`_leaky_substep` writes those of ``tiny_state``);
-    returns their number."""
+def _set_aside_tiny(g, dg, P, ring, sign, last, tiny, g_after):
+    """The neurons of :func:`_leaky_substep` whose exponential conductance g (nS) is
+    subnormal (:func:`_is_tiny`; none for alpha conductances, dg not None): their indices to
+    ``tiny``, g after the substep to ``g_after`` (decayed by P, :func:`_decayed`; in the
+    last substep plus its spike input, sign · ring · INVERSE_SCALE), and 0 to g, which the
+    substep's loop takes: so the conductance acts on V as 0 (module docstring); returns
+    their number."""
     q = 0
-    if dg_ex is not None or _n_tiny(g_ex, g_in) == 0:
+    if dg is not None or _n_tiny(g) == 0:
         return q
-    for i in range(V.shape[0]):
-        ge, gi = g_ex[i], g_in[i]
-        if not (_is_tiny(ge) or _is_tiny(gi)):
-            continue
-        ge1, ge2 = _decayed(ge, at(p[_P_EX_HALF], i), at(p[_P_EX], i))
-        gi1, gi2 = _decayed(gi, at(p[_P_IN_HALF], i), at(p[_P_IN], i))
-        tiny[q] = i
-        tiny_state[q, 0] = _leaky_rk4(V[i], ge, ge1, ge2, gi, gi1, gi2, at(p[_I_E], i) + I_stim[i],
-                                      r[i] > 0, i, p, h, _bound(theta, lock, i, p), True)
-        tiny_state[q, 1] = ge2 + ex[i] * INVERSE_SCALE if last else ge2
-        tiny_state[q, 2] = gi2 + -(inh[i] * INVERSE_SCALE) if last else gi2
-        g_ex[i], g_in[i] = 0.0, 0.0
-        q += 1
+    for i in range(g.shape[0]):
+        if _is_tiny(g[i]):
+            g2 = _decayed(g[i], at(P, i))
+            tiny[q] = i
+            g_after[q] = g2 + sign * (ring[i] * INVERSE_SCALE) if last else g2
+            g[i] = 0.0
+            q += 1
     return q
 
 
 @numba.njit(cache=True)
-def _n_tiny(g_ex, g_in):
-    """How many neurons have a subnormal conductance (a count without stores, ahead of
-    :func:`_settle_tiny`'s scan: most often none has)."""
+def _n_tiny(g):
+    """How many conductances are subnormal (a count without stores, ahead of
+    :func:`_set_aside_tiny`'s scan: most often none is)."""
     n = 0
-    for i in range(g_ex.shape[0]):
-        n += _is_tiny(g_ex[i]) | _is_tiny(g_in[i])
+    for i in range(g.shape[0]):
+        n += _is_tiny(g[i])
     return n
 
 
@@ -483,12 +461,10 @@ def _is_tiny(g):
 
 
 @numba.njit(cache=True, inline="always")
-def _decayed(g, P_half, P):
-    """(g·P_half, g·P) of an exponential conductance, g itself where both round to it
-    (:func:`_stuck`), without the products."""
-    if _stuck(g, P):
-        return g, g
-    return g * P_half, g * P
+def _decayed(g, P):
+    """g·P of an exponential conductance, g itself where it rounds to it (:func:`_stuck`),
+    without the product."""
+    return g if _stuck(g, P) else g * P
 
 
 @numba.njit(cache=True)

@@ -503,10 +503,10 @@ def _block(model, per_neuron, n, dt=0.1):
     return block
 
 
-def _drive(kernel, block, n_state, scale, n_intervals=40, steps=7):
+def _drive(kernel, block, n_state, scale, n_intervals=40, steps=7, current=50.0):
     """Run ``kernel`` on ``block`` over n_intervals × steps steps with random excitatory,
-    inhibitory and current input in every step (the same for every kernel); every output
-    and state of every interval."""
+    inhibitory and current input (standard deviation ``current``, pA) in every step (the
+    same for every kernel); every output and state of every interval."""
     rng = np.random.default_rng(13)
     n = len(block.gids)
     L, n_columns, col0 = 20, n + 9, 4
@@ -523,7 +523,7 @@ def _drive(kernel, block, n_state, scale, n_intervals=40, steps=7):
             hit = rng.random((2, n_columns)) < 0.3
             rings[0, t % L] = to_fixed(scale[0] * rng.exponential(1.0, n_columns) * hit[0])
             rings[1, t % L] = to_fixed(-scale[1] * rng.exponential(1.0, n_columns) * hit[1])
-            ring_cur[t % L] = rng.normal(0.0, 50.0, n_columns)
+            ring_cur[t % L] = rng.normal(0.0, current, n_columns)
         k = kernel(*state, *rings, ring_cur, col0, t0, steps, *rest, block.rec_idx, rec_v, *out)
         history.append([k, out[:, :k].copy(), rec_v.copy(), rings.copy(), ring_cur.copy(),
                         *(a.copy() for a in state if a is not None)])
@@ -576,6 +576,36 @@ def test_stiff_substeps_equal_numba(kernels, model, per_neuron):
     h, C_m = args[params.index("h")], args[params.index("C_m")]
     assert max(entry[2][..., 2].max() for entry in want) * h / C_m > 2 ** 6 * stiff.STIFF
     assert sum(h[0] for h in want) > 10, "the neurons must spike"
+    for a, b in zip(want, got):
+        assert a[0] == b[0]
+        for x, y in zip(a[1:], b[1:]):
+            assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("model", ["iaf_cond_exp", "iaf_cond_exp_adaptive"])
+def test_subnormal_conductances_equal_numba(kernels, model):
+    """Subnormal conductances (kernels/cond.py::_set_aside_tiny) at V = E_L = 0 mV without
+    current, where they would move V if they acted on it: V stays +0.0 but where g_in is
+    normal, and the CUDA kernel equals the Numba kernel bit for bit, with spike input."""
+    sub = [5e-324, 3e-320, 2e-310, 0.0, 1e-3]
+    n = len(sub) ** 2
+
+    def block():
+        p = MODELS[model].complete("test", {**MODEL_CASES[model][0], "I_e": 0.0,
+                                            "E_L": 0.0, "V_reset": -10.0, "V_th": 15.0})
+        b = MODELS[model].block(p, np.arange(n), 0, 0.1, np.zeros(n))
+        b.g_ex[:], b.g_in[:] = np.repeat(sub, len(sub)), np.tile(sub, len(sub))
+        b.rec_idx = np.array([0, n - 1])
+        return b
+
+    n_state = len(MODELS[model].block.LAYOUT)
+    scale = (np.where(np.arange(n + 9) % 3 == 0, 1e-3, 0.0), np.zeros(n + 9))
+    on_cpu, on_gpu = block(), block()
+    want = _drive(cond.cond, on_cpu, n_state, scale, n_intervals=4, current=0.0)
+    got = _drive(kernels.cond, on_gpu, n_state, scale, n_intervals=4, current=0.0)
+    still = np.tile(sub, len(sub)) != 1e-3
+    assert np.array_equal(on_cpu.V[still].view(np.int64), np.zeros(still.sum(), np.int64))
+    assert (on_cpu.V[~still] < 0).all() and (on_cpu.g_ex > 1e-4).any()
     for a, b in zip(want, got):
         assert a[0] == b[0]
         for x, y in zip(a[1:], b[1:]):

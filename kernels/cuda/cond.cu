@@ -87,6 +87,9 @@ BB_HD void cond_conductance(double g, double dg, bool alpha, double P_half, doub
     dg2 = dg * P;
 }
 
+// Whether g is subnormal: 0 < |g| < 2^-1022 (kernels/cond.py::_is_tiny).
+BB_HD bool cond_is_tiny(double g) { return fabs(g) < 2.2250738585072014e-308 && g != 0.0; }
+
 // h·λ·C_m (pF) of a substep of h ms, λ = (g_L + g_ex + g_in)/C_m
 // (kernels/cond.py::_stiffness).
 BB_HD double cond_stiffness(double ge, double dge, double gi, double dgi, bool alpha,
@@ -175,7 +178,7 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
     double q[K_COUNT];
     load_params(param_ptr, param_value, K_COUNT, i, q);
     i64 refr = (i64)q[K_refr_counts], lock_steps = (i64)q[K_lock_counts];
-    bool alpha = dg_ex != 0;
+    bool alpha = dg_ex != 0, aside = !alpha && !w;
     double v = V[i], ge = g_ex[i], gi = g_in[i];
     double dge = alpha ? dg_ex[i] : 0.0, dgi = alpha ? dg_in[i] : 0.0;
     double wi = w ? w[i] : 0.0, theta_i = theta ? theta[i] : 0.0, stim = I_stim[i];
@@ -195,9 +198,13 @@ BB_HD void cond_neuron(i64 i, BB_COND_PARAMS) {
             double bound = locked > 0 ? BB_UNBOUNDED : th;
             i64 level = cond_level(cond_stiffness(ge, dge, gi, dgi, alpha, q, h), q, stiff,
                                    max_level);
-            if (level == 0)
-                cond_rk4(v, wi, ge, ge1, ge2, gi, gi1, gi2, I, ri > 0, q, h, bound, v1, w1);
-            else
+            if (level == 0) {
+                // a subnormal exponential conductance of a model without adaptation current
+                // acts on V as 0 (kernels/cond.py::_set_aside_tiny)
+                bool te = aside && cond_is_tiny(ge), ti = aside && cond_is_tiny(gi);
+                cond_rk4(v, wi, te ? 0.0 : ge, te ? 0.0 : ge1, te ? 0.0 : ge2, ti ? 0.0 : gi,
+                         ti ? 0.0 : gi1, ti ? 0.0 : gi2, I, ri > 0, q, h, bound, v1, w1);
+            } else
                 cond_refined_rk4(v, wi, ge, dge, gi, dgi, alpha, I, ri > 0, q, h, bound, level,
                                  v1, w1);
             if (ri > 0) {
