@@ -256,7 +256,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     k = np.int64(0)
     n_scratch = n if w is None else 0  # iaf: _refine_stiff's and _settle_tiny's scratch
     stiff, V_stiff = np.empty(n_scratch, np.int64), np.empty(n_scratch)  # written, then read
-    tiny, g_after = np.empty((2, n_scratch), np.int64), np.empty((2, n_scratch))
+    tiny, g_after = np.empty((3, n_scratch), np.int64), np.empty((2, n_scratch))
     for s in range(n_steps):
         slot = (t0 + s) % L
         ex, inh = ring_ex[slot, col0:col0 + n], ring_in[slot, col0:col0 + n]
@@ -382,11 +382,11 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
     is as without them. A subnormal exponential conductance is set aside for the loop
     (:func:`_set_aside_tiny`: 0 in the loop, which then takes no microcode assist; the
     neurons' indices to ``tiny``, the conductances after the substep to ``g_after``, row 0
-    g_ex, row 1 g_in) and put back after it."""
+    g_ex, row 1 g_in; row 2 of ``tiny`` scratch) and put back after it."""
     m = _refine_stiff(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, p, h, stiff,
                       V_stiff)
-    q_ex = _set_aside_tiny(g_ex, dg_ex, p[_P_EX], ex, 1.0, last, tiny[0], g_after[0])
-    q_in = _set_aside_tiny(g_in, dg_in, p[_P_IN], inh, -1.0, last, tiny[1], g_after[1])
+    q_ex = _set_aside_tiny(g_ex, dg_ex, p[_P_EX], ex, 1.0, last, tiny[0], g_after[0], tiny[2])
+    q_in = _set_aside_tiny(g_in, dg_in, p[_P_IN], inh, -1.0, last, tiny[1], g_after[1], tiny[2])
     half = 0.5 * h
     for i in range(V.shape[0]):
         refractory = r[i] > 0
@@ -424,10 +424,10 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
 
 
 @numba.njit(cache=True)
-def _set_aside_tiny(g, dg, P, ring, sign, last, tiny, g_after):
+def _set_aside_tiny(g, dg, P, ring, sign, last, tiny, g_after, decaying):
     """The neurons of :func:`_leaky_substep` whose exponential conductance g (nS) is
     subnormal (:func:`_is_tiny`; none for alpha conductances, dg not None): their indices to
-    ``tiny``, g after the substep to ``g_after`` (decayed by P, :func:`_decayed`; in the
+    ``tiny``, g after the substep to ``g_after`` (decayed by P, :func:`_decay_tiny`; in the
     last substep plus its spike input, sign · ring · INVERSE_SCALE), and 0 to g, which the
     substep's loop takes: so the conductance acts on V as 0 (module docstring); returns
     their number."""
@@ -436,12 +436,29 @@ def _set_aside_tiny(g, dg, P, ring, sign, last, tiny, g_after):
         return q
     for i in range(g.shape[0]):
         if _is_tiny(g[i]):
-            g2 = _decayed(g[i], at(P, i))
             tiny[q] = i
-            g_after[q] = g2 + sign * (ring[i] * INVERSE_SCALE) if last else g2
+            g_after[q] = g[i]
             g[i] = 0.0
             q += 1
+    _decay_tiny(g_after, P, tiny, q, decaying)
+    for j in range(q if last else 0):
+        g_after[j] = g_after[j] + sign * (ring[tiny[j]] * INVERSE_SCALE)
     return q
+
+
+@numba.njit(cache=True)
+def _decay_tiny(g, P, tiny, q, decaying):
+    """g[:q] (subnormal, of neurons ``tiny``) times their P where that product does not
+    round back to g (:func:`_stuck`): a product with a subnormal operand costs an assist,
+    and the compiler computes a conditional product for every element, so those are first
+    listed (positions to ``decaying``)."""
+    d = 0
+    for j in range(q):
+        decaying[d] = j
+        d += not _stuck(g[j], at(P, tiny[j]))
+    for k in range(d):
+        j = decaying[k]
+        g[j] = g[j] * at(P, tiny[j])
 
 
 @numba.njit(cache=True)
@@ -458,13 +475,6 @@ def _n_tiny(g):
 def _is_tiny(g):
     """Whether g is subnormal: 0 < |g| < 2^-1022 (a test without arithmetic on g)."""
     return (abs(g) < TINY) & (g != 0.0)
-
-
-@numba.njit(cache=True, inline="always")
-def _decayed(g, P):
-    """g·P of an exponential conductance, g itself where it rounds to it (:func:`_stuck`),
-    without the product."""
-    return g if _stuck(g, P) else g * P
 
 
 @numba.njit(cache=True)
