@@ -387,6 +387,20 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
                       V_stiff)
     q_ex = _set_aside_tiny(g_ex, dg_ex, p[_P_EX], ex, 1.0, last, tiny[0], g_after[0], tiny[2])
     q_in = _set_aside_tiny(g_in, dg_in, p[_P_IN], inh, -1.0, last, tiny[1], g_after[1], tiny[2])
+    _leaky_loop(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur, p, h, last)
+    for j in range(q_ex):
+        g_ex[tiny[0, j]] = g_after[0, j]
+    for j in range(q_in):
+        g_in[tiny[1, j]] = g_after[1, j]
+    for j in range(m):
+        i = stiff[j]
+        V[i] = at(p[_V_RESET], i) if r[i] > 0 else V_stiff[j]
+
+
+@numba.njit(cache=True)
+def _leaky_loop(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh, cur, p, h, last):
+    """:func:`_leaky_substep`'s loop over the neurons (a function of its own, so that the
+    compiler inlines what it calls and vectorizes it, whatever surrounds it)."""
     half = 0.5 * h
     for i in range(V.shape[0]):
         refractory = r[i] > 0
@@ -414,13 +428,6 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
             inh[i] = 0
             I_stim[i] = cur[i]
             cur[i] = 0.0
-    for j in range(q_ex):
-        g_ex[tiny[0, j]] = g_after[0, j]
-    for j in range(q_in):
-        g_in[tiny[1, j]] = g_after[1, j]
-    for j in range(m):
-        i = stiff[j]
-        V[i] = at(p[_V_RESET], i) if r[i] > 0 else V_stiff[j]
 
 
 @numba.njit(cache=True)
