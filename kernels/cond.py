@@ -254,7 +254,7 @@ def cond(V, g_ex, dg_ex, g_in, dg_in, w, theta, I_stim, r, lock, ring_ex, ring_i
     refr_counts, n_sub, h, detect_each = p[_REFR_COUNTS], p[_N_SUB], p[_H], p[_DETECT_EACH]
     half = 0.5 * h
     k = np.int64(0)
-    n_scratch = n if w is None else 0  # iaf: _refine_stiff's and _settle_tiny's scratch
+    n_scratch = n if w is None else 0  # iaf: _refine_stiff's and _set_aside_tiny's scratch
     stiff, V_stiff = np.empty(n_scratch, np.int64), np.empty(n_scratch)  # written, then read
     tiny, g_after = np.empty((3, n_scratch), np.int64), np.empty((2, n_scratch))
     for s in range(n_steps):
