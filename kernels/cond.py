@@ -31,9 +31,10 @@ ahead of their vectorized loop (:func:`_refine_stiff`). In their substeps that a
 stiff, an exponential conductance below 2^-1022 nS (subnormal: one decays into that range
 and stays there, since its decay rounds back to it) acts on V as 0, while it decays as
 before: a product with a subnormal operand costs the processor ~150 cycles, in every lane
-of a vectorized loop, and its result, below 2^-1014 pA, changes V's bits only where every
-other term of the slope is 0 as well (V = E_L, no current) and V itself is 0 mV
-(:func:`_set_aside_tiny`; kernels/cuda/cond.cu the same). λ leaves out the aeif exponential
+of a vectorized loop, and its result, below 2^-1014 pA, is lost in rounding unless the
+slope's other terms are 0 too (V = E_L, no current), and then moves V only if V is 0 mV
+(:func:`_set_aside_tiny`; kernels/cuda/cond.cu the same; :func:`cond`'s per-neuron loop,
+the aeif models', lets it act). λ leaves out the aeif exponential
 term (its rise ends in a spike, whose time :func:`_crossing_time` takes), and the rest of
 a substep after a reset is one RK4 step as before.
 The right-hand side is NEST's: V bounded above by ``V_clamp`` (V_th; aeif: V_peak) inside
@@ -375,7 +376,8 @@ def _leaky_substep(V, g_ex, dg_ex, g_in, dg_in, theta, I_stim, r, lock, ex, inh,
     """One substep of every neuron of a model without adaptation current whose spikes are
     detected at the end of the step (iaf_cond_*), neuron after neuron in the innermost
     loop so that the compiler vectorizes it; the arithmetic of :func:`cond`'s loop, in
-    which such a model's w stays +0.0 throughout (a = 0, b = 0) and Delta_T is 0. The ``last`` substep also adds the
+    which such a model's w stays +0.0 throughout (a = 0, b = 0) and Delta_T is 0, but for
+    subnormal conductances (module docstring). The ``last`` substep also adds the
     step's spike input and reads its current input for the next step. The neurons whose
     substep is stiff (:func:`_is_stiff`) take V from :func:`_refine_stiff`,
     which runs first (their indices to ``stiff``, their V to ``V_stiff``), so that this loop
