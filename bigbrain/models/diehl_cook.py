@@ -45,7 +45,6 @@ EXCITATORY = dict(E_L=-65.0, V_reset=-65.0, V_th=-52.0, V_m=-65.0, t_ref=5.0, C_
 INHIBITORY = dict(E_L=-60.0, V_reset=-45.0, V_th=-40.0, V_m=-60.0, t_ref=2.0, C_m=10.0,
                   g_L=1.0, E_ex=0.0, E_in=-85.0, tau_syn_ex=1.0, tau_syn_in=2.0, h_max=0.25)
 PRESENT_MS, REST_MS = 350.0, 150.0
-
 #: tau_theta (ms) of the test mode, whose theta must not decay: the largest double (tau_theta
 #: must be finite), for which exp(−dt/tau_theta) rounds to 1 exactly (dt below 1e292 ms).
 NO_DECAY = float(np.finfo(np.float64).max)
@@ -75,7 +74,6 @@ class Config:
         self.max_rate, self.present_ms, self.rest_ms = max_rate, present_ms, rest_ms
         self.theta_plus, self.tau_theta, self.per_step = theta_plus, tau_theta, per_step
         self.lockout_ms = lockout_ms
-
 
 
 def held_drive(tau_syn, dt=0.5):
